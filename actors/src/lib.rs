@@ -1,0 +1,16 @@
+//! keel's trading domain: the model, the pure decision cores, and (with the actor runtime)
+//! their thin actix shells.
+//!
+//! Every core here is a plain struct: no wall clock, no I/O, no spawning. Time comes from the
+//! events themselves, so the backtest engine and the actor runtime drive the same code.
+
+pub mod config_check;
+pub mod execution;
+pub mod fusion;
+pub mod market_data;
+pub mod model;
+pub mod order_manager;
+pub mod risk;
+pub mod sentiment;
+pub mod strategy;
+pub mod symbol;

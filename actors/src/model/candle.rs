@@ -1,0 +1,141 @@
+//! OHLCV candles and their intervals.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Symbol, Timestamp};
+
+/// A candle interval, such as `1m`, `1h` or `1d`, held as milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval(i64);
+
+impl Interval {
+    /// One minute.
+    pub const MINUTE: Interval = Interval(60_000);
+    /// One hour.
+    pub const HOUR: Interval = Interval(3_600_000);
+    /// One day.
+    pub const DAY: Interval = Interval(86_400_000);
+
+    /// An interval of `ms` milliseconds (must be positive).
+    pub fn from_millis(ms: i64) -> Option<Self> {
+        (ms > 0).then_some(Interval(ms))
+    }
+
+    /// Parses Binance's notation: `1s`, `1m`, `15m`, `1h`, `4h`, `1d`, `1w`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit())?;
+        let (n, unit) = text.split_at(split);
+        let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+        let unit_ms = match unit {
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            _ => return None,
+        };
+        Some(Interval(n * unit_ms))
+    }
+
+    /// Length in milliseconds.
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// How many bars of this interval make a 365-day year (8760 for `1h`).
+    pub fn bars_per_year(self) -> f64 {
+        365.0 * 86_400_000.0 / self.0 as f64
+    }
+
+    /// The start of the bucket of this interval that contains `ts`.
+    pub fn floor(self, ts: Timestamp) -> Timestamp {
+        Timestamp(ts.0 - ts.0.rem_euclid(self.0))
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(i64, &str); 5] = [
+            (7 * 86_400_000, "w"),
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+        ];
+        for (unit_ms, suffix) in UNITS {
+            if self.0 % unit_ms == 0 {
+                return write!(f, "{}{suffix}", self.0 / unit_ms);
+            }
+        }
+        write!(f, "{}ms", self.0)
+    }
+}
+
+impl Serialize for Interval {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Interval::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid interval `{text}`: expected e.g. 1m, 15m, 1h, 4h, 1d"
+            ))
+        })
+    }
+}
+
+/// One closed OHLCV bar of one symbol. Prices are in the quote asset, volume in the base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candle {
+    /// The pair this bar belongs to.
+    pub symbol: Symbol,
+    /// Start of the bar.
+    pub open_time: Timestamp,
+    /// Length of the bar.
+    pub interval: Interval,
+    /// First traded price.
+    pub open: Decimal,
+    /// Highest traded price.
+    pub high: Decimal,
+    /// Lowest traded price.
+    pub low: Decimal,
+    /// Last traded price.
+    pub close: Decimal,
+    /// Traded volume in the base asset.
+    pub volume: Decimal,
+}
+
+impl Candle {
+    /// The instant the bar closes: decisions made on this bar carry this event time.
+    pub fn close_time(&self) -> Timestamp {
+        self.open_time.plus_ms(self.interval.millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_parse_and_print() {
+        for text in ["1s", "1m", "15m", "1h", "4h", "1d", "1w"] {
+            assert_eq!(Interval::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Interval::parse("1h").unwrap().bars_per_year(), 8760.0);
+        assert!(Interval::parse("0h").is_none());
+        assert!(Interval::parse("h").is_none());
+        assert!(Interval::parse("1y").is_none());
+        assert_eq!(
+            Interval::HOUR.floor(Timestamp(3_600_000 * 5 + 1234)),
+            Timestamp(3_600_000 * 5)
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! The domain model: typed ids, `Decimal` money, candles, orders, fills, positions, the
+//! signals that flow between the cores, the domain event enum, and the injectable clock.
+
+mod candle;
+mod event;
+mod order;
+mod portfolio;
+mod signal;
+mod symbol;
+mod time;
+
+pub use candle::{Candle, Interval};
+pub use event::DomainEvent;
+pub use order::{
+    ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
+    OrderStatus, Side, TradeId, TransitionError,
+};
+pub use portfolio::{ClosedTrade, ExitReason, PortfolioSnapshot, Position};
+pub use signal::{
+    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentUpdate, Severity,
+    TakeProfit, TechnicalSetup, TradingSignal,
+};
+pub use symbol::{Asset, Symbol, SymbolError};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp, MS_PER_DAY};
+
+/// Money, prices and quantities.
+pub use rust_decimal::Decimal;

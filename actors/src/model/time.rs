@@ -1,0 +1,187 @@
+//! Event time and the injectable clock. Cores never read the wall clock themselves.
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds in one UTC day.
+pub const MS_PER_DAY: i64 = 86_400_000;
+
+/// A point in time: milliseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Milliseconds since the epoch.
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The UTC day number (days since the epoch) this instant falls in.
+    pub const fn utc_day(self) -> i64 {
+        self.0.div_euclid(MS_PER_DAY)
+    }
+
+    /// This instant plus `ms` milliseconds.
+    pub const fn plus_ms(self, ms: i64) -> Self {
+        Timestamp(self.0 + ms)
+    }
+
+    /// Parses RFC 3339 / ISO 8601 UTC forms: `2018-01-18T09:45:28.965353Z`,
+    /// `2018-01-18T09:45:28Z`, `2018-01-18 09:45:28`, or a plain date `2018-01-18`.
+    pub fn parse_utc(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00")).unwrap_or(text);
+        let (date, time) = match text.split_once(['T', ' ']) {
+            Some((d, t)) => (d, Some(t)),
+            None => (text, None),
+        };
+        let mut parts = date.split('-');
+        let year: i64 = parts.next()?.parse().ok()?;
+        let month: u32 = parts.next()?.parse().ok()?;
+        let day: u32 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return None;
+        }
+        let mut ms = days_from_civil(year, month, day) * MS_PER_DAY;
+        if let Some(time) = time {
+            let (hms, frac) = match time.split_once('.') {
+                Some((hms, frac)) => (hms, Some(frac)),
+                None => (time, None),
+            };
+            let mut hms = hms.split(':');
+            let h: i64 = hms.next()?.parse().ok()?;
+            let m: i64 = hms.next()?.parse().ok()?;
+            let s: i64 = hms.next().unwrap_or("0").parse().ok()?;
+            if h > 23 || m > 59 || s > 60 {
+                return None;
+            }
+            ms += ((h * 60 + m) * 60 + s) * 1000;
+            if let Some(frac) = frac {
+                let digits: String = frac.chars().take(3).collect();
+                if !digits.chars().all(|c| c.is_ascii_digit()) || digits.is_empty() {
+                    return None;
+                }
+                let scale = 10i64.pow(3 - digits.len() as u32);
+                ms += digits.parse::<i64>().ok()? * scale;
+            }
+        }
+        Some(Timestamp(ms))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Formats as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.0.div_euclid(MS_PER_DAY);
+        let ms_of_day = self.0.rem_euclid(MS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        let secs = ms_of_day / 1000;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        )
+    }
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Where time comes from. Live code uses [`SystemClock`]; backtests and tests use
+/// [`ManualClock`], advanced by event time.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
+    }
+}
+
+/// A clock that only moves when told to: by event time in replays, by the test in tests.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self(AtomicI64::new(start.0))
+    }
+
+    /// Moves the clock to `to` (never backwards).
+    pub fn set(&self, to: Timestamp) {
+        self.0.fetch_max(to.0, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms.max(0), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_utc() {
+        let ts = Timestamp::parse_utc("2018-01-18T09:45:28.965353Z").unwrap();
+        assert_eq!(ts.0, 1_516_268_728_965);
+        assert_eq!(ts.to_string(), "2018-01-18T09:45:28Z");
+        assert_eq!(Timestamp::parse_utc("2017-08-17").unwrap().0, 1_502_928_000_000);
+        assert_eq!(Timestamp(1_502_942_400_000).to_string(), "2017-08-17T04:00:00Z");
+        assert!(Timestamp::parse_utc("2018-13-01").is_none());
+        assert!(Timestamp::parse_utc("yesterday").is_none());
+    }
+
+    #[test]
+    fn manual_clock_never_goes_backwards() {
+        let clock = ManualClock::new(Timestamp(1000));
+        clock.set(Timestamp(500));
+        assert_eq!(clock.now(), Timestamp(1000));
+        clock.advance(250);
+        assert_eq!(clock.now(), Timestamp(1250));
+    }
+}

@@ -1,0 +1,5 @@
+//! keel: the composition root. Settings, the backtest driver, reports and the command line;
+//! the trading domain lives in `keel-actors`, generic supervision in `keel-supervision`.
+
+pub mod backtest;
+pub mod report;
