@@ -2,4 +2,7 @@
 //! the trading domain lives in `keel-actors`, generic supervision in `keel-supervision`.
 
 pub mod backtest;
+pub mod cli;
+pub mod commands;
 pub mod report;
+pub mod settings;

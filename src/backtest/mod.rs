@@ -1,5 +1,11 @@
 //! The backtest driver: the pure cores in a plain loop over historical candles.
 
+mod inputs;
+mod pipeline;
 mod result;
+mod run;
 
+pub use inputs::{load_inputs, InputError, RunInputs};
+pub use pipeline::{Pipeline, PipelineStats};
 pub use result::{BacktestResult, EquityPoint};
+pub use run::run_backtest;

@@ -1,0 +1,147 @@
+//! Loading what a run replays: the candle files (checked, merged) and the headlines.
+
+use std::path::PathBuf;
+
+use keel_actors::market_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
+use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_actors::sentiment::{load_headlines, Headline, NewsError, SymbolTagger};
+use tracing::{info, warn};
+
+use crate::settings::Settings;
+
+/// Why the inputs of a run could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A candle file could not be read or parsed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The headline file could not be read or parsed.
+    #[error(transparent)]
+    News(#[from] NewsError),
+    /// A candle file has rows that were rejected; a run refuses corrupt history.
+    #[error("{file} has {count} rejected row(s), first: row {row}: {reason} (run `keel data inspect {file}` for all)")]
+    Rejected {
+        /// The file.
+        file: PathBuf,
+        /// How many rows were rejected.
+        count: usize,
+        /// The first rejected row (1-based).
+        row: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The candle files disagree on the bar interval.
+    #[error("candle files mix intervals: {first_symbol} is {first} but {symbol} is {other}; use one interval")]
+    MixedIntervals {
+        /// The first file's symbol.
+        first_symbol: Symbol,
+        /// Its interval.
+        first: Interval,
+        /// The disagreeing symbol.
+        symbol: Symbol,
+        /// Its interval.
+        other: Interval,
+    },
+    /// Nothing is left to trade in the configured range.
+    #[error("no candles between data.start and data.end ({start} .. {end})")]
+    EmptyRange {
+        /// The start, or "beginning".
+        start: String,
+        /// The end, or "end".
+        end: String,
+    },
+    /// The settings are inconsistent.
+    #[error(transparent)]
+    Config(#[from] keel_actors::config_check::ConfigError),
+}
+
+/// Everything a run replays, in event order.
+#[derive(Debug, Clone)]
+pub struct RunInputs {
+    /// The symbols, in configuration order.
+    pub symbols: Vec<Symbol>,
+    /// The common bar interval.
+    pub interval: Interval,
+    /// All candles before `end`, merged in timestamp order (including the warm-up before `start`).
+    pub candles: Vec<Candle>,
+    /// Bars at or after this instant are traded; earlier ones only warm up the indicators.
+    pub start: Option<Timestamp>,
+    /// Headlines about the traded symbols, in time order.
+    pub headlines: Vec<Headline>,
+    /// The quality report of every candle file.
+    pub quality: Vec<QualityReport>,
+}
+
+/// Loads and checks every input named by `settings`.
+pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
+    let sources = settings.sources()?;
+    let (start, end) = settings.range()?;
+    let mut series: Vec<CandleSeries> = Vec::with_capacity(sources.len());
+    for source in &sources {
+        let loaded = load_candles(&source.path, source.symbol.clone(), source.interval)?;
+        let quality = &loaded.quality;
+        if let Some(first) = quality.rejects.first() {
+            return Err(InputError::Rejected {
+                file: source.path.clone(),
+                count: quality.rejects.len(),
+                row: first.row,
+                reason: first.reason.clone(),
+            });
+        }
+        if !quality.gaps.is_empty() || quality.duplicates > 0 || quality.out_of_order > 0 {
+            warn!(
+                file = %source.path.display(),
+                gaps = quality.gaps.len(),
+                missing_bars = quality.missing_bars(),
+                duplicates = quality.duplicates,
+                out_of_order = quality.out_of_order,
+                "candle file has gaps or dropped bars (no candles are invented)"
+            );
+        }
+        info!(file = %source.path.display(), symbol = %loaded.symbol, bars = loaded.candles.len(), interval = %loaded.interval, "candles loaded");
+        if let Some(first) = series.first() {
+            if first.interval != loaded.interval {
+                return Err(InputError::MixedIntervals {
+                    first_symbol: first.symbol.clone(),
+                    first: first.interval,
+                    symbol: loaded.symbol.clone(),
+                    other: loaded.interval,
+                });
+            }
+        }
+        series.push(loaded);
+    }
+    let interval = series[0].interval;
+    let mut candles = merge(&series);
+    if let Some(end) = end {
+        candles.retain(|c| c.open_time < end);
+    }
+    let traded = candles
+        .iter()
+        .filter(|c| start.is_none_or(|s| c.open_time >= s))
+        .count();
+    if traded == 0 {
+        return Err(InputError::EmptyRange {
+            start: start.map_or("beginning".into(), |t| t.to_string()),
+            end: end.map_or("end".into(), |t| t.to_string()),
+        });
+    }
+    let symbols: Vec<Symbol> = series.iter().map(|s| s.symbol.clone()).collect();
+    let headlines = match &settings.data.headlines {
+        None => Vec::new(),
+        Some(path) => {
+            let tagger = SymbolTagger::new(&symbols, &settings.sentiment.aliases);
+            let headlines = load_headlines(path, &tagger)?;
+            info!(file = %path.display(), headlines = headlines.len(), "headlines loaded");
+            headlines
+        }
+    };
+    Ok(RunInputs {
+        symbols,
+        interval,
+        candles,
+        start,
+        headlines,
+        quality: series.into_iter().map(|s| s.quality).collect(),
+    })
+}

@@ -1,0 +1,68 @@
+//! The backtest loop: every candle through the pipeline, one equity point per bar close.
+
+use keel_actors::model::Timestamp;
+
+use super::{BacktestResult, EquityPoint, Pipeline, RunInputs};
+use crate::settings::Settings;
+
+/// Runs the configured strategy over `inputs`. `progress` is called with the number of
+/// candles done, every few thousand candles and at the end.
+pub fn run_backtest(
+    settings: &Settings,
+    inputs: RunInputs,
+    progress: &mut dyn FnMut(u64),
+) -> BacktestResult {
+    let RunInputs {
+        symbols,
+        interval,
+        candles,
+        start,
+        headlines,
+        ..
+    } = inputs;
+    let mut pipeline = Pipeline::new(settings, symbols.clone(), headlines);
+    let mut curve: Vec<EquityPoint> = Vec::new();
+    let mut pending_close: Option<Timestamp> = None;
+    for (n, candle) in candles.iter().enumerate() {
+        let close = candle.close_time();
+        let trading = start.is_none_or(|s| candle.open_time >= s);
+        if let Some(previous) = pending_close {
+            if close != previous {
+                curve.push(pipeline.mark(previous));
+                pending_close = None;
+            }
+        }
+        pipeline.on_candle(candle, trading);
+        if trading {
+            pending_close = Some(close);
+        }
+        if n % 4096 == 0 {
+            progress(n as u64);
+        }
+    }
+    if let Some(last) = pending_close {
+        curve.push(pipeline.mark(last));
+    }
+    progress(candles.len() as u64);
+
+    let end = curve.last().map_or(Timestamp::default(), |p| p.ts);
+    let orders = pipeline.orders();
+    let stats = pipeline.stats();
+    BacktestResult {
+        strategy: settings.strategy.kind.name().to_string(),
+        symbols,
+        bars_per_year: interval.bars_per_year(),
+        initial_capital: settings.account.initial_capital,
+        equity_curve: curve,
+        trades: orders.closed_trades().to_vec(),
+        open_positions: pipeline.snapshot(end).positions,
+        fees_paid: orders.fees_paid(),
+        candles: stats.candles,
+        orders_submitted: stats.orders_submitted,
+        refusals: stats
+            .refusals
+            .iter()
+            .map(|(rule, n)| (rule.to_string(), *n))
+            .collect(),
+    }
+}

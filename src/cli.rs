@@ -1,0 +1,110 @@
+//! The command line (clap). Exit codes: 0 success, 1 a run failed (bad data, I/O),
+//! 2 a usage or configuration error.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keel_actors::strategy::StrategyKind;
+
+/// keel: a fault-tolerant trading runtime for crypto spot markets.
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level filter (`error`, `warn`, `info`, `debug`, `trace`, or a tracing directive
+    /// such as `keel=debug`); RUST_LOG overrides it.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// keel's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay the configured data through the decision pipeline, logging every decision,
+    /// and print a summary at the end of the data (the embedded default without --config).
+    Run(RunArgs),
+    /// Run a strategy over history at full speed and write the report files.
+    Backtest(BacktestArgs),
+    /// Inspect and transform candle files.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// Arguments of `keel run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Settings file (TOML); the embedded `config/default.toml` when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `keel backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Settings file (TOML); the embedded `config/default.toml` when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Folder for report.json, trades.csv, equity.csv and equity.svg.
+    #[arg(long, default_value = "out/backtest")]
+    pub out: PathBuf,
+    /// Override `strategy.kind` from the settings.
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+}
+
+/// A strategy name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// The full pipeline.
+    Fusion,
+    /// Fast/slow SMA crossover.
+    SmaCross,
+    /// Buy at the first bar and hold.
+    BuyAndHold,
+}
+
+impl From<StrategyArg> for StrategyKind {
+    fn from(arg: StrategyArg) -> Self {
+        match arg {
+            StrategyArg::Fusion => StrategyKind::Fusion,
+            StrategyArg::SmaCross => StrategyKind::SmaCross,
+            StrategyArg::BuyAndHold => StrategyKind::BuyAndHold,
+        }
+    }
+}
+
+/// `keel data ...`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print a candle file's range, bar count, gaps, dropped and rejected rows.
+    Inspect(CandleFileArgs),
+    /// Print the candles with every indicator column as CSV on stdout.
+    Indicators(CandleFileArgs),
+}
+
+/// A candle file and how to read it.
+#[derive(Debug, Args)]
+pub struct CandleFileArgs {
+    /// A freqtrade JSON or CSV candle file.
+    pub file: PathBuf,
+    /// The pair; guessed from a file name such as `BTC_USDT-1h.json` when absent.
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// The bar interval (e.g. `1h`); inferred from the timestamps when absent.
+    #[arg(long)]
+    pub interval: Option<String>,
+}

@@ -1,0 +1,75 @@
+//! `keel data inspect` and `keel data indicators`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use keel_actors::market_data::{load_candles, CandleSeries};
+use keel_actors::model::{Interval, Symbol};
+use keel_actors::symbol::{write_indicators_csv, IndicatorConfig};
+
+use crate::cli::CandleFileArgs;
+
+/// Prints a candle file's quality report.
+pub fn inspect(args: &CandleFileArgs) -> anyhow::Result<()> {
+    let series = load(args)?;
+    println!("{}", series.quality);
+    Ok(())
+}
+
+/// Prints the candles with every indicator column as CSV on stdout.
+pub fn indicators(args: &CandleFileArgs) -> anyhow::Result<()> {
+    let series = load(args)?;
+    if !series.quality.rejects.is_empty() {
+        eprintln!(
+            "warning: {} row(s) of {} were rejected and are not in the output; see `keel data inspect`",
+            series.quality.rejects.len(),
+            args.file.display()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_indicators_csv(&series.candles, &IndicatorConfig::default(), &mut out)
+        .and_then(|()| out.flush())
+        .context("writing the indicator CSV")?;
+    Ok(())
+}
+
+fn load(args: &CandleFileArgs) -> anyhow::Result<CandleSeries> {
+    let symbol = match &args.symbol {
+        Some(text) => Symbol::parse(text)?,
+        None => symbol_from_file_name(&args.file).ok_or_else(|| {
+            anyhow!(
+                "cannot tell the symbol from the file name {}; pass --symbol (e.g. --symbol BTCUSDT)",
+                args.file.display()
+            )
+        })?,
+    };
+    let interval = match &args.interval {
+        Some(text) => Some(Interval::parse(text).ok_or_else(|| {
+            anyhow!("--interval `{text}` is not an interval such as 1m, 15m, 1h, 4h, 1d")
+        })?),
+        None => None,
+    };
+    Ok(load_candles(&args.file, symbol, interval)?)
+}
+
+/// `BTC_USDT-1h.json` → `BTCUSDT`: the part of the file name before the first `-` or `.`.
+fn symbol_from_file_name(path: &Path) -> Option<Symbol> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.split(['-', '.']).next()?;
+    Symbol::parse(stem).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_guessed_from_freqtrade_file_names() {
+        let guess = |p: &str| symbol_from_file_name(Path::new(p)).map(|s| s.to_string());
+        assert_eq!(guess("data/binance/BTC_USDT-1h.json").as_deref(), Some("BTCUSDT"));
+        assert_eq!(guess("XRP_ETH-1m.csv").as_deref(), Some("XRPETH"));
+        assert_eq!(guess("candles.csv"), None);
+    }
+}

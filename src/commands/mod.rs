@@ -1,0 +1,17 @@
+//! One file per command: each turns parsed arguments into work and a printed result.
+
+pub mod backtest;
+pub mod data;
+pub mod run;
+
+use std::path::Path;
+
+use crate::settings::{Settings, SettingsError};
+
+/// Loads `--config`, or the embedded default when absent.
+pub fn load_settings(path: Option<&Path>) -> Result<Settings, SettingsError> {
+    match path {
+        Some(path) => Settings::load(path),
+        None => Settings::embedded_default(),
+    }
+}

@@ -1,0 +1,275 @@
+//! Settings: one TOML file, unknown keys rejected, every value validated once at startup.
+//!
+//! Each core owns the type of its own section (and its validation); this module composes
+//! them, adds the data and run sections, and checks what spans sections.
+
+use std::path::{Path, PathBuf};
+
+use keel_actors::config_check::{in_range, key, positive, ConfigError};
+use keel_actors::execution::FillConfig;
+use keel_actors::fusion::FusionConfig;
+use keel_actors::model::{Decimal, Interval, Symbol, Timestamp};
+use keel_actors::order_manager::OrderManagerConfig;
+use keel_actors::risk::RiskConfig;
+use keel_actors::sentiment::SentimentConfig;
+use keel_actors::strategy::StrategyConfig;
+use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
+use serde::{Deserialize, Serialize};
+
+/// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key or a value of the wrong type.
+    #[error("invalid config {origin}: {message}")]
+    Parse {
+        /// The file, or "(embedded default)".
+        origin: String,
+        /// toml's message, which names the key and the line.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid config {origin}: {source}")]
+    Invalid {
+        /// The file, or "(embedded default)".
+        origin: String,
+        /// The key and what is wrong.
+        source: ConfigError,
+    },
+}
+
+/// One candle file and the symbol it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleSource {
+    /// The pair, e.g. `BTCUSDT` or `BTC_USDT`.
+    pub symbol: String,
+    /// A freqtrade JSON or CSV candle file (relative paths are relative to the working directory).
+    pub path: PathBuf,
+    /// The bar interval, e.g. `1h`; inferred from the timestamps when absent.
+    #[serde(default)]
+    pub interval: Option<String>,
+}
+
+/// The `[data]` section: what history to replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DataSettings {
+    /// Candle files, one per symbol; merged into one timestamp-ordered stream.
+    pub candles: Vec<CandleSource>,
+    /// Headlines to replay through the analyst (CryptoPanic JSON or JSONL); none → no sentiment.
+    #[serde(default)]
+    pub headlines: Option<PathBuf>,
+    /// First bar to trade (UTC date or date-time, inclusive); bars before it only warm up
+    /// the indicators.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Last bar (UTC, exclusive).
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+/// The `[account]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    /// Starting cash in the quote asset.
+    pub initial_capital: Decimal,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            initial_capital: Decimal::from(10_000),
+        }
+    }
+}
+
+/// All of keel's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// What history to replay.
+    pub data: DataSettings,
+    /// Starting balance.
+    #[serde(default)]
+    pub account: AccountSettings,
+    /// Which decision code drives the orders.
+    #[serde(default)]
+    pub strategy: StrategyConfig,
+    /// Indicator periods.
+    #[serde(default)]
+    pub indicators: IndicatorConfig,
+    /// The technical setup scanner.
+    #[serde(default)]
+    pub setup: SetupConfig,
+    /// The market regime.
+    #[serde(default)]
+    pub regime: RegimeConfig,
+    /// The sentiment analyst.
+    #[serde(default)]
+    pub sentiment: SentimentConfig,
+    /// Fusion of setups, sentiment, events and regime.
+    #[serde(default)]
+    pub fusion: FusionConfig,
+    /// Risk limits and sizing.
+    #[serde(default)]
+    pub risk: RiskConfig,
+    /// Order ids and position management.
+    #[serde(default)]
+    pub orders: OrderManagerConfig,
+    /// The simulated venue's fees and slippage.
+    #[serde(default)]
+    pub venue: FillConfig,
+}
+
+/// A validated candle source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSource {
+    /// The pair.
+    pub symbol: Symbol,
+    /// The file.
+    pub path: PathBuf,
+    /// The interval, if configured.
+    pub interval: Option<Interval>,
+}
+
+impl Settings {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The embedded default (`config/default.toml`).
+    pub fn embedded_default() -> Result<Self, SettingsError> {
+        Self::from_toml(DEFAULT_TOML, "(embedded default)")
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, SettingsError> {
+        let settings: Settings = toml::from_str(text).map_err(|e| SettingsError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        settings.validate().map_err(|source| SettingsError::Invalid {
+            origin: origin.to_string(),
+            source,
+        })?;
+        Ok(settings)
+    }
+
+    /// Checks every section and what spans sections.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let sources = self.sources()?;
+        self.range()?;
+        positive("account", "initial_capital", self.account.initial_capital, Decimal::ZERO)?;
+        in_range(
+            "account",
+            "initial_capital",
+            self.account.initial_capital,
+            Decimal::ZERO,
+            Decimal::from(1_000_000_000_000i64),
+        )?;
+        self.strategy.validate("strategy")?;
+        self.indicators.validate("indicators")?;
+        self.setup.validate("setup")?;
+        self.regime.validate("regime")?;
+        self.sentiment.validate("sentiment")?;
+        self.fusion.validate("fusion")?;
+        self.risk.validate("risk")?;
+        self.orders.validate("orders")?;
+        self.venue.validate("venue")?;
+        let regime_symbol = Symbol::parse(&self.regime.symbol)
+            .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
+        if !sources.iter().any(|s| s.symbol == regime_symbol) {
+            let known: Vec<String> = sources.iter().map(|s| s.symbol.to_string()).collect();
+            return Err(ConfigError::new(
+                "regime.symbol",
+                format!(
+                    "{regime_symbol} is not among the data.candles symbols ({}); the regime needs its candles",
+                    known.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The candle sources with parsed symbols and intervals.
+    pub fn sources(&self) -> Result<Vec<ResolvedSource>, ConfigError> {
+        if self.data.candles.is_empty() {
+            return Err(ConfigError::new(
+                "data.candles",
+                "at least one candle file is required",
+            ));
+        }
+        let mut resolved: Vec<ResolvedSource> = Vec::with_capacity(self.data.candles.len());
+        for (i, source) in self.data.candles.iter().enumerate() {
+            let section = format!("data.candles[{i}]");
+            let symbol = Symbol::parse(&source.symbol)
+                .map_err(|e| ConfigError::new(key(&section, "symbol"), e.to_string()))?;
+            if resolved.iter().any(|r| r.symbol == symbol) {
+                return Err(ConfigError::new(
+                    key(&section, "symbol"),
+                    format!("{symbol} is listed twice"),
+                ));
+            }
+            let interval = match &source.interval {
+                None => None,
+                Some(text) => Some(Interval::parse(text).ok_or_else(|| {
+                    ConfigError::new(
+                        key(&section, "interval"),
+                        format!("`{text}` is not an interval such as 1m, 15m, 1h, 4h, 1d"),
+                    )
+                })?),
+            };
+            resolved.push(ResolvedSource {
+                symbol,
+                path: source.path.clone(),
+                interval,
+            });
+        }
+        Ok(resolved)
+    }
+
+    /// The configured `[start, end)` range.
+    pub fn range(&self) -> Result<(Option<Timestamp>, Option<Timestamp>), ConfigError> {
+        let parse = |name: &str, value: &Option<String>| -> Result<Option<Timestamp>, ConfigError> {
+            value
+                .as_deref()
+                .map(|text| {
+                    Timestamp::parse_utc(text).ok_or_else(|| {
+                        ConfigError::new(
+                            key("data", name),
+                            format!("`{text}` is not a UTC date such as 2018-01-31 or 2018-01-31T12:00:00Z"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let start = parse("start", &self.data.start)?;
+        let end = parse("end", &self.data.end)?;
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(ConfigError::new(
+                    "data.end",
+                    format!("{e} must be after data.start ({s})"),
+                ));
+            }
+        }
+        Ok((start, end))
+    }
+}
