@@ -12,7 +12,7 @@ use keel_actors::model::{Decimal, Interval, Symbol, Timestamp};
 use keel_actors::order_manager::OrderManagerConfig;
 use keel_actors::risk::RiskConfig;
 use keel_actors::sentiment::SentimentConfig;
-use keel_actors::strategy::StrategyConfig;
+use keel_actors::strategy::{StrategyConfig, StrategyKind};
 use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
 use serde::{Deserialize, Serialize};
 
@@ -195,7 +195,8 @@ impl Settings {
         self.venue.validate("venue")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
-        if !sources.iter().any(|s| s.symbol == regime_symbol) {
+        let fused = self.strategy.kind == StrategyKind::Fusion;
+        if fused && !sources.iter().any(|s| s.symbol == regime_symbol) {
             let known: Vec<String> = sources.iter().map(|s| s.symbol.to_string()).collect();
             return Err(ConfigError::new(
                 "regime.symbol",
