@@ -269,10 +269,7 @@ impl RiskEngine {
         if signal.confidence < cfg.min_confidence {
             return Err(Refusal::new(
                 RiskRule::MinConfidence,
-                format!(
-                    "confidence {:.3} < {}",
-                    signal.confidence, cfg.min_confidence
-                ),
+                format!("confidence {} < {}", signal.confidence, cfg.min_confidence),
             ));
         }
         let open = portfolio.positions.iter().filter(|p| is_open(p)).count();
@@ -352,20 +349,24 @@ impl RiskEngine {
     }
 }
 
+/// Prices and ATRs above this are treated as garbage (and keep Decimal arithmetic far from
+/// overflow).
+const MAX_PRICE: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0); // 1e15
+
 /// Refuses malformed signals; returns the ATR as a Decimal.
 fn valid_atr(signal: &TradingSignal) -> Result<Decimal, Refusal> {
     let invalid = |what: String| Err(Refusal::new(RiskRule::InvalidSignal, what));
     if !signal.confidence.is_finite() || !(0.0..=1.0).contains(&signal.confidence) {
         return invalid(format!("confidence {} is not in [0, 1]", signal.confidence));
     }
-    if signal.price <= Decimal::ZERO {
-        return invalid(format!("price {} is not positive", signal.price));
+    if signal.price <= Decimal::ZERO || signal.price > MAX_PRICE {
+        return invalid(format!("price {} is not in (0, {MAX_PRICE}]", signal.price));
     }
     if !signal.atr.is_finite() || signal.atr <= 0.0 {
         return invalid(format!("ATR {} is not a positive number", signal.atr));
     }
     match Decimal::try_from(signal.atr) {
-        Ok(atr) if atr > Decimal::ZERO => Ok(atr),
+        Ok(atr) if atr > Decimal::ZERO && atr <= MAX_PRICE => Ok(atr),
         _ => invalid(format!("ATR {} is out of range", signal.atr)),
     }
 }

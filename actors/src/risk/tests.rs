@@ -526,6 +526,12 @@ fn confidence_below_the_minimum_is_refused() {
     let refused = refusal(&mut engine(), &weak, &ctx(&portfolio));
     assert_eq!(refused.rule, RiskRule::MinConfidence);
     assert_eq!(refused.detail, "confidence 0.549 < 0.55");
+    let rounded_up = TradingSignal {
+        confidence: 0.5499,
+        ..btc()
+    };
+    let refused = refusal(&mut engine(), &rounded_up, &ctx(&portfolio));
+    assert_eq!(refused.detail, "confidence 0.5499 < 0.55");
     let enough = TradingSignal {
         confidence: 0.55,
         ..btc()
