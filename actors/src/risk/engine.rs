@@ -46,6 +46,9 @@ pub enum RiskAlert {
 /// `per_trade_risk`, `asset_exposure`, `sector_exposure`, `total_exposure` or `min_notional`
 /// (see [`size_entry`]). Any signal is first checked for `invalid_signal`. A short signal
 /// closes an open long (always allowed: it reduces risk) or is refused `no_short_on_spot`.
+///
+/// The drawdown and daily-loss rules rest on [`RiskEngine::on_portfolio`]: the driver calls it
+/// on every portfolio update (it does not allocate), and persists [`RiskEngine::state`].
 #[derive(Debug, Clone)]
 pub struct RiskEngine {
     cfg: RiskConfig,
