@@ -9,7 +9,7 @@ use keel::report::returns::{
     annual_return, annual_volatility, calmar, max_drawdown, sharpe, sortino, total_return,
     value_at_risk,
 };
-use keel::report::{compute_metrics, simple_returns};
+use keel::report::{compute_metrics, render_table, simple_returns, write_reports, MAX_POINTS};
 use keel_actors::model::{Decimal, Symbol, Timestamp};
 
 const EQUITY_CSV: &str = concat!(
@@ -86,21 +86,23 @@ fn pure_functions_match_empyrical() {
     );
 }
 
-#[test]
-fn compute_metrics_on_the_reference_curve_matches_empyrical() {
-    let reference = reference_metrics();
+/// The reference curve as a backtest result (always fully invested, no trades).
+fn reference_result(bars_per_year: f64) -> BacktestResult {
     let equity_curve: Vec<EquityPoint> = reference_curve()
         .into_iter()
-        .map(|(ms, equity)| EquityPoint {
-            ts: Timestamp(ms),
-            equity: Decimal::from_str(&equity).expect("decimal equity"),
-            exposure: Decimal::ONE,
+        .map(|(ms, equity)| {
+            let equity = Decimal::from_str(&equity).expect("decimal equity");
+            EquityPoint {
+                ts: Timestamp(ms),
+                equity,
+                exposure: equity,
+            }
         })
         .collect();
-    let result = BacktestResult {
+    BacktestResult {
         strategy: "buy_and_hold".to_string(),
         symbols: vec![Symbol::parse("BTC_USDT").unwrap()],
-        bars_per_year: reference["periods_per_year"].as_f64().unwrap(),
+        bars_per_year,
         initial_capital: Decimal::from(10_000),
         equity_curve,
         trades: Vec::new(),
@@ -109,8 +111,15 @@ fn compute_metrics_on_the_reference_curve_matches_empyrical() {
         candles: 8_747,
         orders_submitted: 1,
         refusals: Vec::new(),
-    };
-    let m = compute_metrics(&result);
+    }
+}
+
+#[test]
+fn compute_metrics_on_the_reference_curve_matches_empyrical() {
+    let reference = reference_metrics();
+    let m = compute_metrics(&reference_result(
+        reference["periods_per_year"].as_f64().unwrap(),
+    ));
     assert_rel("total_return", m.total_return, &reference["total_return"]);
     assert_rel("sharpe", m.sharpe, &reference["sharpe"]);
     assert_rel("sortino", m.sortino, &reference["sortino"]);
@@ -128,4 +137,50 @@ fn compute_metrics_on_the_reference_curve_matches_empyrical() {
     );
     assert_eq!(m.bars, 8_747);
     assert_eq!(m.exposure_time, Some(1.0));
+    assert_eq!(m.avg_exposure, Some(1.0));
+}
+
+#[test]
+fn report_files_of_a_year_of_hourly_bars() {
+    let result = reference_result(8760.0);
+    let m = compute_metrics(&result);
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_reports(dir.path(), &result, &m).unwrap();
+
+    let equity = std::fs::read_to_string(&files.equity_csv).unwrap();
+    assert_eq!(equity.lines().count(), 1 + 8_747, "one row per bar");
+    let worst = equity
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+        .fold(0.0, f64::min);
+    assert!(
+        (worst - m.max_drawdown.unwrap()).abs() < 1e-6,
+        "equity.csv drawdown column"
+    );
+
+    let svg = std::fs::read_to_string(&files.chart).unwrap();
+    let points = svg
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let plotted = points.split(' ').count();
+    assert!(
+        plotted <= MAX_POINTS && plotted > 1_000,
+        "{plotted} points plotted"
+    );
+    assert!(
+        svg.len() < 200_000,
+        "chart stays small: {} bytes",
+        svg.len()
+    );
+
+    let table = render_table(&result, &m);
+    assert!(
+        table.contains("-54.72%") && table.contains("59.40%"),
+        "{table}"
+    );
 }

@@ -17,9 +17,9 @@ const WIDTH: f64 = 1000.0;
 const HEIGHT: f64 = 600.0;
 const LEFT: f64 = 90.0;
 const RIGHT: f64 = 20.0;
-const EQUITY_TOP: f64 = 40.0;
-const EQUITY_BOTTOM: f64 = 370.0;
-const DRAWDOWN_TOP: f64 = 410.0;
+const EQUITY_TOP: f64 = 50.0;
+const EQUITY_BOTTOM: f64 = 375.0;
+const DRAWDOWN_TOP: f64 = 415.0;
 const DRAWDOWN_BOTTOM: f64 = 550.0;
 const TICKS: usize = 5;
 
@@ -194,9 +194,8 @@ fn panel(
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}" font-weight="bold">{name}</text>"#,
-        LEFT + 6.0,
-        top + 14.0
+        r#"<text x="{LEFT}" y="{}" font-weight="bold">{name}</text>"#,
+        top - 6.0
     );
     let count = ((axis.high - axis.low) / axis.step).round() as usize;
     for i in 0..=count {
@@ -261,6 +260,11 @@ impl TimeAxis {
             } else {
                 &text[..16]
             };
+            let anchor = match i {
+                0 => "start",
+                i if i == TICKS - 1 => "end",
+                _ => "middle",
+            };
             for (top, bottom) in [(EQUITY_TOP, EQUITY_BOTTOM), (DRAWDOWN_TOP, DRAWDOWN_BOTTOM)] {
                 let _ = writeln!(
                     svg,
@@ -269,7 +273,7 @@ impl TimeAxis {
             }
             let _ = writeln!(
                 svg,
-                r#"<text x="{x:.1}" y="{}" text-anchor="middle">{label}</text>"#,
+                r#"<text x="{x:.1}" y="{}" text-anchor="{anchor}">{label}</text>"#,
                 DRAWDOWN_BOTTOM + 18.0
             );
         }
@@ -309,6 +313,22 @@ mod tests {
             kept.windows(2).all(|w| w[0].0 < w[1].0),
             "time order is kept"
         );
+    }
+
+    #[test]
+    fn short_and_empty_curves_render_without_nan() {
+        use crate::report::fixture::{point, result, sample};
+        use rust_decimal_macros::dec;
+
+        let svg = render_svg(&sample());
+        assert!(
+            svg.contains("2021-01-01T02:00"),
+            "sub-day spans label hours:\n{svg}"
+        );
+        let single = render_svg(&result(vec![point(0, dec!(1000), dec!(0))], Vec::new()));
+        assert!(single.contains("<polyline") && !single.contains("NaN") && !single.contains("inf"));
+        let empty = render_svg(&result(Vec::new(), Vec::new()));
+        assert!(empty.starts_with("<svg") && empty.contains("no equity data"));
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn write_trades(path: &Path, result: &BacktestResult) -> Result<(), ReportError>
             t.entry_price.to_string(),
             t.exit_price.to_string(),
             t.pnl.to_string(),
-            t.return_pct().round_dp(4).to_string(),
+            t.return_pct().round_dp(4).normalize().to_string(),
             t.fees.to_string(),
             t.exit_reason.to_string(),
             format!("{hours:.2}"),
@@ -210,4 +210,84 @@ fn write_equity(path: &Path, result: &BacktestResult) -> Result<(), ReportError>
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample;
+    use crate::report::metrics::compute_metrics;
+
+    fn lines(path: &Path) -> Vec<String> {
+        fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn writes_the_four_files_with_headers_and_one_row_per_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/run");
+        let result = sample();
+        let files = write_reports(&out, &result, &compute_metrics(&result)).unwrap();
+
+        let trades = lines(&files.trades_csv);
+        assert_eq!(
+            trades[0],
+            "symbol,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,fees,exit_reason,duration_hours"
+        );
+        assert_eq!(trades.len(), 1 + 3);
+        assert_eq!(
+            trades[2],
+            "BTCUSDT,2021-01-01T01:00:00Z,2021-01-01T03:00:00Z,1,500,462,-40,-8,2,signal,2.00"
+        );
+
+        let equity = lines(&files.equity_csv);
+        assert_eq!(equity[0], "time,equity,drawdown");
+        assert_eq!(equity.len(), 1 + 5);
+        assert_eq!(equity[3], "2021-01-01T02:00:00Z,990,-0.100000");
+
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&files.json).unwrap()).unwrap();
+        assert_eq!(json["strategy"], "sma_cross");
+        assert_eq!(json["symbols"][0], "BTC/USDT");
+        assert_eq!(json["refusals"][0]["rule"], "max_positions");
+        assert_eq!(json["refusals"][0]["count"], 2);
+        assert_eq!(json["metrics"]["trade_count"], 3);
+        assert_eq!(json["metrics"]["profit_factor"], 3.0);
+        assert_eq!(json["metrics"]["fees_paid"], "6");
+        assert!(json["open_positions"].as_array().unwrap().is_empty());
+
+        let svg = fs::read_to_string(&files.chart).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("<polyline") && svg.contains("<path"));
+        assert!(svg.contains("2021-01-01"), "date ticks are labelled");
+    }
+
+    #[test]
+    fn an_unwritable_directory_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        fs::write(&blocker, "a file where the directory should be").unwrap();
+        let out = blocker.join("report");
+        let result = sample();
+        let err = write_reports(&out, &result, &compute_metrics(&result)).unwrap_err();
+        assert!(matches!(err, ReportError::CreateDir { .. }));
+        assert!(
+            err.to_string().contains(&out.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_created_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("report.json")).unwrap();
+        let result = sample();
+        let err = write_reports(dir.path(), &result, &compute_metrics(&result)).unwrap_err();
+        assert!(err.to_string().contains("report.json"), "{err}");
+    }
 }

@@ -12,7 +12,7 @@ mod trade_stats;
 #[cfg(test)]
 mod fixture;
 
-pub use chart::render_svg;
+pub use chart::{render_svg, MAX_POINTS};
 pub use files::{write_reports, ReportError, ReportFiles};
 pub use metrics::{compute_metrics, Metrics};
 pub use returns::simple_returns;

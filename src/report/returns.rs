@@ -21,7 +21,7 @@ pub fn total_return(returns: &[f64]) -> Option<f64> {
 
 /// Compound annual growth rate (empyrical `annual_return`): `prod(1 + r)^(ann / n) - 1`.
 pub fn annual_return(returns: &[f64], ann: f64) -> Option<f64> {
-    if returns.is_empty() {
+    if returns.is_empty() || !valid_periods(ann) {
         return None;
     }
     let years = returns.len() as f64 / ann;
@@ -30,6 +30,9 @@ pub fn annual_return(returns: &[f64], ann: f64) -> Option<f64> {
 
 /// Annualised volatility: `std(r, ddof = 1) * sqrt(ann)`. Needs two returns.
 pub fn annual_volatility(returns: &[f64], ann: f64) -> Option<f64> {
+    if !valid_periods(ann) {
+        return None;
+    }
     finite(sample_std(returns)? * ann.sqrt())
 }
 
@@ -37,7 +40,7 @@ pub fn annual_volatility(returns: &[f64], ann: f64) -> Option<f64> {
 /// Undefined for fewer than two returns or a zero standard deviation.
 pub fn sharpe(returns: &[f64], ann: f64) -> Option<f64> {
     let std = sample_std(returns)?;
-    if std == 0.0 {
+    if std == 0.0 || !valid_periods(ann) {
         return None;
     }
     finite(mean(returns)? / std * ann.sqrt())
@@ -45,7 +48,7 @@ pub fn sharpe(returns: &[f64], ann: f64) -> Option<f64> {
 
 /// Annualised downside deviation below zero: `sqrt(mean(min(r, 0)^2)) * sqrt(ann)`.
 pub fn downside_risk(returns: &[f64], ann: f64) -> Option<f64> {
-    if returns.is_empty() {
+    if returns.is_empty() || !valid_periods(ann) {
         return None;
     }
     let squares: f64 = returns.iter().map(|r| r.min(0.0).powi(2)).sum();
@@ -207,6 +210,11 @@ fn sample_std(values: &[f64]) -> Option<f64> {
     finite((squares / (values.len() - 1) as f64).sqrt())
 }
 
+/// An annualisation factor is a positive, finite number of periods per year.
+fn valid_periods(ann: f64) -> bool {
+    ann.is_finite() && ann > 0.0
+}
+
 /// `prod(1 + r)`.
 fn growth(returns: &[f64]) -> f64 {
     returns.iter().map(|r| 1.0 + r).product()
@@ -276,6 +284,9 @@ mod tests {
         assert_eq!(value_at_risk(&[], 0.05), None);
         // Only gains: no downside, so Sortino is undefined rather than infinite.
         assert_eq!(sortino(&[0.01, 0.02], 8760.0), None);
+        // A missing annualisation factor must not turn into a 0 % CAGR.
+        assert_eq!(annual_return(&[0.01, 0.02], 0.0), None);
+        assert_eq!(sharpe(&[0.01, -0.02], f64::NAN), None);
     }
 
     #[test]

@@ -159,3 +159,72 @@ fn refusals(counts: &[(String, u64)]) -> String {
         .collect();
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{point, result, sample};
+    use crate::report::metrics::compute_metrics;
+    use rust_decimal_macros::dec;
+
+    fn row<'a>(table: &'a str, label: &str) -> &'a str {
+        table
+            .lines()
+            .find(|line| line.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label} in\n{table}"))
+    }
+
+    #[test]
+    fn shows_every_metric_formatted_and_aligned() {
+        let result = sample();
+        let table = render_table(&result, &compute_metrics(&result));
+        assert!(row(&table, "Total return").ends_with(" 21.00%"));
+        assert!(row(&table, "Max drawdown  ").ends_with(" -10.00%"));
+        assert!(row(&table, "Max drawdown duration").ends_with(" 3 bars (3.0 h)"));
+        assert!(row(&table, "Win rate").ends_with(" 66.67%"));
+        assert!(row(&table, "Profit factor").ends_with(" 3.00"));
+        assert!(row(&table, "Expectancy").ends_with(" 26.67"));
+        assert!(row(&table, "Average loss").ends_with(" -40.00"));
+        assert!(row(&table, "Fees paid").ends_with(" 6.00"));
+        assert!(row(&table, "Time in market").ends_with(" 60.00%"));
+        assert!(row(&table, "Risk refusals").ends_with(" max_positions=2"));
+        for label in [
+            "Sharpe",
+            "Sortino",
+            "Calmar",
+            "VaR 95%",
+            "Annual volatility",
+            "Average duration",
+        ] {
+            row(&table, label);
+        }
+        // Every metric row has the same width: values are right-aligned in one column.
+        let widths: Vec<usize> = table
+            .lines()
+            .filter(|l| l.contains("  "))
+            .map(|l| l.chars().count())
+            .collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{table}");
+    }
+
+    #[test]
+    fn undefined_metrics_read_n_a() {
+        let flat = result(
+            vec![point(0, dec!(1000), dec!(0)), point(1, dec!(1000), dec!(0))],
+            Vec::new(),
+        );
+        let table = render_table(&flat, &compute_metrics(&flat));
+        for label in [
+            "Sharpe",
+            "Sortino",
+            "Calmar",
+            "Win rate",
+            "Profit factor",
+            "Expectancy",
+            "Average win",
+        ] {
+            assert!(row(&table, label).ends_with(" n/a"), "{label} in\n{table}");
+        }
+        assert!(!table.contains("NaN"));
+    }
+}
