@@ -235,7 +235,11 @@ mod tests {
                 let (Some(a), Some(b)) = (ours[col], row.expected[col]) else {
                     continue;
                 };
-                let floor = if name.starts_with("macd") { 1e-6 * close } else { 1e-9 };
+                let floor = if name.starts_with("macd") {
+                    1e-6 * close
+                } else {
+                    1e-9
+                };
                 assert!(
                     (a - b).abs() <= 1e-6 * b.abs().max(floor),
                     "column {name}, row {i}: ours {a}, TA-Lib {b}"
@@ -297,7 +301,11 @@ mod tests {
         for (col, want) in expected.iter().enumerate() {
             assert_eq!(first_value(col), Some(*want), "column {}", COLUMNS[col]);
         }
-        assert_eq!(columns(&set.last()), firsts[7], "last() is the latest update");
+        assert_eq!(
+            columns(&set.last()),
+            firsts[7],
+            "last() is the latest update"
+        );
     }
 
     #[test]
@@ -314,7 +322,10 @@ mod tests {
             rsi: 1,
             ..IndicatorConfig::default()
         };
-        assert_eq!(bad.validate("indicators").unwrap_err().key, "indicators.rsi");
+        assert_eq!(
+            bad.validate("indicators").unwrap_err().key,
+            "indicators.rsi"
+        );
         let bad = IndicatorConfig {
             bb_k: 0.0,
             ..IndicatorConfig::default()

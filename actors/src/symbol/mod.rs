@@ -18,17 +18,17 @@
 //! is the standard TA-Lib value of every indicator from its first bar on (tested against
 //! TA-Lib 0.6 output on 5,000 BTC bars), and `None` exactly where TA-Lib has no value.
 
-//mod core;
-//mod csv_export;
+mod core;
+mod csv_export;
 mod indicators;
-//mod regime;
-//mod setup;
+mod regime;
+mod setup;
 mod standard;
 #[cfg(test)]
 mod testdata;
 
-//pub use self::core::{SymbolCore, SymbolUpdate};
-//pub use csv_export::write_indicators_csv;
+pub use self::core::{SymbolCore, SymbolUpdate};
+pub use csv_export::write_indicators_csv;
 pub use indicators::{IndicatorConfig, IndicatorSet, IndicatorValues};
-//pub use regime::{RegimeConfig, RegimeDetector};
-//pub use setup::{SetupConfig, SetupScanner};
+pub use regime::{RegimeConfig, RegimeDetector};
+pub use setup::{SetupConfig, SetupScanner};

@@ -7,9 +7,7 @@
 //! `ta`'s EMA with that period. An EMA is seeded by handing the mean of its first inputs to a
 //! fresh `ta` EMA as its first value: `ta` then starts exactly where TA-Lib starts.
 
-use ta::indicators::{
-    BollingerBands, ExponentialMovingAverage, SimpleMovingAverage, TrueRange,
-};
+use ta::indicators::{BollingerBands, ExponentialMovingAverage, SimpleMovingAverage, TrueRange};
 use ta::Next;
 
 /// `ta`'s SMA; a period of 0 (rejected by config validation) is treated as 1.
@@ -95,7 +93,11 @@ impl Rsi {
         let (gain, loss) = (gain?, loss?);
         let total = gain + loss;
         // TA-Lib prints 0 when nothing moved over the whole smoothing (no gains, no losses).
-        Some(if total > 0.0 { 100.0 * (gain / total) } else { 0.0 })
+        Some(if total > 0.0 {
+            100.0 * (gain / total)
+        } else {
+            0.0
+        })
     }
 }
 
@@ -184,9 +186,8 @@ impl Macd {
             self.fast.next(close)
         } else {
             let mean = self.fast_seed.next(close);
-            if slow.is_none() {
-                return None;
-            }
+            // The fast line starts on the slow line's first bar, from the last `fast` closes.
+            slow?;
             self.fast_started = true;
             self.fast.next(mean)
         };
