@@ -259,6 +259,40 @@ mod tests {
     }
 
     #[test]
+    fn plain_ta_rsi_is_not_wilders_until_given_period_2n_minus_1() {
+        let rows = reference_rows();
+        let mut ta14 = ta::indicators::RelativeStrengthIndex::new(14).unwrap();
+        let mut ta27 = ta::indicators::RelativeStrengthIndex::new(27).unwrap();
+        let (mut worst14, mut worst27_late, mut worst27_early) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, row) in rows.iter().enumerate() {
+            let close = row.candle.close.to_f64().unwrap();
+            let (a, b) = (ta14.next(close), ta27.next(close));
+            let Some(want) = row.expected[2] else {
+                continue;
+            };
+            worst14 = worst14.max((a - want).abs());
+            let err27 = (b - want).abs() / want;
+            if i >= 300 {
+                worst27_late = worst27_late.max(err27);
+            } else {
+                worst27_early = worst27_early.max(err27);
+            }
+        }
+        assert!(
+            worst14 > 1.0,
+            "ta's RSI(14) is off by up to {worst14} RSI points"
+        );
+        assert!(
+            worst27_late <= 1e-6,
+            "Wilder's 14 is ta's 27: {worst27_late}"
+        );
+        assert!(
+            worst27_early > 1e-3,
+            "but ta's seeding differs: {worst27_early}"
+        );
+    }
+
+    #[test]
     fn warm_up_is_exactly_talibs_empty_cells() {
         let rows = reference_rows();
         for (i, (row, ours)) in rows.iter().zip(ours()).enumerate() {
