@@ -6,7 +6,7 @@ use ta::indicators::{BollingerBands, SimpleMovingAverage};
 use ta::Next;
 
 use super::standard::{bollinger, sma, Atr, Macd, Rsi, SeededEma};
-use crate::config_check::{in_range, ConfigError};
+use crate::config_check::{in_range, key, positive, ConfigError};
 
 /// Longest period accepted for any indicator.
 const MAX_PERIOD: usize = 10_000;
@@ -72,10 +72,11 @@ impl IndicatorConfig {
         for (name, value, min) in periods {
             in_range(section, name, value, min, MAX_PERIOD)?;
         }
-        in_range(section, "bb_k", self.bb_k, f64::MIN_POSITIVE, 10.0)?;
+        positive(section, "bb_k", self.bb_k, 0.0)?;
+        in_range(section, "bb_k", self.bb_k, 0.0, 10.0)?;
         if self.macd_fast >= self.macd_slow {
             return Err(ConfigError::new(
-                crate::config_check::key(section, "macd_fast"),
+                key(section, "macd_fast"),
                 format!(
                     "{} must be less than macd_slow ({})",
                     self.macd_fast, self.macd_slow
@@ -364,7 +365,11 @@ mod tests {
             bb_k: 0.0,
             ..IndicatorConfig::default()
         };
-        assert_eq!(bad.validate("x").unwrap_err().key, "x.bb_k");
+        let err = bad.validate("x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid config `x.bb_k`: 0 must be greater than 0"
+        );
     }
 
     #[test]

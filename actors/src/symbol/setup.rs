@@ -13,8 +13,8 @@
 //! | `macd_side_of_zero` | MACD line > 0 | MACD line < 0 |
 //!
 //! A long is never taken with the RSI at or above `rsi_overbought` (exhausted), a short never
-//! at or below `rsi_oversold`. The setup fires with at least `min_confirmations`, scored as the
-//! share of confirmations met.
+//! at or below `rsi_oversold`, and none without a positive ATR (no stop could be sized). The
+//! setup fires with at least `min_confirmations`, scored as the share of confirmations met.
 
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +110,7 @@ impl Ready {
         })
     }
 
-    /// The confirmations for a long: (name, met). A short is the mirror image.
+    /// Each confirmation's name and whether it holds in `direction`.
     fn confirmations(&self, direction: Direction) -> [(&'static str, bool); CONFIRMATIONS] {
         // `above(a, b)` in the trade's direction: a > b for longs, a < b for shorts.
         let above = |a: f64, b: f64| match direction {
