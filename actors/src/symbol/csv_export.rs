@@ -1,0 +1,135 @@
+//! `keel data indicators FILE`: candles and their indicator columns as CSV.
+
+use std::io::{BufWriter, Write};
+
+use rust_decimal::prelude::ToPrimitive;
+
+use super::{IndicatorConfig, IndicatorSet, IndicatorValues};
+use crate::model::Candle;
+
+/// Writes one row per candle: `open_time_ms,open,high,low,close,volume,` then the indicator
+/// columns named from their periods (with the defaults exactly `sma20,ema20,rsi14,macd,
+/// macd_signal,macd_hist,atr14,bb_upper,bb_middle,bb_lower,sma200`, the layout of TA-Lib's
+/// reference file). Warm-up cells are empty; numbers carry full f64 precision.
+pub fn write_indicators_csv<W: Write>(
+    candles: &[Candle],
+    cfg: &IndicatorConfig,
+    out: W,
+) -> std::io::Result<()> {
+    let mut out = BufWriter::new(out);
+    writeln!(
+        out,
+        "open_time_ms,open,high,low,close,volume,sma{},ema{},rsi{},macd,macd_signal,macd_hist,\
+         atr{},bb_upper,bb_middle,bb_lower,sma{}",
+        cfg.sma, cfg.ema, cfg.rsi, cfg.atr, cfg.sma_long
+    )?;
+    let mut set = IndicatorSet::new(cfg);
+    for c in candles {
+        let f = |d: rust_decimal::Decimal| d.to_f64().unwrap_or(f64::NAN);
+        let v = set.update(f(c.high), f(c.low), f(c.close));
+        write!(
+            out,
+            "{},{},{},{},{},{}",
+            c.open_time.millis(),
+            c.open,
+            c.high,
+            c.low,
+            c.close,
+            c.volume
+        )?;
+        for cell in cells(&v) {
+            match cell {
+                Some(x) => write!(out, ",{x}")?,
+                None => out.write_all(b",")?,
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+fn cells(v: &IndicatorValues) -> [Option<f64>; 11] {
+    [
+        v.sma,
+        v.ema,
+        v.rsi,
+        v.macd,
+        v.macd_signal,
+        v.macd_hist,
+        v.atr,
+        v.bb_upper,
+        v.bb_middle,
+        v.bb_lower,
+        v.sma_long,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbol::testdata::{reference_rows, REFERENCE};
+
+    #[test]
+    fn reproduces_the_reference_layout_and_values() {
+        let rows = reference_rows();
+        let candles: Vec<Candle> = rows.iter().map(|r| r.candle.clone()).collect();
+        let mut out = Vec::new();
+        write_indicators_csv(&candles, &IndicatorConfig::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let reference = std::fs::read_to_string(REFERENCE).unwrap();
+        let ours: Vec<&str> = text.lines().collect();
+        let theirs: Vec<&str> = reference.lines().collect();
+        assert_eq!(ours.len(), 5_001);
+        assert_eq!(ours[0], theirs[0], "header");
+        // The OHLCV columns are copied verbatim; warm-up cells are empty where TA-Lib's are.
+        assert_eq!(ours[1], theirs[1]);
+        for i in [2, 15, 20, 34, 200, 301, 5_000] {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (ours[i].split(',').collect(), theirs[i].split(',').collect());
+            assert_eq!(a[..6], b[..6], "row {i} OHLCV");
+            for col in 6..17 {
+                assert_eq!(a[col].is_empty(), b[col].is_empty(), "row {i} col {col}");
+                if !b[col].is_empty() {
+                    let (x, y): (f64, f64) = (a[col].parse().unwrap(), b[col].parse().unwrap());
+                    assert!(
+                        (x - y).abs() <= 1e-6 * y.abs(),
+                        "row {i} col {col}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+        // Full precision: the printed cells parse back to exactly the computed values.
+        let mut set = IndicatorSet::new(&IndicatorConfig::default());
+        let f = |d: rust_decimal::Decimal| d.to_f64().unwrap();
+        let last = candles
+            .iter()
+            .map(|c| set.update(f(c.high), f(c.low), f(c.close)))
+            .last()
+            .unwrap();
+        let printed: Vec<Option<f64>> = ours[5_000]
+            .split(',')
+            .skip(6)
+            .map(|cell| cell.parse().ok())
+            .collect();
+        assert_eq!(printed, cells(&last).to_vec());
+    }
+
+    #[test]
+    fn column_names_follow_the_periods() {
+        let cfg = IndicatorConfig {
+            sma: 10,
+            ema: 50,
+            rsi: 7,
+            atr: 21,
+            sma_long: 100,
+            ..IndicatorConfig::default()
+        };
+        let mut out = Vec::new();
+        write_indicators_csv(&[], &cfg, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "open_time_ms,open,high,low,close,volume,sma10,ema50,rsi7,macd,macd_signal,\
+             macd_hist,atr21,bb_upper,bb_middle,bb_lower,sma100\n"
+        );
+    }
+}
