@@ -94,13 +94,25 @@ fn check_member(
 ) -> Result<(), DataError> {
     let at = candle.open_time;
     let problem = if candle.symbol != first.symbol {
-        format!("the candle at {at} is {}, not {}: resample one symbol at a time", candle.symbol, first.symbol)
+        format!(
+            "the candle at {at} is {}, not {}: resample one symbol at a time",
+            candle.symbol, first.symbol
+        )
     } else if candle.interval != first.interval {
-        format!("the candle at {at} is {}, not {}", candle.interval, first.interval)
+        format!(
+            "the candle at {at} is {}, not {}",
+            candle.interval, first.interval
+        )
     } else if previous.is_some_and(|previous| at <= previous) {
-        format!("candles must be strictly increasing in open time; {at} comes after {}", previous.unwrap_or(at))
+        format!(
+            "candles must be strictly increasing in open time; {at} comes after {}",
+            previous.unwrap_or(at)
+        )
     } else if bar_start(candle.interval, at) != at {
-        format!("the candle at {at} is not aligned to its {} interval", candle.interval)
+        format!(
+            "the candle at {at} is not aligned to its {} interval",
+            candle.interval
+        )
     } else {
         return Ok(());
     };

@@ -71,7 +71,11 @@ pub enum DataError {
 
 impl DataError {
     /// A structural error in `path`, optionally inside data row `row`.
-    pub(super) fn parse(path: &std::path::Path, row: Option<usize>, message: impl Into<String>) -> Self {
+    pub(super) fn parse(
+        path: &std::path::Path,
+        row: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         DataError::Parse {
             path: path.to_path_buf(),
             row,

@@ -6,7 +6,8 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// The columns of a candle row, in order.
-pub(super) const CANDLE_COLUMNS: [&str; 6] = ["open_time_ms", "open", "high", "low", "close", "volume"];
+pub(super) const CANDLE_COLUMNS: [&str; 6] =
+    ["open_time_ms", "open", "high", "low", "close", "volume"];
 
 /// A candle row's values once every check passed: open time in ms, then OHLCV.
 pub(super) type CandleValues = (i64, [Decimal; 5]);
@@ -63,7 +64,12 @@ pub(super) fn check_candle_row(fields: &[&str]) -> Result<CandleValues, String> 
         *value = parse_decimal(fields[i + 1]).map_err(|e| format!("{name}: {e}"))?;
     }
     let [open, high, low, close, volume] = values;
-    for (name, price) in [("open", open), ("high", high), ("low", low), ("close", close)] {
+    for (name, price) in [
+        ("open", open),
+        ("high", high),
+        ("low", low),
+        ("close", close),
+    ] {
         if price <= Decimal::ZERO {
             return Err(format!("{name}: price must be positive, found {price}"));
         }
@@ -76,7 +82,9 @@ pub(super) fn check_candle_row(fields: &[&str]) -> Result<CandleValues, String> 
     }
     for (name, price) in [("open", open), ("close", close)] {
         if price < low || price > high {
-            return Err(format!("{name} {price} is outside [low {low}, high {high}]"));
+            return Err(format!(
+                "{name} {price} is outside [low {low}, high {high}]"
+            ));
         }
     }
     Ok((open_time, values))
@@ -90,12 +98,24 @@ mod tests {
     #[test]
     fn decimals_are_parsed_exactly_from_their_text() {
         assert_eq!(parse_decimal("9720.03").unwrap(), dec!(9720.03));
-        assert_eq!(parse_decimal("0.01557126999999999").unwrap(), dec!(0.01557126999999999));
+        assert_eq!(
+            parse_decimal("0.01557126999999999").unwrap(),
+            dec!(0.01557126999999999)
+        );
         assert_eq!(parse_decimal("1.5e-3").unwrap(), dec!(0.0015));
         assert_eq!(parse_decimal("2E2").unwrap(), dec!(200));
-        assert_eq!(parse_decimal("NaN").unwrap_err(), "`NaN` is not a finite number");
-        assert_eq!(parse_decimal("-inf").unwrap_err(), "`-inf` is not a finite number");
-        assert_eq!(parse_decimal("1.2.3").unwrap_err(), "`1.2.3` is not a number");
+        assert_eq!(
+            parse_decimal("NaN").unwrap_err(),
+            "`NaN` is not a finite number"
+        );
+        assert_eq!(
+            parse_decimal("-inf").unwrap_err(),
+            "`-inf` is not a finite number"
+        );
+        assert_eq!(
+            parse_decimal("1.2.3").unwrap_err(),
+            "`1.2.3` is not a number"
+        );
         assert_eq!(parse_decimal("").unwrap_err(), "`` is not a number");
         assert_eq!(parse_millis("1512086400000").unwrap(), 1_512_086_400_000);
         assert_eq!(parse_millis("1512086400000.0").unwrap(), 1_512_086_400_000);
@@ -110,13 +130,34 @@ mod tests {
             check(&["0", "1", "2", "1", "2"]),
             "expected 6 columns (open_time_ms, open, high, low, close, volume), found 5"
         );
-        assert_eq!(check(&["x", "1", "2", "1", "2", "3"]), "open_time_ms: `x` is not a whole number of milliseconds");
-        assert_eq!(check(&["0", "NaN", "2", "1", "2", "3"]), "open: `NaN` is not a finite number");
-        assert_eq!(check(&["0", "1", "2", "0", "2", "3"]), "low: price must be positive, found 0");
-        assert_eq!(check(&["0", "1", "2", "1", "2", "-3"]), "volume must not be negative, found -3");
-        assert_eq!(check(&["0", "1", "1", "2", "1", "3"]), "high 1 is below low 2");
-        assert_eq!(check(&["0", "3", "2", "1", "2", "3"]), "open 3 is outside [low 1, high 2]");
-        assert_eq!(check(&["0", "1", "2", "1", "0.5", "3"]), "close 0.5 is outside [low 1, high 2]");
+        assert_eq!(
+            check(&["x", "1", "2", "1", "2", "3"]),
+            "open_time_ms: `x` is not a whole number of milliseconds"
+        );
+        assert_eq!(
+            check(&["0", "NaN", "2", "1", "2", "3"]),
+            "open: `NaN` is not a finite number"
+        );
+        assert_eq!(
+            check(&["0", "1", "2", "0", "2", "3"]),
+            "low: price must be positive, found 0"
+        );
+        assert_eq!(
+            check(&["0", "1", "2", "1", "2", "-3"]),
+            "volume must not be negative, found -3"
+        );
+        assert_eq!(
+            check(&["0", "1", "1", "2", "1", "3"]),
+            "high 1 is below low 2"
+        );
+        assert_eq!(
+            check(&["0", "3", "2", "1", "2", "3"]),
+            "open 3 is outside [low 1, high 2]"
+        );
+        assert_eq!(
+            check(&["0", "1", "2", "1", "0.5", "3"]),
+            "close 0.5 is outside [low 1, high 2]"
+        );
         assert_eq!(
             check_candle_row(&["60000", "1", "2.5", "1", "2", "0"]).unwrap(),
             (60_000, [dec!(1), dec!(2.5), dec!(1), dec!(2), dec!(0)])

@@ -162,10 +162,9 @@ impl<'a> JsonRows<'a> {
                 self.pos += len;
                 Ok(Scalar::Number(&self.text[start..start + len]))
             }
-            Some(b'[' | b'{') => Err(self.error_in_row(
-                row,
-                "nested arrays or objects are not allowed inside a row",
-            )),
+            Some(b'[' | b'{') => {
+                Err(self.error_in_row(row, "nested arrays or objects are not allowed inside a row"))
+            }
             None => Err(self.error_in_row(row, "unexpected end of file")),
             Some(_) => {
                 let rest = &self.text[start..];
@@ -208,8 +207,14 @@ impl<'a> JsonRows<'a> {
     fn error_in_row(&self, row: impl Into<Option<usize>>, what: &str) -> SyntaxError {
         let before = &self.bytes[..self.pos.min(self.bytes.len())];
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = self.text[line_start..self.pos.min(self.text.len())].chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = self.text[line_start..self.pos.min(self.text.len())]
+            .chars()
+            .count()
+            + 1;
         let found = match self.text[self.pos.min(self.text.len())..].chars().next() {
             Some(c) => format!("found `{c}`"),
             None => "found the end of the file".to_string(),
@@ -260,21 +265,42 @@ mod tests {
     fn malformed_structure_names_row_line_and_column() {
         let err = rows("[[1,2],\n [3 4]]").unwrap_err();
         assert_eq!(err.row, Some(2));
-        assert_eq!(err.message, "line 2, column 5: expected `,` or `]` after a value, found `4`");
+        assert_eq!(
+            err.message,
+            "line 2, column 5: expected `,` or `]` after a value, found `4`"
+        );
 
         let err = rows("[[1,2],]").unwrap_err();
         assert_eq!(err.row, Some(2));
-        assert!(err.message.contains("expected `[` starting a row"), "{}", err.message);
+        assert!(
+            err.message.contains("expected `[` starting a row"),
+            "{}",
+            err.message
+        );
 
         let err = rows("[[1,2]").unwrap_err();
-        assert!(err.message.contains("found the end of the file"), "{}", err.message);
+        assert!(
+            err.message.contains("found the end of the file"),
+            "{}",
+            err.message
+        );
 
         let err = rows("{\"a\": 1}").unwrap_err();
         assert_eq!(err.row, None);
-        assert!(err.message.starts_with("line 1, column 1: expected `[`"), "{}", err.message);
+        assert!(
+            err.message.starts_with("line 1, column 1: expected `[`"),
+            "{}",
+            err.message
+        );
 
         assert!(rows("[[1,[2]]]").unwrap_err().message.contains("nested"));
-        assert!(rows("[[1]] x").unwrap_err().message.contains("after the closing"));
-        assert!(rows("[[\"abc]]").unwrap_err().message.contains("unterminated"));
+        assert!(rows("[[1]] x")
+            .unwrap_err()
+            .message
+            .contains("after the closing"));
+        assert!(rows("[[\"abc]]")
+            .unwrap_err()
+            .message
+            .contains("unterminated"));
     }
 }

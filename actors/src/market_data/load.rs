@@ -42,7 +42,7 @@ struct RowBar {
 /// The format comes from the extension: `.json` (freqtrade's `[[open_ms, o, h, l, c, v], ...]`,
 /// numbers or numeric strings), `.csv` (header `open_time_ms,open,high,low,close,volume`),
 /// each optionally `.gz`. Without `interval`, it is inferred as the most common positive step
-/// between consecutive timestamps (the shorter one on a tie).
+/// between consecutive rows' timestamps, rejected rows included (the shorter step on a tie).
 ///
 /// A row is rejected (listed in `quality.rejects` with its 1-based row number) when it has the
 /// wrong column count, a value that is not a finite number, a price that is not positive, a

@@ -21,6 +21,8 @@ pub fn merge(series: &[CandleSeries]) -> Vec<Candle> {
 /// `None` leaves that side open.
 pub fn restrict(candles: &[Candle], start: Option<Timestamp>, end: Option<Timestamp>) -> &[Candle] {
     let from = start.map_or(0, |start| candles.partition_point(|c| c.open_time < start));
-    let to = end.map_or(candles.len(), |end| candles.partition_point(|c| c.open_time < end));
+    let to = end.map_or(candles.len(), |end| {
+        candles.partition_point(|c| c.open_time < end)
+    });
     &candles[from..to.max(from)]
 }

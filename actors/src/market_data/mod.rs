@@ -41,6 +41,8 @@ pub fn bar_start(interval: Interval, ts: Timestamp) -> Timestamp {
 }
 
 #[cfg(test)]
+mod real_data_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
@@ -56,6 +58,9 @@ mod bar_start_tests {
         assert_eq!(bar_start(week, monday), monday);
         let four_hours = Interval::parse("4h").unwrap();
         let ts = Timestamp::parse_utc("2018-02-05T07:30:00Z").unwrap();
-        assert_eq!(bar_start(four_hours, ts), Timestamp::parse_utc("2018-02-05T04:00:00Z").unwrap());
+        assert_eq!(
+            bar_start(four_hours, ts),
+            Timestamp::parse_utc("2018-02-05T04:00:00Z").unwrap()
+        );
     }
 }

@@ -7,6 +7,8 @@ use crate::model::{Interval, Symbol, Timestamp};
 
 /// How many rejects [`QualityReport`]'s `Display` lists before summarising the rest.
 const LISTED_REJECTS: usize = 20;
+/// How many gaps [`QualityReport`]'s `Display` lists before summarising the rest.
+const LISTED_GAPS: usize = 10;
 
 /// Missing bars between two consecutive accepted candles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +63,7 @@ pub struct QualityReport {
 impl QualityReport {
     /// The gap with the most missing bars (the earliest of equals).
     pub fn longest_gap(&self) -> Option<&Gap> {
-        self.gaps
-            .iter()
-            .rev()
-            .max_by_key(|gap| gap.missing_bars)
+        self.gaps.iter().rev().max_by_key(|gap| gap.missing_bars)
     }
 
     /// Total bars missing across all gaps.
@@ -92,7 +91,11 @@ impl fmt::Display for QualityReport {
             )?,
             _ => writeln!(f, "range:        (no candles)")?,
         }
-        writeln!(f, "rows:         {} read, {} accepted", self.rows, self.accepted)?;
+        writeln!(
+            f,
+            "rows:         {} read, {} accepted",
+            self.rows, self.accepted
+        )?;
         match self.longest_gap() {
             Some(longest) => writeln!(
                 f,
@@ -105,6 +108,16 @@ impl fmt::Display for QualityReport {
             )?,
             None => writeln!(f, "gaps:         0")?,
         }
+        for gap in self.gaps.iter().take(LISTED_GAPS) {
+            writeln!(
+                f,
+                "  {} .. {}: {} missing",
+                gap.after, gap.resumes, gap.missing_bars
+            )?;
+        }
+        if self.gaps.len() > LISTED_GAPS {
+            writeln!(f, "  ... and {} more", self.gaps.len() - LISTED_GAPS)?;
+        }
         writeln!(f, "duplicates:   {} (dropped)", self.duplicates)?;
         writeln!(f, "out of order: {} (dropped)", self.out_of_order)?;
         write!(f, "rejects:      {}", self.rejects.len())?;
@@ -112,7 +125,11 @@ impl fmt::Display for QualityReport {
             write!(f, "\n  {file}:{}: {}", reject.row, reject.reason)?;
         }
         if self.rejects.len() > LISTED_REJECTS {
-            write!(f, "\n  ... and {} more", self.rejects.len() - LISTED_REJECTS)?;
+            write!(
+                f,
+                "\n  ... and {} more",
+                self.rejects.len() - LISTED_REJECTS
+            )?;
         }
         Ok(())
     }
@@ -184,9 +201,16 @@ mod tests {
             ),
             "{text}"
         );
+        assert!(
+            text.contains("\n  1970-01-01T04:00:00Z .. 1970-01-01T07:00:00Z: 2 missing\n"),
+            "{text}"
+        );
         assert!(text.contains("duplicates:   1"), "{text}");
         assert!(text.contains("out of order: 2"), "{text}");
-        assert!(text.contains("  data/x.json:20: high 1 is below low 2"), "{text}");
+        assert!(
+            text.contains("  data/x.json:20: high 1 is below low 2"),
+            "{text}"
+        );
         assert!(!text.contains("data/x.json:21:"), "{text}");
         assert!(text.ends_with("  ... and 2 more"), "{text}");
     }

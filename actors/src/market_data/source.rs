@@ -55,6 +55,10 @@ pub(super) fn read_text(path: &Path, gzipped: bool) -> Result<String, DataError>
     };
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        DataError::parse(path, None, format!("not UTF-8 text (invalid byte at offset {at})"))
+        DataError::parse(
+            path,
+            None,
+            format!("not UTF-8 text (invalid byte at offset {at})"),
+        )
     })
 }

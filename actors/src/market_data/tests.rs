@@ -45,7 +45,10 @@ fn reasons(series: &CandleSeries) -> Vec<(usize, &str)> {
 }
 
 fn assert_rows_accounted(q: &QualityReport) {
-    assert_eq!(q.rows, q.accepted + q.duplicates + q.out_of_order + q.rejects.len());
+    assert_eq!(
+        q.rows,
+        q.accepted + q.duplicates + q.out_of_order + q.rejects.len()
+    );
 }
 
 #[test]
@@ -53,16 +56,16 @@ fn every_bad_row_is_rejected_with_its_row_and_reason_and_good_rows_load_exactly(
     let dir = TempDir::new().unwrap();
     let rows = [
         row(0),
-        format!("[{},1,2,1]", H),                         // 2: too few columns
-        format!("[{},NaN,110,90,105,1]", 2 * H),          // 3: NaN
-        format!("[{},100,110,-90,105,1]", 3 * H),         // 4: negative price
-        format!("[{},0,110,90,105,1]", 4 * H),            // 5: zero price
-        format!("[{},100,110,90,105,-1]", 5 * H),         // 6: negative volume
-        format!("[{},100,90,110,105,1]", 6 * H),          // 7: inverted
-        format!("[{},120,110,90,105,1]", 7 * H),          // 8: open above high
-        format!("[{},100,110,90,80,1]", 8 * H),           // 9: close below low
-        format!("[{},100,110,90,105,1]", 9 * H + 1),      // 10: not aligned
-        format!("[{},\"abc\",110,90,105,1]", 10 * H),     // 11: not a number
+        format!("[{},1,2,1]", H),                     // 2: too few columns
+        format!("[{},NaN,110,90,105,1]", 2 * H),      // 3: NaN
+        format!("[{},100,110,-90,105,1]", 3 * H),     // 4: negative price
+        format!("[{},0,110,90,105,1]", 4 * H),        // 5: zero price
+        format!("[{},100,110,90,105,-1]", 5 * H),     // 6: negative volume
+        format!("[{},100,90,110,105,1]", 6 * H),      // 7: inverted
+        format!("[{},120,110,90,105,1]", 7 * H),      // 8: open above high
+        format!("[{},100,110,90,80,1]", 8 * H),       // 9: close below low
+        format!("[{},100,110,90,105,1]", 9 * H + 1),  // 10: not aligned
+        format!("[{},\"abc\",110,90,105,1]", 10 * H), // 11: not a number
         format!("[{},\"100.1\",\"110\",90,105,\"1e-3\"]", 11 * H), // 12: numeric strings: fine
     ];
     let path = write(&dir, "BTC_USDT-1h.json", &json(&rows));
@@ -70,7 +73,10 @@ fn every_bad_row_is_rejected_with_its_row_and_reason_and_good_rows_load_exactly(
     assert_eq!(
         reasons(&series),
         vec![
-            (2, "expected 6 columns (open_time_ms, open, high, low, close, volume), found 4"),
+            (
+                2,
+                "expected 6 columns (open_time_ms, open, high, low, close, volume), found 4"
+            ),
             (3, "open: `NaN` is not a finite number"),
             (4, "low: price must be positive, found -90"),
             (5, "open: price must be positive, found 0"),
@@ -78,7 +84,10 @@ fn every_bad_row_is_rejected_with_its_row_and_reason_and_good_rows_load_exactly(
             (7, "high 90 is below low 110"),
             (8, "open 120 is outside [low 90, high 110]"),
             (9, "close 80 is outside [low 90, high 110]"),
-            (10, "open time 32400001 (1970-01-01T09:00:00Z) is not aligned to the 1h interval"),
+            (
+                10,
+                "open time 32400001 (1970-01-01T09:00:00Z) is not aligned to the 1h interval"
+            ),
             (11, "open: `abc` is not a number"),
         ]
     );
@@ -125,7 +134,11 @@ fn duplicates_and_out_of_order_rows_are_dropped_and_counted() {
     let series = load_candles(&path, btc(), Some(Interval::HOUR)).unwrap();
     let times: Vec<i64> = series.candles.iter().map(|c| c.open_time.0 / H).collect();
     assert_eq!(times, vec![0, 1, 2, 3]);
-    assert_eq!(series.candles[1].open, dec!(100.5), "the first of the duplicates is kept");
+    assert_eq!(
+        series.candles[1].open,
+        dec!(100.5),
+        "the first of the duplicates is kept"
+    );
     let q = &series.quality;
     assert_eq!((q.duplicates, q.out_of_order, q.accepted), (1, 2, 4));
     assert!(q.gaps.is_empty());
@@ -137,19 +150,33 @@ fn duplicates_and_out_of_order_rows_are_dropped_and_counted() {
 #[test]
 fn gaps_are_found_with_their_missing_bar_counts() {
     let dir = TempDir::new().unwrap();
-    let rows: Vec<String> = [0, 1, 2, 5, 6, 7, 8, 9, 10, 20].iter().map(|h| row(*h)).collect();
+    let rows: Vec<String> = [0, 1, 2, 5, 6, 7, 8, 9, 10, 20]
+        .iter()
+        .map(|h| row(*h))
+        .collect();
     let path = write(&dir, "x.json", &json(&rows));
     let q = load_candles(&path, btc(), None).unwrap().quality;
     assert_eq!(
         q.gaps,
         vec![
-            Gap { after: Timestamp(2 * H), resumes: Timestamp(5 * H), missing_bars: 2 },
-            Gap { after: Timestamp(10 * H), resumes: Timestamp(20 * H), missing_bars: 9 },
+            Gap {
+                after: Timestamp(2 * H),
+                resumes: Timestamp(5 * H),
+                missing_bars: 2
+            },
+            Gap {
+                after: Timestamp(10 * H),
+                resumes: Timestamp(20 * H),
+                missing_bars: 9
+            },
         ]
     );
     assert_eq!(q.missing_bars(), 11);
     assert_eq!(q.longest_gap().unwrap().after, Timestamp(10 * H));
-    assert_eq!((q.first, q.last), (Some(Timestamp(0)), Some(Timestamp(20 * H))));
+    assert_eq!(
+        (q.first, q.last),
+        (Some(Timestamp(0)), Some(Timestamp(20 * H)))
+    );
 }
 
 #[test]
@@ -165,7 +192,10 @@ fn the_interval_is_inferred_from_the_most_common_step() {
     // Ties go to the shorter step.
     let rows: Vec<String> = [0, 1, 3].iter().map(|h| row(*h)).collect();
     let path = write(&dir, "tie.json", &json(&rows));
-    assert_eq!(load_candles(&path, btc(), None).unwrap().interval, Interval::HOUR);
+    assert_eq!(
+        load_candles(&path, btc(), None).unwrap().interval,
+        Interval::HOUR
+    );
     // A given interval wins over inference.
     let given = load_candles(&path, btc(), Some(Interval::MINUTE)).unwrap();
     assert_eq!(given.quality.gaps.len(), 2);
@@ -174,7 +204,13 @@ fn the_interval_is_inferred_from_the_most_common_step() {
     let err = load_candles(&path, btc(), None).unwrap_err();
     assert!(matches!(err, DataError::UnknownInterval { .. }));
     assert!(err.to_string().contains("one.json"), "{err}");
-    assert_eq!(load_candles(&path, btc(), Some(Interval::HOUR)).unwrap().candles.len(), 1);
+    assert_eq!(
+        load_candles(&path, btc(), Some(Interval::HOUR))
+            .unwrap()
+            .candles
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -182,9 +218,15 @@ fn malformed_json_names_the_file_the_row_and_the_line() {
     let dir = TempDir::new().unwrap();
     let path = write(&dir, "broken.json", "[[0,1,1,1,1,1],\n[3600000,1,1 1,1,1]]");
     let err = load_candles(&path, btc(), None).unwrap_err();
-    assert!(matches!(err, DataError::Parse { row: Some(2), .. }), "{err:?}");
+    assert!(
+        matches!(err, DataError::Parse { row: Some(2), .. }),
+        "{err:?}"
+    );
     let text = err.to_string();
-    assert!(text.contains("broken.json: row 2: line 2, column 14"), "{text}");
+    assert!(
+        text.contains("broken.json: row 2: line 2, column 14"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -204,17 +246,26 @@ fn csv_loads_with_its_header_and_rejects_a_nan_row() {
         reasons(&series),
         vec![
             (2, "open: `nan` is not a finite number"),
-            (3, "expected 6 columns (open_time_ms, open, high, low, close, volume), found 5"),
+            (
+                3,
+                "expected 6 columns (open_time_ms, open, high, low, close, volume), found 5"
+            ),
         ]
     );
     assert_eq!(series.quality.gaps[0].missing_bars, 2);
     // The same file gzipped loads the same.
     let gz = write_gz(&dir, "XRP_ETH-1m.csv.gz", text);
-    assert_eq!(load_candles(&gz, btc(), None).unwrap().candles, series.candles);
+    assert_eq!(
+        load_candles(&gz, btc(), None).unwrap().candles,
+        series.candles
+    );
 
     let path = write(&dir, "nohead.csv", "0,1,1,1,1,1\n");
     let err = load_candles(&path, btc(), None).unwrap_err().to_string();
-    assert!(err.contains("nohead.csv: line 1: expected the header"), "{err}");
+    assert!(
+        err.contains("nohead.csv: line 1: expected the header"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -232,13 +283,22 @@ fn unusable_files_are_errors_that_name_the_file() {
     let path = write(&dir, "candles.parquet", "");
     let err = load_candles(&path, btc(), None).unwrap_err();
     assert!(matches!(err, DataError::UnknownFormat { .. }));
-    assert!(err.to_string().contains("candles.parquet: unknown data format"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("candles.parquet: unknown data format"),
+        "{err}"
+    );
 
     let err = load_candles(&dir.path().join("missing.json"), btc(), None).unwrap_err();
     assert!(matches!(err, DataError::Io { .. }));
-    assert!(err.to_string().starts_with("cannot read ") && err.to_string().contains("missing.json"));
+    assert!(
+        err.to_string().starts_with("cannot read ") && err.to_string().contains("missing.json")
+    );
 
-    for (name, text) in [("empty.json", " [ ] "), ("empty.csv", "open_time_ms,open,high,low,close,volume\n")] {
+    for (name, text) in [
+        ("empty.json", " [ ] "),
+        ("empty.csv", "open_time_ms,open,high,low,close,volume\n"),
+    ] {
         let err = load_candles(&write(&dir, name, text), btc(), None).unwrap_err();
         assert!(matches!(err, DataError::Empty { .. }), "{name}: {err:?}");
         assert!(err.to_string().contains(name));
@@ -248,11 +308,22 @@ fn unusable_files_are_errors_that_name_the_file() {
 #[test]
 fn file_names_give_symbol_and_interval() {
     let (symbol, interval) = guess_symbol_and_interval(Path::new("data/binance/BTC_USDT-1h.json"));
-    assert_eq!((symbol.unwrap().as_str(), interval), ("BTCUSDT", Some(Interval::HOUR)));
+    assert_eq!(
+        (symbol.unwrap().as_str(), interval),
+        ("BTCUSDT", Some(Interval::HOUR))
+    );
     let (symbol, interval) = guess_symbol_and_interval(Path::new("XRP_ETH-trades.json.gz"));
     assert_eq!((symbol.unwrap().as_str(), interval), ("XRPETH", None));
-    assert_eq!(guess_symbol_and_interval(Path::new("ETHUSDT.csv")).0.unwrap().as_str(), "ETHUSDT");
-    assert!(guess_symbol_and_interval(Path::new("candles.csv")).0.is_none());
+    assert_eq!(
+        guess_symbol_and_interval(Path::new("ETHUSDT.csv"))
+            .0
+            .unwrap()
+            .as_str(),
+        "ETHUSDT"
+    );
+    assert!(guess_symbol_and_interval(Path::new("candles.csv"))
+        .0
+        .is_none());
 }
 
 fn candle(symbol: &Symbol, hour: i64, interval_hours: i64) -> Candle {
@@ -281,10 +352,21 @@ fn merge_orders_by_time_and_breaks_ties_by_series_order() {
     let a = series_of(&btc(), &[0, 1, 3]);
     let b = series_of(&eth, &[1, 2, 3, 4]);
     let merged = merge(&[a.clone(), b.clone()]);
-    let order: Vec<(i64, &str)> = merged.iter().map(|c| (c.open_time.0 / H, c.symbol.as_str())).collect();
+    let order: Vec<(i64, &str)> = merged
+        .iter()
+        .map(|c| (c.open_time.0 / H, c.symbol.as_str()))
+        .collect();
     assert_eq!(
         order,
-        vec![(0, "BTCUSDT"), (1, "BTCUSDT"), (1, "ETHUSDT"), (2, "ETHUSDT"), (3, "BTCUSDT"), (3, "ETHUSDT"), (4, "ETHUSDT")]
+        vec![
+            (0, "BTCUSDT"),
+            (1, "BTCUSDT"),
+            (1, "ETHUSDT"),
+            (2, "ETHUSDT"),
+            (3, "BTCUSDT"),
+            (3, "ETHUSDT"),
+            (4, "ETHUSDT")
+        ]
     );
     let swapped = merge(&[b, a]);
     assert_eq!(swapped[1].symbol.as_str(), "ETHUSDT");
@@ -292,7 +374,9 @@ fn merge_orders_by_time_and_breaks_ties_by_series_order() {
 
     let window = restrict(&merged, Some(Timestamp(H)), Some(Timestamp(3 * H)));
     assert_eq!(window.len(), 3);
-    assert!(window.iter().all(|c| c.open_time >= Timestamp(H) && c.open_time < Timestamp(3 * H)));
+    assert!(window
+        .iter()
+        .all(|c| c.open_time >= Timestamp(H) && c.open_time < Timestamp(3 * H)));
     assert_eq!(restrict(&merged, None, None).len(), merged.len());
     assert!(restrict(&merged, Some(Timestamp(9 * H)), Some(Timestamp(H))).is_empty());
 }
@@ -333,21 +417,53 @@ fn bad_trade_rows_fail_the_load_naming_file_and_row() {
     let good = "[1000,\"7\",null,\"buy\",0.5,2.0,1.0]";
     let path = write(&dir, "t.json", &format!("[{good},{good}]"));
     let trades = load_trades(&path).unwrap();
-    assert_eq!(trades[0], Trade { ts: Timestamp(1000), id: TradeId(7), side: Side::Buy, price: dec!(0.5), qty: dec!(2) });
+    assert_eq!(
+        trades[0],
+        Trade {
+            ts: Timestamp(1000),
+            id: TradeId(7),
+            side: Side::Buy,
+            price: dec!(0.5),
+            qty: dec!(2)
+        }
+    );
     for (bad, message) in [
-        ("[1000,\"8\",null,\"hold\",0.5,2.0,1.0]", "t.json: row 2: side: expected `buy` or `sell`, found `hold`"),
-        ("[1000,\"8\",null,\"sell\",-0.5,2.0,1.0]", "t.json: row 2: price must be positive, found -0.5"),
-        ("[1000,\"8\",null,\"sell\",0.5,NaN,1.0]", "t.json: row 2: amount: `NaN` is not a finite number"),
-        ("[1000,\"x\",null,\"sell\",0.5,2.0,1.0]", "t.json: row 2: id: `x` is not a whole number"),
-        ("[999,\"8\",null,\"sell\",0.5,2.0,1.0]", "t.json: row 2: timestamp 999 is earlier than the previous trade's 1000"),
-        ("[1000,\"8\",null,\"sell\",0.5,2.0]", "t.json: row 2: expected 7 columns"),
+        (
+            "[1000,\"8\",null,\"hold\",0.5,2.0,1.0]",
+            "t.json: row 2: side: expected `buy` or `sell`, found `hold`",
+        ),
+        (
+            "[1000,\"8\",null,\"sell\",-0.5,2.0,1.0]",
+            "t.json: row 2: price must be positive, found -0.5",
+        ),
+        (
+            "[1000,\"8\",null,\"sell\",0.5,NaN,1.0]",
+            "t.json: row 2: amount: `NaN` is not a finite number",
+        ),
+        (
+            "[1000,\"x\",null,\"sell\",0.5,2.0,1.0]",
+            "t.json: row 2: id: `x` is not a whole number",
+        ),
+        (
+            "[999,\"8\",null,\"sell\",0.5,2.0,1.0]",
+            "t.json: row 2: timestamp 999 is earlier than the previous trade's 1000",
+        ),
+        (
+            "[1000,\"8\",null,\"sell\",0.5,2.0]",
+            "t.json: row 2: expected 7 columns",
+        ),
     ] {
         let path = write(&dir, "t.json", &format!("[{good},{bad}]"));
         let err = load_trades(&path).unwrap_err().to_string();
         assert!(err.contains(message), "{err} lacks {message}");
     }
-    let err = load_trades(&write(&dir, "t.csv", "")).unwrap_err().to_string();
-    assert!(err.contains("t.csv: trade files must be freqtrade JSON"), "{err}");
+    let err = load_trades(&write(&dir, "t.csv", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("t.csv: trade files must be freqtrade JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -355,11 +471,18 @@ fn resample_needs_one_ordered_series_and_a_whole_multiple() {
     let four = Interval::parse("4h").unwrap();
     let hourly: Vec<Candle> = (0..10).map(|h| candle(&btc(), h, 1)).collect();
     let err = resample(&hourly, Interval::parse("90m").unwrap()).unwrap_err();
-    assert_eq!(err.to_string(), "cannot resample 1h candles into 90m: 90m is not a whole multiple of 1h");
+    assert_eq!(
+        err.to_string(),
+        "cannot resample 1h candles into 90m: 90m is not a whole multiple of 1h"
+    );
     assert!(resample(&hourly, Interval::MINUTE).is_err());
 
     let rolled = resample(&hourly, four).unwrap();
-    assert_eq!(rolled.candles.len(), 2, "the 8h..12h bucket lacks two hours");
+    assert_eq!(
+        rolled.candles.len(),
+        2,
+        "the 8h..12h bucket lacks two hours"
+    );
     assert_eq!(rolled.incomplete, vec![Timestamp(8 * H)]);
     let first = &rolled.candles[0];
     assert_eq!((first.open_time, first.interval), (Timestamp(0), four));
@@ -374,6 +497,9 @@ fn resample_needs_one_ordered_series_and_a_whole_multiple() {
     assert!(err.contains("is ETHUSDT, not BTCUSDT"), "{err}");
     let mut unordered = hourly.clone();
     unordered.swap(2, 3);
-    assert!(resample(&unordered, four).unwrap_err().to_string().contains("strictly increasing"));
+    assert!(resample(&unordered, four)
+        .unwrap_err()
+        .to_string()
+        .contains("strictly increasing"));
     assert!(resample(&[], four).unwrap().candles.is_empty());
 }
