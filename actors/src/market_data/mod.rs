@@ -41,9 +41,11 @@ pub fn bar_start(interval: Interval, ts: Timestamp) -> Timestamp {
 }
 
 #[cfg(test)]
+mod load_tests;
+#[cfg(test)]
 mod real_data_tests;
 #[cfg(test)]
-mod tests;
+mod reshape_tests;
 
 #[cfg(test)]
 mod bar_start_tests {
