@@ -1,1 +1,1 @@
-//! (filled in by its implementation)
+//! Fusion (placeholder while sentiment is built).
