@@ -70,7 +70,8 @@ impl SymbolTagger {
         self.symbols
             .iter()
             .zip(hit)
-            .filter_map(|(symbol, hit)| hit.then(|| symbol.clone()))
+            .filter(|&(_, hit)| hit)
+            .map(|(symbol, _)| symbol.clone())
             .collect()
     }
 }
