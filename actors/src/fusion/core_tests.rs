@@ -264,3 +264,62 @@ fn sentiment_for_another_symbol_does_not_count() {
     fusion.on_sentiment(&eth);
     assert!(close(confidence(&mut fusion, Direction::Long), 0.6));
 }
+
+#[test]
+fn real_news_replayed_hourly_feeds_fusion() {
+    use crate::sentiment::{
+        load_headlines, LexiconAnalyst, SentimentConfig, SentimentCore, SentimentOutput,
+        SymbolTagger,
+    };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/news/cryptopanic_2018-01-15_18.json"
+    );
+    let cfg = SentimentConfig::default();
+    let symbols = [btc(), Symbol::parse("ETHUSDT").unwrap()];
+    let tagger = SymbolTagger::new(&symbols, &cfg.aliases);
+    let headlines = load_headlines(std::path::Path::new(path), &tagger).unwrap();
+    let mut news = SentimentCore::new(cfg, LexiconAnalyst::new(), headlines);
+    let mut fusion = core();
+    let start = Timestamp::parse_utc("2018-01-15T00:00:00Z").unwrap();
+    let end = Timestamp::parse_utc("2018-01-18T09:00:00Z").unwrap();
+    let mut hacks_or_regulation = Vec::new();
+    let mut now = start;
+    while now <= end {
+        for output in news.advance_to(now) {
+            match output {
+                SentimentOutput::Update(u) => fusion.on_sentiment(&u),
+                SentimentOutput::Event(e) => {
+                    assert!(
+                        fusion.on_event(&e).is_none(),
+                        "no critical event in this file"
+                    );
+                    hacks_or_regulation.push((e.kind, e.ts.to_string()));
+                }
+            }
+        }
+        now = now.plus_ms(HOUR);
+    }
+    assert_eq!(
+        (news.released(), news.pending(), news.failures()),
+        (10, 0, 0)
+    );
+    assert_eq!(
+        hacks_or_regulation,
+        [
+            (EventKind::Regulation, "2018-01-18T07:07:53Z".to_string()),
+            (EventKind::Regulation, "2018-01-18T08:30:14Z".to_string()),
+        ]
+    );
+    // A long at 09:00 sees the BTC window since 2018-01-17T09:00 (six headlines summing to +3,
+    // score tanh(1), confidence 15/21) and the two regulation events (-0.3 each).
+    let long = TechnicalSetup {
+        ts: end,
+        ..setup(Direction::Long, 0.6)
+    };
+    let s = signal(fusion.on_setup(&long));
+    assert!(close(s.sentiment_score, 1f64.tanh()));
+    assert!(close(s.event_impact, -0.6));
+    let view = 0.6 + 1f64.tanh() * 15.0 / 21.0 - 0.6;
+    assert!(close(s.confidence, 0.6 * 0.6 + 0.4 * view));
+}

@@ -88,7 +88,11 @@ fn releases_each_headline_once_in_order() {
         fixed(0.5, 0.4, vec![]),
         headlines,
     );
-    assert!(core.advance_to(Timestamp(0)).is_empty());
+    let idle = core.advance_to(Timestamp(0));
+    assert!(
+        idle.is_empty() && idle.capacity() == 0,
+        "nothing due: no allocation"
+    );
     assert!(
         core.analyst.seen.is_empty(),
         "nothing due, nothing analysed"
