@@ -1,1 +1,25 @@
-//! (filled in by its implementation)
+//! Sentiment: headlines (JSON or JSONL files for replay) → an [`Analyst`] (the offline
+//! [`LexiconAnalyst`] by default) → `SentimentUpdate`s and `MarketEvent`s, released in event
+//! time by the [`SentimentCore`].
+//!
+//! Analyst output is untrusted: every analysis is clamped into range before use, analyst
+//! failures are counted and never become a signal.
+
+mod analyst;
+mod config;
+mod core;
+mod headline;
+mod lexicon;
+mod news_file;
+mod tagger;
+
+pub use self::core::{SentimentCore, SentimentOutput};
+pub use analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
+pub use config::SentimentConfig;
+pub use headline::{clean_title, Headline};
+pub use lexicon::{
+    LexiconAnalyst, TitleScore, INTENSIFIERS, INTENSIFIER_FACTOR, INTENSIFIER_SCOPE, LEXICON,
+    NEGATIONS, NEGATION_SCOPE, SCORE_SCALE,
+};
+pub use news_file::{load_headlines, load_news, LoadedNews, NewsError};
+pub use tagger::SymbolTagger;

@@ -1,0 +1,176 @@
+//! The sentiment core: releases headlines in event time and turns each symbol's window of
+//! recent headlines into a `SentimentUpdate` plus a `MarketEvent` per newly seen event.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::analyst::{Analyst, DetectedEvent};
+use super::config::SentimentConfig;
+use super::headline::Headline;
+use crate::model::{MarketEvent, SentimentUpdate, Symbol, Timestamp};
+
+/// What the sentiment core emits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SentimentOutput {
+    /// Fresh sentiment about a symbol.
+    Update(SentimentUpdate),
+    /// A discrete event seen in a newly released headline.
+    Event(MarketEvent),
+}
+
+/// Replays headlines against event time. Pure: time comes only from [`Self::advance_to`].
+pub struct SentimentCore<A: Analyst> {
+    cfg: SentimentConfig,
+    analyst: A,
+    /// Every headline, sorted by publication time.
+    headlines: Vec<Headline>,
+    /// Index of the first headline not yet released.
+    next: usize,
+    /// Per symbol, the released headlines (indices) still inside its window.
+    windows: HashMap<Symbol, VecDeque<usize>>,
+    failures: u64,
+    last_failed: bool,
+}
+
+impl<A: Analyst> SentimentCore<A> {
+    /// A core over `headlines` (any order; sorted here, ties keep their order).
+    /// `cfg` is expected to have been validated.
+    pub fn new(cfg: SentimentConfig, analyst: A, mut headlines: Vec<Headline>) -> Self {
+        headlines.sort_by_key(|h| h.published);
+        Self {
+            cfg,
+            analyst,
+            headlines,
+            next: 0,
+            windows: HashMap::new(),
+            failures: 0,
+            last_failed: false,
+        }
+    }
+
+    /// Releases every headline published at or before `now` (each once, in order) and, for each
+    /// symbol they touch, analyses that symbol's window: the released headlines published in
+    /// the last `window_hours` up to `now`. Emits an update (when the window holds at least
+    /// `min_headlines`; ts = newest headline) and then one event per new event found in the
+    /// newly released headlines. O(1) and allocation-free when no headline is due.
+    pub fn advance_to(&mut self, now: Timestamp) -> Vec<SentimentOutput> {
+        let due = |h: &Headline| h.published <= now;
+        if !self.headlines.get(self.next).is_some_and(due) {
+            return Vec::new();
+        }
+        let first_new = self.next;
+        let mut touched: Vec<Symbol> = Vec::new();
+        while let Some(headline) = self.headlines.get(self.next).filter(|h| due(h)) {
+            for symbol in &headline.symbols {
+                self.windows
+                    .entry(symbol.clone())
+                    .or_default()
+                    .push_back(self.next);
+                if !touched.contains(symbol) {
+                    touched.push(symbol.clone());
+                }
+            }
+            self.next += 1;
+        }
+        let mut out = Vec::new();
+        for symbol in touched {
+            self.analyse(&symbol, now, first_new, &mut out);
+        }
+        out
+    }
+
+    /// Analyses `symbol`'s window at `now`; events count only from headlines `>= first_new`.
+    fn analyse(
+        &mut self,
+        symbol: &Symbol,
+        now: Timestamp,
+        first_new: usize,
+        out: &mut Vec<SentimentOutput>,
+    ) {
+        let oldest = now.plus_ms(-self.cfg.window_ms());
+        let Some(window) = self.windows.get_mut(symbol) else {
+            return;
+        };
+        while window
+            .front()
+            .is_some_and(|&i| self.headlines[i].published <= oldest)
+        {
+            window.pop_front();
+        }
+        let indices: Vec<usize> = window.iter().copied().collect();
+        let Some(&newest) = indices.last() else {
+            return;
+        };
+        let refs: Vec<&Headline> = indices.iter().map(|&i| &self.headlines[i]).collect();
+        let analysis = match self.analyst.analyze(symbol, &refs) {
+            Ok(analysis) => analysis.clamped(),
+            Err(_) => {
+                self.failures += 1;
+                self.last_failed = true;
+                return;
+            }
+        };
+        self.last_failed = false;
+        if indices.len() >= self.cfg.min_headlines as usize {
+            out.push(SentimentOutput::Update(SentimentUpdate {
+                symbol: symbol.clone(),
+                ts: self.headlines[newest].published,
+                score: analysis.score,
+                confidence: analysis.confidence,
+                headlines: u32::try_from(indices.len()).unwrap_or(u32::MAX),
+            }));
+        }
+        let mut emitted: Vec<&DetectedEvent> = Vec::new();
+        for event in &analysis.events {
+            // An untrusted analyst may point past the window or repeat itself: ignore both.
+            let Some(&index) = indices.get(event.headline) else {
+                continue;
+            };
+            let repeat = emitted
+                .iter()
+                .any(|e| e.headline == event.headline && e.kind == event.kind);
+            if index < first_new || repeat {
+                continue;
+            }
+            emitted.push(event);
+            let headline = &self.headlines[index];
+            out.push(SentimentOutput::Event(MarketEvent {
+                symbol: symbol.clone(),
+                ts: headline.published,
+                kind: event.kind,
+                severity: event.severity,
+                impact: event.impact,
+                headline: headline.title.clone(),
+            }));
+        }
+    }
+
+    /// How many analyses failed (each failure is skipped, never turned into a signal).
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+
+    /// Whether the analyst answered its last request (true before the first). Feed this to
+    /// `FusionCore::set_analyst_available`.
+    pub fn analyst_available(&self) -> bool {
+        !self.last_failed
+    }
+
+    /// How many headlines have been released so far.
+    pub fn released(&self) -> usize {
+        self.next
+    }
+
+    /// How many headlines are still waiting for their time.
+    pub fn pending(&self) -> usize {
+        self.headlines.len() - self.next
+    }
+
+    /// The analyst's name.
+    pub fn analyst_name(&self) -> &str {
+        self.analyst.name()
+    }
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
