@@ -78,8 +78,9 @@ fn a_corrupt_candle_file_is_refused_naming_file_and_row() {
     let inspect = keel(&["data", "inspect", csv.to_str().unwrap()]);
     assert!(inspect.status.success(), "{}", text(&inspect.stderr));
     let report = text(&inspect.stdout);
-    assert!(report.contains("BAD_USDT-1h.csv:3"), "row 3 (high < low) not named: {report}");
-    assert!(report.contains("BAD_USDT-1h.csv:4"), "row 4 (NaN) not named: {report}");
+    // Rows count data rows (the header is not one).
+    assert!(report.contains("BAD_USDT-1h.csv: row 2: high"), "row 2 (high < low) not named: {report}");
+    assert!(report.contains("BAD_USDT-1h.csv: row 3:"), "row 3 (NaN) not named: {report}");
 
     let config = dir.path().join("c.toml");
     std::fs::write(

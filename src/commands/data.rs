@@ -1,10 +1,9 @@
 //! `keel data inspect` and `keel data indicators`.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{anyhow, Context};
-use keel_actors::market_data::{load_candles, CandleSeries};
+use keel_actors::market_data::{guess_symbol_and_interval, load_candles, CandleSeries};
 use keel_actors::model::{Interval, Symbol};
 use keel_actors::symbol::{write_indicators_csv, IndicatorConfig};
 
@@ -38,7 +37,7 @@ pub fn indicators(args: &CandleFileArgs) -> anyhow::Result<()> {
 fn load(args: &CandleFileArgs) -> anyhow::Result<CandleSeries> {
     let symbol = match &args.symbol {
         Some(text) => Symbol::parse(text)?,
-        None => symbol_from_file_name(&args.file).ok_or_else(|| {
+        None => guess_symbol_and_interval(&args.file).0.ok_or_else(|| {
             anyhow!(
                 "cannot tell the symbol from the file name {}; pass --symbol (e.g. --symbol BTCUSDT)",
                 args.file.display()
@@ -52,24 +51,4 @@ fn load(args: &CandleFileArgs) -> anyhow::Result<CandleSeries> {
         None => None,
     };
     Ok(load_candles(&args.file, symbol, interval)?)
-}
-
-/// `BTC_USDT-1h.json` → `BTCUSDT`: the part of the file name before the first `-` or `.`.
-fn symbol_from_file_name(path: &Path) -> Option<Symbol> {
-    let name = path.file_name()?.to_str()?;
-    let stem = name.split(['-', '.']).next()?;
-    Symbol::parse(stem).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symbols_are_guessed_from_freqtrade_file_names() {
-        let guess = |p: &str| symbol_from_file_name(Path::new(p)).map(|s| s.to_string());
-        assert_eq!(guess("data/binance/BTC_USDT-1h.json").as_deref(), Some("BTCUSDT"));
-        assert_eq!(guess("XRP_ETH-1m.csv").as_deref(), Some("XRPETH"));
-        assert_eq!(guess("candles.csv"), None);
-    }
 }

@@ -114,7 +114,7 @@ fn every_bad_row_is_rejected_with_its_row_and_reason_and_good_rows_load_exactly(
     assert_eq!((q.rows, q.accepted), (12, 2));
     assert_rows_accounted(q);
     let shown = q.to_string();
-    let expected_line = format!("{}:7: high 90 is below low 110", path.display());
+    let expected_line = format!("{}: row 7: high 90 is below low 110", path.display());
     assert!(shown.contains(&expected_line), "{shown}");
     assert!(shown.contains("rejects:      10"), "{shown}");
 }

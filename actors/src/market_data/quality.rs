@@ -122,7 +122,7 @@ impl fmt::Display for QualityReport {
         writeln!(f, "out of order: {} (dropped)", self.out_of_order)?;
         write!(f, "rejects:      {}", self.rejects.len())?;
         for reject in self.rejects.iter().take(LISTED_REJECTS) {
-            write!(f, "\n  {file}:{}: {}", reject.row, reject.reason)?;
+            write!(f, "\n  {file}: row {}: {}", reject.row, reject.reason)?;
         }
         if self.rejects.len() > LISTED_REJECTS {
             write!(
@@ -208,10 +208,10 @@ mod tests {
         assert!(text.contains("duplicates:   1"), "{text}");
         assert!(text.contains("out of order: 2"), "{text}");
         assert!(
-            text.contains("  data/x.json:20: high 1 is below low 2"),
+            text.contains("  data/x.json: row 20: high 1 is below low 2"),
             "{text}"
         );
-        assert!(!text.contains("data/x.json:21:"), "{text}");
+        assert!(!text.contains("data/x.json: row 21:"), "{text}");
         assert!(text.ends_with("  ... and 2 more"), "{text}");
     }
 }
