@@ -17,8 +17,8 @@ pub use order::{
 };
 pub use portfolio::{ClosedTrade, ExitReason, PortfolioSnapshot, Position};
 pub use signal::{
-    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentUpdate, Severity, TakeProfit,
-    TechnicalSetup, TradingSignal,
+    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentUpdate, Severity,
+    TakeProfit, TechnicalSetup, TradingSignal,
 };
 pub use symbol::{Asset, Symbol, SymbolError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp, MS_PER_DAY};

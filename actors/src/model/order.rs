@@ -185,10 +185,7 @@ impl OrderStatus {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            OrderStatus::Filled
-                | OrderStatus::Cancelled
-                | OrderStatus::Rejected
-                | OrderStatus::Expired
+            OrderStatus::Filled | OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Expired
         )
     }
 
@@ -217,9 +214,7 @@ impl OrderStatus {
         match (self, to) {
             (OrderStatus::PartiallyFilled, OrderStatus::PartiallyFilled) => true,
             // An unknown outcome may resolve to anything the venue reports.
-            (OrderStatus::Unknown, to) => {
-                to != OrderStatus::PendingSubmit && to != OrderStatus::Unknown
-            }
+            (OrderStatus::Unknown, to) => to != OrderStatus::PendingSubmit && to != OrderStatus::Unknown,
             // Anything in flight may become unknown.
             (_, OrderStatus::Unknown) => true,
             (from, to) => to.rank() > from.rank(),
@@ -432,9 +427,7 @@ mod tests {
     #[test]
     fn fills_average_and_complete_and_refuse_overfill() {
         let mut order = Order::new(request(dec!(2)));
-        order
-            .transition(OrderStatus::Submitted, Timestamp(1))
-            .unwrap();
+        order.transition(OrderStatus::Submitted, Timestamp(1)).unwrap();
         order.apply_fill(&fill(1, dec!(1), dec!(100))).unwrap();
         assert_eq!(order.status, OrderStatus::PartiallyFilled);
         order.apply_fill(&fill(2, dec!(1), dec!(110))).unwrap();

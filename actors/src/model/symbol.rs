@@ -49,10 +49,7 @@ impl Symbol {
                     .iter()
                     .find(|q| upper.len() > q.len() && upper.ends_with(*q))
                     .ok_or_else(|| SymbolError(text.to_string()))?;
-                (
-                    upper[..upper.len() - quote.len()].to_string(),
-                    quote.to_string(),
-                )
+                (upper[..upper.len() - quote.len()].to_string(), quote.to_string())
             }
         };
         let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());

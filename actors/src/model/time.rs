@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// A point in time: milliseconds since the Unix epoch, UTC.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -35,10 +33,7 @@ impl Timestamp {
     /// `2018-01-18T09:45:28Z`, `2018-01-18 09:45:28`, or a plain date `2018-01-18`.
     pub fn parse_utc(text: &str) -> Option<Self> {
         let text = text.trim();
-        let text = text
-            .strip_suffix('Z')
-            .or_else(|| text.strip_suffix("+00:00"))
-            .unwrap_or(text);
+        let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00")).unwrap_or(text);
         let (date, time) = match text.split_once(['T', ' ']) {
             Some((d, t)) => (d, Some(t)),
             None => (text, None),
@@ -175,14 +170,8 @@ mod tests {
         let ts = Timestamp::parse_utc("2018-01-18T09:45:28.965353Z").unwrap();
         assert_eq!(ts.0, 1_516_268_728_965);
         assert_eq!(ts.to_string(), "2018-01-18T09:45:28Z");
-        assert_eq!(
-            Timestamp::parse_utc("2017-08-17").unwrap().0,
-            1_502_928_000_000
-        );
-        assert_eq!(
-            Timestamp(1_502_942_400_000).to_string(),
-            "2017-08-17T04:00:00Z"
-        );
+        assert_eq!(Timestamp::parse_utc("2017-08-17").unwrap().0, 1_502_928_000_000);
+        assert_eq!(Timestamp(1_502_942_400_000).to_string(), "2017-08-17T04:00:00Z");
         assert!(Timestamp::parse_utc("2018-13-01").is_none());
         assert!(Timestamp::parse_utc("yesterday").is_none());
     }
