@@ -12,7 +12,7 @@
 //!    since the path inside the bar is unknown. Children activated by an intrabar fill wait for
 //!    the next bar.
 //!
-//! When a child of an order fills, its siblings in the same `oco_group` are cancelled
+//! Every fill is complete (no volume cap, no partial fills). When a child of an order fills, its siblings in the same `oco_group` are cancelled
 //! (one-cancels-other). The venue tracks no balances: the order manager is the account, and
 //! the OCO pairing of stops and take-profits keeps sells within the position.
 

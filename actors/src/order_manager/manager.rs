@@ -317,7 +317,13 @@ impl OrderManager {
             return;
         };
         let order = &mut self.tracked[i].order;
-        if order.status == to {
+        // A repeated report, or an acknowledgement overtaken by fills, is stale: nothing to do.
+        let stale_ack = to == OrderStatus::Accepted
+            && matches!(
+                order.status,
+                OrderStatus::PartiallyFilled | OrderStatus::Filled
+            );
+        if order.status == to || stale_ack {
             return;
         }
         match order.transition(to, ts) {

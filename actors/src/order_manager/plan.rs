@@ -18,14 +18,19 @@ pub struct Tranche {
     pub take_profit: Option<(u8, Decimal)>,
 }
 
+/// Fractions summing to at least `1 − FULL_TOLERANCE` cover the whole quantity, so that
+/// thirds written as `0.3333` leave no dust tranche behind.
+const FULL_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 4);
+
 /// Splits `qty` over the take-profit levels: each level gets `qty × fraction`, rounded down to
-/// the scale of `qty`; when the fractions sum to 1 or more the last level takes the remainder,
+/// the scale of `qty`; when the fractions sum to 1 (within 0.0001) or more the last level takes the remainder,
 /// so the tranches sum exactly to `qty`; otherwise the remainder is a final tranche without a
 /// take-profit. A level too small for the quantity's precision is skipped. Levels past 255
 /// are ignored.
 pub fn tranches(qty: Decimal, take_profits: &[TakeProfit]) -> Vec<Tranche> {
     let scale = qty.scale();
-    let covers_all = take_profits.iter().map(|tp| tp.fraction).sum::<Decimal>() >= Decimal::ONE;
+    let total: Decimal = take_profits.iter().map(|tp| tp.fraction).sum();
+    let covers_all = total >= Decimal::ONE - FULL_TOLERANCE;
     let mut remaining = qty;
     let mut out = Vec::with_capacity(take_profits.len() + 1);
     for (i, tp) in take_profits.iter().enumerate().take(usize::from(u8::MAX)) {
@@ -121,7 +126,7 @@ mod tests {
 
     #[test]
     fn thirds_round_down_and_the_last_takes_the_remainder() {
-        let third = dec!(0.3333333333);
+        let third = dec!(0.3333);
         let t = tranches(
             dec!(1.000),
             &[
@@ -132,6 +137,9 @@ mod tests {
         );
         assert_eq!(quantities(&t), [dec!(0.333), dec!(0.333), dec!(0.334)]);
         assert_eq!(t[2].take_profit, Some((3, dec!(130))));
+        let exact_thirds = Decimal::ONE / Decimal::from(3);
+        let t = tranches(dec!(0.30), &[tp(dec!(110), exact_thirds); 3]);
+        assert_eq!(quantities(&t), [dec!(0.10), dec!(0.10), dec!(0.10)]);
     }
 
     #[test]
