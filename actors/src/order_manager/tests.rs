@@ -584,3 +584,41 @@ fn no_position_means_no_candle_work() {
         .is_empty());
     assert_eq!(h.om.snapshot(h.now).equity, dec!(10000));
 }
+
+#[test]
+fn illegal_transitions_and_unknown_orders_are_recorded_not_panics() {
+    let mut h = Harness::standard();
+    h.open(dec!(1), Some(dec!(95)), &[]);
+    h.quiet_bar(dec!(100));
+    let entry = id("bt-BTCUSDT-000001");
+    h.om.on_execution(&ExecutionReport::Cancelled {
+        id: entry.clone(),
+        ts: h.now,
+    });
+    assert_eq!(h.status("bt-BTCUSDT-000001"), OrderStatus::Filled);
+    assert_eq!(
+        h.om.anomalies(),
+        ["order bt-BTCUSDT-000001: illegal transition Filled -> Cancelled"]
+    );
+    let stranger = ExecutionReport::Accepted {
+        id: id("other-1"),
+        ts: h.now,
+    };
+    h.om.on_execution(&stranger);
+    assert_eq!(
+        h.om.anomalies()[1],
+        "Accepted report for unknown order other-1"
+    );
+    // A refused cancel of a working stop leaves it working.
+    h.om.on_execution(&ExecutionReport::Rejected {
+        id: id("bt-BTCUSDT-000001-s1"),
+        reason: "Unknown order sent.".to_string(),
+        ts: h.now,
+    });
+    assert_eq!(h.status("bt-BTCUSDT-000001-s1"), OrderStatus::Accepted);
+    assert!(
+        h.om.anomalies()[2].contains("refused a command"),
+        "{:?}",
+        h.om.anomalies()
+    );
+}
