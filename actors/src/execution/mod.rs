@@ -1,1 +1,10 @@
-//! (filled in by its implementation)
+//! Venues' side of trading: the fill model of DESIGN §6 and the in-process `SimExchange`.
+//!
+//! The backtest engine and the paper runtime both execute through [`SimExchange`], so that
+//! their fills (prices, fees, timestamps) agree to the last decimal.
+
+pub mod fill_model;
+mod sim;
+
+pub use fill_model::FillConfig;
+pub use sim::{SimExchange, DUPLICATE_ORDER, UNKNOWN_ORDER};

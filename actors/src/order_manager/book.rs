@@ -1,0 +1,75 @@
+//! Per-symbol state of the order manager: the position, the round trip being built, and the
+//! orders still open.
+
+use rust_decimal::Decimal;
+
+use crate::model::{ClosedTrade, ExitReason, OrderPurpose, Position, Symbol, Timestamp};
+
+/// Everything the order manager knows about one symbol.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolBook {
+    /// The long position, if any.
+    pub position: Option<Position>,
+    /// Figures of the round trip in progress (reset when the position is flat again).
+    pub trip: RoundTrip,
+    /// Indices (into the manager's order list) of the orders not yet terminal, oldest first.
+    pub open_orders: Vec<usize>,
+}
+
+/// The running figures of one round trip, from the first entry fill to flat.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTrip {
+    /// Quantity bought.
+    pub bought: Decimal,
+    /// Σ price × qty of the buys.
+    pub buy_notional: Decimal,
+    /// Quantity sold.
+    pub sold: Decimal,
+    /// Σ price × qty of the sells.
+    pub sell_notional: Decimal,
+    /// Fees of every fill of the round trip.
+    pub fees: Decimal,
+    /// First entry fill.
+    pub entry_time: Timestamp,
+    /// Highest close since the entry (zero before the first candle).
+    pub highest_close: Decimal,
+    /// Whether the stop trails (after the configured take-profit level filled).
+    pub trailing_active: bool,
+    /// Why the last exit fill happened.
+    pub last_exit: Option<ExitReason>,
+}
+
+impl RoundTrip {
+    /// The closed trade once the position is flat, with the P&L after all fees.
+    pub fn close(&self, symbol: &Symbol, exit_time: Timestamp) -> ClosedTrade {
+        let average = |notional: Decimal, qty: Decimal| {
+            if qty.is_zero() {
+                Decimal::ZERO
+            } else {
+                notional / qty
+            }
+        };
+        ClosedTrade {
+            symbol: symbol.clone(),
+            entry_time: self.entry_time,
+            exit_time,
+            qty: self.bought,
+            entry_price: average(self.buy_notional, self.bought),
+            exit_price: average(self.sell_notional, self.sold),
+            pnl: self.sell_notional - self.buy_notional - self.fees,
+            fees: self.fees,
+            exit_reason: self.last_exit.unwrap_or(ExitReason::Signal),
+        }
+    }
+}
+
+/// Why a sell with this purpose closed (part of) a position. An entry-purpose sell should not
+/// exist on spot; it counts as a signal exit.
+pub fn exit_reason(purpose: OrderPurpose) -> ExitReason {
+    match purpose {
+        OrderPurpose::StopLoss => ExitReason::StopLoss,
+        OrderPurpose::TakeProfit { .. } => ExitReason::TakeProfit,
+        OrderPurpose::Exit { reason } => reason,
+        OrderPurpose::Entry => ExitReason::Signal,
+    }
+}

@@ -1,0 +1,182 @@
+//! Applying fills: exactly once per trade id, to the order, the cash, the position and the
+//! round trip; break-even stops after a take-profit; the closed trade when flat again.
+
+use rust_decimal::Decimal;
+
+use super::{OmUpdate, OrderManager, Tracked};
+use crate::model::{Fill, OrderKind, OrderPurpose, Position, Side};
+use crate::order_manager::book::{exit_reason, RoundTrip, SymbolBook};
+use crate::order_manager::OrderCommand;
+
+impl OrderManager {
+    /// Applies a fill once: a trade id seen before changes nothing.
+    pub(super) fn on_fill(&mut self, fill: &Fill) -> OmUpdate {
+        let mut update = OmUpdate::default();
+        if !self.seen_trades.insert(fill.trade_id) {
+            return update;
+        }
+        let Some(&i) = self.index.get(&fill.client_order_id) else {
+            self.anomaly(format!(
+                "fill {} for unknown order {} ignored",
+                fill.trade_id.0, fill.client_order_id
+            ));
+            return update;
+        };
+        let order = &mut self.tracked[i].order;
+        let purpose = order.request.purpose;
+        // The venue executed it: the money moved even if the state machine objects.
+        if let Err(e) = order.apply_fill(fill) {
+            self.anomaly(format!("{e} on fill {} (booked anyway)", fill.trade_id.0));
+        }
+        if self.tracked[i].order.status.is_terminal() {
+            self.forget_open(i);
+        }
+        self.fees_paid += fill.fee;
+        match fill.side {
+            Side::Buy => self.book_buy(fill),
+            Side::Sell => self.book_sell(fill, i, purpose, &mut update),
+        }
+        update
+    }
+
+    /// Pays for a buy and adds it to the position (opening it, and its round trip, if flat).
+    fn book_buy(&mut self, fill: &Fill) {
+        let notional = fill.notional();
+        self.cash -= notional + fill.fee;
+        let book = self.books.entry(fill.symbol.clone()).or_default();
+        let position = match &mut book.position {
+            Some(position) => position,
+            None => {
+                book.trip = RoundTrip {
+                    entry_time: fill.ts,
+                    trailing_active: self.cfg.trailing.activate_after_level == 0,
+                    ..RoundTrip::default()
+                };
+                book.position.insert(Position {
+                    symbol: fill.symbol.clone(),
+                    qty: Decimal::ZERO,
+                    avg_entry: Decimal::ZERO,
+                    last_price: fill.price,
+                    opened_at: fill.ts,
+                })
+            }
+        };
+        let qty = position.qty + fill.qty;
+        position.avg_entry = (position.avg_entry * position.qty + notional) / qty;
+        position.qty = qty;
+        book.trip.bought += fill.qty;
+        book.trip.buy_notional += notional;
+        book.trip.fees += fill.fee;
+    }
+
+    /// Credits a sell and reduces the position; closes the round trip when it is flat, or
+    /// moves the remaining stops to break-even after a take-profit.
+    fn book_sell(
+        &mut self,
+        fill: &Fill,
+        order: usize,
+        purpose: OrderPurpose,
+        update: &mut OmUpdate,
+    ) {
+        let notional = fill.notional();
+        self.cash += notional - fill.fee;
+        let book = self.books.entry(fill.symbol.clone()).or_default();
+        let Some(position) = book.position.as_mut() else {
+            let line = format!(
+                "sell fill {} of {} without a position",
+                fill.trade_id.0, fill.symbol
+            );
+            self.anomaly(line);
+            return;
+        };
+        if fill.qty > position.qty {
+            let line = format!(
+                "sell fill {} of {} exceeds the {} held",
+                fill.trade_id.0, fill.qty, position.qty
+            );
+            self.anomalies.push(line);
+        }
+        position.qty = (position.qty - fill.qty).max(Decimal::ZERO);
+        let trip = &mut book.trip;
+        trip.sold += fill.qty;
+        trip.sell_notional += notional;
+        trip.fees += fill.fee;
+        trip.last_exit = Some(exit_reason(purpose));
+
+        if position.qty.is_zero() {
+            let closed = trip.close(&fill.symbol, fill.ts);
+            book.position = None;
+            book.trip = RoundTrip::default();
+            // Sells left open would sell what is no longer held; the filled order's
+            // one-cancels-other siblings are already being cancelled by the venue.
+            for &j in book.open_orders.iter().rev() {
+                let other = &self.tracked[j];
+                if other.order.request.side == Side::Sell
+                    && !is_oco_sibling(&self.tracked, j, order)
+                {
+                    update.commands.push(OrderCommand::Cancel {
+                        id: other.order.id().clone(),
+                    });
+                }
+            }
+            self.closed.push(closed.clone());
+            update.closed = Some(closed);
+            return;
+        }
+
+        let trailing = &self.cfg.trailing;
+        if let OrderPurpose::TakeProfit { level } = purpose {
+            if trailing.enabled && level >= trailing.activate_after_level {
+                trip.trailing_active = true;
+                let break_even = position.avg_entry;
+                raise_stops(
+                    book,
+                    &mut self.tracked,
+                    break_even,
+                    Some(order),
+                    &mut update.commands,
+                );
+            }
+        }
+    }
+}
+
+/// Raises every open stop of `book` whose trigger is below `to` (except the one-cancels-other
+/// siblings of `filled`, which the venue is cancelling), recording the new trigger and
+/// emitting a `ModifyStop` for each.
+pub(super) fn raise_stops(
+    book: &SymbolBook,
+    tracked: &mut [Tracked],
+    to: Decimal,
+    filled: Option<usize>,
+    commands: &mut Vec<OrderCommand>,
+) {
+    for &j in &book.open_orders {
+        if filled.is_some_and(|i| is_oco_sibling(tracked, j, i)) {
+            continue;
+        }
+        let order = &mut tracked[j].order;
+        if order.request.purpose != OrderPurpose::StopLoss {
+            continue;
+        }
+        if let OrderKind::Stop { trigger } = &mut order.request.kind {
+            if *trigger < to {
+                *trigger = to;
+                commands.push(OrderCommand::ModifyStop {
+                    id: order.id().clone(),
+                    trigger: to,
+                });
+            }
+        }
+    }
+}
+
+/// Whether orders `a` and `b` are different children of one parent in one OCO group.
+fn is_oco_sibling(tracked: &[Tracked], a: usize, b: usize) -> bool {
+    let (x, y) = (&tracked[a], &tracked[b]);
+    a != b
+        && x.parent.is_some()
+        && x.parent == y.parent
+        && x.order.request.oco_group.is_some()
+        && x.order.request.oco_group == y.order.request.oco_group
+}
