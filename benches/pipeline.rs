@@ -58,7 +58,10 @@ fn main() {
         rates[0]
     );
     match peak_rss_kib() {
-        Some(kib) => println!("peak memory (VmHWM, whole process incl. loaded history): {:.1} MiB", kib as f64 / 1024.0),
+        Some(kib) => println!(
+            "peak memory (VmHWM, whole process incl. loaded history): {:.1} MiB",
+            kib as f64 / 1024.0
+        ),
         None => println!("peak memory: not available on this platform"),
     }
 }

@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Command::Run(_) => "info",
         _ => "warn",
     };
-    init_logging(cli.log_format, cli.log_level.as_deref().unwrap_or(default_level));
+    init_logging(
+        cli.log_format,
+        cli.log_level.as_deref().unwrap_or(default_level),
+    );
     let outcome = match &cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Backtest(args) => commands::backtest::run(args),

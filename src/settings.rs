@@ -165,10 +165,12 @@ impl Settings {
             origin: origin.to_string(),
             message: e.to_string(),
         })?;
-        settings.validate().map_err(|source| SettingsError::Invalid {
-            origin: origin.to_string(),
-            source,
-        })?;
+        settings
+            .validate()
+            .map_err(|source| SettingsError::Invalid {
+                origin: origin.to_string(),
+                source,
+            })?;
         Ok(settings)
     }
 
@@ -176,7 +178,12 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let sources = self.sources()?;
         self.range()?;
-        positive("account", "initial_capital", self.account.initial_capital, Decimal::ZERO)?;
+        positive(
+            "account",
+            "initial_capital",
+            self.account.initial_capital,
+            Decimal::ZERO,
+        )?;
         in_range(
             "account",
             "initial_capital",
@@ -248,7 +255,9 @@ impl Settings {
 
     /// The configured `[start, end)` range.
     pub fn range(&self) -> Result<(Option<Timestamp>, Option<Timestamp>), ConfigError> {
-        let parse = |name: &str, value: &Option<String>| -> Result<Option<Timestamp>, ConfigError> {
+        let parse = |name: &str,
+                     value: &Option<String>|
+         -> Result<Option<Timestamp>, ConfigError> {
             value
                 .as_deref()
                 .map(|text| {

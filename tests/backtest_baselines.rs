@@ -91,7 +91,11 @@ fn sma_cross_trades_match_the_hand_worked_fixture() {
             dec!(728.29)
         ]
     );
-    assert_eq!(result.equity_curve[0].ts, Timestamp(T0 + HOUR), "points carry bar close times");
+    assert_eq!(
+        result.equity_curve[0].ts,
+        Timestamp(T0 + HOUR),
+        "points carry bar close times"
+    );
 }
 
 #[test]

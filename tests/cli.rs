@@ -35,9 +35,15 @@ fn backtest_writes_every_report_file() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["strategy"], "fusion");
-    let equity_rows = std::fs::read_to_string(dir.join("equity.csv")).unwrap().lines().count();
+    let equity_rows = std::fs::read_to_string(dir.join("equity.csv"))
+        .unwrap()
+        .lines()
+        .count();
     // 2018 in hourly bars, minus the exchange's real outages, plus the header.
-    assert!((8000..=8761).contains(&equity_rows), "{equity_rows} equity rows");
+    assert!(
+        (8000..=8761).contains(&equity_rows),
+        "{equity_rows} equity rows"
+    );
 }
 
 #[test]
@@ -46,16 +52,20 @@ fn run_replays_the_embedded_default_and_exits_zero() {
     assert!(output.status.success(), "stderr: {}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("run complete"), "{stderr}");
-    assert!(stderr.contains("order submitted"), "no decision was logged: {stderr}");
+    assert!(
+        stderr.contains("order submitted"),
+        "no decision was logged: {stderr}"
+    );
 }
 
 #[test]
 fn an_invalid_config_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    let text_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"))
-        .unwrap()
-        .replace("fee_bps = 10", "fee_bps = 5000");
+    let text_in =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"))
+            .unwrap()
+            .replace("fee_bps = 10", "fee_bps = 5000");
     std::fs::write(&path, text_in).unwrap();
     let output = keel(&["backtest", "--config", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
@@ -79,8 +89,14 @@ fn a_corrupt_candle_file_is_refused_naming_file_and_row() {
     assert!(inspect.status.success(), "{}", text(&inspect.stderr));
     let report = text(&inspect.stdout);
     // Rows count data rows (the header is not one).
-    assert!(report.contains("BAD_USDT-1h.csv: row 2: high"), "row 2 (high < low) not named: {report}");
-    assert!(report.contains("BAD_USDT-1h.csv: row 3:"), "row 3 (NaN) not named: {report}");
+    assert!(
+        report.contains("BAD_USDT-1h.csv: row 2: high"),
+        "row 2 (high < low) not named: {report}"
+    );
+    assert!(
+        report.contains("BAD_USDT-1h.csv: row 3:"),
+        "row 3 (NaN) not named: {report}"
+    );
 
     let config = dir.path().join("c.toml");
     std::fs::write(
@@ -91,10 +107,19 @@ fn a_corrupt_candle_file_is_refused_naming_file_and_row() {
         ),
     )
     .unwrap();
-    let backtest = keel(&["backtest", "--config", config.to_str().unwrap(), "--out", dir.path().join("o").to_str().unwrap()]);
+    let backtest = keel(&[
+        "backtest",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
     assert_eq!(backtest.status.code(), Some(1));
     let stderr = text(&backtest.stderr);
-    assert!(stderr.contains("BAD_USDT-1h.csv") && stderr.contains("rejected"), "{stderr}");
+    assert!(
+        stderr.contains("BAD_USDT-1h.csv") && stderr.contains("rejected"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -108,7 +133,12 @@ fn data_indicators_prints_the_standard_columns() {
         "open_time_ms,open,high,low,close,volume,sma20,ema20,rsi14,macd,macd_signal,macd_hist,atr14,bb_upper,bb_middle,bb_lower,sma200"
     );
     assert_eq!(lines.len(), 9442 + 1, "one row per candle");
-    let cells = |row: usize| lines[row].split(',').map(str::to_string).collect::<Vec<_>>();
+    let cells = |row: usize| {
+        lines[row]
+            .split(',')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     // TA-Lib's warm-up: SMA(20) is empty for 19 bars and SMA(200) for 199.
     assert_eq!(cells(19)[6], "", "sma20 of bar 19");
     assert_ne!(cells(20)[6], "", "sma20 of bar 20");
@@ -116,5 +146,8 @@ fn data_indicators_prints_the_standard_columns() {
     let closes: Vec<f64> = (1..=20).map(|r| cells(r)[4].parse().unwrap()).collect();
     let sma20: f64 = cells(20)[6].parse().unwrap();
     let mean = closes.iter().sum::<f64>() / 20.0;
-    assert!((sma20 - mean).abs() < 1e-9 * mean, "sma20 {sma20} vs mean {mean}");
+    assert!(
+        (sma20 - mean).abs() < 1e-9 * mean,
+        "sma20 {sma20} vs mean {mean}"
+    );
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use keel_actors::execution::SimExchange;
 use keel_actors::fusion::{FusionCore, FusionDecision};
 use keel_actors::model::{
-    Candle, Decimal, ExecutionReport, ExitReason, OrderIntent, PortfolioSnapshot, Regime,
-    Symbol, Timestamp,
+    Candle, Decimal, ExecutionReport, ExitReason, OrderIntent, PortfolioSnapshot, Regime, Symbol,
+    Timestamp,
 };
 use keel_actors::order_manager::{OrderCommand, OrderManager};
 use keel_actors::risk::{RiskAlert, RiskContext, RiskEngine, RiskState};
@@ -86,8 +86,7 @@ impl Pipeline {
         let regime_index = Symbol::parse(&settings.regime.symbol)
             .ok()
             .and_then(|s| symbols.iter().position(|x| *x == s));
-        let cash_buffer = Decimal::from_f64_retain(strategy.cash_buffer_pct / 100.0)
-            .unwrap_or_default();
+        let cash_buffer = strategy.cash_buffer_pct / Decimal::ONE_HUNDRED;
         Self {
             kind: strategy.kind,
             index,
@@ -173,12 +172,20 @@ impl Pipeline {
     /// it (daily loss, drawdown kill switch), and returns the equity point.
     pub fn mark(&mut self, ts: Timestamp) -> EquityPoint {
         let snapshot = self.orders.snapshot(ts);
-        if let Some(alert) = self.risk.on_portfolio(&snapshot) {
+        // The baselines are yardsticks: all-in, without the risk engine's limits.
+        let alert = match self.kind {
+            StrategyKind::Fusion => self.risk.on_portfolio(&snapshot),
+            StrategyKind::SmaCross | StrategyKind::BuyAndHold => None,
+        };
+        if let Some(alert) = alert {
             match alert {
                 RiskAlert::KillSwitchTripped { .. } => {
                     warn!(?alert, ts = %ts, "kill switch tripped: flattening every position");
-                    let held: Vec<Symbol> =
-                        snapshot.positions.iter().map(|p| p.symbol.clone()).collect();
+                    let held: Vec<Symbol> = snapshot
+                        .positions
+                        .iter()
+                        .map(|p| p.symbol.clone())
+                        .collect();
                     for symbol in held {
                         let commands = self.orders.flatten(&symbol, ExitReason::KillSwitch, ts);
                         self.execute(commands, ts);
@@ -270,7 +277,8 @@ impl Pipeline {
     }
 
     fn decide_baseline(&mut self, i: usize, candle: &Candle, close: f64, now: Timestamp) {
-        let symbol = &self.symbols[i];
+        let symbol = self.symbols[i].clone();
+        let symbol = &symbol;
         let held = self.orders.position(symbol).is_some();
         let go_long = match &mut self.baselines[i] {
             Baseline::None => return,

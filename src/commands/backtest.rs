@@ -39,7 +39,12 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let files = write_reports(&args.out, &result, &metrics)
         .with_context(|| format!("writing the reports into {}", args.out.display()))?;
     println!("reports written to {}", args.out.display());
-    for path in [&files.json, &files.trades_csv, &files.equity_csv, &files.chart] {
+    for path in [
+        &files.json,
+        &files.trades_csv,
+        &files.equity_csv,
+        &files.chart,
+    ] {
         println!("  {}", path.display());
     }
     Ok(())

@@ -17,10 +17,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let origin = args
         .config
         .as_ref()
-        .map_or("(embedded default)".to_string(), |p| p.display().to_string());
+        .map_or("(embedded default)".to_string(), |p| {
+            p.display().to_string()
+        });
     info!(config = %origin, strategy = settings.strategy.kind.name(), "keel run starting");
     let inputs = load_inputs(&settings)?;
-    info!(symbols = inputs.symbols.len(), candles = inputs.candles.len(), headlines = inputs.headlines.len(), "replay starting");
+    info!(
+        symbols = inputs.symbols.len(),
+        candles = inputs.candles.len(),
+        headlines = inputs.headlines.len(),
+        "replay starting"
+    );
     let result = run_backtest(&settings, inputs, &mut |_| {});
     let metrics = compute_metrics(&result);
     info!(

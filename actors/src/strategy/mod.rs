@@ -7,6 +7,7 @@ mod baseline;
 
 pub use baseline::{BuyAndHold, CrossSignal, SmaCross};
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::config_check::{in_range, ConfigError};
@@ -47,7 +48,7 @@ pub struct StrategyConfig {
     pub sma_slow: usize,
     /// Share of equity the baselines keep in cash as a buffer for fees, slippage and gaps
     /// between the decision close and the next open, in percent.
-    pub cash_buffer_pct: f64,
+    pub cash_buffer_pct: Decimal,
     /// Close a position at market when a critical negative event hits its symbol.
     pub emergency_exit_on_critical_event: bool,
 }
@@ -58,7 +59,7 @@ impl Default for StrategyConfig {
             kind: StrategyKind::Fusion,
             sma_fast: 20,
             sma_slow: 50,
-            cash_buffer_pct: 1.0,
+            cash_buffer_pct: Decimal::ONE,
             emergency_exit_on_critical_event: true,
         }
     }
@@ -78,7 +79,13 @@ impl StrategyConfig {
                 ),
             ));
         }
-        in_range(section, "cash_buffer_pct", self.cash_buffer_pct, 0.0, 50.0)
+        in_range(
+            section,
+            "cash_buffer_pct",
+            self.cash_buffer_pct,
+            Decimal::ZERO,
+            Decimal::from(50),
+        )
     }
 }
 
