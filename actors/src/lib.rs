@@ -4,6 +4,8 @@
 //! Every core here is a plain struct: no wall clock, no I/O, no spawning. Time comes from the
 //! events themselves, so the backtest engine and the actor runtime drive the same code.
 
+#![warn(missing_docs)]
+
 pub mod config_check;
 pub mod execution;
 pub mod fusion;

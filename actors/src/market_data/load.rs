@@ -205,7 +205,7 @@ fn infer_interval(times: &[i64]) -> Option<Interval> {
     }
     let mut best: Option<(i64, usize)> = None;
     for (step, count) in counts {
-        if best.map_or(true, |(_, best_count)| count > best_count) {
+        if best.is_none_or(|(_, best_count)| count > best_count) {
             best = Some((step, count));
         }
     }

@@ -305,7 +305,7 @@ impl RiskEngine {
         let equity = snapshot.equity;
         let state = &mut self.state;
         let day = snapshot.ts.utc_day();
-        if state.day.map_or(true, |current| day > current) {
+        if state.day.is_none_or(|current| day > current) {
             state.day = Some(day);
             state.day_start_equity = equity;
             state.daily_limit_hit = false;
