@@ -6,6 +6,7 @@ mod result;
 mod run;
 
 pub use inputs::{load_inputs, InputError, RunInputs};
+pub use keel_actors::model::EquityPoint;
 pub use pipeline::{Pipeline, PipelineStats};
-pub use result::{BacktestResult, EquityPoint};
+pub use result::BacktestResult;
 pub use run::run_backtest;

@@ -1,18 +1,7 @@
 //! What a backtest produces: the input of every report.
 
-use keel_actors::model::{ClosedTrade, Decimal, Position, Symbol, Timestamp};
+use keel_actors::model::{ClosedTrade, Decimal, EquityPoint, Position, Symbol};
 use serde::Serialize;
-
-/// The account at the close of one bar (one row per distinct candle close time).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct EquityPoint {
-    /// Close time of the bar.
-    pub ts: Timestamp,
-    /// Cash plus positions at the closes known at `ts`.
-    pub equity: Decimal,
-    /// Market value of all open positions at `ts` (zero when flat).
-    pub exposure: Decimal,
-}
 
 /// Everything a finished backtest knows.
 #[derive(Debug, Clone, Serialize)]

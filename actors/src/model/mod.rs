@@ -15,7 +15,7 @@ pub use order::{
     ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
     OrderStatus, Side, TradeId, TransitionError,
 };
-pub use portfolio::{ClosedTrade, ExitReason, PortfolioSnapshot, Position};
+pub use portfolio::{ClosedTrade, EquityPoint, ExitReason, PortfolioSnapshot, Position};
 pub use signal::{
     Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentUpdate, Severity, TakeProfit,
     TechnicalSetup, TradingSignal,

@@ -122,3 +122,14 @@ impl PortfolioSnapshot {
         self.positions.iter().map(Position::market_value).sum()
     }
 }
+
+/// The account at the close of one bar (one row per distinct candle close time).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquityPoint {
+    /// Close time of the bar.
+    pub ts: Timestamp,
+    /// Cash plus positions at the closes known at `ts`.
+    pub equity: Decimal,
+    /// Market value of all open positions at `ts` (zero when flat).
+    pub exposure: Decimal,
+}
