@@ -7,6 +7,6 @@ mod run;
 
 pub use inputs::{load_inputs, InputError, RunInputs};
 pub use keel_actors::model::EquityPoint;
-pub use pipeline::{Pipeline, PipelineStats};
+pub use pipeline::{Mode, Pipeline, PipelineStats};
 pub use result::BacktestResult;
 pub use run::run_backtest;

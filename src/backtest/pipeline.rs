@@ -1,31 +1,40 @@
-//! The decision pipeline in one plain struct: every pure core, stepped candle by candle in the
-//! order the actor runtime follows (venue fills → news → indicators and regime → position
-//! management → decision → orders). No actors, no I/O, no wall clock.
+//! The decision pipeline in one plain struct: every stage, stepped candle by candle in the
+//! canonical order that the actor runtime reproduces message by message:
+//!
+//! 1. **venue** — the simulated venue executes what rested on the bar; the order manager
+//!    settles the reports (and answers with follow-up commands until nothing is left);
+//! 2. **news** — headlines published up to the candle's close reach fusion;
+//! 3. **decision** — symbol core → strategy stage → risk stage → order manager → venue.
+//!
+//! After every candle of one close time, [`Pipeline::mark`] marks the account. No actors, no
+//! I/O, no wall clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use keel_actors::execution::SimExchange;
-use keel_actors::fusion::{FusionCore, FusionDecision};
 use keel_actors::model::{
-    Candle, Decimal, ExecutionReport, ExitReason, OrderIntent, PortfolioSnapshot, Regime, Symbol,
-    Timestamp,
+    Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp,
 };
-use keel_actors::order_manager::{OrderCommand, OrderManager};
-use keel_actors::risk::{RiskAlert, RiskContext, RiskEngine, RiskState};
-use keel_actors::sentiment::{Headline, LexiconAnalyst, SentimentCore, SentimentOutput};
-use keel_actors::strategy::{BuyAndHold, CrossSignal, SmaCross, StrategyKind};
-use keel_actors::symbol::{RegimeDetector, SymbolCore};
+use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
+use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
+use keel_actors::sentiment::{Headline, LexiconAnalyst, SentimentCore};
+use keel_actors::strategy::{Decision, StrategyStage};
+use keel_actors::symbol::SymbolCore;
+use std::collections::HashMap;
 use tracing::{debug, info, warn};
 
-use super::EquityPoint;
 use crate::settings::Settings;
 
-/// The per-symbol decision state of a baseline strategy.
-#[derive(Debug, Clone)]
-enum Baseline {
-    None,
-    SmaCross(SmaCross),
-    BuyAndHold(BuyAndHold),
+/// How a candle is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Before `data.start`: indicators and news advance, nothing is decided.
+    Warmup,
+    /// Already processed before a restart: every decision stage advances exactly as it did,
+    /// but venue, risk and order manager are skipped (their state comes from the journal).
+    Recovery,
+    /// Decisions are made and orders sent.
+    Trading,
 }
 
 /// Counters a run reports.
@@ -39,30 +48,43 @@ pub struct PipelineStats {
     pub refusals: BTreeMap<&'static str, u64>,
 }
 
-/// Every core of one trading account, driven by closed candles.
+/// Every stage of one trading account, driven by closed candles.
 pub struct Pipeline {
-    kind: StrategyKind,
     symbols: Vec<Symbol>,
     index: HashMap<Symbol, usize>,
     cores: Vec<SymbolCore>,
-    baselines: Vec<Baseline>,
-    regime_index: Option<usize>,
-    regime_detector: RegimeDetector,
-    regime: Regime,
     sentiment: SentimentCore<LexiconAnalyst>,
-    fusion: FusionCore,
-    risk: RiskEngine,
+    strategy: StrategyStage,
+    risk: RiskStage,
     orders: OrderManager,
     venue: SimExchange,
-    emergency_exit: bool,
-    cash_buffer: Decimal,
-    qty_step: Decimal,
     stats: PipelineStats,
 }
 
 impl Pipeline {
-    /// Builds the cores from validated settings for `symbols`, replaying `headlines`.
+    /// Builds the stages from validated settings for `symbols`, replaying `headlines`.
     pub fn new(settings: &Settings, symbols: Vec<Symbol>, headlines: Vec<Headline>) -> Self {
+        let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
+        let venue = SimExchange::new(settings.venue.clone());
+        Self::resume(
+            settings,
+            symbols,
+            headlines,
+            orders,
+            venue,
+            RiskState::default(),
+        )
+    }
+
+    /// Builds the stages around a recovered order manager, venue and risk state.
+    pub fn resume(
+        settings: &Settings,
+        symbols: Vec<Symbol>,
+        headlines: Vec<Headline>,
+        orders: OrderManager,
+        venue: SimExchange,
+        risk: RiskState,
+    ) -> Self {
         let index = symbols
             .iter()
             .enumerate()
@@ -72,49 +94,25 @@ impl Pipeline {
             .iter()
             .map(|s| SymbolCore::new(s.clone(), &settings.indicators, &settings.setup))
             .collect();
-        let strategy = &settings.strategy;
-        let baselines = symbols
-            .iter()
-            .map(|_| match strategy.kind {
-                StrategyKind::Fusion => Baseline::None,
-                StrategyKind::SmaCross => {
-                    Baseline::SmaCross(SmaCross::new(strategy.sma_fast, strategy.sma_slow))
-                }
-                StrategyKind::BuyAndHold => Baseline::BuyAndHold(BuyAndHold::default()),
-            })
-            .collect();
-        let regime_index = Symbol::parse(&settings.regime.symbol)
-            .ok()
-            .and_then(|s| symbols.iter().position(|x| *x == s));
-        let cash_buffer = strategy.cash_buffer_pct / Decimal::ONE_HUNDRED;
         Self {
-            kind: strategy.kind,
             index,
             cores,
-            baselines,
-            regime_index,
-            regime_detector: RegimeDetector::new(&settings.regime),
-            regime: Regime::default(),
             sentiment: SentimentCore::new(
                 settings.sentiment.clone(),
                 LexiconAnalyst::default(),
                 headlines,
             ),
-            fusion: FusionCore::new(settings.fusion.clone()),
-            risk: RiskEngine::new(settings.risk.clone(), RiskState::default()),
-            orders: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
-            venue: SimExchange::new(settings.venue.clone()),
-            emergency_exit: strategy.emergency_exit_on_critical_event,
-            cash_buffer,
-            qty_step: settings.risk.qty_step,
+            strategy: StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime),
+            risk: RiskStage::new(&settings.strategy, &settings.risk, risk, symbols.len()),
+            orders,
+            venue,
             symbols,
             stats: PipelineStats::default(),
         }
     }
 
-    /// Steps one closed candle through every core. With `trading` false (the warm-up before
-    /// `data.start`) indicators and news advance but no decision is taken.
-    pub fn on_candle(&mut self, candle: &Candle, trading: bool) {
+    /// Steps one closed candle through every stage.
+    pub fn on_candle(&mut self, candle: &Candle, mode: Mode) {
         let Some(&i) = self.index.get(&candle.symbol) else {
             warn!(symbol = %candle.symbol, "candle for an unconfigured symbol dropped");
             return;
@@ -122,83 +120,68 @@ impl Pipeline {
         self.stats.candles += 1;
         let now = candle.close_time();
 
-        // 1. The venue executes what rested on this bar (market orders at its open, stops
-        //    and take-profits inside its range).
-        let reports = self.venue.on_candle(candle);
-        self.handle_reports(reports, now);
-
-        // 2. News published up to this close reaches fusion.
-        for output in self.sentiment.advance_to(now) {
-            self.on_sentiment(output, now, trading);
+        // 1. The venue executes what rested on this bar.
+        if mode != Mode::Recovery {
+            let reports = self.venue.on_candle(candle);
+            self.settle(reports, now);
         }
 
-        // 3. Indicators, setups and the regime.
+        // 2. News published up to this close reaches fusion.
+        let news = self.sentiment.advance_to(now);
+        if !news.is_empty() {
+            log_news(&news);
+            self.strategy.on_news(&news);
+        }
+
+        // 3. Indicators → strategy → risk → order manager → venue.
         let Some(update) = self.cores[i].on_candle(candle) else {
             return;
         };
-        if self.regime_index == Some(i) {
-            let regime = self
-                .regime_detector
-                .on_values(update.close, update.values.sma_long);
-            if regime != self.regime {
-                debug!(from = ?self.regime, to = ?regime, ts = %now, "regime changed");
-                self.regime = regime;
-                self.fusion.on_regime(regime);
-            }
-        }
-
-        // 4. Open positions are managed on every candle (trailing stops).
-        let commands = self.orders.on_candle(candle, update.values.atr);
-        self.execute(commands, now);
-
-        if !trading {
+        let decision = self
+            .strategy
+            .on_update(candle, &update, mode != Mode::Warmup);
+        if mode == Mode::Recovery {
             return;
         }
-
-        // 5. The decision.
-        match self.kind {
-            StrategyKind::Fusion => {
-                if let Some(setup) = update.setup {
-                    self.decide_fused(&setup, now);
-                }
-            }
-            StrategyKind::SmaCross | StrategyKind::BuyAndHold => {
-                self.decide_baseline(i, candle, update.close, now)
-            }
+        log_decision(&decision, now);
+        let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
+            let view = self.view(now);
+            self.risk.on_decision(&decision, &view, false)
+        } else {
+            Default::default()
+        };
+        if let Some(refusal) = &approval.refusal {
+            debug!(symbol = %candle.symbol, rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
+            *self.stats.refusals.entry(refusal.rule.name()).or_default() += 1;
         }
+        if decision.vetoed.is_some() {
+            *self.stats.refusals.entry("event_veto").or_default() += 1;
+        }
+        if let Some(intent) = &approval.intent {
+            info!(symbol = %intent.symbol(), ?intent, "intent approved");
+        }
+        let commands = stage::on_approval(&mut self.orders, candle, update.values.atr, &approval);
+        self.execute(commands, now);
     }
 
-    /// Marks the account at the close `ts` (after every candle of that close), lets risk see
-    /// it (daily loss, drawdown kill switch), and returns the equity point.
+    /// Marks the account at the close `ts` (after every candle of that close): risk sees it
+    /// (daily loss, drawdown kill switch) and the equity point is returned.
     pub fn mark(&mut self, ts: Timestamp) -> EquityPoint {
-        let snapshot = self.orders.snapshot(ts);
-        // The baselines are yardsticks: all-in, without the risk engine's limits.
-        let alert = match self.kind {
-            StrategyKind::Fusion => self.risk.on_portfolio(&snapshot),
-            StrategyKind::SmaCross | StrategyKind::BuyAndHold => None,
-        };
+        let view = self.view(ts);
+        let (alert, flatten) = self.risk.on_mark(&view, ts);
         if let Some(alert) = alert {
-            match alert {
-                RiskAlert::KillSwitchTripped { .. } => {
-                    warn!(?alert, ts = %ts, "kill switch tripped: flattening every position");
-                    let held: Vec<Symbol> = snapshot
-                        .positions
-                        .iter()
-                        .map(|p| p.symbol.clone())
-                        .collect();
-                    for symbol in held {
-                        let commands = self.orders.flatten(&symbol, ExitReason::KillSwitch, ts);
-                        self.execute(commands, ts);
-                    }
-                }
-                other => info!(alert = ?other, ts = %ts, "risk alert"),
-            }
+            warn!(?alert, ts = %ts, "risk alert");
         }
-        EquityPoint {
+        let point = EquityPoint {
             ts,
-            equity: snapshot.equity,
-            exposure: snapshot.gross_exposure(),
+            equity: view.snapshot.equity,
+            exposure: view.snapshot.gross_exposure(),
+        };
+        if !flatten.is_empty() {
+            let commands = stage::flatten(&mut self.orders, &flatten, ts);
+            self.execute(commands, ts);
         }
+        point
     }
 
     /// The account now.
@@ -211,6 +194,16 @@ impl Pipeline {
         &self.orders
     }
 
+    /// The simulated venue.
+    pub fn venue(&self) -> &SimExchange {
+        &self.venue
+    }
+
+    /// The risk state (kill switch, peaks, cooldowns).
+    pub fn risk_state(&self) -> &RiskState {
+        self.risk.state()
+    }
+
     /// The symbols traded, in configuration order.
     pub fn symbols(&self) -> &[Symbol] {
         &self.symbols
@@ -221,141 +214,67 @@ impl Pipeline {
         &self.stats
     }
 
-    fn on_sentiment(&mut self, output: SentimentOutput, now: Timestamp, trading: bool) {
-        match output {
-            SentimentOutput::Update(update) => {
-                debug!(symbol = %update.symbol, score = update.score, confidence = update.confidence, "sentiment");
-                self.fusion.on_sentiment(&update);
-            }
-            SentimentOutput::Event(event) => {
-                info!(symbol = %event.symbol, kind = ?event.kind, severity = ?event.severity, headline = %event.headline, "market event");
-                let critical = self.fusion.on_event(&event);
-                if let Some(event) = critical {
-                    let held = self.orders.position(&event.symbol).is_some();
-                    if trading && held && self.emergency_exit {
-                        warn!(symbol = %event.symbol, headline = %event.headline, "critical negative event: emergency exit");
-                        let commands =
-                            self.orders
-                                .flatten(&event.symbol, ExitReason::Emergency, now);
-                        self.execute(commands, now);
-                    }
+    fn view(&self, ts: Timestamp) -> PortfolioView {
+        stage::view(&self.orders, &self.symbols, ts)
+    }
+
+    /// Sends commands to the venue and settles every report, until nothing is left.
+    fn execute(&mut self, mut commands: Vec<OrderCommand>, now: Timestamp) {
+        while !commands.is_empty() {
+            let mut reports = Vec::new();
+            for command in &commands {
+                if let OrderCommand::Submit(request) = command {
+                    self.stats.orders_submitted += 1;
+                    info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
                 }
+                reports.extend(self.venue.apply(command, now));
             }
+            commands = self.settle_reports(&reports);
         }
     }
 
-    fn decide_fused(&mut self, setup: &keel_actors::model::TechnicalSetup, now: Timestamp) {
-        let signal = match self.fusion.on_setup(setup) {
-            FusionDecision::Signal(signal) => signal,
-            FusionDecision::Vetoed { symbol, event } => {
-                info!(%symbol, headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
-                *self.stats.refusals.entry("event_veto").or_default() += 1;
-                return;
-            }
-            FusionDecision::Discarded { reason } => {
-                debug!(symbol = %setup.symbol, reason, "setup discarded by fusion");
-                return;
-            }
-        };
-        let snapshot = self.orders.snapshot(now);
-        let context = RiskContext {
-            portfolio: &snapshot,
-            reduce_only: false,
-            unresolved_order: self.orders.has_open_entry(&signal.symbol),
-        };
-        match self.risk.evaluate(&signal, &context) {
-            Ok(intent) => {
-                info!(symbol = %signal.symbol, direction = ?signal.direction, confidence = signal.confidence, ?intent, "signal approved");
-                let commands = self.orders.on_intent(&intent);
-                self.execute(commands, now);
-            }
-            Err(refusal) => {
-                debug!(symbol = %signal.symbol, rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
-                *self.stats.refusals.entry(refusal.rule.name()).or_default() += 1;
-            }
-        }
-    }
-
-    fn decide_baseline(&mut self, i: usize, candle: &Candle, close: f64, now: Timestamp) {
-        let symbol = self.symbols[i].clone();
-        let symbol = &symbol;
-        let held = self.orders.position(symbol).is_some();
-        let go_long = match &mut self.baselines[i] {
-            Baseline::None => return,
-            Baseline::BuyAndHold(b) => b.on_close(),
-            Baseline::SmaCross(c) => match c.on_close(close) {
-                Some(CrossSignal::GoldenCross) => !held,
-                Some(CrossSignal::DeathCross) => {
-                    if held {
-                        let intent = OrderIntent::Close {
-                            symbol: symbol.clone(),
-                            reason: ExitReason::Signal,
-                            ts: now,
-                        };
-                        let commands = self.orders.on_intent(&intent);
-                        self.execute(commands, now);
-                    }
-                    false
-                }
-                None => false,
-            },
-        };
-        if !go_long || self.orders.has_open_entry(symbol) {
-            return;
-        }
-        // All-in, split evenly: each symbol gets an equal share of equity, within the cash.
-        let snapshot = self.orders.snapshot(now);
-        let share = snapshot.equity / Decimal::from(self.symbols.len() as u64);
-        let budget = share.min(snapshot.cash) * (Decimal::ONE - self.cash_buffer);
-        if candle.close <= Decimal::ZERO || budget <= Decimal::ZERO {
-            return;
-        }
-        let qty = round_down(budget / candle.close, self.qty_step);
-        if qty <= Decimal::ZERO {
-            return;
-        }
-        let intent = OrderIntent::Open {
-            symbol: symbol.clone(),
-            qty,
-            stop: None,
-            take_profits: Vec::new(),
-            ts: now,
-        };
-        let commands = self.orders.on_intent(&intent);
+    fn settle(&mut self, reports: Vec<ExecutionReport>, now: Timestamp) {
+        let commands = self.settle_reports(&reports);
         self.execute(commands, now);
     }
 
-    /// Sends commands to the venue and feeds every report back, until nothing is left.
-    fn execute(&mut self, commands: Vec<OrderCommand>, now: Timestamp) {
-        for command in commands {
-            if let OrderCommand::Submit(request) = &command {
-                self.stats.orders_submitted += 1;
-                info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
-            }
-            let reports = self.venue.apply(&command, now);
-            self.handle_reports(reports, now);
-        }
-    }
-
-    fn handle_reports(&mut self, reports: Vec<ExecutionReport>, now: Timestamp) {
+    fn settle_reports(&mut self, reports: &[ExecutionReport]) -> Vec<OrderCommand> {
         for report in reports {
-            if let ExecutionReport::Fill(fill) = &report {
+            if let ExecutionReport::Fill(fill) = report {
                 info!(id = %fill.client_order_id, symbol = %fill.symbol, side = %fill.side, qty = %fill.qty, price = %fill.price, fee = %fill.fee, "fill");
             }
-            let update = self.orders.on_execution(&report);
-            if let Some(trade) = &update.closed {
-                info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
-                self.risk.on_trade_closed(trade);
+        }
+        let settled = stage::settle(&mut self.orders, reports);
+        for trade in &settled.closed {
+            info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
+        }
+        self.risk.on_trades_closed(&settled.closed);
+        settled.commands
+    }
+}
+
+fn log_news(news: &[keel_actors::sentiment::SentimentOutput]) {
+    use keel_actors::sentiment::SentimentOutput;
+    for output in news {
+        match output {
+            SentimentOutput::Update(u) => {
+                debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
             }
-            self.execute(update.commands, now);
+            SentimentOutput::Event(e) => {
+                info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
+            }
         }
     }
 }
 
-/// Rounds `value` down to a multiple of `step` (no rounding when `step` is zero).
-fn round_down(value: Decimal, step: Decimal) -> Decimal {
-    if step <= Decimal::ZERO {
-        return value;
+fn log_decision(decision: &Decision, now: Timestamp) {
+    if let Some(regime) = decision.regime_changed {
+        debug!(?regime, ts = %now, "regime changed");
     }
-    (value / step).floor() * step
+    if let Some(event) = &decision.vetoed {
+        info!(symbol = %event.symbol, headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
+    }
+    for event in &decision.emergencies {
+        warn!(symbol = %event.symbol, headline = %event.headline, "critical negative event: emergency exit");
+    }
 }

@@ -2,7 +2,7 @@
 
 use keel_actors::model::Timestamp;
 
-use super::{BacktestResult, EquityPoint, Pipeline, RunInputs};
+use super::{BacktestResult, EquityPoint, Mode, Pipeline, RunInputs};
 use crate::settings::Settings;
 
 /// Runs the configured strategy over `inputs`. `progress` is called with the number of
@@ -26,13 +26,14 @@ pub fn run_backtest(
     for (n, candle) in candles.iter().enumerate() {
         let close = candle.close_time();
         let trading = start.is_none_or(|s| candle.open_time >= s);
+        let mode = if trading { Mode::Trading } else { Mode::Warmup };
         if let Some(previous) = pending_close {
             if close != previous {
                 curve.push(pipeline.mark(previous));
                 pending_close = None;
             }
         }
-        pipeline.on_candle(candle, trading);
+        pipeline.on_candle(candle, mode);
         if trading {
             pending_close = Some(close);
         }

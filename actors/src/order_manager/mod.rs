@@ -12,6 +12,7 @@ mod config;
 mod ids;
 mod manager;
 mod plan;
+pub mod stage;
 mod trailing;
 
 pub use command::OrderCommand;

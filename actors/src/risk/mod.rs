@@ -9,6 +9,7 @@ mod config;
 mod engine;
 mod rule;
 mod sizing;
+mod stage;
 mod state;
 
 #[cfg(test)]
@@ -18,4 +19,5 @@ pub use config::{RiskConfig, TakeProfitLevel};
 pub use engine::{RiskAlert, RiskContext, RiskEngine};
 pub use rule::{Refusal, RiskRule};
 pub use sizing::{size_entry, Exposure, SizeLimit, Sizing, SizingInput};
+pub use stage::{Approval, PortfolioView, RiskStage};
 pub use state::{KillSwitch, RiskState};

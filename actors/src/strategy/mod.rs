@@ -4,8 +4,10 @@
 //! own and size all-in, so that their numbers show what the fused strategy adds.
 
 mod baseline;
+mod stage;
 
 pub use baseline::{BuyAndHold, CrossSignal, SmaCross};
+pub use stage::{Decision, StrategyStage};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

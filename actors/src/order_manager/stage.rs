@@ -1,0 +1,68 @@
+//! The order manager's side of each pipeline step, shared by the backtest loop and the order
+//! manager actor so that both issue the same commands in the same order.
+
+use super::{OrderCommand, OrderManager};
+use crate::model::{Candle, ClosedTrade, ExecutionReport, ExitReason, Symbol, Timestamp};
+use crate::risk::{Approval, PortfolioView};
+
+/// What applying a batch of venue reports led to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settled {
+    /// Follow-up commands for the venue (e.g. stops moved to break-even).
+    pub commands: Vec<OrderCommand>,
+    /// Round trips that closed.
+    pub closed: Vec<ClosedTrade>,
+}
+
+/// Applies venue reports in order.
+pub fn settle(om: &mut OrderManager, reports: &[ExecutionReport]) -> Settled {
+    let mut settled = Settled::default();
+    for report in reports {
+        let update = om.on_execution(report);
+        settled.commands.extend(update.commands);
+        settled.closed.extend(update.closed);
+    }
+    settled
+}
+
+/// The commands for one approved decision on `candle`: first mark the candle's position and
+/// trail its stop, then close what must be closed, then act on the intent.
+pub fn on_approval(
+    om: &mut OrderManager,
+    candle: &Candle,
+    atr: Option<f64>,
+    approval: &Approval,
+) -> Vec<OrderCommand> {
+    let mut commands = om.on_candle(candle, atr);
+    let now = candle.close_time();
+    commands.extend(flatten(om, &approval.flatten, now));
+    if let Some(intent) = &approval.intent {
+        commands.extend(om.on_intent(intent));
+    }
+    commands
+}
+
+/// Closes each listed position at market.
+pub fn flatten(
+    om: &mut OrderManager,
+    list: &[(Symbol, ExitReason)],
+    now: Timestamp,
+) -> Vec<OrderCommand> {
+    let mut commands = Vec::new();
+    for (symbol, reason) in list {
+        commands.extend(om.flatten(symbol, *reason, now));
+    }
+    commands
+}
+
+/// The account as risk sees it: the snapshot plus which of `symbols` have an unsettled entry.
+pub fn view(om: &OrderManager, symbols: &[Symbol], ts: Timestamp) -> PortfolioView {
+    PortfolioView {
+        snapshot: om.snapshot(ts),
+        open_entries: symbols
+            .iter()
+            .filter(|s| om.has_open_entry(s))
+            .cloned()
+            .collect(),
+    }
+}

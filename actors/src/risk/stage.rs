@@ -1,0 +1,182 @@
+//! The risk stage: what the risk actor does with each decision and each account mark.
+//! Fusion's signals go through every rule of the [`RiskEngine`]; the baselines are sized
+//! all-in and bypass the rules (they are yardsticks). Emergencies always pass: reducing risk
+//! is never refused.
+
+use rust_decimal::Decimal;
+
+use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskState};
+use crate::model::{
+    ClosedTrade, Direction, ExitReason, OrderIntent, PortfolioSnapshot, Symbol, Timestamp,
+    TradingSignal,
+};
+use crate::strategy::{Decision, StrategyConfig, StrategyKind};
+
+/// The account as the order manager last reported it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PortfolioView {
+    /// Cash, equity and positions.
+    pub snapshot: PortfolioSnapshot,
+    /// Symbols with an entry order whose outcome is not settled yet.
+    pub open_entries: Vec<Symbol>,
+}
+
+impl PortfolioView {
+    fn open_entry(&self, symbol: &Symbol) -> bool {
+        self.open_entries.contains(symbol)
+    }
+
+    fn held(&self, symbol: &Symbol) -> bool {
+        self.snapshot.position(symbol).is_some()
+    }
+}
+
+/// What risk lets through for one decision.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Approval {
+    /// The sized intent, if any.
+    pub intent: Option<OrderIntent>,
+    /// Why a signal was refused, if it was.
+    pub refusal: Option<Refusal>,
+    /// Positions to close at market, with why.
+    pub flatten: Vec<(Symbol, ExitReason)>,
+}
+
+/// The risk engine plus the baselines' sizing.
+#[derive(Debug)]
+pub struct RiskStage {
+    kind: StrategyKind,
+    engine: RiskEngine,
+    symbols: usize,
+    cash_buffer: Decimal,
+    qty_step: Decimal,
+}
+
+impl RiskStage {
+    /// A stage for `symbols` traded symbols, resuming from `state` (the journal's, or default).
+    pub fn new(
+        strategy: &StrategyConfig,
+        risk: &RiskConfig,
+        state: RiskState,
+        symbols: usize,
+    ) -> Self {
+        Self {
+            kind: strategy.kind,
+            engine: RiskEngine::new(risk.clone(), state),
+            symbols: symbols.max(1),
+            cash_buffer: strategy.cash_buffer_pct / Decimal::ONE_HUNDRED,
+            qty_step: risk.qty_step,
+        }
+    }
+
+    /// The persistent state (kill switch, peaks, cooldowns).
+    pub fn state(&self) -> &RiskState {
+        self.engine.state()
+    }
+
+    /// Round trips that closed since the last call: a stop-out starts a cooldown.
+    pub fn on_trades_closed(&mut self, trades: &[ClosedTrade]) {
+        for trade in trades {
+            self.engine.on_trade_closed(trade);
+        }
+    }
+
+    /// Sizes or refuses the decision's signal and passes its emergencies on. `reduce_only`
+    /// is set while the venue's breaker is open.
+    pub fn on_decision(
+        &mut self,
+        decision: &Decision,
+        view: &PortfolioView,
+        reduce_only: bool,
+    ) -> Approval {
+        let mut approval = Approval {
+            flatten: decision
+                .emergencies
+                .iter()
+                .map(|e| (e.symbol.clone(), ExitReason::Emergency))
+                .collect(),
+            ..Approval::default()
+        };
+        let Some(signal) = &decision.signal else {
+            return approval;
+        };
+        match self.kind {
+            StrategyKind::Fusion => {
+                let context = RiskContext {
+                    portfolio: &view.snapshot,
+                    reduce_only,
+                    unresolved_order: view.open_entry(&signal.symbol),
+                };
+                match self.engine.evaluate(signal, &context) {
+                    Ok(intent) => approval.intent = Some(intent),
+                    Err(refusal) => approval.refusal = Some(refusal),
+                }
+            }
+            StrategyKind::SmaCross | StrategyKind::BuyAndHold => {
+                approval.intent = self.size_baseline(signal, view);
+            }
+        }
+        approval
+    }
+
+    /// Marks the account at `ts` (daily loss, peak equity, drawdown kill switch). A tripped
+    /// kill switch flattens every position. The baselines are not marked.
+    pub fn on_mark(
+        &mut self,
+        view: &PortfolioView,
+        ts: Timestamp,
+    ) -> (Option<RiskAlert>, Vec<(Symbol, ExitReason)>) {
+        if self.kind != StrategyKind::Fusion {
+            return (None, Vec::new());
+        }
+        let mut snapshot = view.snapshot.clone();
+        snapshot.ts = ts;
+        let alert = self.engine.on_portfolio(&snapshot);
+        let flatten = match alert {
+            Some(RiskAlert::KillSwitchTripped { .. }) => snapshot
+                .positions
+                .iter()
+                .map(|p| (p.symbol.clone(), ExitReason::KillSwitch))
+                .collect(),
+            _ => Vec::new(),
+        };
+        (alert, flatten)
+    }
+
+    /// All-in, split evenly: each symbol gets an equal share of equity, within the cash,
+    /// less the configured buffer for fees, slippage and the gap to the next open.
+    fn size_baseline(&self, signal: &TradingSignal, view: &PortfolioView) -> Option<OrderIntent> {
+        let symbol = &signal.symbol;
+        match signal.direction {
+            Direction::Short => view.held(symbol).then(|| OrderIntent::Close {
+                symbol: symbol.clone(),
+                reason: ExitReason::Signal,
+                ts: signal.ts,
+            }),
+            Direction::Long => {
+                if view.held(symbol) || view.open_entry(symbol) || signal.price <= Decimal::ZERO {
+                    return None;
+                }
+                let snapshot = &view.snapshot;
+                let share = snapshot.equity / Decimal::from(self.symbols as u64);
+                let budget = share.min(snapshot.cash) * (Decimal::ONE - self.cash_buffer);
+                let qty = round_down(budget / signal.price, self.qty_step);
+                (qty > Decimal::ZERO).then(|| OrderIntent::Open {
+                    symbol: symbol.clone(),
+                    qty,
+                    stop: None,
+                    take_profits: Vec::new(),
+                    ts: signal.ts,
+                })
+            }
+        }
+    }
+}
+
+/// Rounds `value` down to a multiple of `step` (unchanged when `step` is not positive).
+fn round_down(value: Decimal, step: Decimal) -> Decimal {
+    if step <= Decimal::ZERO || value <= Decimal::ZERO {
+        return value.max(Decimal::ZERO);
+    }
+    (value / step).floor() * step
+}

@@ -1,0 +1,174 @@
+//! The strategy stage: what the fusion actor does with each symbol update. It holds fusion,
+//! the regime detector and the baselines, takes the news released so far, and turns a
+//! symbol's candle into a [`Decision`]. Pure: the backtest loop and the actor runtime call it
+//! with the same inputs in the same order.
+
+use std::collections::HashMap;
+
+use super::{BuyAndHold, CrossSignal, SmaCross, StrategyConfig, StrategyKind};
+use crate::fusion::{FusionConfig, FusionCore, FusionDecision};
+use crate::model::{Candle, Direction, MarketEvent, Regime, Symbol, TradingSignal};
+use crate::sentiment::SentimentOutput;
+use crate::symbol::{RegimeConfig, RegimeDetector, SymbolUpdate};
+
+/// What the strategy concluded on one candle.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Decision {
+    /// A signal for risk to size or refuse.
+    pub signal: Option<TradingSignal>,
+    /// Critical negative events received since the last decision, for held symbols to be
+    /// flattened (only with `strategy.emergency_exit_on_critical_event`).
+    pub emergencies: Vec<MarketEvent>,
+    /// A long that fusion vetoed, with the event that vetoed it.
+    pub vetoed: Option<MarketEvent>,
+    /// Why fusion discarded a setup, if it did.
+    pub discarded: Option<&'static str>,
+    /// The regime, when this candle changed it.
+    pub regime_changed: Option<Regime>,
+}
+
+#[derive(Debug, Clone)]
+enum Baseline {
+    SmaCross(SmaCross),
+    BuyAndHold(BuyAndHold),
+}
+
+/// Fusion, regime and baselines: one per trading account.
+#[derive(Debug)]
+pub struct StrategyStage {
+    kind: StrategyKind,
+    emergency_exit: bool,
+    fusion: FusionCore,
+    regime_symbol: Option<Symbol>,
+    regime_detector: RegimeDetector,
+    regime: Regime,
+    baselines: HashMap<Symbol, Baseline>,
+    fast: usize,
+    slow: usize,
+    pending_emergencies: Vec<MarketEvent>,
+}
+
+impl StrategyStage {
+    /// A stage for validated configs.
+    pub fn new(strategy: &StrategyConfig, fusion: &FusionConfig, regime: &RegimeConfig) -> Self {
+        Self {
+            kind: strategy.kind,
+            emergency_exit: strategy.emergency_exit_on_critical_event,
+            fusion: FusionCore::new(fusion.clone()),
+            regime_symbol: Symbol::parse(&regime.symbol).ok(),
+            regime_detector: RegimeDetector::new(regime),
+            regime: Regime::default(),
+            baselines: HashMap::new(),
+            fast: strategy.sma_fast,
+            slow: strategy.sma_slow,
+            pending_emergencies: Vec::new(),
+        }
+    }
+
+    /// The strategy being run.
+    pub fn kind(&self) -> StrategyKind {
+        self.kind
+    }
+
+    /// The current regime.
+    pub fn regime(&self) -> Regime {
+        self.regime
+    }
+
+    /// Tells fusion whether the analyst is available (technical-only when not).
+    pub fn set_analyst_available(&mut self, available: bool) {
+        self.fusion.set_analyst_available(available);
+    }
+
+    /// Takes the sentiment and events released up to now. Critical negative events are kept
+    /// for the next decision, which carries them to risk and the order manager.
+    pub fn on_news(&mut self, outputs: &[SentimentOutput]) {
+        for output in outputs {
+            match output {
+                SentimentOutput::Update(update) => self.fusion.on_sentiment(update),
+                SentimentOutput::Event(event) => {
+                    if let Some(critical) = self.fusion.on_event(event) {
+                        if self.emergency_exit {
+                            self.pending_emergencies.push(critical);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decides on one symbol's closed candle. With `trading` false (the warm-up before the
+    /// configured start) the regime and the crossover averages still advance, but nothing is
+    /// decided; buy-and-hold waits for the first trading bar.
+    pub fn on_update(&mut self, candle: &Candle, update: &SymbolUpdate, trading: bool) -> Decision {
+        let mut decision = Decision {
+            emergencies: if trading {
+                std::mem::take(&mut self.pending_emergencies)
+            } else {
+                Vec::new()
+            },
+            ..Decision::default()
+        };
+        if self.regime_symbol.as_ref() == Some(&candle.symbol) {
+            let regime = self
+                .regime_detector
+                .on_values(update.close, update.values.sma_long);
+            if regime != self.regime {
+                self.regime = regime;
+                self.fusion.on_regime(regime);
+                decision.regime_changed = Some(regime);
+            }
+        }
+        match self.kind {
+            StrategyKind::Fusion => {
+                if let (true, Some(setup)) = (trading, &update.setup) {
+                    match self.fusion.on_setup(setup) {
+                        FusionDecision::Signal(signal) => decision.signal = Some(signal),
+                        FusionDecision::Vetoed { event, .. } => decision.vetoed = Some(event),
+                        FusionDecision::Discarded { reason } => decision.discarded = Some(reason),
+                    }
+                }
+            }
+            StrategyKind::SmaCross | StrategyKind::BuyAndHold => {
+                let direction = self.baseline(candle, update.close, trading);
+                decision.signal =
+                    direction.map(|direction| baseline_signal(candle, update, direction));
+            }
+        }
+        decision
+    }
+
+    fn baseline(&mut self, candle: &Candle, close: f64, trading: bool) -> Option<Direction> {
+        let (kind, fast, slow) = (self.kind, self.fast, self.slow);
+        let baseline = self
+            .baselines
+            .entry(candle.symbol.clone())
+            .or_insert_with(|| match kind {
+                StrategyKind::SmaCross => Baseline::SmaCross(SmaCross::new(fast, slow)),
+                _ => Baseline::BuyAndHold(BuyAndHold::default()),
+            });
+        match baseline {
+            Baseline::SmaCross(cross) => match cross.on_close(close) {
+                Some(CrossSignal::GoldenCross) if trading => Some(Direction::Long),
+                Some(CrossSignal::DeathCross) if trading => Some(Direction::Short),
+                _ => None,
+            },
+            Baseline::BuyAndHold(hold) => (trading && hold.on_close()).then_some(Direction::Long),
+        }
+    }
+}
+
+/// A baseline's signal: full confidence, no sentiment.
+fn baseline_signal(candle: &Candle, update: &SymbolUpdate, direction: Direction) -> TradingSignal {
+    TradingSignal {
+        symbol: candle.symbol.clone(),
+        direction,
+        confidence: 1.0,
+        technical_score: 1.0,
+        sentiment_score: 0.0,
+        event_impact: 0.0,
+        ts: candle.close_time(),
+        price: candle.close,
+        atr: update.values.atr.unwrap_or(0.0),
+    }
+}
