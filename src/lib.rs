@@ -7,4 +7,5 @@ pub mod backtest;
 pub mod cli;
 pub mod commands;
 pub mod report;
+pub mod runtime;
 pub mod settings;

@@ -13,6 +13,7 @@ pub mod market_data;
 pub mod model;
 pub mod order_manager;
 pub mod risk;
+pub mod runtime;
 pub mod sentiment;
 pub mod strategy;
 pub mod symbol;

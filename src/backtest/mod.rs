@@ -9,4 +9,4 @@ pub use inputs::{load_inputs, InputError, RunInputs};
 pub use keel_actors::model::EquityPoint;
 pub use pipeline::{Mode, Pipeline, PipelineStats};
 pub use result::BacktestResult;
-pub use run::run_backtest;
+pub use run::{backtest_pipeline, run_backtest};

@@ -17,6 +17,7 @@ use keel_actors::model::{
 };
 use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
+pub use keel_actors::runtime::Mode;
 use keel_actors::sentiment::{Headline, LexiconAnalyst, SentimentCore};
 use keel_actors::strategy::{Decision, StrategyStage};
 use keel_actors::symbol::SymbolCore;
@@ -24,18 +25,6 @@ use std::collections::HashMap;
 use tracing::{debug, info, warn};
 
 use crate::settings::Settings;
-
-/// How a candle is treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Before `data.start`: indicators and news advance, nothing is decided.
-    Warmup,
-    /// Already processed before a restart: every decision stage advances exactly as it did,
-    /// but venue, risk and order manager are skipped (their state comes from the journal).
-    Recovery,
-    /// Decisions are made and orders sent.
-    Trading,
-}
 
 /// Counters a run reports.
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,15 @@ pub fn run_backtest(
     inputs: RunInputs,
     progress: &mut dyn FnMut(u64),
 ) -> BacktestResult {
+    backtest_pipeline(settings, inputs, progress).0
+}
+
+/// [`run_backtest`], also returning the finished pipeline (every order, the venue, risk state).
+pub fn backtest_pipeline(
+    settings: &Settings,
+    inputs: RunInputs,
+    progress: &mut dyn FnMut(u64),
+) -> (BacktestResult, Pipeline) {
     let RunInputs {
         symbols,
         interval,
@@ -49,7 +58,7 @@ pub fn run_backtest(
     let end = curve.last().map_or(Timestamp::default(), |p| p.ts);
     let orders = pipeline.orders();
     let stats = pipeline.stats();
-    BacktestResult {
+    let result = BacktestResult {
         strategy: settings.strategy.kind.name().to_string(),
         symbols,
         bars_per_year: interval.bars_per_year(),
@@ -65,5 +74,6 @@ pub fn run_backtest(
             .iter()
             .map(|(rule, n)| (rule.to_string(), *n))
             .collect(),
-    }
+    };
+    (result, pipeline)
 }

@@ -3,6 +3,7 @@
 //! The backtest engine and the paper runtime both execute through [`SimExchange`], so that
 //! their fills (prices, fees, timestamps) agree to the last decimal.
 
+pub mod actor;
 pub mod fill_model;
 mod sim;
 

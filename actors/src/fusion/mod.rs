@@ -2,6 +2,7 @@
 //! signal with a confidence. A critical negative event vetoes new longs; stale sentiment weighs
 //! nothing; with the analyst unavailable, fusion goes technical-only with lower confidence.
 
+pub mod actor;
 mod config;
 mod core;
 

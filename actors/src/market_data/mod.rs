@@ -8,6 +8,7 @@
 
 mod aggregate;
 mod error;
+pub mod feed;
 mod fields;
 mod json_rows;
 mod load;

@@ -6,6 +6,7 @@
 //! venue's reports exactly once, moves stops to break-even and trails them, and flattens on
 //! demand. Spot only: positions are long or flat, and sells never exceed what is held.
 
+pub mod actor;
 mod book;
 mod command;
 mod config;

@@ -5,6 +5,7 @@
 //!
 //! The engine logs nothing itself: callers log every refusal with `refusal.rule.name()`.
 
+pub mod actor;
 mod config;
 mod engine;
 mod rule;

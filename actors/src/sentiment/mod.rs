@@ -5,6 +5,7 @@
 //! Analyst output is untrusted: every analysis is clamped into range before use, analyst
 //! failures are counted and never become a signal.
 
+pub mod actor;
 mod analyst;
 mod config;
 mod core;

@@ -18,6 +18,7 @@
 //! is the standard TA-Lib value of every indicator from its first bar on (tested against
 //! TA-Lib 0.6 output on 5,000 BTC bars), and `None` exactly where TA-Lib has no value.
 
+pub mod actor;
 mod core;
 mod csv_export;
 mod indicators;

@@ -1,0 +1,120 @@
+//! The execution actor: the venue adapter. Over the in-process [`SimExchange`] it executes
+//! the order manager's commands and fills resting orders as bars close.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::info;
+
+use super::SimExchange;
+use crate::model::{Candle, Timestamp};
+use crate::order_manager::actor::{OrderManagerActor, Settle};
+use crate::order_manager::OrderCommand;
+use crate::runtime::Ticket;
+
+/// A bar closed at the venue: fill what rested on it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct VenueBar {
+    /// The bar.
+    pub candle: Candle,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Commands from the order manager.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Execute {
+    /// Submit, cancel, modify.
+    pub commands: Vec<OrderCommand>,
+    /// Event time.
+    pub now: Timestamp,
+    /// When the candle that caused them entered the feed, if a candle did.
+    pub born: Option<Instant>,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Feed-to-venue latencies of the commands that carried an order, for the benchmark.
+pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
+
+/// The simulated venue behind the execution port.
+pub struct ExecutionActor {
+    venue: SimExchange,
+    om: Addr<OrderManagerActor>,
+    latencies: Option<LatencyLog>,
+}
+
+impl ExecutionActor {
+    /// An actor around `venue`, reporting to `om`; `latencies` records how long each
+    /// order-carrying command batch took from the feed.
+    pub fn new(
+        venue: SimExchange,
+        om: Addr<OrderManagerActor>,
+        latencies: Option<LatencyLog>,
+    ) -> Self {
+        Self {
+            venue,
+            om,
+            latencies,
+        }
+    }
+}
+
+impl Actor for ExecutionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        info!(
+            actor = "execution",
+            venue = "sim",
+            event = "started",
+            "actor started"
+        );
+    }
+}
+
+impl Handler<VenueBar> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: VenueBar, _: &mut Self::Context) {
+        let reports = self.venue.on_candle(&msg.candle);
+        if !reports.is_empty() {
+            self.om.do_send(Settle {
+                reports,
+                now: msg.candle.close_time(),
+                ticket: msg.ticket,
+            });
+        }
+    }
+}
+
+impl Handler<Execute> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Execute, _: &mut Self::Context) {
+        if let (Some(log), Some(born)) = (&self.latencies, msg.born) {
+            if msg
+                .commands
+                .iter()
+                .any(|c| matches!(c, OrderCommand::Submit(_)))
+            {
+                log.borrow_mut().push(born.elapsed());
+            }
+        }
+        let mut reports = Vec::new();
+        for command in &msg.commands {
+            reports.extend(self.venue.apply(command, msg.now));
+        }
+        if !reports.is_empty() {
+            self.om.do_send(Settle {
+                reports,
+                now: msg.now,
+                ticket: msg.ticket,
+            });
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The fusion actor: the strategy stage (fusion, regime, baselines) between the symbol and
+//! sentiment actors and risk.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use tracing::{debug, info, info_span, warn};
+
+use crate::model::Candle;
+use crate::risk::actor::{Decide, RiskActor};
+use crate::runtime::{Mode, Ticket};
+use crate::sentiment::SentimentOutput;
+use crate::strategy::StrategyStage;
+use crate::symbol::SymbolUpdate;
+
+/// Sentiment and events released by the analyst.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct News {
+    /// What the analyst produced.
+    pub outputs: Vec<SentimentOutput>,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// A symbol actor's indicators (and setup, if any) for one closed candle.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SymbolUpdated {
+    /// The candle.
+    pub candle: Candle,
+    /// Indicators and setup.
+    pub update: SymbolUpdate,
+    /// How the pipeline treats it.
+    pub mode: Mode,
+    /// When the candle entered the feed (latency measurement).
+    pub born: Instant,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Fuses setups, sentiment, events and regime into decisions.
+pub struct FusionActor {
+    stage: StrategyStage,
+    risk: Addr<RiskActor>,
+}
+
+impl FusionActor {
+    /// An actor around `stage`, deciding for `risk`.
+    pub fn new(stage: StrategyStage, risk: Addr<RiskActor>) -> Self {
+        Self { stage, risk }
+    }
+}
+
+impl Actor for FusionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        info!(
+            actor = "fusion",
+            strategy = self.stage.kind().name(),
+            event = "started",
+            "actor started"
+        );
+    }
+}
+
+impl Handler<News> for FusionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: News, _: &mut Self::Context) {
+        self.stage.on_news(&msg.outputs);
+    }
+}
+
+impl Handler<SymbolUpdated> for FusionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
+        let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
+        let decision = self
+            .stage
+            .on_update(&msg.candle, &msg.update, msg.mode != Mode::Warmup);
+        if msg.mode == Mode::Recovery {
+            return;
+        }
+        if let Some(regime) = decision.regime_changed {
+            debug!(?regime, "regime changed");
+        }
+        if let Some(event) = &decision.vetoed {
+            info!(headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
+        }
+        for event in &decision.emergencies {
+            warn!(headline = %event.headline, event_symbol = %event.symbol, "critical negative event: emergency exit");
+        }
+        self.risk.do_send(Decide {
+            candle: msg.candle,
+            atr: msg.update.values.atr,
+            decision,
+            born: msg.born,
+            ticket: msg.ticket,
+        });
+    }
+}

@@ -1,0 +1,124 @@
+//! Counting the messages of a step that are still in flight.
+//!
+//! Every message a step causes carries a [`Ticket`]: creating or cloning one counts up,
+//! dropping it counts down. A handler that forwards work clones its ticket into the new
+//! message before its own is dropped, so the count only reaches zero when the whole cascade
+//! (and every message lost with a crashed handler) is done. The lockstep feed awaits
+//! [`Inflight::idle`] between steps; the high-water mark measures the mailboxes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+#[derive(Debug, Default)]
+struct Shared {
+    count: AtomicUsize,
+    high_water: AtomicUsize,
+    changed: Notify,
+}
+
+/// The in-flight counter of one runtime.
+#[derive(Debug, Clone, Default)]
+pub struct Inflight(Arc<Shared>);
+
+impl Inflight {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A ticket for a new message.
+    pub fn ticket(&self) -> Ticket {
+        self.up();
+        Ticket(self.0.clone())
+    }
+
+    /// Messages in flight now.
+    pub fn count(&self) -> usize {
+        self.0.count.load(Ordering::Acquire)
+    }
+
+    /// The most messages ever in flight at once.
+    pub fn high_water(&self) -> usize {
+        self.0.high_water.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once no message is in flight.
+    pub async fn idle(&self) {
+        self.below(0).await;
+    }
+
+    /// Resolves once at most `limit` messages are in flight (backpressure for free-running feeds).
+    pub async fn below(&self, limit: usize) {
+        loop {
+            // Register interest before checking, so a decrement in between is not missed.
+            let changed = self.0.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.count() <= limit {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    fn up(&self) {
+        let n = self.0.count.fetch_add(1, Ordering::AcqRel) + 1;
+        self.0.high_water.fetch_max(n, Ordering::Relaxed);
+    }
+}
+
+/// Proof that a message is in flight; counts down when dropped.
+#[derive(Debug)]
+pub struct Ticket(Arc<Shared>);
+
+impl Clone for Ticket {
+    fn clone(&self) -> Self {
+        Inflight(self.0.clone()).up();
+        Ticket(self.0.clone())
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::AcqRel);
+        // Wake waiters on every decrement: `below` needs it, and `idle` re-checks.
+        self.0.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_clones_and_drops() {
+        let inflight = Inflight::new();
+        let a = inflight.ticket();
+        let b = a.clone();
+        assert_eq!(inflight.count(), 2);
+        drop(a);
+        assert_eq!(inflight.count(), 1);
+        drop(b);
+        assert_eq!(inflight.count(), 0);
+        assert_eq!(inflight.high_water(), 2);
+    }
+
+    #[actix_rt::test]
+    async fn idle_waits_for_the_last_ticket() {
+        let inflight = Inflight::new();
+        let ticket = inflight.ticket();
+        let waiter = {
+            let inflight = inflight.clone();
+            actix_rt::spawn(async move {
+                inflight.idle().await;
+                inflight.count()
+            })
+        };
+        actix_rt::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        drop(ticket);
+        assert_eq!(waiter.await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,18 @@
+//! What the actor shells share: the in-flight tracker that lets a replay feed wait until the
+//! pipeline has drained, and the run mode carried with each candle.
+
+mod inflight;
+
+pub use inflight::{Inflight, Ticket};
+
+/// How the pipeline treats a candle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Before the configured start: indicators and news advance, nothing is decided.
+    Warmup,
+    /// Already processed before a restart: every decision stage advances exactly as it did,
+    /// but venue, risk and order manager are skipped (their state comes from the journal).
+    Recovery,
+    /// Decisions are made and orders sent.
+    Trading,
+}

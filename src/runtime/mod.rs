@@ -1,0 +1,7 @@
+//! The actor runtime: the same stages as the backtest, each inside an actix actor, fed by the
+//! replay feed. In lockstep (and paced) mode it produces exactly the backtest's orders,
+//! fills and P&L.
+
+mod wiring;
+
+pub use wiring::{run_actors, RunOptions, RunReport};

@@ -1,0 +1,220 @@
+//! Builds the actor graph from settings, runs the feed to its end (or to a shutdown signal),
+//! and collects what the order manager recorded.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use actix::prelude::*;
+use keel_actors::execution::actor::{ExecutionActor, LatencyLog};
+use keel_actors::execution::SimExchange;
+use keel_actors::fusion::actor::FusionActor;
+use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
+use keel_actors::model::{EquityPoint, Timestamp};
+use keel_actors::order_manager::actor::{OrderManagerActor, Record, RunRecord};
+use keel_actors::order_manager::{stage, OrderManager};
+use keel_actors::risk::actor::{RefusalCounts, RiskActor};
+use keel_actors::risk::{RiskStage, RiskState};
+use keel_actors::runtime::Inflight;
+use keel_actors::sentiment::actor::SentimentActor;
+use keel_actors::sentiment::{LexiconAnalyst, SentimentCore};
+use keel_actors::strategy::StrategyStage;
+use keel_actors::symbol::actor::SymbolActor;
+use keel_actors::symbol::SymbolCore;
+use tokio::sync::oneshot;
+use tracing::{info, warn};
+
+use crate::backtest::{BacktestResult, RunInputs};
+use crate::settings::Settings;
+
+/// How to run the actors.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Lockstep, paced or free-running.
+    pub pace: Option<Pace>,
+    /// Stop gracefully after this many candles (at a bar close).
+    pub stop_after: Option<u64>,
+    /// Record feed-to-venue latencies of order-carrying commands.
+    pub latencies: Option<LatencyLog>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The result in the backtest's shape (same reports, same metrics).
+    pub result: BacktestResult,
+    /// Everything the order manager recorded, orders included.
+    pub record: RunRecord,
+    /// How the replay ended.
+    pub outcome: FeedOutcome,
+}
+
+/// The state a run starts from: fresh, or recovered from a journal.
+struct Start {
+    orders: OrderManager,
+    venue: SimExchange,
+    risk: RiskState,
+    equity: Vec<EquityPoint>,
+    recovered_until: Option<Timestamp>,
+}
+
+/// Runs the actor pipeline over `inputs` and returns when the feed has finished (end of
+/// data, `stop_after`, or SIGINT/SIGTERM) and the pipeline has drained.
+pub fn run_actors(
+    settings: &Settings,
+    inputs: RunInputs,
+    options: RunOptions,
+) -> anyhow::Result<RunReport> {
+    let start = Start {
+        orders: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
+        venue: SimExchange::new(settings.venue.clone()),
+        risk: RiskState::default(),
+        equity: Vec::new(),
+        recovered_until: None,
+    };
+    let system = actix_rt::System::new();
+    let report = system.block_on(run_graph(settings, inputs, options, start))?;
+    Ok(report)
+}
+
+async fn run_graph(
+    settings: &Settings,
+    inputs: RunInputs,
+    options: RunOptions,
+    start: Start,
+) -> anyhow::Result<RunReport> {
+    let RunInputs {
+        symbols,
+        interval,
+        candles,
+        start: trading_start,
+        headlines,
+        ..
+    } = inputs;
+    let inflight = Inflight::new();
+
+    // The order manager talks to execution and risk, and both answer it: create its context
+    // first so that its address exists before the actors that need it.
+    let om_context = Context::<OrderManagerActor>::new();
+    let om = om_context.address();
+    let exec = ExecutionActor::new(start.venue, om.clone(), options.latencies.clone()).start();
+    let view = stage::view(&start.orders, &symbols, Timestamp(0));
+    let risk_stage = RiskStage::new(
+        &settings.strategy,
+        &settings.risk,
+        start.risk,
+        symbols.len(),
+    );
+    let risk = RiskActor::new(risk_stage, view, om.clone()).start();
+    om_context.run(OrderManagerActor::new(
+        start.orders,
+        symbols.clone(),
+        exec.clone(),
+        risk.clone(),
+        start.equity,
+    ));
+    let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
+    let fusion = FusionActor::new(strategy, risk.clone()).start();
+    let sentiment_core = SentimentCore::new(
+        settings.sentiment.clone(),
+        LexiconAnalyst::default(),
+        headlines,
+    );
+    let sentiment = SentimentActor::new(sentiment_core, fusion.clone()).start();
+    let symbol_actors: HashMap<_, _> = symbols
+        .iter()
+        .map(|s| {
+            let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
+            (
+                s.clone(),
+                SymbolActor::new(core, fusion.clone()).start().recipient(),
+            )
+        })
+        .collect();
+
+    let shutdown = Rc::new(Cell::new(false));
+    listen_for_shutdown(shutdown.clone());
+    let (done, finished) = oneshot::channel();
+    let plan = FeedPlan {
+        candles,
+        start: trading_start,
+        recovered_until: start.recovered_until,
+        pace: options.pace.unwrap_or(Pace::Lockstep),
+        stop_after: options.stop_after,
+    };
+    let targets = FeedTargets {
+        symbols: symbol_actors,
+        news: sentiment.recipient(),
+        risk: risk.clone().recipient(),
+        venue: exec.recipient(),
+    };
+    FeedActor::new(plan, targets, inflight.clone(), shutdown, done).start();
+    let outcome = finished.await?;
+    let record = om.send(Record).await?;
+    let refusals = risk.send(RefusalCounts).await?;
+    info!(
+        candles = outcome.candles,
+        completed = outcome.completed,
+        mailbox_high_water = outcome.high_water,
+        "actor pipeline drained"
+    );
+
+    let result = BacktestResult {
+        strategy: settings.strategy.kind.name().to_string(),
+        symbols,
+        bars_per_year: interval.bars_per_year(),
+        initial_capital: settings.account.initial_capital,
+        equity_curve: record.equity.clone(),
+        trades: record.trades.clone(),
+        open_positions: record.snapshot.positions.clone(),
+        fees_paid: record.fees_paid,
+        candles: outcome.candles,
+        orders_submitted: record.orders_submitted,
+        refusals: refusals.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+    };
+    Ok(RunReport {
+        result,
+        record,
+        outcome,
+    })
+}
+
+/// SIGINT or SIGTERM asks the feed to stop at the next bar close; a second signal is logged
+/// and ignored (the drain and the journal flush must finish).
+fn listen_for_shutdown(shutdown: Rc<Cell<bool>>) {
+    actix_rt::spawn(async move {
+        loop {
+            let signal = wait_for_signal().await;
+            if shutdown.replace(true) {
+                warn!(signal, "shutdown already in progress");
+            } else {
+                warn!(
+                    signal,
+                    "shutdown requested: stopping intake at the next bar close"
+                );
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        unreachable!()
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "ctrl-c"
+}
