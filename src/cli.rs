@@ -72,8 +72,10 @@ pub enum StrategyArg {
     /// The full pipeline.
     Fusion,
     /// Fast/slow SMA crossover.
+    #[value(name = "sma_cross", alias = "sma-cross")]
     SmaCross,
     /// Buy at the first bar and hold.
+    #[value(name = "buy_and_hold", alias = "buy-and-hold")]
     BuyAndHold,
 }
 

@@ -23,12 +23,12 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (part of the message, so not repeated as a cause).
+        error: std::io::Error,
     },
     /// The TOML is malformed, has an unknown key or a value of the wrong type.
     #[error("invalid config {origin}: {message}")]
@@ -39,12 +39,12 @@ pub enum SettingsError {
         message: String,
     },
     /// A value is out of range or inconsistent.
-    #[error("invalid config {origin}: {source}")]
+    #[error("invalid config {origin}: {problem}")]
     Invalid {
         /// The file, or "(embedded default)".
         origin: String,
         /// The key and what is wrong.
-        source: ConfigError,
+        problem: ConfigError,
     },
 }
 
@@ -147,9 +147,9 @@ pub struct ResolvedSource {
 impl Settings {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::from_toml(&text, &path.display().to_string())
     }
@@ -167,9 +167,9 @@ impl Settings {
         })?;
         settings
             .validate()
-            .map_err(|source| SettingsError::Invalid {
+            .map_err(|problem| SettingsError::Invalid {
                 origin: origin.to_string(),
-                source,
+                problem,
             })?;
         Ok(settings)
     }
