@@ -34,8 +34,8 @@ pub enum LogFormat {
 /// keel's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Replay the configured data through the decision pipeline, logging every decision,
-    /// and print a summary at the end of the data (the embedded default without --config).
+    /// Run the actor runtime over the configured data, logging every decision and
+    /// journalling orders; print a summary at the end (the embedded default without --config).
     Run(RunArgs),
     /// Run a strategy over history at full speed and write the report files.
     Backtest(BacktestArgs),
@@ -50,6 +50,12 @@ pub struct RunArgs {
     /// Settings file (TOML); the embedded `config/default.toml` when absent.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Override `run.store`: the journal directory the run resumes from.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Stop gracefully (at a bar close, journal flushed) after this many candles.
+    #[arg(long)]
+    pub stop_after: Option<u64>,
 }
 
 /// Arguments of `keel backtest`.

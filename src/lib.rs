@@ -6,6 +6,7 @@
 pub mod backtest;
 pub mod cli;
 pub mod commands;
+pub mod logging;
 pub mod report;
 pub mod runtime;
 pub mod settings;

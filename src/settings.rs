@@ -95,6 +95,88 @@ impl Default for AccountSettings {
     }
 }
 
+/// How `keel run` replays its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedMode {
+    /// As fast as the pipeline drains each step (same result as `keel backtest`).
+    #[default]
+    Lockstep,
+    /// Lockstep at `run.speedup` times real time.
+    Paced,
+}
+
+/// What `keel run` does when the data ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AtEnd {
+    /// Print the summary and exit 0.
+    #[default]
+    Exit,
+    /// Keep running (a paper run) until SIGINT or SIGTERM, then print the summary and exit 0.
+    Wait,
+}
+
+/// The `[run]` section: how `keel run` drives the actor runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSettings {
+    /// `lockstep` or `paced`.
+    pub feed: FeedMode,
+    /// With `paced`: event-time seconds per real second (3600 replays an hour bar per second).
+    pub speedup: f64,
+    /// The order manager's journal (a sled directory); a restarted run resumes from it.
+    pub store: PathBuf,
+    /// `exit` or `wait` when the data ends.
+    pub at_end: AtEnd,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            feed: FeedMode::Lockstep,
+            speedup: 3600.0,
+            store: PathBuf::from("var/default"),
+            at_end: AtEnd::Exit,
+        }
+    }
+}
+
+/// How often the log file rolls over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// A new file every hour.
+    Hourly,
+    /// A new file every UTC day.
+    #[default]
+    Daily,
+    /// One file, never rolled.
+    Never,
+}
+
+/// The `[log]` section: the log file of `keel run` (stderr always gets the log too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Folder of the rotating log files (`keel.log.YYYY-MM-DD`); none: stderr only.
+    pub dir: Option<PathBuf>,
+    /// `hourly`, `daily` or `never`.
+    pub rotation: Rotation,
+    /// Rolled files kept; older ones are deleted.
+    pub keep_files: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            dir: Some(PathBuf::from("var/log")),
+            rotation: Rotation::Daily,
+            keep_files: 14,
+        }
+    }
+}
+
 /// All of keel's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +213,12 @@ pub struct Settings {
     /// The simulated venue's fees and slippage.
     #[serde(default)]
     pub venue: FillConfig,
+    /// How `keel run` drives the actors.
+    #[serde(default)]
+    pub run: RunSettings,
+    /// The log file of `keel run`.
+    #[serde(default)]
+    pub log: LogSettings,
 }
 
 /// A validated candle source.
@@ -200,6 +288,11 @@ impl Settings {
         self.risk.validate("risk")?;
         self.orders.validate("orders")?;
         self.venue.validate("venue")?;
+        in_range("run", "speedup", self.run.speedup, 0.001, 1.0e9)?;
+        if self.run.store.as_os_str().is_empty() {
+            return Err(ConfigError::new("run.store", "must name a directory"));
+        }
+        in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
         let fused = self.strategy.kind == StrategyKind::Fusion;

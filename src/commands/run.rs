@@ -1,41 +1,51 @@
-//! `keel run`: replay the configured data through the decision pipeline, logging every
-//! decision, and print a summary when the data ends.
-//!
-//! Today this drives the pure cores in one loop, exactly as the backtest does; the supervised
-//! actor runtime (one actor per core, sled journal) takes the loop's place without changing
-//! a decision.
+//! `keel run`: the long-running runtime. Replays the configured data through the supervised
+//! actor pipeline, logging every decision, journalling the order manager, and prints a
+//! summary when the data ends (or, for a paper run, when SIGINT/SIGTERM arrives).
 
+use keel_actors::market_data::feed::Pace;
 use tracing::info;
 
-use crate::backtest::{load_inputs, run_backtest};
-use crate::cli::RunArgs;
+use crate::backtest::load_inputs;
+use crate::cli::{Cli, RunArgs};
 use crate::report::{compute_metrics, render_table};
+use crate::runtime::{run_actors, RunOptions};
+use crate::settings::FeedMode;
 
 /// Runs `keel run`.
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let settings = super::load_settings(args.config.as_deref())?;
+pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
+    let mut settings = super::load_settings(args.config.as_deref())?;
+    if let Some(store) = &args.store {
+        settings.run.store = store.clone();
+    }
+    let level = cli.log_level.as_deref().unwrap_or("info");
+    let _log = crate::logging::init(cli.log_format, level, Some(&settings.log))?;
     let origin = args
         .config
         .as_ref()
-        .map_or("(embedded default)".to_string(), |p| {
-            p.display().to_string()
-        });
-    info!(config = %origin, strategy = settings.strategy.kind.name(), "keel run starting");
+        .map_or("(embedded default)".to_string(), |p| p.display().to_string());
+    info!(config = %origin, strategy = settings.strategy.kind.name(), store = %settings.run.store.display(), "keel run starting");
     let inputs = load_inputs(&settings)?;
+    info!(symbols = inputs.symbols.len(), candles = inputs.candles.len(), headlines = inputs.headlines.len(), "replay starting");
+    let pace = match settings.run.feed {
+        FeedMode::Lockstep => Pace::Lockstep,
+        FeedMode::Paced => Pace::Paced {
+            speedup: settings.run.speedup,
+        },
+    };
+    let options = RunOptions {
+        pace: Some(pace),
+        stop_after: args.stop_after,
+        ..RunOptions::default()
+    };
+    let report = run_actors(&settings, inputs, options)?;
+    let metrics = compute_metrics(&report.result);
+    let state = if report.outcome.completed { "end of data: run complete" } else { "stopped: run interrupted" };
     info!(
-        symbols = inputs.symbols.len(),
-        candles = inputs.candles.len(),
-        headlines = inputs.headlines.len(),
-        "replay starting"
+        trades = report.result.trades.len(),
+        orders = report.result.orders_submitted,
+        final_equity = %report.result.equity_curve.last().map(|p| p.equity).unwrap_or_default(),
+        "{state}"
     );
-    let result = run_backtest(&settings, inputs, &mut |_| {});
-    let metrics = compute_metrics(&result);
-    info!(
-        trades = result.trades.len(),
-        orders = result.orders_submitted,
-        final_equity = %result.equity_curve.last().map(|p| p.equity).unwrap_or_default(),
-        "end of data: run complete"
-    );
-    println!("{}", render_table(&result, &metrics));
+    println!("{}", render_table(&report.result, &metrics));
     Ok(())
 }

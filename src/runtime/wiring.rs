@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use crate::backtest::{BacktestResult, RunInputs};
-use crate::settings::Settings;
+use crate::settings::{AtEnd, Settings};
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]
@@ -148,8 +148,14 @@ async fn run_graph(
         risk: risk.clone().recipient(),
         venue: exec.recipient(),
     };
-    FeedActor::new(plan, targets, inflight.clone(), shutdown, done).start();
+    FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
+    if outcome.completed && settings.run.at_end == AtEnd::Wait && !shutdown.get() {
+        info!("end of the replay data: waiting for SIGINT or SIGTERM");
+        while !shutdown.get() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     let record = om.send(Record).await?;
     let refusals = risk.send(RefusalCounts).await?;
     info!(
