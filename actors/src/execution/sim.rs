@@ -412,9 +412,7 @@ impl Matcher<'_> {
             }
         }
         for child in book.iter_mut() {
-            if child.parent.as_ref() == Some(&id)
-                && child.activation == Activation::Inactive
-            {
+            if child.parent.as_ref() == Some(&id) && child.activation == Activation::Inactive {
                 child.activation = children;
             }
         }

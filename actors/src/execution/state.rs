@@ -211,7 +211,10 @@ mod tests {
         assert_eq!(saved.last_bar.get(&btc()), Some(&Timestamp(H)));
         let mut restored = SimExchange::from_state(FillConfig::default(), saved).unwrap();
         assert!(restored.on_candle(&bar(1, dec!(99))).is_empty());
-        assert!(restored.on_candle(&bar(0, dec!(90))).is_empty(), "older bar");
+        assert!(
+            restored.on_candle(&bar(0, dec!(90))).is_empty(),
+            "older bar"
+        );
         // The next bar works as usual: the stop at 95 is hit.
         let next = restored.on_candle(&bar(2, dec!(94)));
         assert!(matches!(&next[0], ExecutionReport::Fill(f) if f.client_order_id == id("e-s1")));

@@ -178,7 +178,9 @@ impl SledStore {
             path: path.to_path_buf(),
         };
         let meta = store.get(META_KEY).map_err(|e| match e {
-            StoreError::Read { reason, .. } => corrupt(format!("its meta record is unreadable: {reason}")),
+            StoreError::Read { reason, .. } => {
+                corrupt(format!("its meta record is unreadable: {reason}"))
+            }
             other => other,
         })?;
         match meta {
@@ -226,7 +228,10 @@ impl SledStore {
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {
-        let first = self.db.first().map_err(|e| self.read_error("(first key)", e))?;
+        let first = self
+            .db
+            .first()
+            .map_err(|e| self.read_error("(first key)", e))?;
         Ok(first.is_none() && self.db.tree_names().len() <= 1)
     }
 

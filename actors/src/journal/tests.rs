@@ -50,8 +50,10 @@ fn a_fresh_store_gets_its_meta_record_and_loads_empty() {
 fn what_was_saved_is_loaded_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let driver = busy_driver();
-    let mut risk = RiskState::default();
-    risk.peak_equity = dec!(10500);
+    let mut risk = RiskState {
+        peak_equity: dec!(10500),
+        ..RiskState::default()
+    };
     risk.cooldown_until.insert(btc(), Timestamp(99 * H));
     let run = RunInfo {
         run_id: "pt".into(),
@@ -64,7 +66,9 @@ fn what_was_saved_is_loaded_after_reopening() {
         journal.save_venue(&driver.ex).unwrap();
         // Marked out of order: the load returns them in time order.
         for hour in [3, 1, 2] {
-            journal.mark(&point(hour, dec!(10000) + Decimal::from(hour)), &risk).unwrap();
+            journal
+                .mark(&point(hour, dec!(10000) + Decimal::from(hour)), &risk)
+                .unwrap();
         }
         journal.flush().unwrap();
     }
@@ -149,24 +153,14 @@ fn garbage_over_the_sled_files_is_a_clear_error_never_an_empty_load() {
         let len = fs::metadata(&file).unwrap().len() as usize;
         let garbage: Vec<u8> = (0..len.max(64)).map(|i| (i * 7 + 13) as u8).collect();
         fs::write(&file, garbage).unwrap();
-        match SledStore::open(dir.path()) {
-            Err(err) => {
-                let text = err.to_string();
-                assert!(
-                    matches!(err, StoreError::Corrupt { .. }),
-                    "{victim}: {text}"
-                );
-                assert!(text.contains("NOT reset"), "{text}");
-            }
-            Ok(store) => {
-                // Whatever sled recovered must not pass for an empty journal.
-                let loaded = Journal::open(store).and_then(|j| j.load());
-                assert!(
-                    !matches!(loaded, Ok(ref r) if r.om.is_none()),
-                    "{victim}: silently empty"
-                );
-            }
-        }
+        let err = SledStore::open(dir.path()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "{victim}: {text}"
+        );
+        assert!(text.contains("NOT reset"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
     }
 }
 
@@ -175,14 +169,19 @@ fn a_record_that_does_not_decode_is_an_error_naming_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SledStore::open(dir.path()).unwrap();
     store
-        .apply(vec![(ORDER_MANAGER_KEY.into(), Some(b"{\"cash\": tru".to_vec()))])
+        .apply(vec![(
+            ORDER_MANAGER_KEY.into(),
+            Some(b"{\"cash\": tru".to_vec()),
+        )])
         .unwrap();
     let err = Journal::open(store).unwrap().load().unwrap_err();
     assert!(
         matches!(&err, JournalError::Corrupt { key, .. } if key == ORDER_MANAGER_KEY),
         "{err}"
     );
-    assert!(err.to_string().starts_with("journal record `om/state` is corrupt"));
+    assert!(err
+        .to_string()
+        .starts_with("journal record `om/state` is corrupt"));
 
     let dir = tempfile::tempdir().unwrap();
     let mut store = SledStore::open(dir.path()).unwrap();
@@ -191,7 +190,10 @@ fn a_record_that_does_not_decode_is_an_error_naming_its_key() {
         .apply(vec![(key.clone(), Some(b"[1, 2]".to_vec()))])
         .unwrap();
     let err = Journal::open(store).unwrap().load().unwrap_err();
-    assert!(matches!(&err, JournalError::Corrupt { key: k, .. } if *k == key), "{err}");
+    assert!(
+        matches!(&err, JournalError::Corrupt { key: k, .. } if *k == key),
+        "{err}"
+    );
 }
 
 #[test]
@@ -283,8 +285,8 @@ fn after_a_crash_between_write_ahead_and_submit_the_order_is_resolved_on_restart
     }
     let recovered = open(dir.path()).load().unwrap();
     let venue = SimExchange::from_state(FillConfig::default(), recovered.venue.unwrap()).unwrap();
-    let mut om = OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap())
-        .unwrap();
+    let mut om =
+        OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap()).unwrap();
     assert!(om.has_open_entry(&btc()), "unresolved: blocks the symbol");
     let report = reconcile(&mut om, &venue, Timestamp(2 * H));
     assert!(report.is_resolved(), "{report}");

@@ -103,7 +103,10 @@ impl fmt::Display for Discrepancy {
                 trade_id.0
             ),
             Discrepancy::StatusResolved { id, from, to } => {
-                write!(f, "order {id}: {from:?} in the journal, {to:?} at the venue")
+                write!(
+                    f,
+                    "order {id}: {from:?} in the journal, {to:?} at the venue"
+                )
             }
             Discrepancy::MissingAtVenue { id, status } => write!(
                 f,
@@ -275,7 +278,12 @@ pub fn reconcile(
 }
 
 /// Feeds the venue's status for `id` to the manager as the report the venue would have sent.
-fn take_venue_status(om: &mut OrderManager, id: &ClientOrderId, status: OrderStatus, ts: Timestamp) {
+fn take_venue_status(
+    om: &mut OrderManager,
+    id: &ClientOrderId,
+    status: OrderStatus,
+    ts: Timestamp,
+) {
     let Some(now) = om.order(id).map(|o| o.status) else {
         return;
     };

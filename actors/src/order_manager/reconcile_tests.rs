@@ -6,8 +6,8 @@ use super::test_driver::{btc, candles, Driver, H};
 use super::*;
 use crate::execution::{FillConfig, SimExchange};
 use crate::model::{
-    Candle, ClientOrderId, Decimal, Interval, OrderKind, OrderPurpose, OrderRequest, OrderStatus, Side,
-    Timestamp,
+    Candle, ClientOrderId, Decimal, Interval, OrderKind, OrderPurpose, OrderRequest, OrderStatus,
+    Side, Timestamp,
 };
 
 fn id(text: &str) -> ClientOrderId {
@@ -50,7 +50,11 @@ fn an_order_journalled_but_never_sent_is_rejected_not_resubmitted() {
     );
     assert!(report.is_resolved() && !report.is_clean());
     assert!(report.commands.is_empty());
-    for name in ["pt-BTCUSDT-000001", "pt-BTCUSDT-000001-s1", "pt-BTCUSDT-000001-t2"] {
+    for name in [
+        "pt-BTCUSDT-000001",
+        "pt-BTCUSDT-000001-s1",
+        "pt-BTCUSDT-000001-t2",
+    ] {
         assert_eq!(status(&after, name), OrderStatus::Rejected, "{name}");
     }
     assert_eq!(after.ex.known_order_ids().count(), 0, "nothing was resent");
@@ -124,7 +128,10 @@ fn an_exit_filled_during_the_crash_closes_the_trade_and_cancels_what_is_left() {
 
     assert!(om.position(&btc()).is_none());
     assert_eq!(report.closed.len(), 1);
-    assert_eq!(report.closed[0].exit_reason, crate::model::ExitReason::StopLoss);
+    assert_eq!(
+        report.closed[0].exit_reason,
+        crate::model::ExitReason::StopLoss
+    );
     assert_eq!(om.open_orders(&btc()).count(), 0);
     assert!(report.is_resolved(), "{report}");
     // Both stops filled at the venue (each with its own tranche), their OCO take-profits were
@@ -176,10 +183,13 @@ fn a_working_order_the_venue_lost_stays_open_and_blocks_its_symbol() {
     let report = reconcile(&mut driver.om, &empty, Timestamp(2 * H));
     assert_eq!(report.checked, 5);
     assert!(!report.is_resolved());
-    assert!(report
-        .discrepancies
-        .iter()
-        .all(|d| matches!(d, Discrepancy::MissingAtVenue { status: OrderStatus::Accepted, .. })));
+    assert!(report.discrepancies.iter().all(|d| matches!(
+        d,
+        Discrepancy::MissingAtVenue {
+            status: OrderStatus::Accepted,
+            ..
+        }
+    )));
     assert!(driver.om.has_open_entry(&btc()));
     assert!(report.to_string().contains("UNRESOLVED"));
 }
@@ -192,7 +202,10 @@ fn a_cancel_the_manager_never_heard_of_is_taken_from_the_venue() {
     driver.ex.cancel(&id("pt-BTCUSDT-000001"), Timestamp(H));
     let report = reconcile(&mut driver.om, &driver.ex, Timestamp(2 * H));
     assert_eq!(status(&driver, "pt-BTCUSDT-000001"), OrderStatus::Cancelled);
-    assert_eq!(status(&driver, "pt-BTCUSDT-000001-t1"), OrderStatus::Cancelled);
+    assert_eq!(
+        status(&driver, "pt-BTCUSDT-000001-t1"),
+        OrderStatus::Cancelled
+    );
     assert!(report.is_resolved());
     assert!(report.discrepancies.contains(&Discrepancy::StatusResolved {
         id: id("pt-BTCUSDT-000001"),

@@ -21,7 +21,10 @@ fn a_pair_restored_mid_run_ends_exactly_like_the_original() {
     }
     assert!(original.om.open_orders(&btc()).count() >= 2);
     let trades_before = original.om.closed_trades().len();
-    assert!(trades_before >= 3, "only {trades_before} trades before the save");
+    assert!(
+        trades_before >= 3,
+        "only {trades_before} trades before the save"
+    );
     let mut restored = original.restored();
     assert_eq!(restored.om.to_state(), original.om.to_state());
     assert_eq!(restored.ex.to_state(), original.ex.to_state());
@@ -87,7 +90,10 @@ fn open_orders_are_rebuilt_so_a_restored_symbol_stays_blocked() {
     assert!(restored.om.has_open_entry(&btc()));
     assert_eq!(restored.om.open_orders(&btc()).count(), 5);
     let id = ClientOrderId::new("pt-BTCUSDT-000001-s1").unwrap();
-    assert_eq!(restored.om.order(&id).unwrap().status, OrderStatus::Accepted);
+    assert_eq!(
+        restored.om.order(&id).unwrap().status,
+        OrderStatus::Accepted
+    );
 }
 
 #[test]

@@ -47,13 +47,13 @@ impl Driver {
         let om = serde_json::to_vec(&self.om.to_state()).unwrap();
         let ex = serde_json::to_vec(&self.ex.to_state()).unwrap();
         Self {
-            om: OrderManager::from_state(
-                self.om_config(),
-                serde_json::from_slice(&om).unwrap(),
+            om: OrderManager::from_state(self.om_config(), serde_json::from_slice(&om).unwrap())
+                .unwrap(),
+            ex: SimExchange::from_state(
+                FillConfig::default(),
+                serde_json::from_slice(&ex).unwrap(),
             )
             .unwrap(),
-            ex: SimExchange::from_state(FillConfig::default(), serde_json::from_slice(&ex).unwrap())
-                .unwrap(),
             now: self.now,
             reports: self.reports.clone(),
         }

@@ -68,7 +68,10 @@ impl OrderManager {
                 open_orders: Vec::new(),
             };
             if books.insert(s.symbol.clone(), book).is_some() {
-                return Err(OrderStateError(format!("symbol {} appears twice", s.symbol)));
+                return Err(OrderStateError(format!(
+                    "symbol {} appears twice",
+                    s.symbol
+                )));
             }
         }
         let mut index = HashMap::with_capacity(state.orders.len());
