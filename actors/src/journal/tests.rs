@@ -142,6 +142,18 @@ fn a_file_where_the_directory_should_be_is_a_clear_error() {
 }
 
 #[test]
+fn a_store_already_open_is_refused_as_in_use_not_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path()).unwrap();
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+}
+
+#[test]
 fn garbage_over_the_sled_files_is_a_clear_error_never_an_empty_load() {
     for victim in ["db", "conf"] {
         let dir = tempfile::tempdir().unwrap();
