@@ -9,6 +9,7 @@
 pub mod config_check;
 pub mod execution;
 pub mod fusion;
+pub mod journal;
 pub mod market_data;
 pub mod model;
 pub mod order_manager;

@@ -6,6 +6,8 @@
 pub mod actor;
 pub mod fill_model;
 mod sim;
+mod state;
 
 pub use fill_model::FillConfig;
-pub use sim::{SimExchange, DUPLICATE_ORDER, UNKNOWN_ORDER};
+pub use sim::{Activation, RestingOrder, SimExchange, DUPLICATE_ORDER, UNKNOWN_ORDER};
+pub use state::{SimExchangeState, VenueOrder, VenueStateError, FINISHED_ORDERS_KEPT};

@@ -12,18 +12,21 @@
 //!    since the path inside the bar is unknown. Children activated by an intrabar fill wait for
 //!    the next bar.
 //!
-//! Every fill is complete (no volume cap, no partial fills). When a child of an order fills, its siblings in the same `oco_group` are cancelled
-//! (one-cancels-other). The venue tracks no balances: the order manager is the account, and
+//! Every fill is complete (no volume cap, no partial fills). When a child of an order fills,
+//! its siblings in the same `oco_group` are cancelled (one-cancels-other). The venue tracks no balances: the order manager is the account, and
 //! the OCO pairing of stops and take-profits keeps sells within the position.
 
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+use serde::{Deserialize, Serialize};
+
 use super::fill_model::{fee, limit_fill_price, market_fill_price, stop_fill_price, FillConfig};
+use super::state::{remember, VenueOrder};
 use crate::model::{
-    Candle, ClientOrderId, ExecutionReport, Fill, OrderKind, OrderRequest, Symbol, Timestamp,
-    TradeId,
+    Candle, ClientOrderId, ExecutionReport, Fill, OrderKind, OrderRequest, OrderStatus, Symbol,
+    Timestamp, TradeId,
 };
 use crate::order_manager::OrderCommand;
 
@@ -33,8 +36,9 @@ pub const DUPLICATE_ORDER: &str = "Duplicate order sent.";
 pub const UNKNOWN_ORDER: &str = "Unknown order sent.";
 
 /// Whether a resting order can fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Activation {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
     /// An attached child whose parent has not filled yet.
     Inactive,
     /// Activated by an intrabar fill: works from the next bar on.
@@ -44,19 +48,30 @@ enum Activation {
 }
 
 /// An order held by the venue. Its `attached` children are held as their own entries.
-#[derive(Debug, Clone)]
-struct Resting {
-    request: OrderRequest,
-    parent: Option<ClientOrderId>,
-    activation: Activation,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestingOrder {
+    /// The order (its `attached` list is empty: children rest as their own entries).
+    pub request: OrderRequest,
+    /// The order this one is attached to, if any.
+    pub parent: Option<ClientOrderId>,
+    /// Whether it can fill yet.
+    pub activation: Activation,
 }
 
 /// The in-process simulated venue. Deterministic: the same calls give the same reports.
+///
+/// It remembers the last bar it worked per symbol and ignores a bar at or before it (a bar
+/// replayed after a crash fills nothing twice), and it keeps the most recent finished orders
+/// so that [`query`](Self::query) can answer for an order that is no longer open.
 #[derive(Debug, Clone)]
 pub struct SimExchange {
-    cfg: FillConfig,
-    books: BTreeMap<Symbol, Vec<Resting>>,
-    last_trade_id: u64,
+    pub(super) cfg: FillConfig,
+    pub(super) books: BTreeMap<Symbol, Vec<RestingOrder>>,
+    pub(super) last_trade_id: u64,
+    /// Open time of the last bar worked, per symbol.
+    pub(super) last_bar: BTreeMap<Symbol, Timestamp>,
+    /// Filled and cancelled orders, oldest first (bounded, see [`remember`]).
+    pub(super) finished: Vec<VenueOrder>,
 }
 
 impl SimExchange {
@@ -66,6 +81,8 @@ impl SimExchange {
             cfg,
             books: BTreeMap::new(),
             last_trade_id: 0,
+            last_bar: BTreeMap::new(),
+            finished: Vec::new(),
         }
     }
 
@@ -92,7 +109,7 @@ impl SimExchange {
         let children = std::mem::take(&mut request.attached);
         let id = request.client_order_id.clone();
         reports.push(ExecutionReport::Accepted { id: id.clone(), ts });
-        book.push(Resting {
+        book.push(RestingOrder {
             request,
             parent: None,
             activation: Activation::Active,
@@ -110,7 +127,7 @@ impl SimExchange {
         let mut reports = Vec::new();
         for book in self.books.values_mut() {
             if let Some(i) = position_of(book, id) {
-                drop_order(book, i, ts, &mut reports);
+                drop_order(book, i, ts, &mut reports, &mut self.finished);
                 return reports;
             }
         }
@@ -157,17 +174,27 @@ impl SimExchange {
 
     /// Works the orders of `candle`'s symbol against it (see the module docs for the order)
     /// and reports fills and one-cancels-other cancellations. Only orders created at or before
-    /// the bar's open can fill on it. Allocates nothing when nothing happens.
+    /// the bar's open can fill on it. A bar opening at or before the last bar worked for its
+    /// symbol is ignored (a replay after a restart). Allocates nothing when nothing happens.
     pub fn on_candle(&mut self, candle: &Candle) -> Vec<ExecutionReport> {
+        match self.last_bar.get_mut(&candle.symbol) {
+            Some(last) if *last >= candle.open_time => return Vec::new(),
+            Some(last) => *last = candle.open_time,
+            None => {
+                self.last_bar
+                    .insert(candle.symbol.clone(), candle.open_time);
+            }
+        }
         let mut matcher = Matcher {
             cfg: &self.cfg,
             last_trade_id: &mut self.last_trade_id,
             reports: Vec::new(),
+            finished: &mut self.finished,
         };
         let Some(book) = self.books.get_mut(&candle.symbol) else {
             return matcher.reports;
         };
-        let working = |o: &Resting| {
+        let working = |o: &RestingOrder| {
             o.activation == Activation::Active && o.request.created <= candle.open_time
         };
         let slippage = matcher.cfg.slippage_bps;
@@ -286,7 +313,7 @@ fn check_tree<'a>(
 
 /// Holds `request` as an inactive child of `parent`, with its own children below it.
 fn rest_inactive(
-    book: &mut Vec<Resting>,
+    book: &mut Vec<RestingOrder>,
     mut request: OrderRequest,
     parent: &ClientOrderId,
     reports: &mut Vec<ExecutionReport>,
@@ -297,7 +324,7 @@ fn rest_inactive(
         id: id.clone(),
         ts: request.created,
     });
-    book.push(Resting {
+    book.push(RestingOrder {
         request,
         parent: Some(parent.clone()),
         activation: Activation::Inactive,
@@ -307,7 +334,7 @@ fn rest_inactive(
     }
 }
 
-fn position_of(book: &[Resting], id: &ClientOrderId) -> Option<usize> {
+fn position_of(book: &[RestingOrder], id: &ClientOrderId) -> Option<usize> {
     book.iter().position(|o| &o.request.client_order_id == id)
 }
 
@@ -319,20 +346,24 @@ fn rejected(id: &ClientOrderId, reason: &str, ts: Timestamp) -> ExecutionReport 
     }
 }
 
-/// Removes order `i` and its inactive descendants, reporting each `Cancelled`.
+/// Removes order `i` and its inactive descendants, reporting each `Cancelled` and
+/// remembering it as finished.
 fn drop_order(
-    book: &mut Vec<Resting>,
+    book: &mut Vec<RestingOrder>,
     i: usize,
     ts: Timestamp,
     reports: &mut Vec<ExecutionReport>,
+    finished: &mut Vec<VenueOrder>,
 ) {
-    let id = book.remove(i).request.client_order_id;
+    let order = book.remove(i);
+    let id = order.request.client_order_id.clone();
     reports.push(ExecutionReport::Cancelled { id: id.clone(), ts });
+    remember(finished, order, OrderStatus::Cancelled, None);
     while let Some(j) = book
         .iter()
         .position(|o| o.parent.as_ref() == Some(&id) && o.activation == Activation::Inactive)
     {
-        drop_order(book, j, ts, reports);
+        drop_order(book, j, ts, reports, finished);
     }
 }
 
@@ -341,6 +372,7 @@ struct Matcher<'a> {
     cfg: &'a FillConfig,
     last_trade_id: &'a mut u64,
     reports: Vec<ExecutionReport>,
+    finished: &'a mut Vec<VenueOrder>,
 }
 
 impl Matcher<'_> {
@@ -348,37 +380,39 @@ impl Matcher<'_> {
     /// activates its children as `children`.
     fn fill(
         &mut self,
-        book: &mut Vec<Resting>,
+        book: &mut Vec<RestingOrder>,
         i: usize,
         price: Decimal,
         ts: Timestamp,
         children: Activation,
     ) {
         let order = book.remove(i);
-        let request = order.request;
+        let request = &order.request;
         *self.last_trade_id += 1;
         let fee = fee(price * request.qty, self.cfg.fee_bps);
-        self.reports.push(ExecutionReport::Fill(Fill {
+        let id = request.client_order_id.clone();
+        let fill = Fill {
             trade_id: TradeId(*self.last_trade_id),
-            client_order_id: request.client_order_id.clone(),
-            symbol: request.symbol,
+            client_order_id: id.clone(),
+            symbol: request.symbol.clone(),
             side: request.side,
             qty: request.qty,
             price,
             fee,
             ts,
-        }));
-        if let (Some(parent), Some(group)) = (&order.parent, request.oco_group) {
+        };
+        self.reports.push(ExecutionReport::Fill(fill.clone()));
+        let oco = order.parent.clone().zip(request.oco_group);
+        remember(self.finished, order, OrderStatus::Filled, Some(fill));
+        if let Some((parent, group)) = oco {
             while let Some(j) = book.iter().position(|o| {
-                o.parent.as_ref() == Some(parent) && o.request.oco_group == Some(group)
+                o.parent.as_ref() == Some(&parent) && o.request.oco_group == Some(group)
             }) {
-                drop_order(book, j, ts, &mut self.reports);
+                drop_order(book, j, ts, &mut self.reports, self.finished);
             }
         }
         for child in book.iter_mut() {
-            if child.parent.as_ref() == Some(&request.client_order_id)
-                && child.activation == Activation::Inactive
-            {
+            if child.parent.as_ref() == Some(&id) && child.activation == Activation::Inactive {
                 child.activation = children;
             }
         }

@@ -2,6 +2,7 @@
 //! orders still open.
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{ClosedTrade, ExitReason, OrderPurpose, Position, Symbol, Timestamp};
 
@@ -17,7 +18,8 @@ pub struct SymbolBook {
 }
 
 /// The running figures of one round trip, from the first entry fill to flat.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RoundTrip {
     /// Quantity bought.
     pub bought: Decimal,

@@ -20,6 +20,14 @@ impl OrderIds {
         }
     }
 
+    /// A sequence for `run_id` continuing after `last_seq` (a restart never reuses an id).
+    pub fn resume(run_id: &str, last_seq: u64) -> Self {
+        Self {
+            run_id: run_id.to_string(),
+            last_seq,
+        }
+    }
+
     /// The last sequence number handed out (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.last_seq

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_decimal::Decimal;
 
 mod fills;
+mod persist;
 
 use super::book::SymbolBook;
 use super::ids::OrderIds;

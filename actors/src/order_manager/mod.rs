@@ -13,15 +13,26 @@ mod config;
 mod ids;
 mod manager;
 mod plan;
+mod reconcile;
 pub mod stage;
+mod state;
 mod trailing;
 
+pub use book::RoundTrip;
 pub use command::OrderCommand;
 pub use config::{OrderManagerConfig, TrailingConfig};
 pub use ids::{child_id, OrderIds};
 pub use manager::{OmUpdate, OrderManager};
 pub use plan::{entry_request, tranches, Tranche};
+pub use reconcile::{reconcile, Discrepancy, ReconciliationReport};
+pub use state::{OrderManagerState, OrderStateError, SymbolState, TrackedOrder};
 pub use trailing::trailing_stop;
 
+#[cfg(test)]
+mod reconcile_tests;
+#[cfg(test)]
+mod state_tests;
+#[cfg(test)]
+pub(crate) mod test_driver;
 #[cfg(test)]
 mod tests;

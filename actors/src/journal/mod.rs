@@ -1,0 +1,27 @@
+//! The order manager's durable journal (DESIGN §5) and what a restart recovers from it.
+//!
+//! The journal keeps snapshots, not events: the order manager's whole state is written and
+//! flushed before an order leaves the process and after every transition; the in-process
+//! venue's state likewise; each bar close adds an equity point, the risk state and the replay
+//! cursor in one atomic batch. On start, [`Journal::load`] returns everything, the cores are
+//! rebuilt with `from_state`, and
+//! [`reconcile`](crate::order_manager::reconcile) settles every order left open by asking the
+//! venue.
+//!
+//! The store sits behind the small [`Store`] trait; [`SledStore`] is the real one and
+//! [`FailingStore`] injects write failures in tests. A store that is foreign, corrupt or of
+//! another format is an error at startup, never a silent reset.
+
+mod failing;
+mod records;
+mod store;
+
+pub use failing::{FailSwitch, FailingStore};
+pub use records::{
+    equity_key, Journal, JournalError, Recovered, RunInfo, CURSOR_KEY, EQUITY_PREFIX,
+    ORDER_MANAGER_KEY, RISK_KEY, RUN_KEY, VENUE_KEY,
+};
+pub use store::{Meta, SledStore, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+//! The journal's typed records over a [`Store`]: the order manager's and the venue's state,
+//! the risk state, the equity curve, the replay cursor and the run's identity.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
+use crate::execution::{SimExchange, SimExchangeState};
+use crate::model::{EquityPoint, Timestamp};
+use crate::order_manager::{OrderManager, OrderManagerState};
+use crate::risk::RiskState;
+
+/// Key of the order manager's state.
+pub const ORDER_MANAGER_KEY: &str = "om/state";
+/// Key of the in-process venue's state.
+pub const VENUE_KEY: &str = "venue/state";
+/// Key of the risk engine's state (kill switch, peak, daily figures, cooldowns).
+pub const RISK_KEY: &str = "risk/state";
+/// Key of the close time of the last bar fully processed.
+pub const CURSOR_KEY: &str = "run/cursor";
+/// Key of the run's identity.
+pub const RUN_KEY: &str = "run/info";
+/// Prefix of the equity points, one per bar close.
+pub const EQUITY_PREFIX: &str = "equity/";
+
+/// Which run a journal belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The run id (also the prefix of client order ids).
+    pub run_id: String,
+    /// A fingerprint of the settings the run started with.
+    pub config_fingerprint: String,
+}
+
+/// Everything a journal holds, as loaded at startup. `None` (or empty) where nothing was
+/// saved yet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recovered {
+    /// The order manager's orders, positions, cash and id sequence.
+    pub om: Option<OrderManagerState>,
+    /// The in-process venue's orders and bar cursor.
+    pub venue: Option<SimExchangeState>,
+    /// The risk engine's memory.
+    pub risk: Option<RiskState>,
+    /// Close time of the last bar marked.
+    pub cursor: Option<Timestamp>,
+    /// The equity curve, in time order.
+    pub equity: Vec<EquityPoint>,
+    /// The run's identity.
+    pub run: Option<RunInfo>,
+}
+
+/// A journal that cannot be used: the store failed, or a record does not decode. Nothing is
+/// ever skipped or reset.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JournalError {
+    /// The store refused (see [`StoreError`]); a failed write is not durable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A record does not decode.
+    #[error("journal record `{key}` is corrupt: {reason}; nothing was skipped or reset")]
+    Corrupt {
+        /// The record's key.
+        key: String,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// A value cannot be encoded (should not happen with the model's types).
+    #[error("journal record `{key}` cannot be encoded: {reason}")]
+    Encode {
+        /// The record's key.
+        key: String,
+        /// The encoder's message.
+        reason: String,
+    },
+}
+
+/// The order manager's durable journal (DESIGN §5): snapshots of its state written and
+/// flushed before an order leaves the process and after every transition, the venue's and
+/// risk's state, and the equity curve.
+#[derive(Debug)]
+pub struct Journal<S: Store> {
+    store: S,
+}
+
+impl<S: Store> Journal<S> {
+    /// Wraps an open store, checking that it is a keel journal of this format.
+    pub fn open(store: S) -> Result<Self, JournalError> {
+        let bytes = store.get(META_KEY)?.ok_or_else(|| JournalError::Corrupt {
+            key: META_KEY.to_string(),
+            reason: "missing: the store is not a keel journal".to_string(),
+        })?;
+        let meta: Meta = decode(META_KEY, &bytes)?;
+        if meta.magic != MAGIC || meta.version != FORMAT_VERSION {
+            return Err(JournalError::Corrupt {
+                key: META_KEY.to_string(),
+                reason: format!(
+                    "expected {MAGIC} version {FORMAT_VERSION}, found {} version {}",
+                    meta.magic, meta.version
+                ),
+            });
+        }
+        Ok(Self { store })
+    }
+
+    /// Reads everything saved. A record that does not decode is an error naming its key.
+    pub fn load(&self) -> Result<Recovered, JournalError> {
+        let equity = self
+            .store
+            .scan_prefix(EQUITY_PREFIX)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let point: EquityPoint = decode(&key, &bytes)?;
+                if equity_key(point.ts) != key {
+                    return Err(JournalError::Corrupt {
+                        reason: format!("holds the equity point of {}", point.ts),
+                        key,
+                    });
+                }
+                Ok(point)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Recovered {
+            om: self.read(ORDER_MANAGER_KEY)?,
+            venue: self.read(VENUE_KEY)?,
+            risk: self.read(RISK_KEY)?,
+            cursor: self.read(CURSOR_KEY)?,
+            equity,
+            run: self.read(RUN_KEY)?,
+        })
+    }
+
+    /// Writes the order manager's state and flushes it: call before an order leaves the
+    /// process and after every transition, and act only once it returned `Ok`.
+    pub fn save_order_state(&mut self, om: &OrderManager) -> Result<(), JournalError> {
+        let bytes = encode(ORDER_MANAGER_KEY, &om.to_state())?;
+        self.write_flushed(ORDER_MANAGER_KEY, bytes)
+    }
+
+    /// Writes the in-process venue's state and flushes it.
+    pub fn save_venue(&mut self, venue: &SimExchange) -> Result<(), JournalError> {
+        let bytes = encode(VENUE_KEY, &venue.to_state())?;
+        self.write_flushed(VENUE_KEY, bytes)
+    }
+
+    /// Records a bar close in one atomic batch: the equity point, the risk state and the
+    /// cursor (`point.ts`). Not flushed: the next flushed write (or [`flush`](Self::flush))
+    /// makes it durable.
+    pub fn mark(&mut self, point: &EquityPoint, risk: &RiskState) -> Result<(), JournalError> {
+        let batch = vec![
+            (equity_key(point.ts), Some(encode(EQUITY_PREFIX, point)?)),
+            (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
+            (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
+        ];
+        Ok(self.store.apply(batch)?)
+    }
+
+    /// Records which run this journal belongs to, flushed.
+    pub fn set_run(&mut self, run: &RunInfo) -> Result<(), JournalError> {
+        let bytes = encode(RUN_KEY, run)?;
+        self.write_flushed(RUN_KEY, bytes)
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        Ok(self.store.flush()?)
+    }
+
+    /// The store underneath.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    fn write_flushed(&mut self, key: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
+        self.store.apply(vec![(key.to_string(), Some(bytes))])?;
+        Ok(self.store.flush()?)
+    }
+
+    fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, JournalError> {
+        self.store
+            .get(key)?
+            .map(|bytes| decode(key, &bytes))
+            .transpose()
+    }
+}
+
+/// The key of the equity point at `ts`: `equity/` and 20 digits, the time shifted by 2^63 so
+/// that key order is time order for every `i64`.
+pub fn equity_key(ts: Timestamp) -> String {
+    format!("{EQUITY_PREFIX}{:020}", (ts.0 as u64) ^ (1 << 63))
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JournalError> {
+    serde_json::to_vec(value).map_err(|e| JournalError::Encode {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, JournalError> {
+    serde_json::from_slice(bytes).map_err(|e| JournalError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}

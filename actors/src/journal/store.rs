@@ -1,0 +1,307 @@
+//! The key-value store under the journal: a small trait (so tests can inject failures) and
+//! its sled implementation, which refuses foreign, corrupt or newer stores instead of
+//! starting over.
+
+use std::fs;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Key of the record that marks a store as a keel journal.
+pub const META_KEY: &str = "keel/meta";
+/// The `magic` of a keel journal's meta record.
+pub const MAGIC: &str = "keel-journal";
+/// The journal format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The meta record: `{"magic":"keel-journal","version":1}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Always [`MAGIC`].
+    pub magic: String,
+    /// The journal format version.
+    pub version: u32,
+}
+
+impl Meta {
+    /// The meta record this build writes.
+    pub fn current() -> Self {
+        Self {
+            magic: MAGIC.to_string(),
+            version: FORMAT_VERSION,
+        }
+    }
+}
+
+/// A store that cannot be opened, read or written. Opening never resets a store: every
+/// refusal leaves its files as they were.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The directory cannot be created or the store cannot be opened (permissions, a file in
+    /// the way, another process holding it).
+    #[error("journal store {path}: cannot open: {reason}; it was NOT reset")]
+    Io {
+        /// The store's directory.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The store's files are damaged.
+    #[error(
+        "journal store {path} is corrupt: {reason}; it was NOT reset (move it aside or restore \
+         a backup to continue)"
+    )]
+    Corrupt {
+        /// The store's directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store holds data but is not a keel journal.
+    #[error(
+        "journal store {path} is not a keel journal (it holds other data and no keel/meta \
+         record); it was NOT reset: point the journal at an empty or new directory"
+    )]
+    Foreign {
+        /// The store's directory.
+        path: PathBuf,
+    },
+    /// A keel journal of a format this build does not read.
+    #[error(
+        "journal store {path} has format version {found}, this build reads version \
+         {FORMAT_VERSION}; it was NOT reset"
+    )]
+    UnsupportedVersion {
+        /// The store's directory.
+        path: PathBuf,
+        /// The version found in its meta record.
+        found: u64,
+    },
+    /// A read failed.
+    #[error("journal store {path}: read of `{key}` failed: {reason}")]
+    Read {
+        /// The store's directory.
+        path: PathBuf,
+        /// The key (or prefix) read.
+        key: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A write or flush failed: the change is not durable and must not be acted upon.
+    #[error("journal store {path}: {operation} failed: {reason}")]
+    Write {
+        /// The store's directory.
+        path: PathBuf,
+        /// `apply` or `flush`.
+        operation: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// A failure injected by [`FailingStore`](super::FailingStore) (tests only).
+    #[error("injected failure of {operation} (FailingStore)")]
+    Injected {
+        /// `apply` or `flush`.
+        operation: &'static str,
+    },
+}
+
+/// A durable key-value store with atomic batches. Small and object-safe, so that a test can
+/// wrap it and inject failures.
+pub trait Store {
+    /// The value under `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Applies every put (`Some`) and delete (`None`) of `batch` atomically: all or none.
+    fn apply(&mut self, batch: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError>;
+    /// Makes every applied batch durable before returning.
+    fn flush(&mut self) -> Result<(), StoreError>;
+    /// Every record whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+}
+
+/// The journal's store on disk: a sled database in one directory.
+#[derive(Debug)]
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+/// Files sled 0.34 keeps in its directory; one of them means sled was here.
+const SLED_FILES: [&str; 3] = ["conf", "db", "blobs"];
+
+impl SledStore {
+    /// Opens the journal in directory `path`, creating it (with its meta record) when the
+    /// directory is missing or empty. Refuses, without changing anything: a directory holding
+    /// other files ([`Foreign`](StoreError::Foreign)), a sled database without keel's meta
+    /// record (`Foreign`), another format version
+    /// ([`UnsupportedVersion`](StoreError::UnsupportedVersion)), and damaged files or sled
+    /// files from which no record can be read ([`Corrupt`](StoreError::Corrupt)).
+    pub fn open(path: &Path) -> Result<SledStore, StoreError> {
+        let io = |reason: String| StoreError::Io {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if path.exists() && !path.is_dir() {
+            return Err(io("it exists and is not a directory".into()));
+        }
+        let entries: Vec<String> = match fs::read_dir(path) {
+            Ok(dir) => dir
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let had_sled_files = entries.iter().any(|e| SLED_FILES.contains(&e.as_str()));
+        if !entries.is_empty() && !had_sled_files {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+            });
+        }
+        fs::create_dir_all(path).map_err(|e| io(format!("cannot create the directory: {e}")))?;
+
+        // sled 0.34 may panic on some damaged files instead of returning an error.
+        let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
+                return Err(io(format!("it is in use by another process ({e})")))
+            }
+            Ok(Err(e)) => return Err(corrupt(format!("sled cannot open it: {e}"))),
+            Err(_) => return Err(corrupt("sled failed while reading its files".into())),
+        };
+        let mut store = SledStore {
+            db,
+            path: path.to_path_buf(),
+        };
+        let meta = store.get(META_KEY).map_err(|e| match e {
+            StoreError::Read { reason, .. } => {
+                corrupt(format!("its meta record is unreadable: {reason}"))
+            }
+            other => other,
+        })?;
+        match meta {
+            Some(bytes) => store.check_meta(&bytes)?,
+            None if !store.is_empty()? => {
+                return Err(StoreError::Foreign {
+                    path: path.to_path_buf(),
+                })
+            }
+            None if had_sled_files => {
+                return Err(corrupt(
+                    "its sled files hold no record at all (not even keel/meta): they are \
+                     damaged or truncated"
+                        .into(),
+                ))
+            }
+            None => store.init_meta()?,
+        }
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_meta(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("its {META_KEY} record is not JSON: {e}"),
+            })?;
+        if value.get("magic").and_then(|m| m.as_str()) != Some(MAGIC) {
+            return Err(StoreError::Foreign {
+                path: self.path.clone(),
+            });
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
+            found => Err(StoreError::UnsupportedVersion {
+                path: self.path.clone(),
+                found: found.unwrap_or(0),
+            }),
+        }
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        let first = self
+            .db
+            .first()
+            .map_err(|e| self.read_error("(first key)", e))?;
+        Ok(first.is_none() && self.db.tree_names().len() <= 1)
+    }
+
+    fn init_meta(&mut self) -> Result<(), StoreError> {
+        let meta = serde_json::to_vec(&Meta::current()).map_err(|e| StoreError::Write {
+            path: self.path.clone(),
+            operation: "apply",
+            reason: e.to_string(),
+        })?;
+        self.apply(vec![(META_KEY.to_string(), Some(meta))])?;
+        self.flush()
+    }
+
+    fn read_error(&self, key: &str, e: sled::Error) -> StoreError {
+        StoreError::Read {
+            path: self.path.clone(),
+            key: key.to_string(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn write_error(&self, operation: &'static str, e: sled::Error) -> StoreError {
+        StoreError::Write {
+            path: self.path.clone(),
+            operation,
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| self.read_error(key, e))
+    }
+
+    fn apply(&mut self, batch: Vec<(String, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        let mut sled_batch = sled::Batch::default();
+        for (key, value) in batch {
+            match value {
+                Some(value) => sled_batch.insert(key.as_bytes(), value),
+                None => sled_batch.remove(key.as_bytes()),
+            }
+        }
+        self.db
+            .apply_batch(sled_batch)
+            .map_err(|e| self.write_error("apply", e))
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| self.write_error("flush", e))
+    }
+
+    fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(|e| self.read_error(prefix, e))?;
+                let key = String::from_utf8(key.to_vec()).map_err(|e| StoreError::Read {
+                    path: self.path.clone(),
+                    key: prefix.to_string(),
+                    reason: format!("a key is not UTF-8: {e}"),
+                })?;
+                Ok((key, value.to_vec()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,307 @@
+//! The journal on real sled files in temporary directories: fresh stores, reopening, foreign,
+//! corrupt and newer stores, injected write failures, and recovery after a crash.
+
+use std::fs;
+use std::path::Path;
+
+use rust_decimal_macros::dec;
+
+use super::*;
+use crate::execution::{FillConfig, SimExchange};
+use crate::model::{Decimal, EquityPoint, Timestamp};
+use crate::order_manager::test_driver::{btc, candles, Driver, H};
+use crate::order_manager::{reconcile, OrderManager, OrderManagerConfig};
+use crate::risk::RiskState;
+
+fn open(path: &Path) -> Journal<SledStore> {
+    Journal::open(SledStore::open(path).unwrap()).unwrap()
+}
+
+fn point(hour: i64, equity: Decimal) -> EquityPoint {
+    EquityPoint {
+        ts: Timestamp(hour * H),
+        equity,
+        exposure: dec!(0),
+    }
+}
+
+/// A driver some way into a run, with trades closed and a position open.
+fn busy_driver() -> Driver {
+    let mut driver = Driver::new();
+    for candle in &candles(80) {
+        driver.step(candle);
+    }
+    assert!(!driver.om.closed_trades().is_empty());
+    driver
+}
+
+#[test]
+fn a_fresh_store_gets_its_meta_record_and_loads_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let store = SledStore::open(&path).unwrap();
+    let meta = store.get(META_KEY).unwrap().unwrap();
+    assert_eq!(meta, br#"{"magic":"keel-journal","version":1}"#);
+    let journal = Journal::open(store).unwrap();
+    assert_eq!(journal.load().unwrap(), Recovered::default());
+}
+
+#[test]
+fn what_was_saved_is_loaded_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = busy_driver();
+    let mut risk = RiskState {
+        peak_equity: dec!(10500),
+        ..RiskState::default()
+    };
+    risk.cooldown_until.insert(btc(), Timestamp(99 * H));
+    let run = RunInfo {
+        run_id: "pt".into(),
+        config_fingerprint: "abc123".into(),
+    };
+    {
+        let mut journal = open(dir.path());
+        journal.set_run(&run).unwrap();
+        journal.save_order_state(&driver.om).unwrap();
+        journal.save_venue(&driver.ex).unwrap();
+        // Marked out of order: the load returns them in time order.
+        for hour in [3, 1, 2] {
+            journal
+                .mark(&point(hour, dec!(10000) + Decimal::from(hour)), &risk)
+                .unwrap();
+        }
+        journal.flush().unwrap();
+    }
+    let recovered = open(dir.path()).load().unwrap();
+    assert_eq!(recovered.om, Some(driver.om.to_state()));
+    assert_eq!(recovered.venue, Some(driver.ex.to_state()));
+    assert_eq!(recovered.risk, Some(risk));
+    assert_eq!(recovered.cursor, Some(Timestamp(2 * H)), "the last mark");
+    let hours: Vec<i64> = recovered.equity.iter().map(|p| p.ts.0 / H).collect();
+    assert_eq!(hours, [1, 2, 3]);
+    assert_eq!(recovered.equity[2].equity, dec!(10003));
+    assert_eq!(recovered.run, Some(run));
+
+    let om = OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap());
+    assert_eq!(om.unwrap().cash(), driver.om.cash());
+}
+
+#[test]
+fn equity_keys_sort_in_time_order_even_before_1970() {
+    let keys: Vec<String> = [-5_000, -1, 0, 1, 1_700_000_000_000]
+        .map(|ms| equity_key(Timestamp(ms)))
+        .to_vec();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert!(keys[0].starts_with("equity/") && keys[0].len() == 27);
+}
+
+#[test]
+fn a_foreign_sled_database_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert("users/1", "alice").unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Foreign {
+            path: dir.path().to_path_buf()
+        }
+    );
+    let text = err.to_string();
+    assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    assert!(text.contains("NOT reset"), "{text}");
+    let db = sled::open(dir.path()).unwrap();
+    assert_eq!(db.get("users/1").unwrap().unwrap(), "alice".as_bytes());
+    assert!(db.get(META_KEY).unwrap().is_none(), "no meta was written");
+}
+
+#[test]
+fn a_directory_of_other_files_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "sled created nothing");
+}
+
+#[test]
+fn a_file_where_the_directory_should_be_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    fs::write(&path, "not a directory").unwrap();
+    let err = SledStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("not a directory"), "{err}");
+    assert!(err.to_string().contains("NOT reset"), "{err}");
+}
+
+#[test]
+fn a_store_already_open_is_refused_as_in_use_not_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path()).unwrap();
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+}
+
+#[test]
+fn garbage_over_the_sled_files_is_a_clear_error_never_an_empty_load() {
+    for victim in ["db", "conf"] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut journal = open(dir.path());
+            journal.save_order_state(&busy_driver().om).unwrap();
+        }
+        let file = dir.path().join(victim);
+        let len = fs::metadata(&file).unwrap().len() as usize;
+        let garbage: Vec<u8> = (0..len.max(64)).map(|i| (i * 7 + 13) as u8).collect();
+        fs::write(&file, garbage).unwrap();
+        let err = SledStore::open(dir.path()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "{victim}: {text}"
+        );
+        assert!(text.contains("NOT reset"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    }
+}
+
+#[test]
+fn a_record_that_does_not_decode_is_an_error_naming_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SledStore::open(dir.path()).unwrap();
+    store
+        .apply(vec![(
+            ORDER_MANAGER_KEY.into(),
+            Some(b"{\"cash\": tru".to_vec()),
+        )])
+        .unwrap();
+    let err = Journal::open(store).unwrap().load().unwrap_err();
+    assert!(
+        matches!(&err, JournalError::Corrupt { key, .. } if key == ORDER_MANAGER_KEY),
+        "{err}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("journal record `om/state` is corrupt"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SledStore::open(dir.path()).unwrap();
+    let key = equity_key(Timestamp(H));
+    store
+        .apply(vec![(key.clone(), Some(b"[1, 2]".to_vec()))])
+        .unwrap();
+    let err = Journal::open(store).unwrap().load().unwrap_err();
+    assert!(
+        matches!(&err, JournalError::Corrupt { key: k, .. } if *k == key),
+        "{err}"
+    );
+}
+
+#[test]
+fn another_format_version_or_magic_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(META_KEY, r#"{"magic":"keel-journal","version":2}"#)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::UnsupportedVersion {
+            path: dir.path().to_path_buf(),
+            found: 2
+        }
+    );
+    assert!(err.to_string().contains("NOT reset"));
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(META_KEY, r#"{"magic":"other-app","version":1}"#)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+}
+
+#[test]
+fn a_failed_write_ahead_surfaces_and_leaves_the_last_good_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FailingStore::new(SledStore::open(dir.path()).unwrap());
+    let switch = store.switch();
+    let mut journal = Journal::open(store).unwrap();
+    let mut driver = Driver::new();
+    journal.save_order_state(&driver.om).unwrap();
+
+    let _commands = driver.open_commands(dec!(100));
+    switch.fail_now();
+    let err = journal.save_order_state(&driver.om).unwrap_err();
+    assert_eq!(
+        err,
+        JournalError::Store(StoreError::Injected { operation: "apply" })
+    );
+    // The batch did not land: the journal still holds the state without the order.
+    let saved = journal.load().unwrap().om.unwrap();
+    assert!(saved.orders.is_empty());
+
+    // Written but not flushed is a failure too.
+    switch.fail_after(1);
+    let err = journal.save_order_state(&driver.om).unwrap_err();
+    assert_eq!(
+        err,
+        JournalError::Store(StoreError::Injected { operation: "flush" })
+    );
+    switch.heal();
+    journal.save_order_state(&driver.om).unwrap();
+}
+
+#[test]
+fn a_mark_is_one_atomic_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FailingStore::new(SledStore::open(dir.path()).unwrap());
+    let switch = store.switch();
+    let mut journal = Journal::open(store).unwrap();
+    switch.fail_now();
+    assert!(journal
+        .mark(&point(1, dec!(10000)), &RiskState::default())
+        .is_err());
+    let recovered = journal.load().unwrap();
+    assert!(recovered.equity.is_empty() && recovered.risk.is_none());
+    assert!(recovered.cursor.is_none());
+}
+
+#[test]
+fn after_a_crash_between_write_ahead_and_submit_the_order_is_resolved_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut journal = open(dir.path());
+        let mut driver = Driver::new();
+        journal.save_venue(&driver.ex).unwrap();
+        let _commands = driver.open_commands(dec!(100));
+        journal.save_order_state(&driver.om).unwrap();
+        // Crash here: the commands never reach the venue.
+    }
+    let recovered = open(dir.path()).load().unwrap();
+    let venue = SimExchange::from_state(FillConfig::default(), recovered.venue.unwrap()).unwrap();
+    let mut om =
+        OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap()).unwrap();
+    assert!(om.has_open_entry(&btc()), "unresolved: blocks the symbol");
+    let report = reconcile(&mut om, &venue, Timestamp(2 * H));
+    assert!(report.is_resolved(), "{report}");
+    assert!(!om.has_open_entry(&btc()));
+    assert_eq!(venue.known_order_ids().count(), 0);
+}
