@@ -160,7 +160,7 @@ fn main() {
             exposure: Decimal::ZERO,
         };
         let started = Instant::now();
-        journal.mark(&point, &risk).expect("mark succeeds");
+        journal.mark(&point, &risk, &[]).expect("mark succeeds");
         mark.push(started.elapsed());
     }
     println!(

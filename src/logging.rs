@@ -34,9 +34,17 @@ where
 }
 
 /// Sets up logging. `level` is a tracing filter; RUST_LOG overrides it.
-pub fn init(format: LogFormat, level: &str, file: Option<&LogSettings>) -> anyhow::Result<LogGuard> {
+pub fn init(
+    format: LogFormat,
+    level: &str,
+    file: Option<&LogSettings>,
+) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let mut layers = vec![layer(format, std::io::stderr().is_terminal(), std::io::stderr)];
+    let mut layers = vec![layer(
+        format,
+        std::io::stderr().is_terminal(),
+        std::io::stderr,
+    )];
     let mut guard = None;
     if let Some(dir) = file.and_then(|f| f.dir.as_ref().map(|d| (d, f))) {
         let (dir, settings) = dir;

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
                 Ok(_guard) => match command {
                     Command::Backtest(args) => commands::backtest::run(args),
                     Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(args),
-                    Command::Data(DataCommand::Indicators(args)) => commands::data::indicators(args),
+                    Command::Data(DataCommand::Indicators(args)) => {
+                        commands::data::indicators(args)
+                    }
                     Command::Run(_) => unreachable!("handled above"),
                 },
             }

@@ -94,17 +94,32 @@ fn sigint_at_the_end_of_a_paper_run_exits_zero() {
     let started = Instant::now();
     let log_dir = dir.path().join("log");
     loop {
-        let waiting = std::fs::read_dir(&log_dir).ok().into_iter().flatten().flatten().any(|f| {
-            std::fs::read_to_string(f.path()).unwrap_or_default().contains("waiting for SIGINT")
-        });
+        let waiting = std::fs::read_dir(&log_dir)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .contains("waiting for SIGINT")
+            });
         if waiting {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "never reached the end of the data");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never reached the end of the data"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     signal(&child, "INT");
     let output = wait_with_deadline(child, Duration::from_secs(20));
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("run complete"));
 }

@@ -22,10 +22,17 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
     let origin = args
         .config
         .as_ref()
-        .map_or("(embedded default)".to_string(), |p| p.display().to_string());
+        .map_or("(embedded default)".to_string(), |p| {
+            p.display().to_string()
+        });
     info!(config = %origin, strategy = settings.strategy.kind.name(), store = %settings.run.store.display(), "keel run starting");
     let inputs = load_inputs(&settings)?;
-    info!(symbols = inputs.symbols.len(), candles = inputs.candles.len(), headlines = inputs.headlines.len(), "replay starting");
+    info!(
+        symbols = inputs.symbols.len(),
+        candles = inputs.candles.len(),
+        headlines = inputs.headlines.len(),
+        "replay starting"
+    );
     let pace = match settings.run.feed {
         FeedMode::Lockstep => Pace::Lockstep,
         FeedMode::Paced => Pace::Paced {
@@ -33,13 +40,18 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
         },
     };
     let options = RunOptions {
+        store: Some(settings.run.store.clone()),
         pace: Some(pace),
         stop_after: args.stop_after,
         ..RunOptions::default()
     };
     let report = run_actors(&settings, inputs, options)?;
     let metrics = compute_metrics(&report.result);
-    let state = if report.outcome.completed { "end of data: run complete" } else { "stopped: run interrupted" };
+    let state = if report.outcome.completed {
+        "end of data: run complete"
+    } else {
+        "stopped: run interrupted"
+    };
     info!(
         trades = report.result.trades.len(),
         orders = report.result.orders_submitted,

@@ -2,6 +2,9 @@
 //! replay feed. In lockstep (and paced) mode it produces exactly the backtest's orders,
 //! fills and P&L.
 
+mod recovery;
 mod wiring;
+
+pub use recovery::fingerprint;
 
 pub use wiring::{run_actors, RunOptions, RunReport};

@@ -7,14 +7,14 @@ use std::rc::Rc;
 
 use actix::prelude::*;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog};
-use keel_actors::execution::SimExchange;
 use keel_actors::fusion::actor::FusionActor;
+use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
-use keel_actors::model::{EquityPoint, Timestamp};
-use keel_actors::order_manager::actor::{OrderManagerActor, Record, RunRecord};
-use keel_actors::order_manager::{stage, OrderManager};
+use keel_actors::model::Timestamp;
+use keel_actors::order_manager::actor::{Flush, OrderManagerActor, Record, RunRecord};
+use keel_actors::order_manager::stage;
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
-use keel_actors::risk::{RiskStage, RiskState};
+use keel_actors::risk::RiskStage;
 use keel_actors::runtime::Inflight;
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::sentiment::{LexiconAnalyst, SentimentCore};
@@ -24,12 +24,15 @@ use keel_actors::symbol::SymbolCore;
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use super::recovery::{open_journal, Start};
 use crate::backtest::{BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
+    /// The journal directory; none: nothing is persisted (tests, benchmarks).
+    pub store: Option<std::path::PathBuf>,
     /// Lockstep, paced or free-running.
     pub pace: Option<Pace>,
     /// Stop gracefully after this many candles (at a bar close).
@@ -49,15 +52,6 @@ pub struct RunReport {
     pub outcome: FeedOutcome,
 }
 
-/// The state a run starts from: fresh, or recovered from a journal.
-struct Start {
-    orders: OrderManager,
-    venue: SimExchange,
-    risk: RiskState,
-    equity: Vec<EquityPoint>,
-    recovered_until: Option<Timestamp>,
-}
-
 /// Runs the actor pipeline over `inputs` and returns when the feed has finished (end of
 /// data, `stop_after`, or SIGINT/SIGTERM) and the pipeline has drained.
 pub fn run_actors(
@@ -65,15 +59,15 @@ pub fn run_actors(
     inputs: RunInputs,
     options: RunOptions,
 ) -> anyhow::Result<RunReport> {
-    let start = Start {
-        orders: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
-        venue: SimExchange::new(settings.venue.clone()),
-        risk: RiskState::default(),
-        equity: Vec::new(),
-        recovered_until: None,
+    let (start, journal) = match &options.store {
+        Some(path) => {
+            let (start, journal) = open_journal(settings, path)?;
+            (start, Some(journal))
+        }
+        None => (Start::fresh(settings), None),
     };
     let system = actix_rt::System::new();
-    let report = system.block_on(run_graph(settings, inputs, options, start))?;
+    let report = system.block_on(run_graph(settings, inputs, options, start, journal))?;
     Ok(report)
 }
 
@@ -82,6 +76,7 @@ async fn run_graph(
     inputs: RunInputs,
     options: RunOptions,
     start: Start,
+    journal: Option<Journal<SledStore>>,
 ) -> anyhow::Result<RunReport> {
     let RunInputs {
         symbols,
@@ -97,14 +92,21 @@ async fn run_graph(
     // first so that its address exists before the actors that need it.
     let om_context = Context::<OrderManagerActor>::new();
     let om = om_context.address();
-    let exec = ExecutionActor::new(start.venue, om.clone(), options.latencies.clone()).start();
+    let exec = ExecutionActor::new(
+        start.venue,
+        om.clone(),
+        options.latencies.clone(),
+        journal.clone(),
+    )
+    .start();
     let view = stage::view(&start.orders, &symbols, Timestamp(0));
-    let risk_stage = RiskStage::new(
+    let mut risk_stage = RiskStage::new(
         &settings.strategy,
         &settings.risk,
         start.risk,
         symbols.len(),
     );
+    risk_stage.on_trades_closed(&start.unseen_trades);
     let risk = RiskActor::new(risk_stage, view, om.clone()).start();
     om_context.run(OrderManagerActor::new(
         start.orders,
@@ -112,6 +114,7 @@ async fn run_graph(
         exec.clone(),
         risk.clone(),
         start.equity,
+        journal,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
     let fusion = FusionActor::new(strategy, risk.clone()).start();
@@ -156,6 +159,7 @@ async fn run_graph(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+    om.send(Flush).await?;
     let record = om.send(Record).await?;
     let refusals = risk.send(RefusalCounts).await?;
     info!(

@@ -6,9 +6,10 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tracing::info;
+use tracing::{error, info};
 
 use super::SimExchange;
+use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
@@ -46,20 +47,33 @@ pub struct ExecutionActor {
     venue: SimExchange,
     om: Addr<OrderManagerActor>,
     latencies: Option<LatencyLog>,
+    journal: Option<Journal<SledStore>>,
 }
 
 impl ExecutionActor {
     /// An actor around `venue`, reporting to `om`; `latencies` records how long each
-    /// order-carrying command batch took from the feed.
+    /// order-carrying command batch took from the feed; the in-process venue keeps its state
+    /// in `journal` when given.
     pub fn new(
         venue: SimExchange,
         om: Addr<OrderManagerActor>,
         latencies: Option<LatencyLog>,
+        journal: Option<Journal<SledStore>>,
     ) -> Self {
         Self {
             venue,
             om,
             latencies,
+            journal,
+        }
+    }
+
+    /// The venue's state is durable before its reports reach the order manager.
+    fn save(&mut self) {
+        if let Some(journal) = &mut self.journal {
+            if let Err(err) = journal.save_venue(&self.venue) {
+                error!(actor = "execution", error = %err, "saving the venue's state failed");
+            }
         }
     }
 }
@@ -83,6 +97,7 @@ impl Handler<VenueBar> for ExecutionActor {
     fn handle(&mut self, msg: VenueBar, _: &mut Self::Context) {
         let reports = self.venue.on_candle(&msg.candle);
         if !reports.is_empty() {
+            self.save();
             self.om.do_send(Settle {
                 reports,
                 now: msg.candle.close_time(),
@@ -109,6 +124,7 @@ impl Handler<Execute> for ExecutionActor {
         for command in &msg.commands {
             reports.extend(self.venue.apply(command, msg.now));
         }
+        self.save();
         if !reports.is_empty() {
             self.om.do_send(Settle {
                 reports,

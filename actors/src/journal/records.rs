@@ -1,19 +1,38 @@
 //! The journal's typed records over a [`Store`]: the order manager's and the venue's state,
 //! the risk state, the equity curve, the replay cursor and the run's identity.
 
+use std::collections::HashMap;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
 use crate::execution::{SimExchange, SimExchangeState};
 use crate::model::{EquityPoint, Timestamp};
-use crate::order_manager::{OrderManager, OrderManagerState};
+use crate::order_manager::{OrderManager, OrderManagerState, PriceMark};
 use crate::risk::RiskState;
 
+use super::layout::{
+    finished_id, finished_key, finished_seq, om_from_records, om_records, venue_from_records,
+    venue_records, Records, OM_PREFIX, VENUE_PREFIX,
+};
+
+type Batch = Vec<(String, Option<Vec<u8>>)>;
+
+/// A hash of a record's bytes (in memory only: never persisted).
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Key of the order manager's state.
-pub const ORDER_MANAGER_KEY: &str = "om/state";
+pub const ORDER_MANAGER_KEY: &str = super::layout::OM_CORE_KEY;
+/// Key of the prices the order manager tracked since its state was last saved.
+pub const PRICE_MARKS_KEY: &str = "marks/om";
 /// Key of the in-process venue's state.
-pub const VENUE_KEY: &str = "venue/state";
+pub const VENUE_KEY: &str = super::layout::VENUE_CORE_KEY;
 /// Key of the risk engine's state (kill switch, peak, daily figures, cooldowns).
 pub const RISK_KEY: &str = "risk/state";
 /// Key of the close time of the last bar fully processed.
@@ -38,6 +57,8 @@ pub struct RunInfo {
 pub struct Recovered {
     /// The order manager's orders, positions, cash and id sequence.
     pub om: Option<OrderManagerState>,
+    /// Prices marked after `om` was saved (apply them on top of it).
+    pub price_marks: Option<Vec<PriceMark>>,
     /// The in-process venue's orders and bar cursor.
     pub venue: Option<SimExchangeState>,
     /// The risk engine's memory.
@@ -78,9 +99,16 @@ pub enum JournalError {
 /// The order manager's durable journal (DESIGN §5): snapshots of its state written and
 /// flushed before an order leaves the process and after every transition, the venue's and
 /// risk's state, and the equity curve.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Journal<S: Store> {
     store: S,
+    /// A hash of every order-manager and venue record as last written, so that a save
+    /// writes only what changed (and deletes what is gone).
+    written: HashMap<String, u64>,
+    /// The record key of each finished venue order, by client order id.
+    finished_keys: HashMap<String, String>,
+    /// The next finished-order sequence number.
+    next_finished: u64,
 }
 
 impl<S: Store> Journal<S> {
@@ -100,7 +128,24 @@ impl<S: Store> Journal<S> {
                 ),
             });
         }
-        Ok(Self { store })
+        let mut written = HashMap::new();
+        let mut finished_keys = HashMap::new();
+        let mut next_finished = 0;
+        for prefix in [OM_PREFIX, VENUE_PREFIX] {
+            for (key, bytes) in store.scan_prefix(prefix)? {
+                if let Some(seq) = finished_seq(&key) {
+                    finished_keys.insert(finished_id(&key, &bytes)?, key.clone());
+                    next_finished = next_finished.max(seq + 1);
+                }
+                written.insert(key, hash(&bytes));
+            }
+        }
+        Ok(Self {
+            store,
+            written,
+            finished_keys,
+            next_finished,
+        })
     }
 
     /// Reads everything saved. A record that does not decode is an error naming its key.
@@ -121,8 +166,9 @@ impl<S: Store> Journal<S> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Recovered {
-            om: self.read(ORDER_MANAGER_KEY)?,
-            venue: self.read(VENUE_KEY)?,
+            om: om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?,
+            price_marks: self.read(PRICE_MARKS_KEY)?,
+            venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
             risk: self.read(RISK_KEY)?,
             cursor: self.read(CURSOR_KEY)?,
             equity,
@@ -133,24 +179,89 @@ impl<S: Store> Journal<S> {
     /// Writes the order manager's state and flushes it: call before an order leaves the
     /// process and after every transition, and act only once it returned `Ok`.
     pub fn save_order_state(&mut self, om: &OrderManager) -> Result<(), JournalError> {
-        let bytes = encode(ORDER_MANAGER_KEY, &om.to_state())?;
-        self.write_flushed(ORDER_MANAGER_KEY, bytes)
+        let records = om_records(&om.to_state())?;
+        let mut batch = self.changes(OM_PREFIX, records);
+        // The full state supersedes the price marks taken since the previous one.
+        batch.push((PRICE_MARKS_KEY.to_string(), None));
+        self.write(batch)
     }
 
     /// Writes the in-process venue's state and flushes it.
     pub fn save_venue(&mut self, venue: &SimExchange) -> Result<(), JournalError> {
-        let bytes = encode(VENUE_KEY, &venue.to_state())?;
-        self.write_flushed(VENUE_KEY, bytes)
+        let (keys, next) = (&mut self.finished_keys, &mut self.next_finished);
+        let mut key_of = |id: &str| -> String {
+            keys.entry(id.to_string())
+                .or_insert_with(|| {
+                    *next += 1;
+                    finished_key(*next - 1)
+                })
+                .clone()
+        };
+        let records = venue_records(&venue.to_state(), &mut key_of)?;
+        let batch = self.changes(VENUE_PREFIX, records);
+        self.write(batch)
     }
 
-    /// Records a bar close in one atomic batch: the equity point, the risk state and the
-    /// cursor (`point.ts`). Not flushed: the next flushed write (or [`flush`](Self::flush))
-    /// makes it durable.
-    pub fn mark(&mut self, point: &EquityPoint, risk: &RiskState) -> Result<(), JournalError> {
+    /// The puts and deletes that turn what was last written under `prefix` into `records`.
+    fn changes(&self, prefix: &str, records: Records) -> Batch {
+        let mut batch: Batch = Vec::new();
+        let mut present = std::collections::HashSet::with_capacity(records.len());
+        for (key, bytes) in records {
+            if self.written.get(&key) != Some(&hash(&bytes)) {
+                batch.push((key.clone(), Some(bytes)));
+            }
+            present.insert(key);
+        }
+        for key in self.written.keys() {
+            if key.starts_with(prefix) && !present.contains(key) {
+                batch.push((key.clone(), None));
+            }
+        }
+        batch
+    }
+
+    /// Applies a batch atomically, flushes it, and remembers what it wrote.
+    fn write(&mut self, batch: Batch) -> Result<(), JournalError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(batch.clone())?;
+        self.store.flush()?;
+        for (key, value) in batch {
+            match value {
+                Some(bytes) => {
+                    self.written.insert(key, hash(&bytes));
+                }
+                None => {
+                    self.written.remove(&key);
+                    if finished_seq(&key).is_some() {
+                        self.finished_keys.retain(|_, k| *k != key);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a bar close in one atomic batch: the equity point, the risk state, the cursor
+    /// (`point.ts`) and the order manager's price marks (what moves between order events,
+    /// which save the full state themselves), so that everything up to the cursor is restored
+    /// from one consistent point. Not flushed: the next flushed write (or
+    /// [`flush`](Self::flush)) makes it durable.
+    pub fn mark(
+        &mut self,
+        point: &EquityPoint,
+        risk: &RiskState,
+        marks: &[PriceMark],
+    ) -> Result<(), JournalError> {
         let batch = vec![
             (equity_key(point.ts), Some(encode(EQUITY_PREFIX, point)?)),
             (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
             (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
+            (
+                PRICE_MARKS_KEY.to_string(),
+                Some(encode(PRICE_MARKS_KEY, &marks)?),
+            ),
         ];
         Ok(self.store.apply(batch)?)
     }
@@ -190,14 +301,14 @@ pub fn equity_key(ts: Timestamp) -> String {
     format!("{EQUITY_PREFIX}{:020}", (ts.0 as u64) ^ (1 << 63))
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JournalError> {
+pub(super) fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JournalError> {
     serde_json::to_vec(value).map_err(|e| JournalError::Encode {
         key: key.to_string(),
         reason: e.to_string(),
     })
 }
 
-fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, JournalError> {
+pub(super) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, JournalError> {
     serde_json::from_slice(bytes).map_err(|e| JournalError::Corrupt {
         key: key.to_string(),
         reason: e.to_string(),

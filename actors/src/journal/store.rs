@@ -120,7 +120,7 @@ pub trait Store {
 }
 
 /// The journal's store on disk: a sled database in one directory.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,

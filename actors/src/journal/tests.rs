@@ -67,7 +67,7 @@ fn what_was_saved_is_loaded_after_reopening() {
         // Marked out of order: the load returns them in time order.
         for hour in [3, 1, 2] {
             journal
-                .mark(&point(hour, dec!(10000) + Decimal::from(hour)), &risk)
+                .mark(&point(hour, dec!(10000) + Decimal::from(hour)), &risk, &[])
                 .unwrap();
         }
         journal.flush().unwrap();
@@ -193,7 +193,7 @@ fn a_record_that_does_not_decode_is_an_error_naming_its_key() {
     );
     assert!(err
         .to_string()
-        .starts_with("journal record `om/state` is corrupt"));
+        .starts_with("journal record `om/core` is corrupt"));
 
     let dir = tempfile::tempdir().unwrap();
     let mut store = SledStore::open(dir.path()).unwrap();
@@ -277,7 +277,7 @@ fn a_mark_is_one_atomic_batch() {
     let mut journal = Journal::open(store).unwrap();
     switch.fail_now();
     assert!(journal
-        .mark(&point(1, dec!(10000)), &RiskState::default())
+        .mark(&point(1, dec!(10000)), &RiskState::default(), &[])
         .is_err());
     let recovered = journal.load().unwrap();
     assert!(recovered.equity.is_empty() && recovered.risk.is_none());

@@ -5,10 +5,11 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use tracing::{info, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
 use super::{stage, OrderCommand, OrderManager};
 use crate::execution::actor::{Execute, ExecutionActor};
+use crate::journal::{Journal, SledStore};
 use crate::model::{
     Candle, EquityPoint, ExecutionReport, Order, PortfolioSnapshot, Symbol, Timestamp,
 };
@@ -80,6 +81,11 @@ pub struct RunRecord {
 #[rtype(result = "RunRecord")]
 pub struct Record;
 
+/// Makes every journal write durable (at shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
 /// Orders, positions and cash.
 pub struct OrderManagerActor {
     om: OrderManager,
@@ -88,16 +94,20 @@ pub struct OrderManagerActor {
     risk: Addr<RiskActor>,
     equity: Vec<EquityPoint>,
     orders_submitted: u64,
+    journal: Option<Journal<SledStore>>,
+    journal_failed: bool,
 }
 
 impl OrderManagerActor {
-    /// An actor around `om` (fresh or recovered) trading `symbols`, with the equity curve so far.
+    /// An actor around `om` (fresh or recovered) trading `symbols`, with the equity curve so
+    /// far, journalling into `journal` when given.
     pub fn new(
         om: OrderManager,
         symbols: Vec<Symbol>,
         exec: Addr<ExecutionActor>,
         risk: Addr<RiskActor>,
         equity: Vec<EquityPoint>,
+        journal: Option<Journal<SledStore>>,
     ) -> Self {
         Self {
             om,
@@ -106,6 +116,27 @@ impl OrderManagerActor {
             risk,
             equity,
             orders_submitted: 0,
+            journal,
+            journal_failed: false,
+        }
+    }
+
+    /// Writes the order manager's state and flushes it. After a failure nothing more is sent:
+    /// an order the journal cannot record must not leave the process.
+    fn save(&mut self) -> bool {
+        if self.journal_failed {
+            return false;
+        }
+        let Some(journal) = &mut self.journal else {
+            return true;
+        };
+        match journal.save_order_state(&self.om) {
+            Ok(()) => true,
+            Err(err) => {
+                error!(actor = "order_manager", error = %err, "journal write failed: no further orders will be sent; restart to reconcile");
+                self.journal_failed = true;
+                false
+            }
         }
     }
 
@@ -117,6 +148,15 @@ impl OrderManagerActor {
         ticket: &Ticket,
     ) {
         if commands.is_empty() {
+            return;
+        }
+        // Write-ahead: the orders are durable before they leave.
+        if !self.save() {
+            warn!(
+                actor = "order_manager",
+                commands = commands.len(),
+                "commands held back: the journal cannot record them"
+            );
             return;
         }
         for command in &commands {
@@ -176,6 +216,10 @@ impl Handler<Settle> for OrderManagerActor {
         for trade in &settled.closed {
             info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
         }
+        if settled.commands.is_empty() {
+            // Every transition is durable before it is acted on.
+            self.save();
+        }
         self.dispatch(settled.commands, msg.now, None, &msg.ticket);
         self.push_view(msg.now, settled.closed);
     }
@@ -195,8 +239,26 @@ impl Handler<Checkpoint> for OrderManagerActor {
         }
         let commands = stage::flatten(&mut self.om, &msg.flatten, now);
         self.equity.push(msg.point);
+        if let Some(journal) = &mut self.journal {
+            if let Err(err) = journal.mark(&msg.point, &msg.risk, &self.om.price_marks()) {
+                error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
+            }
+        }
         self.dispatch(commands, now, None, &msg.ticket);
         self.push_view(now, Vec::new());
+    }
+}
+
+impl Handler<Flush> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) {
+        if let Some(journal) = &mut self.journal {
+            match journal.flush() {
+                Ok(()) => info!(actor = "order_manager", "journal flushed"),
+                Err(err) => error!(actor = "order_manager", error = %err, "journal flush failed"),
+            }
+        }
     }
 }
 

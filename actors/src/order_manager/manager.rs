@@ -7,6 +7,8 @@ use rust_decimal::Decimal;
 mod fills;
 mod persist;
 
+pub use persist::PriceMark;
+
 use super::book::SymbolBook;
 use super::ids::OrderIds;
 use super::plan::entry_request;

@@ -22,7 +22,7 @@ pub use book::RoundTrip;
 pub use command::OrderCommand;
 pub use config::{OrderManagerConfig, TrailingConfig};
 pub use ids::{child_id, OrderIds};
-pub use manager::{OmUpdate, OrderManager};
+pub use manager::{OmUpdate, OrderManager, PriceMark};
 pub use plan::{entry_request, tranches, Tranche};
 pub use reconcile::{reconcile, Discrepancy, ReconciliationReport};
 pub use state::{OrderManagerState, OrderStateError, SymbolState, TrackedOrder};

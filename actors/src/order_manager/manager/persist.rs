@@ -11,7 +11,45 @@ use crate::order_manager::{
     OrderManagerConfig, OrderManagerState, OrderStateError, SymbolState, TrackedOrder,
 };
 
+/// What moves between order events: the last price and the highest close since entry of
+/// one open position. Journalled at every bar close; the full state at every order event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriceMark {
+    /// The position's symbol.
+    pub symbol: crate::model::Symbol,
+    /// Its last marked price.
+    pub last_price: crate::model::Decimal,
+    /// The highest close since its entry (for the trailing stop).
+    pub highest_close: crate::model::Decimal,
+}
+
 impl OrderManager {
+    /// The price marks of every open position.
+    pub fn price_marks(&self) -> Vec<PriceMark> {
+        self.books
+            .iter()
+            .filter_map(|(symbol, book)| {
+                book.position.as_ref().map(|p| PriceMark {
+                    symbol: symbol.clone(),
+                    last_price: p.last_price,
+                    highest_close: book.trip.highest_close,
+                })
+            })
+            .collect()
+    }
+
+    /// Applies marks taken after this state was saved (positions not held are ignored).
+    pub fn restore_price_marks(&mut self, marks: &[PriceMark]) {
+        for mark in marks {
+            if let Some(book) = self.books.get_mut(&mark.symbol) {
+                if let Some(position) = book.position.as_mut() {
+                    position.last_price = mark.last_price;
+                    book.trip.highest_close = mark.highest_close;
+                }
+            }
+        }
+    }
+
     /// Everything needed to continue later with [`from_state`](Self::from_state): orders,
     /// positions, round trips, cash, the id sequence and the trade ids already applied.
     pub fn to_state(&self) -> OrderManagerState {
