@@ -166,6 +166,8 @@ async fn run_graph(
         candles = outcome.candles,
         completed = outcome.completed,
         mailbox_high_water = outcome.high_water,
+        late = outcome.late,
+        max_lag_us = outcome.max_lag.as_micros() as u64,
         "actor pipeline drained"
     );
 

@@ -5,7 +5,8 @@
 //! **lockstep** it waits for the pipeline to drain after each step, so the actors see exactly
 //! the order the backtest loop uses; **paced** does the same and sleeps between bar closes at
 //! a speed-up of real time; **free-running** only caps the messages in flight (for the latency
-//! benchmark; its interleaving is not deterministic).
+//! benchmark; its interleaving is not deterministic); **rate** releases candles on a fixed
+//! wall-clock schedule and reports how far behind it fell (for the sustained-rate benchmark).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -36,6 +37,16 @@ pub enum Pace {
     /// Never waits for a drain; at most `max_inflight` messages in flight.
     FreeRunning {
         /// Backpressure limit.
+        max_inflight: usize,
+    },
+    /// Candle `i` is released `i / candles_per_sec` seconds after the start, never waiting for
+    /// a drain; at most `max_inflight` messages in flight. A candle whose time has passed is
+    /// sent at once and counted in [`FeedOutcome::late`]. A rate that is not a positive finite
+    /// number releases every candle at once.
+    Rate {
+        /// The input rate to sustain.
+        candles_per_sec: f64,
+        /// Backpressure limit (waiting for it makes the feed fall behind schedule).
         max_inflight: usize,
     },
 }
@@ -75,6 +86,10 @@ pub struct FeedOutcome {
     pub completed: bool,
     /// The most messages in flight at once.
     pub high_water: usize,
+    /// [`Pace::Rate`]: candles the feed reached only after their scheduled time (0 otherwise).
+    pub late: u64,
+    /// [`Pace::Rate`]: the most any candle was sent after its scheduled time (zero otherwise).
+    pub max_lag: Duration,
 }
 
 /// Replays a [`FeedPlan`]; reports its [`FeedOutcome`] on `done` and stops.
@@ -111,12 +126,26 @@ impl Actor for FeedActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         let Some(plan) = self.plan.take() else { return };
         info!(actor = "feed", event = "started", candles = plan.candles.len(), pace = ?plan.pace, "actor started");
-        let replay = replay(
-            plan,
+        let (targets, inflight, shutdown) = (
             self.targets.clone(),
             self.inflight.clone(),
             self.shutdown.clone(),
         );
+        let replay = async move {
+            match plan.pace {
+                Pace::Rate {
+                    candles_per_sec,
+                    max_inflight,
+                } => {
+                    let schedule = Schedule {
+                        start: Instant::now(),
+                        candles_per_sec,
+                    };
+                    replay_at_rate(plan, targets, inflight, shutdown, schedule, max_inflight).await
+                }
+                _ => replay(plan, targets, inflight, shutdown).await,
+            }
+        };
         ctx.spawn(replay.into_actor(self).map(|outcome, act, ctx| {
             info!(
                 actor = "feed",
@@ -124,6 +153,8 @@ impl Actor for FeedActor {
                 candles = outcome.candles,
                 completed = outcome.completed,
                 high_water = outcome.high_water,
+                late = outcome.late,
+                max_lag_us = outcome.max_lag.as_micros() as u64,
                 "replay finished"
             );
             if let Some(done) = act.done.take() {
@@ -231,5 +262,272 @@ async fn replay(
         candles: sent,
         completed,
         high_water: inflight.high_water(),
+        late: 0,
+        max_lag: Duration::ZERO,
+    }
+}
+
+/// The wall-clock schedule of a [`Pace::Rate`] replay.
+struct Schedule {
+    start: Instant,
+    candles_per_sec: f64,
+}
+
+/// tokio's timer fires on millisecond ticks, so a sleep can end up to a tick late; the feed
+/// sleeps until this long before a candle is due and yields to the actors for the rest.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
+
+impl Schedule {
+    /// When candle `index` is due (at the start when the rate is not a positive finite number).
+    fn due(&self, index: u64) -> Instant {
+        Duration::try_from_secs_f64(index as f64 / self.candles_per_sec)
+            .ok()
+            .and_then(|offset| self.start.checked_add(offset))
+            .unwrap_or(self.start)
+    }
+
+    /// Waits until `due`; false when it had already passed (the feed is behind schedule).
+    async fn wait_until(due: Instant) -> bool {
+        let now = Instant::now();
+        if now >= due {
+            return false;
+        }
+        if due - now > TIMER_SLACK {
+            tokio::time::sleep_until((due - TIMER_SLACK).into()).await;
+        }
+        // Sub-millisecond remainder: let the actors run until the candle is due.
+        while Instant::now() < due {
+            tokio::task::yield_now().await;
+        }
+        true
+    }
+}
+
+/// [`Pace::Rate`]: the same steps as [`replay`], released on `schedule` without waiting for
+/// drains. Messages go with `do_send`, so a full mailbox never drops a step; `max_inflight`
+/// bounds the queues instead.
+async fn replay_at_rate(
+    plan: FeedPlan,
+    targets: Rc<FeedTargets>,
+    inflight: Inflight,
+    shutdown: Rc<Cell<bool>>,
+    schedule: Schedule,
+    max_inflight: usize,
+) -> FeedOutcome {
+    let mut pending_mark: Option<Timestamp> = None;
+    let mut last_close: Option<Timestamp> = None;
+    let mut sent = 0u64;
+    let mut late = 0u64;
+    let mut max_lag = Duration::ZERO;
+    let mut completed = true;
+    for candle in &plan.candles {
+        let close = candle.close_time();
+        if last_close.is_some_and(|last| last != close) {
+            if let Some(ts) = pending_mark.take() {
+                targets.risk.do_send(Mark {
+                    ts,
+                    ticket: inflight.ticket(),
+                });
+            }
+            // Stop only at a bar close, after its mark: nothing is left half-done.
+            if shutdown.get() || plan.stop_after.is_some_and(|n| sent >= n) {
+                completed = false;
+                break;
+            }
+        }
+        last_close = Some(close);
+        let mode = mode_of(candle, &plan);
+        let Some(symbol) = targets.symbols.get(&candle.symbol) else {
+            continue;
+        };
+        let due = schedule.due(sent);
+        if !Schedule::wait_until(due).await {
+            late += 1;
+        }
+        inflight.below(max_inflight).await;
+        let born = Instant::now();
+        max_lag = max_lag.max(born.saturating_duration_since(due));
+        if mode != Mode::Recovery {
+            targets.venue.do_send(VenueBar {
+                candle: candle.clone(),
+                ticket: inflight.ticket(),
+            });
+        }
+        targets.news.do_send(NewsTick {
+            now: close,
+            ticket: inflight.ticket(),
+        });
+        symbol.do_send(CandleClosed {
+            candle: candle.clone(),
+            mode,
+            born,
+            ticket: inflight.ticket(),
+        });
+        sent += 1;
+        if mode == Mode::Trading {
+            pending_mark = Some(close);
+        }
+    }
+    if let Some(ts) = pending_mark.take() {
+        if completed {
+            targets.risk.do_send(Mark {
+                ts,
+                ticket: inflight.ticket(),
+            });
+        }
+    }
+    inflight.idle().await;
+    FeedOutcome {
+        candles: sent,
+        completed,
+        high_water: inflight.high_water(),
+        late,
+        max_lag,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Decimal, Interval};
+
+    /// Counts what the feed delivers, per message type.
+    #[derive(Default)]
+    struct Sink {
+        candles: Rc<Cell<usize>>,
+        news: Rc<Cell<usize>>,
+        marks: Rc<Cell<usize>>,
+        bars: Rc<Cell<usize>>,
+    }
+
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<CandleClosed> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: CandleClosed, _: &mut Self::Context) {
+            self.candles.set(self.candles.get() + 1);
+        }
+    }
+
+    impl Handler<NewsTick> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: NewsTick, _: &mut Self::Context) {
+            self.news.set(self.news.get() + 1);
+        }
+    }
+
+    impl Handler<Mark> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: Mark, _: &mut Self::Context) {
+            self.marks.set(self.marks.get() + 1);
+        }
+    }
+
+    impl Handler<VenueBar> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: VenueBar, _: &mut Self::Context) {
+            self.bars.set(self.bars.get() + 1);
+        }
+    }
+
+    /// `bars` hourly bars of each symbol, merged in time order.
+    fn candles(symbols: &[Symbol], bars: i64) -> Vec<Candle> {
+        let price = Decimal::from(100);
+        (0..bars)
+            .flat_map(|bar| {
+                symbols.iter().map(move |symbol| Candle {
+                    symbol: symbol.clone(),
+                    open_time: Timestamp(bar * Interval::HOUR.millis()),
+                    interval: Interval::HOUR,
+                    open: price,
+                    high: price,
+                    low: price,
+                    close: price,
+                    volume: Decimal::ONE,
+                })
+            })
+            .collect()
+    }
+
+    #[actix_rt::test]
+    async fn rate_feed_delivers_every_candle_on_schedule() {
+        let symbols = [
+            Symbol::parse("BTCUSDT").unwrap(),
+            Symbol::parse("ETHUSDT").unwrap(),
+        ];
+        let plan = FeedPlan {
+            candles: candles(&symbols, 8),
+            start: None,
+            recovered_until: None,
+            // 2.5 ms apart: the feed sleeps on the timer, then yields for the remainder.
+            pace: Pace::Rate {
+                candles_per_sec: 400.0,
+                max_inflight: 4,
+            },
+            stop_after: None,
+        };
+        let sink = Sink::default();
+        let (delivered, news, marks, bars) = (
+            sink.candles.clone(),
+            sink.news.clone(),
+            sink.marks.clone(),
+            sink.bars.clone(),
+        );
+        let sink = sink.start();
+        let targets = FeedTargets {
+            symbols: symbols
+                .iter()
+                .map(|s| (s.clone(), sink.clone().recipient()))
+                .collect(),
+            news: sink.clone().recipient(),
+            risk: sink.clone().recipient(),
+            venue: sink.recipient(),
+        };
+        let inflight = Inflight::new();
+        let (done, finished) = oneshot::channel();
+        let started = Instant::now();
+        FeedActor::new(plan, targets, inflight.clone(), Rc::default(), done).start();
+        let outcome = finished.await.unwrap();
+
+        assert_eq!(outcome.candles, 16);
+        assert!(outcome.completed);
+        assert_eq!(delivered.get(), 16, "every candle reached its symbol actor");
+        assert_eq!(news.get(), 16);
+        assert_eq!(bars.get(), 16);
+        assert_eq!(marks.get(), 8, "one mark per bar close");
+        assert_eq!(inflight.count(), 0);
+        assert!(outcome.high_water <= 4 + 3, "backpressure bounds the queue");
+        // Candle 15 is due 15 / 400 s after the start: the schedule is kept, not rushed.
+        assert!(started.elapsed() >= Duration::from_micros(37_500));
+    }
+
+    #[actix_rt::test]
+    async fn rate_feed_past_its_schedule_counts_late_candles() {
+        let symbol = Symbol::parse("BTCUSDT").unwrap();
+        let plan = FeedPlan {
+            candles: candles(std::slice::from_ref(&symbol), 10),
+            start: None,
+            recovered_until: None,
+            // No schedule to keep: every candle after the first is due at the start.
+            pace: Pace::Rate {
+                candles_per_sec: f64::INFINITY,
+                max_inflight: 100,
+            },
+            stop_after: None,
+        };
+        let sink = Sink::default().start();
+        let targets = FeedTargets {
+            symbols: [(symbol, sink.clone().recipient())].into_iter().collect(),
+            news: sink.clone().recipient(),
+            risk: sink.clone().recipient(),
+            venue: sink.recipient(),
+        };
+        let (done, finished) = oneshot::channel();
+        FeedActor::new(plan, targets, Inflight::new(), Rc::default(), done).start();
+        let outcome = finished.await.unwrap();
+        assert_eq!(outcome.candles, 10);
+        assert_eq!(outcome.late, 10);
     }
 }
