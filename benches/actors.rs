@@ -240,8 +240,8 @@ fn run(settings: &Settings, inputs: RunInputs, pace: Pace, log: Option<LatencyLo
         inputs,
         RunOptions {
             pace: Some(pace),
-            stop_after: None,
             latencies: log,
+            ..RunOptions::default()
         },
     )
     .expect("actor run")

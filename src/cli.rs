@@ -56,6 +56,9 @@ pub struct RunArgs {
     /// Stop gracefully (at a bar close, journal flushed) after this many candles.
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Also write report.json, trades.csv, equity.csv and equity.svg into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `keel backtest`.

@@ -35,7 +35,9 @@ dir = "{log}"
 "#,
         btc = repo.join("data/binance/BTC_USDT-1h.json").display(),
         eth = repo.join("data/binance/ETH_USDT-1h.json").display(),
-        news = repo.join("data/news/cryptopanic_2018-01-15_18.json").display(),
+        news = repo
+            .join("data/news/cryptopanic_2018-01-15_18.json")
+            .display(),
         store = store.display(),
         log = store.with_extension("log").display(),
     )
@@ -56,12 +58,30 @@ fn run(settings: &Settings, store: Option<PathBuf>, stop_after: Option<u64>) -> 
 }
 
 fn assert_same_outcome(resumed: &RunReport, reference: &RunReport) {
-    assert!(reference.result.trades.len() >= 10, "too few trades to prove anything");
-    assert_eq!(resumed.result.trades, reference.result.trades, "closed trades");
-    assert_eq!(resumed.result.equity_curve.last(), reference.result.equity_curve.last(), "final equity");
+    assert!(
+        reference.result.trades.len() >= 10,
+        "too few trades to prove anything"
+    );
+    assert_eq!(
+        resumed.result.trades, reference.result.trades,
+        "closed trades"
+    );
+    assert_eq!(
+        resumed.result.equity_curve.last(),
+        reference.result.equity_curve.last(),
+        "final equity"
+    );
     assert_eq!(resumed.result.fees_paid, reference.result.fees_paid, "fees");
-    assert_eq!(resumed.result.open_positions, reference.result.open_positions, "open positions");
-    let ids: Vec<_> = resumed.record.orders.iter().map(|o| o.id().clone()).collect();
+    assert_eq!(
+        resumed.result.open_positions, reference.result.open_positions,
+        "open positions"
+    );
+    let ids: Vec<_> = resumed
+        .record
+        .orders
+        .iter()
+        .map(|o| o.id().clone())
+        .collect();
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "a client order id was used twice");
 }
@@ -74,7 +94,10 @@ fn assert_journal_consistent(store: &Path, settings: &Settings) {
     let venue = SimExchange::from_state(settings.venue.clone(), recovered.venue.unwrap()).unwrap();
     let known: HashSet<_> = om.orders().map(|o| o.id().clone()).collect();
     for id in venue.known_order_ids() {
-        assert!(known.contains(id), "the venue holds {id}, unknown to the journal");
+        assert!(
+            known.contains(id),
+            "the venue holds {id}, unknown to the journal"
+        );
     }
     let report = reconcile(&mut om, &venue, Timestamp(0));
     assert!(report.is_clean(), "journal and venue disagree:\n{report}");
@@ -95,9 +118,26 @@ fn a_graceful_stop_and_restart_equals_one_uninterrupted_run() {
 
     assert_same_outcome(&resumed, &reference);
     // A graceful stop leaves nothing half-done: the runs are identical to the order.
-    assert_eq!(resumed.record.orders, reference.record.orders, "orders, ids included");
-    assert_eq!(resumed.result.equity_curve, reference.result.equity_curve, "equity curve");
+    assert_eq!(
+        resumed.record.orders, reference.record.orders,
+        "orders, ids included"
+    );
+    assert_eq!(
+        resumed.result.equity_curve, reference.result.equity_curve,
+        "equity curve"
+    );
     assert_journal_consistent(&store, &settings);
+
+    // Stopped while an ETH position's trailing stop is active: the restart must not let the
+    // warm-up candles before `data.start` touch the position (they once trailed its stop).
+    let store = dir.path().join("trailing");
+    run(&settings, Some(store.clone()), Some(4_173));
+    let resumed = run(&settings, Some(store.clone()), None);
+    assert_same_outcome(&resumed, &reference);
+    assert_eq!(
+        resumed.record.orders, reference.record.orders,
+        "orders, ids included"
+    );
 
     // Starting once more replays nothing new and changes nothing.
     let again = run(&settings, Some(store.clone()), None);
@@ -119,7 +159,10 @@ fn a_journal_from_other_settings_is_refused_unchanged() {
         ..RunOptions::default()
     };
     let err = run_actors(&other, inputs, options).unwrap_err().to_string();
-    assert!(err.contains("belongs to a run with other settings"), "{err}");
+    assert!(
+        err.contains("belongs to a run with other settings"),
+        "{err}"
+    );
     assert!(err.contains(store.to_str().unwrap()), "{err}");
     // The original settings still resume from it.
     assert!(run(&settings, Some(store), None).outcome.completed);
@@ -142,7 +185,10 @@ fn a_corrupt_store_is_a_clear_error_never_a_reset() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(store.to_str().unwrap()), "{stderr}");
-    assert!(stderr.contains("NOT reset") || stderr.contains("not reset"), "{stderr}");
+    assert!(
+        stderr.contains("NOT reset") || stderr.contains("not reset"),
+        "{stderr}"
+    );
 }
 
 /// A small deterministic generator, seeded from the clock (the seed is printed so a failure
@@ -151,7 +197,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -168,9 +217,17 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let seed = std::env::var("KEEL_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
     eprintln!("crash test seed: KEEL_CRASH_SEED={seed}");
-    let kills: usize = std::env::var("KEEL_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let kills: usize = std::env::var("KEEL_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let mut rng = Lcg(seed);
     let mut killed = 0;
     let started = Instant::now();
@@ -192,7 +249,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         }
         match finished {
             Some(status) => {
-                assert!(status.success(), "keel exited with {status} after {killed} kills (seed {seed})");
+                assert!(
+                    status.success(),
+                    "keel exited with {status} after {killed} kills (seed {seed})"
+                );
                 if killed >= kills {
                     break;
                 }
@@ -210,7 +270,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(240), "crash test took too long (seed {seed})");
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "crash test took too long (seed {seed})"
+        );
     }
     let resumed = run(&settings, Some(store.clone()), None);
     assert!(resumed.outcome.completed);

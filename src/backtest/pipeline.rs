@@ -109,8 +109,9 @@ impl Pipeline {
         self.stats.candles += 1;
         let now = candle.close_time();
 
-        // 1. The venue executes what rested on this bar.
-        if mode != Mode::Recovery {
+        // 1. The venue executes what rested on this bar (only traded bars: warm-up and
+        //    recovered bars have nothing to fill, or were filled before a restart).
+        if mode == Mode::Trading {
             let reports = self.venue.on_candle(candle);
             self.settle(reports, now);
         }

@@ -2,12 +2,13 @@
 //! actor pipeline, logging every decision, journalling the order manager, and prints a
 //! summary when the data ends (or, for a paper run, when SIGINT/SIGTERM arrives).
 
+use anyhow::Context;
 use keel_actors::market_data::feed::Pace;
 use tracing::info;
 
 use crate::backtest::load_inputs;
 use crate::cli::{Cli, RunArgs};
-use crate::report::{compute_metrics, render_table};
+use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
 use crate::settings::FeedMode;
 
@@ -59,5 +60,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
         "{state}"
     );
     println!("{}", render_table(&report.result, &metrics));
+    if let Some(dir) = &args.out {
+        write_reports(dir, &report.result, &metrics)
+            .with_context(|| format!("writing the reports into {}", dir.display()))?;
+        println!("reports written to {}", dir.display());
+    }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use keel_actors::execution::SimExchange;
 use keel_actors::journal::{Journal, RunInfo, SledStore};
-use keel_actors::model::{ClosedTrade, EquityPoint, Timestamp};
+use keel_actors::model::{ClosedTrade, EquityPoint};
 use keel_actors::order_manager::{reconcile, stage, OrderManager};
 use keel_actors::risk::RiskState;
 use tracing::{info, warn};
@@ -26,8 +26,8 @@ pub struct Start {
     pub unseen_trades: Vec<ClosedTrade>,
     /// The equity curve so far.
     pub equity: Vec<EquityPoint>,
-    /// Bars closing at or before this were processed before the restart.
-    pub recovered_until: Option<Timestamp>,
+    /// Candles fully processed before the restart (replayed in recovery mode).
+    pub recovered: u64,
 }
 
 impl Start {
@@ -39,7 +39,7 @@ impl Start {
             risk: RiskState::default(),
             unseen_trades: Vec::new(),
             equity: Vec::new(),
-            recovered_until: None,
+            recovered: 0,
         }
     }
 }
@@ -92,7 +92,7 @@ pub fn open_journal(
     let cursor = recovered.cursor;
     let now = cursor.unwrap_or_default();
     let report = reconcile(&mut orders, &venue, now);
-    info!(store = %path.display(), cursor = ?cursor.map(|c| c.to_string()), "journal loaded; reconciliation report:\n{report}");
+    info!(store = %path.display(), candles_done = recovered.progress.unwrap_or(0), last_mark = ?cursor.map(|c| c.to_string()), "journal loaded; reconciliation report:\n{report}");
     if !report.is_resolved() {
         bail!(
             "trading halted: the journal and the venue disagree and keel will not guess.\n{report}"
@@ -135,7 +135,7 @@ pub fn open_journal(
             risk: recovered.risk.unwrap_or_default(),
             unseen_trades,
             equity,
-            recovered_until: cursor,
+            recovered: recovered.progress.unwrap_or(0),
         },
         journal,
     ))

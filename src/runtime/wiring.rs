@@ -33,7 +33,7 @@ use crate::settings::{AtEnd, Settings};
 pub struct RunOptions {
     /// The journal directory; none: nothing is persisted (tests, benchmarks).
     pub store: Option<std::path::PathBuf>,
-    /// Lockstep, paced or free-running.
+    /// Lockstep (the default), paced, or rate-scheduled.
     pub pace: Option<Pace>,
     /// Stop gracefully after this many candles (at a bar close).
     pub stop_after: Option<u64>,
@@ -114,7 +114,7 @@ async fn run_graph(
         exec.clone(),
         risk.clone(),
         start.equity,
-        journal,
+        journal.clone(),
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
     let fusion = FusionActor::new(strategy, risk.clone()).start();
@@ -141,7 +141,7 @@ async fn run_graph(
     let plan = FeedPlan {
         candles,
         start: trading_start,
-        recovered_until: start.recovered_until,
+        recovered: start.recovered,
         pace: options.pace.unwrap_or(Pace::Lockstep),
         stop_after: options.stop_after,
     };
@@ -150,6 +150,7 @@ async fn run_graph(
         news: sentiment.recipient(),
         risk: risk.clone().recipient(),
         venue: exec.recipient(),
+        progress: journal.is_some().then(|| om.clone().recipient()),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;

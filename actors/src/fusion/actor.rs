@@ -81,7 +81,9 @@ impl Handler<SymbolUpdated> for FusionActor {
         let decision = self
             .stage
             .on_update(&msg.candle, &msg.update, msg.mode != Mode::Warmup);
-        if msg.mode == Mode::Recovery {
+        // Only traded candles reach risk and the order manager: in warm-up nothing is decided,
+        // and recovered candles' effects were restored from the journal.
+        if msg.mode != Mode::Trading {
             return;
         }
         if let Some(regime) = decision.regime_changed {

@@ -37,6 +37,8 @@ pub const VENUE_KEY: &str = super::layout::VENUE_CORE_KEY;
 pub const RISK_KEY: &str = "risk/state";
 /// Key of the close time of the last bar fully processed.
 pub const CURSOR_KEY: &str = "run/cursor";
+/// Key of how many candles of the replay were fully processed.
+pub const PROGRESS_KEY: &str = "run/progress";
 /// Key of the run's identity.
 pub const RUN_KEY: &str = "run/info";
 /// Prefix of the equity points, one per bar close.
@@ -65,6 +67,9 @@ pub struct Recovered {
     pub risk: Option<RiskState>,
     /// Close time of the last bar marked.
     pub cursor: Option<Timestamp>,
+    /// How many candles of the replay were fully processed (their effects are all durable,
+    /// and those of the next candle may be in part).
+    pub progress: Option<u64>,
     /// The equity curve, in time order.
     pub equity: Vec<EquityPoint>,
     /// The run's identity.
@@ -171,6 +176,7 @@ impl<S: Store> Journal<S> {
             venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
             risk: self.read(RISK_KEY)?,
             cursor: self.read(CURSOR_KEY)?,
+            progress: self.read(PROGRESS_KEY)?,
             equity,
             run: self.read(RUN_KEY)?,
         })
@@ -264,6 +270,22 @@ impl<S: Store> Journal<S> {
             ),
         ];
         Ok(self.store.apply(batch)?)
+    }
+
+    /// Records that `candles` candles were fully processed, with the order manager's price
+    /// marks at that point, in one batch. Not flushed: the next flushed write makes it
+    /// durable, always before any effect of a later candle.
+    pub fn progress(&mut self, candles: u64, marks: &[PriceMark]) -> Result<(), JournalError> {
+        Ok(self.store.apply(vec![
+            (
+                PROGRESS_KEY.to_string(),
+                Some(encode(PROGRESS_KEY, &candles)?),
+            ),
+            (
+                PRICE_MARKS_KEY.to_string(),
+                Some(encode(PRICE_MARKS_KEY, &marks)?),
+            ),
+        ])?)
     }
 
     /// Records which run this journal belongs to, flushed.

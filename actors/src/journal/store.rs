@@ -161,7 +161,9 @@ impl SledStore {
                 path: path.to_path_buf(),
             });
         }
-        fs::create_dir_all(path).map_err(|e| io(format!("cannot create the directory: {e}")))?;
+        if entries.is_empty() {
+            Self::create(path)?;
+        }
 
         // sled 0.34 may panic on some damaged files instead of returning an error.
         let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
@@ -200,6 +202,45 @@ impl SledStore {
             None => store.init_meta()?,
         }
         Ok(store)
+    }
+
+    /// Creates a new store at `path` atomically: built and given its meta record in a side
+    /// directory, then renamed into place, so that a crash while creating it never leaves a
+    /// half-made store where the journal is expected.
+    fn create(path: &Path) -> Result<(), StoreError> {
+        let io = |reason: String| StoreError::Io {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| io("the path has no directory name".into()))?;
+        let staging = path.with_file_name(format!("{}.creating", name.to_string_lossy()));
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(|e| io(format!("cannot create its parent: {e}")))?;
+        }
+        // A side directory left by a crash during an earlier creation holds nothing yet.
+        if staging.exists() {
+            fs::remove_dir_all(&staging)
+                .map_err(|e| io(format!("cannot clear {}: {e}", staging.display())))?;
+        }
+        {
+            let db = sled::Config::new()
+                .path(&staging)
+                .open()
+                .map_err(|e| io(format!("cannot create a sled store: {e}")))?;
+            let mut store = SledStore {
+                db,
+                path: staging.clone(),
+            };
+            store.init_meta()?;
+        }
+        if path.exists() {
+            fs::remove_dir(path)
+                .map_err(|e| io(format!("cannot replace the empty directory: {e}")))?;
+        }
+        fs::rename(&staging, path)
+            .map_err(|e| io(format!("cannot move the new store into place: {e}")))
     }
 
     /// The store's directory.

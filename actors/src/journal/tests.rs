@@ -305,3 +305,17 @@ fn after_a_crash_between_write_ahead_and_submit_the_order_is_resolved_on_restart
     assert!(!om.has_open_entry(&btc()));
     assert_eq!(venue.known_order_ids().count(), 0);
 }
+
+#[test]
+fn a_creation_cut_short_leaves_no_half_made_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    // What a crash during an earlier creation leaves: a side directory, never `path` itself.
+    let staging = dir.path().join("store.creating");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("db"), b"half written").unwrap();
+    let store = SledStore::open(&path).unwrap();
+    assert!(!staging.exists(), "the side directory is cleared");
+    let journal = Journal::open(store).unwrap();
+    assert_eq!(journal.load().unwrap(), Recovered::default());
+}

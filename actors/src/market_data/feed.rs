@@ -4,9 +4,9 @@
 //! the candle to its symbol actor — and, when the close time moves on, a mark to risk. In
 //! **lockstep** it waits for the pipeline to drain after each step, so the actors see exactly
 //! the order the backtest loop uses; **paced** does the same and sleeps between bar closes at
-//! a speed-up of real time; **free-running** only caps the messages in flight (for the latency
-//! benchmark; its interleaving is not deterministic); **rate** releases candles on a fixed
-//! wall-clock schedule and reports how far behind it fell (for the sustained-rate benchmark).
+//! a speed-up of real time; **rate** releases candles on a fixed wall-clock schedule, capping
+//! the messages in flight, and reports how far behind it fell (for the latency benchmark; its
+//! interleaving is not deterministic).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ use tracing::info;
 
 use crate::execution::actor::VenueBar;
 use crate::model::{Candle, Symbol, Timestamp};
+use crate::order_manager::actor::Progress;
 use crate::risk::actor::Mark;
 use crate::runtime::{Inflight, Mode};
 use crate::sentiment::actor::NewsTick;
@@ -33,11 +34,6 @@ pub enum Pace {
     Paced {
         /// Event time / real time.
         speedup: f64,
-    },
-    /// Never waits for a drain; at most `max_inflight` messages in flight.
-    FreeRunning {
-        /// Backpressure limit.
-        max_inflight: usize,
     },
     /// Candle `i` is released `i / candles_per_sec` seconds after the start, never waiting for
     /// a drain; at most `max_inflight` messages in flight. A candle whose time has passed is
@@ -61,6 +57,9 @@ pub struct FeedTargets {
     pub risk: Recipient<Mark>,
     /// The execution actor (venue bars).
     pub venue: Recipient<VenueBar>,
+    /// Told how many candles are done, never before the mark of their bar close (the
+    /// journal's resume point); none when nothing is journalled.
+    pub progress: Option<Recipient<Progress>>,
 }
 
 /// What to replay.
@@ -69,8 +68,9 @@ pub struct FeedPlan {
     pub candles: Vec<Candle>,
     /// Bars before this only warm up the indicators.
     pub start: Option<Timestamp>,
-    /// Bars closing at or before this were processed before a restart (recovery).
-    pub recovered_until: Option<Timestamp>,
+    /// How many candles (from the first) were fully processed before a restart: they are
+    /// replayed in recovery mode.
+    pub recovered: u64,
     /// How fast.
     pub pace: Pace,
     /// Stop (gracefully, at a bar close) after this many candles.
@@ -165,46 +165,57 @@ impl Actor for FeedActor {
     }
 }
 
-fn mode_of(candle: &Candle, plan: &FeedPlan) -> Mode {
+fn mode_of(index: u64, candle: &Candle, plan: &FeedPlan) -> Mode {
     if plan.start.is_some_and(|s| candle.open_time < s) {
         Mode::Warmup
-    } else if plan
-        .recovered_until
-        .is_some_and(|r| candle.close_time() <= r)
-    {
+    } else if index < plan.recovered {
         Mode::Recovery
     } else {
         Mode::Trading
     }
 }
 
+/// Reports progress past the recovered candles (never backwards: the journal's resume point
+/// must not regress while a restart replays what it already has).
+async fn report_progress(plan: &FeedPlan, targets: &FeedTargets, inflight: &Inflight, done: u64) {
+    if done > plan.recovered {
+        if let Some(progress) = &targets.progress {
+            progress.do_send(Progress {
+                done,
+                ticket: inflight.ticket(),
+            });
+            inflight.idle().await;
+        }
+    }
+}
+
 async fn replay(
-    plan: FeedPlan,
+    mut plan: FeedPlan,
     targets: Rc<FeedTargets>,
     inflight: Inflight,
     shutdown: Rc<Cell<bool>>,
 ) -> FeedOutcome {
-    let wait = !matches!(plan.pace, Pace::FreeRunning { .. });
-    let drain = |inflight: Inflight| async move {
-        match plan.pace {
-            Pace::FreeRunning { max_inflight } => inflight.below(max_inflight).await,
-            _ => inflight.idle().await,
-        }
-    };
+    let candles = std::mem::take(&mut plan.candles);
     let mut pending_mark: Option<Timestamp> = None;
     let mut last_close: Option<Timestamp> = None;
     let mut sent = 0u64;
     let mut completed = true;
-    for candle in &plan.candles {
+    for (index, candle) in candles.iter().enumerate() {
+        let index = index as u64;
         let close = candle.close_time();
-        if last_close.is_some_and(|last| last != close) {
+        let new_bar = last_close.is_some_and(|last| last != close);
+        if new_bar {
             if let Some(ts) = pending_mark.take() {
-                let _ = targets.risk.try_send(Mark {
+                targets.risk.do_send(Mark {
                     ts,
                     ticket: inflight.ticket(),
                 });
-                drain(inflight.clone()).await;
+                inflight.idle().await;
             }
+        }
+        // Every candle before this one is done, its bar's mark included.
+        report_progress(&plan, &targets, &inflight, index).await;
+        if new_bar {
             // Stop only at a bar close, after its mark: nothing is left half-done.
             if shutdown.get() || plan.stop_after.is_some_and(|n| sent >= n) {
                 completed = false;
@@ -216,46 +227,46 @@ async fn replay(
             }
         }
         last_close = Some(close);
-        let mode = mode_of(candle, &plan);
+        let mode = mode_of(index, candle, &plan);
+        sent += 1;
         let Some(symbol) = targets.symbols.get(&candle.symbol) else {
             continue;
         };
         let born = Instant::now();
-        if mode != Mode::Recovery {
-            let _ = targets.venue.try_send(VenueBar {
+        // The venue only sees bars that are traded (warm-up and recovered bars have nothing
+        // to fill, or were filled before the restart).
+        if mode == Mode::Trading {
+            targets.venue.do_send(VenueBar {
                 candle: candle.clone(),
                 ticket: inflight.ticket(),
             });
-            if wait {
-                drain(inflight.clone()).await;
-            }
+            inflight.idle().await;
         }
-        let _ = targets.news.try_send(NewsTick {
+        targets.news.do_send(NewsTick {
             now: close,
             ticket: inflight.ticket(),
         });
-        if wait {
-            drain(inflight.clone()).await;
-        }
-        let _ = symbol.try_send(CandleClosed {
+        inflight.idle().await;
+        symbol.do_send(CandleClosed {
             candle: candle.clone(),
             mode,
             born,
             ticket: inflight.ticket(),
         });
-        drain(inflight.clone()).await;
-        sent += 1;
+        inflight.idle().await;
         if mode == Mode::Trading {
             pending_mark = Some(close);
         }
     }
-    if let Some(ts) = pending_mark.take() {
-        if completed {
-            let _ = targets.risk.try_send(Mark {
+    if completed {
+        if let Some(ts) = pending_mark.take() {
+            targets.risk.do_send(Mark {
                 ts,
                 ticket: inflight.ticket(),
             });
+            inflight.idle().await;
         }
+        report_progress(&plan, &targets, &inflight, candles.len() as u64).await;
     }
     inflight.idle().await;
     FeedOutcome {
@@ -336,7 +347,7 @@ async fn replay_at_rate(
             }
         }
         last_close = Some(close);
-        let mode = mode_of(candle, &plan);
+        let mode = mode_of(sent, candle, &plan);
         let Some(symbol) = targets.symbols.get(&candle.symbol) else {
             continue;
         };
@@ -347,7 +358,9 @@ async fn replay_at_rate(
         inflight.below(max_inflight).await;
         let born = Instant::now();
         max_lag = max_lag.max(born.saturating_duration_since(due));
-        if mode != Mode::Recovery {
+        // The venue only sees bars that are traded (warm-up and recovered bars have nothing
+        // to fill, or were filled before the restart).
+        if mode == Mode::Trading {
             targets.venue.do_send(VenueBar {
                 candle: candle.clone(),
                 ticket: inflight.ticket(),
@@ -460,7 +473,7 @@ mod tests {
         let plan = FeedPlan {
             candles: candles(&symbols, 8),
             start: None,
-            recovered_until: None,
+            recovered: 0,
             // 2.5 ms apart: the feed sleeps on the timer, then yields for the remainder.
             pace: Pace::Rate {
                 candles_per_sec: 400.0,
@@ -484,6 +497,7 @@ mod tests {
             news: sink.clone().recipient(),
             risk: sink.clone().recipient(),
             venue: sink.recipient(),
+            progress: None,
         };
         let inflight = Inflight::new();
         let (done, finished) = oneshot::channel();
@@ -509,7 +523,7 @@ mod tests {
         let plan = FeedPlan {
             candles: candles(std::slice::from_ref(&symbol), 10),
             start: None,
-            recovered_until: None,
+            recovered: 0,
             // No schedule to keep: every candle after the first is due at the start.
             pace: Pace::Rate {
                 candles_per_sec: f64::INFINITY,
@@ -523,6 +537,7 @@ mod tests {
             news: sink.clone().recipient(),
             risk: sink.clone().recipient(),
             venue: sink.recipient(),
+            progress: None,
         };
         let (done, finished) = oneshot::channel();
         FeedActor::new(plan, targets, Inflight::new(), Rc::default(), done).start();

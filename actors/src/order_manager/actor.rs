@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use tracing::{error, info, info_span, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use super::{stage, OrderCommand, OrderManager};
 use crate::execution::actor::{Execute, ExecutionActor};
@@ -80,6 +80,16 @@ pub struct RunRecord {
 #[derive(Message)]
 #[rtype(result = "RunRecord")]
 pub struct Record;
+
+/// Every candle before this many is fully processed: the journal's resume point.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Progress {
+    /// Candles done, from the first.
+    pub done: u64,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
 
 /// Makes every journal write durable (at shutdown).
 #[derive(Message)]
@@ -160,9 +170,15 @@ impl OrderManagerActor {
             return;
         }
         for command in &commands {
-            if let OrderCommand::Submit(request) = command {
-                self.orders_submitted += 1;
-                info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
+            match command {
+                OrderCommand::Submit(request) => {
+                    self.orders_submitted += 1;
+                    info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
+                }
+                OrderCommand::ModifyStop { id, trigger } => {
+                    debug!(%id, %trigger, ts = %now, "stop moved")
+                }
+                OrderCommand::Cancel { id } => debug!(%id, ts = %now, "cancel requested"),
             }
         }
         self.exec.do_send(Execute {
@@ -197,8 +213,13 @@ impl Handler<Approved> for OrderManagerActor {
             info_span!("actor", actor = "order_manager", symbol = %msg.candle.symbol).entered();
         let now = msg.candle.close_time();
         let commands = stage::on_approval(&mut self.om, &msg.candle, msg.atr, &msg.approval);
+        // Risk's view changes only with orders or with the price of a held position: pushing
+        // it for every candle of every symbol cost a third of the runtime with 100 symbols.
+        let changed = !commands.is_empty() || self.om.position(&msg.candle.symbol).is_some();
         self.dispatch(commands, now, Some(msg.born), &msg.ticket);
-        self.push_view(now, Vec::new());
+        if changed {
+            self.push_view(now, Vec::new());
+        }
     }
 }
 
@@ -238,14 +259,35 @@ impl Handler<Checkpoint> for OrderManagerActor {
             );
         }
         let commands = stage::flatten(&mut self.om, &msg.flatten, now);
-        self.equity.push(msg.point);
+        let changed = !commands.is_empty();
+        // After a restart the last bar may be marked again (its mark was durable, the progress
+        // after it not yet): one point per bar close.
+        match self.equity.last_mut() {
+            Some(last) if last.ts == msg.point.ts => *last = msg.point,
+            _ => self.equity.push(msg.point),
+        }
         if let Some(journal) = &mut self.journal {
             if let Err(err) = journal.mark(&msg.point, &msg.risk, &self.om.price_marks()) {
                 error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
             }
         }
         self.dispatch(commands, now, None, &msg.ticket);
-        self.push_view(now, Vec::new());
+        if changed {
+            self.push_view(now, Vec::new());
+        }
+    }
+}
+
+impl Handler<Progress> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Progress, _: &mut Self::Context) {
+        if let Some(journal) = &mut self.journal {
+            // Prices move on every candle without an order event: they go with the progress.
+            if let Err(err) = journal.progress(msg.done, &self.om.price_marks()) {
+                warn!(actor = "order_manager", error = %err, done = msg.done, "journal progress not recorded");
+            }
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use std::fmt;
 use super::{OmUpdate, OrderCommand, OrderManager};
 use crate::execution::SimExchange;
 use crate::model::{
-    ClientOrderId, ClosedTrade, Decimal, ExecutionReport, OrderStatus, Symbol, Timestamp, TradeId,
+    ClientOrderId, ClosedTrade, Decimal, ExecutionReport, OrderKind, OrderStatus, Symbol,
+    Timestamp, TradeId,
 };
 
 /// The reason recorded on an order the venue never received.
@@ -60,6 +61,17 @@ pub enum Discrepancy {
         journal: OrderStatus,
         /// Its status at the venue.
         venue: OrderStatus,
+    },
+    /// A stop move the journal recorded never reached the venue (the process died between
+    /// the write-ahead and the venue): the journal's trigger is sent again. Moving a stop of
+    /// an order both sides hold is idempotent, unlike submitting one.
+    StopRestored {
+        /// The stop order.
+        id: ClientOrderId,
+        /// The trigger the venue held.
+        venue: Decimal,
+        /// The trigger the journal holds, sent to the venue.
+        journal: Decimal,
     },
     /// The venue holds (or recently finished) an order the journal does not know.
     UnknownToOrderManager {
@@ -117,6 +129,10 @@ impl fmt::Display for Discrepancy {
                 f,
                 "order {id}: {journal:?} in the journal but {venue:?} at the venue; left open \
                  (UNRESOLVED)"
+            ),
+            Discrepancy::StopRestored { id, venue, journal } => write!(
+                f,
+                "order {id}: stop at {venue} at the venue, {journal} in the journal; moved to {journal}"
             ),
             Discrepancy::UnknownToOrderManager { id, symbol, status } => write!(
                 f,
@@ -243,16 +259,40 @@ pub fn reconcile(
                 let now = om.order(&id).map_or(was, |o| o.status);
                 if now.is_open() && at_venue.status.is_terminal() {
                     report.discrepancies.push(Discrepancy::Disagreement {
-                        id,
+                        id: id.clone(),
                         journal: now,
                         venue: at_venue.status,
                     });
                 } else if now != was {
                     report.discrepancies.push(Discrepancy::StatusResolved {
-                        id,
+                        id: id.clone(),
                         from: was,
                         to: now,
                     });
+                }
+                // A stop both sides still hold whose trigger the journal moved: move it again.
+                if let (
+                    true,
+                    Some(OrderKind::Stop { trigger }),
+                    OrderKind::Stop {
+                        trigger: venue_trigger,
+                    },
+                ) = (
+                    now.is_open() && at_venue.status.is_open(),
+                    om.order(&id).map(|o| o.request.kind),
+                    at_venue.request.kind,
+                ) {
+                    if trigger != venue_trigger {
+                        report.commands.push(OrderCommand::ModifyStop {
+                            id: id.clone(),
+                            trigger,
+                        });
+                        report.discrepancies.push(Discrepancy::StopRestored {
+                            id,
+                            venue: venue_trigger,
+                            journal: trigger,
+                        });
+                    }
                 }
             }
         }

@@ -225,3 +225,41 @@ fn a_journal_in_step_with_the_venue_reconciles_clean() {
     assert!(report.is_clean(), "{report}");
     assert!(report.to_string().ends_with("(clean)"));
 }
+
+#[test]
+fn a_stop_move_journalled_but_never_sent_is_sent_again() {
+    let mut driver = Driver::new();
+    let commands = driver.open_commands(dec!(100));
+    driver.route(commands);
+    driver.step(&bar(2, dec!(100), dec!(99.5)));
+    // The first take-profit (103) trades through: the manager moves the other stop to break-even
+    // and journals it, then dies before the venue hears of it.
+    let mut moves = Vec::new();
+    for report in driver.ex.on_candle(&bar(3, dec!(103.5), dec!(103))) {
+        moves.extend(driver.om.on_execution(&report).commands);
+    }
+    let stop = id("pt-BTCUSDT-000001-s2");
+    let Some(OrderCommand::ModifyStop { trigger, .. }) =
+        moves.iter().find(|c| c.order_id() == &stop).cloned()
+    else {
+        panic!("no break-even move in {moves:?}");
+    };
+    let journal = driver.om.to_state();
+    let mut om = OrderManager::from_state(OrderManagerConfig::default(), journal).unwrap();
+    let report = reconcile(&mut om, &driver.ex, Timestamp(4 * H));
+
+    assert_eq!(
+        report.commands,
+        [OrderCommand::ModifyStop {
+            id: stop.clone(),
+            trigger
+        }]
+    );
+    assert!(report.is_resolved(), "{report}");
+    assert!(report.discrepancies.contains(&Discrepancy::StopRestored {
+        id: stop,
+        venue: dec!(96),
+        journal: trigger
+    }));
+    assert!(report.to_string().contains("moved to"));
+}

@@ -8,7 +8,8 @@ pub use inflight::{Inflight, Ticket};
 /// How the pipeline treats a candle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Before the configured start: indicators and news advance, nothing is decided.
+    /// Before the configured start: indicators and news advance, nothing is decided, and
+    /// neither the venue nor the order manager sees the candle.
     Warmup,
     /// Already processed before a restart: every decision stage advances exactly as it did,
     /// but venue, risk and order manager are skipped (their state comes from the journal).
