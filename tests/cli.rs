@@ -48,7 +48,9 @@ fn backtest_writes_every_report_file() {
 
 #[test]
 fn run_replays_the_embedded_default_and_exits_zero() {
-    let output = keel(&["run"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let output = keel(&["run", "--store", store.to_str().unwrap()]);
     assert!(output.status.success(), "stderr: {}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("run complete"), "{stderr}");
