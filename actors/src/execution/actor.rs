@@ -89,6 +89,10 @@ impl Actor for ExecutionActor {
             "actor started"
         );
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "execution", event = "stopped", "actor stopped");
+    }
 }
 
 impl Handler<VenueBar> for ExecutionActor {

@@ -63,6 +63,10 @@ impl Actor for FusionActor {
             "actor started"
         );
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "fusion", event = "stopped", "actor stopped");
+    }
 }
 
 impl Handler<News> for FusionActor {

@@ -203,6 +203,10 @@ impl Actor for OrderManagerActor {
     fn started(&mut self, _: &mut Self::Context) {
         info!(actor = "order_manager", event = "started", cash = %self.om.cash(), open_positions = self.om.snapshot(Timestamp(0)).positions.len(), "actor started");
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "order_manager", event = "stopped", "actor stopped");
+    }
 }
 
 impl Handler<Approved> for OrderManagerActor {

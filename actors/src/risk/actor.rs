@@ -85,6 +85,10 @@ impl Actor for RiskActor {
             "actor started"
         );
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "risk", event = "stopped", "actor stopped");
+    }
 }
 
 impl Handler<Decide> for RiskActor {

@@ -43,6 +43,10 @@ impl<A: Analyst + Unpin + 'static> Actor for SentimentActor<A> {
             "actor started"
         );
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "sentiment", event = "stopped", "actor stopped");
+    }
 }
 
 impl<A: Analyst + Unpin + 'static> Handler<NewsTick> for SentimentActor<A> {

@@ -43,6 +43,10 @@ impl Actor for SymbolActor {
     fn started(&mut self, _: &mut Self::Context) {
         tracing::info!(actor = "symbol", symbol = %self.core.symbol(), event = "started", "actor started");
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "symbol", symbol = %self.core.symbol(), event = "stopped", "actor stopped");
+    }
 }
 
 impl Handler<CandleClosed> for SymbolActor {
