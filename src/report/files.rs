@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use keel_actors::model::{Position, Symbol};
+use keel_actors::model::{Decimal, Position, Symbol};
 use serde::Serialize;
 
 use super::chart::render_svg;
@@ -161,6 +161,8 @@ fn write_trades(path: &Path, result: &BacktestResult) -> Result<(), ReportError>
         "duration_hours",
     ])
     .map_err(csv_error)?;
+    // Weighted averages can carry 28 digits; 8 decimals is below any venue's tick size.
+    let money = |d: Decimal| d.round_dp(8).normalize().to_string();
     for t in &result.trades {
         let hours = (t.exit_time.millis() - t.entry_time.millis()) as f64 / MS_PER_HOUR;
         out.write_record([
@@ -168,11 +170,11 @@ fn write_trades(path: &Path, result: &BacktestResult) -> Result<(), ReportError>
             t.entry_time.to_string(),
             t.exit_time.to_string(),
             t.qty.to_string(),
-            t.entry_price.to_string(),
-            t.exit_price.to_string(),
-            t.pnl.to_string(),
+            money(t.entry_price),
+            money(t.exit_price),
+            money(t.pnl),
             t.return_pct().round_dp(4).normalize().to_string(),
-            t.fees.to_string(),
+            money(t.fees),
             t.exit_reason.to_string(),
             format!("{hours:.2}"),
         ])

@@ -163,14 +163,7 @@ async fn run_graph(
     om.send(Flush).await?;
     let record = om.send(Record).await?;
     let refusals = risk.send(RefusalCounts).await?;
-    info!(
-        candles = outcome.candles,
-        completed = outcome.completed,
-        mailbox_high_water = outcome.high_water,
-        late = outcome.late,
-        max_lag_us = outcome.max_lag.as_micros() as u64,
-        "actor pipeline drained"
-    );
+    info!(candles = outcome.candles, "actor pipeline drained");
 
     let result = BacktestResult {
         strategy: settings.strategy.kind.name().to_string(),

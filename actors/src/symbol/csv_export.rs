@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 
 use rust_decimal::prelude::ToPrimitive;
 
-use super::{IndicatorConfig, IndicatorSet, IndicatorValues};
+use super::{IndicatorConfig, IndicatorSet};
 use crate::model::Candle;
 
 /// Writes one row per candle: `open_time_ms,open,high,low,close,volume,` then the indicator
@@ -37,7 +37,7 @@ pub fn write_indicators_csv<W: Write>(
             c.close,
             c.volume
         )?;
-        for cell in cells(&v) {
+        for cell in v.columns() {
             match cell {
                 Some(x) => write!(out, ",{x}")?,
                 None => out.write_all(b",")?,
@@ -46,22 +46,6 @@ pub fn write_indicators_csv<W: Write>(
         out.write_all(b"\n")?;
     }
     out.flush()
-}
-
-fn cells(v: &IndicatorValues) -> [Option<f64>; 11] {
-    [
-        v.sma,
-        v.ema,
-        v.rsi,
-        v.macd,
-        v.macd_signal,
-        v.macd_hist,
-        v.atr,
-        v.bb_upper,
-        v.bb_middle,
-        v.bb_lower,
-        v.sma_long,
-    ]
 }
 
 #[cfg(test)]
@@ -111,7 +95,7 @@ mod tests {
             .skip(6)
             .map(|cell| cell.parse().ok())
             .collect();
-        assert_eq!(printed, cells(&last).to_vec());
+        assert_eq!(printed, last.columns().to_vec());
     }
 
     #[test]

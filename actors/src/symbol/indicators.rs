@@ -115,6 +115,26 @@ pub struct IndicatorValues {
     pub sma_long: Option<f64>,
 }
 
+impl IndicatorValues {
+    /// The values in column order: sma, ema, rsi, macd, macd_signal, macd_hist, atr,
+    /// bb_upper, bb_middle, bb_lower, sma_long (as `keel data indicators` prints them).
+    pub fn columns(&self) -> [Option<f64>; 11] {
+        [
+            self.sma,
+            self.ema,
+            self.rsi,
+            self.macd,
+            self.macd_signal,
+            self.macd_hist,
+            self.atr,
+            self.bb_upper,
+            self.bb_middle,
+            self.bb_lower,
+            self.sma_long,
+        ]
+    }
+}
+
 /// One symbol's running indicators. O(1) and allocation-free per bar.
 #[derive(Debug, Clone)]
 pub struct IndicatorSet {
@@ -188,22 +208,6 @@ mod tests {
     use super::*;
     use crate::symbol::testdata::{reference_rows, COLUMNS};
 
-    fn columns(v: &IndicatorValues) -> [Option<f64>; 11] {
-        [
-            v.sma,
-            v.ema,
-            v.rsi,
-            v.macd,
-            v.macd_signal,
-            v.macd_hist,
-            v.atr,
-            v.bb_upper,
-            v.bb_middle,
-            v.bb_lower,
-            v.sma_long,
-        ]
-    }
-
     /// Our values for every reference row, fed with the default config.
     fn ours() -> Vec<[Option<f64>; 11]> {
         let mut set = IndicatorSet::new(&IndicatorConfig::default());
@@ -212,7 +216,7 @@ mod tests {
             .map(|row| {
                 let f = |d: rust_decimal::Decimal| d.to_f64().unwrap();
                 let c = &row.candle;
-                columns(&set.update(f(c.high), f(c.low), f(c.close)))
+                set.update(f(c.high), f(c.low), f(c.close)).columns()
             })
             .collect()
     }
@@ -327,7 +331,7 @@ mod tests {
         let firsts: Vec<[Option<f64>; 11]> = (0..8)
             .map(|i| {
                 let x = 100.0 + f64::from(i % 3);
-                columns(&set.update(x + 1.0, x - 1.0, x))
+                set.update(x + 1.0, x - 1.0, x).columns()
             })
             .collect();
         let first_value = |col: usize| firsts.iter().position(|v| v[col].is_some());
@@ -337,7 +341,7 @@ mod tests {
             assert_eq!(first_value(col), Some(*want), "column {}", COLUMNS[col]);
         }
         assert_eq!(
-            columns(&set.last()),
+            set.last().columns(),
             firsts[7],
             "last() is the latest update"
         );
