@@ -14,7 +14,7 @@ const NA: &str = "n/a";
 pub fn render_table(result: &BacktestResult, m: &Metrics) -> String {
     let symbols: Vec<String> = result.symbols.iter().map(|s| s.to_string()).collect();
     let t = &m.trades;
-    let sections: Vec<(&str, Vec<(&str, String)>)> = vec![
+    let mut sections: Vec<(&str, Vec<(&str, String)>)> = vec![
         (
             "Run",
             vec![
@@ -70,10 +70,20 @@ pub fn render_table(result: &BacktestResult, m: &Metrics) -> String {
                 ("Average exposure", pct(m.avg_exposure)),
                 ("Fees paid", money(Some(m.fees_paid))),
                 ("Orders submitted", result.orders_submitted.to_string()),
-                ("Risk refusals", refusals(&result.refusals)),
             ],
         ),
     ];
+    // One row per rule keeps the table narrow and each count greppable.
+    let refusals: Vec<(&str, String)> = if result.refusals.is_empty() {
+        vec![("none", String::new())]
+    } else {
+        result
+            .refusals
+            .iter()
+            .map(|(rule, n)| (rule.as_str(), n.to_string()))
+            .collect()
+    };
+    sections.push(("Signals refused, by rule", refusals));
 
     let label_width = sections
         .iter()
@@ -148,18 +158,6 @@ fn drawdown_duration(m: &Metrics) -> String {
     }
 }
 
-/// `rule=count, ...` or `none`.
-fn refusals(counts: &[(String, u64)]) -> String {
-    if counts.is_empty() {
-        return "none".to_string();
-    }
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(rule, n)| format!("{rule}={n}"))
-        .collect();
-    parts.join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +185,7 @@ mod tests {
         assert!(row(&table, "Average loss").ends_with(" -40.00"));
         assert!(row(&table, "Fees paid").ends_with(" 6.00"));
         assert!(row(&table, "Time in market").ends_with(" 60.00%"));
-        assert!(row(&table, "Risk refusals").ends_with(" max_positions=2"));
+        assert!(row(&table, "max_positions").ends_with(" 2"));
         for label in [
             "Sharpe",
             "Sortino",
