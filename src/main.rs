@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             if error.downcast_ref::<SettingsError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -38,4 +38,21 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes, each once: most of keel's errors already quote their cause, and
+/// printing it again after a colon only makes the line harder to read.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
