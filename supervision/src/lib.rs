@@ -19,9 +19,16 @@ pub mod config;
 pub mod intensity;
 pub mod jitter;
 pub mod restart;
+pub mod strategy;
+pub mod supervisor;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ConfigError;
 pub use intensity::{BackoffConfig, ChildBackoff, Decision, IntensityConfig, RestartIntensity};
 pub use jitter::Jitter;
 pub use restart::{should_restart, ExitReason, RestartType};
+pub use strategy::{children_to_restart, Strategy};
+pub use supervisor::{
+    ChildId, ChildInfo, SupervisorAction, SupervisorConfig, SupervisorCore, SupervisorError,
+    ROOT_ESCALATION_EXIT_CODE,
+};
