@@ -110,6 +110,7 @@ mod tests {
         let as_dyn: Arc<dyn Clock> = clock.clone();
         clock.advance(Duration::from_secs(2));
         assert_eq!(as_dyn.now() - clock.start(), Duration::from_secs(2));
-        assert!((&SystemClock).now() <= SystemClock.now());
+        let by_ref: &dyn Clock = &SystemClock;
+        assert!(by_ref.now() <= SystemClock.now());
     }
 }

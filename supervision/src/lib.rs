@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod breaker;
 pub mod clock;
 pub mod config;
 pub mod intensity;
@@ -21,7 +22,9 @@ pub mod jitter;
 pub mod restart;
 pub mod strategy;
 pub mod supervisor;
+mod window;
 
+pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Rejected, Transition};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ConfigError;
 pub use intensity::{BackoffConfig, ChildBackoff, Decision, IntensityConfig, RestartIntensity};

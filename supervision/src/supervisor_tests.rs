@@ -171,7 +171,7 @@ fn exceeding_the_intensity_escalates_and_later_exits_are_ignored() {
     for n in 1..=3 {
         let action = sup.on_exit(risk, &panic(), t0 + MS * n);
         assert!(
-            matches!(action, SupervisorAction::Restart { restarts_in_window, .. } if restarts_in_window == n as u32)
+            matches!(action, SupervisorAction::Restart { restarts_in_window, .. } if restarts_in_window == n)
         );
     }
     let action = sup.on_exit(risk, &panic(), t0 + MS * 10);
