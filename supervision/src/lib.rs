@@ -20,6 +20,7 @@ pub mod config;
 pub mod intensity;
 pub mod jitter;
 pub mod restart;
+pub mod retry;
 pub mod strategy;
 pub mod supervisor;
 mod window;
@@ -30,6 +31,7 @@ pub use config::ConfigError;
 pub use intensity::{BackoffConfig, ChildBackoff, Decision, IntensityConfig, RestartIntensity};
 pub use jitter::Jitter;
 pub use restart::{should_restart, ExitReason, RestartType};
+pub use retry::{retry_idempotent, retry_idempotent_with, RetryPolicy};
 pub use strategy::{children_to_restart, Strategy};
 pub use supervisor::{
     ChildId, ChildInfo, SupervisorAction, SupervisorConfig, SupervisorCore, SupervisorError,
