@@ -110,7 +110,11 @@ mod tests {
         let as_dyn: Arc<dyn Clock> = clock.clone();
         clock.advance(Duration::from_secs(2));
         assert_eq!(as_dyn.now() - clock.start(), Duration::from_secs(2));
-        let by_ref: &dyn Clock = &SystemClock;
-        assert!(by_ref.now() <= SystemClock.now());
+        fn read(clock: impl Clock) -> Instant {
+            clock.now()
+        }
+        let manual = ManualClock::new();
+        assert_eq!(read(&manual), manual.start());
+        assert!(read(SystemClock) <= SystemClock.now());
     }
 }
