@@ -339,7 +339,7 @@ impl CircuitBreaker {
             }
             Phase::Open { .. } => None,
             Phase::HalfOpen { succeeded, .. } => {
-                let rate = 1.0 / f64::from(succeeded + 1);
+                let rate = 1.0 / f64::from(succeeded.saturating_add(1));
                 Some(self.enter(Phase::Open { since: now, rate }, rate))
             }
         }

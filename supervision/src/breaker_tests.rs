@@ -242,3 +242,14 @@ fn validation_names_the_field_and_the_range() {
     let permit = b.allow(Instant::now()).unwrap();
     b.on_failure(permit, Instant::now());
 }
+
+#[test]
+fn config_rejects_unknown_keys() {
+    let parsed: BreakerConfig = serde_json::from_str(r#"{"minimum_calls": 5}"#).unwrap();
+    assert_eq!((parsed.minimum_calls, parsed.window_size), (5, 20));
+    let err = serde_json::from_str::<BreakerConfig>(r#"{"cooldown_ms": 5}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `cooldown_ms`"),
+        "{err}"
+    );
+}

@@ -298,3 +298,20 @@ fn config_validation_names_the_nested_key() {
     );
     assert!(SupervisorConfig::default().validate("root").is_ok());
 }
+
+#[test]
+fn config_reads_partial_sections_with_defaults_and_rejects_unknown_keys() {
+    let parsed: SupervisorConfig =
+        serde_json::from_str(r#"{"strategy": "rest_for_one", "intensity": {"max_restarts": 3}}"#)
+            .unwrap();
+    assert_eq!(parsed.strategy, Strategy::RestForOne);
+    assert_eq!(parsed.intensity.max_restarts, 3);
+    assert_eq!(parsed.intensity.window_ms, 60_000);
+    assert_eq!(parsed.backoff, BackoffConfig::default());
+    let err = serde_json::from_str::<SupervisorConfig>(r#"{"intensity": {"max_restart": 3}}"#)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `max_restart`"),
+        "{err}"
+    );
+}
