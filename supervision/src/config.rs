@@ -1,0 +1,74 @@
+//! The error every config section of this crate returns from `validate`, and small helpers.
+//!
+//! The shape matches `keel-actors`' `ConfigError` (a dotted key and a message) so that the
+//! composition root can convert one into the other without losing the key.
+
+use std::fmt::Display;
+
+/// A config value that is out of range or inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid config `{key}`: {message}")]
+pub struct ConfigError {
+    /// Full dotted path of the key, e.g. `supervision.max_restarts`.
+    pub key: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error for `key` with a free-form message.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Joins a section prefix and a key: `key("breaker", "window_size")` is `breaker.window_size`.
+pub(crate) fn key(section: &str, name: &str) -> String {
+    if section.is_empty() {
+        name.to_string()
+    } else {
+        format!("{section}.{name}")
+    }
+}
+
+/// Checks `min <= value <= max` (both inclusive), rejecting NaN.
+pub(crate) fn in_range<T>(
+    section: &str,
+    name: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError>
+where
+    T: PartialOrd + Display + Copy,
+{
+    // `!(a <= b)` rather than `a > b` so that NaN is rejected too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(min <= value && value <= max) {
+        return Err(ConfigError::new(
+            key(section, name),
+            format!("{value} is outside the allowed range {min}..={max}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_key_and_the_range() {
+        let err = in_range("breaker", "window_size", 0u32, 1, 10).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid config `breaker.window_size`: 0 is outside the allowed range 1..=10"
+        );
+        assert_eq!(key("", "x"), "x");
+        assert!(in_range("a", "b", f64::NAN, 0.0, 1.0).is_err());
+        assert!(in_range("a", "b", 1.0, 0.0, 1.0).is_ok());
+    }
+}
