@@ -253,7 +253,17 @@ fn log_news(news: &[keel_actors::sentiment::SentimentOutput]) {
             SentimentOutput::Event(e) => {
                 info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
             }
+            SentimentOutput::AnalystAvailable(available) => log_availability(*available),
         }
+    }
+}
+
+/// Says when fusion switches to technical-only and back.
+pub(crate) fn log_availability(available: bool) {
+    if available {
+        info!("sentiment analyst available again: fusion uses sentiment and events");
+    } else {
+        warn!("sentiment analyst unavailable: fusion runs technical-only with lower confidence");
     }
 }
 

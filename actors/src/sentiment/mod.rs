@@ -11,10 +11,11 @@ mod config;
 mod core;
 mod headline;
 mod lexicon;
+pub mod llm;
 mod news_file;
 mod tagger;
 
-pub use self::core::{SentimentCore, SentimentOutput};
+pub use self::core::{AnalysisJob, SentimentCore, SentimentOutput};
 pub use analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 pub use config::SentimentConfig;
 pub use headline::{clean_title, Headline};

@@ -81,11 +81,15 @@ impl StrategyStage {
     }
 
     /// Takes the sentiment and events released up to now. Critical negative events are kept
-    /// for the next decision, which carries them to risk and the order manager.
+    /// for the next decision, which carries them to risk and the order manager; a change of
+    /// the analyst's availability switches fusion's technical-only mode.
     pub fn on_news(&mut self, outputs: &[SentimentOutput]) {
         for output in outputs {
             match output {
                 SentimentOutput::Update(update) => self.fusion.on_sentiment(update),
+                SentimentOutput::AnalystAvailable(available) => {
+                    self.fusion.set_analyst_available(*available)
+                }
                 SentimentOutput::Event(event) => {
                     if let Some(critical) = self.fusion.on_event(event) {
                         if self.emergency_exit {
