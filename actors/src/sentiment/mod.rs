@@ -9,6 +9,7 @@ pub mod actor;
 mod analyst;
 mod config;
 mod core;
+pub mod feed;
 mod headline;
 mod lexicon;
 pub mod llm;
