@@ -22,11 +22,14 @@ use keel_actors::sentiment::{
 const ROUNDS: usize = 5;
 const MODEL: &str = "bench-model";
 
+/// Every window the analyst was asked about, with its symbol.
+type Windows = Rc<RefCell<Vec<(Symbol, Vec<Headline>)>>>;
+
 /// Stores the lexicon's judgement of every window it is asked about, as a model would.
 struct Filler {
     cache: AnalysisCache,
     lexicon: LexiconAnalyst,
-    windows: Rc<RefCell<Vec<(Symbol, Vec<Headline>)>>>,
+    windows: Windows,
 }
 
 impl Analyst for Filler {
@@ -118,7 +121,7 @@ fn main() {
 
     // Fill the cache with one analysis per window, releasing at every candle close as the
     // backtest does.
-    let windows = Rc::new(RefCell::new(Vec::new()));
+    let windows: Windows = Rc::new(RefCell::new(Vec::new()));
     let filler = Filler {
         cache: cache.clone(),
         lexicon: LexiconAnalyst::new(),

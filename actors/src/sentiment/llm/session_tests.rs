@@ -214,7 +214,7 @@ async fn a_timeout_is_a_failure_and_a_slow_reply_within_it_is_fine() {
         took >= Duration::from_millis(1200),
         "two attempts of 0.6 s: {took:?}"
     );
-    assert!(took < Duration::from_millis(1900), "{took:?}");
+    assert!(took < Duration::from_millis(3000), "{took:?}");
     assert_eq!(server.hits(), 3);
 }
 
