@@ -256,6 +256,7 @@ fn first(inputs: &RunInputs, n: usize) -> RunInputs {
         start: inputs.start,
         headlines: inputs.headlines.clone(),
         quality: inputs.quality.clone(),
+        analyses: inputs.analyses.clone(),
     }
 }
 
@@ -397,6 +398,7 @@ fn hundred_symbols(settings: &Settings) -> RunInputs {
         start: None,
         headlines: Vec::new(),
         quality: loaded.quality,
+        analyses: None,
     }
 }
 

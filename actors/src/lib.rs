@@ -18,3 +18,5 @@ pub mod runtime;
 pub mod sentiment;
 pub mod strategy;
 pub mod symbol;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

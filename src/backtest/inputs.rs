@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use keel_actors::market_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
 use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_actors::sentiment::llm::{AnalysisCache, AnalystKind, CacheError};
 use keel_actors::sentiment::{load_headlines, Headline, NewsError, SymbolTagger};
 use tracing::{info, warn};
 
@@ -18,6 +19,9 @@ pub enum InputError {
     /// The headline file could not be read or parsed.
     #[error(transparent)]
     News(#[from] NewsError),
+    /// The analysis cache of a model analyst could not be opened.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     /// A candle file has rows that were rejected; a run refuses corrupt history.
     #[error("{file} has {count} rejected row(s), first: row {row}: {reason} (run `keel data inspect {file}` for all)")]
     Rejected {
@@ -70,6 +74,8 @@ pub struct RunInputs {
     pub headlines: Vec<Headline>,
     /// The quality report of every candle file.
     pub quality: Vec<QualityReport>,
+    /// The analysis cache (`sentiment.cache_dir`), opened when the analyst is a model.
+    pub analyses: Option<AnalysisCache>,
 }
 
 /// Loads and checks every input named by `settings`.
@@ -136,6 +142,14 @@ pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
             headlines
         }
     };
+    let analyses = match settings.sentiment.analyst {
+        AnalystKind::Lexicon => None,
+        _ => {
+            let cache = AnalysisCache::open(&settings.sentiment.cache_dir)?;
+            info!(dir = %settings.sentiment.cache_dir.display(), analyses = cache.len(), "analysis cache opened");
+            Some(cache)
+        }
+    };
     Ok(RunInputs {
         symbols,
         interval,
@@ -143,5 +157,6 @@ pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
         start,
         headlines,
         quality: series.into_iter().map(|s| s.quality).collect(),
+        analyses,
     })
 }

@@ -18,7 +18,8 @@ use keel_actors::model::{
 use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
 pub use keel_actors::runtime::Mode;
-use keel_actors::sentiment::{Headline, LexiconAnalyst, SentimentCore};
+use keel_actors::sentiment::llm::ReplayChoice;
+use keel_actors::sentiment::{Headline, SentimentCore};
 use keel_actors::strategy::{Decision, StrategyStage};
 use keel_actors::symbol::SymbolCore;
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ pub struct Pipeline {
     symbols: Vec<Symbol>,
     index: HashMap<Symbol, usize>,
     cores: Vec<SymbolCore>,
-    sentiment: SentimentCore<LexiconAnalyst>,
+    sentiment: SentimentCore<ReplayChoice>,
     strategy: StrategyStage,
     risk: RiskStage,
     orders: OrderManager,
@@ -51,14 +52,21 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds the stages from validated settings for `symbols`, replaying `headlines`.
-    pub fn new(settings: &Settings, symbols: Vec<Symbol>, headlines: Vec<Headline>) -> Self {
+    /// Builds the stages from validated settings for `symbols`, replaying `headlines` through
+    /// `analyst` (see [`crate::backtest::replay_analyst`]).
+    pub fn new(
+        settings: &Settings,
+        symbols: Vec<Symbol>,
+        headlines: Vec<Headline>,
+        analyst: ReplayChoice,
+    ) -> Self {
         let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
         let venue = SimExchange::new(settings.venue.clone());
         Self::resume(
             settings,
             symbols,
             headlines,
+            analyst,
             orders,
             venue,
             RiskState::default(),
@@ -66,10 +74,12 @@ impl Pipeline {
     }
 
     /// Builds the stages around a recovered order manager, venue and risk state.
+    #[allow(clippy::too_many_arguments)]
     pub fn resume(
         settings: &Settings,
         symbols: Vec<Symbol>,
         headlines: Vec<Headline>,
+        analyst: ReplayChoice,
         orders: OrderManager,
         venue: SimExchange,
         risk: RiskState,
@@ -86,11 +96,7 @@ impl Pipeline {
         Self {
             index,
             cores,
-            sentiment: SentimentCore::new(
-                settings.sentiment.clone(),
-                LexiconAnalyst::default(),
-                headlines,
-            ),
+            sentiment: SentimentCore::new(settings.sentiment.clone(), analyst, headlines),
             strategy: StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime),
             risk: RiskStage::new(&settings.strategy, &settings.risk, risk, symbols.len()),
             orders,
@@ -199,6 +205,11 @@ impl Pipeline {
         &self.symbols
     }
 
+    /// The sentiment core (its analyst's counters, failures).
+    pub fn sentiment(&self) -> &SentimentCore<ReplayChoice> {
+        &self.sentiment
+    }
+
     /// Run counters.
     pub fn stats(&self) -> &PipelineStats {
         &self.stats
@@ -253,7 +264,17 @@ fn log_news(news: &[keel_actors::sentiment::SentimentOutput]) {
             SentimentOutput::Event(e) => {
                 info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
             }
+            SentimentOutput::AnalystAvailable(available) => log_availability(*available),
         }
+    }
+}
+
+/// Says when fusion switches to technical-only and back.
+pub(crate) fn log_availability(available: bool) {
+    if available {
+        info!("sentiment analyst available again: fusion uses sentiment and events");
+    } else {
+        warn!("sentiment analyst unavailable: fusion runs technical-only with lower confidence");
     }
 }
 

@@ -2,7 +2,7 @@
 
 use keel_actors::model::Timestamp;
 
-use super::{BacktestResult, EquityPoint, Mode, Pipeline, RunInputs};
+use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Mode, Pipeline, RunInputs};
 use crate::settings::Settings;
 
 /// Runs the configured strategy over `inputs`. `progress` is called with the number of
@@ -27,9 +27,11 @@ pub fn backtest_pipeline(
         candles,
         start,
         headlines,
+        analyses,
         ..
     } = inputs;
-    let mut pipeline = Pipeline::new(settings, symbols.clone(), headlines);
+    let analyst = replay_analyst(settings, analyses.as_ref());
+    let mut pipeline = Pipeline::new(settings, symbols.clone(), headlines, analyst);
     let mut curve: Vec<EquityPoint> = Vec::new();
     let mut pending_close: Option<Timestamp> = None;
     for (n, candle) in candles.iter().enumerate() {
@@ -54,6 +56,10 @@ pub fn backtest_pipeline(
         curve.push(pipeline.mark(last));
     }
     progress(candles.len() as u64);
+    log_replay(
+        pipeline.sentiment().analyst(),
+        pipeline.sentiment().failures(),
+    );
 
     let end = curve.last().map_or(Timestamp::default(), |p| p.ts);
     let orders = pipeline.orders();

@@ -10,7 +10,24 @@ use crate::backtest::load_inputs;
 use crate::cli::{Cli, RunArgs};
 use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
-use crate::settings::FeedMode;
+use crate::settings::{FeedMode, Settings, SettingsError};
+use keel_actors::config_check::ConfigError;
+use keel_actors::sentiment::llm::{AnalysisMode, AnalystKind, ApiKey};
+
+/// A `record` run of a model analyst needs its key variable, when one is named: a missing
+/// one is a configuration error (exit code 2), found before any data is read.
+fn check_api_key(settings: &Settings, origin: &str) -> Result<(), SettingsError> {
+    let cfg = &settings.sentiment;
+    if cfg.analyst == AnalystKind::Lexicon || cfg.mode != AnalysisMode::Record {
+        return Ok(());
+    }
+    ApiKey::from_env(cfg.llm.api_key_env.as_deref())
+        .map(|_| ())
+        .map_err(|e| SettingsError::Invalid {
+            origin: origin.to_string(),
+            problem: ConfigError::new("sentiment.llm.api_key_env", e.to_string()),
+        })
+}
 
 /// Runs `keel run`.
 pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
@@ -27,6 +44,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
             p.display().to_string()
         });
     info!(config = %origin, strategy = settings.strategy.kind.name(), store = %settings.run.store.display(), "keel run starting");
+    check_api_key(&settings, &origin)?;
     let inputs = load_inputs(&settings)?;
     info!(
         symbols = inputs.symbols.len(),

@@ -2,6 +2,7 @@
 //! replay feed. In lockstep (and paced) mode it produces exactly the backtest's orders,
 //! fills and P&L.
 
+mod news;
 mod recovery;
 mod wiring;
 

@@ -16,16 +16,17 @@ use keel_actors::order_manager::stage;
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
 use keel_actors::risk::RiskStage;
 use keel_actors::runtime::Inflight;
-use keel_actors::sentiment::actor::SentimentActor;
-use keel_actors::sentiment::{LexiconAnalyst, SentimentCore};
+use keel_actors::sentiment::actor::{SentimentActor, Summarize};
+use keel_actors::sentiment::SentimentCore;
 use keel_actors::strategy::StrategyStage;
 use keel_actors::symbol::actor::SymbolActor;
 use keel_actors::symbol::SymbolCore;
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
-use crate::backtest::{BacktestResult, RunInputs};
+use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
 
 /// How to run the actors.
@@ -84,6 +85,7 @@ async fn run_graph(
         candles,
         start: trading_start,
         headlines,
+        analyses,
         ..
     } = inputs;
     let inflight = Inflight::new();
@@ -120,10 +122,15 @@ async fn run_graph(
     let fusion = FusionActor::new(strategy, risk.clone()).start();
     let sentiment_core = SentimentCore::new(
         settings.sentiment.clone(),
-        LexiconAnalyst::default(),
+        replay_analyst(settings, analyses.as_ref()),
         headlines,
     );
-    let sentiment = SentimentActor::new(sentiment_core, fusion.clone()).start();
+    let sentiment = match recording_session(settings, analyses.as_ref())? {
+        Some(session) => SentimentActor::recording(sentiment_core, fusion.clone(), session),
+        None => SentimentActor::new(sentiment_core, fusion.clone()),
+    }
+    .start();
+    let poller = start_feed_poller(settings, &symbols, sentiment.clone().recipient())?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()
         .map(|s| {
@@ -147,7 +154,7 @@ async fn run_graph(
     };
     let targets = FeedTargets {
         symbols: symbol_actors,
-        news: sentiment.recipient(),
+        news: sentiment.clone().recipient(),
         risk: risk.clone().recipient(),
         venue: exec.recipient(),
         progress: journal.is_some().then(|| om.clone().recipient()),
@@ -160,6 +167,10 @@ async fn run_graph(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+    if let Some(poller) = poller {
+        poller.abort();
+    }
+    log_sentiment_summary(&sentiment.send(Summarize).await?);
     om.send(Flush).await?;
     let record = om.send(Record).await?;
     let refusals = risk.send(RefusalCounts).await?;

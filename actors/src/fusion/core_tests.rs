@@ -296,6 +296,7 @@ fn real_news_replayed_hourly_feeds_fusion() {
                     );
                     hacks_or_regulation.push((e.kind, e.ts.to_string()));
                 }
+                SentimentOutput::AnalystAvailable(_) => panic!("the lexicon never fails"),
             }
         }
         now = now.plus_ms(HOUR);

@@ -1,9 +1,20 @@
 //! The sentiment actor: releases headlines as event time passes and analyses them.
+//!
+//! With a synchronous analyst (the lexicon, or recorded analyses replayed from the cache) a
+//! step is answered at once. In `record` mode an [`LlmSession`] answers: cache hits at once,
+//! misses over HTTP. The requests of a step run concurrently while the step's [`Ticket`] is
+//! held, so a lockstep feed waits for them and the news reaches fusion before the candle it
+//! precedes, exactly as in a backtest. Steps are delivered to fusion in the order they came.
+
+use std::collections::BTreeMap;
 
 use actix::prelude::*;
-use tracing::{debug, info, info_span};
+use tracing::{debug, info, info_span, warn};
 
-use super::{Analyst, SentimentCore, SentimentOutput};
+use super::llm::{Begun, LlmSession, ProviderError, SessionStats};
+use super::{
+    Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore, SentimentOutput,
+};
 use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
 use crate::runtime::Ticket;
@@ -18,16 +29,110 @@ pub struct NewsTick {
     pub ticket: Ticket,
 }
 
+/// Headlines that arrived while running (a polled feed); released at their publication time.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NewHeadlines(pub Vec<Headline>);
+
+/// Asks for the actor's counters.
+#[derive(Message)]
+#[rtype(result = "SentimentSummary")]
+pub struct Summarize;
+
+/// What the sentiment actor did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentimentSummary {
+    /// The analyst's name.
+    pub analyst: String,
+    /// Failed analyses (counted, never signals).
+    pub failures: u64,
+    /// The synchronous analyst's own counters (replay hits, fallbacks, ...).
+    pub counters: Vec<(&'static str, u64)>,
+    /// The `record` session's counters, if recording.
+    pub session: Option<SessionStats>,
+    /// HTTP requests sent by the session (retries included).
+    pub http_requests: u64,
+}
+
+/// One step's jobs with their answers, waiting for its turn to reach fusion.
+struct Answered {
+    items: Vec<(AnalysisJob, Result<Analysis, AnalystError>)>,
+    ticket: Ticket,
+}
+
 /// The analyst over a replayed or live headline stream.
 pub struct SentimentActor<A: Analyst + 'static> {
     core: SentimentCore<A>,
     fusion: Addr<FusionActor>,
+    session: Option<LlmSession>,
+    next_step: u64,
+    next_delivery: u64,
+    answered: BTreeMap<u64, Answered>,
 }
 
 impl<A: Analyst + 'static> SentimentActor<A> {
-    /// An actor around `core`, reporting to `fusion`.
+    /// An actor around `core` (its analyst answers every window), reporting to `fusion`.
     pub fn new(core: SentimentCore<A>, fusion: Addr<FusionActor>) -> Self {
-        Self { core, fusion }
+        Self {
+            core,
+            fusion,
+            session: None,
+            next_step: 0,
+            next_delivery: 0,
+            answered: BTreeMap::new(),
+        }
+    }
+
+    /// An actor whose windows are answered by `session` (`record` mode); the core's own
+    /// analyst is not asked.
+    pub fn recording(
+        core: SentimentCore<A>,
+        fusion: Addr<FusionActor>,
+        session: LlmSession,
+    ) -> Self {
+        Self {
+            session: Some(session),
+            ..Self::new(core, fusion)
+        }
+    }
+
+    /// Sends every answered step whose predecessors are all delivered.
+    fn deliver(&mut self) {
+        while let Some(step) = self.answered.remove(&self.next_delivery) {
+            self.next_delivery += 1;
+            let mut outputs = Vec::new();
+            for (job, result) in step.items {
+                self.core.finish(job, result, &mut outputs);
+            }
+            if outputs.is_empty() {
+                continue;
+            }
+            log_outputs(&outputs);
+            self.fusion.do_send(News {
+                outputs,
+                ticket: step.ticket,
+            });
+        }
+    }
+}
+
+fn log_outputs(outputs: &[SentimentOutput]) {
+    let _span = info_span!("actor", actor = "sentiment", symbol = "*").entered();
+    for output in outputs {
+        match output {
+            SentimentOutput::Update(u) => {
+                debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
+            }
+            SentimentOutput::Event(e) => {
+                info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
+            }
+            SentimentOutput::AnalystAvailable(true) => {
+                info!("sentiment analyst available again: fusion uses sentiment and events")
+            }
+            SentimentOutput::AnalystAvailable(false) => {
+                warn!("sentiment analyst unavailable: fusion runs technical-only with lower confidence")
+            }
+        }
     }
 }
 
@@ -35,9 +140,14 @@ impl<A: Analyst + Unpin + 'static> Actor for SentimentActor<A> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
+        let analyst = match &self.session {
+            Some(session) => session.name().to_string(),
+            None => self.core.analyst_name().to_string(),
+        };
         info!(
             actor = "sentiment",
-            analyst = self.core.analyst_name(),
+            analyst,
+            recording = self.session.is_some(),
             pending = self.core.pending(),
             event = "started",
             "actor started"
@@ -52,25 +162,111 @@ impl<A: Analyst + Unpin + 'static> Actor for SentimentActor<A> {
 impl<A: Analyst + Unpin + 'static> Handler<NewsTick> for SentimentActor<A> {
     type Result = ();
 
-    fn handle(&mut self, msg: NewsTick, _: &mut Self::Context) {
-        let outputs = self.core.advance_to(msg.now);
-        if outputs.is_empty() {
+    fn handle(&mut self, msg: NewsTick, ctx: &mut Self::Context) {
+        let step = self.next_step;
+        self.next_step += 1;
+        let Some(session) = self.session.as_mut() else {
+            let outputs = self.core.advance_to(msg.now);
+            if !outputs.is_empty() {
+                log_outputs(&outputs);
+                self.fusion.do_send(News {
+                    outputs,
+                    ticket: msg.ticket,
+                });
+            }
+            self.next_delivery = self.next_step;
             return;
-        }
-        let _span = info_span!("actor", actor = "sentiment", symbol = "*").entered();
-        for output in &outputs {
-            match output {
-                SentimentOutput::Update(u) => {
-                    debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
-                }
-                SentimentOutput::Event(e) => {
-                    info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
+        };
+        let jobs = self.core.release(msg.now);
+        let mut ready = Vec::with_capacity(jobs.len());
+        let mut calls = Vec::new();
+        for job in jobs {
+            let window = self.core.window(&job);
+            match session.begin(&job.symbol, &window) {
+                Begun::Ready(result) => ready.push((job, Some(result))),
+                Begun::Call(call) => {
+                    // Start every call of the step now, so that they run concurrently.
+                    let handle = actix::spawn(call.reply);
+                    calls.push((ready.len(), call.key, call.headlines, handle));
+                    ready.push((job, None));
                 }
             }
         }
-        self.fusion.do_send(News {
-            outputs,
-            ticket: msg.ticket,
-        });
+        if calls.is_empty() {
+            let items = ready
+                .into_iter()
+                .map(|(job, result)| (job, result.unwrap_or_else(|| Ok(Analysis::neutral()))))
+                .collect();
+            self.answered.insert(
+                step,
+                Answered {
+                    items,
+                    ticket: msg.ticket,
+                },
+            );
+            self.deliver();
+            return;
+        }
+        let ticket = msg.ticket;
+        let replies = async move {
+            let mut replies = Vec::with_capacity(calls.len());
+            for (slot, key, headlines, handle) in calls {
+                let reply = handle.await.unwrap_or_else(|e| {
+                    Err(ProviderError::Connect(format!(
+                        "the request task failed: {e}"
+                    )))
+                });
+                replies.push((slot, key, headlines, reply));
+            }
+            replies
+        };
+        ctx.spawn(replies.into_actor(self).map(move |replies, act, _| {
+            let mut ready = ready;
+            if let Some(session) = act.session.as_mut() {
+                for (slot, key, headlines, reply) in replies {
+                    ready[slot].1 = Some(session.finish(key, headlines, reply));
+                }
+            }
+            let items = ready
+                .into_iter()
+                .map(|(job, result)| {
+                    let result = result.unwrap_or_else(|| {
+                        Err(AnalystError::Unavailable {
+                            analyst: "llm".into(),
+                            reason: "no answer".into(),
+                        })
+                    });
+                    (job, result)
+                })
+                .collect();
+            act.answered.insert(step, Answered { items, ticket });
+            act.deliver();
+        }));
+    }
+}
+
+impl<A: Analyst + Unpin + 'static> Handler<NewHeadlines> for SentimentActor<A> {
+    type Result = ();
+
+    fn handle(&mut self, msg: NewHeadlines, _: &mut Self::Context) {
+        debug!(headlines = msg.0.len(), "headlines received");
+        self.core.add_headlines(msg.0);
+    }
+}
+
+impl<A: Analyst + Unpin + 'static> Handler<Summarize> for SentimentActor<A> {
+    type Result = MessageResult<Summarize>;
+
+    fn handle(&mut self, _: Summarize, _: &mut Self::Context) -> Self::Result {
+        MessageResult(SentimentSummary {
+            analyst: match &self.session {
+                Some(session) => session.name().to_string(),
+                None => self.core.analyst_name().to_string(),
+            },
+            failures: self.core.failures(),
+            counters: self.core.analyst().counters(),
+            session: self.session.as_ref().map(|s| s.stats().clone()),
+            http_requests: self.session.as_ref().map_or(0, |s| s.http_requests()),
+        })
     }
 }

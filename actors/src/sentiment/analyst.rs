@@ -38,6 +38,11 @@ pub trait Analyst {
         symbol: &Symbol,
         headlines: &[&Headline],
     ) -> Result<Analysis, AnalystError>;
+
+    /// Named counters for the run summary (cache hits, fallbacks, ...); none by default.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 impl<A: Analyst + ?Sized> Analyst for Box<A> {
@@ -51,6 +56,10 @@ impl<A: Analyst + ?Sized> Analyst for Box<A> {
         headlines: &[&Headline],
     ) -> Result<Analysis, AnalystError> {
         (**self).analyze(symbol, headlines)
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        (**self).counters()
     }
 }
 

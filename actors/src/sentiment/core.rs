@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::analyst::{Analyst, DetectedEvent};
+use super::analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 use super::config::SentimentConfig;
 use super::headline::Headline;
 use crate::model::{MarketEvent, SentimentUpdate, Symbol, Timestamp};
@@ -15,6 +15,20 @@ pub enum SentimentOutput {
     Update(SentimentUpdate),
     /// A discrete event seen in a newly released headline.
     Event(MarketEvent),
+    /// The analyst became unavailable (`false`: fusion goes technical-only) or available
+    /// again (`true`). Emitted only on a change.
+    AnalystAvailable(bool),
+}
+
+/// One symbol's window of headlines, waiting for its analysis (see [`SentimentCore::release`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisJob {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Indices of the window's headlines, oldest first.
+    indices: Vec<usize>,
+    /// Events count only from headlines at or after this index (newly released).
+    first_new: usize,
 }
 
 /// Replays headlines against event time. Pure: time comes only from [`Self::advance_to`].
@@ -52,7 +66,23 @@ impl<A: Analyst> SentimentCore<A> {
     /// the last `window_hours` up to `now`. Emits an update (when the window holds at least
     /// `min_headlines`; ts = newest headline) and then one event per new event found in the
     /// newly released headlines. O(1) and allocation-free when no headline is due.
+    ///
+    /// This is [`Self::release`], the analyst on each job, then [`Self::finish`].
     pub fn advance_to(&mut self, now: Timestamp) -> Vec<SentimentOutput> {
+        let jobs = self.release(now);
+        let mut out = Vec::new();
+        for job in jobs {
+            let refs: Vec<&Headline> = job.indices.iter().map(|&i| &self.headlines[i]).collect();
+            let result = self.analyst.analyze(&job.symbol, &refs);
+            self.finish(job, result, &mut out);
+        }
+        out
+    }
+
+    /// The first half of [`Self::advance_to`]: releases the headlines due at `now` and returns
+    /// one job per symbol they touch (in order of first mention), for an analyst that answers
+    /// later (a model over HTTP). Every job must be passed to [`Self::finish`], in order.
+    pub fn release(&mut self, now: Timestamp) -> Vec<AnalysisJob> {
         let due = |h: &Headline| h.published <= now;
         if !self.headlines.get(self.next).is_some_and(due) {
             return Vec::new();
@@ -71,45 +101,68 @@ impl<A: Analyst> SentimentCore<A> {
             }
             self.next += 1;
         }
-        let mut out = Vec::new();
+        let oldest = now.plus_ms(-self.cfg.window_ms());
+        let mut jobs = Vec::with_capacity(touched.len());
         for symbol in touched {
-            self.analyse(&symbol, now, first_new, &mut out);
+            let Some(window) = self.windows.get_mut(&symbol) else {
+                continue;
+            };
+            while window
+                .front()
+                .is_some_and(|&i| self.headlines[i].published <= oldest)
+            {
+                window.pop_front();
+            }
+            if window.is_empty() {
+                continue;
+            }
+            jobs.push(AnalysisJob {
+                indices: window.iter().copied().collect(),
+                symbol,
+                first_new,
+            });
         }
-        out
+        jobs
     }
 
-    /// Analyses `symbol`'s window at `now`; events count only from headlines `>= first_new`.
-    fn analyse(
+    /// The headlines of `job`'s window, oldest first: what its analyst must judge.
+    pub fn window(&self, job: &AnalysisJob) -> Vec<&Headline> {
+        job.indices.iter().map(|&i| &self.headlines[i]).collect()
+    }
+
+    /// The second half of [`Self::advance_to`]: turns the analyst's answer for `job` into
+    /// outputs (appended to `out`). A failure is counted and emits nothing but, when the
+    /// analyst was available until now, [`SentimentOutput::AnalystAvailable`]`(false)`; the
+    /// next success emits `AnalystAvailable(true)` before its update.
+    pub fn finish(
         &mut self,
-        symbol: &Symbol,
-        now: Timestamp,
-        first_new: usize,
+        job: AnalysisJob,
+        result: Result<Analysis, AnalystError>,
         out: &mut Vec<SentimentOutput>,
     ) {
-        let oldest = now.plus_ms(-self.cfg.window_ms());
-        let Some(window) = self.windows.get_mut(symbol) else {
-            return;
-        };
-        while window
-            .front()
-            .is_some_and(|&i| self.headlines[i].published <= oldest)
-        {
-            window.pop_front();
-        }
-        let indices: Vec<usize> = window.iter().copied().collect();
-        let Some(&newest) = indices.last() else {
-            return;
-        };
-        let refs: Vec<&Headline> = indices.iter().map(|&i| &self.headlines[i]).collect();
-        let analysis = match self.analyst.analyze(symbol, &refs) {
+        let AnalysisJob {
+            symbol,
+            indices,
+            first_new,
+        } = job;
+        let analysis = match result {
             Ok(analysis) => analysis.clamped(),
             Err(_) => {
                 self.failures += 1;
+                if !self.last_failed {
+                    out.push(SentimentOutput::AnalystAvailable(false));
+                }
                 self.last_failed = true;
                 return;
             }
         };
+        if self.last_failed {
+            out.push(SentimentOutput::AnalystAvailable(true));
+        }
         self.last_failed = false;
+        let Some(&newest) = indices.last() else {
+            return;
+        };
         if indices.len() >= self.cfg.min_headlines as usize {
             out.push(SentimentOutput::Update(SentimentUpdate {
                 symbol: symbol.clone(),
@@ -144,6 +197,21 @@ impl<A: Analyst> SentimentCore<A> {
         }
     }
 
+    /// Adds headlines that arrived after the start (a polled news feed). Each is released at
+    /// the first [`Self::advance_to`] or [`Self::release`] at or after its publication time;
+    /// one published before the last release goes out with the next one.
+    pub fn add_headlines(&mut self, headlines: impl IntoIterator<Item = Headline>) {
+        let mut fresh: Vec<Headline> = headlines.into_iter().collect();
+        if fresh.is_empty() {
+            return;
+        }
+        fresh.sort_by_key(|h| h.published);
+        let mut pending = self.headlines.split_off(self.next);
+        pending.extend(fresh);
+        pending.sort_by_key(|h| h.published);
+        self.headlines.extend(pending);
+    }
+
     /// How many analyses failed (each failure is skipped, never turned into a signal).
     pub fn failures(&self) -> u64 {
         self.failures
@@ -168,6 +236,11 @@ impl<A: Analyst> SentimentCore<A> {
     /// The analyst's name.
     pub fn analyst_name(&self) -> &str {
         self.analyst.name()
+    }
+
+    /// The analyst (for its counters).
+    pub fn analyst(&self) -> &A {
+        &self.analyst
     }
 }
 

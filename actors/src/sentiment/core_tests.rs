@@ -62,7 +62,7 @@ fn updates(out: &[SentimentOutput]) -> Vec<&SentimentUpdate> {
     out.iter()
         .filter_map(|o| match o {
             SentimentOutput::Update(u) => Some(u),
-            SentimentOutput::Event(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -71,7 +71,7 @@ fn events(out: &[SentimentOutput]) -> Vec<&MarketEvent> {
     out.iter()
         .filter_map(|o| match o {
             SentimentOutput::Event(e) => Some(e),
-            SentimentOutput::Update(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -234,12 +234,69 @@ fn analyst_failures_are_counted_never_signals() {
     let headlines = vec![at(1, "x", &[btc()]), at(2, "y", &[btc()])];
     let mut core = SentimentCore::new(SentimentConfig::default(), down, headlines);
     assert!(core.analyst_available());
-    assert!(core.advance_to(Timestamp(HOUR)).is_empty());
+    assert_eq!(
+        core.advance_to(Timestamp(HOUR)),
+        vec![SentimentOutput::AnalystAvailable(false)],
+        "a failure emits no signal, only the change of availability"
+    );
     assert_eq!(core.failures(), 1);
     assert!(!core.analyst_available());
 
+    let out = core.advance_to(Timestamp(2 * HOUR));
+    assert!(out.is_empty(), "still down: no repeat of the change");
+    assert_eq!(core.failures(), 2);
+
     core.analyst.answer = Ok(Analysis::neutral());
-    assert_eq!(updates(&core.advance_to(Timestamp(2 * HOUR))).len(), 1);
+    core.add_headlines(vec![at(3, "z", &[btc()])]);
+    let out = core.advance_to(Timestamp(3 * HOUR));
+    assert_eq!(out[0], SentimentOutput::AnalystAvailable(true));
+    assert_eq!(updates(&out).len(), 1);
     assert!(core.analyst_available());
-    assert_eq!(core.failures(), 1);
+    assert_eq!(core.failures(), 2);
+}
+
+#[test]
+fn release_and_finish_split_the_analysis_in_two() {
+    let headlines = vec![
+        at(1, "Bitcoin exchange hacked", &[btc()]),
+        at(1, "Ethereum listed", &[eth(), btc()]),
+    ];
+    let mut sync = SentimentCore::new(
+        SentimentConfig::default(),
+        LexiconAnalyst::new(),
+        headlines.clone(),
+    );
+    let expected = sync.advance_to(Timestamp(HOUR));
+
+    let mut split =
+        SentimentCore::new(SentimentConfig::default(), LexiconAnalyst::new(), headlines);
+    let jobs = split.release(Timestamp(HOUR));
+    assert_eq!(jobs.len(), 2);
+    assert_eq!((&jobs[0].symbol, &jobs[1].symbol), (&btc(), &eth()));
+    let answers: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let window = split.window(job);
+            LexiconAnalyst::new().analyze(&job.symbol, &window)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (job, answer) in jobs.into_iter().zip(answers) {
+        split.finish(job, answer, &mut out);
+    }
+    assert_eq!(out, expected);
+    assert!(split.release(Timestamp(HOUR)).is_empty(), "released once");
+}
+
+#[test]
+fn late_headlines_are_released_with_the_next_step() {
+    let mut core = SentimentCore::new(SentimentConfig::default(), LexiconAnalyst::new(), vec![]);
+    assert!(core.advance_to(Timestamp(2 * HOUR)).is_empty());
+    core.add_headlines(vec![at(5, "later", &[btc()]), at(1, "late", &[btc()])]);
+    assert_eq!(core.pending(), 2);
+    let out = core.advance_to(Timestamp(3 * HOUR));
+    assert_eq!(updates(&out)[0].headlines, 1, "the late one, now");
+    assert_eq!(core.pending(), 1);
+    let out = core.advance_to(Timestamp(5 * HOUR));
+    assert_eq!(updates(&out)[0].headlines, 2);
 }

@@ -9,12 +9,14 @@ pub mod actor;
 mod analyst;
 mod config;
 mod core;
+pub mod feed;
 mod headline;
 mod lexicon;
+pub mod llm;
 mod news_file;
 mod tagger;
 
-pub use self::core::{SentimentCore, SentimentOutput};
+pub use self::core::{AnalysisJob, SentimentCore, SentimentOutput};
 pub use analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 pub use config::SentimentConfig;
 pub use headline::{clean_title, Headline};

@@ -81,11 +81,15 @@ impl StrategyStage {
     }
 
     /// Takes the sentiment and events released up to now. Critical negative events are kept
-    /// for the next decision, which carries them to risk and the order manager.
+    /// for the next decision, which carries them to risk and the order manager; a change of
+    /// the analyst's availability switches fusion's technical-only mode.
     pub fn on_news(&mut self, outputs: &[SentimentOutput]) {
         for output in outputs {
             match output {
                 SentimentOutput::Update(update) => self.fusion.on_sentiment(update),
+                SentimentOutput::AnalystAvailable(available) => {
+                    self.fusion.set_analyst_available(*available)
+                }
                 SentimentOutput::Event(event) => {
                     if let Some(critical) = self.fusion.on_event(event) {
                         if self.emergency_exit {
@@ -170,5 +174,59 @@ fn baseline_signal(candle: &Candle, update: &SymbolUpdate, direction: Direction)
         ts: candle.close_time(),
         price: candle.close,
         atr: update.values.atr.unwrap_or(0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Interval, TechnicalSetup, Timestamp};
+    use crate::symbol::IndicatorValues;
+    use rust_decimal_macros::dec;
+
+    fn long_on(stage: &mut StrategyStage) -> f64 {
+        let symbol = Symbol::parse("ETHUSDT").unwrap();
+        let candle = Candle {
+            symbol: symbol.clone(),
+            open_time: Timestamp(0),
+            interval: Interval::parse("1h").unwrap(),
+            open: dec!(100),
+            high: dec!(101),
+            low: dec!(99),
+            close: dec!(100),
+            volume: dec!(1),
+        };
+        let update = SymbolUpdate {
+            values: IndicatorValues::default(),
+            close: 100.0,
+            setup: Some(TechnicalSetup {
+                symbol,
+                ts: candle.close_time(),
+                direction: Direction::Long,
+                score: 0.7,
+                price: dec!(100),
+                atr: 2.0,
+                reasons: vec![],
+            }),
+        };
+        let decision = stage.on_update(&candle, &update, true);
+        decision.signal.expect("a signal").confidence
+    }
+
+    #[test]
+    fn an_unavailable_analyst_makes_fusion_technical_only() {
+        let fusion = FusionConfig::default();
+        let mut stage = StrategyStage::new(
+            &StrategyConfig::default(),
+            &fusion,
+            &RegimeConfig::default(),
+        );
+        let with_analyst = long_on(&mut stage);
+        stage.on_news(&[SentimentOutput::AnalystAvailable(false)]);
+        let technical_only = long_on(&mut stage);
+        assert!((technical_only - 0.7 * fusion.technical_only_factor).abs() < 1e-12);
+        assert!(technical_only < with_analyst);
+        stage.on_news(&[SentimentOutput::AnalystAvailable(true)]);
+        assert_eq!(long_on(&mut stage), with_analyst);
     }
 }

@@ -1,0 +1,164 @@
+//! Polling a real-shaped RSS feed served on loopback: ETag and Last-Modified, dedup,
+//! tagging, recording to JSONL and reading the recording back.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::*;
+use crate::model::{ManualClock, Symbol, Timestamp};
+use crate::sentiment::actor::NewHeadlines;
+use crate::sentiment::{load_news, Headline, SentimentConfig, SymbolTagger};
+use crate::testing::{FakeResponse, FakeServer};
+
+const FEED: &str = include_str!("testdata/news_rss.xml");
+
+/// The feed of `FEED`, plus one new item after the second poll; answers 304 to a matching
+/// `If-None-Match` or `If-Modified-Since`.
+fn feed_server() -> FakeServer {
+    FakeServer::start(|request, n| {
+        let (etag, modified, body) = if n < 2 {
+            ("\"v1\"", "Tue, 16 Jan 2018 12:05:41 GMT", FEED.to_string())
+        } else {
+            let fresh = r#"<item><title>Bitcoin Rebounds Above $12,000</title>
+                <link>https://cryptodaily.example.com/markets/2018/01/16/bitcoin-rebounds/</link>
+                <pubDate>Tue, 16 Jan 2018 13:00:00 GMT</pubDate></item>
+                <item>"#;
+            let body = FEED.replacen("<item>", fresh, 1);
+            ("\"v2\"", "Tue, 16 Jan 2018 13:01:00 GMT", body)
+        };
+        let unchanged = request.header("if-none-match") == Some(etag)
+            || request.header("if-modified-since") == Some(modified);
+        if unchanged {
+            FakeResponse::with_type(304, "application/rss+xml", "")
+        } else {
+            FakeResponse::with_type(200, "application/rss+xml; charset=utf-8", &body)
+                .header("etag", etag)
+                .header("last-modified", modified)
+        }
+    })
+}
+
+fn tagger() -> SymbolTagger {
+    let symbols = [
+        Symbol::parse("BTCUSDT").unwrap(),
+        Symbol::parse("ETHUSDT").unwrap(),
+    ];
+    SymbolTagger::new(&symbols, &SentimentConfig::default().aliases)
+}
+
+fn poller(server: &FakeServer) -> FeedPoller {
+    let feeds = [("cryptodaily".to_string(), format!("{}/rss/", server.url()))]
+        .into_iter()
+        .collect();
+    FeedPoller::new(&feeds, tagger(), Duration::from_secs(2)).unwrap()
+}
+
+#[actix_rt::test]
+async fn polls_with_etag_dedups_and_tags() {
+    let server = feed_server();
+    let mut poller = poller(&server);
+    let now = Timestamp::parse_utc("2018-01-16T12:10:00Z").unwrap();
+
+    let first = poller.poll(now).await;
+    assert_eq!((first.fetched, first.not_modified, first.failed), (1, 0, 0));
+    let titles: Vec<&str> = first.headlines.iter().map(|h| h.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Ethereum Developers Delay 'Constantinople' Upgrade",
+            "Bitcoin Price Falls Below $11,000 as Crypto Sell-Off Deepens",
+        ],
+        "oldest first; the Korean and Dogecoin items name no traded symbol"
+    );
+    assert_eq!(first.untagged, 2);
+    assert_eq!(
+        first.headlines[1].symbols,
+        [Symbol::parse("BTCUSDT").unwrap()]
+    );
+    assert_eq!(first.headlines[1].source, "cryptodaily");
+    assert_eq!(
+        first.headlines[1].published,
+        Timestamp::parse_utc("2018-01-16T11:45:00Z").unwrap()
+    );
+
+    // Unchanged: the server sees our validators and answers 304.
+    let second = poller.poll(now).await;
+    assert_eq!((second.fetched, second.not_modified), (0, 1));
+    assert!(second.headlines.is_empty());
+    let sent = &server.requests()[1];
+    assert_eq!(sent.header("if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        sent.header("if-modified-since"),
+        Some("Tue, 16 Jan 2018 12:05:41 GMT")
+    );
+
+    // Changed: only the new item comes through; the old ones are duplicates.
+    let third = poller.poll(now).await;
+    assert_eq!(third.fetched, 1);
+    assert_eq!(third.headlines.len(), 1);
+    assert_eq!(third.headlines[0].title, "Bitcoin Rebounds Above $12,000");
+    assert_eq!(third.duplicates, 4);
+}
+
+#[actix_rt::test]
+async fn a_failing_feed_is_counted_and_polling_goes_on() {
+    let server = FakeServer::scripted(vec![
+        FakeResponse::json(503, "{}"),
+        FakeResponse::with_type(200, "text/html", "<html><body>oops"),
+        FakeResponse::with_type(200, "application/rss+xml", FEED),
+    ]);
+    let mut poller = poller(&server);
+    let now = Timestamp(0);
+    assert_eq!(poller.poll(now).await.failed, 1, "HTTP 503");
+    assert_eq!(poller.poll(now).await.failed, 1, "not a feed");
+    assert_eq!(poller.poll(now).await.headlines.len(), 2);
+}
+
+struct Sink(Arc<Mutex<Vec<Headline>>>);
+
+impl Actor for Sink {
+    type Context = Context<Self>;
+}
+
+impl Handler<NewHeadlines> for Sink {
+    type Result = ();
+    fn handle(&mut self, msg: NewHeadlines, _: &mut Self::Context) {
+        self.0.lock().unwrap().extend(msg.0);
+    }
+}
+
+#[actix_rt::test]
+async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
+    let server = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("headlines.jsonl");
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = Sink(got.clone()).start();
+    let clock = ManualClock::new(Timestamp::parse_utc("2018-01-16T12:10:00Z").unwrap());
+    let task = spawn_poller(
+        poller(&server),
+        Duration::from_millis(20),
+        Box::new(clock),
+        sink.recipient(),
+        Some(record.clone()),
+    );
+    for _ in 0..200 {
+        if got.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 3, "two, then the new one");
+    assert!(server.hits() >= 3);
+
+    let replayed = load_news(&record, &tagger()).unwrap();
+    assert_eq!(replayed.headlines, {
+        let mut sorted = received.clone();
+        sorted.sort_by_key(|h| h.published);
+        sorted
+    });
+}

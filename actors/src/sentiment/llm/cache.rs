@@ -1,0 +1,288 @@
+//! The analysis cache: a sled database of verdicts keyed by [`CacheKey`], plus each
+//! provider's token spending of the day. Replays read it; `record` runs fill it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::cache_key::CacheKey;
+use crate::model::{EventKind, Severity};
+use crate::sentiment::{Analysis, DetectedEvent};
+
+/// The cache could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// Opening the database failed (missing permissions, held by another process, corrupt).
+    #[error("cannot open the analysis cache {path} (sentiment.cache_dir): {source}")]
+    Open {
+        /// The directory.
+        path: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+    /// Reading or writing an entry failed.
+    #[error("analysis cache {path}: {message}")]
+    Entry {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// What the cache remembers about one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The model's valid (clamped) analysis.
+    Accepted(Analysis),
+    /// The model answered with something that broke the contract (why). Replays count it as
+    /// a failure, exactly as the recording run did.
+    Rejected(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredEvent {
+    kind: EventKind,
+    severity: Severity,
+    impact: f64,
+    headline: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+enum Stored {
+    Accepted {
+        score: f64,
+        confidence: f64,
+        events: Vec<StoredEvent>,
+    },
+    Rejected {
+        reason: String,
+    },
+}
+
+impl From<&Verdict> for Stored {
+    fn from(verdict: &Verdict) -> Self {
+        match verdict {
+            Verdict::Accepted(a) => Stored::Accepted {
+                score: a.score,
+                confidence: a.confidence,
+                events: a
+                    .events
+                    .iter()
+                    .map(|e| StoredEvent {
+                        kind: e.kind,
+                        severity: e.severity,
+                        impact: e.impact,
+                        headline: e.headline,
+                    })
+                    .collect(),
+            },
+            Verdict::Rejected(reason) => Stored::Rejected {
+                reason: reason.clone(),
+            },
+        }
+    }
+}
+
+impl From<Stored> for Verdict {
+    fn from(stored: Stored) -> Self {
+        match stored {
+            Stored::Accepted {
+                score,
+                confidence,
+                events,
+            } => Verdict::Accepted(
+                Analysis {
+                    score,
+                    confidence,
+                    events: events
+                        .into_iter()
+                        .map(|e| DetectedEvent {
+                            kind: e.kind,
+                            severity: e.severity,
+                            impact: e.impact,
+                            headline: e.headline,
+                        })
+                        .collect(),
+                }
+                // A cache file is input too: clamp again on the way out.
+                .clamped(),
+            ),
+            Stored::Rejected { reason } => Verdict::Rejected(reason),
+        }
+    }
+}
+
+/// The sled-backed cache. Cheap to clone (all clones share one database).
+#[derive(Debug, Clone)]
+pub struct AnalysisCache {
+    path: PathBuf,
+    db: sled::Db,
+    analyses: sled::Tree,
+    spending: sled::Tree,
+}
+
+impl AnalysisCache {
+    /// Opens (or creates) the cache in directory `path`.
+    pub fn open(path: &Path) -> Result<Self, CacheError> {
+        let open_err = |source| CacheError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let db = sled::open(path).map_err(open_err)?;
+        let analyses = db.open_tree("analyses").map_err(open_err)?;
+        let spending = db.open_tree("spending").map_err(open_err)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            db,
+            analyses,
+            spending,
+        })
+    }
+
+    fn entry_err(&self, message: String) -> CacheError {
+        CacheError::Entry {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// The verdict stored under `key`, if any. An unreadable entry is an error.
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Verdict>, CacheError> {
+        let Some(bytes) = self
+            .analyses
+            .get(key.as_bytes())
+            .map_err(|e| self.entry_err(format!("reading {key}: {e}")))?
+        else {
+            return Ok(None);
+        };
+        let stored: Stored = serde_json::from_slice(&bytes)
+            .map_err(|e| self.entry_err(format!("entry {key} is unreadable: {e}")))?;
+        Ok(Some(stored.into()))
+    }
+
+    /// Stores `verdict` under `key` and flushes it to disk.
+    pub fn put(&self, key: &CacheKey, verdict: &Verdict) -> Result<(), CacheError> {
+        let bytes = serde_json::to_vec(&Stored::from(verdict))
+            .map_err(|e| self.entry_err(format!("encoding {key}: {e}")))?;
+        self.analyses
+            .insert(key.as_bytes(), bytes)
+            .map_err(|e| self.entry_err(format!("writing {key}: {e}")))?;
+        self.db
+            .flush()
+            .map_err(|e| self.entry_err(format!("flushing: {e}")))?;
+        Ok(())
+    }
+
+    /// How many verdicts the cache holds.
+    pub fn len(&self) -> usize {
+        self.analyses.len()
+    }
+
+    /// Whether the cache holds no verdict.
+    pub fn is_empty(&self) -> bool {
+        self.analyses.is_empty()
+    }
+
+    /// `provider`'s recorded spending: (UTC day, tokens), if any.
+    pub fn spending(&self, provider: &str) -> Result<Option<(i64, u64)>, CacheError> {
+        let Some(bytes) = self
+            .spending
+            .get(provider.as_bytes())
+            .map_err(|e| self.entry_err(format!("reading spending of {provider}: {e}")))?
+        else {
+            return Ok(None);
+        };
+        let (day, used) = bytes.split_at(8.min(bytes.len()));
+        match (<[u8; 8]>::try_from(day), <[u8; 8]>::try_from(used)) {
+            (Ok(day), Ok(used)) => Ok(Some((i64::from_le_bytes(day), u64::from_le_bytes(used)))),
+            _ => Err(self.entry_err(format!("spending of {provider} is unreadable"))),
+        }
+    }
+
+    /// Records `provider`'s spending of UTC day `day`.
+    pub fn set_spending(&self, provider: &str, day: i64, used: u64) -> Result<(), CacheError> {
+        let mut bytes = day.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&used.to_le_bytes());
+        self.spending
+            .insert(provider.as_bytes(), bytes)
+            .map_err(|e| self.entry_err(format!("writing spending of {provider}: {e}")))?;
+        Ok(())
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> CacheKey {
+        CacheKey::from_bytes([n; 32])
+    }
+
+    #[test]
+    fn verdicts_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let accepted = Verdict::Accepted(Analysis {
+            score: -0.5,
+            confidence: 0.8,
+            events: vec![DetectedEvent {
+                kind: EventKind::Hack,
+                severity: Severity::Critical,
+                impact: -1.0,
+                headline: 2,
+            }],
+        });
+        let rejected = Verdict::Rejected("prose".into());
+        {
+            let cache = AnalysisCache::open(dir.path()).unwrap();
+            assert_eq!(cache.get(&key(1)).unwrap(), None);
+            cache.put(&key(1), &accepted).unwrap();
+            cache.put(&key(2), &rejected).unwrap();
+            cache.set_spending("openai", 19_000, 1234).unwrap();
+        }
+        let cache = AnalysisCache::open(dir.path()).unwrap();
+        assert_eq!(cache.get(&key(1)).unwrap(), Some(accepted));
+        assert_eq!(cache.get(&key(2)).unwrap(), Some(rejected));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.spending("openai").unwrap(), Some((19_000, 1234)));
+        assert_eq!(cache.spending("anthropic").unwrap(), None);
+    }
+
+    #[test]
+    fn a_tampered_entry_is_clamped_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AnalysisCache::open(dir.path()).unwrap();
+        cache
+            .analyses
+            .insert(
+                key(3).as_bytes(),
+                br#"{"verdict":"accepted","score":9,"confidence":-2,"events":[]}"#.to_vec(),
+            )
+            .unwrap();
+        let Some(Verdict::Accepted(a)) = cache.get(&key(3)).unwrap() else {
+            panic!("expected an analysis");
+        };
+        assert_eq!((a.score, a.confidence), (1.0, 0.0));
+        cache
+            .analyses
+            .insert(key(4).as_bytes(), b"garbage".to_vec())
+            .unwrap();
+        let err = cache.get(&key(4)).unwrap_err().to_string();
+        assert!(err.contains("is unreadable"), "{err}");
+    }
+
+    #[test]
+    fn a_cache_in_use_is_reported_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let err = AnalysisCache::open(&file).unwrap_err().to_string();
+        assert!(err.contains("sentiment.cache_dir"), "{err}");
+    }
+}

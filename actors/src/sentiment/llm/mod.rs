@@ -1,0 +1,34 @@
+//! Model-backed analysts: OpenAI-compatible chat completions and Anthropic messages.
+//!
+//! Pure parts: the prompt ([`build_prompt`]), the reply contract ([`parse_reply`]), the
+//! cache key ([`CacheKey`]), the daily budget ([`DailyBudget`]) and the circuit breaker
+//! ([`CircuitBreaker`]). The HTTP client ([`ProviderClient`]) is async. Two ways to use them:
+//! - `replay_only` ([`ReplayAnalyst`], synchronous): answers from the [`AnalysisCache`]; a
+//!   missing window is scored by the lexicon and counted. Backtests always run this way.
+//! - `record` ([`LlmSession`]): cache misses go to the provider, behind the breaker and the
+//!   budget; every valid answer (and every rejected one) is cached, so a replay of the same
+//!   input makes no HTTP call and reproduces the run.
+
+mod breaker;
+mod budget;
+mod cache;
+mod cache_key;
+mod config;
+mod http;
+mod prompt;
+mod provider;
+mod replay;
+mod reply;
+mod session;
+
+pub use breaker::{Admission, BreakerState, CircuitBreaker, Transition};
+pub use budget::DailyBudget;
+pub use cache::{AnalysisCache, CacheError, Verdict};
+pub use cache_key::CacheKey;
+pub use config::{AnalysisMode, AnalystKind, LlmConfig};
+pub use http::{parse_retry_after, ApiKey, MissingKey, ProviderClient, ProviderError};
+pub use prompt::{build_prompt, Prompt, PROMPT_VERSION, SYSTEM_PROMPT};
+pub use provider::{read_completion, wire_request, Completion, WireRequest, ANTHROPIC_VERSION};
+pub use replay::{ReplayAnalyst, ReplayChoice, ReplayStats};
+pub use reply::{event_impact, parse_reply, severity_magnitude, ReplyError};
+pub use session::{Begun, LlmSession, PendingCall, SessionStats};

@@ -1,0 +1,110 @@
+//! `keel run` as documented with a model analyst: `config/llm-local.toml` pointed at a fake
+//! OpenAI-compatible server on loopback, then `keel backtest` replaying the cache.
+
+use std::path::Path;
+use std::process::Command;
+
+use keel_actors::testing::{FakeRequest, FakeResponse, FakeServer};
+use serde_json::json;
+
+fn model(_: &FakeRequest, _: usize) -> FakeResponse {
+    let content = json!({
+        "sentiment": "negative", "score": -0.4, "confidence": 0.6,
+        "events": [], "key_factors": ["regulation"],
+    });
+    let body = json!({
+        "choices": [{"message": {"content": content.to_string()}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 250, "completion_tokens": 40},
+    });
+    FakeResponse::json(200, &body.to_string())
+}
+
+/// The shipped `config/llm-local.toml`, with absolute data paths, a short range, a private
+/// cache, store and log, and the fake server as its base URL.
+fn local_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(repo.join("config/llm-local.toml"))
+        .unwrap()
+        .replace("\"data/", &format!("\"{}/data/", repo.display()))
+        .replace(
+            "start = \"2018-01-01\"",
+            "start = \"2018-01-10\"\nend = \"2018-01-25\"",
+        )
+        .replace("\"http://127.0.0.1:11434\"", &format!("\"{base_url}\""))
+        .replace(
+            "\"var/llm-cache\"",
+            &format!("\"{}\"", dir.join("cache").display()),
+        )
+        .replace(
+            "\"var/llm-local\"",
+            &format!("\"{}\"", dir.join("store").display()),
+        )
+        .replace(
+            "\"var/log/llm-local\"",
+            &format!("\"{}\"", dir.join("log").display()),
+        );
+    let path = dir.join("llm.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn keel(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(args)
+        .env_remove("KEEL_TEST_UNSET_KEY")
+        .output()
+        .expect("keel runs")
+}
+
+#[test]
+fn keel_run_records_from_a_local_server_and_the_backtest_replays_it() {
+    let server = FakeServer::start(model);
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(dir.path(), &server.url());
+    let config = config.to_str().unwrap();
+
+    let run = keel(&["run", "--config", config]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("Final equity"));
+    assert!(
+        stderr.contains("recording: cache misses are sent to the provider"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sentiment summary"), "{stderr}");
+    let calls = server.hits();
+    assert!(calls > 0, "the model was asked");
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.path == "/v1/chat/completions"));
+
+    let backtest = keel(&["backtest", "--config", config]);
+    assert_eq!(
+        backtest.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&backtest.stderr)
+    );
+    assert_eq!(server.hits(), calls, "the backtest replayed the cache");
+}
+
+#[test]
+fn a_missing_api_key_variable_is_a_configuration_error() {
+    let server = FakeServer::start(model);
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(dir.path(), &server.url());
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "model = \"llama3.1\"",
+        "model = \"llama3.1\"\napi_key_env = \"KEEL_TEST_UNSET_KEY\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let run = keel(&["run", "--config", config.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sentiment.llm.api_key_env") && stderr.contains("KEEL_TEST_UNSET_KEY"),
+        "{stderr}"
+    );
+    assert_eq!(server.hits(), 0);
+}
