@@ -18,6 +18,7 @@ pub enum SentimentOutput {
 }
 
 /// Replays headlines against event time. Pure: time comes only from [`Self::advance_to`].
+#[derive(Clone)]
 pub struct SentimentCore<A: Analyst> {
     cfg: SentimentConfig,
     analyst: A,
