@@ -1,7 +1,7 @@
 //! The chaos monkey: while a replay runs, it makes random actors fail (a panic inside a
 //! handler, or a stop) at a fixed wall-clock rate, and counts what it did.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -22,34 +22,48 @@ pub struct ChaosOptions {
     pub only: Vec<String>,
 }
 
-/// Kills so far, by actor and kind.
+/// Kills the actors suffered, by actor and kind (a strike set after an actor's last message
+/// is never suffered and not counted).
 #[derive(Debug, Clone, Default)]
 pub struct ChaosKills {
-    /// Panics injected, by actor.
+    /// Panics suffered, by actor.
     pub panics: BTreeMap<String, u64>,
-    /// Stops injected, by actor.
+    /// Stops suffered, by actor.
     pub stops: BTreeMap<String, u64>,
 }
 
 impl ChaosKills {
+    /// The kills recorded in the supervision statistics.
+    pub fn from_stats(stats: &keel_actors::runtime::SupervisionStats) -> Self {
+        let mut kills = Self::default();
+        for (actor, (panics, stops)) in &stats.injected {
+            if *panics > 0 {
+                kills.panics.insert(actor.clone(), *panics);
+            }
+            if *stops > 0 {
+                kills.stops.insert(actor.clone(), *stops);
+            }
+        }
+        kills
+    }
+
     /// All kills.
     pub fn total(&self) -> u64 {
         self.panics.values().sum::<u64>() + self.stops.values().sum::<u64>()
     }
 }
 
-/// Starts the monkey on the current arbiter; it stops when `shutdown` is set.
+/// Starts the monkey on the current arbiter; it stops when `shutdown` or `done` is set.
 pub fn start_chaos_monkey(
     options: ChaosOptions,
     handles: Vec<ActorHandle>,
     shutdown: Rc<Cell<bool>>,
-) -> Rc<RefCell<ChaosKills>> {
-    let kills = Rc::new(RefCell::new(ChaosKills::default()));
+    done: Rc<Cell<bool>>,
+) {
     let victims: Vec<ActorHandle> = handles
         .into_iter()
         .filter(|h| options.only.is_empty() || options.only.iter().any(|o| o == h.name()))
         .collect();
-    let record = kills.clone();
     actix_rt::spawn(async move {
         let mut rng = options.seed | 1;
         let mut next = move |below: u64| {
@@ -59,19 +73,13 @@ pub fn start_chaos_monkey(
             rng ^= rng >> 27;
             rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
         };
-        while !shutdown.get() && !victims.is_empty() {
+        while !shutdown.get() && !done.get() && !victims.is_empty() {
             tokio::time::sleep(options.kill_every).await;
             let victim = &victims[next(victims.len() as u64) as usize];
             let stop = (next(1_000_000) as f64) < options.stop_ratio * 1_000_000.0;
-            let (chaos, tally) = if stop {
-                (Chaos::Stop, &mut record.borrow_mut().stops)
-            } else {
-                (Chaos::Panic, &mut record.borrow_mut().panics)
-            };
-            *tally.entry(victim.name().to_string()).or_default() += 1;
+            let chaos = if stop { Chaos::Stop } else { Chaos::Panic };
             debug!(actor = victim.name(), ?chaos, "chaos monkey strikes");
             victim.inject(chaos);
         }
     });
-    kills
 }

@@ -17,7 +17,7 @@ use keel_actors::order_manager::actor::{
 use keel_actors::order_manager::{stage, OrderManager};
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
 use keel_actors::risk::RiskStage;
-use keel_actors::runtime::{Group, Inflight, Supervision, SupervisionStats};
+use keel_actors::runtime::{install_panic_hook, Group, Inflight, Supervision, SupervisionStats};
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::sentiment::{LexiconAnalyst, SentimentCore};
 use keel_actors::strategy::StrategyStage;
@@ -25,7 +25,7 @@ use keel_actors::symbol::actor::SymbolActor;
 use keel_actors::symbol::SymbolCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::chaos::{start_chaos_monkey, ChaosKills, ChaosOptions};
 use super::recovery::{open_journal, Start};
@@ -105,7 +105,7 @@ async fn run_graph(
         shutdown.clone(),
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
-    contain_panic_messages();
+    install_panic_hook();
     // Registration order is start order (DESIGN §2): the sentiment actor under the root; the
     // trading group rest_for_one over symbols, fusion, risk, order manager, execution.
     let sentiment_handle = supervision.register("sentiment", Group::Root);
@@ -191,10 +191,10 @@ async fn run_graph(
             )
         })
         .collect();
-    let kills = options
-        .chaos
-        .clone()
-        .map(|chaos| start_chaos_monkey(chaos, handles, shutdown.clone()));
+    let replay_done = Rc::new(Cell::new(false));
+    if let Some(chaos) = options.chaos.clone() {
+        start_chaos_monkey(chaos, handles, shutdown.clone(), replay_done.clone());
+    }
     report_supervision_periodically(supervision.clone(), shutdown.clone());
 
     let (done, finished) = oneshot::channel();
@@ -214,6 +214,7 @@ async fn run_graph(
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
+    replay_done.set(true);
     if outcome.completed && settings.run.at_end == AtEnd::Wait && !shutdown.get() {
         info!("end of the replay data: waiting for SIGINT or SIGTERM");
         while !shutdown.get() {
@@ -246,8 +247,8 @@ async fn run_graph(
         result,
         record,
         outcome,
+        kills: ChaosKills::from_stats(&supervision.stats()),
         supervision: supervision.stats(),
-        kills: kills.map(|k| k.borrow().clone()).unwrap_or_default(),
     })
 }
 
@@ -268,24 +269,6 @@ fn report_supervision_periodically(supervision: Supervision, shutdown: Rc<Cell<b
             info!("{}", supervision.health().report(std::time::Instant::now()));
         }
     });
-}
-
-/// Panics inside handlers are contained by their supervisor: log them as structured errors
-/// instead of the default message on stderr.
-fn contain_panic_messages() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let payload = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        error!(panic = %payload, %location, "panic inside a handler");
-    }));
 }
 
 /// SIGINT or SIGTERM asks the feed to stop at the next bar close; a second signal is logged

@@ -5,7 +5,10 @@ mod inflight;
 mod supervise;
 
 pub use inflight::{Inflight, Ticket};
-pub use supervise::{contain, ActorHandle, Chaos, Group, Rehydrate, Supervision, SupervisionStats};
+pub use supervise::{
+    contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, Supervision,
+    SupervisionStats,
+};
 
 /// How the pipeline treats a candle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,6 +50,8 @@ pub struct SupervisionStats {
     pub recovery: Vec<Duration>,
     /// Panics the handlers raised (contained).
     pub panics: u64,
+    /// Chaos taken, by actor: (panics, stops) injected and actually suffered.
+    pub injected: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 struct Node {
@@ -324,6 +326,44 @@ impl Supervision {
     }
 }
 
+thread_local! {
+    /// Set while a handler runs inside [`contain`]: its panics are the supervisor's business.
+    static CONTAINED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that logs panics raised inside a contained handler as
+/// structured errors, and leaves every other panic to the hook that was there before.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CONTAINED.with(Cell::get) {
+                return previous(info);
+            }
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            error!(panic = %payload, %location, "panic inside a handler (contained)");
+        }));
+    });
+}
+
+/// Runs `f` marked as contained (see [`install_panic_hook`]).
+fn contained<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    CONTAINED.with(|c| c.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(false));
+    result
+}
+
 /// Handles one message with panics contained: a sibling restart due is done first; a
 /// failure (panic, or an injected stop) is reported to the tree, the actor rehydrated, and the
 /// same message handled again; `None` once trading has stopped after an escalation.
@@ -340,11 +380,20 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
     }
     let mut failed_at: Option<Instant> = None;
     loop {
-        let outcome = match handle.cell.chaos.take() {
+        let chaos = handle.cell.chaos.take();
+        if let Some(kind) = chaos {
+            let mut stats = sup.0.stats.borrow_mut();
+            let entry = stats.injected.entry(handle.name().to_string()).or_default();
+            match kind {
+                Chaos::Panic => entry.0 += 1,
+                Chaos::Stop => entry.1 += 1,
+            }
+        }
+        let outcome = match chaos {
             Some(Chaos::Stop) => Err(ExitReason::Killed),
-            Some(Chaos::Panic) => catch_unwind(|| -> R { panic!("chaos monkey: injected panic") })
+            Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
-            None => catch_unwind(AssertUnwindSafe(|| body(actor)))
+            None => contained(|| body(actor))
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
         };
         let reason = match outcome {
