@@ -39,6 +39,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run a strategy over history at full speed and write the report files.
     Backtest(BacktestArgs),
+    /// Replay through the actors while a chaos monkey kills random actors, then check that
+    /// nothing was lost, duplicated or changed compared with a replay without chaos.
+    Chaos(ChaosArgs),
     /// Inspect and transform candle files.
     #[command(subcommand)]
     Data(DataCommand),
@@ -59,6 +62,52 @@ pub struct RunArgs {
     /// Also write report.json, trades.csv, equity.csv and equity.svg into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `keel chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Settings file (TOML); the embedded `config/default.toml` when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Time between two kills, e.g. `20ms`, `1s`.
+    #[arg(long, default_value = "20ms", value_parser = parse_duration)]
+    pub kill_every: std::time::Duration,
+    /// Share of kills that stop the actor rather than make it panic.
+    #[arg(long, default_value_t = 0.3)]
+    pub stop_ratio: f64,
+    /// Seed of the choice of victims.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only kill these actors (comma-separated names, e.g. `risk,order_manager`).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Restarts tolerated per supervisor within its window before escalating. By default the
+    /// deliberate kills do not count against `supervision.intensity.max_restarts`.
+    #[arg(long)]
+    pub max_restarts: Option<u32>,
+}
+
+/// Parses `250ms`, `2s`, `1m`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: use ms, s or m"))?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1_000,
+        "m" => n * 60_000,
+        _ => return Err(format!("`{text}`: the unit must be ms, s or m")),
+    };
+    if ms == 0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// Arguments of `keel backtest`.

@@ -1,5 +1,6 @@
 //! The `keel` binary: parse the command line, set up logging, run the command, map errors
-//! to exit codes (0 success, 1 a run failed, 2 a usage or configuration error).
+//! to exit codes (0 success, 1 a run failed, 2 a usage or configuration error, 70 the root
+//! supervisor gave up and trading was stopped safely).
 
 use std::process::ExitCode;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
                 Ok(_guard) => match command {
                     Command::Backtest(args) => commands::backtest::run(args),
+                    Command::Chaos(args) => commands::chaos::run(args),
                     Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(args),
                     Command::Data(DataCommand::Indicators(args)) => {
                         commands::data::indicators(args)
@@ -33,6 +35,9 @@ fn main() -> ExitCode {
             eprintln!("error: {}", describe(&error));
             if error.downcast_ref::<SettingsError>().is_some() {
                 ExitCode::from(2)
+            } else if error.downcast_ref::<keel::runtime::Escalated>().is_some() {
+                // A process manager restarts keel; startup reconciliation takes over.
+                ExitCode::from(keel_supervision::ROOT_ESCALATION_EXIT_CODE as u8)
             } else {
                 ExitCode::from(1)
             }

@@ -14,6 +14,7 @@ use keel_actors::risk::RiskConfig;
 use keel_actors::sentiment::SentimentConfig;
 use keel_actors::strategy::{StrategyConfig, StrategyKind};
 use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
+use keel_supervision::SupervisorConfig;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
@@ -219,6 +220,9 @@ pub struct Settings {
     /// The log file of `keel run`.
     #[serde(default)]
     pub log: LogSettings,
+    /// Restart intensity and backoff of the actor supervisors.
+    #[serde(default)]
+    pub supervision: SupervisorConfig,
 }
 
 /// A validated candle source.
@@ -293,6 +297,9 @@ impl Settings {
             return Err(ConfigError::new("run.store", "must name a directory"));
         }
         in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
+        self.supervision
+            .validate("supervision")
+            .map_err(|e| ConfigError::new(e.key, e.message))?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
         let fused = self.strategy.kind == StrategyKind::Fusion;

@@ -1,6 +1,7 @@
 //! One file per command: each turns parsed arguments into work and a printed result.
 
 pub mod backtest;
+pub mod chaos;
 pub mod data;
 pub mod run;
 

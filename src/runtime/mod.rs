@@ -2,10 +2,13 @@
 //! replay feed. In lockstep (and paced) mode it produces exactly the backtest's orders,
 //! fills and P&L.
 
+mod chaos;
 mod news;
 mod recovery;
 mod wiring;
 
-pub use recovery::fingerprint;
+pub use chaos::{ChaosKills, ChaosOptions};
 
-pub use wiring::{run_actors, RunOptions, RunReport};
+pub use recovery::{check_journal, fingerprint};
+
+pub use wiring::{run_actors, Escalated, RunOptions, RunReport};

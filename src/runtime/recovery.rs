@@ -154,3 +154,24 @@ pub fn fingerprint(settings: &Settings) -> String {
     });
     format!("{hash:016x}")
 }
+
+/// Checks a journal against its venue as a new process would: every venue order is known to
+/// the journal and reconciliation finds nothing to change. The error says what disagrees.
+pub fn check_journal(settings: &Settings, path: &Path) -> anyhow::Result<()> {
+    let journal = Journal::open(SledStore::open(path)?)?;
+    let recovered = journal.load()?;
+    let (Some(om), Some(venue)) = (recovered.om, recovered.venue) else {
+        return Ok(());
+    };
+    let mut om = OrderManager::from_state(settings.orders.clone(), om)?;
+    let venue = SimExchange::from_state(settings.venue.clone(), venue)?;
+    let known: std::collections::HashSet<_> = om.orders().map(|o| o.id().clone()).collect();
+    if let Some(unknown) = venue.known_order_ids().find(|id| !known.contains(*id)) {
+        bail!("the venue holds {unknown}, which the journal does not know");
+    }
+    let report = reconcile(&mut om, &venue, recovered.cursor.unwrap_or_default());
+    if !report.is_clean() {
+        bail!("journal and venue disagree:\n{report}");
+    }
+    Ok(())
+}

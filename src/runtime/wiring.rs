@@ -11,19 +11,23 @@ use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
 use keel_actors::model::Timestamp;
-use keel_actors::order_manager::actor::{Flush, OrderManagerActor, Record, RunRecord};
-use keel_actors::order_manager::stage;
+use keel_actors::order_manager::actor::{
+    Flush, OmRehydration, OrderManagerActor, Record, RunRecord,
+};
+use keel_actors::order_manager::{stage, OrderManager};
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
 use keel_actors::risk::RiskStage;
-use keel_actors::runtime::Inflight;
+use keel_actors::runtime::{install_panic_hook, Group, Inflight, Supervision, SupervisionStats};
 use keel_actors::sentiment::actor::{SentimentActor, Summarize};
 use keel_actors::sentiment::SentimentCore;
 use keel_actors::strategy::StrategyStage;
 use keel_actors::symbol::actor::SymbolActor;
 use keel_actors::symbol::SymbolCore;
+use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use super::chaos::{start_chaos_monkey, ChaosKills, ChaosOptions};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
@@ -40,11 +44,17 @@ pub struct RunOptions {
     pub stop_after: Option<u64>,
     /// Record feed-to-venue latencies of order-carrying commands.
     pub latencies: Option<LatencyLog>,
+    /// Let a chaos monkey kill actors while the replay runs.
+    pub chaos: Option<ChaosOptions>,
 }
 
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunReport {
+    /// Failures, restarts and recovery latency seen by the supervisors.
+    pub supervision: SupervisionStats,
+    /// What the chaos monkey did (empty without chaos).
+    pub kills: ChaosKills,
     /// The result in the backtest's shape (same reports, same metrics).
     pub result: BacktestResult,
     /// Everything the order manager recorded, orders included.
@@ -89,6 +99,34 @@ async fn run_graph(
         ..
     } = inputs;
     let inflight = Inflight::new();
+    let shutdown = Rc::new(Cell::new(false));
+    listen_for_shutdown(shutdown.clone());
+    let supervision = Supervision::new(
+        &settings.supervision,
+        HealthRegistry::new(settings.supervision.intensity.window()),
+        shutdown.clone(),
+        options.chaos.as_ref().map_or(0, |c| c.seed),
+    );
+    install_panic_hook();
+    // Registration order is start order (DESIGN §2): the sentiment actor under the root; the
+    // trading group rest_for_one over symbols, fusion, risk, order manager, execution.
+    let sentiment_handle = supervision.register("sentiment", Group::Root);
+    let symbol_handles: Vec<_> = symbols
+        .iter()
+        .map(|s| supervision.register(&format!("symbol:{s}"), Group::Symbols))
+        .collect();
+    let fusion_handle = supervision.register("fusion", Group::Trading);
+    let risk_handle = supervision.register("risk", Group::Trading);
+    let om_handle = supervision.register("order_manager", Group::Trading);
+    let exec_handle = supervision.register("execution", Group::Trading);
+    let mut handles = vec![
+        sentiment_handle.clone(),
+        fusion_handle.clone(),
+        risk_handle.clone(),
+        om_handle.clone(),
+        exec_handle.clone(),
+    ];
+    handles.extend(symbol_handles.iter().cloned());
 
     // The order manager talks to execution and risk, and both answer it: create its context
     // first so that its address exists before the actors that need it.
@@ -99,6 +137,7 @@ async fn run_graph(
         om.clone(),
         options.latencies.clone(),
         journal.clone(),
+        exec_handle,
     )
     .start();
     let view = stage::view(&start.orders, &symbols, Timestamp(0));
@@ -109,7 +148,21 @@ async fn run_graph(
         symbols.len(),
     );
     risk_stage.on_trades_closed(&start.unseen_trades);
-    let risk = RiskActor::new(risk_stage, view, om.clone()).start();
+    let rebuild = {
+        let (strategy, risk, n) = (
+            settings.strategy.clone(),
+            settings.risk.clone(),
+            symbols.len(),
+        );
+        Box::new(move |state| RiskStage::new(&strategy, &risk, state, n))
+    };
+    let risk = RiskActor::new(risk_stage, view, om.clone(), rebuild, risk_handle).start();
+    let rehydration = OmRehydration {
+        orders: settings.orders.clone(),
+        venue: settings.venue.clone(),
+        fresh: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
+        supervision: om_handle,
+    };
     om_context.run(OrderManagerActor::new(
         start.orders,
         symbols.clone(),
@@ -117,33 +170,42 @@ async fn run_graph(
         risk.clone(),
         start.equity,
         journal.clone(),
+        rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
-    let fusion = FusionActor::new(strategy, risk.clone()).start();
+    let fusion = FusionActor::new(strategy, risk.clone(), fusion_handle).start();
     let sentiment_core = SentimentCore::new(
         settings.sentiment.clone(),
         replay_analyst(settings, analyses.as_ref()),
         headlines,
     );
     let sentiment = match recording_session(settings, analyses.as_ref())? {
-        Some(session) => SentimentActor::recording(sentiment_core, fusion.clone(), session),
-        None => SentimentActor::new(sentiment_core, fusion.clone()),
+        Some(session) => {
+            SentimentActor::recording(sentiment_core, fusion.clone(), session, sentiment_handle)
+        }
+        None => SentimentActor::new(sentiment_core, fusion.clone(), sentiment_handle),
     }
     .start();
     let poller = start_feed_poller(settings, &symbols, sentiment.clone().recipient())?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()
-        .map(|s| {
+        .zip(symbol_handles)
+        .map(|(s, handle)| {
             let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
             (
                 s.clone(),
-                SymbolActor::new(core, fusion.clone()).start().recipient(),
+                SymbolActor::new(core, fusion.clone(), handle)
+                    .start()
+                    .recipient(),
             )
         })
         .collect();
+    let replay_done = Rc::new(Cell::new(false));
+    if let Some(chaos) = options.chaos.clone() {
+        start_chaos_monkey(chaos, handles, shutdown.clone(), replay_done.clone());
+    }
+    report_supervision_periodically(supervision.clone(), shutdown.clone());
 
-    let shutdown = Rc::new(Cell::new(false));
-    listen_for_shutdown(shutdown.clone());
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
         candles,
@@ -161,6 +223,7 @@ async fn run_graph(
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
+    replay_done.set(true);
     if outcome.completed && settings.run.at_end == AtEnd::Wait && !shutdown.get() {
         info!("end of the replay data: waiting for SIGINT or SIGTERM");
         while !shutdown.get() {
@@ -172,6 +235,10 @@ async fn run_graph(
     }
     log_sentiment_summary(&sentiment.send(Summarize).await?);
     om.send(Flush).await?;
+    info!("{}", supervision.health().report(std::time::Instant::now()));
+    if let Some(reason) = supervision.escalated() {
+        return Err(Escalated(reason).into());
+    }
     let record = om.send(Record).await?;
     let refusals = risk.send(RefusalCounts).await?;
     info!(candles = outcome.candles, "actor pipeline drained");
@@ -193,7 +260,28 @@ async fn run_graph(
         result,
         record,
         outcome,
+        kills: ChaosKills::from_stats(&supervision.stats()),
+        supervision: supervision.stats(),
     })
+}
+
+/// The root supervisor gave up: trading was stopped safely (no new order, journal flushed)
+/// and the process must exit with code 70 so that a process manager restarts it.
+#[derive(Debug, thiserror::Error)]
+#[error("supervision escalated to the root: {0}; trading stopped safely (exit code 70)")]
+pub struct Escalated(pub String);
+
+/// Logs the one-line supervision report every ten seconds of wall time until shutdown.
+fn report_supervision_periodically(supervision: Supervision, shutdown: Rc<Cell<bool>>) {
+    actix_rt::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            if shutdown.get() {
+                break;
+            }
+            info!("{}", supervision.health().report(std::time::Instant::now()));
+        }
+    });
 }
 
 /// SIGINT or SIGTERM asks the feed to stop at the next bar close; a second signal is logged

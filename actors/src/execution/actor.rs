@@ -13,7 +13,7 @@ use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
-use crate::runtime::Ticket;
+use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
 
 /// A bar closed at the venue: fill what rested on it.
 #[derive(Message)]
@@ -48,6 +48,7 @@ pub struct ExecutionActor {
     om: Addr<OrderManagerActor>,
     latencies: Option<LatencyLog>,
     journal: Option<Journal<SledStore>>,
+    supervision: ActorHandle,
 }
 
 impl ExecutionActor {
@@ -59,12 +60,14 @@ impl ExecutionActor {
         om: Addr<OrderManagerActor>,
         latencies: Option<LatencyLog>,
         journal: Option<Journal<SledStore>>,
+        supervision: ActorHandle,
     ) -> Self {
         Self {
             venue,
             om,
             latencies,
             journal,
+            supervision,
         }
     }
 
@@ -75,6 +78,28 @@ impl ExecutionActor {
                 error!(actor = "execution", error = %err, "saving the venue's state failed");
             }
         }
+    }
+}
+
+impl Rehydrate for ExecutionActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    /// The in-process venue's state comes back from the journal (saved after every change
+    /// that produced a report; a bar that filled nothing changes nothing that matters).
+    fn rehydrate(&mut self) -> Result<(), String> {
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or("no journal to rehydrate the venue from")?;
+        let recovered = journal.load().map_err(|e| e.to_string())?;
+        let config = self.venue.config().clone();
+        self.venue = match recovered.venue {
+            Some(state) => SimExchange::from_state(config, state).map_err(|e| e.to_string())?,
+            None => SimExchange::new(config),
+        };
+        Ok(())
     }
 }
 
@@ -99,15 +124,17 @@ impl Handler<VenueBar> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: VenueBar, _: &mut Self::Context) {
-        let reports = self.venue.on_candle(&msg.candle);
-        if !reports.is_empty() {
-            self.save();
-            self.om.do_send(Settle {
-                reports,
-                now: msg.candle.close_time(),
-                ticket: msg.ticket,
-            });
-        }
+        contain(self, |this| {
+            let reports = this.venue.on_candle(&msg.candle);
+            if !reports.is_empty() {
+                this.save();
+                this.om.do_send(Settle {
+                    reports,
+                    now: msg.candle.close_time(),
+                    ticket: msg.ticket.clone(),
+                });
+            }
+        });
     }
 }
 
@@ -124,17 +151,19 @@ impl Handler<Execute> for ExecutionActor {
                 log.borrow_mut().push(born.elapsed());
             }
         }
-        let mut reports = Vec::new();
-        for command in &msg.commands {
-            reports.extend(self.venue.apply(command, msg.now));
-        }
-        self.save();
-        if !reports.is_empty() {
-            self.om.do_send(Settle {
-                reports,
-                now: msg.now,
-                ticket: msg.ticket,
-            });
-        }
+        contain(self, |this| {
+            let mut reports = Vec::new();
+            for command in &msg.commands {
+                reports.extend(this.venue.apply(command, msg.now));
+            }
+            this.save();
+            if !reports.is_empty() {
+                this.om.do_send(Settle {
+                    reports,
+                    now: msg.now,
+                    ticket: msg.ticket.clone(),
+                });
+            }
+        });
     }
 }

@@ -358,7 +358,7 @@ fn drop_order(
     let order = book.remove(i);
     let id = order.request.client_order_id.clone();
     reports.push(ExecutionReport::Cancelled { id: id.clone(), ts });
-    remember(finished, order, OrderStatus::Cancelled, None);
+    remember(finished, order, OrderStatus::Cancelled, None, ts);
     while let Some(j) = book
         .iter()
         .position(|o| o.parent.as_ref() == Some(&id) && o.activation == Activation::Inactive)
@@ -403,7 +403,8 @@ impl Matcher<'_> {
         };
         self.reports.push(ExecutionReport::Fill(fill.clone()));
         let oco = order.parent.clone().zip(request.oco_group);
-        remember(self.finished, order, OrderStatus::Filled, Some(fill));
+        let at = fill.ts;
+        remember(self.finished, order, OrderStatus::Filled, Some(fill), at);
         if let Some((parent, group)) = oco {
             while let Some(j) = book.iter().position(|o| {
                 o.parent.as_ref() == Some(&parent) && o.request.oco_group == Some(group)

@@ -24,6 +24,10 @@ pub struct VenueOrder {
     pub status: OrderStatus,
     /// Its executions, oldest first (the sim fills every order in one execution).
     pub fills: Vec<Fill>,
+    /// When it was filled or cancelled (none while open): reconciliation reports the
+    /// change at the venue's time, not at the time it found out.
+    #[serde(default)]
+    pub finished_at: Option<Timestamp>,
 }
 
 /// Everything a [`SimExchange`] holds except its fill config (which comes from the settings):
@@ -99,6 +103,7 @@ impl SimExchange {
                 parent: order.parent.clone(),
                 status: OrderStatus::Accepted,
                 fills: Vec::new(),
+                finished_at: None,
             });
         }
         self.finished
@@ -126,6 +131,7 @@ pub(super) fn remember(
     order: RestingOrder,
     status: OrderStatus,
     fill: Option<Fill>,
+    at: Timestamp,
 ) {
     if finished.len() >= 2 * FINISHED_ORDERS_KEPT {
         finished.drain(..finished.len() - FINISHED_ORDERS_KEPT);
@@ -135,6 +141,7 @@ pub(super) fn remember(
         parent: order.parent,
         status,
         fills: fill.into_iter().collect(),
+        finished_at: Some(at),
     });
 }
 

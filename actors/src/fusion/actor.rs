@@ -8,7 +8,7 @@ use tracing::{debug, info, info_span, warn};
 
 use crate::model::Candle;
 use crate::risk::actor::{Decide, RiskActor};
-use crate::runtime::{Mode, Ticket};
+use crate::runtime::{contain, ActorHandle, Mode, Rehydrate, Ticket};
 use crate::sentiment::SentimentOutput;
 use crate::strategy::StrategyStage;
 use crate::symbol::SymbolUpdate;
@@ -39,16 +39,35 @@ pub struct SymbolUpdated {
     pub ticket: Ticket,
 }
 
-/// Fuses setups, sentiment, events and regime into decisions.
+/// Fuses setups, sentiment, events and regime into decisions. After a crash it returns to
+/// its checkpoint: the stage as it was after the last message handled.
 pub struct FusionActor {
     stage: StrategyStage,
+    checkpoint: StrategyStage,
     risk: Addr<RiskActor>,
+    supervision: ActorHandle,
 }
 
 impl FusionActor {
     /// An actor around `stage`, deciding for `risk`.
-    pub fn new(stage: StrategyStage, risk: Addr<RiskActor>) -> Self {
-        Self { stage, risk }
+    pub fn new(stage: StrategyStage, risk: Addr<RiskActor>, supervision: ActorHandle) -> Self {
+        Self {
+            checkpoint: stage.clone(),
+            stage,
+            risk,
+            supervision,
+        }
+    }
+}
+
+impl Rehydrate for FusionActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    fn rehydrate(&mut self) -> Result<(), String> {
+        self.stage = self.checkpoint.clone();
+        Ok(())
     }
 }
 
@@ -73,7 +92,10 @@ impl Handler<News> for FusionActor {
     type Result = ();
 
     fn handle(&mut self, msg: News, _: &mut Self::Context) {
-        self.stage.on_news(&msg.outputs);
+        contain(self, |this| {
+            this.stage.on_news(&msg.outputs);
+            this.checkpoint = this.stage.clone();
+        });
     }
 }
 
@@ -82,29 +104,32 @@ impl Handler<SymbolUpdated> for FusionActor {
 
     fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
-        let decision = self
-            .stage
-            .on_update(&msg.candle, &msg.update, msg.mode != Mode::Warmup);
-        // Only traded candles reach risk and the order manager: in warm-up nothing is decided,
-        // and recovered candles' effects were restored from the journal.
-        if msg.mode != Mode::Trading {
-            return;
-        }
-        if let Some(regime) = decision.regime_changed {
-            debug!(?regime, "regime changed");
-        }
-        if let Some(event) = &decision.vetoed {
-            info!(headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
-        }
-        for event in &decision.emergencies {
-            warn!(headline = %event.headline, event_symbol = %event.symbol, "critical negative event: emergency exit");
-        }
-        self.risk.do_send(Decide {
-            candle: msg.candle,
-            atr: msg.update.values.atr,
-            decision,
-            born: msg.born,
-            ticket: msg.ticket,
+        contain(self, |this| {
+            let decision = this
+                .stage
+                .on_update(&msg.candle, &msg.update, msg.mode != Mode::Warmup);
+            this.checkpoint = this.stage.clone();
+            // Only traded candles reach risk and the order manager: in warm-up nothing is
+            // decided, and recovered candles' effects were restored from the journal.
+            if msg.mode != Mode::Trading {
+                return;
+            }
+            if let Some(regime) = decision.regime_changed {
+                debug!(?regime, "regime changed");
+            }
+            if let Some(event) = &decision.vetoed {
+                info!(headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
+            }
+            for event in &decision.emergencies {
+                warn!(headline = %event.headline, event_symbol = %event.symbol, "critical negative event: emergency exit");
+            }
+            this.risk.do_send(Decide {
+                candle: msg.candle.clone(),
+                atr: msg.update.values.atr,
+                decision,
+                born: msg.born,
+                ticket: msg.ticket.clone(),
+            });
         });
     }
 }

@@ -288,6 +288,15 @@ impl<S: Store> Journal<S> {
         ])?)
     }
 
+    /// Records the order manager's price marks (not flushed): what an approval without any
+    /// order changed.
+    pub fn save_price_marks(&mut self, marks: &[PriceMark]) -> Result<(), JournalError> {
+        let bytes = encode(PRICE_MARKS_KEY, &marks)?;
+        Ok(self
+            .store
+            .apply(vec![(PRICE_MARKS_KEY.to_string(), Some(bytes))])?)
+    }
+
     /// Records which run this journal belongs to, flushed.
     pub fn set_run(&mut self, run: &RunInfo) -> Result<(), JournalError> {
         let bytes = encode(RUN_KEY, run)?;

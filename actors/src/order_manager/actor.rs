@@ -7,8 +7,9 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{debug, error, info, info_span, warn};
 
-use super::{stage, OrderCommand, OrderManager};
+use super::{reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig};
 use crate::execution::actor::{Execute, ExecutionActor};
+use crate::execution::{FillConfig, SimExchange};
 use crate::journal::{Journal, SledStore};
 use crate::model::{
     Candle, EquityPoint, ExecutionReport, Order, PortfolioSnapshot, Symbol, Timestamp,
@@ -16,6 +17,7 @@ use crate::model::{
 use crate::risk::actor::{PortfolioUpdated, RiskActor};
 use crate::risk::{Approval, RiskState};
 use crate::runtime::Ticket;
+use crate::runtime::{contain, ActorHandle, Rehydrate};
 
 /// Reports from the venue.
 #[derive(Message)]
@@ -96,6 +98,70 @@ pub struct Progress {
 #[rtype(result = "()")]
 pub struct Flush;
 
+/// What the order manager actor needs to rebuild itself from its journal after a crash.
+pub struct OmRehydration {
+    /// Its settings.
+    pub orders: OrderManagerConfig,
+    /// The venue's settings (to read the venue's journalled state for reconciliation).
+    pub venue: FillConfig,
+    /// The order manager before anything was journalled.
+    pub fresh: OrderManager,
+    /// Its place in the supervision tree.
+    pub supervision: ActorHandle,
+}
+
+impl Rehydrate for OrderManagerActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    /// Reloads orders, positions, cash and the equity curve from the journal, applies the
+    /// price marks, and reconciles with the venue's journalled state (whatever did not reach
+    /// it is resolved there, never resent blindly).
+    fn rehydrate(&mut self) -> Result<(), String> {
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or("no journal to rehydrate the order manager from")?;
+        let recovered = journal.load().map_err(|e| e.to_string())?;
+        let mut om = match recovered.om {
+            Some(state) => {
+                OrderManager::from_state(self.cfg.clone(), state).map_err(|e| e.to_string())?
+            }
+            None => self.fresh.clone(),
+        };
+        if let Some(marks) = &recovered.price_marks {
+            om.restore_price_marks(marks);
+        }
+        let now = recovered.cursor.unwrap_or_default();
+        if let Some(state) = recovered.venue {
+            let venue = SimExchange::from_state(self.venue_cfg.clone(), state)
+                .map_err(|e| e.to_string())?;
+            let report = reconcile(&mut om, &venue, now);
+            if !report.is_resolved() {
+                return Err(format!("reconciliation unresolved:\n{report}"));
+            }
+            if !report.is_clean() {
+                warn!(
+                    actor = "order_manager",
+                    "reconciliation after restart:\n{report}"
+                );
+            }
+            self.pending = report.commands;
+            if !report.closed.is_empty() {
+                self.risk.do_send(PortfolioUpdated {
+                    view: stage::view(&om, &self.symbols, now),
+                    closed: report.closed,
+                });
+            }
+        }
+        self.om = om;
+        self.equity = recovered.equity;
+        self.journal_failed = false;
+        Ok(())
+    }
+}
+
 /// Orders, positions and cash.
 pub struct OrderManagerActor {
     om: OrderManager,
@@ -106,6 +172,13 @@ pub struct OrderManagerActor {
     orders_submitted: u64,
     journal: Option<Journal<SledStore>>,
     journal_failed: bool,
+    /// For rehydration: the configs, the state before anything was saved, and commands a
+    /// reconciliation after a restart calls for.
+    cfg: OrderManagerConfig,
+    venue_cfg: FillConfig,
+    fresh: OrderManager,
+    pending: Vec<OrderCommand>,
+    supervision: ActorHandle,
 }
 
 impl OrderManagerActor {
@@ -118,6 +191,7 @@ impl OrderManagerActor {
         risk: Addr<RiskActor>,
         equity: Vec<EquityPoint>,
         journal: Option<Journal<SledStore>>,
+        rehydration: OmRehydration,
     ) -> Self {
         Self {
             om,
@@ -128,6 +202,19 @@ impl OrderManagerActor {
             orders_submitted: 0,
             journal,
             journal_failed: false,
+            cfg: rehydration.orders,
+            venue_cfg: rehydration.venue,
+            fresh: rehydration.fresh,
+            pending: Vec::new(),
+            supervision: rehydration.supervision,
+        }
+    }
+
+    /// Sends what a reconciliation after a restart called for.
+    fn dispatch_pending(&mut self, now: Timestamp, ticket: &Ticket) {
+        if !self.pending.is_empty() {
+            let commands = std::mem::take(&mut self.pending);
+            self.dispatch(commands, now, None, ticket);
         }
     }
 
@@ -216,14 +303,26 @@ impl Handler<Approved> for OrderManagerActor {
         let _span =
             info_span!("actor", actor = "order_manager", symbol = %msg.candle.symbol).entered();
         let now = msg.candle.close_time();
-        let commands = stage::on_approval(&mut self.om, &msg.candle, msg.atr, &msg.approval);
-        // Risk's view changes only with orders or with the price of a held position: pushing
-        // it for every candle of every symbol cost a third of the runtime with 100 symbols.
-        let changed = !commands.is_empty() || self.om.position(&msg.candle.symbol).is_some();
-        self.dispatch(commands, now, Some(msg.born), &msg.ticket);
-        if changed {
-            self.push_view(now, Vec::new());
-        }
+        contain(self, |this| {
+            this.dispatch_pending(now, &msg.ticket);
+            let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
+            // Risk's view changes only with orders or with the price of a held position:
+            // pushing it for every candle of every symbol cost a third of the runtime with
+            // 100 symbols.
+            let changed = !commands.is_empty() || this.om.position(&msg.candle.symbol).is_some();
+            if commands.is_empty() && changed {
+                // Only prices moved: journal them so that a restart finds this state.
+                if let Some(journal) = &mut this.journal {
+                    if let Err(err) = journal.save_price_marks(&this.om.price_marks()) {
+                        warn!(actor = "order_manager", error = %err, "journal price marks not recorded");
+                    }
+                }
+            }
+            this.dispatch(commands, now, Some(msg.born), &msg.ticket);
+            if changed {
+                this.push_view(now, Vec::new());
+            }
+        });
     }
 }
 
@@ -237,16 +336,19 @@ impl Handler<Settle> for OrderManagerActor {
                 info!(id = %fill.client_order_id, symbol = %fill.symbol, side = %fill.side, qty = %fill.qty, price = %fill.price, fee = %fill.fee, "fill");
             }
         }
-        let settled = stage::settle(&mut self.om, &msg.reports);
-        for trade in &settled.closed {
-            info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
-        }
-        if settled.commands.is_empty() {
-            // Every transition is durable before it is acted on.
-            self.save();
-        }
-        self.dispatch(settled.commands, msg.now, None, &msg.ticket);
-        self.push_view(msg.now, settled.closed);
+        contain(self, |this| {
+            this.dispatch_pending(msg.now, &msg.ticket);
+            let settled = stage::settle(&mut this.om, &msg.reports);
+            for trade in &settled.closed {
+                info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
+            }
+            if settled.commands.is_empty() {
+                // Every transition is durable before it is acted on.
+                this.save();
+            }
+            this.dispatch(settled.commands, msg.now, None, &msg.ticket);
+            this.push_view(msg.now, settled.closed);
+        });
     }
 }
 
@@ -262,23 +364,26 @@ impl Handler<Checkpoint> for OrderManagerActor {
                 "flattening on risk's order"
             );
         }
-        let commands = stage::flatten(&mut self.om, &msg.flatten, now);
-        let changed = !commands.is_empty();
-        // After a restart the last bar may be marked again (its mark was durable, the progress
-        // after it not yet): one point per bar close.
-        match self.equity.last_mut() {
-            Some(last) if last.ts == msg.point.ts => *last = msg.point,
-            _ => self.equity.push(msg.point),
-        }
-        if let Some(journal) = &mut self.journal {
-            if let Err(err) = journal.mark(&msg.point, &msg.risk, &self.om.price_marks()) {
-                error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
+        contain(self, |this| {
+            this.dispatch_pending(now, &msg.ticket);
+            let commands = stage::flatten(&mut this.om, &msg.flatten, now);
+            let changed = !commands.is_empty();
+            // After a restart the last bar may be marked again (its mark was durable, the
+            // progress after it not yet): one point per bar close.
+            match this.equity.last_mut() {
+                Some(last) if last.ts == msg.point.ts => *last = msg.point,
+                _ => this.equity.push(msg.point),
             }
-        }
-        self.dispatch(commands, now, None, &msg.ticket);
-        if changed {
-            self.push_view(now, Vec::new());
-        }
+            if let Some(journal) = &mut this.journal {
+                if let Err(err) = journal.mark(&msg.point, &msg.risk, &this.om.price_marks()) {
+                    error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
+                }
+            }
+            this.dispatch(commands, now, None, &msg.ticket);
+            if changed {
+                this.push_view(now, Vec::new());
+            }
+        });
     }
 }
 

@@ -255,7 +255,7 @@ pub fn reconcile(
                         price: fill.price,
                     });
                 }
-                take_venue_status(om, &id, at_venue.status, ts);
+                take_venue_status(om, &id, at_venue.status, at_venue.finished_at.unwrap_or(ts));
                 let now = om.order(&id).map_or(was, |o| o.status);
                 if now.is_open() && at_venue.status.is_terminal() {
                     report.discrepancies.push(Discrepancy::Disagreement {

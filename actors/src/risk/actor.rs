@@ -10,7 +10,8 @@ use tracing::{debug, info, info_span, warn};
 use super::{PortfolioView, RiskStage};
 use crate::model::{Candle, ClosedTrade, EquityPoint, Timestamp};
 use crate::order_manager::actor::{Approved, Checkpoint, OrderManagerActor};
-use crate::runtime::Ticket;
+use crate::risk::RiskState;
+use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
 use crate::strategy::Decision;
 
 /// A decision from fusion for one candle.
@@ -60,17 +61,44 @@ pub struct RiskActor {
     view: PortfolioView,
     om: Addr<OrderManagerActor>,
     refusals: BTreeMap<&'static str, u64>,
+    /// Risk's memory after the last message handled, and how to build a stage around it.
+    last_good: RiskState,
+    rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
+    supervision: ActorHandle,
 }
 
 impl RiskActor {
-    /// An actor around `stage`, approving for `om`, starting from the account `view`.
-    pub fn new(stage: RiskStage, view: PortfolioView, om: Addr<OrderManagerActor>) -> Self {
+    /// An actor around `stage`, approving for `om`, starting from the account `view`;
+    /// `rebuild` makes a stage around a saved state (after a crash).
+    pub fn new(
+        stage: RiskStage,
+        view: PortfolioView,
+        om: Addr<OrderManagerActor>,
+        rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
+        supervision: ActorHandle,
+    ) -> Self {
         Self {
+            last_good: stage.state().clone(),
             stage,
             view,
             om,
             refusals: BTreeMap::new(),
+            rebuild,
+            supervision,
         }
+    }
+}
+
+impl Rehydrate for RiskActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    /// The view is only ever replaced whole, so it survives; the stage is rebuilt around the
+    /// risk state of the last message handled.
+    fn rehydrate(&mut self) -> Result<(), String> {
+        self.stage = (self.rebuild)(self.last_good.clone());
+        Ok(())
     }
 }
 
@@ -96,28 +124,30 @@ impl Handler<Decide> for RiskActor {
 
     fn handle(&mut self, msg: Decide, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
-        let decision = &msg.decision;
-        let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
-            self.stage.on_decision(decision, &self.view, false)
-        } else {
-            Default::default()
-        };
-        if let Some(refusal) = &approval.refusal {
-            debug!(rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
-            *self.refusals.entry(refusal.rule.name()).or_default() += 1;
-        }
-        if decision.vetoed.is_some() {
-            *self.refusals.entry("event_veto").or_default() += 1;
-        }
-        if let Some(intent) = &approval.intent {
-            info!(?intent, "intent approved");
-        }
-        self.om.do_send(Approved {
-            candle: msg.candle,
-            atr: msg.atr,
-            approval,
-            born: msg.born,
-            ticket: msg.ticket,
+        contain(self, |this| {
+            let decision = &msg.decision;
+            let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
+                this.stage.on_decision(decision, &this.view, false)
+            } else {
+                Default::default()
+            };
+            if let Some(refusal) = &approval.refusal {
+                debug!(rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
+                *this.refusals.entry(refusal.rule.name()).or_default() += 1;
+            }
+            if decision.vetoed.is_some() {
+                *this.refusals.entry("event_veto").or_default() += 1;
+            }
+            if let Some(intent) = &approval.intent {
+                info!(?intent, "intent approved");
+            }
+            this.om.do_send(Approved {
+                candle: msg.candle.clone(),
+                atr: msg.atr,
+                approval,
+                born: msg.born,
+                ticket: msg.ticket.clone(),
+            });
         });
     }
 }
@@ -126,8 +156,13 @@ impl Handler<PortfolioUpdated> for RiskActor {
     type Result = ();
 
     fn handle(&mut self, msg: PortfolioUpdated, _: &mut Self::Context) {
-        self.stage.on_trades_closed(&msg.closed);
-        self.view = msg.view;
+        contain(self, |this| {
+            if !msg.closed.is_empty() {
+                this.stage.on_trades_closed(&msg.closed);
+                this.last_good = this.stage.state().clone();
+            }
+            this.view = msg.view.clone();
+        });
     }
 }
 
@@ -135,20 +170,23 @@ impl Handler<Mark> for RiskActor {
     type Result = ();
 
     fn handle(&mut self, msg: Mark, _: &mut Self::Context) {
-        let (alert, flatten) = self.stage.on_mark(&self.view, msg.ts);
-        if let Some(alert) = alert {
-            warn!(actor = "risk", ?alert, ts = %msg.ts, "risk alert");
-        }
-        let snapshot = &self.view.snapshot;
-        self.om.do_send(Checkpoint {
-            point: EquityPoint {
-                ts: msg.ts,
-                equity: snapshot.equity,
-                exposure: snapshot.gross_exposure(),
-            },
-            risk: self.stage.state().clone(),
-            flatten,
-            ticket: msg.ticket,
+        contain(self, |this| {
+            let (alert, flatten) = this.stage.on_mark(&this.view, msg.ts);
+            this.last_good = this.stage.state().clone();
+            if let Some(alert) = alert {
+                warn!(actor = "risk", ?alert, ts = %msg.ts, "risk alert");
+            }
+            let snapshot = &this.view.snapshot;
+            this.om.do_send(Checkpoint {
+                point: EquityPoint {
+                    ts: msg.ts,
+                    equity: snapshot.equity,
+                    exposure: snapshot.gross_exposure(),
+                },
+                risk: this.last_good.clone(),
+                flatten,
+                ticket: msg.ticket.clone(),
+            });
         });
     }
 }

@@ -43,7 +43,7 @@ pub struct Approval {
 }
 
 /// The risk engine plus the baselines' sizing.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RiskStage {
     kind: StrategyKind,
     engine: RiskEngine,

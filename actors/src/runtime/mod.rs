@@ -2,8 +2,13 @@
 //! pipeline has drained, and the run mode carried with each candle.
 
 mod inflight;
+mod supervise;
 
 pub use inflight::{Inflight, Ticket};
+pub use supervise::{
+    contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, Supervision,
+    SupervisionStats,
+};
 
 /// How the pipeline treats a candle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

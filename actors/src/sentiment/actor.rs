@@ -17,7 +17,7 @@ use super::{
 };
 use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
-use crate::runtime::Ticket;
+use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
 
 /// Event time has reached `now`: release and analyse the headlines published until then.
 #[derive(Message)]
@@ -60,26 +60,40 @@ struct Answered {
     ticket: Ticket,
 }
 
-/// The analyst over a replayed or live headline stream.
-pub struct SentimentActor<A: Analyst + 'static> {
+/// The analyst over a replayed or live headline stream. After a crash it rebuilds its core
+/// by replaying the headline stream up to the last tick it handled (the releases are
+/// deterministic); the recording session and the steps in flight are kept.
+pub struct SentimentActor<A: Analyst + Clone + 'static> {
     core: SentimentCore<A>,
+    fresh: SentimentCore<A>,
+    added: Vec<Headline>,
+    last_now: Option<Timestamp>,
     fusion: Addr<FusionActor>,
     session: Option<LlmSession>,
     next_step: u64,
     next_delivery: u64,
     answered: BTreeMap<u64, Answered>,
+    supervision: ActorHandle,
 }
 
-impl<A: Analyst + 'static> SentimentActor<A> {
+impl<A: Analyst + Clone + 'static> SentimentActor<A> {
     /// An actor around `core` (its analyst answers every window), reporting to `fusion`.
-    pub fn new(core: SentimentCore<A>, fusion: Addr<FusionActor>) -> Self {
+    pub fn new(
+        core: SentimentCore<A>,
+        fusion: Addr<FusionActor>,
+        supervision: ActorHandle,
+    ) -> Self {
         Self {
+            fresh: core.clone(),
             core,
+            added: Vec::new(),
+            last_now: None,
             fusion,
             session: None,
             next_step: 0,
             next_delivery: 0,
             answered: BTreeMap::new(),
+            supervision,
         }
     }
 
@@ -89,10 +103,11 @@ impl<A: Analyst + 'static> SentimentActor<A> {
         core: SentimentCore<A>,
         fusion: Addr<FusionActor>,
         session: LlmSession,
+        supervision: ActorHandle,
     ) -> Self {
         Self {
             session: Some(session),
-            ..Self::new(core, fusion)
+            ..Self::new(core, fusion, supervision)
         }
     }
 
@@ -116,6 +131,23 @@ impl<A: Analyst + 'static> SentimentActor<A> {
     }
 }
 
+impl<A: Analyst + Clone + 'static> Rehydrate for SentimentActor<A> {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    fn rehydrate(&mut self) -> Result<(), String> {
+        let mut core = self.fresh.clone();
+        core.add_headlines(self.added.clone());
+        if let Some(now) = self.last_now {
+            // Only the release cursor matters: the analyses were delivered already.
+            let _ = core.release(now);
+        }
+        self.core = core;
+        Ok(())
+    }
+}
+
 fn log_outputs(outputs: &[SentimentOutput]) {
     let _span = info_span!("actor", actor = "sentiment", symbol = "*").entered();
     for output in outputs {
@@ -136,7 +168,7 @@ fn log_outputs(outputs: &[SentimentOutput]) {
     }
 }
 
-impl<A: Analyst + Unpin + 'static> Actor for SentimentActor<A> {
+impl<A: Analyst + Clone + Unpin + 'static> Actor for SentimentActor<A> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
@@ -155,106 +187,111 @@ impl<A: Analyst + Unpin + 'static> Actor for SentimentActor<A> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        tracing::info!(actor = "sentiment", event = "stopped", "actor stopped");
+        info!(actor = "sentiment", event = "stopped", "actor stopped");
     }
 }
 
-impl<A: Analyst + Unpin + 'static> Handler<NewsTick> for SentimentActor<A> {
+impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<A> {
     type Result = ();
 
     fn handle(&mut self, msg: NewsTick, ctx: &mut Self::Context) {
-        let step = self.next_step;
-        self.next_step += 1;
-        let Some(session) = self.session.as_mut() else {
-            let outputs = self.core.advance_to(msg.now);
-            if !outputs.is_empty() {
-                log_outputs(&outputs);
-                self.fusion.do_send(News {
-                    outputs,
-                    ticket: msg.ticket,
-                });
-            }
-            self.next_delivery = self.next_step;
-            return;
-        };
-        let jobs = self.core.release(msg.now);
-        let mut ready = Vec::with_capacity(jobs.len());
-        let mut calls = Vec::new();
-        for job in jobs {
-            let window = self.core.window(&job);
-            match session.begin(&job.symbol, &window) {
-                Begun::Ready(result) => ready.push((job, Some(result))),
-                Begun::Call(call) => {
-                    // Start every call of the step now, so that they run concurrently.
-                    let handle = actix::spawn(call.reply);
-                    calls.push((ready.len(), call.key, call.headlines, handle));
-                    ready.push((job, None));
-                }
-            }
-        }
-        if calls.is_empty() {
-            let items = ready
-                .into_iter()
-                .map(|(job, result)| (job, result.unwrap_or_else(|| Ok(Analysis::neutral()))))
-                .collect();
-            self.answered.insert(
-                step,
-                Answered {
-                    items,
-                    ticket: msg.ticket,
-                },
-            );
-            self.deliver();
-            return;
-        }
-        let ticket = msg.ticket;
-        let replies = async move {
-            let mut replies = Vec::with_capacity(calls.len());
-            for (slot, key, headlines, handle) in calls {
-                let reply = handle.await.unwrap_or_else(|e| {
-                    Err(ProviderError::Connect(format!(
-                        "the request task failed: {e}"
-                    )))
-                });
-                replies.push((slot, key, headlines, reply));
-            }
-            replies
-        };
-        ctx.spawn(replies.into_actor(self).map(move |replies, act, _| {
-            let mut ready = ready;
-            if let Some(session) = act.session.as_mut() {
-                for (slot, key, headlines, reply) in replies {
-                    ready[slot].1 = Some(session.finish(key, headlines, reply));
-                }
-            }
-            let items = ready
-                .into_iter()
-                .map(|(job, result)| {
-                    let result = result.unwrap_or_else(|| {
-                        Err(AnalystError::Unavailable {
-                            analyst: "llm".into(),
-                            reason: "no answer".into(),
-                        })
+        contain(self, |this| {
+            let step = this.next_step;
+            this.next_step += 1;
+            let Some(session) = this.session.as_mut() else {
+                let outputs = this.core.advance_to(msg.now);
+                this.last_now = Some(msg.now);
+                if !outputs.is_empty() {
+                    log_outputs(&outputs);
+                    this.fusion.do_send(News {
+                        outputs,
+                        ticket: msg.ticket.clone(),
                     });
-                    (job, result)
-                })
-                .collect();
-            act.answered.insert(step, Answered { items, ticket });
-            act.deliver();
-        }));
+                }
+                this.next_delivery = this.next_step;
+                return;
+            };
+            let jobs = this.core.release(msg.now);
+            this.last_now = Some(msg.now);
+            let mut ready = Vec::with_capacity(jobs.len());
+            let mut calls = Vec::new();
+            for job in jobs {
+                let window = this.core.window(&job);
+                match session.begin(&job.symbol, &window) {
+                    Begun::Ready(result) => ready.push((job, Some(result))),
+                    Begun::Call(call) => {
+                        // Start every call of the step now, so that they run concurrently.
+                        let handle = actix::spawn(call.reply);
+                        calls.push((ready.len(), call.key, call.headlines, handle));
+                        ready.push((job, None));
+                    }
+                }
+            }
+            if calls.is_empty() {
+                let items = ready
+                    .into_iter()
+                    .map(|(job, result)| (job, result.unwrap_or_else(|| Ok(Analysis::neutral()))))
+                    .collect();
+                this.answered.insert(
+                    step,
+                    Answered {
+                        items,
+                        ticket: msg.ticket.clone(),
+                    },
+                );
+                this.deliver();
+                return;
+            }
+            let ticket = msg.ticket.clone();
+            let replies = async move {
+                let mut replies = Vec::with_capacity(calls.len());
+                for (slot, key, headlines, handle) in calls {
+                    let reply = handle.await.unwrap_or_else(|e| {
+                        Err(ProviderError::Connect(format!(
+                            "the request task failed: {e}"
+                        )))
+                    });
+                    replies.push((slot, key, headlines, reply));
+                }
+                replies
+            };
+            ctx.spawn(replies.into_actor(&*this).map(move |replies, act, _| {
+                let mut ready = ready;
+                if let Some(session) = act.session.as_mut() {
+                    for (slot, key, headlines, reply) in replies {
+                        ready[slot].1 = Some(session.finish(key, headlines, reply));
+                    }
+                }
+                let items = ready
+                    .into_iter()
+                    .map(|(job, result)| {
+                        let result = result.unwrap_or_else(|| {
+                            Err(AnalystError::Unavailable {
+                                analyst: "llm".into(),
+                                reason: "no answer".into(),
+                            })
+                        });
+                        (job, result)
+                    })
+                    .collect();
+                act.answered.insert(step, Answered { items, ticket });
+                act.deliver();
+            }));
+        });
     }
 }
 
-impl<A: Analyst + Unpin + 'static> Handler<NewHeadlines> for SentimentActor<A> {
+impl<A: Analyst + Clone + Unpin + 'static> Handler<NewHeadlines> for SentimentActor<A> {
     type Result = ();
 
     fn handle(&mut self, msg: NewHeadlines, _: &mut Self::Context) {
         debug!(headlines = msg.0.len(), "headlines received");
+        self.added.extend(msg.0.iter().cloned());
         self.core.add_headlines(msg.0);
     }
 }
 
-impl<A: Analyst + Unpin + 'static> Handler<Summarize> for SentimentActor<A> {
+impl<A: Analyst + Clone + Unpin + 'static> Handler<Summarize> for SentimentActor<A> {
     type Result = MessageResult<Summarize>;
 
     fn handle(&mut self, _: Summarize, _: &mut Self::Context) -> Self::Result {

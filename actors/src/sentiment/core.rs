@@ -32,6 +32,7 @@ pub struct AnalysisJob {
 }
 
 /// Replays headlines against event time. Pure: time comes only from [`Self::advance_to`].
+#[derive(Clone)]
 pub struct SentimentCore<A: Analyst> {
     cfg: SentimentConfig,
     analyst: A,

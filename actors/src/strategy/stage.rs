@@ -34,7 +34,7 @@ enum Baseline {
 }
 
 /// Fusion, regime and baselines: one per trading account.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StrategyStage {
     kind: StrategyKind,
     emergency_exit: bool,

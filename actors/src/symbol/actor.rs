@@ -1,14 +1,15 @@
-//! The symbol actor: one per symbol, a thin shell around [`SymbolCore`].
+//! The symbol actor: one per symbol, a thin shell around [`SymbolCore`]. After a crash it
+//! rebuilds its indicators from the candles it had seen (its upstream history).
 
 use std::time::Instant;
 
 use actix::prelude::*;
 use tracing::{debug, info_span};
 
-use super::{SymbolCore, SymbolUpdate};
+use super::SymbolCore;
 use crate::fusion::actor::{FusionActor, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{Mode, Ticket};
+use crate::runtime::{contain, ActorHandle, Mode, Rehydrate, Ticket};
 
 /// A closed candle for this symbol.
 #[derive(Message)]
@@ -27,13 +28,37 @@ pub struct CandleClosed {
 /// Indicators and setup scanning for one symbol.
 pub struct SymbolActor {
     core: SymbolCore,
+    fresh: SymbolCore,
+    seen: Vec<Candle>,
     fusion: Addr<FusionActor>,
+    supervision: ActorHandle,
 }
 
 impl SymbolActor {
-    /// An actor around `core`, reporting to `fusion`.
-    pub fn new(core: SymbolCore, fusion: Addr<FusionActor>) -> Self {
-        Self { core, fusion }
+    /// An actor around `core` (fresh), reporting to `fusion`.
+    pub fn new(core: SymbolCore, fusion: Addr<FusionActor>, supervision: ActorHandle) -> Self {
+        Self {
+            fresh: core.clone(),
+            core,
+            seen: Vec::new(),
+            fusion,
+            supervision,
+        }
+    }
+}
+
+impl Rehydrate for SymbolActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    fn rehydrate(&mut self) -> Result<(), String> {
+        let mut core = self.fresh.clone();
+        for candle in &self.seen {
+            let _ = core.on_candle(candle);
+        }
+        self.core = core;
+        Ok(())
     }
 }
 
@@ -54,16 +79,20 @@ impl Handler<CandleClosed> for SymbolActor {
 
     fn handle(&mut self, msg: CandleClosed, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "symbol", symbol = %msg.candle.symbol).entered();
-        let Some(update): Option<SymbolUpdate> = self.core.on_candle(&msg.candle) else {
-            debug!(open_time = %msg.candle.open_time, "stale or duplicate candle dropped");
-            return;
-        };
-        self.fusion.do_send(SymbolUpdated {
-            candle: msg.candle,
-            update,
-            mode: msg.mode,
-            born: msg.born,
-            ticket: msg.ticket,
+        contain(self, |this| {
+            let update = this.core.on_candle(&msg.candle);
+            this.seen.push(msg.candle.clone());
+            let Some(update) = update else {
+                debug!(open_time = %msg.candle.open_time, "stale or duplicate candle dropped");
+                return;
+            };
+            this.fusion.do_send(SymbolUpdated {
+                candle: msg.candle.clone(),
+                update,
+                mode: msg.mode,
+                born: msg.born,
+                ticket: msg.ticket.clone(),
+            });
         });
     }
 }

@@ -1,0 +1,437 @@
+//! Supervision of the actor shells (DESIGN §4): a panic inside a handler is contained, the
+//! actor's state is rehydrated, and the message it was handling is delivered again, so a
+//! restart neither drops nor repeats anything; restart decisions, intensity and escalation
+//! come from `keel-supervision`.
+//!
+//! The tree follows DESIGN §2: the root (one_for_one) holds the sentiment actor and the
+//! trading group; trading (rest_for_one) holds the symbol group, fusion, risk, the order
+//! manager and execution, in that order; the symbol group is one_for_one. A restart happens in
+//! place: the actor keeps its address and mailbox; siblings the strategy restarts rehydrate
+//! before their next message. Past a supervisor's restart intensity the failure escalates to
+//! its parent; past the root's, trading stops safely and the process exits with code 70.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use keel_supervision::{
+    ChildId, ExitReason, HealthRegistry, Jitter, RestartType, SupervisionEvent, SupervisorAction,
+    SupervisorConfig, SupervisorCore,
+};
+use tracing::{error, warn};
+
+/// What the chaos monkey does to an actor's next message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chaos {
+    /// Panic inside the handler.
+    Panic,
+    /// Stop the actor (it is restarted like after a crash).
+    Stop,
+}
+
+/// An actor's state could not be rebuilt: the failure escalates.
+pub trait Rehydrate {
+    /// The actor's supervision handle.
+    fn supervision(&self) -> &ActorHandle;
+    /// Rebuilds the actor's state as it was before the message being handled (from a
+    /// checkpoint, the journal, or its upstream history).
+    fn rehydrate(&mut self) -> Result<(), String>;
+}
+
+/// Restarts and recovery latency, for reports.
+#[derive(Debug, Clone, Default)]
+pub struct SupervisionStats {
+    /// Failures (panics and stops), by actor.
+    pub failures: std::collections::BTreeMap<String, u64>,
+    /// Restarts, by actor (a sibling restarted by the strategy counts too).
+    pub restarts: std::collections::BTreeMap<String, u64>,
+    /// From a failure to the successful handling of the message it interrupted.
+    pub recovery: Vec<Duration>,
+    /// Panics the handlers raised (contained).
+    pub panics: u64,
+    /// Chaos taken, by actor: (panics, stops) injected and actually suffered.
+    pub injected: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+struct Node {
+    core: SupervisorCore,
+    /// This supervisor as a child of its parent.
+    parent: Option<(usize, ChildId)>,
+    /// Actors and sub-supervisors, by child id.
+    members: Vec<(ChildId, Member)>,
+}
+
+#[derive(Clone)]
+enum Member {
+    Actor(Rc<ActorCell>),
+    Group(usize),
+}
+
+struct ActorCell {
+    name: Rc<str>,
+    chaos: Cell<Option<Chaos>>,
+    restart_pending: Cell<bool>,
+    node: usize,
+    child: ChildId,
+}
+
+struct Inner {
+    health: HealthRegistry,
+    nodes: RefCell<Vec<Node>>,
+    escalated: RefCell<Option<String>>,
+    shutdown: Rc<Cell<bool>>,
+    stats: RefCell<SupervisionStats>,
+}
+
+/// The supervision tree of one runtime (single-threaded: every actor shares one arbiter).
+#[derive(Clone)]
+pub struct Supervision(Rc<Inner>);
+
+/// Where an actor sits in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Directly under the root (the sentiment actor).
+    Root,
+    /// In the trading group (fusion, risk, order manager, execution), in start order.
+    Trading,
+    /// In the symbol group.
+    Symbols,
+}
+
+const ROOT: usize = 0;
+const TRADING: usize = 1;
+const SYMBOLS: usize = 2;
+
+/// An actor's link to the tree: its chaos switch and restart flag.
+#[derive(Clone)]
+pub struct ActorHandle {
+    cell: Rc<ActorCell>,
+    supervision: Supervision,
+}
+
+impl ActorHandle {
+    /// The actor's name in events and reports.
+    pub fn name(&self) -> &str {
+        &self.cell.name
+    }
+
+    /// Makes the actor's next message fail this way (the chaos monkey).
+    pub fn inject(&self, chaos: Chaos) {
+        self.cell.chaos.set(Some(chaos));
+    }
+}
+
+impl Supervision {
+    /// A tree whose supervisors all use `config`; an escalation past the root sets `shutdown`.
+    pub fn new(
+        config: &SupervisorConfig,
+        health: HealthRegistry,
+        shutdown: Rc<Cell<bool>>,
+        seed: u64,
+    ) -> Self {
+        let mut root = SupervisorCore::new("root", config.clone(), Jitter::seeded(seed));
+        let mut trading_config = config.clone();
+        trading_config.strategy = keel_supervision::Strategy::RestForOne;
+        let mut trading = SupervisorCore::new("trading", trading_config, Jitter::seeded(seed ^ 1));
+        let mut symbols_config = config.clone();
+        symbols_config.strategy = keel_supervision::Strategy::OneForOne;
+        let symbols = SupervisorCore::new("symbols", symbols_config, Jitter::seeded(seed ^ 2));
+        let trading_in_root = root
+            .add_child("trading", RestartType::Permanent)
+            .expect("fresh supervisor");
+        let symbols_in_trading = trading
+            .add_child("symbols", RestartType::Permanent)
+            .expect("fresh supervisor");
+        let nodes = vec![
+            Node {
+                core: root,
+                parent: None,
+                members: vec![(trading_in_root, Member::Group(TRADING))],
+            },
+            Node {
+                core: trading,
+                parent: Some((ROOT, trading_in_root)),
+                members: vec![(symbols_in_trading, Member::Group(SYMBOLS))],
+            },
+            Node {
+                core: symbols,
+                parent: Some((TRADING, symbols_in_trading)),
+                members: Vec::new(),
+            },
+        ];
+        Self(Rc::new(Inner {
+            health,
+            nodes: RefCell::new(nodes),
+            escalated: RefCell::new(None),
+            shutdown,
+            stats: RefCell::new(SupervisionStats::default()),
+        }))
+    }
+
+    /// Registers an actor (permanent: always restarted) in `group`, in start order.
+    pub fn register(&self, name: &str, group: Group) -> ActorHandle {
+        let node = match group {
+            Group::Root => ROOT,
+            Group::Trading => TRADING,
+            Group::Symbols => SYMBOLS,
+        };
+        let mut nodes = self.0.nodes.borrow_mut();
+        let child = nodes[node]
+            .core
+            .add_child(name, RestartType::Permanent)
+            .unwrap_or_else(|_| panic!("actor name {name} registered twice"));
+        let cell = Rc::new(ActorCell {
+            name: name.into(),
+            chaos: Cell::new(None),
+            restart_pending: Cell::new(false),
+            node,
+            child,
+        });
+        nodes[node]
+            .members
+            .push((child, Member::Actor(cell.clone())));
+        self.0.health.register_actor(name);
+        self.record(SupervisionEvent::started(name));
+        ActorHandle {
+            cell,
+            supervision: self.clone(),
+        }
+    }
+
+    /// The health registry (states, restarts, last errors).
+    pub fn health(&self) -> &HealthRegistry {
+        &self.0.health
+    }
+
+    /// Why the root gave up, if it did.
+    pub fn escalated(&self) -> Option<String> {
+        self.0.escalated.borrow().clone()
+    }
+
+    /// Restart counts and recovery latencies so far.
+    pub fn stats(&self) -> SupervisionStats {
+        self.0.stats.borrow().clone()
+    }
+
+    fn record(&self, event: SupervisionEvent) {
+        let abnormal = event.abnormal;
+        if abnormal {
+            warn!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "{event}");
+        } else {
+            tracing::info!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "{event}");
+        }
+        self.0.health.record(&event, Instant::now());
+    }
+
+    /// Decides what a failure of `cell` leads to, walking up the tree past each supervisor
+    /// that gives up. Returns the failed actor's backoff, or `None` once the root gave up.
+    fn on_failure(&self, cell: &ActorCell, reason: &ExitReason) -> Option<Duration> {
+        let now = Instant::now();
+        let mut node = cell.node;
+        let mut child = cell.child;
+        let mut reason = reason.clone();
+        loop {
+            let action = self.0.nodes.borrow_mut()[node]
+                .core
+                .on_exit(child, &reason, now);
+            match action {
+                SupervisorAction::Restart {
+                    children,
+                    restarts_in_window,
+                    ..
+                } => {
+                    let mut backoff = Duration::ZERO;
+                    for (id, delay) in children {
+                        if id == child {
+                            backoff = delay;
+                        }
+                        self.mark_restart(node, id, &reason, restarts_in_window, delay, cell);
+                    }
+                    return Some(backoff);
+                }
+                SupervisorAction::Ignore => return Some(Duration::ZERO),
+                SupervisorAction::Escalate { reason: why } => {
+                    let name = self.0.nodes.borrow()[node].core.name().to_string();
+                    self.record(SupervisionEvent::escalated(name, why.clone(), 0));
+                    let parent = self.0.nodes.borrow()[node].parent;
+                    match parent {
+                        Some((up, id)) => {
+                            node = up;
+                            child = id;
+                            reason = ExitReason::Escalated(why);
+                        }
+                        None => {
+                            error!(reason = %why, "root supervisor gave up: stopping trading safely (exit code 70)");
+                            *self.0.escalated.borrow_mut() = Some(why);
+                            self.0.shutdown.set(true);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Schedules the restart of child `id` of `node`: the failed actor restarts now, every
+    /// other actor under that child before its next message.
+    fn mark_restart(
+        &self,
+        node: usize,
+        id: ChildId,
+        reason: &ExitReason,
+        in_window: u32,
+        delay: Duration,
+        failed: &ActorCell,
+    ) {
+        let members: Vec<Member> = self.0.nodes.borrow()[node]
+            .members
+            .iter()
+            .filter(|(cid, _)| *cid == id)
+            .map(|(_, m)| m.clone())
+            .collect();
+        for member in members {
+            match member {
+                Member::Actor(actor) => {
+                    if !std::ptr::eq(actor.as_ref(), failed) {
+                        actor.restart_pending.set(true);
+                    }
+                    *self
+                        .0
+                        .stats
+                        .borrow_mut()
+                        .restarts
+                        .entry(actor.name.to_string())
+                        .or_default() += 1;
+                    self.record(SupervisionEvent::restarted(
+                        actor.name.to_string(),
+                        reason,
+                        in_window,
+                        delay,
+                    ));
+                }
+                Member::Group(group) => {
+                    self.0.nodes.borrow_mut()[group].core.reset();
+                    let ids: Vec<ChildId> = self.0.nodes.borrow()[group]
+                        .members
+                        .iter()
+                        .map(|(c, _)| *c)
+                        .collect();
+                    for child in ids {
+                        self.mark_restart(group, child, reason, in_window, delay, failed);
+                    }
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Set while a handler runs inside [`contain`]: its panics are the supervisor's business.
+    static CONTAINED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that logs panics raised inside a contained handler as
+/// structured errors, and leaves every other panic to the hook that was there before.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CONTAINED.with(Cell::get) {
+                return previous(info);
+            }
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            error!(panic = %payload, %location, "panic inside a handler (contained)");
+        }));
+    });
+}
+
+/// Runs `f` marked as contained (see [`install_panic_hook`]).
+fn contained<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    CONTAINED.with(|c| c.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(false));
+    result
+}
+
+/// Handles one message with panics contained: a sibling restart due is done first; a
+/// failure (panic, or an injected stop) is reported to the tree, the actor rehydrated, and the
+/// same message handled again; `None` once trading has stopped after an escalation.
+pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R) -> Option<R> {
+    let handle = actor.supervision().clone();
+    let sup = &handle.supervision;
+    if sup.0.escalated.borrow().is_some() {
+        return None;
+    }
+    if handle.cell.restart_pending.take() {
+        if let Err(why) = actor.rehydrate() {
+            return fail_rehydration(sup, &handle, why);
+        }
+    }
+    let mut failed_at: Option<Instant> = None;
+    loop {
+        let chaos = handle.cell.chaos.take();
+        if let Some(kind) = chaos {
+            let mut stats = sup.0.stats.borrow_mut();
+            let entry = stats.injected.entry(handle.name().to_string()).or_default();
+            match kind {
+                Chaos::Panic => entry.0 += 1,
+                Chaos::Stop => entry.1 += 1,
+            }
+        }
+        let outcome = match chaos {
+            Some(Chaos::Stop) => Err(ExitReason::Killed),
+            Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
+                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            None => contained(|| body(actor))
+                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+        };
+        let reason = match outcome {
+            Ok(result) => {
+                if let Some(at) = failed_at {
+                    sup.0.stats.borrow_mut().recovery.push(at.elapsed());
+                }
+                return Some(result);
+            }
+            Err(reason) => reason,
+        };
+        failed_at.get_or_insert_with(Instant::now);
+        {
+            let mut stats = sup.0.stats.borrow_mut();
+            *stats.failures.entry(handle.name().to_string()).or_default() += 1;
+            if matches!(reason, ExitReason::Panic(_)) {
+                stats.panics += 1;
+            }
+        }
+        sup.record(SupervisionEvent::exited(handle.name(), &reason));
+        let backoff = sup.on_failure(&handle.cell, &reason)?;
+        if !backoff.is_zero() {
+            // Every actor shares this thread: the backoff delays the whole pipeline, which in
+            // lockstep changes timing only, never an outcome.
+            std::thread::sleep(backoff);
+        }
+        handle.cell.restart_pending.set(false);
+        if let Err(why) = actor.rehydrate() {
+            return fail_rehydration(sup, &handle, why);
+        }
+    }
+}
+
+fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: String) -> Option<R> {
+    error!(actor = handle.name(), reason = %why, "state cannot be rehydrated: escalating");
+    let reason = ExitReason::Error(format!("rehydration failed: {why}"));
+    // A state that cannot be rebuilt cannot be trusted: give up past every supervisor.
+    *sup.0.escalated.borrow_mut() = Some(format!("{}: {reason}", handle.name()));
+    sup.0.shutdown.set(true);
+    None
+}

@@ -1,0 +1,219 @@
+//! `keel chaos`: the same replay twice, once calm and once while a chaos monkey kills random
+//! actors (panics and stops); then the invariants: no order lost or duplicated, the journal
+//! equal to the venue, no panic escaped its supervisor, and the orders, fills and P&L
+//! identical to the calm run. Exit 0 when every invariant holds, 1 otherwise.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::bail;
+use keel_actors::model::Order;
+use tracing::info;
+
+use crate::backtest::load_inputs;
+use crate::cli::ChaosArgs;
+use crate::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
+
+/// Runs `keel chaos`.
+pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
+    let mut settings = super::load_settings(args.config.as_deref())?;
+    // The kills are deliberate: they do not count against the restart intensity (unless
+    // asked), and restarts are not delayed.
+    settings.supervision.intensity.max_restarts = args.max_restarts.unwrap_or(u32::MAX);
+    settings.supervision.backoff.base_ms = 0;
+    settings.supervision.backoff.cap_ms = 0;
+    let inputs = load_inputs(&settings)?;
+    info!(candles = inputs.candles.len(), "calm replay");
+    let calm = run_actors(&settings, inputs.clone(), RunOptions::default())?;
+    let store = tempfile_dir()?;
+    let options = RunOptions {
+        store: Some(store.path().join("journal")),
+        chaos: Some(ChaosOptions {
+            kill_every: args.kill_every,
+            stop_ratio: args.stop_ratio.clamp(0.0, 1.0),
+            seed: args.seed,
+            only: args.only.clone(),
+        }),
+        ..RunOptions::default()
+    };
+    info!(
+        kill_every_ms = args.kill_every.as_millis() as u64,
+        "replay under chaos"
+    );
+    let chaos = run_actors(&settings, inputs, options)?;
+    let journal = check_journal(&settings, &store.path().join("journal"));
+    let checks = invariants(&calm, &chaos, journal.err().map(|e| e.to_string()));
+    println!("{}", render(&chaos, &checks));
+    let failed: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).collect();
+    if !failed.is_empty() {
+        bail!("{} chaos invariant(s) violated", failed.len());
+    }
+    Ok(())
+}
+
+/// One invariant and what broke it, if anything.
+struct Check {
+    name: &'static str,
+    problem: Option<String>,
+}
+
+fn invariants(calm: &RunReport, chaos: &RunReport, journal: Option<String>) -> Vec<Check> {
+    let check = |name, ok: bool, problem: String| Check {
+        name,
+        problem: (!ok).then_some(problem),
+    };
+    let ids: Vec<_> = chaos.record.orders.iter().map(|o| o.id().clone()).collect();
+    let unique: HashSet<_> = ids.iter().collect();
+    let calm_ids: HashSet<_> = calm.record.orders.iter().map(|o| o.id().clone()).collect();
+    let lost: Vec<_> = calm_ids.iter().filter(|id| !unique.contains(id)).collect();
+    let injected: u64 = chaos.kills.panics.values().sum();
+    vec![
+        check(
+            "the replay completed",
+            chaos.outcome.completed,
+            "the feed stopped early".into(),
+        ),
+        check(
+            "no order duplicated",
+            unique.len() == ids.len(),
+            format!(
+                "{} client order ids used more than once",
+                ids.len() - unique.len()
+            ),
+        ),
+        check(
+            "no order lost",
+            lost.is_empty(),
+            format!(
+                "{} orders of the calm run are missing, e.g. {:?}",
+                lost.len(),
+                lost.first()
+            ),
+        ),
+        check(
+            "journal equal to the venue",
+            journal.is_none(),
+            journal.unwrap_or_default(),
+        ),
+        check(
+            "no panic escaped",
+            chaos.supervision.panics >= injected,
+            format!(
+                "{injected} panics injected, {} contained",
+                chaos.supervision.panics
+            ),
+        ),
+        check(
+            "orders identical to the calm run",
+            chaos.record.orders == calm.record.orders,
+            first_difference(&calm.record.orders, &chaos.record.orders),
+        ),
+        check(
+            "fills and P&L identical",
+            chaos.result.trades == calm.result.trades
+                && chaos.result.fees_paid == calm.result.fees_paid,
+            "closed trades or fees differ".into(),
+        ),
+        check(
+            "equity curve identical",
+            chaos.result.equity_curve == calm.result.equity_curve,
+            "the equity curves differ".into(),
+        ),
+    ]
+}
+
+/// The first order that differs, both versions.
+fn first_difference(calm: &[Order], chaos: &[Order]) -> String {
+    if calm.len() != chaos.len() {
+        return format!(
+            "{} orders in the calm run, {} under chaos",
+            calm.len(),
+            chaos.len()
+        );
+    }
+    calm.iter()
+        .zip(chaos)
+        .find(|(a, b)| a != b)
+        .map_or_else(String::new, |(a, b)| {
+            format!("calm: {a:?}\n        chaos: {b:?}")
+        })
+}
+
+fn render(chaos: &RunReport, checks: &[Check]) -> String {
+    let mut out = String::from("chaos report\n------------\n");
+    out += &format!("candles replayed      {}\n", chaos.outcome.candles);
+    out += &format!(
+        "kills                 {} ({} panics, {} stops)\n",
+        chaos.kills.total(),
+        chaos.kills.panics.values().sum::<u64>(),
+        chaos.kills.stops.values().sum::<u64>()
+    );
+    let mut actors: Vec<&String> = chaos
+        .kills
+        .panics
+        .keys()
+        .chain(chaos.kills.stops.keys())
+        .collect();
+    actors.sort();
+    actors.dedup();
+    for actor in actors {
+        out += &format!(
+            "  {actor:<20} panics {:>4}  stops {:>4}  restarts {:>4}\n",
+            chaos.kills.panics.get(actor).unwrap_or(&0),
+            chaos.kills.stops.get(actor).unwrap_or(&0),
+            chaos.supervision.restarts.get(actor.as_str()).unwrap_or(&0),
+        );
+    }
+    let restarts: u64 = chaos.supervision.restarts.values().sum();
+    out += &format!("restarts (all actors) {restarts}\n");
+    out += &format!(
+        "recovery latency      {}\n",
+        percentiles(&chaos.supervision.recovery)
+    );
+    out += "invariants\n";
+    for check in checks {
+        match &check.problem {
+            None => out += &format!("  ok    {}\n", check.name),
+            Some(problem) => out += &format!("  FAIL  {}: {problem}\n", check.name),
+        }
+    }
+    out
+}
+
+fn percentiles(samples: &[Duration]) -> String {
+    if samples.is_empty() {
+        return "n/a (no recovery measured)".into();
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    format!(
+        "p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs over {} recoveries",
+        at(0.5).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        sorted[sorted.len() - 1].as_secs_f64() * 1e6,
+        sorted.len()
+    )
+}
+
+/// A temporary directory for the chaos run's journal, removed at the end.
+fn tempfile_dir() -> anyhow::Result<TempDir> {
+    let path = std::env::temp_dir().join(format!("keel-chaos-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path)?;
+    Ok(TempDir(path))
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

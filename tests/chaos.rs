@@ -1,0 +1,173 @@
+//! Supervision under fire: actors killed (panics and stops) while a replay runs come back
+//! with their address and state, and the outcome equals a run without chaos.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use keel::backtest::load_inputs;
+use keel::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
+use keel::settings::Settings;
+
+/// Two volatile months of 2018 on BTC and ETH, with headlines.
+fn config_text() -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    format!(
+        r#"
+[data]
+candles = [
+    {{ symbol = "BTCUSDT", path = "{btc}", interval = "1h" }},
+    {{ symbol = "ETHUSDT", path = "{eth}", interval = "1h" }},
+]
+headlines = "{news}"
+start = "2018-01-01"
+end = "2018-03-01"
+[supervision.intensity]
+max_restarts = 1000000
+[supervision.backoff]
+base_ms = 0
+cap_ms = 0
+"#,
+        btc = repo.join("data/binance/BTC_USDT-1h.json").display(),
+        eth = repo.join("data/binance/ETH_USDT-1h.json").display(),
+        news = repo
+            .join("data/news/cryptopanic_2018-01-15_18.json")
+            .display(),
+    )
+}
+
+fn settings() -> Settings {
+    Settings::from_toml(&config_text(), "test").unwrap()
+}
+
+fn run(settings: &Settings, store: Option<&Path>, chaos: Option<ChaosOptions>) -> RunReport {
+    let inputs = load_inputs(settings).unwrap();
+    let options = RunOptions {
+        store: store.map(Path::to_path_buf),
+        chaos,
+        ..RunOptions::default()
+    };
+    run_actors(settings, inputs, options).unwrap()
+}
+
+fn chaos(only: &[&str], stop_ratio: f64) -> ChaosOptions {
+    ChaosOptions {
+        kill_every: Duration::from_millis(2),
+        stop_ratio,
+        seed: 7,
+        only: only.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn assert_unchanged(chaotic: &RunReport, calm: &RunReport, what: &str) {
+    assert!(
+        calm.result.trades.len() >= 5,
+        "too few trades to prove anything"
+    );
+    assert!(
+        chaotic.outcome.completed,
+        "{what}: the replay stopped early"
+    );
+    assert_eq!(chaotic.record.orders, calm.record.orders, "{what}: orders");
+    assert_eq!(
+        chaotic.result.trades, calm.result.trades,
+        "{what}: fills and P&L"
+    );
+    assert_eq!(
+        chaotic.result.equity_curve, calm.result.equity_curve,
+        "{what}: equity"
+    );
+    let ids: HashSet<_> = chaotic.record.orders.iter().map(|o| o.id()).collect();
+    assert_eq!(
+        ids.len(),
+        chaotic.record.orders.len(),
+        "{what}: a client order id used twice"
+    );
+}
+
+#[test]
+fn every_actor_kind_comes_back_from_panics_with_the_outcome_unchanged() {
+    let settings = settings();
+    let calm = run(&settings, None, None);
+    for actor in [
+        "sentiment",
+        "symbol:BTCUSDT",
+        "fusion",
+        "risk",
+        "order_manager",
+        "execution",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("journal");
+        let chaotic = run(&settings, Some(&store), Some(chaos(&[actor], 0.0)));
+        let panics = chaotic.kills.panics.get(actor).copied().unwrap_or(0);
+        assert!(panics > 0, "{actor}: the monkey never struck");
+        // Each panic was contained and the actor restarted (its address kept working: the
+        // replay went on through it to the end).
+        assert!(
+            chaotic.supervision.panics >= panics,
+            "{actor}: a panic escaped"
+        );
+        assert!(
+            chaotic
+                .supervision
+                .restarts
+                .get(actor)
+                .copied()
+                .unwrap_or(0)
+                >= panics,
+            "{actor}: not restarted"
+        );
+        assert_unchanged(&chaotic, &calm, actor);
+        check_journal(&settings, &store).unwrap();
+    }
+}
+
+#[test]
+fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
+    let settings = settings();
+    let calm = run(&settings, None, None);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("journal");
+    let chaotic = run(&settings, Some(&store), Some(chaos(&[], 0.4)));
+    assert!(
+        chaotic.kills.total() >= 20,
+        "only {} kills",
+        chaotic.kills.total()
+    );
+    assert!(!chaotic.kills.stops.is_empty() && !chaotic.kills.panics.is_empty());
+    assert_unchanged(&chaotic, &calm, "all actors");
+    check_journal(&settings, &store).unwrap();
+    // Rest-for-one: a failure of fusion restarts risk, the order manager and execution too.
+    let restarts: u64 = chaotic.supervision.restarts.values().sum();
+    assert!(
+        restarts > chaotic.kills.total(),
+        "siblings were never restarted by the strategy"
+    );
+}
+
+#[test]
+fn past_the_restart_intensity_trading_stops_safely_and_keel_exits_70() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fragile.toml");
+    std::fs::write(&config, config_text()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args([
+            "chaos",
+            "--config",
+            config.to_str().unwrap(),
+            "--kill-every",
+            "1ms",
+            "--max-restarts",
+            "3",
+            "--only",
+            "risk",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
+    assert!(stderr.contains("event=escalated"), "{stderr}");
+    assert!(stderr.contains("trading stopped safely"), "{stderr}");
+}
