@@ -204,7 +204,7 @@ async fn run_graph(
     if let Some(chaos) = options.chaos.clone() {
         start_chaos_monkey(chaos, handles, shutdown.clone(), replay_done.clone());
     }
-    report_supervision_periodically(supervision.clone(), shutdown.clone());
+    report_supervision_periodically(supervision.clone(), inflight.clone(), shutdown.clone());
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
@@ -235,7 +235,8 @@ async fn run_graph(
     }
     log_sentiment_summary(&sentiment.send(Summarize).await?);
     om.send(Flush).await?;
-    info!("{}", supervision.health().report(std::time::Instant::now()));
+    let report = supervision.health().report(std::time::Instant::now());
+    info!(inflight_high_water = inflight.high_water(), "{report}");
     if let Some(reason) = supervision.escalated() {
         return Err(Escalated(reason).into());
     }
@@ -271,15 +272,26 @@ async fn run_graph(
 #[error("supervision escalated to the root: {0}; trading stopped safely (exit code 70)")]
 pub struct Escalated(pub String);
 
-/// Logs the one-line supervision report every ten seconds of wall time until shutdown.
-fn report_supervision_periodically(supervision: Supervision, shutdown: Rc<Cell<bool>>) {
+/// Logs the one-line supervision report every ten seconds of wall time until shutdown, with
+/// the messages in flight through the whole pipeline (per-actor mailbox depth is not
+/// measured: actix does not expose it).
+fn report_supervision_periodically(
+    supervision: Supervision,
+    inflight: Inflight,
+    shutdown: Rc<Cell<bool>>,
+) {
     actix_rt::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;
             if shutdown.get() {
                 break;
             }
-            info!("{}", supervision.health().report(std::time::Instant::now()));
+            let report = supervision.health().report(std::time::Instant::now());
+            info!(
+                inflight = inflight.count(),
+                inflight_high_water = inflight.high_water(),
+                "{report}"
+            );
         }
     });
 }

@@ -17,19 +17,31 @@ use crate::report::{ActorReport, ActorState, BreakerReport, SupervisionReport};
 /// Restart timestamps kept per actor, so that memory stays bounded under any kill rate.
 const MAX_TRACKED_RESTARTS: usize = 65_536;
 
+/// Stands for "never set": a gauge nobody measures reports nothing rather than zero.
+const UNMEASURED: usize = usize::MAX;
+
 /// A settable gauge for one actor's mailbox depth (lock-free; clones share the value).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MailboxGauge(Arc<AtomicUsize>);
+
+impl Default for MailboxGauge {
+    fn default() -> Self {
+        Self(Arc::new(AtomicUsize::new(UNMEASURED)))
+    }
+}
 
 impl MailboxGauge {
     /// Sets the current depth.
     pub fn set(&self, depth: usize) {
-        self.0.store(depth, Ordering::Relaxed);
+        self.0.store(depth.min(UNMEASURED - 1), Ordering::Relaxed);
     }
 
-    /// The depth last set.
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+    /// The depth last set, or `None` when it was never measured.
+    pub fn get(&self) -> Option<usize> {
+        match self.0.load(Ordering::Relaxed) {
+            UNMEASURED => None,
+            depth => Some(depth),
+        }
     }
 }
 

@@ -133,9 +133,9 @@ fn the_mailbox_gauge_is_shared_and_survives_restarts() {
     gauge.set(17);
     health.record(&SupervisionEvent::exited("fusion", &panic("x")), now);
     health.record(&SupervisionEvent::started("fusion"), now);
-    assert_eq!(health.actor("fusion", now).unwrap().mailbox_depth, 17);
+    assert_eq!(health.actor("fusion", now).unwrap().mailbox_depth, Some(17));
     health.set_mailbox_depth("fusion", 2);
-    assert_eq!(gauge.get(), 2);
+    assert_eq!(gauge.get(), Some(2));
 }
 
 #[test]
@@ -169,4 +169,15 @@ fn an_empty_registry_still_prints_a_report_line() {
         HealthRegistry::default().report(Instant::now()).to_string(),
         "supervision report: no actors, no breakers"
     );
+}
+
+#[test]
+fn an_unmeasured_mailbox_is_reported_as_such_not_as_empty() {
+    let health = HealthRegistry::default();
+    health.register_actor("risk");
+    let now = std::time::Instant::now();
+    assert_eq!(health.actor("risk", now).unwrap().mailbox_depth, None);
+    assert!(health.report(now).to_string().contains("mailbox=n/a"));
+    health.set_mailbox_depth("risk", 0);
+    assert!(health.report(now).to_string().contains("mailbox=0"));
 }

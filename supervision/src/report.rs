@@ -64,8 +64,8 @@ pub struct ActorReport {
     pub restarts_in_window: u32,
     /// The last abnormal exit or escalation, as text.
     pub last_error: Option<String>,
-    /// Messages waiting in its mailbox, as last set.
-    pub mailbox_depth: usize,
+    /// Messages waiting in its mailbox, as last set (`None`: not measured).
+    pub mailbox_depth: Option<usize>,
 }
 
 impl fmt::Display for ActorReport {
@@ -73,14 +73,18 @@ impl fmt::Display for ActorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "actor={} state={} uptime_s={} restarts={} restarts_in_window={} mailbox={} last_error=",
+            "actor={} state={} uptime_s={} restarts={} restarts_in_window={} mailbox=",
             self.name,
             self.state,
             self.uptime.as_secs(),
             self.restarts_total,
             self.restarts_in_window,
-            self.mailbox_depth
         )?;
+        match self.mailbox_depth {
+            Some(depth) => write!(f, "{depth}")?,
+            None => f.write_str("n/a")?,
+        }
+        f.write_str(" last_error=")?;
         match &self.last_error {
             Some(error) => write_quoted(f, error),
             None => f.write_str("none"),
