@@ -297,9 +297,7 @@ impl Settings {
             return Err(ConfigError::new("run.store", "must name a directory"));
         }
         in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
-        self.supervision
-            .validate("supervision")
-            .map_err(|e| ConfigError::new(e.key, e.message))?;
+        self.supervision.validate("supervision")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
         let fused = self.strategy.kind == StrategyKind::Fusion;

@@ -1,4 +1,5 @@
-//! The error every config section of this crate returns from `validate`, and small helpers.
+//! The error every config section returns from `validate`, and small helpers: the one
+//! implementation, shared by every crate of keel (`keel-actors` re-exports it).
 //!
 //! The shape matches `keel-actors`' `ConfigError` (a dotted key and a message) so that the
 //! composition root can convert one into the other without losing the key.
@@ -26,7 +27,7 @@ impl ConfigError {
 }
 
 /// Joins a section prefix and a key: `key("breaker", "window_size")` is `breaker.window_size`.
-pub(crate) fn key(section: &str, name: &str) -> String {
+pub fn key(section: &str, name: &str) -> String {
     if section.is_empty() {
         name.to_string()
     } else {
@@ -35,13 +36,7 @@ pub(crate) fn key(section: &str, name: &str) -> String {
 }
 
 /// Checks `min <= value <= max` (both inclusive), rejecting NaN.
-pub(crate) fn in_range<T>(
-    section: &str,
-    name: &str,
-    value: T,
-    min: T,
-    max: T,
-) -> Result<(), ConfigError>
+pub fn in_range<T>(section: &str, name: &str, value: T, min: T, max: T) -> Result<(), ConfigError>
 where
     T: PartialOrd + Display + Copy,
 {
@@ -51,6 +46,21 @@ where
         return Err(ConfigError::new(
             key(section, name),
             format!("{value} is outside the allowed range {min}..={max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `value > 0` (rejecting NaN).
+pub fn positive<T>(section: &str, name: &str, value: T, zero: T) -> Result<(), ConfigError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(value > zero) {
+        return Err(ConfigError::new(
+            key(section, name),
+            format!("{value} must be greater than {zero}"),
         ));
     }
     Ok(())
