@@ -103,7 +103,9 @@ impl ClosedTrade {
 pub struct PortfolioSnapshot {
     /// Event time of the snapshot.
     pub ts: Timestamp,
-    /// Free quote-asset balance (cash).
+    /// Quote-asset cash a new order may commit at its decision price: not held back by open
+    /// buys, less the margin for the order's own fee, slippage and gap (see the order
+    /// manager's `reserve_margin`).
     pub cash: Decimal,
     /// Cash plus the market value of every position.
     pub equity: Decimal,

@@ -15,6 +15,8 @@ pub struct SymbolBook {
     pub trip: RoundTrip,
     /// Indices (into the manager's order list) of the orders not yet terminal, oldest first.
     pub open_orders: Vec<usize>,
+    /// The symbol's last close (what a new entry reserves cash at).
+    pub last_close: Option<Decimal>,
 }
 
 /// The running figures of one round trip, from the first entry fill to flat.

@@ -1,5 +1,6 @@
 //! The order manager's config section: the run id of client order ids, and trailing stops.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::config_check::{in_range, key, ConfigError};
@@ -50,6 +51,10 @@ pub struct OrderManagerConfig {
     pub run_id: String,
     /// Break-even and trailing stops.
     pub trailing: TrailingConfig,
+    /// Cash held back for an open market buy beyond its cost at the decision's close, as a
+    /// fraction (0.02 = 2 %): covers the fee, slippage and a gap to the next open, so that
+    /// signals on several symbols at once cannot commit more cash than the account holds.
+    pub reserve_margin: Decimal,
 }
 
 impl Default for OrderManagerConfig {
@@ -57,6 +62,7 @@ impl Default for OrderManagerConfig {
         Self {
             run_id: "bt".to_string(),
             trailing: TrailingConfig::default(),
+            reserve_margin: Decimal::new(2, 2),
         }
     }
 }
@@ -73,6 +79,13 @@ impl OrderManagerConfig {
                 format!("`{run_id}` must be 1 to 8 characters of [A-Za-z0-9]"),
             ));
         }
+        in_range(
+            section,
+            "reserve_margin",
+            self.reserve_margin,
+            Decimal::ZERO,
+            Decimal::ONE,
+        )?;
         self.trailing.validate(&key(section, "trailing"))
     }
 }

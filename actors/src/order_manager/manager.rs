@@ -35,6 +35,8 @@ pub struct OmUpdate {
 struct Tracked {
     order: Order,
     parent: Option<usize>,
+    /// Cash an entry buy holds back while it is open (zero for every other order).
+    reserve: Decimal,
 }
 
 /// Turns approved intents into orders, applies the venue's reports exactly once, and keeps the
@@ -172,9 +174,14 @@ impl OrderManager {
     /// the symbol has no position or no stop moves.
     pub fn on_candle(&mut self, candle: &Candle, atr: Option<f64>) -> Vec<OrderCommand> {
         let mut commands = Vec::new();
+        if !self.books.contains_key(&candle.symbol) {
+            self.books
+                .insert(candle.symbol.clone(), SymbolBook::default());
+        }
         let Some(book) = self.books.get_mut(&candle.symbol) else {
             return commands;
         };
+        book.last_close = Some(candle.close);
         let Some(position) = book.position.as_mut() else {
             return commands;
         };
@@ -193,8 +200,21 @@ impl OrderManager {
         commands
     }
 
-    /// The account now: cash, equity (cash plus positions at their last price), positions in
-    /// symbol order.
+    /// Cash held back by open entry buys, in proportion to what is left to fill of each.
+    pub fn reserved(&self) -> Decimal {
+        self.books
+            .values()
+            .flat_map(|b| b.open_orders.iter())
+            .map(|&i| &self.tracked[i])
+            .filter(|t| !t.reserve.is_zero() && t.order.request.qty > Decimal::ZERO)
+            .map(|t| t.reserve * t.order.remaining() / t.order.request.qty)
+            .sum()
+    }
+
+    /// The account now: `cash` is what a new order may commit at its decision price (cash not
+    /// held back by open entry buys, less the reserve margin that covers its own fee,
+    /// slippage and gap), `equity` is all cash plus positions at their last price, and the
+    /// positions are in symbol order.
     pub fn snapshot(&self, ts: Timestamp) -> PortfolioSnapshot {
         let positions: Vec<Position> = self
             .books
@@ -208,7 +228,7 @@ impl OrderManager {
                 .sum::<Decimal>();
         PortfolioSnapshot {
             ts,
-            cash: self.cash,
+            cash: (self.cash - self.reserved()) / (Decimal::ONE + self.cfg.reserve_margin),
             equity,
             positions,
         }
@@ -295,6 +315,14 @@ impl OrderManager {
             return Vec::new();
         };
         self.register(&request, None, ts);
+        // The entry holds back its cost at the last close plus a margin until it is done.
+        let close = self
+            .books
+            .get(symbol)
+            .and_then(|b| b.last_close)
+            .unwrap_or_default();
+        let entry = self.tracked.len() - 1 - request.attached.len();
+        self.tracked[entry].reserve = qty * close * (Decimal::ONE + self.cfg.reserve_margin);
         vec![OrderCommand::Submit(request)]
     }
 
@@ -306,7 +334,11 @@ impl OrderManager {
         }
         let i = self.tracked.len();
         self.index.insert(request.client_order_id.clone(), i);
-        self.tracked.push(Tracked { order, parent });
+        self.tracked.push(Tracked {
+            order,
+            parent,
+            reserve: Decimal::ZERO,
+        });
         self.books
             .entry(request.symbol.clone())
             .or_default()

@@ -14,6 +14,9 @@ pub struct TrackedOrder {
     pub order: Order,
     /// Index of its parent, always lower than its own.
     pub parent: Option<usize>,
+    /// Cash it holds back while open (entry buys only).
+    #[serde(default)]
+    pub reserve: Decimal,
 }
 
 /// What the order manager holds about one symbol.

@@ -40,6 +40,7 @@ impl Harness {
         let cfg = OrderManagerConfig {
             run_id: "bt".to_string(),
             trailing,
+            ..OrderManagerConfig::default()
         };
         Self {
             om: OrderManager::new(cfg, dec!(10000)),
@@ -506,7 +507,7 @@ fn cash_and_positions_are_conserved_over_a_sequence() {
         initial + realized + position.unrealized_pnl() - open_fees,
         "equity = initial + realized P&L + unrealized P&L − fees of the open trip"
     );
-    assert_eq!(snapshot.cash + position.qty * dec!(114.25), snapshot.equity);
+    assert_eq!(h.om.cash() + position.qty * dec!(114.25), snapshot.equity);
     h.assert_no_anomalies();
 }
 
@@ -621,4 +622,27 @@ fn illegal_transitions_and_unknown_orders_are_recorded_not_panics() {
         "{:?}",
         h.om.anomalies()
     );
+}
+
+#[test]
+fn an_open_entry_holds_back_its_cash_until_it_fills() {
+    let mut h = Harness::standard();
+    h.quiet_bar(dec!(100));
+    let commands = h.open(dec!(10), Some(dec!(96)), &[]);
+    h.route(commands);
+    // Decided at the close of 100: 10 units hold back 10 × 100 × 1.02 of the 10,000; a new
+    // order may then commit 8,980 / 1.02 at its decision price.
+    assert_eq!(h.om.reserved(), dec!(1020));
+    assert_eq!(h.om.snapshot(h.now).cash, dec!(8980) / dec!(1.02));
+    assert_eq!(
+        h.om.snapshot(h.now).equity,
+        dec!(10000),
+        "reserved cash is still equity"
+    );
+    // It fills at the next open (100 + 5 bps): the reservation is released and the real
+    // cost (1,000.50 plus a 10 bps fee of 1.0005) leaves the account.
+    h.quiet_bar(dec!(100));
+    assert_eq!(h.om.reserved(), dec!(0));
+    assert_eq!(h.om.cash(), dec!(8998.4995));
+    assert_eq!(h.om.snapshot(h.now).cash, dec!(8998.4995) / dec!(1.02));
 }

@@ -65,6 +65,7 @@ impl OrderManager {
                 .map(|t| TrackedOrder {
                     order: t.order.clone(),
                     parent: t.parent,
+                    reserve: t.reserve,
                 })
                 .collect(),
             symbols: self
@@ -101,6 +102,7 @@ impl OrderManager {
                 }
             }
             let book = SymbolBook {
+                last_close: None,
                 position: s.position,
                 trip: s.trip,
                 open_orders: Vec::new(),
@@ -135,6 +137,7 @@ impl OrderManager {
             tracked.push(Tracked {
                 order: t.order,
                 parent: t.parent,
+                reserve: t.reserve,
             });
         }
         Ok(Self {
