@@ -139,6 +139,20 @@ fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
     assert!(!chaotic.kills.stops.is_empty() && !chaotic.kills.panics.is_empty());
     assert_unchanged(&chaotic, &calm, "all actors");
     check_journal(&settings, &store).unwrap();
+    // Every message counted into a mailbox was counted out, redeliveries included.
+    for actor in &chaotic.health.actors {
+        assert_eq!(
+            actor.mailbox_depth,
+            Some(0),
+            "{}: mailbox not drained",
+            actor.name
+        );
+    }
+    assert_eq!(
+        chaotic.health.actors.len(),
+        7,
+        "sentiment, 2 symbols, fusion, risk, om, execution"
+    );
     // Rest-for-one: a failure of fusion restarts risk, the order manager and execution too.
     let restarts: u64 = chaotic.supervision.restarts.values().sum();
     assert!(

@@ -17,7 +17,9 @@ use keel_actors::order_manager::actor::{
 use keel_actors::order_manager::{stage, OrderManager};
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
 use keel_actors::risk::RiskStage;
-use keel_actors::runtime::{install_panic_hook, Group, Inflight, Supervision, SupervisionStats};
+use keel_actors::runtime::{
+    install_panic_hook, Group, Inbox, Inflight, Outbox, Supervision, SupervisionStats,
+};
 use keel_actors::sentiment::actor::{SentimentActor, Summarize};
 use keel_actors::sentiment::SentimentCore;
 use keel_actors::strategy::StrategyStage;
@@ -51,6 +53,8 @@ pub struct RunOptions {
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunReport {
+    /// The supervision report at the end (every actor's state, restarts, mailbox depth).
+    pub health: keel_supervision::SupervisionReport,
     /// Failures, restarts and recovery latency seen by the supervisors.
     pub supervision: SupervisionStats,
     /// What the chaos monkey did (empty without chaos).
@@ -128,13 +132,23 @@ async fn run_graph(
     ];
     handles.extend(symbol_handles.iter().cloned());
 
+    // Senders count messages into the receiver's mailbox gauge (the health registry's).
+    let (om_mailbox, exec_mailbox, risk_mailbox, fusion_mailbox, sentiment_mailbox) = (
+        om_handle.mailbox(),
+        exec_handle.mailbox(),
+        risk_handle.mailbox(),
+        fusion_handle.mailbox(),
+        sentiment_handle.mailbox(),
+    );
+    let symbol_mailboxes: Vec<_> = symbol_handles.iter().map(|h| h.mailbox()).collect();
+
     // The order manager talks to execution and risk, and both answer it: create its context
     // first so that its address exists before the actors that need it.
     let om_context = Context::<OrderManagerActor>::new();
     let om = om_context.address();
     let exec = ExecutionActor::new(
         start.venue,
-        om.clone(),
+        Outbox::new(om.clone(), om_mailbox.clone()),
         options.latencies.clone(),
         journal.clone(),
         exec_handle,
@@ -156,7 +170,14 @@ async fn run_graph(
         );
         Box::new(move |state| RiskStage::new(&strategy, &risk, state, n))
     };
-    let risk = RiskActor::new(risk_stage, view, om.clone(), rebuild, risk_handle).start();
+    let risk = RiskActor::new(
+        risk_stage,
+        view,
+        Outbox::new(om.clone(), om_mailbox.clone()),
+        rebuild,
+        risk_handle,
+    )
+    .start();
     let rehydration = OmRehydration {
         orders: settings.orders.clone(),
         venue: settings.venue.clone(),
@@ -166,14 +187,20 @@ async fn run_graph(
     om_context.run(OrderManagerActor::new(
         start.orders,
         symbols.clone(),
-        exec.clone(),
-        risk.clone(),
+        Outbox::new(exec.clone(), exec_mailbox.clone()),
+        Outbox::new(risk.clone(), risk_mailbox.clone()),
         start.equity,
         journal.clone(),
         rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
-    let fusion = FusionActor::new(strategy, risk.clone(), fusion_handle).start();
+    let fusion = FusionActor::new(
+        strategy,
+        Outbox::new(risk.clone(), risk_mailbox.clone()),
+        fusion_handle,
+    )
+    .start();
+    let to_fusion = Outbox::new(fusion.clone(), fusion_mailbox);
     let sentiment_core = SentimentCore::new(
         settings.sentiment.clone(),
         replay_analyst(settings, analyses.as_ref()),
@@ -181,23 +208,20 @@ async fn run_graph(
     );
     let sentiment = match recording_session(settings, analyses.as_ref())? {
         Some(session) => {
-            SentimentActor::recording(sentiment_core, fusion.clone(), session, sentiment_handle)
+            SentimentActor::recording(sentiment_core, to_fusion.clone(), session, sentiment_handle)
         }
-        None => SentimentActor::new(sentiment_core, fusion.clone(), sentiment_handle),
+        None => SentimentActor::new(sentiment_core, to_fusion.clone(), sentiment_handle),
     }
     .start();
     let poller = start_feed_poller(settings, &symbols, sentiment.clone().recipient())?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()
         .zip(symbol_handles)
-        .map(|(s, handle)| {
+        .zip(symbol_mailboxes)
+        .map(|((s, handle), mailbox)| {
             let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
-            (
-                s.clone(),
-                SymbolActor::new(core, fusion.clone(), handle)
-                    .start()
-                    .recipient(),
-            )
+            let actor = SymbolActor::new(core, to_fusion.clone(), handle).start();
+            (s.clone(), Inbox::new(actor.recipient(), mailbox))
         })
         .collect();
     let replay_done = Rc::new(Cell::new(false));
@@ -216,9 +240,9 @@ async fn run_graph(
     };
     let targets = FeedTargets {
         symbols: symbol_actors,
-        news: sentiment.clone().recipient(),
-        risk: risk.clone().recipient(),
-        venue: exec.recipient(),
+        news: Inbox::new(sentiment.clone().recipient(), sentiment_mailbox),
+        risk: Inbox::new(risk.clone().recipient(), risk_mailbox),
+        venue: Inbox::new(exec.recipient(), exec_mailbox),
         progress: journal.is_some().then(|| om.clone().recipient()),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
@@ -235,8 +259,8 @@ async fn run_graph(
     }
     log_sentiment_summary(&sentiment.send(Summarize).await?);
     om.send(Flush).await?;
-    let report = supervision.health().report(std::time::Instant::now());
-    info!(inflight_high_water = inflight.high_water(), "{report}");
+    let health = supervision.health().report(std::time::Instant::now());
+    info!(inflight_high_water = inflight.high_water(), "{health}");
     if let Some(reason) = supervision.escalated() {
         return Err(Escalated(reason).into());
     }
@@ -261,6 +285,7 @@ async fn run_graph(
         result,
         record,
         outcome,
+        health,
         kills: ChaosKills::from_stats(&supervision.stats()),
         supervision: supervision.stats(),
     })
@@ -272,9 +297,8 @@ async fn run_graph(
 #[error("supervision escalated to the root: {0}; trading stopped safely (exit code 70)")]
 pub struct Escalated(pub String);
 
-/// Logs the one-line supervision report every ten seconds of wall time until shutdown, with
-/// the messages in flight through the whole pipeline (per-actor mailbox depth is not
-/// measured: actix does not expose it).
+/// Logs the one-line supervision report (with every actor's mailbox depth) every ten seconds
+/// of wall time until shutdown, with the messages in flight through the whole pipeline.
 fn report_supervision_periodically(
     supervision: Supervision,
     inflight: Inflight,

@@ -36,6 +36,32 @@ impl MailboxGauge {
         self.0.store(depth.min(UNMEASURED - 1), Ordering::Relaxed);
     }
 
+    /// One more message waiting (a sender counts it in).
+    pub fn increment(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(if d == UNMEASURED {
+                    1
+                } else {
+                    (d + 1).min(UNMEASURED - 1)
+                })
+            });
+    }
+
+    /// One message fewer (the receiver started handling it); never below zero.
+    pub fn decrement(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(if d == UNMEASURED {
+                    0
+                } else {
+                    d.saturating_sub(1)
+                })
+            });
+    }
+
     /// The depth last set, or `None` when it was never measured.
     pub fn get(&self) -> Option<usize> {
         match self.0.load(Ordering::Relaxed) {

@@ -13,7 +13,7 @@ use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
-use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 
 /// A bar closed at the venue: fill what rested on it.
 #[derive(Message)]
@@ -45,7 +45,7 @@ pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
 /// The simulated venue behind the execution port.
 pub struct ExecutionActor {
     venue: SimExchange,
-    om: Addr<OrderManagerActor>,
+    om: Outbox<OrderManagerActor>,
     latencies: Option<LatencyLog>,
     journal: Option<Journal<SledStore>>,
     supervision: ActorHandle,
@@ -57,7 +57,7 @@ impl ExecutionActor {
     /// in `journal` when given.
     pub fn new(
         venue: SimExchange,
-        om: Addr<OrderManagerActor>,
+        om: Outbox<OrderManagerActor>,
         latencies: Option<LatencyLog>,
         journal: Option<Journal<SledStore>>,
         supervision: ActorHandle,
@@ -128,7 +128,7 @@ impl Handler<VenueBar> for ExecutionActor {
             let reports = this.venue.on_candle(&msg.candle);
             if !reports.is_empty() {
                 this.save();
-                this.om.do_send(Settle {
+                this.om.send(Settle {
                     reports,
                     now: msg.candle.close_time(),
                     ticket: msg.ticket.clone(),
@@ -158,7 +158,7 @@ impl Handler<Execute> for ExecutionActor {
             }
             this.save();
             if !reports.is_empty() {
-                this.om.do_send(Settle {
+                this.om.send(Settle {
                     reports,
                     now: msg.now,
                     ticket: msg.ticket.clone(),

@@ -8,7 +8,7 @@ use tracing::{debug, info, info_span, warn};
 
 use crate::model::Candle;
 use crate::risk::actor::{Decide, RiskActor};
-use crate::runtime::{contain, ActorHandle, Mode, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Mode, Outbox, Rehydrate, Ticket};
 use crate::sentiment::SentimentOutput;
 use crate::strategy::StrategyStage;
 use crate::symbol::SymbolUpdate;
@@ -44,13 +44,13 @@ pub struct SymbolUpdated {
 pub struct FusionActor {
     stage: StrategyStage,
     checkpoint: StrategyStage,
-    risk: Addr<RiskActor>,
+    risk: Outbox<RiskActor>,
     supervision: ActorHandle,
 }
 
 impl FusionActor {
     /// An actor around `stage`, deciding for `risk`.
-    pub fn new(stage: StrategyStage, risk: Addr<RiskActor>, supervision: ActorHandle) -> Self {
+    pub fn new(stage: StrategyStage, risk: Outbox<RiskActor>, supervision: ActorHandle) -> Self {
         Self {
             checkpoint: stage.clone(),
             stage,
@@ -123,7 +123,7 @@ impl Handler<SymbolUpdated> for FusionActor {
             for event in &decision.emergencies {
                 warn!(headline = %event.headline, event_symbol = %event.symbol, "critical negative event: emergency exit");
             }
-            this.risk.do_send(Decide {
+            this.risk.send(Decide {
                 candle: msg.candle.clone(),
                 atr: msg.update.values.atr,
                 decision,

@@ -21,7 +21,7 @@ use crate::execution::actor::VenueBar;
 use crate::model::{Candle, Symbol, Timestamp};
 use crate::order_manager::actor::Progress;
 use crate::risk::actor::Mark;
-use crate::runtime::{Inflight, Mode};
+use crate::runtime::{Inbox, Inflight, Mode};
 use crate::sentiment::actor::NewsTick;
 use crate::symbol::actor::CandleClosed;
 
@@ -50,13 +50,13 @@ pub enum Pace {
 /// Where the feed's steps go.
 pub struct FeedTargets {
     /// One symbol actor per symbol.
-    pub symbols: HashMap<Symbol, Recipient<CandleClosed>>,
+    pub symbols: HashMap<Symbol, Inbox<CandleClosed>>,
     /// The sentiment actor.
-    pub news: Recipient<NewsTick>,
+    pub news: Inbox<NewsTick>,
     /// The risk actor (marks).
-    pub risk: Recipient<Mark>,
+    pub risk: Inbox<Mark>,
     /// The execution actor (venue bars).
-    pub venue: Recipient<VenueBar>,
+    pub venue: Inbox<VenueBar>,
     /// Told how many candles are done, never before the mark of their bar close (the
     /// journal's resume point); none when nothing is journalled.
     pub progress: Option<Recipient<Progress>>,
@@ -206,7 +206,7 @@ async fn replay(
         let new_bar = last_close.is_some_and(|last| last != close);
         if new_bar {
             if let Some(ts) = pending_mark.take() {
-                targets.risk.do_send(Mark {
+                targets.risk.send(Mark {
                     ts,
                     ticket: inflight.ticket(),
                 });
@@ -236,18 +236,18 @@ async fn replay(
         // The venue only sees bars that are traded (warm-up and recovered bars have nothing
         // to fill, or were filled before the restart).
         if mode == Mode::Trading {
-            targets.venue.do_send(VenueBar {
+            targets.venue.send(VenueBar {
                 candle: candle.clone(),
                 ticket: inflight.ticket(),
             });
             inflight.idle().await;
         }
-        targets.news.do_send(NewsTick {
+        targets.news.send(NewsTick {
             now: close,
             ticket: inflight.ticket(),
         });
         inflight.idle().await;
-        symbol.do_send(CandleClosed {
+        symbol.send(CandleClosed {
             candle: candle.clone(),
             mode,
             born,
@@ -260,7 +260,7 @@ async fn replay(
     }
     if completed {
         if let Some(ts) = pending_mark.take() {
-            targets.risk.do_send(Mark {
+            targets.risk.send(Mark {
                 ts,
                 ticket: inflight.ticket(),
             });
@@ -335,7 +335,7 @@ async fn replay_at_rate(
         let close = candle.close_time();
         if last_close.is_some_and(|last| last != close) {
             if let Some(ts) = pending_mark.take() {
-                targets.risk.do_send(Mark {
+                targets.risk.send(Mark {
                     ts,
                     ticket: inflight.ticket(),
                 });
@@ -361,16 +361,16 @@ async fn replay_at_rate(
         // The venue only sees bars that are traded (warm-up and recovered bars have nothing
         // to fill, or were filled before the restart).
         if mode == Mode::Trading {
-            targets.venue.do_send(VenueBar {
+            targets.venue.send(VenueBar {
                 candle: candle.clone(),
                 ticket: inflight.ticket(),
             });
         }
-        targets.news.do_send(NewsTick {
+        targets.news.send(NewsTick {
             now: close,
             ticket: inflight.ticket(),
         });
-        symbol.do_send(CandleClosed {
+        symbol.send(CandleClosed {
             candle: candle.clone(),
             mode,
             born,
@@ -383,7 +383,7 @@ async fn replay_at_rate(
     }
     if let Some(ts) = pending_mark.take() {
         if completed {
-            targets.risk.do_send(Mark {
+            targets.risk.send(Mark {
                 ts,
                 ticket: inflight.ticket(),
             });
@@ -402,6 +402,13 @@ async fn replay_at_rate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inbox<M: Message + Send>(recipient: Recipient<M>) -> Inbox<M>
+    where
+        M::Result: Send,
+    {
+        Inbox::new(recipient, keel_supervision::MailboxGauge::default())
+    }
     use crate::model::{Decimal, Interval};
 
     /// Counts what the feed delivers, per message type.
@@ -492,11 +499,11 @@ mod tests {
         let targets = FeedTargets {
             symbols: symbols
                 .iter()
-                .map(|s| (s.clone(), sink.clone().recipient()))
+                .map(|s| (s.clone(), inbox(sink.clone().recipient())))
                 .collect(),
-            news: sink.clone().recipient(),
-            risk: sink.clone().recipient(),
-            venue: sink.recipient(),
+            news: inbox(sink.clone().recipient()),
+            risk: inbox(sink.clone().recipient()),
+            venue: inbox(sink.recipient()),
             progress: None,
         };
         let inflight = Inflight::new();
@@ -533,10 +540,12 @@ mod tests {
         };
         let sink = Sink::default().start();
         let targets = FeedTargets {
-            symbols: [(symbol, sink.clone().recipient())].into_iter().collect(),
-            news: sink.clone().recipient(),
-            risk: sink.clone().recipient(),
-            venue: sink.recipient(),
+            symbols: [(symbol, inbox(sink.clone().recipient()))]
+                .into_iter()
+                .collect(),
+            news: inbox(sink.clone().recipient()),
+            risk: inbox(sink.clone().recipient()),
+            venue: inbox(sink.recipient()),
             progress: None,
         };
         let (done, finished) = oneshot::channel();

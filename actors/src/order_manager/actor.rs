@@ -17,7 +17,7 @@ use crate::model::{
 use crate::risk::actor::{PortfolioUpdated, RiskActor};
 use crate::risk::{Approval, RiskState};
 use crate::runtime::Ticket;
-use crate::runtime::{contain, ActorHandle, Rehydrate};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate};
 
 /// Reports from the venue.
 #[derive(Message)]
@@ -149,7 +149,7 @@ impl Rehydrate for OrderManagerActor {
             }
             self.pending = report.commands;
             if !report.closed.is_empty() {
-                self.risk.do_send(PortfolioUpdated {
+                self.risk.send(PortfolioUpdated {
                     view: stage::view(&om, &self.symbols, now),
                     closed: report.closed,
                 });
@@ -166,8 +166,8 @@ impl Rehydrate for OrderManagerActor {
 pub struct OrderManagerActor {
     om: OrderManager,
     symbols: Vec<Symbol>,
-    exec: Addr<ExecutionActor>,
-    risk: Addr<RiskActor>,
+    exec: Outbox<ExecutionActor>,
+    risk: Outbox<RiskActor>,
     equity: Vec<EquityPoint>,
     orders_submitted: u64,
     journal: Option<Journal<SledStore>>,
@@ -187,8 +187,8 @@ impl OrderManagerActor {
     pub fn new(
         om: OrderManager,
         symbols: Vec<Symbol>,
-        exec: Addr<ExecutionActor>,
-        risk: Addr<RiskActor>,
+        exec: Outbox<ExecutionActor>,
+        risk: Outbox<RiskActor>,
         equity: Vec<EquityPoint>,
         journal: Option<Journal<SledStore>>,
         rehydration: OmRehydration,
@@ -268,7 +268,7 @@ impl OrderManagerActor {
                 OrderCommand::Cancel { id } => debug!(%id, ts = %now, "cancel requested"),
             }
         }
-        self.exec.do_send(Execute {
+        self.exec.send(Execute {
             commands,
             now,
             born,
@@ -277,7 +277,7 @@ impl OrderManagerActor {
     }
 
     fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
-        self.risk.do_send(PortfolioUpdated {
+        self.risk.send(PortfolioUpdated {
             view: stage::view(&self.om, &self.symbols, now),
             closed,
         });

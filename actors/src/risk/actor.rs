@@ -11,7 +11,7 @@ use super::{PortfolioView, RiskStage};
 use crate::model::{Candle, ClosedTrade, EquityPoint, Timestamp};
 use crate::order_manager::actor::{Approved, Checkpoint, OrderManagerActor};
 use crate::risk::RiskState;
-use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 use crate::strategy::Decision;
 
 /// A decision from fusion for one candle.
@@ -59,7 +59,7 @@ pub struct RefusalCounts;
 pub struct RiskActor {
     stage: RiskStage,
     view: PortfolioView,
-    om: Addr<OrderManagerActor>,
+    om: Outbox<OrderManagerActor>,
     refusals: BTreeMap<&'static str, u64>,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
@@ -73,7 +73,7 @@ impl RiskActor {
     pub fn new(
         stage: RiskStage,
         view: PortfolioView,
-        om: Addr<OrderManagerActor>,
+        om: Outbox<OrderManagerActor>,
         rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
         supervision: ActorHandle,
     ) -> Self {
@@ -141,7 +141,7 @@ impl Handler<Decide> for RiskActor {
             if let Some(intent) = &approval.intent {
                 info!(?intent, "intent approved");
             }
-            this.om.do_send(Approved {
+            this.om.send(Approved {
                 candle: msg.candle.clone(),
                 atr: msg.atr,
                 approval,
@@ -177,7 +177,7 @@ impl Handler<Mark> for RiskActor {
                 warn!(actor = "risk", ?alert, ts = %msg.ts, "risk alert");
             }
             let snapshot = &this.view.snapshot;
-            this.om.do_send(Checkpoint {
+            this.om.send(Checkpoint {
                 point: EquityPoint {
                     ts: msg.ts,
                     equity: snapshot.equity,

@@ -2,9 +2,11 @@
 //! pipeline has drained, and the run mode carried with each candle.
 
 mod inflight;
+mod outbox;
 mod supervise;
 
 pub use inflight::{Inflight, Ticket};
+pub use outbox::{Inbox, Outbox};
 pub use supervise::{
     contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, Supervision,
     SupervisionStats,

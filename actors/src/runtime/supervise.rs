@@ -70,6 +70,7 @@ enum Member {
 
 struct ActorCell {
     name: Rc<str>,
+    mailbox: keel_supervision::MailboxGauge,
     chaos: Cell<Option<Chaos>>,
     restart_pending: Cell<bool>,
     node: usize,
@@ -114,6 +115,11 @@ impl ActorHandle {
     /// The actor's name in events and reports.
     pub fn name(&self) -> &str {
         &self.cell.name
+    }
+
+    /// The actor's mailbox gauge: give it to the senders' [`Outbox`](super::Outbox).
+    pub fn mailbox(&self) -> keel_supervision::MailboxGauge {
+        self.cell.mailbox.clone()
     }
 
     /// Makes the actor's next message fail this way (the chaos monkey).
@@ -181,8 +187,11 @@ impl Supervision {
             .core
             .add_child(name, RestartType::Permanent)
             .unwrap_or_else(|_| panic!("actor name {name} registered twice"));
+        let mailbox = self.0.health.mailbox_gauge(name);
+        mailbox.set(0);
         let cell = Rc::new(ActorCell {
             name: name.into(),
+            mailbox,
             chaos: Cell::new(None),
             restart_pending: Cell::new(false),
             node,
@@ -369,6 +378,7 @@ fn contained<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
 /// same message handled again; `None` once trading has stopped after an escalation.
 pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R) -> Option<R> {
     let handle = actor.supervision().clone();
+    handle.cell.mailbox.decrement();
     let sup = &handle.supervision;
     if sup.0.escalated.borrow().is_some() {
         return None;

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
-use crate::runtime::{contain, ActorHandle, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 
 /// Event time has reached `now`: release and analyse the headlines published until then.
 #[derive(Message)]
@@ -68,7 +68,7 @@ pub struct SentimentActor<A: Analyst + Clone + 'static> {
     fresh: SentimentCore<A>,
     added: Vec<Headline>,
     last_now: Option<Timestamp>,
-    fusion: Addr<FusionActor>,
+    fusion: Outbox<FusionActor>,
     session: Option<LlmSession>,
     next_step: u64,
     next_delivery: u64,
@@ -80,7 +80,7 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
     /// An actor around `core` (its analyst answers every window), reporting to `fusion`.
     pub fn new(
         core: SentimentCore<A>,
-        fusion: Addr<FusionActor>,
+        fusion: Outbox<FusionActor>,
         supervision: ActorHandle,
     ) -> Self {
         Self {
@@ -101,7 +101,7 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
     /// analyst is not asked.
     pub fn recording(
         core: SentimentCore<A>,
-        fusion: Addr<FusionActor>,
+        fusion: Outbox<FusionActor>,
         session: LlmSession,
         supervision: ActorHandle,
     ) -> Self {
@@ -123,7 +123,7 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
                 continue;
             }
             log_outputs(&outputs);
-            self.fusion.do_send(News {
+            self.fusion.send(News {
                 outputs,
                 ticket: step.ticket,
             });
@@ -203,7 +203,7 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
                 this.last_now = Some(msg.now);
                 if !outputs.is_empty() {
                     log_outputs(&outputs);
-                    this.fusion.do_send(News {
+                    this.fusion.send(News {
                         outputs,
                         ticket: msg.ticket.clone(),
                     });

@@ -9,7 +9,7 @@ use tracing::{debug, info_span};
 use super::SymbolCore;
 use crate::fusion::actor::{FusionActor, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Mode, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Mode, Outbox, Rehydrate, Ticket};
 
 /// A closed candle for this symbol.
 #[derive(Message)]
@@ -30,13 +30,13 @@ pub struct SymbolActor {
     core: SymbolCore,
     fresh: SymbolCore,
     seen: Vec<Candle>,
-    fusion: Addr<FusionActor>,
+    fusion: Outbox<FusionActor>,
     supervision: ActorHandle,
 }
 
 impl SymbolActor {
     /// An actor around `core` (fresh), reporting to `fusion`.
-    pub fn new(core: SymbolCore, fusion: Addr<FusionActor>, supervision: ActorHandle) -> Self {
+    pub fn new(core: SymbolCore, fusion: Outbox<FusionActor>, supervision: ActorHandle) -> Self {
         Self {
             fresh: core.clone(),
             core,
@@ -86,7 +86,7 @@ impl Handler<CandleClosed> for SymbolActor {
                 debug!(open_time = %msg.candle.open_time, "stale or duplicate candle dropped");
                 return;
             };
-            this.fusion.do_send(SymbolUpdated {
+            this.fusion.send(SymbolUpdated {
                 candle: msg.candle.clone(),
                 update,
                 mode: msg.mode,
