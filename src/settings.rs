@@ -14,7 +14,7 @@ use keel_actors::risk::RiskConfig;
 use keel_actors::sentiment::SentimentConfig;
 use keel_actors::strategy::{StrategyConfig, StrategyKind};
 use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
-use keel_supervision::SupervisorConfig;
+use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
@@ -223,6 +223,9 @@ pub struct Settings {
     /// Restart intensity and backoff of the actor supervisors.
     #[serde(default)]
     pub supervision: SupervisorConfig,
+    /// The circuit breaker around the venue (open: risk goes reduce-only).
+    #[serde(default)]
+    pub venue_breaker: BreakerConfig,
 }
 
 /// A validated candle source.
@@ -298,6 +301,7 @@ impl Settings {
         }
         in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
         self.supervision.validate("supervision")?;
+        self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
         let fused = self.strategy.kind == StrategyKind::Fusion;

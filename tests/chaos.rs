@@ -185,3 +185,66 @@ fn past_the_restart_intensity_trading_stops_safely_and_keel_exits_70() {
     assert!(stderr.contains("event=escalated"), "{stderr}");
     assert!(stderr.contains("trading stopped safely"), "{stderr}");
 }
+
+#[test]
+fn an_unreachable_venue_opens_its_breaker_puts_risk_in_reduce_only_and_recovers() {
+    let text = format!(
+        "{}\n[venue_breaker]\nwindow_size = 10\nfailure_rate_threshold = 0.5\nminimum_calls = 3\nopen_cooldown_ms = 86400000\nhalf_open_trial_calls = 1\n",
+        config_text()
+    );
+    let settings = Settings::from_toml(&text, "test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("journal");
+    let inputs = load_inputs(&settings).unwrap();
+    let options = RunOptions {
+        store: Some(store.clone()),
+        // Venue calls 4 to 9 fail: the breaker opens after the third failure in a row.
+        venue_faults: Some(4..10),
+        ..RunOptions::default()
+    };
+    let report = run_actors(&settings, inputs, options).unwrap();
+    assert!(report.outcome.completed);
+    let refused = report
+        .result
+        .refusals
+        .iter()
+        .find(|(rule, _)| rule == "reduce_only")
+        .map_or(0, |(_, n)| *n);
+    assert!(
+        refused > 0,
+        "no long was refused while the venue was down: {:?}",
+        report.result.refusals
+    );
+    let venue = report
+        .health
+        .breakers
+        .iter()
+        .find(|b| b.name == "venue")
+        .unwrap();
+    assert_eq!(
+        venue.state,
+        keel_supervision::BreakerState::Closed,
+        "the breaker never closed again"
+    );
+    let rejected = report
+        .record
+        .orders
+        .iter()
+        .filter(|o| o.status == keel_actors::model::OrderStatus::Rejected)
+        .count();
+    assert!(
+        rejected > 0,
+        "the failed calls' orders must be rejected (they never reached the venue)"
+    );
+    let ids: HashSet<_> = report.record.orders.iter().map(|o| o.id()).collect();
+    assert_eq!(
+        ids.len(),
+        report.record.orders.len(),
+        "a client order id used twice"
+    );
+    check_journal(&settings, &store).unwrap();
+    assert!(
+        report.result.trades.len() >= 3,
+        "trading resumed after the outage"
+    );
+}

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use actix::prelude::*;
-use keel_actors::execution::actor::{ExecutionActor, LatencyLog};
+use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
+use keel_actors::execution::{VenueFaults, VenueGuard};
 use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
@@ -48,6 +49,8 @@ pub struct RunOptions {
     pub latencies: Option<LatencyLog>,
     /// Let a chaos monkey kill actors while the replay runs.
     pub chaos: Option<ChaosOptions>,
+    /// Make these venue calls fail (numbered from 0), to exercise the venue's breaker.
+    pub venue_faults: Option<VenueFaults>,
 }
 
 /// What a run produced.
@@ -146,12 +149,21 @@ async fn run_graph(
     // first so that its address exists before the actors that need it.
     let om_context = Context::<OrderManagerActor>::new();
     let om = om_context.address();
+    let risk_context = Context::<RiskActor>::new();
+    let risk = risk_context.address();
+    supervision
+        .health()
+        .register_breaker("venue", keel_supervision::BreakerState::Closed);
     let exec = ExecutionActor::new(
         start.venue,
         Outbox::new(om.clone(), om_mailbox.clone()),
         options.latencies.clone(),
         journal.clone(),
         exec_handle,
+        VenueBreaker {
+            guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
+            risk: risk.clone(),
+        },
     )
     .start();
     let view = stage::view(&start.orders, &symbols, Timestamp(0));
@@ -170,14 +182,13 @@ async fn run_graph(
         );
         Box::new(move |state| RiskStage::new(&strategy, &risk, state, n))
     };
-    let risk = RiskActor::new(
+    risk_context.run(RiskActor::new(
         risk_stage,
         view,
         Outbox::new(om.clone(), om_mailbox.clone()),
         rebuild,
         risk_handle,
-    )
-    .start();
+    ));
     let rehydration = OmRehydration {
         orders: settings.orders.clone(),
         venue: settings.venue.clone(),

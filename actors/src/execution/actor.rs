@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tracing::{error, info};
 
-use super::SimExchange;
+use super::{Guarded, SimExchange, VenueGuard};
 use crate::journal::{Journal, SledStore};
-use crate::model::{Candle, Timestamp};
+use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
+use crate::risk::actor::{RiskActor, VenueHealth};
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use keel_supervision::{BreakerState, Transition};
 
 /// A bar closed at the venue: fill what rested on it.
 #[derive(Message)]
@@ -49,6 +51,16 @@ pub struct ExecutionActor {
     latencies: Option<LatencyLog>,
     journal: Option<Journal<SledStore>>,
     supervision: ActorHandle,
+    guard: VenueGuard,
+    risk: Addr<RiskActor>,
+}
+
+/// The venue's circuit breaker and whom it tells.
+pub struct VenueBreaker {
+    /// The breaker (and any faults to inject).
+    pub guard: VenueGuard,
+    /// Risk, which goes reduce-only while the breaker is open.
+    pub risk: Addr<RiskActor>,
 }
 
 impl ExecutionActor {
@@ -61,6 +73,7 @@ impl ExecutionActor {
         latencies: Option<LatencyLog>,
         journal: Option<Journal<SledStore>>,
         supervision: ActorHandle,
+        breaker: VenueBreaker,
     ) -> Self {
         Self {
             venue,
@@ -68,6 +81,20 @@ impl ExecutionActor {
             latencies,
             journal,
             supervision,
+            guard: breaker.guard,
+            risk: breaker.risk,
+        }
+    }
+
+    /// Logs breaker changes and tells risk when the venue becomes (un)usable.
+    fn breaker_changed(&self, transitions: &[Transition]) {
+        for transition in transitions {
+            self.supervision.breaker_changed("venue", transition);
+            match transition.to {
+                BreakerState::Open => self.risk.do_send(VenueHealth { reduce_only: true }),
+                BreakerState::Closed => self.risk.do_send(VenueHealth { reduce_only: false }),
+                BreakerState::HalfOpen => {}
+            }
         }
     }
 
@@ -125,6 +152,12 @@ impl Handler<VenueBar> for ExecutionActor {
 
     fn handle(&mut self, msg: VenueBar, _: &mut Self::Context) {
         contain(self, |this| {
+            let venue = &this.venue;
+            let symbol = &msg.candle.symbol;
+            let transitions = this.guard.probe(msg.candle.close_time(), || {
+                let _ = venue.open_orders(symbol).count();
+            });
+            this.breaker_changed(&transitions);
             let reports = this.venue.on_candle(&msg.candle);
             if !reports.is_empty() {
                 this.save();
@@ -154,7 +187,19 @@ impl Handler<Execute> for ExecutionActor {
         contain(self, |this| {
             let mut reports = Vec::new();
             for command in &msg.commands {
-                reports.extend(this.venue.apply(command, msg.now));
+                let venue = &mut this.venue;
+                let (outcome, transitions) =
+                    this.guard.call(msg.now, || venue.apply(command, msg.now));
+                this.breaker_changed(&transitions);
+                match outcome {
+                    Guarded::Done(venue_reports) => reports.extend(venue_reports),
+                    // It never reached the venue: refused, and the order manager knows it.
+                    Guarded::Refused(why) => reports.push(ExecutionReport::Rejected {
+                        id: command.order_id().clone(),
+                        reason: why.to_string(),
+                        ts: msg.now,
+                    }),
+                }
             }
             this.save();
             if !reports.is_empty() {

@@ -50,6 +50,15 @@ pub struct Mark {
     pub ticket: Ticket,
 }
 
+/// The venue's circuit breaker opened (`reduce_only`) or closed again: while open, only
+/// risk-reducing intents pass.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct VenueHealth {
+    /// True while the venue's breaker is open.
+    pub reduce_only: bool,
+}
+
 /// Refusals counted by rule, for the run summary.
 #[derive(Message)]
 #[rtype(result = "BTreeMap<&'static str, u64>")]
@@ -61,6 +70,7 @@ pub struct RiskActor {
     view: PortfolioView,
     om: Outbox<OrderManagerActor>,
     refusals: BTreeMap<&'static str, u64>,
+    reduce_only: bool,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
     rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
@@ -83,6 +93,7 @@ impl RiskActor {
             view,
             om,
             refusals: BTreeMap::new(),
+            reduce_only: false,
             rebuild,
             supervision,
         }
@@ -127,7 +138,8 @@ impl Handler<Decide> for RiskActor {
         contain(self, |this| {
             let decision = &msg.decision;
             let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
-                this.stage.on_decision(decision, &this.view, false)
+                this.stage
+                    .on_decision(decision, &this.view, this.reduce_only)
             } else {
                 Default::default()
             };
@@ -188,6 +200,22 @@ impl Handler<Mark> for RiskActor {
                 ticket: msg.ticket.clone(),
             });
         });
+    }
+}
+
+impl Handler<VenueHealth> for RiskActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: VenueHealth, _: &mut Self::Context) {
+        if msg.reduce_only != self.reduce_only {
+            warn!(
+                actor = "risk",
+                reduce_only = msg.reduce_only,
+                "venue breaker changed: reduce-only mode {}",
+                if msg.reduce_only { "on" } else { "off" }
+            );
+        }
+        self.reduce_only = msg.reduce_only;
     }
 }
 

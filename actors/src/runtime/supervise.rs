@@ -122,6 +122,12 @@ impl ActorHandle {
         self.cell.mailbox.clone()
     }
 
+    /// Records a circuit breaker's state change as a supervision event.
+    pub fn breaker_changed(&self, breaker: &str, transition: &keel_supervision::Transition) {
+        self.supervision
+            .record(SupervisionEvent::breaker(breaker, transition));
+    }
+
     /// Makes the actor's next message fail this way (the chaos monkey).
     pub fn inject(&self, chaos: Chaos) {
         self.cell.chaos.set(Some(chaos));

@@ -1,0 +1,98 @@
+//! The circuit breaker around the venue (DESIGN §4): every call to the venue is a success or
+//! a failure; past the failure-rate threshold the breaker opens, calls are refused without
+//! reaching the venue, and risk goes reduce-only until trial calls succeed again. It runs on
+//! event time, so a replay behaves as a live run would.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use keel_supervision::{BreakerConfig, BreakerState, CircuitBreaker, Transition};
+
+use crate::model::Timestamp;
+
+/// Venue calls to fail on purpose (tests and chaos runs): the calls numbered in the range,
+/// counting from 0.
+pub type VenueFaults = Range<u64>;
+
+/// What happened to one venue call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Guarded<T> {
+    /// The venue answered.
+    Done(T),
+    /// The call did not reach the venue (breaker open, or a fault): why.
+    Refused(&'static str),
+}
+
+/// The breaker, its clock and the fault plan.
+pub struct VenueGuard {
+    breaker: CircuitBreaker,
+    faults: Option<VenueFaults>,
+    calls: u64,
+    epoch: Option<(Timestamp, Instant)>,
+}
+
+impl VenueGuard {
+    /// A closed breaker; `faults` makes some calls fail.
+    pub fn new(config: BreakerConfig, faults: Option<VenueFaults>) -> Self {
+        Self {
+            breaker: CircuitBreaker::new(config),
+            faults,
+            calls: 0,
+            epoch: None,
+        }
+    }
+
+    /// The breaker's state.
+    pub fn state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// While the breaker is not closed, a harmless read of the venue serves as the trial call
+    /// once the cool-down has passed: with risk in reduce-only mode there may be no order to
+    /// try with. Returns the state changes.
+    pub fn probe(&mut self, now: Timestamp, read: impl FnOnce()) -> Vec<Transition> {
+        if self.breaker.state() == BreakerState::Closed {
+            return Vec::new();
+        }
+        self.call(now, read).1
+    }
+
+    /// Event time as the breaker's clock.
+    fn instant(&mut self, now: Timestamp) -> Instant {
+        let (t0, i0) = *self.epoch.get_or_insert((now, Instant::now()));
+        i0 + Duration::from_millis(now.millis().saturating_sub(t0.millis()).max(0) as u64)
+    }
+
+    /// Runs `call` against the venue unless the breaker refuses; returns the state changes it
+    /// caused, in order.
+    pub fn call<T>(
+        &mut self,
+        now: Timestamp,
+        call: impl FnOnce() -> T,
+    ) -> (Guarded<T>, Vec<Transition>) {
+        let at = self.instant(now);
+        let permit = match self.breaker.allow(at) {
+            Ok(permit) => permit,
+            Err(rejected) => {
+                let transitions = rejected.transition.into_iter().collect();
+                return (
+                    Guarded::Refused("the venue's circuit breaker is open"),
+                    transitions,
+                );
+            }
+        };
+        let mut transitions: Vec<Transition> = permit.transition().into_iter().collect();
+        let number = self.calls;
+        self.calls += 1;
+        if self.faults.as_ref().is_some_and(|f| f.contains(&number)) {
+            transitions.extend(self.breaker.on_failure(permit, at));
+            return (
+                Guarded::Refused("the venue could not be reached (injected fault)"),
+                transitions,
+            );
+        }
+        let result = call();
+        transitions.extend(self.breaker.on_success(permit, at));
+        (Guarded::Done(result), transitions)
+    }
+}
