@@ -105,6 +105,7 @@ fn restart_latency() {
                 stop_ratio: 0.0,
                 seed: 3,
                 only: only.iter().map(|s| s.to_string()).collect(),
+                poison: false,
             }),
             ..RunOptions::default()
         };

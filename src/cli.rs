@@ -82,6 +82,10 @@ pub struct ChaosArgs {
     /// Only kill these actors (comma-separated names, e.g. `risk,order_manager`).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Make the first strike a poisoned message (it fails on every delivery): after a few
+    /// deliveries it escalates, trading stops safely and keel exits with code 70.
+    #[arg(long)]
+    pub poison: bool,
     /// Restarts tolerated per supervisor within its window before escalating. By default the
     /// deliberate kills do not count against `supervision.intensity.max_restarts`.
     #[arg(long)]

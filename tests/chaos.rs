@@ -57,6 +57,7 @@ fn chaos(only: &[&str], stop_ratio: f64) -> ChaosOptions {
         stop_ratio,
         seed: 7,
         only: only.iter().map(|s| s.to_string()).collect(),
+        poison: false,
     }
 }
 
@@ -184,6 +185,29 @@ fn past_the_restart_intensity_trading_stops_safely_and_keel_exits_70() {
     assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
     assert!(stderr.contains("event=escalated"), "{stderr}");
     assert!(stderr.contains("trading stopped safely"), "{stderr}");
+}
+
+#[test]
+fn a_poisoned_message_is_neither_lost_nor_looped_on_it_stops_trading_with_exit_70() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("poison.toml");
+    std::fs::write(&config, config_text()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args([
+            "chaos",
+            "--config",
+            config.to_str().unwrap(),
+            "--kill-every",
+            "2ms",
+            "--poison",
+            "--only",
+            "fusion",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
+    assert!(stderr.contains("poison message"), "{stderr}");
 }
 
 #[test]

@@ -33,6 +33,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
             stop_ratio: args.stop_ratio.clamp(0.0, 1.0),
             seed: args.seed,
             only: args.only.clone(),
+            poison: args.poison,
         }),
         ..RunOptions::default()
     };

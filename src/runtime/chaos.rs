@@ -20,6 +20,8 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// Only these actors are victims (by name); all when empty.
     pub only: Vec<String>,
+    /// Make the first strike a poisoned message (it fails on every delivery).
+    pub poison: bool,
 }
 
 /// Kills the actors suffered, by actor and kind (a strike set after an actor's last message
@@ -73,11 +75,18 @@ pub fn start_chaos_monkey(
             rng ^= rng >> 27;
             rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
         };
+        let mut poison = options.poison;
         while !shutdown.get() && !done.get() && !victims.is_empty() {
             tokio::time::sleep(options.kill_every).await;
             let victim = &victims[next(victims.len() as u64) as usize];
             let stop = (next(1_000_000) as f64) < options.stop_ratio * 1_000_000.0;
-            let chaos = if stop { Chaos::Stop } else { Chaos::Panic };
+            let chaos = if std::mem::take(&mut poison) {
+                Chaos::Poison
+            } else if stop {
+                Chaos::Stop
+            } else {
+                Chaos::Panic
+            };
             debug!(actor = victim.name(), ?chaos, "chaos monkey strikes");
             victim.inject(chaos);
         }

@@ -28,7 +28,13 @@ pub enum Chaos {
     Panic,
     /// Stop the actor (it is restarted like after a crash).
     Stop,
+    /// Poison the next message: it fails on every delivery.
+    Poison,
 }
+
+/// Deliveries of one message that may fail before it is declared poison: it can be neither
+/// handled nor skipped (that would lose it), so the failure escalates to a safe stop.
+pub const POISON_ATTEMPTS: u32 = 3;
 
 /// An actor's state could not be rebuilt: the failure escalates.
 pub trait Rehydrate {
@@ -395,20 +401,45 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
         }
     }
     let mut failed_at: Option<Instant> = None;
+    let mut poisoned = false;
+    let mut attempts = 0u32;
     loop {
         let chaos = handle.cell.chaos.take();
         if let Some(kind) = chaos {
             let mut stats = sup.0.stats.borrow_mut();
             let entry = stats.injected.entry(handle.name().to_string()).or_default();
             match kind {
-                Chaos::Panic => entry.0 += 1,
+                Chaos::Panic | Chaos::Poison => entry.0 += 1,
                 Chaos::Stop => entry.1 += 1,
             }
         }
+        poisoned |= chaos == Some(Chaos::Poison);
+        attempts += 1;
+        if poisoned && attempts > POISON_ATTEMPTS {
+            let why = format!(
+                "{}: poison message, failed {POISON_ATTEMPTS} deliveries",
+                handle.name()
+            );
+            error!(
+                actor = handle.name(),
+                "poison message: it fails on every delivery; escalating to a safe stop"
+            );
+            sup.record(SupervisionEvent::escalated(
+                handle.name(),
+                why.clone(),
+                attempts - 1,
+            ));
+            *sup.0.escalated.borrow_mut() = Some(why);
+            sup.0.shutdown.set(true);
+            return None;
+        }
+        let chaos = if poisoned { Some(Chaos::Panic) } else { chaos };
         let outcome = match chaos {
             Some(Chaos::Stop) => Err(ExitReason::Killed),
-            Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
-                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            Some(Chaos::Panic) | Some(Chaos::Poison) => {
+                contained(|| -> R { panic!("chaos monkey: injected panic") })
+                    .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref()))
+            }
             None => contained(|| body(actor))
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
         };
