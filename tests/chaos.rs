@@ -1,6 +1,8 @@
 //! Supervision under fire: actors killed (panics and stops) while a replay runs come back
 //! with their address and state, and the outcome equals a run without chaos.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
@@ -10,31 +12,23 @@ use keel::backtest::load_inputs;
 use keel::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
 use keel::settings::Settings;
 
-/// Two volatile months of 2018 on BTC and ETH, with headlines.
+/// Two volatile months of 2018 on BTC and ETH, with headlines; restarts neither limited nor
+/// delayed (the kills are deliberate).
 fn config_text() -> String {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    format!(
-        r#"
-[data]
-candles = [
-    {{ symbol = "BTCUSDT", path = "{btc}", interval = "1h" }},
-    {{ symbol = "ETHUSDT", path = "{eth}", interval = "1h" }},
-]
-headlines = "{news}"
-start = "2018-01-01"
-end = "2018-03-01"
-[supervision.intensity]
-max_restarts = 1000000
-[supervision.backoff]
-base_ms = 0
-cap_ms = 0
-"#,
-        btc = repo.join("data/binance/BTC_USDT-1h.json").display(),
-        eth = repo.join("data/binance/ETH_USDT-1h.json").display(),
-        news = repo
-            .join("data/news/cryptopanic_2018-01-15_18.json")
-            .display(),
-    )
+    common::data_section("2018-01-01", Some("2018-03-01"), true)
+        + "[supervision.intensity]\nmax_restarts = 1000000\n[supervision.backoff]\nbase_ms = 0\ncap_ms = 0\n"
+}
+
+/// `keel chaos` as a process on [`config_text`] with `args`.
+fn chaos_process(args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("chaos.toml");
+    std::fs::write(&config, config_text()).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["chaos", "--config", config.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn settings() -> Settings {
@@ -164,23 +158,14 @@ fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
 
 #[test]
 fn past_the_restart_intensity_trading_stops_safely_and_keel_exits_70() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fragile.toml");
-    std::fs::write(&config, config_text()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args([
-            "chaos",
-            "--config",
-            config.to_str().unwrap(),
-            "--kill-every",
-            "1ms",
-            "--max-restarts",
-            "3",
-            "--only",
-            "risk",
-        ])
-        .output()
-        .unwrap();
+    let output = chaos_process(&[
+        "--kill-every",
+        "1ms",
+        "--max-restarts",
+        "3",
+        "--only",
+        "risk",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
     assert!(stderr.contains("event=escalated"), "{stderr}");
@@ -189,22 +174,7 @@ fn past_the_restart_intensity_trading_stops_safely_and_keel_exits_70() {
 
 #[test]
 fn a_poisoned_message_is_neither_lost_nor_looped_on_it_stops_trading_with_exit_70() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("poison.toml");
-    std::fs::write(&config, config_text()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args([
-            "chaos",
-            "--config",
-            config.to_str().unwrap(),
-            "--kill-every",
-            "2ms",
-            "--poison",
-            "--only",
-            "fusion",
-        ])
-        .output()
-        .unwrap();
+    let output = chaos_process(&["--kill-every", "2ms", "--poison", "--only", "fusion"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
     assert!(stderr.contains("poison message"), "{stderr}");

@@ -1,33 +1,19 @@
 //! The runtime as an operator runs it: a real `keel run` process, stopped by signals.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A paced paper run over the shipped data that would take minutes, waiting at the end.
 fn paper_config(dir: &Path) -> std::path::PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = format!(
-        r#"
-[data]
-candles = [
-    {{ symbol = "BTCUSDT", path = "{btc}", interval = "1h" }},
-    {{ symbol = "ETHUSDT", path = "{eth}", interval = "1h" }},
-]
-start = "2018-01-01"
-[run]
-feed = "paced"
-speedup = 360000
-store = "{store}"
-at_end = "wait"
-[log]
-dir = "{log}"
-"#,
-        btc = repo.join("data/binance/BTC_USDT-1h.json").display(),
-        eth = repo.join("data/binance/ETH_USDT-1h.json").display(),
-        store = dir.join("store").display(),
-        log = dir.join("log").display(),
-    );
+    let text = common::data_section("2018-01-01", None, false)
+        + &format!(
+            "[run]\nfeed = \"paced\"\nspeedup = 360000\nstore = \"{}\"\nat_end = \"wait\"\n[log]\ndir = \"{}\"\n",
+            dir.join("store").display(),
+            dir.join("log").display()
+        );
     let path = dir.join("paper.toml");
     std::fs::write(&path, text).unwrap();
     path

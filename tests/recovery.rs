@@ -2,6 +2,8 @@
 //! and started again ends exactly where one uninterrupted run ends, with no order lost or
 //! placed twice and a journal that agrees with the venue.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,30 +19,12 @@ use keel_actors::order_manager::{reconcile, OrderManager};
 
 /// Three volatile months of 2018 on BTC and ETH, with headlines: trades happen.
 fn config_text(store: &Path) -> String {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    format!(
-        r#"
-[data]
-candles = [
-    {{ symbol = "BTCUSDT", path = "{btc}", interval = "1h" }},
-    {{ symbol = "ETHUSDT", path = "{eth}", interval = "1h" }},
-]
-headlines = "{news}"
-start = "2018-01-01"
-end = "2018-04-01"
-[run]
-store = "{store}"
-[log]
-dir = "{log}"
-"#,
-        btc = repo.join("data/binance/BTC_USDT-1h.json").display(),
-        eth = repo.join("data/binance/ETH_USDT-1h.json").display(),
-        news = repo
-            .join("data/news/cryptopanic_2018-01-15_18.json")
-            .display(),
-        store = store.display(),
-        log = store.with_extension("log").display(),
-    )
+    common::data_section("2018-01-01", Some("2018-04-01"), true)
+        + &format!(
+            "[run]\nstore = \"{}\"\n[log]\ndir = \"{}\"\n",
+            store.display(),
+            store.with_extension("log").display()
+        )
 }
 
 fn settings(store: &Path) -> Settings {

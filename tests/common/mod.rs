@@ -1,0 +1,28 @@
+//! What several system tests share: the shipped data as a `[data]` section.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::Path;
+
+/// The `[data]` section for the repository's BTC and ETH hourly slice, with absolute paths so
+/// that the config works from any working directory: trading from `start`, up to `end`
+/// (exclusive) when given, with the real January 2018 headlines when `headlines`.
+pub fn data_section(start: &str, end: Option<&str>, headlines: bool) -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = |name: &str| repo.join("data").join(name).display().to_string();
+    let mut text = format!(
+        "[data]\ncandles = [\n    {{ symbol = \"BTCUSDT\", path = \"{}\", interval = \"1h\" }},\n    {{ symbol = \"ETHUSDT\", path = \"{}\", interval = \"1h\" }},\n]\nstart = \"{start}\"\n",
+        file("binance/BTC_USDT-1h.json"),
+        file("binance/ETH_USDT-1h.json"),
+    );
+    if let Some(end) = end {
+        text += &format!("end = \"{end}\"\n");
+    }
+    if headlines {
+        text += &format!(
+            "headlines = \"{}\"\n",
+            file("news/cryptopanic_2018-01-15_18.json")
+        );
+    }
+    text
+}
