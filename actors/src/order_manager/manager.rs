@@ -174,13 +174,9 @@ impl OrderManager {
     /// the symbol has no position or no stop moves.
     pub fn on_candle(&mut self, candle: &Candle, atr: Option<f64>) -> Vec<OrderCommand> {
         let mut commands = Vec::new();
-        if !self.books.contains_key(&candle.symbol) {
-            self.books
-                .insert(candle.symbol.clone(), SymbolBook::default());
-        }
-        let Some(book) = self.books.get_mut(&candle.symbol) else {
-            return commands;
-        };
+        // One traversal per candle (the key clone is an Arc increment); the book is created on
+        // the symbol's first candle.
+        let book = self.books.entry(candle.symbol.clone()).or_default();
         book.last_close = Some(candle.close);
         let Some(position) = book.position.as_mut() else {
             return commands;
