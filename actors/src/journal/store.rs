@@ -119,6 +119,15 @@ pub trait Store {
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
+/// How long to wait, right after creating a store, for sled to release the creating
+/// handle's file lock.
+const CREATION_LOCK_WAIT_MS: u64 = 5_000;
+
+/// Whether sled refused to open because another handle holds the store's lock.
+fn is_lock_error(opened: &std::thread::Result<sled::Result<sled::Db>>) -> bool {
+    matches!(opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
+}
+
 /// The journal's store on disk: a sled database in one directory.
 #[derive(Clone, Debug)]
 pub struct SledStore {
@@ -161,12 +170,22 @@ impl SledStore {
                 path: path.to_path_buf(),
             });
         }
-        if entries.is_empty() {
+        let created = entries.is_empty();
+        if created {
             Self::create(path)?;
         }
 
         // sled 0.34 may panic on some damaged files instead of returning an error.
-        let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
+        let open = || catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
+        let mut opened = open();
+        // sled releases the file lock of the handle that created the store asynchronously:
+        // right after our own creation, a held lock is ours and goes away within moments.
+        let mut waited = 0;
+        while created && waited < CREATION_LOCK_WAIT_MS && is_lock_error(&opened) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            waited += 10;
+            opened = open();
+        }
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
