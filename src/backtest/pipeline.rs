@@ -19,7 +19,7 @@ use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
 pub use keel_actors::runtime::Mode;
 use keel_actors::sentiment::llm::ReplayChoice;
-use keel_actors::sentiment::{Headline, SentimentCore};
+use keel_actors::sentiment::{log_outputs, Headline, SentimentCore};
 use keel_actors::strategy::{Decision, StrategyStage};
 use keel_actors::symbol::SymbolCore;
 use std::collections::HashMap;
@@ -125,7 +125,7 @@ impl Pipeline {
         // 2. News published up to this close reaches fusion.
         let news = self.sentiment.advance_to(now);
         if !news.is_empty() {
-            log_news(&news);
+            log_outputs(&news);
             self.strategy.on_news(&news);
         }
 
@@ -251,30 +251,6 @@ impl Pipeline {
         }
         self.risk.on_trades_closed(&settled.closed);
         settled.commands
-    }
-}
-
-fn log_news(news: &[keel_actors::sentiment::SentimentOutput]) {
-    use keel_actors::sentiment::SentimentOutput;
-    for output in news {
-        match output {
-            SentimentOutput::Update(u) => {
-                debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
-            }
-            SentimentOutput::Event(e) => {
-                info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
-            }
-            SentimentOutput::AnalystAvailable(available) => log_availability(*available),
-        }
-    }
-}
-
-/// Says when fusion switches to technical-only and back.
-pub(crate) fn log_availability(available: bool) {
-    if available {
-        info!("sentiment analyst available again: fusion uses sentiment and events");
-    } else {
-        warn!("sentiment analyst unavailable: fusion runs technical-only with lower confidence");
     }
 }
 

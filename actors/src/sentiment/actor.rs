@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use actix::prelude::*;
-use tracing::{debug, info, info_span, warn};
+use tracing::{debug, info, info_span};
 
 use super::llm::{Begun, LlmSession, ProviderError, SessionStats};
 use super::{
@@ -150,22 +150,7 @@ impl<A: Analyst + Clone + 'static> Rehydrate for SentimentActor<A> {
 
 fn log_outputs(outputs: &[SentimentOutput]) {
     let _span = info_span!("actor", actor = "sentiment", symbol = "*").entered();
-    for output in outputs {
-        match output {
-            SentimentOutput::Update(u) => {
-                debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
-            }
-            SentimentOutput::Event(e) => {
-                info!(symbol = %e.symbol, kind = ?e.kind, severity = ?e.severity, headline = %e.headline, "market event")
-            }
-            SentimentOutput::AnalystAvailable(true) => {
-                info!("sentiment analyst available again: fusion uses sentiment and events")
-            }
-            SentimentOutput::AnalystAvailable(false) => {
-                warn!("sentiment analyst unavailable: fusion runs technical-only with lower confidence")
-            }
-        }
-    }
+    super::log_outputs(outputs);
 }
 
 impl<A: Analyst + Clone + Unpin + 'static> Actor for SentimentActor<A> {

@@ -13,6 +13,7 @@ pub mod feed;
 mod headline;
 mod lexicon;
 pub mod llm;
+mod log;
 mod news_file;
 mod tagger;
 
@@ -24,5 +25,6 @@ pub use lexicon::{
     LexiconAnalyst, TitleScore, INTENSIFIERS, INTENSIFIER_FACTOR, INTENSIFIER_SCOPE, LEXICON,
     NEGATIONS, NEGATION_SCOPE, SCORE_SCALE,
 };
+pub use log::log_outputs;
 pub use news_file::{load_headlines, load_news, LoadedNews, NewsError};
 pub use tagger::SymbolTagger;
