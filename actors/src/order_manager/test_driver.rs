@@ -20,6 +20,8 @@ pub(crate) fn btc() -> Symbol {
 /// An order manager and a venue, and the time decisions are made at (the last bar's close).
 #[derive(Debug, Clone)]
 pub(crate) struct Driver {
+    /// The manager's settings (kept to restore it).
+    pub cfg: OrderManagerConfig,
     pub om: OrderManager,
     pub ex: SimExchange,
     pub now: Timestamp,
@@ -30,11 +32,16 @@ pub(crate) struct Driver {
 impl Driver {
     /// A flat account of 10 000 USDT with run id `pt`, decisions at the end of hour 1.
     pub fn new() -> Self {
-        let cfg = OrderManagerConfig {
+        Self::with(OrderManagerConfig {
             run_id: "pt".to_string(),
             ..OrderManagerConfig::default()
-        };
+        })
+    }
+
+    /// A flat account of 10 000 USDT managed with `cfg`, decisions at the end of hour 1.
+    pub fn with(cfg: OrderManagerConfig) -> Self {
         Self {
+            cfg: cfg.clone(),
             om: OrderManager::new(cfg, dec!(10000)),
             ex: SimExchange::new(FillConfig::default()),
             now: Timestamp(H),
@@ -47,7 +54,8 @@ impl Driver {
         let om = serde_json::to_vec(&self.om.to_state()).unwrap();
         let ex = serde_json::to_vec(&self.ex.to_state()).unwrap();
         Self {
-            om: OrderManager::from_state(self.om_config(), serde_json::from_slice(&om).unwrap())
+            cfg: self.cfg.clone(),
+            om: OrderManager::from_state(self.cfg.clone(), serde_json::from_slice(&om).unwrap())
                 .unwrap(),
             ex: SimExchange::from_state(
                 FillConfig::default(),
@@ -59,11 +67,11 @@ impl Driver {
         }
     }
 
-    fn om_config(&self) -> OrderManagerConfig {
-        OrderManagerConfig {
-            run_id: "pt".to_string(),
-            ..OrderManagerConfig::default()
-        }
+    /// Hands one venue report to the manager and returns the commands it answered with.
+    pub fn deliver(&mut self, report: ExecutionReport) -> Vec<OrderCommand> {
+        let update = self.om.on_execution(&report);
+        self.reports.push(report);
+        update.commands
     }
 
     /// Sends commands to the venue and its reports back to the manager, until quiet.
@@ -72,8 +80,7 @@ impl Driver {
             let mut next = Vec::new();
             for command in &commands {
                 for report in self.ex.apply(command, self.now) {
-                    next.extend(self.om.on_execution(&report).commands);
-                    self.reports.push(report);
+                    next.extend(self.deliver(report));
                 }
             }
             commands = next;
@@ -106,8 +113,7 @@ impl Driver {
     pub fn step(&mut self, candle: &Candle) {
         let mut commands = Vec::new();
         for report in self.ex.on_candle(candle) {
-            commands.extend(self.om.on_execution(&report).commands);
-            self.reports.push(report);
+            commands.extend(self.deliver(report));
         }
         self.now = candle.close_time();
         self.route(commands);

@@ -4,18 +4,12 @@
 
 use rust_decimal_macros::dec;
 
+use super::test_driver::{btc, Driver, H};
 use super::*;
-use crate::execution::{FillConfig, SimExchange};
 use crate::model::{
     Candle, ClientOrderId, ClosedTrade, Decimal, ExecutionReport, ExitReason, Interval,
-    OrderIntent, OrderKind, OrderStatus, Symbol, TakeProfit, Timestamp,
+    OrderIntent, OrderKind, OrderStatus, TakeProfit, Timestamp,
 };
-
-const H: i64 = 3_600_000;
-
-fn btc() -> Symbol {
-    Symbol::parse("BTCUSDT").unwrap()
-}
 
 fn id(text: &str) -> ClientOrderId {
     ClientOrderId::new(text).unwrap()
@@ -25,53 +19,20 @@ fn tp(price: Decimal, fraction: Decimal) -> TakeProfit {
     TakeProfit { price, fraction }
 }
 
-/// One manager and one venue, and the clock of the bars fed so far.
-struct Harness {
-    om: OrderManager,
-    ex: SimExchange,
-    /// Open time of the next bar (= close time of the last one: decisions are made here).
-    now: Timestamp,
-    /// Every report the venue sent, in order.
-    reports: Vec<ExecutionReport>,
-}
-
-impl Harness {
-    fn new(trailing: TrailingConfig) -> Self {
-        let cfg = OrderManagerConfig {
+/// The order manager's scenarios, on the shared driver (run id `bt`).
+impl Driver {
+    /// Trailing configured as given.
+    fn trailing(trailing: TrailingConfig) -> Self {
+        Self::with(OrderManagerConfig {
             run_id: "bt".to_string(),
             trailing,
             ..OrderManagerConfig::default()
-        };
-        Self {
-            om: OrderManager::new(cfg, dec!(10000)),
-            ex: SimExchange::new(FillConfig::default()),
-            now: Timestamp(H),
-            reports: Vec::new(),
-        }
+        })
     }
 
     /// Trailing as configured by default (activated by the first take-profit).
     fn standard() -> Self {
-        Self::new(TrailingConfig::default())
-    }
-
-    /// Sends commands to the venue and its reports back to the manager, until quiet.
-    fn route(&mut self, mut commands: Vec<OrderCommand>) {
-        while !commands.is_empty() {
-            let mut next = Vec::new();
-            for command in &commands {
-                for report in self.ex.apply(command, self.now) {
-                    next.extend(self.report(report));
-                }
-            }
-            commands = next;
-        }
-    }
-
-    fn report(&mut self, report: ExecutionReport) -> Vec<OrderCommand> {
-        let update = self.om.on_execution(&report);
-        self.reports.push(report);
-        update.commands
+        Self::trailing(TrailingConfig::default())
     }
 
     fn intent(&mut self, intent: OrderIntent) -> Vec<OrderCommand> {
@@ -118,7 +79,7 @@ impl Harness {
         };
         let mut commands = Vec::new();
         for report in self.ex.on_candle(&candle) {
-            commands.extend(self.report(report));
+            commands.extend(self.deliver(report));
         }
         self.now = candle.close_time();
         self.route(commands);
@@ -162,7 +123,7 @@ impl Harness {
 
 #[test]
 fn entry_fills_at_the_next_open_plus_slippage_and_pays_a_bps_fee() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[]);
     assert!(h.om.has_open_entry(&btc()));
     assert!(
@@ -187,7 +148,7 @@ fn entry_fills_at_the_next_open_plus_slippage_and_pays_a_bps_fee() {
 
 #[test]
 fn stop_and_take_profit_inside_one_bar_fill_the_stop_and_cancel_the_take_profit() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[tp(dec!(110), dec!(1))]);
     h.bar(dec!(100), dec!(111), dec!(94), dec!(100), None);
     let trade = h.only_trade();
@@ -202,7 +163,7 @@ fn stop_and_take_profit_inside_one_bar_fill_the_stop_and_cancel_the_take_profit(
 
 #[test]
 fn a_bar_opening_below_the_stop_fills_at_the_open_not_the_stop() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[tp(dec!(110), dec!(1))]);
     h.bar(dec!(100), dec!(101), dec!(99), dec!(100), None);
     h.bar(dec!(90), dec!(92), dec!(88), dec!(91), None);
@@ -219,7 +180,7 @@ fn a_bar_opening_below_the_stop_fills_at_the_open_not_the_stop() {
 
 #[test]
 fn take_profit_fills_at_its_limit_only_when_the_high_trades_through() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[tp(dec!(110), dec!(1))]);
     h.bar(dec!(100), dec!(101), dec!(99), dec!(100), None);
     h.bar(dec!(105), dec!(110), dec!(104), dec!(108), None);
@@ -239,7 +200,7 @@ fn take_profit_fills_at_its_limit_only_when_the_high_trades_through() {
 
 #[test]
 fn partial_take_profit_moves_the_stop_to_break_even_and_the_stop_closes_the_rest() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(
         dec!(2),
         Some(dec!(95)),
@@ -278,7 +239,7 @@ fn partial_take_profit_moves_the_stop_to_break_even_and_the_stop_closes_the_rest
 
 #[test]
 fn trailing_stop_rises_with_closes_and_never_falls() {
-    let mut h = Harness::new(TrailingConfig {
+    let mut h = Driver::trailing(TrailingConfig {
         enabled: true,
         atr_mult: 2.0,
         activate_after_level: 0,
@@ -360,7 +321,7 @@ fn trailing_stop_rises_with_closes_and_never_falls() {
 
 #[test]
 fn trailing_waits_for_the_configured_take_profit_level() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(
         dec!(2),
         Some(dec!(95)),
@@ -380,7 +341,7 @@ fn trailing_waits_for_the_configured_take_profit_level() {
 
 #[test]
 fn emergency_flatten_cancels_the_exits_and_sells_at_the_next_open() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(
         dec!(2),
         Some(dec!(95)),
@@ -435,7 +396,7 @@ fn emergency_flatten_cancels_the_exits_and_sells_at_the_next_open() {
 
 #[test]
 fn close_intent_is_nothing_when_flat_and_cancels_a_pending_entry() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     let close = |ts| OrderIntent::Close {
         symbol: btc(),
         reason: ExitReason::Signal,
@@ -458,7 +419,7 @@ fn close_intent_is_nothing_when_flat_and_cancels_a_pending_entry() {
 
 #[test]
 fn a_duplicated_fill_report_is_applied_once() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[]);
     h.bar(dec!(100), dec!(101), dec!(99), dec!(100), None);
     let fill = h
@@ -480,7 +441,7 @@ fn a_duplicated_fill_report_is_applied_once() {
 
 #[test]
 fn cash_and_positions_are_conserved_over_a_sequence() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     let initial = h.om.cash();
     h.open(
         dec!(2),
@@ -513,7 +474,7 @@ fn cash_and_positions_are_conserved_over_a_sequence() {
 
 #[test]
 fn open_is_refused_while_an_entry_or_a_position_is_open() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     assert_eq!(h.open(dec!(1), Some(dec!(95)), &[]).len(), 1);
     assert!(
         h.open(dec!(1), Some(dec!(95)), &[]).is_empty(),
@@ -532,7 +493,7 @@ fn open_is_refused_while_an_entry_or_a_position_is_open() {
 
 #[test]
 fn a_rejected_entry_rejects_its_children_and_frees_the_symbol() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(0)), &[]);
     assert_eq!(h.status("bt-BTCUSDT-000001"), OrderStatus::Rejected);
     assert_eq!(h.status("bt-BTCUSDT-000001-s1"), OrderStatus::Rejected);
@@ -548,7 +509,7 @@ fn a_rejected_entry_rejects_its_children_and_frees_the_symbol() {
 #[test]
 fn client_order_ids_are_deterministic_and_pass_binance_rules() {
     let run = || {
-        let mut h = Harness::standard();
+        let mut h = Driver::standard();
         h.open(
             dec!(2),
             Some(dec!(95)),
@@ -579,7 +540,7 @@ fn client_order_ids_are_deterministic_and_pass_binance_rules() {
 
 #[test]
 fn no_position_means_no_candle_work() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     assert!(h
         .bar(dec!(100), dec!(101), dec!(99), dec!(100), Some(1.0))
         .is_empty());
@@ -588,7 +549,7 @@ fn no_position_means_no_candle_work() {
 
 #[test]
 fn illegal_transitions_and_unknown_orders_are_recorded_not_panics() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.open(dec!(1), Some(dec!(95)), &[]);
     h.quiet_bar(dec!(100));
     let entry = id("bt-BTCUSDT-000001");
@@ -626,7 +587,7 @@ fn illegal_transitions_and_unknown_orders_are_recorded_not_panics() {
 
 #[test]
 fn an_open_entry_holds_back_its_cash_until_it_fills() {
-    let mut h = Harness::standard();
+    let mut h = Driver::standard();
     h.quiet_bar(dec!(100));
     let commands = h.open(dec!(10), Some(dec!(96)), &[]);
     h.route(commands);
