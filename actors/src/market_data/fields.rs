@@ -63,6 +63,13 @@ pub(super) fn check_candle_row(fields: &[&str]) -> Result<CandleValues, String> 
         let name = CANDLE_COLUMNS[i + 1];
         *value = parse_decimal(fields[i + 1]).map_err(|e| format!("{name}: {e}"))?;
     }
+    check_ohlcv(values)?;
+    Ok((open_time, values))
+}
+
+/// Checks a bar's open, high, low, close and volume: positive prices, a non-negative volume,
+/// and open and close within `[low, high]`. Shared by the file loaders and the venue feeds.
+pub(crate) fn check_ohlcv(values: [Decimal; 5]) -> Result<(), String> {
     let [open, high, low, close, volume] = values;
     for (name, price) in [
         ("open", open),
@@ -87,7 +94,7 @@ pub(super) fn check_candle_row(fields: &[&str]) -> Result<CandleValues, String> 
             ));
         }
     }
-    Ok((open_time, values))
+    Ok(())
 }
 
 #[cfg(test)]

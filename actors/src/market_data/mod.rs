@@ -9,7 +9,7 @@
 mod aggregate;
 mod error;
 pub mod feed;
-mod fields;
+pub(crate) mod fields;
 mod json_rows;
 mod load;
 mod merge;
