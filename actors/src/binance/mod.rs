@@ -9,6 +9,7 @@
 //! - [`filters`]: exchangeInfo's price, lot and notional filters, and rounding orders to them.
 //! - [`codes`]: the error codes and messages keel acts on.
 
+pub mod book;
 pub mod codes;
 pub mod filters;
 pub mod sign;
