@@ -10,6 +10,7 @@
 //! - [`codes`]: the error codes and messages keel acts on.
 
 pub mod book;
+pub mod bridge;
 pub mod codes;
 pub mod filters;
 pub mod sign;
