@@ -10,7 +10,7 @@ use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{VenueFaults, VenueGuard};
 use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
+use keel_actors::market_data::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
 use keel_actors::model::Timestamp;
 use keel_actors::order_manager::actor::{
     Flush, OmRehydration, OrderManagerActor, Record, RunRecord,
@@ -243,7 +243,7 @@ async fn run_graph(
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
-        candles,
+        candles: CandleSource::Replay(candles),
         start: trading_start,
         recovered: start.recovered,
         pace: options.pace.unwrap_or(Pace::Lockstep),
