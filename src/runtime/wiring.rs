@@ -10,7 +10,9 @@ use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{VenueFaults, VenueGuard};
 use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::market_data::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
+use keel_actors::market_data::feed::{
+    CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
+};
 use keel_actors::model::Timestamp;
 use keel_actors::order_manager::actor::{
     Flush, OmRehydration, OrderManagerActor, Record, RunRecord,

@@ -91,7 +91,8 @@ pub struct Leg {
 }
 
 impl Leg {
-    /// The client id the venue knows this revision by: the order's id, then `{id}.{n}`.
+    /// The client id the venue knows this revision by: the order's id, then `{id}_{n}`
+    /// (keel's ids never end in `_` and digits).
     pub fn venue_id(&self) -> String {
         venue_id(&self.request.client_order_id, self.revision)
     }
@@ -111,13 +112,13 @@ pub fn venue_id(id: &ClientOrderId, revision: u32) -> String {
     if revision == 0 {
         id.as_str().to_string()
     } else {
-        format!("{id}.{revision}")
+        format!("{id}_{revision}")
     }
 }
 
 /// The logical id and revision of a venue client id made by [`venue_id`].
 pub fn parse_venue_id(venue_id: &str) -> (&str, u32) {
-    match venue_id.rsplit_once('.') {
+    match venue_id.rsplit_once('_') {
         Some((id, rev)) if !rev.is_empty() && rev.bytes().all(|b| b.is_ascii_digit()) => {
             (id, rev.parse().unwrap_or(0))
         }

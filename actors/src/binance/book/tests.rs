@@ -232,8 +232,8 @@ fn moving_a_stop_replaces_its_list_under_new_client_ids_never_reusing_one() {
             panic!("expected an OCO list: {replacement:?}");
         };
         assert_eq!(*placed, trigger);
-        assert_eq!(stop.1, format!("p-BTCUSDT-000001-s1.{}", round + 1));
-        assert_eq!(take_profit.1, format!("p-BTCUSDT-000001-t1.{}", round + 1));
+        assert_eq!(stop.1, format!("p-BTCUSDT-000001-s1_{}", round + 1));
+        assert_eq!(take_profit.1, format!("p-BTCUSDT-000001-t1_{}", round + 1));
         sent.extend(sent_ids(&replacement));
         let mut next = 100 + 10 * round as u64;
         place_all(&mut book, &replacement, &mut next);
@@ -258,7 +258,7 @@ fn cancelling_one_leg_of_a_pair_places_the_other_again_alone() {
     );
     let again = book.due_actions();
     assert!(
-        matches!(&again[..], [VenueAction::Place { venue_id, .. }] if venue_id == "p-BTCUSDT-000001-s1.1"),
+        matches!(&again[..], [VenueAction::Place { venue_id, .. }] if venue_id == "p-BTCUSDT-000001-s1_1"),
         "{again:?}"
     );
 }
@@ -348,7 +348,7 @@ fn an_exit_in_doubt_that_never_arrived_goes_again_under_a_new_id() {
     let again = book.due_actions();
     assert_eq!(
         sent_ids(&again),
-        ["p-BTCUSDT-000001-s2.1", "p-BTCUSDT-000001-t2.1"]
+        ["p-BTCUSDT-000001-s2_1", "p-BTCUSDT-000001-t2_1"]
     );
 }
 
