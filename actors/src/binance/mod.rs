@@ -9,9 +9,11 @@
 //! - [`filters`]: exchangeInfo's price, lot and notional filters, and rounding orders to them.
 //! - [`codes`]: the error codes and messages keel acts on.
 
+pub mod client;
 pub mod codes;
 pub mod filters;
 pub mod sign;
+pub mod stream;
 pub mod wire;
 
 pub use filters::{FilterError, SymbolFilters};
