@@ -20,6 +20,7 @@ pub mod codes;
 pub mod filters;
 pub mod sign;
 pub mod stream;
+pub mod venue;
 pub mod wire;
 
 pub use filters::{FilterError, SymbolFilters};

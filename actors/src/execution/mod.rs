@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod fill_model;
+pub mod remote;
 mod sim;
 mod state;
 mod venue_guard;
