@@ -6,6 +6,7 @@
 //! A placement whose outcome is unknown is resolved by querying its client id (inside
 //! [`RemoteVenue::place`]), never by sending it again.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 use tracing::{info, warn};
@@ -109,7 +110,7 @@ impl<V: RemoteVenue> Bridge<V> {
                 return Ok(reports);
             }
         };
-        let open_ids: Vec<String> = open.iter().map(|o| o.client_order_id.clone()).collect();
+        let open_ids: HashSet<&str> = open.iter().map(|o| o.client_order_id.as_str()).collect();
         for (id, venue_id) in self.book.not_open(symbol, &open_ids) {
             let queried = match self.venue.query(symbol, &venue_id).await {
                 Ok(q) => q,

@@ -1,5 +1,7 @@
 //! What the venue says happened: its trades and its order statuses, applied to the book.
 
+use std::collections::HashSet;
+
 use rust_decimal::Decimal;
 use tracing::warn;
 
@@ -81,7 +83,7 @@ impl VenueBook {
 
     /// The legs of `symbol` that should be open at the venue but are not among `open` (the
     /// venue client ids of its open orders), with their venue client ids: query each.
-    pub fn not_open(&self, symbol: &Symbol, open: &[String]) -> Vec<(ClientOrderId, String)> {
+    pub fn not_open(&self, symbol: &Symbol, open: &HashSet<&str>) -> Vec<(ClientOrderId, String)> {
         self.legs
             .iter()
             .filter(|(_, l)| &l.request.symbol == symbol)
@@ -92,25 +94,25 @@ impl VenueBook {
                 )
             })
             .map(|(id, l)| (id.clone(), l.venue_id()))
-            .filter(|(_, venue_id)| !open.contains(venue_id))
+            .filter(|(_, venue_id)| !open.contains(venue_id.as_str()))
             .collect()
     }
 
     /// Cancels of `symbol` whose order is still open at the venue (`open`: its open orders'
     /// venue client ids): send them again. A cancel is safe to repeat.
-    pub fn cancels_to_repeat(&self, symbol: &Symbol, open: &[String]) -> Vec<VenueAction> {
+    pub fn cancels_to_repeat(&self, symbol: &Symbol, open: &HashSet<&str>) -> Vec<VenueAction> {
         let mut actions: Vec<VenueAction> = Vec::new();
         for (id, leg) in &self.legs {
             if &leg.request.symbol != symbol
                 || !matches!(leg.phase, Phase::Cancelling { .. })
-                || !open.contains(&leg.venue_id())
+                || !open.contains(leg.venue_id().as_str())
             {
                 continue;
             }
             let list_id = leg.partner.as_ref().and_then(|p| {
                 let partner = &self.legs.get(p)?;
                 let together = matches!(partner.phase, Phase::Cancelling { .. })
-                    && open.contains(&partner.venue_id());
+                    && open.contains(partner.venue_id().as_str());
                 together.then(|| self.list_id_of(id))
             });
             if list_id.is_some() && actions.iter().any(|a| same_list(a, &list_id)) {
