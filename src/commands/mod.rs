@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod chaos;
 pub mod data;
 pub mod run;
+pub mod sim_exchange;
 
 use std::path::Path;
 
