@@ -157,13 +157,17 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
         .unwrap()
         .load()
         .unwrap();
-    let om = OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap()).unwrap();
+    let om =
+        OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap()).unwrap();
     let known: HashSet<String> = om.orders().map(|o| o.id().to_string()).collect();
     let unknown: Vec<&String> = submitted
         .iter()
         .filter(|id| !known.contains(parse_venue_id(id).0))
         .collect();
-    assert!(unknown.is_empty(), "venue orders unknown to the journal: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "venue orders unknown to the journal: {unknown:?}"
+    );
 
     // Positions equal the venue's balances, and so does the cash.
     let account: serde_json::Value = venue
@@ -176,14 +180,20 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
         .iter()
         .map(|b| {
             let amount = |k: &str| b[k].as_str().unwrap().parse::<Decimal>().unwrap();
-            (b["asset"].as_str().unwrap().to_string(), amount("free") + amount("locked"))
+            (
+                b["asset"].as_str().unwrap().to_string(),
+                amount("free") + amount("locked"),
+            )
         })
         .collect();
     for (symbol, asset) in [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")] {
         let symbol = Symbol::parse(symbol).unwrap();
         let position = om.position(&symbol).map_or(Decimal::ZERO, |p| p.qty);
         let balance = balances.get(asset).copied().unwrap_or_default();
-        assert_eq!(position, balance, "{asset}: journal {position}, venue {balance}");
+        assert_eq!(
+            position, balance,
+            "{asset}: journal {position}, venue {balance}"
+        );
     }
     let fills = om.orders().filter(|o| o.filled_qty > Decimal::ZERO).count();
     assert!(fills > 0, "nothing filled: the test exercised no position");
