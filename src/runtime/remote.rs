@@ -55,7 +55,7 @@ pub async fn open_remote(
         .with_context(|| format!("connecting to the venue at {}", binance.rest_url))?;
     info!(venue = %binance.rest_url, clock_offset_ms = client.clock_offset_ms(), "venue connected");
     check_trading_rules(settings, &client, &symbols).await?;
-    let venue = BinanceVenue::new(client.clone());
+    let venue = BinanceVenue::new(client.clone(), interval);
     let (restored, journal) = match store {
         Some(path) => {
             let (restored, journal) = restore_journal(settings, path)?;
