@@ -774,3 +774,47 @@ fn a_foreign_state_directory_is_a_startup_error_not_a_reset() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("api_secret_env"), "{stderr}");
 }
+
+#[test]
+fn a_raw_stream_sends_bare_payloads_and_latency_delays_every_answer() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let venue = SimVenue::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let trade: serde_json::Value = rt.block_on(async {
+        let url = format!("{}/ws/btcusdt@trade", venue.ws_url());
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let base = venue.base_url().to_string();
+        tokio::task::spawn_blocking(move || {
+            reqwest::blocking::Client::new()
+                .post(format!("{base}/admin/step"))
+                .json(&json!({ "bars": 2 }))
+                .send()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        loop {
+            if let Some(Ok(Message::Text(text))) = ws.next().await {
+                break serde_json::from_str(&text).unwrap();
+            }
+        }
+    });
+    assert_eq!(trade["e"], "trade");
+    assert_eq!(trade["s"], "BTCUSDT");
+    let close = bar_at(&btc_bars(), start()).close;
+    assert_eq!(
+        Decimal::from_str(trade["p"].as_str().unwrap()).unwrap(),
+        close
+    );
+
+    // The latency fault holds every REST answer at least that long (a lower bound only).
+    venue.set_faults(json!({ "latency_ms": 300 }));
+    let began = std::time::Instant::now();
+    assert!(venue.get("/api/v3/ping").status().is_success());
+    assert!(began.elapsed() >= std::time::Duration::from_millis(300));
+}

@@ -40,7 +40,7 @@ pub async fn step(app: &App, n: usize) -> Stepped {
             }
             let index = venue.closed[m];
             tracing::debug!(symbol = %candle.symbol, open_time = candle.open_time.0, cursor = venue.state.cursor, "bar closed");
-            bar_events(&venue.markets[m], &candle, index as u64, App::wall_ms())
+            bar_events(&venue.markets[m], &candle, index as u64, now)
         };
         // No receiver (no WebSocket client) is not an error.
         let _ = app.events.send(WsEvent::Bar(Arc::new(events)));
