@@ -25,9 +25,16 @@ pub struct Stepped {
 
 /// Closes up to `n` bars now, each persisted before its events are published.
 pub async fn step(app: &App, n: usize) -> Stepped {
+    steps(app, n, false).await
+}
+
+/// As [`step`]; with `unless_paused`, nothing happens while the clock is paused (checked
+/// under the step lock, so no tick lands after a pause has been acknowledged).
+async fn steps(app: &App, n: usize, unless_paused: bool) -> Stepped {
     let _serial = app.step_lock.lock().await;
     let mut bars = 0;
-    for _ in 0..n {
+    let paused = unless_paused && app.paused.load(Ordering::SeqCst);
+    for _ in 0..if paused { 0 } else { n } {
         let now = app.server_ms();
         let events = {
             let mut venue = app.venue.lock().expect("venue lock");
@@ -66,10 +73,7 @@ pub async fn run_clock(app: Data<App>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        if app.paused.load(Ordering::SeqCst) {
-            continue;
-        }
-        let done = step(&app, 1).await;
+        let done = steps(&app, 1, true).await;
         if done.exhausted {
             tracing::info!(
                 cursor = done.cursor,
