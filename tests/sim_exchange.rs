@@ -773,6 +773,7 @@ fn a_foreign_state_directory_is_a_startup_error_not_a_reset() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("api_secret_env"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
 }
 
 #[test]
