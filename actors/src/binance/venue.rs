@@ -42,7 +42,11 @@ impl BinanceVenue {
     async fn refused(&self, symbol: &Symbol, error: VenueError) -> PlaceOutcome {
         let crossed = matches!(&error, VenueError::Rejected { msg, .. } if CROSSED.iter().any(|c| msg.contains(c)));
         if crossed {
-            match self.client.klines(symbol, self.interval, None, None, 1).await {
+            match self
+                .client
+                .klines(symbol, self.interval, None, None, 1)
+                .await
+            {
                 Ok(bars) if !bars.is_empty() => {
                     return PlaceOutcome::Crossed {
                         last: bars[bars.len() - 1].close,

@@ -483,7 +483,10 @@ impl VenueBook {
                 PlaceOutcome::Refused(reason) => {
                     tracing::error!(order = %id, %reason, "the venue refused an exit: its tranche is unprotected");
                     self.finish(id, OrderStatus::Cancelled, now);
-                    reports.push(ExecutionReport::Cancelled { id: id.clone(), ts: now });
+                    reports.push(ExecutionReport::Cancelled {
+                        id: id.clone(),
+                        ts: now,
+                    });
                 }
                 PlaceOutcome::NotPlaced if top_level => {
                     self.finish(id, OrderStatus::Rejected, now);
@@ -530,10 +533,17 @@ impl VenueBook {
             OrderKind::Market => false,
         };
         let mut ordered = legs.clone();
-        ordered.sort_by_key(|id| !matches!(self.legs.get(id).map(|l| l.request.kind), Some(OrderKind::Stop { .. })));
-        let sold = ordered
-            .into_iter()
-            .find(|id| self.legs.get(id).is_some_and(|l| l.phase == Phase::Sending && hit(l)));
+        ordered.sort_by_key(|id| {
+            !matches!(
+                self.legs.get(id).map(|l| l.request.kind),
+                Some(OrderKind::Stop { .. })
+            )
+        });
+        let sold = ordered.into_iter().find(|id| {
+            self.legs
+                .get(id)
+                .is_some_and(|l| l.phase == Phase::Sending && hit(l))
+        });
         for id in legs {
             let Some(leg) = self.legs.get_mut(&id) else {
                 continue;
@@ -617,15 +627,11 @@ impl VenueBook {
                 continue; // placed with its partner
             }
             let leg = &self.legs[&id];
-            let partner = leg
-                .partner
-                .clone()
-                .filter(|_| !leg.at_market)
-                .filter(|p| {
-                    self.legs
-                        .get(p)
-                        .is_some_and(|p| p.phase == Phase::Due && !p.at_market)
-                });
+            let partner = leg.partner.clone().filter(|_| !leg.at_market).filter(|p| {
+                self.legs
+                    .get(p)
+                    .is_some_and(|p| p.phase == Phase::Due && !p.at_market)
+            });
             let action = match partner {
                 Some(partner) => self.oco(&id, &partner),
                 None => place(leg),
