@@ -225,6 +225,10 @@ pub struct VenueBook {
     pub(super) finished: Vec<ClientOrderId>,
     /// The last venue trade id seen, per symbol.
     pub(super) last_trade: BTreeMap<Symbol, u64>,
+    /// Trades of orders whose venue id is not known yet (placed, then the answer was lost):
+    /// applied once a query tells which leg they belong to.
+    #[serde(default)]
+    pub(super) unmatched: Vec<crate::binance::wire::MyTrade>,
 }
 
 impl VenueBook {
@@ -460,6 +464,7 @@ impl VenueBook {
                 PlaceOutcome::Placed(ids) => {
                     leg.venue_order_id = ids.iter().find(|(v, _)| *v == venue_id).map(|(_, o)| *o);
                     leg.phase = Phase::Working;
+                    let symbol = leg.request.symbol.clone();
                     if top_level && leg.revision == 0 {
                         reports.push(ExecutionReport::Accepted {
                             id: id.clone(),
@@ -469,6 +474,7 @@ impl VenueBook {
                             reports.push(ExecutionReport::Accepted { id: child, ts: now });
                         }
                     }
+                    reports.extend(self.rematch(&symbol));
                 }
                 PlaceOutcome::Refused(reason) if top_level => {
                     self.finish(id, OrderStatus::Rejected, now);

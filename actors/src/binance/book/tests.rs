@@ -480,3 +480,24 @@ fn an_exit_refused_for_another_reason_is_reported_cancelled_not_left_open() {
     assert!(reports.iter().all(|r| matches!(r, R::Cancelled { .. })));
     assert!(book.due_actions().is_empty());
 }
+
+#[test]
+fn a_trade_of_an_order_whose_answer_was_lost_is_applied_once_the_query_names_it() {
+    let mut book = VenueBook::new();
+    book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
+    // Killed after sending: the venue filled order 7, whose id keel never heard.
+    let early = book.on_trades(&btc(), &[trade(30, 7, dec!(0.30), dec!(10000), 5)]);
+    assert!(early.is_empty(), "not applied to anything yet: {early:?}");
+    let id = cid("p-BTCUSDT-000001");
+    let q = queried("p-BTCUSDT-000001", 7, OrderState::Filled, dec!(0.30));
+    let reports = book.on_status(&id, Some(&q), Timestamp(9)).unwrap();
+    let fills: Vec<_> = reports.iter().filter(|r| matches!(r, R::Fill(_))).collect();
+    assert_eq!(fills.len(), 1, "{reports:?}");
+    assert_eq!(
+        book.leg(&id).unwrap().phase,
+        Phase::Done {
+            status: OrderStatus::Filled
+        }
+    );
+    assert_eq!(book.due_actions().len(), 2, "its exits go out");
+}
