@@ -83,6 +83,11 @@ fn start_keel(config: &Path, stderr: &Path) -> Child {
 /// keel must still be running (a halt at start is a failure, with its log).
 fn assert_running(keel: &mut Child, stderr: &Path, round: usize) {
     if let Some(status) = keel.try_wait().unwrap() {
+        if std::env::var_os("KEEL_VENUE_CRASH_KEEP").is_some() {
+            let kept = stderr.parent().unwrap().with_extension("kept");
+            let _ = std::fs::rename(stderr.parent().unwrap(), &kept);
+            println!("kept in {}", kept.display());
+        }
         panic!(
             "round {round}: keel exited ({status}) instead of trading:\n{}",
             std::fs::read_to_string(stderr).unwrap_or_default()
@@ -110,6 +115,10 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
         ..SimVenueConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
+    println!(
+        "venue crash test: keel's logs and journal in {}",
+        dir.path().display()
+    );
     let store = dir.path().join("journal");
     let config = dir.path().join("keel.toml");
     std::fs::write(&config, keel_config(&venue, &store)).unwrap();
@@ -133,6 +142,11 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
         std::thread::sleep(Duration::from_millis(200));
         assert_running(&mut keel, &stderr, kills);
     }
+    // The market stops, then keel takes in the last bar's fills and stops gracefully: after
+    // that nothing can change on either side.
+    venue.set_paused(true);
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_running(&mut keel, &stderr, kills);
     let status = Command::new("kill")
         .args(["-TERM", &keel.id().to_string()])
         .status()

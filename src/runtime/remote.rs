@@ -3,7 +3,7 @@
 //! reconcile the order manager with it, compare positions with balances, and start the
 //! market stream that feeds the pipeline. Anything that disagrees halts with a message.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -81,7 +81,10 @@ pub async fn open_remote(
             reconcile_with_venue(settings, path, venue, restored, journal.clone()).await?
         }
     };
-    check_balances(&start.orders, &mut bridge, &symbols).await?;
+    let mut start = start;
+    let mut journal = journal;
+    let now = start.equity.last().map(|p| p.ts).unwrap_or_default();
+    agree_on_positions(&mut start, &mut bridge, journal.as_mut(), &symbols, now).await?;
     let mut stream_cfg = StreamConfig::new(binance.ws_url.clone(), symbols.clone(), interval);
     let before_history = Timestamp(binance.history_from()?.0 - interval.millis());
     stream_cfg.resume_after = symbols
@@ -241,14 +244,65 @@ fn as_venue_order(symbol: &Symbol, order: &QueriedOrder) -> VenueOrder {
     }
 }
 
+/// How often the positions are compared with the balances before keel gives up: fills
+/// keep arriving while it starts, so a difference is first checked for fills not seen yet.
+const BALANCE_ATTEMPTS: usize = 5;
+
 /// Each traded symbol's position must equal the venue's balance of its base asset (free
-/// and locked): otherwise trading stays halted with both figures.
-async fn check_balances(
-    orders: &OrderManager,
+/// and locked). A difference is looked at again after asking the venue for fills it made
+/// meanwhile (applied like any other); one that persists halts trading with both figures.
+async fn agree_on_positions(
+    start: &mut Start,
     bridge: &mut Bridge<BinanceVenue>,
+    mut journal: Option<&mut Journal<SledStore>>,
     symbols: &[Symbol],
+    now: Timestamp,
 ) -> anyhow::Result<()> {
-    let balances: HashMap<String, Decimal> = bridge
+    let mut attempt = 1;
+    loop {
+        let balances = balances(bridge).await?;
+        let disagree = disagreements(&start.orders, &balances, symbols);
+        if disagree.is_empty() {
+            let quote = symbols
+                .first()
+                .map(|s| s.quote().to_string())
+                .unwrap_or_default();
+            let venue_cash = balances.get(&quote).copied().unwrap_or_default();
+            if venue_cash < start.orders.cash() {
+                warn!(%quote, venue = %venue_cash, journal = %start.orders.cash(), "the venue holds less cash than the journal counts: orders may be refused");
+            }
+            info!(cash = %start.orders.cash(), venue_cash = %venue_cash, "positions agree with the venue's balances");
+            return Ok(());
+        }
+        if attempt == BALANCE_ATTEMPTS {
+            for symbol in symbols {
+                for (id, leg) in bridge.book().legs_of(symbol) {
+                    warn!(order = %id, phase = ?leg.phase, revision = leg.revision, venue_order_id = ?leg.venue_order_id, filled = %leg.executed(), "venue book");
+                }
+            }
+            bail!(
+                "trading halted: positions disagree with the venue's balances and keel will not guess:\n  - {}",
+                disagree.join("\n  - ")
+            );
+        }
+        warn!(attempt, differences = ?disagree, "positions differ from the venue's balances: asking the venue for fills not seen yet");
+        tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
+        let mut reports = bridge.sync_all(now).await?;
+        while !reports.is_empty() {
+            let settled = stage::settle(&mut start.orders, &reports);
+            start.unseen_trades.extend(settled.closed);
+            if let Some(journal) = journal.as_deref_mut() {
+                journal.save_order_state(&start.orders)?;
+            }
+            reports = bridge.execute(&settled.commands, now).await?;
+        }
+        attempt += 1;
+    }
+}
+
+/// The account's balances (free and locked) by asset.
+async fn balances(bridge: &Bridge<BinanceVenue>) -> anyhow::Result<HashMap<String, Decimal>> {
+    Ok(bridge
         .venue()
         .balances()
         .await
@@ -256,36 +310,26 @@ async fn check_balances(
         .context("reading the account's balances")?
         .into_iter()
         .map(|b| (b.asset, b.free + b.locked))
-        .collect();
-    let mut disagree = Vec::new();
-    let mut held = BTreeMap::new();
-    for symbol in symbols {
-        let base = symbol.base();
-        let position = orders.position(symbol).map_or(Decimal::ZERO, |p| p.qty);
-        let balance = balances.get(base.as_str()).copied().unwrap_or_default();
-        held.insert(base.to_string(), (position, balance));
-        if position != balance {
-            disagree.push(format!(
-                "{symbol}: the journal holds {position} {base}, the venue {balance} {base}"
-            ));
-        }
-    }
-    if !disagree.is_empty() {
-        bail!(
-            "trading halted: positions disagree with the venue's balances and keel will not guess:\n  - {}",
-            disagree.join("\n  - ")
-        );
-    }
-    let quote = symbols
-        .first()
-        .map(|s| s.quote().to_string())
-        .unwrap_or_default();
-    let venue_cash = balances.get(&quote).copied().unwrap_or_default();
-    if venue_cash < orders.cash() {
-        warn!(%quote, venue = %venue_cash, journal = %orders.cash(), "the venue holds less cash than the journal counts: orders may be refused");
-    }
-    info!(positions = ?held, cash = %orders.cash(), venue_cash = %venue_cash, "positions agree with the venue's balances");
-    Ok(())
+        .collect())
+}
+
+/// Each symbol whose position differs from its base asset's balance, with both figures.
+fn disagreements(
+    orders: &OrderManager,
+    balances: &HashMap<String, Decimal>,
+    symbols: &[Symbol],
+) -> Vec<String> {
+    symbols
+        .iter()
+        .filter_map(|symbol| {
+            let base = symbol.base();
+            let position = orders.position(symbol).map_or(Decimal::ZERO, |p| p.qty);
+            let balance = balances.get(base.as_str()).copied().unwrap_or_default();
+            (position != balance).then(|| {
+                format!("{symbol}: the journal holds {position} {base}, the venue {balance} {base}")
+            })
+        })
+        .collect()
 }
 
 /// Releases the stream's candles in merged-history order (see [`BarAligner`]).

@@ -172,6 +172,9 @@ impl<V: RemoteVenue> Bridge<V> {
             Ok(trades) => {
                 let reports = self.book.on_trades(symbol, &trades);
                 if !trades.is_empty() {
+                    info!(symbol = %symbol, trades = trades.len(), fills = reports.len(), "venue trades");
+                }
+                if !trades.is_empty() {
                     self.save()?;
                 }
                 Ok(reports)
@@ -199,10 +202,12 @@ impl<V: RemoteVenue> Bridge<V> {
                 match &action {
                     VenueAction::Cancel { .. } => {
                         let outcome = self.venue.cancel(&action).await;
+                        info!(action = ?action, ?outcome, "venue cancel");
                         reports.extend(self.book.cancelled(&action, &outcome, now));
                     }
                     _ => {
                         let outcome = self.venue.place(&action).await;
+                        info!(legs = ?action.legs(), ?outcome, "venue placement");
                         if let PlaceOutcome::Refused(reason) | PlaceOutcome::Unresolved(reason) =
                             &outcome
                         {

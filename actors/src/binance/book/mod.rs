@@ -242,6 +242,16 @@ impl VenueBook {
         self.legs.get(id)
     }
 
+    /// The legs of `symbol`, by client order id.
+    pub fn legs_of<'a>(
+        &'a self,
+        symbol: &'a Symbol,
+    ) -> impl Iterator<Item = (&'a ClientOrderId, &'a Leg)> {
+        self.legs
+            .iter()
+            .filter(move |(_, l)| &l.request.symbol == symbol)
+    }
+
     /// The last venue trade id seen for `symbol` (0 before any).
     pub fn last_trade(&self, symbol: &Symbol) -> u64 {
         self.last_trade.get(symbol).copied().unwrap_or(0)
