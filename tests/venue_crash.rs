@@ -1,7 +1,7 @@
 //! keel and the sim venue as separate processes; keel is killed with SIGKILL at random
 //! moments and started again each time, while the venue lives on and keeps its orders. At the
 //! end: no client order id was ever submitted twice, every order the venue received belongs to
-//! an order in keel's journal, and keel's positions (and cash) equal the venue's balances.
+//! an order in keel's journal, and keel's positions and cash equal the venue's balances.
 //!
 //! `KEEL_VENUE_CRASH_KILLS` sets the number of kills (20 by default; more by hand, e.g. 200),
 //! `KEEL_VENUE_CRASH_SEED` the seed of the kill moments (printed, so a failure can be replayed).
@@ -209,6 +209,9 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
             "{asset}: journal {position}, venue {balance}"
         );
     }
+    // Every fill was applied exactly once: the cash agrees to the last decimal.
+    let venue_cash = balances.get("USDT").copied().unwrap_or_default();
+    assert_eq!(om.cash(), venue_cash, "cash: journal {}, venue {venue_cash}", om.cash());
     let fills = om.orders().filter(|o| o.filled_qty > Decimal::ZERO).count();
     assert!(fills > 0, "nothing filled: the test exercised no position");
     println!(
