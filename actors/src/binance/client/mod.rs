@@ -66,7 +66,7 @@ struct Inner {
     offset_ms: AtomicI64,
     gate: Mutex<WeightGate>,
     filters: Mutex<HashMap<String, SymbolFilters>>,
-    /// Server-time `timestamp` of the last order request sent per client id, so that
+    /// Venue-clock time at which an order request per client id ended unknown, so that
     /// [`BinanceClient::resolve`] knows when its outcome becomes final.
     order_stamps: Mutex<HashMap<String, Timestamp>>,
     sent: AtomicU64,
