@@ -45,6 +45,9 @@ pub enum Command {
     /// Inspect and transform candle files.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Serve a simulated Binance spot venue (REST + WebSocket) over replayed candles, with
+    /// persistent state and fault injection: how the Binance adapter is tested offline.
+    SimExchange(SimExchangeArgs),
 }
 
 /// Arguments of `keel run`.
@@ -62,6 +65,20 @@ pub struct RunArgs {
     /// Also write report.json, trades.csv, equity.csv and equity.svg into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `keel sim-exchange`.
+#[derive(Debug, Args)]
+pub struct SimExchangeArgs {
+    /// The sim venue's TOML config (see docs/sim-exchange.md).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:0 for any free port (overrides `listen`).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// State directory (overrides `state`).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 /// Arguments of `keel chaos`.

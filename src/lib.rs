@@ -10,3 +10,4 @@ pub mod logging;
 pub mod report;
 pub mod runtime;
 pub mod settings;
+pub mod sim_exchange;

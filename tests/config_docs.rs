@@ -170,15 +170,24 @@ fn documented_rows() -> BTreeMap<String, Vec<String>> {
     rows
 }
 
+/// The keys of the embedded default, and of the shipped venue config for the sections the
+/// default leaves out (`[binance]`).
 fn code_keys() -> BTreeSet<String> {
-    let settings = Settings::embedded_default().expect("the embedded default is valid");
-    let walk = KeyWalk::of(&settings);
-    assert!(
-        walk.problems.is_empty(),
-        "could not list every settings key:\n  {}",
-        walk.problems.join("\n  ")
-    );
-    walk.keys
+    let default = Settings::embedded_default().expect("the embedded default is valid");
+    let venue_config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/paper-sim.toml");
+    let venue =
+        Settings::load(std::path::Path::new(venue_config)).expect("paper-sim.toml is valid");
+    let mut keys = BTreeSet::new();
+    for settings in [default, venue] {
+        let walk = KeyWalk::of(&settings);
+        assert!(
+            walk.problems.is_empty(),
+            "could not list every settings key:\n  {}",
+            walk.problems.join("\n  ")
+        );
+        keys.extend(walk.keys);
+    }
+    keys
 }
 
 #[test]

@@ -133,10 +133,49 @@ pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
         });
     }
     let symbols: Vec<Symbol> = series.iter().map(|s| s.symbol.clone()).collect();
+    let (headlines, analyses) = load_news(settings, &symbols)?;
+    Ok(RunInputs {
+        symbols,
+        interval,
+        candles,
+        start,
+        headlines,
+        quality: series.into_iter().map(|s| s.quality).collect(),
+        analyses,
+    })
+}
+
+/// The inputs of a run against a venue that streams its candles (`[binance]`): the symbols
+/// and interval it names, and the headlines; no candle is known up front.
+pub fn live_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
+    let binance = settings
+        .binance
+        .as_ref()
+        .ok_or_else(|| keel_actors::config_check::ConfigError::new("binance", "is required"))?;
+    let symbols = binance.validate()?;
+    let interval = binance.interval()?;
+    let (start, _) = settings.range()?;
+    let (headlines, analyses) = load_news(settings, &symbols)?;
+    Ok(RunInputs {
+        symbols,
+        interval,
+        candles: Vec::new(),
+        start,
+        headlines,
+        quality: Vec::new(),
+        analyses,
+    })
+}
+
+/// The headlines about `symbols` and, for a model analyst, its analysis cache.
+fn load_news(
+    settings: &Settings,
+    symbols: &[Symbol],
+) -> Result<(Vec<Headline>, Option<AnalysisCache>), InputError> {
     let headlines = match &settings.data.headlines {
         None => Vec::new(),
         Some(path) => {
-            let tagger = SymbolTagger::new(&symbols, &settings.sentiment.aliases);
+            let tagger = SymbolTagger::new(symbols, &settings.sentiment.aliases);
             let headlines = load_headlines(path, &tagger)?;
             info!(file = %path.display(), headlines = headlines.len(), "headlines loaded");
             headlines
@@ -150,13 +189,5 @@ pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
             Some(cache)
         }
     };
-    Ok(RunInputs {
-        symbols,
-        interval,
-        candles,
-        start,
-        headlines,
-        quality: series.into_iter().map(|s| s.quality).collect(),
-        analyses,
-    })
+    Ok((headlines, analyses))
 }

@@ -7,7 +7,7 @@ mod result;
 mod run;
 
 pub use analyst::{log_replay, replay_analyst};
-pub use inputs::{load_inputs, InputError, RunInputs};
+pub use inputs::{live_inputs, load_inputs, InputError, RunInputs};
 pub use keel_actors::model::EquityPoint;
 pub use pipeline::{Mode, Pipeline, PipelineStats};
 pub use result::BacktestResult;

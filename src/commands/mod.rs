@@ -5,6 +5,7 @@ pub mod chaos;
 pub mod data;
 pub mod fetch;
 pub mod run;
+pub mod sim_exchange;
 
 use std::path::Path;
 

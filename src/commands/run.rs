@@ -6,7 +6,7 @@ use anyhow::Context;
 use keel_actors::market_data::feed::Pace;
 use tracing::info;
 
-use crate::backtest::load_inputs;
+use crate::backtest::{live_inputs, load_inputs};
 use crate::cli::{Cli, RunArgs};
 use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
@@ -45,7 +45,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
         });
     info!(config = %origin, strategy = settings.strategy.kind.name(), store = %settings.run.store.display(), "keel run starting");
     check_api_key(&settings, &origin)?;
-    let inputs = load_inputs(&settings)?;
+    let inputs = match settings.binance {
+        Some(_) => live_inputs(&settings)?,
+        None => load_inputs(&settings)?,
+    };
     info!(
         symbols = inputs.symbols.len(),
         candles = inputs.candles.len(),

@@ -5,6 +5,7 @@
 mod chaos;
 mod news;
 mod recovery;
+mod remote;
 mod wiring;
 
 pub use chaos::{ChaosKills, ChaosOptions};

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use keel_actors::execution::SimExchange;
-use keel_actors::journal::{Journal, RunInfo, SledStore};
+use keel_actors::journal::{Journal, Recovered, RunInfo, SledStore};
 use keel_actors::model::{ClosedTrade, EquityPoint};
-use keel_actors::order_manager::{reconcile, stage, OrderManager};
+use keel_actors::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
 use keel_actors::risk::RiskState;
 use tracing::{info, warn};
 
@@ -44,15 +44,26 @@ impl Start {
     }
 }
 
-/// Opens (or creates) the journal at `path` and works out where the run starts.
-pub fn open_journal(
+/// A journal loaded and checked against the settings, before the venue was asked: the
+/// order manager, and the rest of what was saved.
+pub struct Restored {
+    /// The order manager, its price marks applied.
+    pub orders: OrderManager,
+    /// Everything else the journal held (its `om` taken into `orders`).
+    pub recovered: Recovered,
+}
+
+/// Opens (or creates) the journal at `path` and restores the order manager from it; `None`
+/// for a new journal (its run identity is written). A journal from other settings, or with
+/// orders but no identity, is refused unchanged.
+pub fn restore_journal(
     settings: &Settings,
     path: &Path,
-) -> anyhow::Result<(Start, Journal<SledStore>)> {
+) -> anyhow::Result<(Option<Restored>, Journal<SledStore>)> {
     let store = SledStore::open(path)?;
     let mut journal = Journal::open(store)
         .with_context(|| format!("opening the journal in {}", path.display()))?;
-    let recovered = journal
+    let mut recovered = journal
         .load()
         .with_context(|| format!("reading the journal in {}", path.display()))?;
     let fingerprint = fingerprint(settings);
@@ -70,65 +81,66 @@ pub fn open_journal(
         ),
         _ => {}
     }
-    let Some(om_state) = recovered.om else {
+    let Some(om_state) = recovered.om.take() else {
         info!(store = %path.display(), "new journal: starting from scratch");
         journal.set_run(&RunInfo {
             run_id: settings.orders.run_id.clone(),
             config_fingerprint: fingerprint,
         })?;
-        return Ok((Start::fresh(settings), journal));
+        return Ok((None, journal));
     };
-
     let mut orders = OrderManager::from_state(settings.orders.clone(), om_state)
         .with_context(|| format!("restoring the order manager from {}", path.display()))?;
     if let Some(marks) = &recovered.price_marks {
         orders.restore_price_marks(marks);
     }
-    let mut venue = match recovered.venue {
-        Some(state) => SimExchange::from_state(settings.venue.clone(), state)
-            .with_context(|| format!("restoring the venue from {}", path.display()))?,
-        None => SimExchange::new(settings.venue.clone()),
-    };
+    Ok((Some(Restored { orders, recovered }), journal))
+}
+
+/// Logs a reconciliation report and refuses to go on when it left anything unresolved.
+pub fn check_reconciliation(
+    path: &Path,
+    recovered: &Recovered,
+    report: &ReconciliationReport,
+) -> anyhow::Result<()> {
     let cursor = recovered.cursor;
-    let now = cursor.unwrap_or_default();
-    let report = reconcile(&mut orders, &venue, now);
     info!(store = %path.display(), candles_done = recovered.progress.unwrap_or(0), last_mark = ?cursor.map(|c| c.to_string()), "journal loaded; reconciliation report:\n{report}");
     if !report.is_resolved() {
         bail!(
             "trading halted: the journal and the venue disagree and keel will not guess.\n{report}"
         );
     }
-    let mut unseen_trades: Vec<ClosedTrade> = orders
-        .closed_trades()
-        .iter()
-        .filter(|t| cursor.is_none_or(|c| t.exit_time > c))
-        .cloned()
-        .collect();
-    unseen_trades.extend(report.closed.iter().cloned());
-    // Commands the recovered fills call for (break-even stops, clean-ups) go out now.
-    let mut commands = report.commands.clone();
-    while !commands.is_empty() {
-        journal.save_order_state(&orders)?;
-        let reports: Vec<_> = commands.iter().flat_map(|c| venue.apply(c, now)).collect();
-        journal.save_venue(&venue)?;
-        let settled = stage::settle(&mut orders, &reports);
-        unseen_trades.extend(settled.closed);
-        commands = settled.commands;
-    }
-    journal.save_order_state(&orders)?;
-    journal.save_venue(&venue)?;
     if !report.is_clean() {
         warn!(
             discrepancies = report.discrepancies.len(),
             "reconciliation resolved differences between the journal and the venue"
         );
     }
-    let equity = recovered
-        .equity
-        .into_iter()
-        .filter(|p| cursor.is_none_or(|c| p.ts <= c))
-        .collect();
-    Ok((
+    Ok(())
+}
+
+impl Start {
+    /// Where a run restored from its journal starts: round trips risk has not seen (closed
+    /// after its last mark, or by reconciliation) and the equity curve up to the last mark.
+    pub fn restored(
+        orders: OrderManager,
+        venue: SimExchange,
+        recovered: Recovered,
+        closed_since: Vec<ClosedTrade>,
+    ) -> Self {
+        let cursor = recovered.cursor;
+        let mut unseen_trades: Vec<ClosedTrade> = orders
+            .closed_trades()
+            .iter()
+            .filter(|t| cursor.is_none_or(|c| t.exit_time > c))
+            .cloned()
+            .collect();
+        unseen_trades.extend(closed_since);
+        let equity = recovered
+            .equity
+            .into_iter()
+            .filter(|p| cursor.is_none_or(|c| p.ts <= c))
+            .collect();
         Start {
             orders,
             venue,
@@ -136,9 +148,46 @@ pub fn open_journal(
             unseen_trades,
             equity,
             recovered: recovered.progress.unwrap_or(0),
-        },
-        journal,
-    ))
+        }
+    }
+}
+
+/// Opens (or creates) the journal at `path` and works out where a run on the in-process
+/// venue starts: restored, then reconciled with the venue's journalled state.
+pub fn open_journal(
+    settings: &Settings,
+    path: &Path,
+) -> anyhow::Result<(Start, Journal<SledStore>)> {
+    let (restored, mut journal) = restore_journal(settings, path)?;
+    let Some(Restored {
+        mut orders,
+        mut recovered,
+    }) = restored
+    else {
+        return Ok((Start::fresh(settings), journal));
+    };
+    let mut venue = match recovered.venue.take() {
+        Some(state) => SimExchange::from_state(settings.venue.clone(), state)
+            .with_context(|| format!("restoring the venue from {}", path.display()))?,
+        None => SimExchange::new(settings.venue.clone()),
+    };
+    let now = recovered.cursor.unwrap_or_default();
+    let report = reconcile(&mut orders, &venue, now);
+    check_reconciliation(path, &recovered, &report)?;
+    let mut closed = report.closed.clone();
+    // Commands the recovered fills call for (break-even stops, clean-ups) go out now.
+    let mut commands = report.commands.clone();
+    while !commands.is_empty() {
+        journal.save_order_state(&orders)?;
+        let reports: Vec<_> = commands.iter().flat_map(|c| venue.apply(c, now)).collect();
+        journal.save_venue(&venue)?;
+        let settled = stage::settle(&mut orders, &reports);
+        closed.extend(settled.closed);
+        commands = settled.commands;
+    }
+    journal.save_order_state(&orders)?;
+    journal.save_venue(&venue)?;
+    Ok((Start::restored(orders, venue, recovered, closed), journal))
 }
 
 /// A fingerprint of everything that shapes decisions (not `[run]` or `[log]`): a journal

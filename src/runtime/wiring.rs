@@ -10,7 +10,9 @@ use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{VenueFaults, VenueGuard};
 use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::market_data::feed::{FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
+use keel_actors::market_data::feed::{
+    CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
+};
 use keel_actors::model::Timestamp;
 use keel_actors::order_manager::actor::{
     Flush, OmRehydration, OrderManagerActor, Record, RunRecord,
@@ -33,8 +35,13 @@ use tracing::{info, warn};
 use super::chaos::{start_chaos_monkey, ChaosKills, ChaosOptions};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
+use super::remote::open_remote;
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
+use keel_actors::binance::bridge::Bridge;
+use keel_actors::binance::stream::MarketStream;
+use keel_actors::binance::venue::BinanceVenue;
+use keel_actors::model::Candle;
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]
@@ -77,16 +84,43 @@ pub fn run_actors(
     inputs: RunInputs,
     options: RunOptions,
 ) -> anyhow::Result<RunReport> {
-    let (start, journal) = match &options.store {
-        Some(path) => {
-            let (start, journal) = open_journal(settings, path)?;
-            (start, Some(journal))
-        }
-        None => (Start::fresh(settings), None),
-    };
     let system = actix_rt::System::new();
-    let report = system.block_on(run_graph(settings, inputs, options, start, journal))?;
-    Ok(report)
+    system.block_on(async {
+        if let Some(binance) = &settings.binance {
+            let remote = open_remote(settings, binance, options.store.as_deref()).await?;
+            let live = Live {
+                bridge: remote.bridge,
+                candles: remote.candles,
+                _stream: remote.stream,
+            };
+            return run_graph(
+                settings,
+                inputs,
+                options,
+                remote.start,
+                remote.journal,
+                Some(live),
+            )
+            .await;
+        }
+        let (start, journal) = match &options.store {
+            Some(path) => {
+                let (start, journal) = open_journal(settings, path)?;
+                (start, Some(journal))
+            }
+            None => (Start::fresh(settings), None),
+        };
+        run_graph(settings, inputs, options, start, journal, None).await
+    })
+}
+
+/// A run against a remote venue: the bridge the execution actor trades through, and the
+/// venue's candles for the feed.
+struct Live {
+    bridge: Bridge<BinanceVenue>,
+    candles: tokio::sync::mpsc::Receiver<Candle>,
+    /// Keeps the market stream running.
+    _stream: MarketStream,
 }
 
 async fn run_graph(
@@ -95,7 +129,16 @@ async fn run_graph(
     options: RunOptions,
     start: Start,
     journal: Option<Journal<SledStore>>,
+    live: Option<Live>,
 ) -> anyhow::Result<RunReport> {
+    let (bridge, live_candles, _stream) = match live {
+        Some(Live {
+            bridge,
+            candles,
+            _stream,
+        }) => (Some(bridge), Some(candles), Some(_stream)),
+        None => (None, None, None),
+    };
     let RunInputs {
         symbols,
         interval,
@@ -164,7 +207,11 @@ async fn run_graph(
             guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
             risk: risk.clone(),
         },
-    )
+    );
+    let exec = match bridge {
+        Some(bridge) => exec.with_remote(bridge),
+        None => exec,
+    }
     .start();
     let view = stage::view(&start.orders, &symbols, Timestamp(0));
     let mut risk_stage = RiskStage::new(
@@ -243,7 +290,10 @@ async fn run_graph(
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
-        candles,
+        candles: match live_candles {
+            Some(rx) => CandleSource::Live(rx),
+            None => CandleSource::Replay(candles),
+        },
         start: trading_start,
         recovered: start.recovered,
         pace: options.pace.unwrap_or(Pace::Lockstep),

@@ -1,5 +1,7 @@
 //! The execution actor: the venue adapter. Over the in-process [`SimExchange`] it executes
-//! the order manager's commands and fills resting orders as bars close.
+//! the order manager's commands and fills resting orders as bars close; over a remote venue
+//! (see [`remote`](super::remote)) it carries them out through the venue book and asks the
+//! venue what happened as bars close.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -46,10 +48,12 @@ pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
 
 /// The simulated venue behind the execution port.
 pub struct ExecutionActor {
-    venue: SimExchange,
-    om: Outbox<OrderManagerActor>,
+    pub(super) venue: SimExchange,
+    /// Set when the venue is remote: then `venue` is unused.
+    pub(super) remote: Option<super::remote::Remote>,
+    pub(super) om: Outbox<OrderManagerActor>,
     latencies: Option<LatencyLog>,
-    journal: Option<Journal<SledStore>>,
+    pub(super) journal: Option<Journal<SledStore>>,
     supervision: ActorHandle,
     guard: VenueGuard,
     risk: Addr<RiskActor>,
@@ -77,6 +81,7 @@ impl ExecutionActor {
     ) -> Self {
         Self {
             venue,
+            remote: None,
             om,
             latencies,
             journal,
@@ -116,6 +121,9 @@ impl Rehydrate for ExecutionActor {
     /// The in-process venue's state comes back from the journal (saved after every change
     /// that produced a report; a bar that filled nothing changes nothing that matters).
     fn rehydrate(&mut self) -> Result<(), String> {
+        if self.remote.is_some() {
+            return self.rehydrate_remote();
+        }
         let journal = self
             .journal
             .as_ref()
@@ -143,14 +151,17 @@ impl Actor for ExecutionActor {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        tracing::info!(actor = "execution", event = "stopped", "actor stopped");
+        info!(actor = "execution", event = "stopped", "actor stopped");
     }
 }
 
 impl Handler<VenueBar> for ExecutionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: VenueBar, _: &mut Self::Context) {
+    fn handle(&mut self, msg: VenueBar, ctx: &mut Self::Context) {
+        if self.remote.is_some() {
+            return self.remote_bar(msg, ctx);
+        }
         contain(self, |this| {
             let venue = &this.venue;
             let symbol = &msg.candle.symbol;
@@ -174,7 +185,10 @@ impl Handler<VenueBar> for ExecutionActor {
 impl Handler<Execute> for ExecutionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Execute, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
+        if self.remote.is_some() {
+            return self.remote_execute(msg, ctx);
+        }
         if let (Some(log), Some(born)) = (&self.latencies, msg.born) {
             if msg
                 .commands

@@ -5,11 +5,12 @@
 
 pub mod actor;
 pub mod fill_model;
+pub mod remote;
 mod sim;
 mod state;
 mod venue_guard;
 
 pub use fill_model::FillConfig;
 pub use sim::{Activation, RestingOrder, SimExchange, DUPLICATE_ORDER, UNKNOWN_ORDER};
-pub use state::{SimExchangeState, VenueOrder, VenueStateError, FINISHED_ORDERS_KEPT};
+pub use state::{SimExchangeState, VenueOrder, VenueStateError, VenueView, FINISHED_ORDERS_KEPT};
 pub use venue_guard::{Guarded, VenueFaults, VenueGuard};

@@ -120,6 +120,51 @@ impl SimExchange {
         reports
     }
 
+    /// Takes a one-cancels-other pair of top-level orders (an order list such as Binance's
+    /// OCO): each leg rests working at once as a child of the virtual parent `list`, in one
+    /// OCO group, so that when one fills the other is cancelled; when both are inside one bar
+    /// the stop wins, as for attached children. Reports `Accepted` for each leg, or one
+    /// `Rejected` (for the first leg) when a leg is invalid, has children, or an id is open.
+    /// Cancelling one leg with [`cancel`](Self::cancel) leaves the other working: the caller
+    /// cancels both to cancel the list.
+    pub fn submit_oco(
+        &mut self,
+        list: &ClientOrderId,
+        legs: [OrderRequest; 2],
+    ) -> Vec<ExecutionReport> {
+        let ts = legs[0].created;
+        let reject = |reason: &str| vec![rejected(&legs[0].client_order_id, reason, ts)];
+        if legs.iter().any(|leg| !leg.attached.is_empty()) {
+            return reject("Order list legs cannot have attached orders.");
+        }
+        if legs[0].symbol != legs[1].symbol {
+            return reject("Attached order symbol mismatch.");
+        }
+        if legs[0].client_order_id == legs[1].client_order_id {
+            return reject(DUPLICATE_ORDER);
+        }
+        for leg in &legs {
+            if let Err(reason) = self.check(leg) {
+                return reject(reason);
+            }
+        }
+        let book = self.books.entry(legs[0].symbol.clone()).or_default();
+        let mut reports = Vec::with_capacity(2);
+        for mut leg in legs {
+            leg.oco_group = Some(0);
+            reports.push(ExecutionReport::Accepted {
+                id: leg.client_order_id.clone(),
+                ts: leg.created,
+            });
+            book.push(RestingOrder {
+                request: leg,
+                parent: Some(list.clone()),
+                activation: Activation::Active,
+            });
+        }
+        reports
+    }
+
     /// Cancels an open order (active, or an attached child still waiting for its parent).
     /// Cancelling a parent also drops its inactive children, each reported `Cancelled`.
     /// An order the venue does not hold is `Rejected` with `Unknown order sent.`.

@@ -309,3 +309,71 @@ fn trade_ids_are_sequential_and_other_symbols_are_untouched() {
         .collect();
     assert_eq!(ids, [TradeId(1), TradeId(2)]);
 }
+
+#[test]
+fn an_oco_pair_of_top_level_orders_cancels_the_other_leg_and_the_stop_wins_in_one_bar() {
+    let list = id("list-1");
+    let legs = |n: &str| {
+        [
+            order(
+                &format!("{n}-tp"),
+                Side::Sell,
+                dec!(1),
+                OrderKind::Limit { price: dec!(110) },
+            ),
+            order(
+                &format!("{n}-sl"),
+                Side::Sell,
+                dec!(1),
+                OrderKind::Stop { trigger: dec!(95) },
+            ),
+        ]
+    };
+    let mut ex = venue();
+    let accepted = ex.submit_oco(&list, legs("a"));
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(ex.is_active(&id("a-tp")), Some(true));
+    assert_eq!(ex.is_active(&id("a-sl")), Some(true));
+    // A bar through both: the stop wins (at the trigger, less slippage), the limit is cancelled.
+    let reports = ex.on_candle(&bar(1, dec!(100), dec!(120), dec!(90), dec!(100)));
+    assert_eq!(
+        fills(&reports),
+        [("a-sl", dec!(94.9525), dec!(0.0949525), Timestamp(2 * H))]
+    );
+    assert_eq!(cancelled(&reports), ["a-tp"]);
+    assert_eq!(ex.open_orders(&btc()).count(), 0);
+
+    // The take-profit alone: it fills and the stop is cancelled.
+    ex.submit_oco(
+        &id("list-2"),
+        legs("b").map(|o| OrderRequest {
+            created: Timestamp(2 * H),
+            ..o
+        }),
+    );
+    let reports = ex.on_candle(&bar(2, dec!(100), dec!(111), dec!(99), dec!(100)));
+    assert_eq!(fills(&reports)[0].0, "b-tp");
+    assert_eq!(cancelled(&reports), ["b-sl"]);
+
+    // A leg whose id is open, or two legs with one id, refuse the whole list.
+    ex.submit(order(
+        "open",
+        Side::Sell,
+        dec!(1),
+        OrderKind::Limit { price: dec!(200) },
+    ));
+    let [tp, _] = legs("c");
+    let clash = order(
+        "open",
+        Side::Sell,
+        dec!(1),
+        OrderKind::Stop { trigger: dec!(90) },
+    );
+    let refused = ex.submit_oco(&id("list-3"), [tp.clone(), clash]);
+    assert_eq!(rejection(&refused), Some(DUPLICATE_ORDER));
+    assert_eq!(
+        rejection(&ex.submit_oco(&id("list-4"), [tp.clone(), tp])),
+        Some(DUPLICATE_ORDER)
+    );
+    assert_eq!(ex.open_orders(&btc()).count(), 1);
+}

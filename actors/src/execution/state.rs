@@ -124,6 +124,26 @@ impl SimExchange {
     }
 }
 
+/// What reconciliation asks a venue (DESIGN §5): what it knows about one order, by client
+/// order id, and which orders it can answer for. The in-process [`SimExchange`] answers from
+/// its own books; a remote venue answers from a snapshot taken by querying it.
+pub trait VenueView {
+    /// The venue's view of `id`, or `None` when it never held it (or forgot it long ago).
+    fn order(&self, id: &ClientOrderId) -> Option<VenueOrder>;
+    /// Every order the venue can answer for (open ones first).
+    fn order_ids(&self) -> Vec<ClientOrderId>;
+}
+
+impl VenueView for SimExchange {
+    fn order(&self, id: &ClientOrderId) -> Option<VenueOrder> {
+        self.query(id)
+    }
+
+    fn order_ids(&self) -> Vec<ClientOrderId> {
+        self.known_order_ids().cloned().collect()
+    }
+}
+
 /// Records `order` as finished with `status` (and its fill), forgetting the oldest finished
 /// orders once more than twice [`FINISHED_ORDERS_KEPT`] pile up (amortised O(1)).
 pub(super) fn remember(

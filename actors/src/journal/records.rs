@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::binance::book::VenueBook;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,8 @@ pub const CURSOR_KEY: &str = "run/cursor";
 pub const PROGRESS_KEY: &str = "run/progress";
 /// Key of the run's identity.
 pub const RUN_KEY: &str = "run/info";
+/// The key of the remote venue's book (orders as a venue without linked orders holds them).
+pub const VENUE_BOOK_KEY: &str = "remote/book";
 /// Prefix of the equity points, one per bar close.
 pub const EQUITY_PREFIX: &str = "equity/";
 
@@ -74,6 +77,8 @@ pub struct Recovered {
     pub equity: Vec<EquityPoint>,
     /// The run's identity.
     pub run: Option<RunInfo>,
+    /// The remote venue's book (runs against a remote venue only).
+    pub venue_book: Option<VenueBook>,
 }
 
 /// A journal that cannot be used: the store failed, or a record does not decode. Nothing is
@@ -179,6 +184,7 @@ impl<S: Store> Journal<S> {
             progress: self.read(PROGRESS_KEY)?,
             equity,
             run: self.read(RUN_KEY)?,
+            venue_book: self.read(VENUE_BOOK_KEY)?,
         })
     }
 
@@ -295,6 +301,13 @@ impl<S: Store> Journal<S> {
         Ok(self
             .store
             .apply(vec![(PRICE_MARKS_KEY.to_string(), Some(bytes))])?)
+    }
+
+    /// Writes the remote venue's book and flushes it: call before a request leaves the process
+    /// and after each outcome.
+    pub fn save_venue_book(&mut self, book: &VenueBook) -> Result<(), JournalError> {
+        let bytes = encode(VENUE_BOOK_KEY, book)?;
+        self.write_flushed(VENUE_BOOK_KEY, bytes)
     }
 
     /// Records which run this journal belongs to, flushed.

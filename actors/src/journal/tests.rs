@@ -319,3 +319,27 @@ fn a_creation_cut_short_leaves_no_half_made_store() {
     let journal = Journal::open(store).unwrap();
     assert_eq!(journal.load().unwrap(), Recovered::default());
 }
+
+#[test]
+fn the_remote_venue_book_is_saved_flushed_and_loaded_after_reopening() {
+    use crate::binance::book::{Phase, VenueBook};
+    use crate::order_manager::OrderCommand;
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = VenueBook::new();
+    let driver = busy_driver();
+    let request = driver.om.all_open_orders().next().unwrap().request.clone();
+    let id = request.client_order_id.clone();
+    let (_, actions) = book.command(&[OrderCommand::Submit(request)], Timestamp(0));
+    assert_eq!(actions.len(), 1);
+    {
+        let mut journal = open(dir.path());
+        journal.save_venue_book(&book).unwrap();
+    }
+    let loaded = open(dir.path()).load().unwrap().venue_book.unwrap();
+    assert_eq!(loaded, book);
+    assert_eq!(
+        loaded.leg(&id).unwrap().phase,
+        Phase::Sending,
+        "the doubt survives the restart"
+    );
+}

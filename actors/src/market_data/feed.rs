@@ -62,10 +62,61 @@ pub struct FeedTargets {
     pub progress: Option<Recipient<Progress>>,
 }
 
+/// Where the feed's candles come from.
+pub enum CandleSource {
+    /// History, in timestamp order.
+    Replay(Vec<Candle>),
+    /// A live venue: closed candles in timestamp order, each bar complete (every symbol's
+    /// candle of a bar before any of the next); the feed ends when the channel closes.
+    Live(tokio::sync::mpsc::Receiver<Candle>),
+}
+
+impl CandleSource {
+    /// How many candles are known up front (a live source: none).
+    pub fn len(&self) -> usize {
+        match self {
+            CandleSource::Replay(candles) => candles.len(),
+            CandleSource::Live(_) => 0,
+        }
+    }
+
+    /// Whether no candle is known up front.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How often a live feed waiting for its next candle checks for a shutdown request.
+const LIVE_SHUTDOWN_POLL: Duration = Duration::from_millis(50);
+
+/// The next candle of `source` (`index` counts those taken); `None` at the end of a replay,
+/// when a live source closes, or when `shutdown` is set while a live feed waits between bars.
+async fn next_candle(
+    source: &mut CandleSource,
+    index: usize,
+    shutdown: &Cell<bool>,
+) -> Option<Candle> {
+    match source {
+        CandleSource::Replay(candles) => candles.get(index).cloned(),
+        CandleSource::Live(rx) => loop {
+            if let Ok(candle) = rx.try_recv() {
+                return Some(candle);
+            }
+            if shutdown.get() {
+                return None;
+            }
+            match tokio::time::timeout(LIVE_SHUTDOWN_POLL, rx.recv()).await {
+                Ok(candle) => return candle,
+                Err(_) => continue,
+            }
+        },
+    }
+}
+
 /// What to replay.
 pub struct FeedPlan {
-    /// Candles in timestamp order.
-    pub candles: Vec<Candle>,
+    /// The candles, in timestamp order.
+    pub candles: CandleSource,
     /// Bars before this only warm up the indicators.
     pub start: Option<Timestamp>,
     /// How many candles (from the first) were fully processed before a restart: they are
@@ -195,13 +246,17 @@ async fn replay(
     inflight: Inflight,
     shutdown: Rc<Cell<bool>>,
 ) -> FeedOutcome {
-    let candles = std::mem::take(&mut plan.candles);
+    let mut candles = std::mem::replace(&mut plan.candles, CandleSource::Replay(Vec::new()));
+    let live = matches!(candles, CandleSource::Live(_));
     let mut pending_mark: Option<Timestamp> = None;
     let mut last_close: Option<Timestamp> = None;
     let mut sent = 0u64;
     let mut completed = true;
-    for (index, candle) in candles.iter().enumerate() {
-        let index = index as u64;
+    let mut index = 0u64;
+    while let Some(candle) = next_candle(&mut candles, index as usize, &shutdown).await {
+        let candle = &candle;
+        index += 1;
+        let index = index - 1;
         let close = candle.close_time();
         let new_bar = last_close.is_some_and(|last| last != close);
         if new_bar {
@@ -258,6 +313,18 @@ async fn replay(
             pending_mark = Some(close);
         }
     }
+    // A live feed stopped between bars has its last bar complete: mark it like an end.
+    if live && shutdown.get() && completed {
+        completed = false;
+        if let Some(ts) = pending_mark.take() {
+            targets.risk.send(Mark {
+                ts,
+                ticket: inflight.ticket(),
+            });
+            inflight.idle().await;
+        }
+        report_progress(&plan, &targets, &inflight, index).await;
+    }
     if completed {
         if let Some(ts) = pending_mark.take() {
             targets.risk.send(Mark {
@@ -266,7 +333,7 @@ async fn replay(
             });
             inflight.idle().await;
         }
-        report_progress(&plan, &targets, &inflight, candles.len() as u64).await;
+        report_progress(&plan, &targets, &inflight, index).await;
     }
     inflight.idle().await;
     FeedOutcome {
@@ -331,7 +398,11 @@ async fn replay_at_rate(
     let mut late = 0u64;
     let mut max_lag = Duration::ZERO;
     let mut completed = true;
-    for candle in &plan.candles {
+    let candles = match &plan.candles {
+        CandleSource::Replay(candles) => candles.as_slice(),
+        CandleSource::Live(_) => &[],
+    };
+    for candle in candles {
         let close = candle.close_time();
         if last_close.is_some_and(|last| last != close) {
             if let Some(ts) = pending_mark.take() {
@@ -478,7 +549,7 @@ mod tests {
             Symbol::parse("ETHUSDT").unwrap(),
         ];
         let plan = FeedPlan {
-            candles: candles(&symbols, 8),
+            candles: CandleSource::Replay(candles(&symbols, 8)),
             start: None,
             recovered: 0,
             // 2.5 ms apart: the feed sleeps on the timer, then yields for the remainder.
@@ -528,7 +599,7 @@ mod tests {
     async fn rate_feed_past_its_schedule_counts_late_candles() {
         let symbol = Symbol::parse("BTCUSDT").unwrap();
         let plan = FeedPlan {
-            candles: candles(std::slice::from_ref(&symbol), 10),
+            candles: CandleSource::Replay(candles(std::slice::from_ref(&symbol), 10)),
             start: None,
             recovered: 0,
             // No schedule to keep: every candle after the first is due at the start.

@@ -7,6 +7,7 @@
 //! as gaps. Loaders do file I/O; everything else is pure.
 
 mod aggregate;
+mod align;
 mod error;
 pub mod feed;
 pub(crate) mod fields;
@@ -18,6 +19,7 @@ mod source;
 mod trades;
 
 pub use aggregate::{resample, resample_with, IncompleteBuckets, Resampled};
+pub use align::BarAligner;
 pub use error::DataError;
 pub use load::{guess_symbol_and_interval, load_candles, CandleSeries};
 pub use merge::{merge, restrict};

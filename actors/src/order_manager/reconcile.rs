@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{OmUpdate, OrderCommand, OrderManager};
-use crate::execution::SimExchange;
+use crate::execution::VenueView;
 use crate::model::{
     ClientOrderId, ClosedTrade, Decimal, ExecutionReport, OrderKind, OrderStatus, Symbol,
     Timestamp, TradeId,
@@ -206,7 +206,7 @@ impl fmt::Display for ReconciliationReport {
 /// the journal does not know are reported. Send the report's `commands` to the venue.
 pub fn reconcile(
     om: &mut OrderManager,
-    venue: &SimExchange,
+    venue: &impl VenueView,
     ts: Timestamp,
 ) -> ReconciliationReport {
     let mut report = ReconciliationReport {
@@ -223,7 +223,7 @@ pub fn reconcile(
             continue;
         };
         report.checked += 1;
-        match venue.query(&id) {
+        match venue.order(&id) {
             None if matches!(
                 was,
                 OrderStatus::PendingSubmit | OrderStatus::Submitted | OrderStatus::Unknown
@@ -297,9 +297,9 @@ pub fn reconcile(
             }
         }
     }
-    for id in venue.known_order_ids() {
-        if om.order(id).is_none() {
-            if let Some(at_venue) = venue.query(id) {
+    for id in venue.order_ids() {
+        if om.order(&id).is_none() {
+            if let Some(at_venue) = venue.order(&id) {
                 report
                     .discrepancies
                     .push(Discrepancy::UnknownToOrderManager {

@@ -17,8 +17,11 @@ use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
 use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 
+mod binance;
+pub use binance::BinanceSettings;
+
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +69,9 @@ pub struct CandleSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DataSettings {
-    /// Candle files, one per symbol; merged into one timestamp-ordered stream.
+    /// Candle files, one per symbol; merged into one timestamp-ordered stream. Left out when
+    /// `[binance]` streams the candles from a venue.
+    #[serde(default)]
     pub candles: Vec<CandleSource>,
     /// Headlines to replay through the analyst (CryptoPanic JSON or JSONL); none → no sentiment.
     #[serde(default)]
@@ -226,6 +231,9 @@ pub struct Settings {
     /// The circuit breaker around the venue (open: risk goes reduce-only).
     #[serde(default)]
     pub venue_breaker: BreakerConfig,
+    /// Trade at a Binance-compatible venue instead of replaying candle files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binance: Option<BinanceSettings>,
 }
 
 /// A validated candle source.
@@ -271,7 +279,7 @@ impl Settings {
 
     /// Checks every section and what spans sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let sources = self.sources()?;
+        let symbols = self.symbols()?;
         self.range()?;
         positive(
             "account",
@@ -305,17 +313,34 @@ impl Settings {
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
         let fused = self.strategy.kind == StrategyKind::Fusion;
-        if fused && !sources.iter().any(|s| s.symbol == regime_symbol) {
-            let known: Vec<String> = sources.iter().map(|s| s.symbol.to_string()).collect();
+        if fused && !symbols.contains(&regime_symbol) {
+            let known: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
             return Err(ConfigError::new(
                 "regime.symbol",
                 format!(
-                    "{regime_symbol} is not among the data.candles symbols ({}); the regime needs its candles",
+                    "{regime_symbol} is not among the traded symbols ({}); the regime needs its candles",
                     known.join(", ")
                 ),
             ));
         }
         Ok(())
+    }
+
+    /// The traded symbols: those of `[binance]` when trading at a venue, else those of the
+    /// candle files.
+    pub fn symbols(&self) -> Result<Vec<Symbol>, ConfigError> {
+        match &self.binance {
+            Some(binance) => {
+                if !self.data.candles.is_empty() {
+                    return Err(ConfigError::new(
+                        "data.candles",
+                        "a run against a venue ([binance]) streams its candles: leave data.candles out",
+                    ));
+                }
+                binance.validate()
+            }
+            None => Ok(self.sources()?.into_iter().map(|s| s.symbol).collect()),
+        }
     }
 
     /// The candle sources with parsed symbols and intervals.
