@@ -35,7 +35,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", describe(&error));
-            if error.downcast_ref::<SettingsError>().is_some() {
+            let config_error = error.downcast_ref::<SettingsError>().is_some()
+                || error
+                    .downcast_ref::<keel::sim_exchange::config::ConfigError>()
+                    .is_some();
+            if config_error {
                 ExitCode::from(2)
             } else if error.downcast_ref::<keel::runtime::Escalated>().is_some() {
                 // A process manager restarts keel; startup reconciliation takes over.

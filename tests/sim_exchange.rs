@@ -773,4 +773,106 @@ fn a_foreign_state_directory_is_a_startup_error_not_a_reset() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("api_secret_env"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
+}
+
+#[test]
+fn a_raw_stream_sends_bare_payloads_and_latency_delays_every_answer() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let venue = SimVenue::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let trade: serde_json::Value = rt.block_on(async {
+        let url = format!("{}/ws/btcusdt@trade", venue.ws_url());
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let base = venue.base_url().to_string();
+        tokio::task::spawn_blocking(move || {
+            reqwest::blocking::Client::new()
+                .post(format!("{base}/admin/step"))
+                .json(&json!({ "bars": 2 }))
+                .send()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        loop {
+            if let Some(Ok(Message::Text(text))) = ws.next().await {
+                break serde_json::from_str(&text).unwrap();
+            }
+        }
+    });
+    assert_eq!(trade["e"], "trade");
+    assert_eq!(trade["s"], "BTCUSDT");
+    let close = bar_at(&btc_bars(), start()).close;
+    assert_eq!(
+        Decimal::from_str(trade["p"].as_str().unwrap()).unwrap(),
+        close
+    );
+
+    // The latency fault holds every REST answer at least that long (a lower bound only).
+    venue.set_faults(json!({ "latency_ms": 300 }));
+    let began = std::time::Instant::now();
+    assert!(venue.get("/api/v3/ping").status().is_success());
+    assert!(began.elapsed() >= std::time::Duration::from_millis(300));
+}
+
+#[test]
+fn the_timed_clock_closes_bars_by_itself_until_paused() {
+    let venue = SimVenue::start_with(SimVenueConfig {
+        bar_ms: 20,
+        ..SimVenueConfig::default()
+    });
+    // Poll (bounded) until the clock has closed a few bars on its own.
+    let cursor = |v: &SimVenue| v.replay()["cursor"].as_u64().unwrap();
+    let first = cursor(&venue);
+    let moved = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        cursor(&venue) >= first + 3
+    });
+    assert!(moved, "the clock did not advance: {}", venue.replay());
+    let paused = venue.set_paused(true);
+    let held = venue.step(0)["cursor"].as_u64().unwrap();
+    assert_eq!(paused["paused"], true);
+    let rows: Vec<KlineRow> = ok(venue.get("/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=1"));
+    assert!(rows[0].0 >= start(), "klines follow the clock");
+    assert_eq!(
+        venue.step(1)["cursor"].as_u64().unwrap(),
+        held + 1,
+        "stepping works while paused"
+    );
+}
+
+#[test]
+fn a_client_that_does_not_answer_pings_is_disconnected() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let venue = SimVenue::start_with(SimVenueConfig {
+        ping_interval_ms: 50,
+        pong_timeout_ms: 200,
+        ..SimVenueConfig::default()
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("{}/ws/btcusdt@kline_1h", venue.ws_url());
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        // Not reading means not answering the server's pings (tungstenite pongs on read).
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let mut pings = 0;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+        assert!(pings >= 1, "the server pinged before giving up");
+    });
 }

@@ -50,12 +50,20 @@ pub async fn open_remote(
 ) -> anyhow::Result<RemoteStart> {
     let symbols = binance.validate()?;
     let interval = binance.interval()?;
-    let client = BinanceClient::connect(binance.client_config()?)
+    // The trading rules first: they carry the real weight limit, which the client must know
+    // before an earlier run's usage of the minute makes it wait on the default one.
+    let client = BinanceClient::new(binance.client_config()?)?;
+    client
+        .exchange_info(&symbols)
         .await
-        .with_context(|| format!("connecting to the venue at {}", binance.rest_url))?;
+        .with_context(|| format!("reading the trading rules at {}", binance.rest_url))?;
+    client
+        .sync_time()
+        .await
+        .with_context(|| format!("reading the clock of the venue at {}", binance.rest_url))?;
     info!(venue = %binance.rest_url, clock_offset_ms = client.clock_offset_ms(), "venue connected");
     check_trading_rules(settings, &client, &symbols).await?;
-    let venue = BinanceVenue::new(client.clone());
+    let venue = BinanceVenue::new(client.clone(), interval);
     let (restored, journal) = match store {
         Some(path) => {
             let (restored, journal) = restore_journal(settings, path)?;

@@ -101,6 +101,8 @@ struct Pause {
 async fn set_replay(app: Data<App>, body: Bytes) -> HttpResponse {
     match parse::<Pause>(&body) {
         Ok(p) => {
+            // Under the step lock: once answered, no paused tick can still land.
+            let _serial = app.step_lock.lock().await;
             app.paused.store(p.paused, Ordering::SeqCst);
             tracing::info!(paused = p.paused, "replay clock");
             HttpResponse::Ok().json(status(&app))

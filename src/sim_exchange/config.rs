@@ -173,6 +173,16 @@ pub struct Market {
     pub candles: Vec<Candle>,
 }
 
+/// A secret whose `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -182,8 +192,8 @@ pub struct Settings {
     pub state: PathBuf,
     /// The accepted API key.
     pub api_key: String,
-    /// The API secret (never logged).
-    pub api_secret: String,
+    /// The API secret (never logged: its `Debug` is redacted).
+    pub api_secret: Secret,
     /// The markets, in file order.
     pub markets: Vec<Market>,
     /// First bar replayed.
@@ -226,7 +236,7 @@ impl Settings {
             })
         };
         let api_key = env("api_key_env", &raw.api_key_env)?;
-        let api_secret = env("api_secret_env", &raw.api_secret_env)?;
+        let api_secret = Secret(env("api_secret_env", &raw.api_secret_env)?);
         let fill = FillConfig {
             fee_bps: raw.fee_bps,
             slippage_bps: raw.slippage_bps,

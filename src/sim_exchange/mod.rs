@@ -160,7 +160,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let app = web::Data::new(App {
         venue: Mutex::new(venue),
         store,
-        signer: Signer::new(&settings.api_secret),
+        signer: Signer::new(&settings.api_secret.0),
         faults: Mutex::new(faults),
         weights: Mutex::new(weights),
         events,

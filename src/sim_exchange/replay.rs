@@ -25,9 +25,16 @@ pub struct Stepped {
 
 /// Closes up to `n` bars now, each persisted before its events are published.
 pub async fn step(app: &App, n: usize) -> Stepped {
+    steps(app, n, false).await
+}
+
+/// As [`step`]; with `unless_paused`, nothing happens while the clock is paused (checked
+/// under the step lock, so no tick lands after a pause has been acknowledged).
+async fn steps(app: &App, n: usize, unless_paused: bool) -> Stepped {
     let _serial = app.step_lock.lock().await;
     let mut bars = 0;
-    for _ in 0..n {
+    let paused = unless_paused && app.paused.load(Ordering::SeqCst);
+    for _ in 0..if paused { 0 } else { n } {
         let now = app.server_ms();
         let events = {
             let mut venue = app.venue.lock().expect("venue lock");
@@ -40,7 +47,7 @@ pub async fn step(app: &App, n: usize) -> Stepped {
             }
             let index = venue.closed[m];
             tracing::debug!(symbol = %candle.symbol, open_time = candle.open_time.0, cursor = venue.state.cursor, "bar closed");
-            bar_events(&venue.markets[m], &candle, index as u64, App::wall_ms())
+            bar_events(&venue.markets[m], &candle, index as u64, now)
         };
         // No receiver (no WebSocket client) is not an error.
         let _ = app.events.send(WsEvent::Bar(Arc::new(events)));
@@ -66,10 +73,7 @@ pub async fn run_clock(app: Data<App>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        if app.paused.load(Ordering::SeqCst) {
-            continue;
-        }
-        let done = step(&app, 1).await;
+        let done = steps(&app, 1, true).await;
         if done.exhausted {
             tracing::info!(
                 cursor = done.cursor,

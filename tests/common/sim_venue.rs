@@ -197,6 +197,16 @@ impl SimVenue {
         self.base.replacen("http://", "ws://", 1)
     }
 
+    /// The config file the venue was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// The venue's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The state directory.
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")

@@ -10,21 +10,53 @@ use super::client::{
     BinanceClient, NewOco, NewOrder, NewOrderKind, Placement, Resolution, ResponseType, VenueError,
 };
 use super::wire::{Balance, MyTrade, OrderSide, QueriedOrder};
-use crate::model::{OrderKind, OrderRequest, Side, Symbol};
+use crate::model::{Interval, OrderKind, OrderRequest, Side, Symbol};
 
 /// How many trades one `myTrades` page holds.
 const TRADES_PAGE: usize = 1000;
+
+/// Binance's refusals of an exit whose price the market has already crossed.
+const CROSSED: [&str; 3] = [
+    "would trigger immediately",
+    "would immediately match",
+    "relationship of the prices",
+];
 
 /// keel's orders at a Binance-compatible venue.
 #[derive(Debug, Clone)]
 pub struct BinanceVenue {
     client: BinanceClient,
+    interval: Interval,
 }
 
 impl BinanceVenue {
-    /// A venue over `client` (connected: its clock offset measured).
-    pub fn new(client: BinanceClient) -> Self {
-        Self { client }
+    /// A venue over `client` (connected: its clock offset measured), trading bars of
+    /// `interval`.
+    pub fn new(client: BinanceClient, interval: Interval) -> Self {
+        Self { client, interval }
+    }
+
+    /// A refusal because the market crossed the exit's price becomes
+    /// [`PlaceOutcome::Crossed`] with the last price (the latest bar's close); any other
+    /// error keeps its meaning.
+    async fn refused(&self, symbol: &Symbol, error: VenueError) -> PlaceOutcome {
+        let crossed = matches!(&error, VenueError::Rejected { msg, .. } if CROSSED.iter().any(|c| msg.contains(c)));
+        if crossed {
+            match self
+                .client
+                .klines(symbol, self.interval, None, None, 1)
+                .await
+            {
+                Ok(bars) if !bars.is_empty() => {
+                    return PlaceOutcome::Crossed {
+                        last: bars[bars.len() - 1].close,
+                    }
+                }
+                Ok(_) => warn!(%symbol, "no bar to price a crossed exit"),
+                Err(e) => warn!(%symbol, error = %e, "cannot price a crossed exit"),
+            }
+        }
+        failed_placement(error)
     }
 
     /// The client.
@@ -97,7 +129,7 @@ impl RemoteVenue for BinanceVenue {
                     PlaceOutcome::Placed(vec![(venue_id.clone(), order.order_id)])
                 }
                 Ok(Placement::Resolved(Resolution::NotPlaced)) => PlaceOutcome::NotPlaced,
-                Err(error) => failed_placement(error),
+                Err(error) => self.refused(&request.symbol, error).await,
             },
             VenueAction::PlaceOco {
                 list_id,
@@ -142,7 +174,7 @@ impl RemoteVenue for BinanceVenue {
                             other => other,
                         }
                     }
-                    Err(error) => failed_placement(error),
+                    Err(error) => self.refused(symbol, error).await,
                 }
             }
             VenueAction::Cancel { .. } => PlaceOutcome::Refused("not a placement".into()),

@@ -10,7 +10,11 @@
 //!   single order;
 //! - moving a stop cancels its order (list) and places it again, with the new trigger, under
 //!   a new revision of its client id (`{id}.{revision}`): a client order id is never sent twice;
-//! - cancelling one leg of a pair cancels the list and places the other leg again alone.
+//! - cancelling one leg of a pair cancels the list and places the other leg again alone;
+//! - an exit the venue refuses because the market already crossed its price (the stop would
+//!   trigger, the take-profit would take) is what would have filled: that leg is sold at the
+//!   market instead, and its partner cancelled. An exit refused for any other reason is
+//!   reported cancelled, loudly: the position is then unprotected.
 //!
 //! Every venue call is an [`VenueAction`] taken from the book, which first moves the legs
 //! concerned into `Sending` or `Cancelling`: the caller journals the book (flushed) **before**
@@ -88,6 +92,9 @@ pub struct Leg {
     pub fills: Vec<Fill>,
     /// When it finished.
     pub finished_at: Option<Timestamp>,
+    /// Sold at the market instead: the market had already crossed its price.
+    #[serde(default)]
+    pub at_market: bool,
 }
 
 impl Leg {
@@ -189,6 +196,12 @@ pub enum PlaceOutcome {
     Refused(String),
     /// The venue does not hold it: it never arrived (or was refused), as a query confirmed.
     NotPlaced,
+    /// Refused because the market already crossed an exit's price; `last` is the market
+    /// price then.
+    Crossed {
+        /// The venue's last price.
+        last: Decimal,
+    },
     /// Still unknown (the venue could not be asked): resolved later by query.
     Unresolved(String),
 }
@@ -212,6 +225,10 @@ pub struct VenueBook {
     pub(super) finished: Vec<ClientOrderId>,
     /// The last venue trade id seen, per symbol.
     pub(super) last_trade: BTreeMap<Symbol, u64>,
+    /// Trades of orders whose venue id is not known yet (placed, then the answer was lost):
+    /// applied once a query tells which leg they belong to.
+    #[serde(default)]
+    pub(super) unmatched: Vec<crate::binance::wire::MyTrade>,
 }
 
 impl VenueBook {
@@ -430,6 +447,10 @@ impl VenueBook {
         now: Timestamp,
     ) -> Vec<ExecutionReport> {
         let mut reports = Vec::new();
+        if let PlaceOutcome::Crossed { last } = outcome {
+            self.crossed(action, *last, now, &mut reports);
+            return reports;
+        }
         for id in action.legs() {
             let Some(leg) = self.legs.get_mut(id) else {
                 continue;
@@ -443,6 +464,7 @@ impl VenueBook {
                 PlaceOutcome::Placed(ids) => {
                     leg.venue_order_id = ids.iter().find(|(v, _)| *v == venue_id).map(|(_, o)| *o);
                     leg.phase = Phase::Working;
+                    let symbol = leg.request.symbol.clone();
                     if top_level && leg.revision == 0 {
                         reports.push(ExecutionReport::Accepted {
                             id: id.clone(),
@@ -452,12 +474,23 @@ impl VenueBook {
                             reports.push(ExecutionReport::Accepted { id: child, ts: now });
                         }
                     }
+                    reports.extend(self.rematch(&symbol));
                 }
-                PlaceOutcome::Refused(reason) => {
+                PlaceOutcome::Refused(reason) if top_level => {
                     self.finish(id, OrderStatus::Rejected, now);
                     reports.push(ExecutionReport::Rejected {
                         id: id.clone(),
                         reason: reason.clone(),
+                        ts: now,
+                    });
+                }
+                // The order manager took the exit as held by the venue: for it, the venue
+                // cancelled it.
+                PlaceOutcome::Refused(reason) => {
+                    tracing::error!(order = %id, %reason, "the venue refused an exit: its tranche is unprotected");
+                    self.finish(id, OrderStatus::Cancelled, now);
+                    reports.push(ExecutionReport::Cancelled {
+                        id: id.clone(),
                         ts: now,
                     });
                 }
@@ -474,6 +507,7 @@ impl VenueBook {
                     leg.revision += 1;
                     leg.phase = Phase::Due;
                 }
+                PlaceOutcome::Crossed { .. } => {}
                 PlaceOutcome::Unresolved(reason) => {
                     if top_level && leg.revision == 0 {
                         reports.push(ExecutionReport::Unknown {
@@ -486,6 +520,57 @@ impl VenueBook {
             }
         }
         reports
+    }
+
+    /// The market crossed an exit's price before it could be placed: the leg whose price was
+    /// crossed (the stop first: when both are, the stop wins) goes out at the market instead,
+    /// under a new client id; its partner is cancelled. Legs not crossed are placed again.
+    fn crossed(
+        &mut self,
+        action: &VenueAction,
+        last: Decimal,
+        now: Timestamp,
+        reports: &mut Vec<ExecutionReport>,
+    ) {
+        let legs: Vec<ClientOrderId> = action.legs().into_iter().cloned().collect();
+        let hit = |leg: &Leg| match leg.request.kind {
+            OrderKind::Stop { trigger } => last <= trigger,
+            OrderKind::Limit { price } => last >= price,
+            OrderKind::Market => false,
+        };
+        let mut ordered = legs.clone();
+        ordered.sort_by_key(|id| {
+            !matches!(
+                self.legs.get(id).map(|l| l.request.kind),
+                Some(OrderKind::Stop { .. })
+            )
+        });
+        let sold = ordered.into_iter().find(|id| {
+            self.legs
+                .get(id)
+                .is_some_and(|l| l.phase == Phase::Sending && hit(l))
+        });
+        for id in legs {
+            let Some(leg) = self.legs.get_mut(&id) else {
+                continue;
+            };
+            if leg.phase != Phase::Sending {
+                continue;
+            }
+            leg.revision += 1;
+            match &sold {
+                Some(s) if *s == id => {
+                    tracing::warn!(order = %id, %last, "the market crossed the exit's price: selling at the market");
+                    leg.at_market = true;
+                    leg.phase = Phase::Due;
+                }
+                Some(_) => {
+                    self.finish(&id, OrderStatus::Cancelled, now);
+                    reports.push(ExecutionReport::Cancelled { id, ts: now });
+                }
+                None => leg.phase = Phase::Due,
+            }
+        }
     }
 
     /// Records how a cancel ended; returns the reports for the order manager (the legs to
@@ -548,10 +633,11 @@ impl VenueBook {
                 continue; // placed with its partner
             }
             let leg = &self.legs[&id];
-            let partner = leg
-                .partner
-                .clone()
-                .filter(|p| self.legs.get(p).is_some_and(|p| p.phase == Phase::Due));
+            let partner = leg.partner.clone().filter(|_| !leg.at_market).filter(|p| {
+                self.legs
+                    .get(p)
+                    .is_some_and(|p| p.phase == Phase::Due && !p.at_market)
+            });
             let action = match partner {
                 Some(partner) => self.oco(&id, &partner),
                 None => place(leg),
@@ -685,14 +771,19 @@ fn new_leg(
         venue_order_id: None,
         fills: Vec::new(),
         finished_at: None,
+        at_market: false,
     }
 }
 
 fn place(leg: &Leg) -> VenueAction {
+    let mut request = leg.request.clone();
+    if leg.at_market {
+        request.kind = OrderKind::Market;
+    }
     VenueAction::Place {
         leg: leg.request.client_order_id.clone(),
         venue_id: leg.venue_id(),
-        request: leg.request.clone(),
+        request,
     }
 }
 

@@ -9,6 +9,9 @@ use super::{Phase, VenueAction, VenueBook};
 use crate::binance::wire::{MyTrade, OrderState, QueriedOrder};
 use crate::model::{ClientOrderId, ExecutionReport, Fill, OrderStatus, Symbol, Timestamp, TradeId};
 
+/// How many trades of unknown orders the book keeps for later matching.
+const UNMATCHED_KEPT: usize = 1_000;
+
 /// The venue executed more of an order than the trades seen so far account for: fetch the
 /// trades again before settling its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,32 +30,57 @@ impl VenueBook {
                 continue;
             }
             *last = trade.id;
-            let Some(id) = self.leg_of_order(symbol, trade.order_id) else {
-                warn!(
-                    symbol = %symbol,
-                    trade_id = trade.id,
-                    order_id = trade.order_id,
-                    "a venue trade of an order keel does not know: not applied"
-                );
-                continue;
-            };
-            let ts = Timestamp(trade.time);
-            let leg = self.legs.get_mut(&id).expect("found above");
-            let fill = Fill {
-                trade_id: TradeId(trade.id),
-                client_order_id: id.clone(),
-                symbol: symbol.clone(),
-                side: leg.request.side,
-                qty: trade.qty,
-                price: trade.price,
-                fee: fee_in_quote(trade, symbol),
-                ts,
-            };
-            leg.fills.push(fill.clone());
-            reports.push(ExecutionReport::Fill(fill));
-            if leg.executed() >= leg.request.qty {
-                self.filled(&id, ts, &mut reports);
+            reports.extend(self.apply_trade(symbol, trade));
+        }
+        reports
+    }
+
+    /// Applies the kept trades that now belong to a known order (its venue id was learnt).
+    pub(super) fn rematch(&mut self, symbol: &Symbol) -> Vec<ExecutionReport> {
+        let kept = std::mem::take(&mut self.unmatched);
+        let mut reports = Vec::new();
+        for trade in kept {
+            if trade.symbol == symbol.as_str() {
+                reports.extend(self.apply_trade(symbol, &trade));
+            } else {
+                self.unmatched.push(trade);
             }
+        }
+        reports
+    }
+
+    /// One trade as a fill of its leg; a trade of an order whose leg is not known yet is
+    /// kept for later (an order placed whose answer was lost: a query will tell).
+    fn apply_trade(&mut self, symbol: &Symbol, trade: &MyTrade) -> Vec<ExecutionReport> {
+        let Some(id) = self.leg_of_order(symbol, trade.order_id) else {
+            warn!(
+                symbol = %symbol,
+                trade_id = trade.id,
+                order_id = trade.order_id,
+                "a venue trade of an order not (yet) matched to keel's orders: kept"
+            );
+            if self.unmatched.len() >= UNMATCHED_KEPT {
+                self.unmatched.remove(0);
+            }
+            self.unmatched.push(trade.clone());
+            return Vec::new();
+        };
+        let ts = Timestamp(trade.time);
+        let leg = self.legs.get_mut(&id).expect("found above");
+        let fill = Fill {
+            trade_id: TradeId(trade.id),
+            client_order_id: id.clone(),
+            symbol: symbol.clone(),
+            side: leg.request.side,
+            qty: trade.qty,
+            price: trade.price,
+            fee: fee_in_quote(trade, symbol),
+            ts,
+        };
+        leg.fills.push(fill.clone());
+        let mut reports = vec![ExecutionReport::Fill(fill)];
+        if leg.executed() >= leg.request.qty {
+            self.filled(&id, ts, &mut reports);
         }
         reports
     }
@@ -155,14 +183,12 @@ impl VenueBook {
                 }
             });
         };
-        if q.executed_qty > leg.executed() {
-            return Err(TradesBehind);
-        }
         let mut reports = Vec::new();
         if phase == Phase::Sending {
             let leg = self.legs.get_mut(id).expect("checked");
             leg.venue_order_id = Some(q.order_id);
             leg.phase = Phase::Working;
+            let symbol = leg.request.symbol.clone();
             if leg.parent.is_none() && leg.revision == 0 {
                 reports.push(ExecutionReport::Accepted {
                     id: id.clone(),
@@ -172,6 +198,15 @@ impl VenueBook {
                     reports.push(ExecutionReport::Accepted { id: child, ts: now });
                 }
             }
+            reports.extend(self.rematch(&symbol));
+        }
+        if q.executed_qty > self.legs[id].executed() {
+            // The adoption above stands; the caller fetches the trades and asks again.
+            return if reports.is_empty() {
+                Err(TradesBehind)
+            } else {
+                Ok(reports)
+            };
         }
         let ts = Timestamp(q.update_time);
         match q.status {

@@ -410,3 +410,94 @@ fn venue_ids_parse_back_to_their_leg_and_revision() {
         ("p-BTCUSDT-000001-s1", 12)
     );
 }
+
+/// The entry filled, its exits due and taken as actions (not yet answered).
+fn exits_in_flight() -> (VenueBook, Vec<VenueAction>) {
+    let mut book = VenueBook::new();
+    let (_, actions) = book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
+    place_all(&mut book, &actions, &mut 0);
+    book.on_trades(&btc(), &[trade(10, 1, dec!(0.30), dec!(10000), 3_600_000)]);
+    let exits = book.due_actions();
+    (book, exits)
+}
+
+#[test]
+fn an_exit_pair_the_market_crossed_sells_the_crossed_leg_at_the_market() {
+    let (mut book, exits) = exits_in_flight();
+    // The price fell through the stop (9000) before the pair reached the venue.
+    let reports = book.placed(
+        &exits[0],
+        &PlaceOutcome::Crossed { last: dec!(8900) },
+        Timestamp(5),
+    );
+    assert!(
+        matches!(&reports[..], [R::Cancelled { id, .. }] if id.as_str() == "p-BTCUSDT-000001-t1"),
+        "{reports:?}"
+    );
+    let again = book.due_actions();
+    let [VenueAction::Place {
+        venue_id, request, ..
+    }] = &again[..]
+    else {
+        panic!("one market sell expected: {again:?}");
+    };
+    assert_eq!(venue_id, "p-BTCUSDT-000001-s1_1", "a new client id");
+    assert_eq!(request.kind, OrderKind::Market);
+    assert_eq!(request.qty, dec!(0.15));
+    // Its fill is the stop's fill for the order manager.
+    place_all(&mut book, &again, &mut 50);
+    let fills = book.on_trades(&btc(), &[trade(20, 51, dec!(0.15), dec!(8890), 9)]);
+    assert!(
+        matches!(&fills[..], [R::Fill(f)] if f.client_order_id.as_str() == "p-BTCUSDT-000001-s1")
+    );
+}
+
+#[test]
+fn an_exit_pair_the_market_crossed_upwards_takes_the_profit_at_the_market() {
+    let (mut book, exits) = exits_in_flight();
+    let reports = book.placed(
+        &exits[1],
+        &PlaceOutcome::Crossed { last: dec!(12100) },
+        Timestamp(5),
+    );
+    assert!(
+        matches!(&reports[..], [R::Cancelled { id, .. }] if id.as_str() == "p-BTCUSDT-000001-s2"),
+        "{reports:?}"
+    );
+    let again = book.due_actions();
+    assert!(
+        matches!(&again[..], [VenueAction::Place { venue_id, .. }] if venue_id == "p-BTCUSDT-000001-t2_1"),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn an_exit_refused_for_another_reason_is_reported_cancelled_not_left_open() {
+    let (mut book, exits) = exits_in_flight();
+    let refused = PlaceOutcome::Refused("Account has insufficient balance".into());
+    let reports = book.placed(&exits[0], &refused, Timestamp(5));
+    assert_eq!(reports.len(), 2, "both legs: {reports:?}");
+    assert!(reports.iter().all(|r| matches!(r, R::Cancelled { .. })));
+    assert!(book.due_actions().is_empty());
+}
+
+#[test]
+fn a_trade_of_an_order_whose_answer_was_lost_is_applied_once_the_query_names_it() {
+    let mut book = VenueBook::new();
+    book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
+    // Killed after sending: the venue filled order 7, whose id keel never heard.
+    let early = book.on_trades(&btc(), &[trade(30, 7, dec!(0.30), dec!(10000), 5)]);
+    assert!(early.is_empty(), "not applied to anything yet: {early:?}");
+    let id = cid("p-BTCUSDT-000001");
+    let q = queried("p-BTCUSDT-000001", 7, OrderState::Filled, dec!(0.30));
+    let reports = book.on_status(&id, Some(&q), Timestamp(9)).unwrap();
+    let fills: Vec<_> = reports.iter().filter(|r| matches!(r, R::Fill(_))).collect();
+    assert_eq!(fills.len(), 1, "{reports:?}");
+    assert_eq!(
+        book.leg(&id).unwrap().phase,
+        Phase::Done {
+            status: OrderStatus::Filled
+        }
+    );
+    assert_eq!(book.due_actions().len(), 2, "its exits go out");
+}
