@@ -16,8 +16,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use keel_actors::binance::client::{
-    BinanceClient, ClientConfig, NewOrder, NewOrderKind, Placement, Resolution, ResponseType,
-    VenueError,
+    BinanceClient, ClientConfig, NewOco, NewOrder, NewOrderKind, Placement, Resolution,
+    ResponseType, VenueError,
 };
 use keel_actors::binance::stream::{MarketStream, StreamConfig};
 use keel_actors::binance::wire::{OrderSide, OrderState};
@@ -449,4 +449,102 @@ fn data_fetch_resumes_after_an_interruption_and_matches_the_venues_data() {
     assert!(third.status.success());
     let again = load_candles(&out, btc(), Some(Interval::HOUR)).unwrap();
     assert_eq!(again.candles, expected);
+}
+
+#[test]
+fn a_filled_buy_is_protected_by_an_oco_that_can_be_queried_and_cancelled() {
+    let venue = SimVenue::start();
+    venue.step(2);
+    let rt = runtime();
+    let client = connect(&rt, &venue);
+    rt.block_on(client.place_order(&market_buy("t8-entry")))
+        .unwrap();
+    // Market orders fill at the next bar's open.
+    venue.step(2);
+    let entry = rt
+        .block_on(client.query_order(&btc(), "t8-entry"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.status, OrderState::Filled);
+    let fill_price = entry.cummulative_quote_qty / entry.executed_qty;
+    let trades = rt.block_on(client.my_trades(&btc(), None)).unwrap();
+    assert_eq!(trades.len(), 1);
+    assert_eq!(trades[0].order_id, entry.order_id);
+    assert!(rt
+        .block_on(client.my_trades(&btc(), Some(trades[0].id + 1)))
+        .unwrap()
+        .is_empty());
+
+    let held = rt
+        .block_on(client.account())
+        .unwrap()
+        .balances
+        .into_iter()
+        .find(|b| b.asset == "BTC")
+        .map(|b| b.free)
+        .unwrap_or_default();
+    let oco = NewOco {
+        symbol: btc(),
+        quantity: held,
+        list_client_id: "t8-oco".into(),
+        above_price: fill_price * dec!(1.5),
+        above_client_id: "t8-tp".into(),
+        below_stop_price: fill_price * dec!(0.5),
+        below_client_id: "t8-sl".into(),
+    };
+    let list = rt.block_on(client.place_oco(&oco)).unwrap();
+    assert_eq!(list.list_client_order_id, "t8-oco");
+    assert_eq!(list.orders.len(), 2);
+    let queried = rt
+        .block_on(client.query_list(&btc(), "t8-oco"))
+        .unwrap()
+        .expect("the venue holds the list");
+    assert_eq!(queried.orders.len(), 2);
+    let open = rt.block_on(client.open_orders(&btc())).unwrap();
+    assert_eq!(open.len(), 2, "both legs work");
+    rt.block_on(client.cancel_list(&btc(), "t8-oco")).unwrap();
+    assert!(rt.block_on(client.open_orders(&btc())).unwrap().is_empty());
+    assert_eq!(
+        rt.block_on(client.query_list(&btc(), "no-such-list"))
+            .unwrap(),
+        None
+    );
+    for id in ["t8-entry", "t8-oco", "t8-tp", "t8-sl"] {
+        assert!(times_submitted(&venue, id) <= 1, "{id}");
+    }
+}
+
+#[test]
+fn the_stream_answers_pings_so_the_venue_keeps_the_connection() {
+    // The venue pings every 100 ms and drops a connection that has not ponged for 500 ms.
+    let venue = SimVenue::start_with(SimVenueConfig {
+        ping_interval_ms: 100,
+        pong_timeout_ms: 500,
+        ..SimVenueConfig::default()
+    });
+    let rt = runtime();
+    let client = connect(&rt, &venue);
+    let cfg = StreamConfig::new(venue.ws_url(), vec![btc()], Interval::HOUR);
+    let (stream, mut rx) = {
+        let _guard = rt.enter();
+        MarketStream::spawn(cfg, client)
+    };
+    let connected = |stream: &MarketStream| {
+        stream
+            .stats()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    while connected(&stream) == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Several pong timeouts long: a client that did not pong would have been dropped.
+    std::thread::sleep(Duration::from_millis(1_500));
+    venue.step(2);
+    let candle = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(30), rx.recv()).await })
+        .expect("a candle within 30 s")
+        .expect("the stream runs");
+    assert_eq!(candle.symbol, btc());
+    assert_eq!(connected(&stream), 1, "never dropped, never reconnected");
 }
