@@ -56,7 +56,8 @@ fn config(venue: &SimVenue) -> ClientConfig {
 }
 
 fn connect(rt: &Runtime, venue: &SimVenue) -> BinanceClient {
-    rt.block_on(BinanceClient::connect(config(venue))).unwrap()
+    rt.block_on(BinanceClient::connect(config(venue), &[btc()]))
+        .unwrap()
 }
 
 /// A BUY LIMIT far below the market (rests on the book).
