@@ -175,6 +175,35 @@ pub enum DataCommand {
     Inspect(CandleFileArgs),
     /// Print the candles with every indicator column as CSV on stdout.
     Indicators(CandleFileArgs),
+    /// Download closed klines from a Binance-compatible REST API into a freqtrade JSON
+    /// candle file, resuming after the file's last bar if it exists.
+    Fetch(FetchArgs),
+}
+
+/// Arguments of `keel data fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// REST base URL, e.g. https://data-api.binance.vision or http://127.0.0.1:9100.
+    #[arg(long)]
+    pub rest_url: String,
+    /// The pair, e.g. BTCUSDT.
+    #[arg(long)]
+    pub symbol: String,
+    /// The bar interval, e.g. 1h.
+    #[arg(long)]
+    pub interval: String,
+    /// First bar's open time (UTC), e.g. 2018-01-01 or 2018-01-01T00:00:00Z.
+    #[arg(long)]
+    pub start: String,
+    /// Only bars opening before this instant (UTC); default: up to the last closed bar.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// The output file (freqtrade JSON `[[ms, o, h, l, c, v], ...]`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop after this many pages of up to 1000 bars (the file stays resumable).
+    #[arg(long)]
+    pub max_pages: Option<u64>,
 }
 
 /// A candle file and how to read it.

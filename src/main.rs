@@ -25,6 +25,7 @@ fn main() -> ExitCode {
                     Command::Data(DataCommand::Indicators(args)) => {
                         commands::data::indicators(args)
                     }
+                    Command::Data(DataCommand::Fetch(args)) => commands::fetch::run(args),
                     Command::Run(_) => unreachable!("handled above"),
                 },
             }

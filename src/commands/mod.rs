@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod chaos;
 pub mod data;
+pub mod fetch;
 pub mod run;
 pub mod sim_exchange;
 

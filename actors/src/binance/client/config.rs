@@ -21,7 +21,7 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Fraction of the per-minute weight limit this client stays under (e.g. 0.8).
     pub weight_safety: f64,
-    /// The weight limit assumed until exchangeInfo gives the real one.
+    /// The weight limit assumed until exchangeInfo gives the real one (Binance: 6000).
     pub default_weight_limit: u32,
     /// Retries of an idempotent read after the first attempt.
     pub read_retries: usize,

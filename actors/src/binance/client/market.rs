@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::query::Query;
-use super::transport::{lock, EXCHANGE_INFO, KLINES, PING, TIME};
+use super::transport::{lock, Endpoint, EXCHANGE_INFO, KLINES, PING, TIME};
 use super::{BinanceClient, VenueError};
 use crate::binance::wire::{ExchangeInfo, KlineRow, ServerTime};
 use crate::binance::SymbolFilters;
@@ -90,13 +90,20 @@ impl BinanceClient {
         end: Option<Timestamp>,
         limit: u16,
     ) -> Result<Vec<Candle>, VenueError> {
+        let limit = limit.clamp(1, KLINES_MAX_LIMIT);
+        // Binance weighs klines by the page size.
+        let weight = match limit {
+            0..=100 => 2,
+            101..=500 => 5,
+            _ => 10,
+        };
         let mut q = Query::new();
         q.push("symbol", symbol.as_str())
             .push("interval", interval)
             .push_opt("startTime", start.map(|t| t.0))
             .push_opt("endTime", end.map(|t| t.0))
-            .push("limit", limit.clamp(1, KLINES_MAX_LIMIT));
-        let rows: Vec<KlineRow> = self.read(KLINES, q).await?;
+            .push("limit", limit);
+        let rows: Vec<KlineRow> = self.read(Endpoint { weight, ..KLINES }, q).await?;
         let mut out: Vec<Candle> = Vec::with_capacity(rows.len());
         for row in &rows {
             let candle = row

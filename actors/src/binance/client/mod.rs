@@ -5,7 +5,8 @@
 //!   `recvWindow`, `timestamp` and `&signature=` (HMAC-SHA256 of exactly that text, see
 //!   [`Signer`](crate::binance::Signer)); the key goes in `X-MBX-APIKEY`.
 //! - **Time sync**: `timestamp` is the local clock plus an offset measured from
-//!   `GET /api/v3/time` ([`BinanceClient::sync_time`], called by [`BinanceClient::connect`]).
+//!   `GET /api/v3/time` ([`BinanceClient::sync_time`], called by [`BinanceClient::connect`]
+//!   after exchangeInfo has given the weight limit).
 //!   A `-1021` refusal (nothing executed) resyncs once and re-signs.
 //! - **Weights**: every answer's `X-MBX-USED-WEIGHT-1M` updates the minute's usage; a request
 //!   that would take it over `weight_safety × limit` waits for the next minute (never more
@@ -54,7 +55,7 @@ pub use transport::{Endpoint, Verb};
 pub use weights::{Admission, WeightGate};
 
 use crate::binance::{Signer, SymbolFilters};
-use crate::model::{Clock, SystemClock, Timestamp};
+use crate::model::{Clock, Symbol, SystemClock, Timestamp};
 
 struct Inner {
     http: reqwest::Client,
@@ -66,7 +67,7 @@ struct Inner {
     offset_ms: AtomicI64,
     gate: Mutex<WeightGate>,
     filters: Mutex<HashMap<String, SymbolFilters>>,
-    /// Server-time `timestamp` of the last order request sent per client id, so that
+    /// Venue-clock time at which an order request per client id ended unknown, so that
     /// [`BinanceClient::resolve`] knows when its outcome becomes final.
     order_stamps: Mutex<HashMap<String, Timestamp>>,
     sent: AtomicU64,
@@ -130,9 +131,13 @@ impl BinanceClient {
         })))
     }
 
-    /// A client that has measured the clock offset (`GET /api/v3/time`).
-    pub async fn connect(cfg: ClientConfig) -> Result<Self, VenueError> {
+    /// A client ready to trade `symbols`: it reads exchangeInfo for them first (the trading
+    /// rules, and the venue's real weight limit — before an earlier process's usage of the
+    /// minute, reported in the first answer's header, could make it wait on the default
+    /// limit), then measures the clock offset (`GET /api/v3/time`).
+    pub async fn connect(cfg: ClientConfig, symbols: &[Symbol]) -> Result<Self, VenueError> {
         let client = Self::new(cfg)?;
+        client.exchange_info(symbols).await?;
         client.sync_time().await?;
         Ok(client)
     }

@@ -206,8 +206,11 @@ impl BinanceClient {
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderResponse, VenueError> {
         let filters = self.filters(&order.symbol).await?;
         let q = order_query(order, &filters)?;
-        self.stamp(&order.client_order_id);
-        self.write(NEW_ORDER, &q).await
+        let result = self.write(NEW_ORDER, &q).await;
+        if matches!(result, Err(VenueError::OutcomeUnknown { .. })) {
+            self.stamp(&order.client_order_id);
+        }
+        result
     }
 
     /// `POST /api/v3/orderList/oco`, sent **once**; an unknown outcome is resolved by
@@ -299,7 +302,9 @@ impl BinanceClient {
         self.read(ACCOUNT, Query::new()).await
     }
 
-    /// Remembers when an order request for `client_id` was signed (venue clock).
+    /// Remembers when an order request for `client_id` ended with an unknown outcome (venue
+    /// clock): its `timestamp` was no later, so its recvWindow closes no later than this plus
+    /// the window.
     fn stamp(&self, client_id: &str) {
         let now = self.server_now();
         let mut stamps = lock(&self.0.order_stamps);

@@ -25,10 +25,10 @@ pub enum Resolution {
 const SETTLE_MARGIN_MS: i64 = 250;
 
 impl BinanceClient {
-    /// Resolves an order by client id: waits until a request signed for it by this client
-    /// can no longer be accepted (its `timestamp + recvWindow` has passed on the venue's
-    /// clock; no wait for ids this client did not send), then queries it (the query is
-    /// retried like any read). Never resends.
+    /// Resolves an order by client id: if this client's placement of it ended unknown, waits
+    /// until that request can no longer be accepted (its `timestamp + recvWindow` has passed
+    /// on the venue's clock); then queries it (the query is retried like any read). Ids
+    /// from elsewhere (a journal after a restart) are queried at once. Never resends.
     pub async fn resolve(
         &self,
         symbol: &Symbol,

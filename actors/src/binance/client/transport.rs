@@ -26,7 +26,8 @@ pub struct Endpoint {
     pub path: &'static str,
     /// `METHOD path`, for messages.
     pub name: &'static str,
-    /// Request weight (Binance's figures for the parameters keel sends).
+    /// Request weight (Binance's figures for the parameters keel sends; klines' depends on
+    /// the page size and is set per request).
     pub weight: u32,
     /// Whether `timestamp`, `recvWindow` and `signature` are added.
     pub signed: bool,

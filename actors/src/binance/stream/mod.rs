@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 
-pub use parse::{is_server_shutdown, parse_kline};
+pub use parse::{is_server_shutdown, parse_kline, ClosedKline};
 pub use sequencer::{Sequencer, Verdict};
 
 use super::client::{BinanceClient, VenueError};
@@ -148,7 +148,8 @@ enum Ended {
 struct Worker {
     client: BinanceClient,
     seq: Sequencer,
-    symbols: HashMap<String, Symbol>,
+    /// The subscribed symbols (few: a linear scan beats hashing).
+    symbols: Vec<Symbol>,
     tx: mpsc::Sender<Candle>,
     stats: Arc<StreamStats>,
 }
@@ -166,11 +167,7 @@ async fn run(
     let mut w = Worker {
         client,
         seq,
-        symbols: cfg
-            .symbols
-            .iter()
-            .map(|s| (s.as_str().to_string(), s.clone()))
-            .collect(),
+        symbols: cfg.symbols.clone(),
         tx,
         stats,
     };
@@ -267,7 +264,7 @@ impl Worker {
                 return Ok(());
             }
         };
-        let Some(symbol) = self.symbols.get(bar.symbol) else {
+        let Some(symbol) = self.symbols.iter().find(|s| s.as_str() == bar.symbol) else {
             self.stats.malformed.fetch_add(1, Ordering::Relaxed);
             warn!(
                 symbol = bar.symbol,
