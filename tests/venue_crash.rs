@@ -18,43 +18,10 @@ use keel_actors::binance::book::parse_venue_id;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::model::{Decimal, Symbol};
 use keel_actors::order_manager::{OrderManager, OrderManagerConfig};
-use sim_venue::{SimVenue, SimVenueConfig, API_KEY, API_SECRET};
+use sim_venue::{SimVenue, SimVenueConfig};
 
 /// Wall milliseconds per replayed bar: fast enough that orders are often in flight.
 const BAR_MS: u64 = 60;
-
-fn keel_config(venue: &SimVenue, store: &Path) -> String {
-    format!(
-        r#"[data]
-start = "2018-01-01"
-
-[binance]
-rest_url = "{rest}"
-ws_url = "{ws}"
-api_key_env = "KEEL_CRASH_KEY"
-api_secret_env = "KEEL_CRASH_SECRET"
-symbols = ["BTCUSDT", "ETHUSDT"]
-interval = "1h"
-history_from = "2017-12-01"
-timeout_ms = 2000
-
-[strategy]
-kind = "fusion"
-
-[run]
-store = "{store}"
-at_end = "wait"
-
-[log]
-dir = "{log}"
-rotation = "never"
-"#,
-        rest = venue.base_url(),
-        ws = venue.ws_url(),
-        store = store.display(),
-        log = store.with_extension("log").display(),
-    )
-}
 
 /// A small deterministic generator for the kill moments.
 struct Rng(u64);
@@ -72,8 +39,7 @@ fn start_keel(config: &Path, stderr: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_keel"))
         .args(["--log-level", "info", "run", "--config"])
         .arg(config)
-        .env("KEEL_CRASH_KEY", API_KEY)
-        .env("KEEL_CRASH_SECRET", API_SECRET)
+        .envs(sim_venue::keel_env())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(stderr).unwrap())
         .spawn()
@@ -121,7 +87,7 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
     );
     let store = dir.path().join("journal");
     let config = dir.path().join("keel.toml");
-    std::fs::write(&config, keel_config(&venue, &store)).unwrap();
+    std::fs::write(&config, venue.keel_settings(&store, "")).unwrap();
 
     for round in 0..kills {
         let stderr = dir.path().join(format!("keel-{round}.log"));
@@ -211,7 +177,12 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
     }
     // Every fill was applied exactly once: the cash agrees to the last decimal.
     let venue_cash = balances.get("USDT").copied().unwrap_or_default();
-    assert_eq!(om.cash(), venue_cash, "cash: journal {}, venue {venue_cash}", om.cash());
+    assert_eq!(
+        om.cash(),
+        venue_cash,
+        "cash: journal {}, venue {venue_cash}",
+        om.cash()
+    );
     let fills = om.orders().filter(|o| o.filled_qty > Decimal::ZERO).count();
     assert!(fills > 0, "nothing filled: the test exercised no position");
     println!(

@@ -45,6 +45,15 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
         });
     info!(config = %origin, strategy = settings.strategy.kind.name(), store = %settings.run.store.display(), "keel run starting");
     check_api_key(&settings, &origin)?;
+    if let Some(binance) = &settings.binance {
+        // The venue's key and secret must be in the environment: a configuration error.
+        binance
+            .client_config()
+            .map_err(|problem| SettingsError::Invalid {
+                origin: origin.clone(),
+                problem,
+            })?;
+    }
     let inputs = match settings.binance {
         Some(_) => live_inputs(&settings)?,
         None => load_inputs(&settings)?,

@@ -112,6 +112,14 @@ pub struct SimVenue {
     starts: u32,
 }
 
+/// The environment a keel process needs for [`SimVenue::keel_settings`].
+pub fn keel_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("KEEL_TEST_VENUE_KEY", API_KEY),
+        ("KEEL_TEST_VENUE_SECRET", API_SECRET),
+    ]
+}
+
 /// Wall clock in ms.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -210,6 +218,24 @@ impl SimVenue {
     /// The state directory.
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
+    }
+
+    /// A keel settings file trading BTCUSDT and ETHUSDT 1h at this venue with the fusion
+    /// strategy (trading from 2018-01-01, history from 2017-12-01), its journal in `store`,
+    /// the key and secret in `KEEL_TEST_VENUE_KEY` / `KEEL_TEST_VENUE_SECRET` (see
+    /// [`keel_env`]); `extra` is appended (more sections).
+    pub fn keel_settings(&self, store: &Path, extra: &str) -> String {
+        format!(
+            "[data]\nstart = \"2018-01-01\"\n\n[binance]\nrest_url = \"{rest}\"\nws_url = \"{ws}\"\n\
+             api_key_env = \"KEEL_TEST_VENUE_KEY\"\napi_secret_env = \"KEEL_TEST_VENUE_SECRET\"\n\
+             symbols = [\"BTCUSDT\", \"ETHUSDT\"]\ninterval = \"1h\"\nhistory_from = \"2017-12-01\"\n\
+             timeout_ms = 2000\n\n[strategy]\nkind = \"fusion\"\n\n[run]\nstore = {store:?}\nat_end = \"wait\"\n\n\
+             [log]\ndir = {log:?}\nrotation = \"never\"\n\n{extra}\n",
+            rest = self.base_url(),
+            ws = self.ws_url(),
+            store = store.display().to_string(),
+            log = store.with_extension("log").display().to_string(),
+        )
     }
 
     /// A signer with the venue's secret.
