@@ -52,6 +52,9 @@ pub struct Bridge<V> {
     venue: V,
     book: VenueBook,
     persist: Persist,
+    /// Venue calls that failed since [`take_failures`](Bridge::take_failures) was last
+    /// called: reads that got no answer, placements whose outcome stayed unknown.
+    failures: u32,
 }
 
 /// The bridge could not journal its book: nothing more is sent until it can.
@@ -66,7 +69,13 @@ impl<V: RemoteVenue> Bridge<V> {
             venue,
             book,
             persist,
+            failures: 0,
         }
+    }
+
+    /// How many venue calls failed since the last call (for the venue's circuit breaker).
+    pub fn take_failures(&mut self) -> u32 {
+        std::mem::take(&mut self.failures)
     }
 
     /// The book.
@@ -106,6 +115,7 @@ impl<V: RemoteVenue> Bridge<V> {
         let open = match self.venue.open_orders(symbol).await {
             Ok(open) => open,
             Err(error) => {
+                self.failures += 1;
                 warn!(symbol = %symbol, %error, "open orders unavailable: the venue is asked again at the next bar");
                 return Ok(reports);
             }
@@ -115,6 +125,7 @@ impl<V: RemoteVenue> Bridge<V> {
             let queried = match self.venue.query(symbol, &venue_id).await {
                 Ok(q) => q,
                 Err(error) => {
+                    self.failures += 1;
                     warn!(order = %id, %error, "order status unavailable: asked again at the next bar");
                     continue;
                 }
@@ -180,6 +191,7 @@ impl<V: RemoteVenue> Bridge<V> {
                 Ok(reports)
             }
             Err(error) => {
+                self.failures += 1;
                 warn!(symbol = %symbol, %error, "trades unavailable: asked again at the next bar");
                 Ok(Vec::new())
             }
@@ -212,6 +224,9 @@ impl<V: RemoteVenue> Bridge<V> {
                             &outcome
                         {
                             warn!(legs = ?action.legs(), %reason, "placement not confirmed");
+                        }
+                        if matches!(outcome, PlaceOutcome::Unresolved(_)) {
+                            self.failures += 1;
                         }
                         reports.extend(self.book.placed(&action, &outcome, now));
                     }

@@ -55,7 +55,7 @@ pub struct ExecutionActor {
     latencies: Option<LatencyLog>,
     pub(super) journal: Option<Journal<SledStore>>,
     supervision: ActorHandle,
-    guard: VenueGuard,
+    pub(super) guard: VenueGuard,
     risk: Addr<RiskActor>,
 }
 
@@ -92,7 +92,7 @@ impl ExecutionActor {
     }
 
     /// Logs breaker changes and tells risk when the venue becomes (un)usable.
-    fn breaker_changed(&self, transitions: &[Transition]) {
+    pub(super) fn breaker_changed(&self, transitions: &[Transition]) {
         for transition in transitions {
             self.supervision.breaker_changed("venue", transition);
             match transition.to {

@@ -100,22 +100,55 @@ impl ExecutionActor {
             Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
             Work::Commands(exec) => (exec.now, exec.ticket.clone()),
         };
-        let (Some(mut bridge), None) = (bridge, halted.clone()) else {
-            // Halted (or the bridge was lost): commands are refused unsent.
-            if let Work::Commands(exec) = work {
-                let why = halted.unwrap_or_else(|| "the venue bridge is unavailable".into());
-                let reports = exec
-                    .commands
-                    .iter()
-                    .map(|c| ExecutionReport::Rejected {
-                        id: c.order_id().clone(),
-                        reason: format!("trading halted: {why}"),
-                        ts: exec.now,
-                    })
-                    .collect();
-                self.settle(reports, now, ticket);
+        let idle = match &work {
+            Work::Bar(bar) => !bridge
+                .as_ref()
+                .is_some_and(|b| b.book().is_live(&bar.candle.symbol)),
+            Work::Commands(exec) => exec.commands.is_empty(),
+        };
+        if idle {
+            // Nothing at the venue to ask about or do: not a call.
+            if let Some(remote) = self.remote.as_mut() {
+                remote.bridge = bridge;
             }
             return;
+        }
+        let refusal = match (&bridge, halted) {
+            (_, Some(why)) => Some(format!("trading halted: {why}")),
+            (None, None) => Some("the venue bridge is unavailable".to_string()),
+            (Some(_), None) => None,
+        };
+        // The venue's circuit breaker: open, commands are refused unsent and bars skipped
+        // (their fills are learnt at the first bar after it closes again).
+        let permit = match refusal {
+            Some(why) => Err(why),
+            None => {
+                let (permit, transitions) = self.guard.begin(now);
+                self.breaker_changed(&transitions);
+                permit.map_err(str::to_string)
+            }
+        };
+        let (permit, mut bridge) = match (permit, bridge) {
+            (Ok(permit), Some(bridge)) => (permit, bridge),
+            (permit, bridge) => {
+                if let Some(remote) = self.remote.as_mut() {
+                    remote.bridge = bridge;
+                }
+                if let Work::Commands(exec) = work {
+                    let why = permit.err().unwrap_or_default();
+                    let reports = exec
+                        .commands
+                        .iter()
+                        .map(|c| ExecutionReport::Rejected {
+                            id: c.order_id().clone(),
+                            reason: why.clone(),
+                            ts: exec.now,
+                        })
+                        .collect();
+                    self.settle(reports, now, ticket);
+                }
+                return;
+            }
         };
         let job = async move {
             let result = AssertUnwindSafe(async {
@@ -126,9 +159,12 @@ impl ExecutionActor {
             })
             .catch_unwind()
             .await;
-            (bridge, result)
+            let failures = bridge.take_failures();
+            (bridge, result, failures)
         };
-        ctx.wait(job.into_actor(self).map(move |(bridge, result), act, _| {
+        ctx.wait(job.into_actor(self).map(move |(bridge, result, failures), act, _| {
+            let transitions = act.guard.end(permit, now, failures == 0);
+            act.breaker_changed(&transitions);
             let Some(remote) = act.remote.as_mut() else {
                 return;
             };

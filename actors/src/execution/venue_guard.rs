@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use keel_supervision::{BreakerConfig, BreakerState, CircuitBreaker, Transition};
+use keel_supervision::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Transition};
 
 use crate::model::Timestamp;
 
@@ -94,5 +94,69 @@ impl VenueGuard {
         let result = call();
         transitions.extend(self.breaker.on_success(permit, at));
         (Guarded::Done(result), transitions)
+    }
+
+    /// Starts a call whose outcome is known only later (a remote venue's requests run
+    /// asynchronously): `Err` with why when the breaker refuses it. End it with
+    /// [`end`](Self::end). Returns the state changes too.
+    pub fn begin(&mut self, now: Timestamp) -> (Result<Permit, &'static str>, Vec<Transition>) {
+        let at = self.instant(now);
+        match self.breaker.allow(at) {
+            Ok(permit) => {
+                let transitions = permit.transition().into_iter().collect();
+                (Ok(permit), transitions)
+            }
+            Err(rejected) => (
+                Err("the venue's circuit breaker is open"),
+                rejected.transition.into_iter().collect(),
+            ),
+        }
+    }
+
+    /// Ends a call started with [`begin`](Self::begin): whether the venue answered as it
+    /// should. Returns the state changes.
+    pub fn end(&mut self, permit: Permit, now: Timestamp, succeeded: bool) -> Vec<Transition> {
+        let at = self.instant(now);
+        let transition = if succeeded {
+            self.breaker.on_success(permit, at)
+        } else {
+            self.breaker.on_failure(permit, at)
+        };
+        transition.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> VenueGuard {
+        VenueGuard::new(
+            BreakerConfig {
+                window_size: 4,
+                failure_rate_threshold: 0.5,
+                minimum_calls: 2,
+                open_cooldown_ms: 1_000,
+                half_open_trial_calls: 1,
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn asynchronous_calls_open_the_breaker_and_a_later_trial_closes_it() {
+        let mut guard = guard();
+        for t in 0..2 {
+            let (permit, _) = guard.begin(Timestamp(t));
+            guard.end(permit.unwrap(), Timestamp(t), false);
+        }
+        assert_eq!(guard.state(), BreakerState::Open);
+        let (refused, _) = guard.begin(Timestamp(500));
+        assert_eq!(refused.unwrap_err(), "the venue's circuit breaker is open");
+        // After the cool-down (event time) one call is the trial; its success closes it.
+        let (trial, moved) = guard.begin(Timestamp(1_600));
+        assert_eq!(moved.last().map(|t| t.to), Some(BreakerState::HalfOpen));
+        let closed = guard.end(trial.unwrap(), Timestamp(1_600), true);
+        assert_eq!(closed.last().map(|t| t.to), Some(BreakerState::Closed));
     }
 }
