@@ -1,20 +1,28 @@
 //! The Binance adapter's hot paths: a kline stream message to a checked `Candle` (what
-//! `MarketStream` does per message: parse, symbol lookup, checks) and signing a typical
-//! order request (query string + HMAC-SHA256).
+//! `MarketStream` does per message: parse, symbol lookup, checks), signing a typical order
+//! request (query string + HMAC-SHA256), and an order's round trip through `BinanceClient`
+//! to a real `keel sim-exchange` process on loopback.
 //!
 //! `cargo bench --bench binance` — prints ns per operation (median, best and worst of 7
-//! rounds of 200 000 operations); asserts only that every message parsed.
-//!
-//! TODO: order round-trip p50/p99 against the `keel sim-exchange` server on loopback, once
-//! the sim server and its `SimVenue` test helper are on this branch.
+//! rounds of 200 000 operations; `BENCH_OPS` sets the count), then the p50/p99/max of 1000
+//! LIMIT placements (RESULT answers; each cancelled afterwards, untimed). Asserts only that
+//! every message parsed and every order was placed. `BENCH_NO_VENUE=1` skips the round
+//! trips (e.g. under valgrind).
+
+#[path = "../tests/common/sim_venue.rs"]
+mod sim_venue;
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use keel_actors::binance::client::Query;
+use keel_actors::binance::client::{
+    BinanceClient, ClientConfig, NewOrder, NewOrderKind, Query, ResponseType,
+};
 use keel_actors::binance::stream::parse_kline;
+use keel_actors::binance::wire::OrderSide;
 use keel_actors::binance::Signer;
 use keel_actors::model::Symbol;
+use rust_decimal::Decimal;
 
 const ROUNDS: usize = 7;
 /// Operations per round; `BENCH_OPS` overrides (e.g. small under valgrind).
@@ -87,4 +95,55 @@ fn main() {
             .push("timestamp", 1_700_000_000_000i64 + i as i64);
         black_box(signer.signed_query(black_box(q.as_str())));
     });
+
+    if std::env::var_os("BENCH_NO_VENUE").is_none() {
+        round_trips();
+    }
+}
+
+const ROUND_TRIPS: usize = 1000;
+
+/// LIMIT placements through the client to the sim venue on loopback.
+fn round_trips() {
+    let venue = sim_venue::SimVenue::start();
+    venue.step(2);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let symbol = Symbol::parse("BTCUSDT").unwrap();
+    let cfg = ClientConfig {
+        timeout: Duration::from_secs(5),
+        ..ClientConfig::new(venue.base_url())
+    }
+    .with_credentials(sim_venue::API_KEY.into(), sim_venue::API_SECRET.into());
+    let client = rt
+        .block_on(BinanceClient::connect(cfg, std::slice::from_ref(&symbol)))
+        .unwrap();
+    let mut micros = Vec::with_capacity(ROUND_TRIPS);
+    for i in 0..ROUND_TRIPS {
+        let order = NewOrder {
+            symbol: symbol.clone(),
+            side: OrderSide::Buy,
+            kind: NewOrderKind::Limit {
+                price: Decimal::new(1000, 0),
+            },
+            quantity: Decimal::new(1, 2),
+            client_order_id: format!("bench-{i}"),
+            response: ResponseType::Result,
+        };
+        let started = Instant::now();
+        rt.block_on(client.place_order(&order)).unwrap();
+        micros.push(started.elapsed().as_secs_f64() * 1e6);
+        rt.block_on(client.cancel_order(&symbol, &order.client_order_id))
+            .unwrap();
+    }
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((ROUND_TRIPS as f64 * q) as usize).min(ROUND_TRIPS - 1)];
+    println!(
+        "order round trip to the sim venue (loopback, LIMIT, RESULT): p50 {:.0} us, p99 {:.0} us, max {:.0} us ({ROUND_TRIPS} orders)",
+        at(0.5),
+        at(0.99),
+        micros[ROUND_TRIPS - 1]
+    );
 }

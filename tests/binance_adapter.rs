@@ -536,7 +536,12 @@ fn the_stream_answers_pings_so_the_venue_keeps_the_connection() {
             .connects
             .load(std::sync::atomic::Ordering::Relaxed)
     };
+    let waited = std::time::Instant::now();
     while connected(&stream) == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "never connected"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Several pong timeouts long: a client that did not pong would have been dropped.
@@ -548,4 +553,48 @@ fn the_stream_answers_pings_so_the_venue_keeps_the_connection() {
         .expect("the stream runs");
     assert_eq!(candle.symbol, btc());
     assert_eq!(connected(&stream), 1, "never dropped, never reconnected");
+}
+
+#[test]
+fn a_silent_connection_is_treated_as_dead_and_replaced() {
+    // The venue neither pings (for a minute) nor sends bars: the connection is silent.
+    let venue = SimVenue::start_with(SimVenueConfig {
+        ping_interval_ms: 60_000,
+        pong_timeout_ms: 120_000,
+        ..SimVenueConfig::default()
+    });
+    let rt = runtime();
+    let client = connect(&rt, &venue);
+    let start = Timestamp::parse_utc("2018-01-01T00:00:00Z").unwrap();
+    let mut cfg = StreamConfig::new(venue.ws_url(), vec![btc()], Interval::HOUR);
+    cfg.silence = Duration::from_millis(300);
+    cfg.reconnect_min = Duration::from_millis(50);
+    cfg.resume_after = [(btc(), start.plus_ms(-HOUR))].into_iter().collect();
+    let (stream, mut rx) = {
+        let _guard = rt.enter();
+        MarketStream::spawn(cfg, client)
+    };
+    let connects = || {
+        stream
+            .stats()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let waited = std::time::Instant::now();
+    while connects() < 3 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "never reconnected"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Still delivering, each bar once, across the replaced connections.
+    venue.step(4);
+    for hour in 0..2 {
+        let candle = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(30), rx.recv()).await })
+            .expect("a candle within 30 s")
+            .expect("the stream runs");
+        assert_eq!(candle.open_time, start.plus_ms(hour * HOUR));
+    }
 }
