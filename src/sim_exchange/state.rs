@@ -1,9 +1,16 @@
 //! The venue's persistent state (orders in the shared `SimExchange`, the Binance-side order
 //! registry, order lists, trades, balances, locks, the replay cursor and the submission log)
-//! and its sled store. Everything is one JSON document under one key, written and flushed
-//! before any answer or stream event that depends on it.
+//! and its sled store, written and flushed before any answer or stream event that depends on
+//! it.
+//!
+//! Layout (so that a save costs what changed, not the whole history): `core` holds the
+//! balances, locks, cursors and the fill model's state; every order, order list, trade and
+//! submission is a record of its own (`order/…`, `list/…`, `trade/…`, `sub/…`, zero-padded
+//! so that key order is id order). Trades and submissions are only ever appended; an order
+//! record is rewritten until it is finished, after which it never changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 use std::path::Path;
 
 use keel_actors::binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
@@ -12,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Marks a state directory as this server's (and its layout's version).
-const FORMAT: &str = "keel-sim-exchange/1";
+const FORMAT: &str = "keel-sim-exchange/2";
 
 /// One order as Binance reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,9 +117,48 @@ pub struct VenueState {
 }
 
 /// The sled store behind [`VenueState`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Store {
     db: sled::Db,
+    written: Mutex<Written>,
+}
+
+/// What was written last, so that a save writes only what changed.
+#[derive(Debug, Default)]
+struct Written {
+    /// The bytes of each open order as last written.
+    open_orders: HashMap<u64, Vec<u8>>,
+    /// Orders written finished: they never change again.
+    finished_orders: HashSet<u64>,
+    /// Lists written (a list record never changes).
+    lists: HashSet<i64>,
+    trades: usize,
+    submissions: usize,
+}
+
+impl Written {
+    /// Remembers `order` as written with `bytes`.
+    fn order(&mut self, order: &OrderRecord, bytes: Vec<u8>) {
+        if order.status.is_open() {
+            self.open_orders.insert(order.order_id, bytes);
+        } else {
+            self.open_orders.remove(&order.order_id);
+            self.finished_orders.insert(order.order_id);
+        }
+    }
+}
+
+fn order_key(id: u64) -> String {
+    format!("order/{id:020}")
+}
+fn list_key(id: i64) -> String {
+    format!("list/{:020}", id as u64)
+}
+fn trade_key(n: usize) -> String {
+    format!("trade/{n:020}")
+}
+fn sub_key(n: usize) -> String {
+    format!("sub/{n:020}")
 }
 
 /// Why a state directory cannot be used.
@@ -185,13 +231,7 @@ impl Store {
                         "it serves markets {saved_symbols:?}, the config {symbols:?}"
                     )));
                 }
-                let bytes = db
-                    .get("venue")
-                    .map_err(sled_err)?
-                    .ok_or_else(|| foreign("the venue state is missing".into()))?;
-                let state: VenueState = serde_json::from_slice(&bytes)
-                    .map_err(|e| foreign(format!("the venue state is corrupt: {e}")))?;
-                Some(state)
+                Some(load(&db).map_err(|e| foreign(format!("the venue state is corrupt: {e}")))?)
             }
         };
         if saved.is_none() {
@@ -199,14 +239,120 @@ impl Store {
             let list = serde_json::to_vec(symbols).expect("a list of strings serialises");
             db.insert("markets", list).map_err(sled_err)?;
         }
-        Ok((Self { db }, saved))
+        let written = Written {
+            trades: saved.as_ref().map_or(0, |s| s.trades.len()),
+            submissions: saved.as_ref().map_or(0, |s| s.submissions.len()),
+            ..Written::default()
+        };
+        let store = Self {
+            db,
+            written: Mutex::new(written),
+        };
+        if let Some(state) = &saved {
+            // What is on disk is what was loaded: remember it without rewriting it.
+            let mut w = store.written.lock().expect("store lock");
+            for order in state.orders.values() {
+                w.order(order, encode(order));
+            }
+            w.lists.extend(state.lists.keys().copied());
+        }
+        Ok((store, saved))
     }
 
-    /// Writes `state` and flushes it to disk.
+    /// Writes what changed in `state` since the last save, in one batch, and flushes it.
     pub fn save(&self, state: &VenueState) -> Result<(), sled::Error> {
-        let bytes = serde_json::to_vec(state).expect("the venue state serialises");
-        self.db.insert("venue", bytes)?;
+        let mut w = self.written.lock().expect("store lock");
+        let mut batch = sled::Batch::default();
+        let mut changed: Vec<&OrderRecord> = Vec::new();
+        for (id, order) in &state.orders {
+            if w.finished_orders.contains(id) {
+                continue;
+            }
+            let bytes = encode(order);
+            if w.open_orders.get(id) != Some(&bytes) {
+                batch.insert(order_key(*id).as_bytes(), bytes);
+                changed.push(order);
+            }
+        }
+        let new_lists: Vec<i64> = state
+            .lists
+            .keys()
+            .copied()
+            .filter(|id| !w.lists.contains(id))
+            .collect();
+        for id in &new_lists {
+            batch.insert(list_key(*id).as_bytes(), encode(&state.lists[id]));
+        }
+        for (n, trade) in state.trades.iter().enumerate().skip(w.trades) {
+            batch.insert(trade_key(n).as_bytes(), encode(trade));
+        }
+        for (n, id) in state.submissions.iter().enumerate().skip(w.submissions) {
+            batch.insert(sub_key(n).as_bytes(), id.as_bytes());
+        }
+        batch.insert("core", encode(&core_of(state)));
+        self.db.apply_batch(batch)?;
         self.db.flush()?;
+        for order in changed {
+            w.order(order, encode(order));
+        }
+        w.lists.extend(new_lists);
+        w.trades = state.trades.len();
+        w.submissions = state.submissions.len();
         Ok(())
     }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("the venue state serialises")
+}
+
+/// The state without its per-record collections.
+fn core_of(state: &VenueState) -> VenueState {
+    VenueState {
+        sim: state.sim.clone(),
+        orders: BTreeMap::new(),
+        lists: BTreeMap::new(),
+        trades: Vec::new(),
+        balances: state.balances.clone(),
+        locks: state.locks.clone(),
+        cursor: state.cursor,
+        last_order_id: state.last_order_id,
+        last_list_id: state.last_list_id,
+        submissions: Vec::new(),
+        update_time: state.update_time,
+    }
+}
+
+/// Reads the state back from its records.
+fn load(db: &sled::Db) -> Result<VenueState, String> {
+    let bytes = db
+        .get("core")
+        .map_err(|e| e.to_string())?
+        .ok_or("the core record is missing")?;
+    let mut state: VenueState = serde_json::from_slice(&bytes).map_err(|e| format!("core: {e}"))?;
+    let scan = |prefix: &str| -> Result<Vec<(String, sled::IVec)>, String> {
+        db.scan_prefix(prefix)
+            .map(|kv| {
+                kv.map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    for (key, value) in scan("order/")? {
+        let order: OrderRecord = serde_json::from_slice(&value).map_err(|e| format!("{key}: {e}"))?;
+        state.orders.insert(order.order_id, order);
+    }
+    for (key, value) in scan("list/")? {
+        let list: ListRecord = serde_json::from_slice(&value).map_err(|e| format!("{key}: {e}"))?;
+        state.lists.insert(list.order_list_id, list);
+    }
+    for (key, value) in scan("trade/")? {
+        let trade: MyTrade = serde_json::from_slice(&value).map_err(|e| format!("{key}: {e}"))?;
+        state.trades.push(trade);
+    }
+    for (key, value) in scan("sub/")? {
+        let id = String::from_utf8(value.to_vec()).map_err(|e| format!("{key}: {e}"))?;
+        state.submissions.push(id);
+    }
+    Ok(state)
 }
