@@ -87,7 +87,10 @@ fn main() {
     let config = dir.path().join("keel.toml");
     let text = venue
         .keel_settings(&store, "[regime]\nsymbol = \"BTCUSDT\"\n")
-        .replace("symbols = [\"BTCUSDT\", \"ETHUSDT\"]", "symbols = [\"BTCUSDT\"]");
+        .replace(
+            "symbols = [\"BTCUSDT\", \"ETHUSDT\"]",
+            "symbols = [\"BTCUSDT\"]",
+        );
     std::fs::write(&config, text).unwrap();
     for (name, value) in sim_venue::keel_env() {
         std::env::set_var(name, value);
@@ -104,7 +107,10 @@ fn main() {
     let setup = Instant::now();
     let placed = runtime.block_on(async {
         let client = BinanceClient::new(binance.client_config().unwrap()).unwrap();
-        client.exchange_info(std::slice::from_ref(&symbol)).await.unwrap();
+        client
+            .exchange_info(std::slice::from_ref(&symbol))
+            .await
+            .unwrap();
         client.sync_time().await.unwrap();
         let mut journal = Journal::open(SledStore::open(&store).unwrap()).unwrap();
         journal
@@ -114,7 +120,11 @@ fn main() {
             })
             .unwrap();
         let venue_side = BinanceVenue::new(client.clone(), Interval::HOUR);
-        let mut bridge = Bridge::new(venue_side, VenueBook::new(), persist_to(Some(journal.clone())));
+        let mut bridge = Bridge::new(
+            venue_side,
+            VenueBook::new(),
+            persist_to(Some(journal.clone())),
+        );
         let mut om = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
         let admin = reqwest::Client::new();
         let base = venue.base_url().to_string();
@@ -122,26 +132,54 @@ fn main() {
         while om.orders().count() + 5 < wanted {
             hour += 1;
             let now = Timestamp(1_514_764_800_000 + hour * 3_600_000);
-            let last = client.klines(&symbol, Interval::HOUR, None, None, 1).await.unwrap()[0].close;
+            let last = client
+                .klines(&symbol, Interval::HOUR, None, None, 1)
+                .await
+                .unwrap()[0]
+                .close;
             let intent = OrderIntent::Open {
                 symbol: symbol.clone(),
                 qty: Decimal::new(2, 3),
                 stop: Some((last / Decimal::from(2)).round_dp(2)),
                 take_profits: vec![
-                    TakeProfit { price: (last * Decimal::from(2)).round_dp(2), fraction: Decimal::new(5, 1) },
-                    TakeProfit { price: (last * Decimal::from(3)).round_dp(2), fraction: Decimal::new(5, 1) },
+                    TakeProfit {
+                        price: (last * Decimal::from(2)).round_dp(2),
+                        fraction: Decimal::new(5, 1),
+                    },
+                    TakeProfit {
+                        price: (last * Decimal::from(3)).round_dp(2),
+                        fraction: Decimal::new(5, 1),
+                    },
                 ],
                 ts: now,
             };
             let commands = om.on_intent(&intent);
             route(&mut om, &mut bridge, &mut journal, commands, now).await;
-            bar(&mut om, &mut bridge, &mut journal, &admin, &base, &symbol, now).await;
+            bar(
+                &mut om,
+                &mut bridge,
+                &mut journal,
+                &admin,
+                &base,
+                &symbol,
+                now,
+            )
+            .await;
             if om.orders().count() + 5 >= wanted {
                 break; // the last position stays open, its exits working
             }
             let commands = om.flatten(&symbol, ExitReason::Flatten, now);
             route(&mut om, &mut bridge, &mut journal, commands, now).await;
-            bar(&mut om, &mut bridge, &mut journal, &admin, &base, &symbol, now).await;
+            bar(
+                &mut om,
+                &mut bridge,
+                &mut journal,
+                &admin,
+                &base,
+                &symbol,
+                now,
+            )
+            .await;
         }
         journal.save_order_state(&om).unwrap();
         om.orders().count()
@@ -159,7 +197,12 @@ fn main() {
             .block_on(open_remote(&settings, &binance, Some(&store)))
             .unwrap_or_else(|e| panic!("startup failed: {e:#}"));
         times.push(started.elapsed());
-        let open = remote.start.orders.orders().filter(|o| o.status.is_open()).count();
+        let open = remote
+            .start
+            .orders
+            .orders()
+            .filter(|o| o.status.is_open())
+            .count();
         assert!(open > 0, "the last position's exits are open");
         drop(remote);
     }

@@ -10,8 +10,8 @@
 //! record is rewritten until it is finished, after which it never changes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
 use std::path::Path;
+use std::sync::Mutex;
 
 use keel_actors::binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
 use keel_actors::execution::SimExchangeState;
@@ -339,7 +339,8 @@ fn load(db: &sled::Db) -> Result<VenueState, String> {
             .collect()
     };
     for (key, value) in scan("order/")? {
-        let order: OrderRecord = serde_json::from_slice(&value).map_err(|e| format!("{key}: {e}"))?;
+        let order: OrderRecord =
+            serde_json::from_slice(&value).map_err(|e| format!("{key}: {e}"))?;
         state.orders.insert(order.order_id, order);
     }
     for (key, value) in scan("list/")? {

@@ -472,19 +472,8 @@ impl VenueBook {
             let venue_id = leg.venue_id();
             match outcome {
                 PlaceOutcome::Placed(ids) => {
-                    leg.venue_order_id = ids.iter().find(|(v, _)| *v == venue_id).map(|(_, o)| *o);
-                    leg.phase = Phase::Working;
-                    let symbol = leg.request.symbol.clone();
-                    if top_level && leg.revision == 0 {
-                        reports.push(ExecutionReport::Accepted {
-                            id: id.clone(),
-                            ts: now,
-                        });
-                        for child in self.children(id) {
-                            reports.push(ExecutionReport::Accepted { id: child, ts: now });
-                        }
-                    }
-                    reports.extend(self.rematch(&symbol));
+                    let order_id = ids.iter().find(|(v, _)| *v == venue_id).map(|(_, o)| *o);
+                    reports.extend(self.adopt(id, order_id, now));
                 }
                 PlaceOutcome::Refused(reason) if top_level => {
                     self.finish(id, OrderStatus::Rejected, now);
@@ -529,6 +518,35 @@ impl VenueBook {
                 }
             }
         }
+        reports
+    }
+
+    /// The venue holds `id`'s current order (venue id `order_id`, when known): it is working,
+    /// an entry's first placement is reported accepted with its held exits, and trades kept
+    /// for it are applied.
+    pub(super) fn adopt(
+        &mut self,
+        id: &ClientOrderId,
+        order_id: Option<u64>,
+        now: Timestamp,
+    ) -> Vec<ExecutionReport> {
+        let mut reports = Vec::new();
+        let Some(leg) = self.legs.get_mut(id) else {
+            return reports;
+        };
+        leg.venue_order_id = order_id;
+        leg.phase = Phase::Working;
+        let symbol = leg.request.symbol.clone();
+        if leg.parent.is_none() && leg.revision == 0 {
+            reports.push(ExecutionReport::Accepted {
+                id: id.clone(),
+                ts: now,
+            });
+            for child in self.children(id) {
+                reports.push(ExecutionReport::Accepted { id: child, ts: now });
+            }
+        }
+        reports.extend(self.rematch(&symbol));
         reports
     }
 

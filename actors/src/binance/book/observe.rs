@@ -185,20 +185,7 @@ impl VenueBook {
         };
         let mut reports = Vec::new();
         if phase == Phase::Sending {
-            let leg = self.legs.get_mut(id).expect("checked");
-            leg.venue_order_id = Some(q.order_id);
-            leg.phase = Phase::Working;
-            let symbol = leg.request.symbol.clone();
-            if leg.parent.is_none() && leg.revision == 0 {
-                reports.push(ExecutionReport::Accepted {
-                    id: id.clone(),
-                    ts: now,
-                });
-                for child in self.children(id) {
-                    reports.push(ExecutionReport::Accepted { id: child, ts: now });
-                }
-            }
-            reports.extend(self.rematch(&symbol));
+            reports.extend(self.adopt(id, Some(q.order_id), now));
         }
         if q.executed_qty > self.legs[id].executed() {
             // The adoption above stands; the caller fetches the trades and asks again.
