@@ -139,7 +139,8 @@ fn main() {
                 .close;
             let intent = OrderIntent::Open {
                 symbol: symbol.clone(),
-                qty: Decimal::new(2, 3),
+                // Tranches of 0.002 keep even the stops (at half the price) above the minimum notional.
+                qty: Decimal::new(4, 3),
                 stop: Some((last / Decimal::from(2)).round_dp(2)),
                 take_profits: vec![
                     TakeProfit {
