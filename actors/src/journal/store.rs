@@ -135,6 +135,33 @@ pub struct SledStore {
     path: PathBuf,
 }
 
+/// Stores whose handle this process dropped, and when (see [`SledStore::open`]).
+static RELEASED: std::sync::Mutex<Vec<(PathBuf, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How long after this process dropped a store handle a held lock is taken to be its own.
+const RELEASE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn canonical(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Whether this process dropped a handle of the store at `path` moments ago.
+fn released_recently(path: &Path) -> bool {
+    let path = canonical(path);
+    let mut released = RELEASED.lock().unwrap_or_else(|e| e.into_inner());
+    released.retain(|(_, at)| at.elapsed() < RELEASE_WINDOW);
+    released.iter().any(|(p, _)| *p == path)
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        let mut released = RELEASED.lock().unwrap_or_else(|e| e.into_inner());
+        released.retain(|(_, at)| at.elapsed() < RELEASE_WINDOW);
+        released.push((canonical(&self.path), std::time::Instant::now()));
+    }
+}
+
 /// Files sled 0.34 keeps in its directory; one of them means sled was here.
 const SLED_FILES: [&str; 3] = ["conf", "db", "blobs"];
 
@@ -178,10 +205,12 @@ impl SledStore {
         // sled 0.34 may panic on some damaged files instead of returning an error.
         let open = || catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
         let mut opened = open();
-        // sled releases the file lock of the handle that created the store asynchronously:
-        // right after our own creation, a held lock is ours and goes away within moments.
+        // sled releases a dropped handle's file lock asynchronously: right after our own
+        // creation, or after this process closed the store, a held lock is ours and goes away
+        // within moments. A lock held by another process is refused at once.
+        let ours = created || released_recently(path);
         let mut waited = 0;
-        while created && waited < CREATION_LOCK_WAIT_MS && is_lock_error(&opened) {
+        while ours && waited < CREATION_LOCK_WAIT_MS && is_lock_error(&opened) {
             std::thread::sleep(std::time::Duration::from_millis(10));
             waited += 10;
             opened = open();
