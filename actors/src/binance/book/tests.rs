@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use super::*;
+use crate::order_manager::OrderCommand;
 use crate::binance::wire::{MyTrade, OrderSide, OrderState, OrderType, QueriedOrder, TimeInForce};
 use crate::model::{ExecutionReport as R, TakeProfit};
 use crate::order_manager::entry_request;
@@ -308,7 +309,7 @@ fn an_entry_in_doubt_that_never_arrived_is_rejected_and_not_resent() {
     let (_, actions) = book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
     // The process died after journalling; on restart the venue does not know the id.
     let id = cid("p-BTCUSDT-000001");
-    assert_eq!(book.unresolved().len(), 1);
+    assert_eq!(book.leg(&id).unwrap().phase, Phase::Sending, "in doubt");
     let reports = book.on_status(&id, None, Timestamp(9)).unwrap();
     assert!(matches!(&reports[..], [R::Rejected { reason, .. }] if reason == NEVER_REACHED));
     assert!(book.due_actions().is_empty(), "nothing is sent again");
