@@ -7,10 +7,10 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use super::*;
-use crate::order_manager::OrderCommand;
 use crate::binance::wire::{MyTrade, OrderSide, OrderState, OrderType, QueriedOrder, TimeInForce};
 use crate::model::{ExecutionReport as R, TakeProfit};
 use crate::order_manager::entry_request;
+use crate::order_manager::OrderCommand;
 
 fn btc() -> Symbol {
     Symbol::parse("BTCUSDT").unwrap()
