@@ -64,25 +64,23 @@ pub async fn open_remote(
     info!(venue = %binance.rest_url, clock_offset_ms = client.clock_offset_ms(), "venue connected");
     check_trading_rules(settings, &client, &symbols).await?;
     let venue = BinanceVenue::new(client.clone(), interval);
-    let (restored, journal) = match store {
+    let (restored, mut journal) = match store {
         Some(path) => {
             let (restored, journal) = restore_journal(settings, path)?;
             (restored, Some(journal))
         }
         None => (None, None),
     };
-    let (mut bridge, start) = match restored {
+    let (mut bridge, mut start) = match restored {
         None => {
             let bridge = Bridge::new(venue, VenueBook::new(), persist_to(journal.clone()));
             (bridge, Start::fresh(settings))
         }
         Some(restored) => {
             let path = store.expect("a restored run has a store");
-            reconcile_with_venue(settings, path, venue, restored, journal.clone()).await?
+            reconcile_with_venue(settings, path, venue, restored, journal.clone(), &symbols).await?
         }
     };
-    let mut start = start;
-    let mut journal = journal;
     let now = start.equity.last().map(|p| p.ts).unwrap_or_default();
     agree_on_positions(&mut start, &mut bridge, journal.as_mut(), &symbols, now).await?;
     let mut stream_cfg = StreamConfig::new(binance.ws_url.clone(), symbols.clone(), interval);
@@ -143,6 +141,7 @@ async fn reconcile_with_venue(
     venue: BinanceVenue,
     restored: Restored,
     mut journal: Option<Journal<SledStore>>,
+    symbols: &[Symbol],
 ) -> anyhow::Result<(Bridge<BinanceVenue>, Start)> {
     let Restored {
         mut orders,
@@ -152,7 +151,7 @@ async fn reconcile_with_venue(
     let mut bridge = Bridge::new(venue, book, persist_to(journal.clone()));
     let now = recovered.cursor.unwrap_or_default();
     bridge.sync_all(now).await?;
-    let foreign = foreign_orders(&bridge, &settings_symbols(settings)?).await?;
+    let foreign = foreign_orders(&bridge, symbols).await?;
     let report = reconcile(
         &mut orders,
         &RemoteVenueView {
@@ -178,10 +177,6 @@ async fn reconcile_with_venue(
     }
     let venue = SimExchange::new(settings.venue.clone());
     Ok((bridge, Start::restored(orders, venue, recovered, closed)))
-}
-
-fn settings_symbols(settings: &Settings) -> anyhow::Result<Vec<Symbol>> {
-    Ok(settings.symbols()?)
 }
 
 /// Open orders at the venue that no leg of the book accounts for.
