@@ -101,7 +101,7 @@ fn restart_latency() {
         let options = RunOptions {
             store: Some(dir.join("journal")),
             chaos: Some(ChaosOptions {
-                kill_every: Duration::from_millis(2),
+                kill_every: 10,
                 stop_ratio: 0.0,
                 seed: 3,
                 only: only.iter().map(|s| s.to_string()).collect(),

@@ -87,9 +87,10 @@ pub struct ChaosArgs {
     /// Settings file (TOML); the embedded `config/default.toml` when absent.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Time between two kills, e.g. `20ms`, `1s`.
-    #[arg(long, default_value = "20ms", value_parser = parse_duration)]
-    pub kill_every: std::time::Duration,
+    /// Messages handled by the actors between two strikes (by count, not by time: the same
+    /// seed strikes the same messages on any machine).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub kill_every: u64,
     /// Share of kills that stop the actor rather than make it panic.
     #[arg(long, default_value_t = 0.3)]
     pub stop_ratio: f64,
@@ -107,28 +108,6 @@ pub struct ChaosArgs {
     /// deliberate kills do not count against `supervision.intensity.max_restarts`.
     #[arg(long)]
     pub max_restarts: Option<u32>,
-}
-
-/// Parses `250ms`, `2s`, `1m`.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: use ms, s or m"))?;
-    let (n, unit) = text.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration"))?;
-    let ms = match unit {
-        "ms" => n,
-        "s" => n * 1_000,
-        "m" => n * 60_000,
-        _ => return Err(format!("`{text}`: the unit must be ms, s or m")),
-    };
-    if ms == 0 {
-        return Err("the duration must be positive".into());
-    }
-    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// Arguments of `keel backtest`.

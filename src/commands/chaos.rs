@@ -37,10 +37,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         }),
         ..RunOptions::default()
     };
-    info!(
-        kill_every_ms = args.kill_every.as_millis() as u64,
-        "replay under chaos"
-    );
+    info!(kill_every = args.kill_every, "replay under chaos");
     let chaos = run_actors(&settings, inputs, options)?;
     let journal = check_journal(&settings, &store.path().join("journal"));
     let checks = invariants(&calm, &chaos, journal.err().map(|e| e.to_string()));

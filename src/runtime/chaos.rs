@@ -1,19 +1,18 @@
 //! The chaos monkey: while a replay runs, it makes random actors fail (a panic inside a
-//! handler, or a stop) at a fixed wall-clock rate, and counts what it did.
+//! handler, or a stop) once every so many messages the actors handle, and counts what it did.
+//! Striking by message count rather than by wall clock makes a chaos run the same on a slow
+//! machine as on a fast one: a lockstep replay with the same seed suffers the same kills.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
-use std::time::Duration;
 
-use keel_actors::runtime::{ActorHandle, Chaos};
+use keel_actors::runtime::{ActorHandle, Chaos, Supervision};
 use tracing::debug;
 
 /// How the monkey behaves.
 #[derive(Debug, Clone)]
 pub struct ChaosOptions {
-    /// Time between two kills.
-    pub kill_every: Duration,
+    /// Messages handled (by all actors together) between two strikes; at least 1.
+    pub kill_every: u64,
     /// Share of kills that are stops rather than panics, in [0, 1].
     pub stop_ratio: f64,
     /// Seed of the choice of victims (the same seed picks the same sequence).
@@ -55,40 +54,52 @@ impl ChaosKills {
     }
 }
 
-/// Starts the monkey on the current arbiter; it stops when `shutdown` or `done` is set.
+/// Lets the monkey loose on `supervision`'s actors: every `kill_every`-th message an actor
+/// handles, a random victim's next message fails. It stops striking when the delivery hook is
+/// cleared ([`Supervision::clear_delivery_hook`]).
 pub fn start_chaos_monkey(
     options: ChaosOptions,
     handles: Vec<ActorHandle>,
-    shutdown: Rc<Cell<bool>>,
-    done: Rc<Cell<bool>>,
+    supervision: &Supervision,
 ) {
     let victims: Vec<ActorHandle> = handles
         .into_iter()
         .filter(|h| options.only.is_empty() || options.only.iter().any(|o| o == h.name()))
         .collect();
-    actix_rt::spawn(async move {
-        let mut rng = options.seed | 1;
-        let mut next = move |below: u64| {
-            // xorshift64*: plenty for choosing victims.
-            rng ^= rng >> 12;
-            rng ^= rng << 25;
-            rng ^= rng >> 27;
-            rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
-        };
-        let mut poison = options.poison;
-        while !shutdown.get() && !done.get() && !victims.is_empty() {
-            tokio::time::sleep(options.kill_every).await;
-            let victim = &victims[next(victims.len() as u64) as usize];
-            let stop = (next(1_000_000) as f64) < options.stop_ratio * 1_000_000.0;
-            let chaos = if std::mem::take(&mut poison) {
-                Chaos::Poison
-            } else if stop {
-                Chaos::Stop
-            } else {
-                Chaos::Panic
-            };
-            debug!(actor = victim.name(), ?chaos, "chaos monkey strikes");
-            victim.inject(chaos);
+    if victims.is_empty() {
+        return;
+    }
+    let mut rng = options.seed | 1;
+    let mut next = move |below: u64| {
+        // xorshift64*: plenty for choosing victims.
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
+    };
+    let every = options.kill_every.max(1);
+    let mut handled = 0u64;
+    let mut poison = options.poison;
+    supervision.on_delivery(move || {
+        handled += 1;
+        if handled % every != 0 {
+            return;
         }
+        let victim = &victims[next(victims.len() as u64) as usize];
+        let stop = (next(1_000_000) as f64) < options.stop_ratio * 1_000_000.0;
+        let chaos = if std::mem::take(&mut poison) {
+            Chaos::Poison
+        } else if stop {
+            Chaos::Stop
+        } else {
+            Chaos::Panic
+        };
+        debug!(
+            actor = victim.name(),
+            ?chaos,
+            handled,
+            "chaos monkey strikes"
+        );
+        victim.inject(chaos);
     });
 }

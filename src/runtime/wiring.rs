@@ -282,9 +282,8 @@ async fn run_graph(
             (s.clone(), Inbox::new(actor.recipient(), mailbox))
         })
         .collect();
-    let replay_done = Rc::new(Cell::new(false));
     if let Some(chaos) = options.chaos.clone() {
-        start_chaos_monkey(chaos, handles, shutdown.clone(), replay_done.clone());
+        start_chaos_monkey(chaos, handles, &supervision);
     }
     report_supervision_periodically(supervision.clone(), inflight.clone(), shutdown.clone());
 
@@ -308,7 +307,8 @@ async fn run_graph(
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
-    replay_done.set(true);
+    // The replay is over: no more strikes (and the monkey's handles are let go).
+    supervision.clear_delivery_hook();
     if outcome.completed && settings.run.at_end == AtEnd::Wait && !shutdown.get() {
         info!("end of the replay data: waiting for SIGINT or SIGTERM");
         while !shutdown.get() {

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+pub mod process;
+
 /// The `[data]` section for the repository's BTC and ETH hourly slice, with absolute paths so
 /// that the config works from any working directory: trading from `start`, up to `end`
 /// (exclusive) when given, with the real January 2018 headlines when `headlines`.

@@ -89,6 +89,7 @@ struct Inner {
     escalated: RefCell<Option<String>>,
     shutdown: Rc<Cell<bool>>,
     stats: RefCell<SupervisionStats>,
+    on_delivery: RefCell<Option<Box<dyn FnMut()>>>,
 }
 
 /// The supervision tree of one runtime (single-threaded: every actor shares one arbiter).
@@ -184,6 +185,7 @@ impl Supervision {
             escalated: RefCell::new(None),
             shutdown,
             stats: RefCell::new(SupervisionStats::default()),
+            on_delivery: RefCell::new(None),
         }))
     }
 
@@ -228,6 +230,18 @@ impl Supervision {
     /// Why the root gave up, if it did.
     pub fn escalated(&self) -> Option<String> {
         self.0.escalated.borrow().clone()
+    }
+
+    /// Calls `hook` once before each message a supervised actor handles (redeliveries after
+    /// a restart excluded): the chaos monkey strikes by message count, so what it does
+    /// depends on the run, never on how fast the machine is. Replaces any earlier hook.
+    pub fn on_delivery(&self, hook: impl FnMut() + 'static) {
+        *self.0.on_delivery.borrow_mut() = Some(Box::new(hook));
+    }
+
+    /// Removes the delivery hook (it may hold actor handles, and with them this tree).
+    pub fn clear_delivery_hook(&self) {
+        self.0.on_delivery.borrow_mut().take();
     }
 
     /// Restart counts and recovery latencies so far.
@@ -394,6 +408,9 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
     let sup = &handle.supervision;
     if sup.0.escalated.borrow().is_some() {
         return None;
+    }
+    if let Some(hook) = sup.0.on_delivery.borrow_mut().as_mut() {
+        hook();
     }
     if handle.cell.restart_pending.take() {
         if let Err(why) = actor.rehydrate() {
