@@ -1,14 +1,14 @@
 //! The `keel` binary as a user runs it: exit codes, messages and the files it writes.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn keel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the keel binary runs")
+    let mut command = common::process::keel(args);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    common::process::run(command, &format!("keel {}", args.join(" ")))
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -1,8 +1,9 @@
 //! `keel run` as documented with a model analyst: `config/llm-local.toml` pointed at a fake
 //! OpenAI-compatible server on loopback, then `keel backtest` replaying the cache.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use keel_actors::testing::{FakeRequest, FakeResponse, FakeServer};
 use serde_json::json;
@@ -49,11 +50,9 @@ fn local_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
 }
 
 fn keel(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(args)
-        .env_remove("KEEL_TEST_UNSET_KEY")
-        .output()
-        .expect("keel runs")
+    let mut command = common::process::keel(args);
+    command.env_remove("KEEL_TEST_UNSET_KEY");
+    common::process::run(command, &format!("keel {}", args[0]))
 }
 
 #[test]

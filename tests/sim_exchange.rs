@@ -2,6 +2,8 @@
 //! requests, WebSocket streams, injected faults and a SIGKILL. The clock is stepped through
 //! `/admin/step`, so nothing here waits on wall time.
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/sim_venue.rs"]
 mod sim_venue;
 
@@ -750,13 +752,12 @@ fn a_foreign_state_directory_is_a_startup_error_not_a_reset() {
     std::fs::write(state.join("precious.txt"), "not a sim venue").unwrap();
     let config = dir.path().join("sim.toml");
     std::fs::write(&config, SimVenueConfig::default().to_toml(&state)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(["sim-exchange", "--config"])
+    let mut command = process::keel(&["sim-exchange", "--config"]);
+    command
         .arg(&config)
         .env("KEEL_SIM_TEST_KEY", API_KEY)
-        .env("KEEL_SIM_TEST_SECRET", sim_venue::API_SECRET)
-        .output()
-        .unwrap();
+        .env("KEEL_SIM_TEST_SECRET", sim_venue::API_SECRET);
+    let out = process::run(command, "sim-exchange on a foreign state directory");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a sled database"), "{stderr}");
@@ -764,13 +765,12 @@ fn a_foreign_state_directory_is_a_startup_error_not_a_reset() {
     assert!(!stderr.contains(sim_venue::API_SECRET));
 
     // A config naming a missing secret variable names the key, not a value.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(["sim-exchange", "--config"])
+    let mut command = process::keel(&["sim-exchange", "--config"]);
+    command
         .arg(&config)
         .env_remove("KEEL_SIM_TEST_SECRET")
-        .env("KEEL_SIM_TEST_KEY", API_KEY)
-        .output()
-        .unwrap();
+        .env("KEEL_SIM_TEST_KEY", API_KEY);
+    let out = process::run(command, "sim-exchange without its secret");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("api_secret_env"), "{stderr}");
     assert_eq!(out.status.code(), Some(2), "a configuration error");
@@ -826,14 +826,12 @@ fn the_timed_clock_closes_bars_by_itself_until_paused() {
         bar_ms: 20,
         ..SimVenueConfig::default()
     });
-    // Poll (bounded) until the clock has closed a few bars on its own.
+    // Wait until the clock has closed a few bars on its own.
     let cursor = |v: &SimVenue| v.replay()["cursor"].as_u64().unwrap();
     let first = cursor(&venue);
-    let moved = (0..500).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    process::wait_for("the timed clock closing three bars by itself", || {
         cursor(&venue) >= first + 3
     });
-    assert!(moved, "the clock did not advance: {}", venue.replay());
     let paused = venue.set_paused(true);
     let held = venue.step(0)["cursor"].as_u64().unwrap();
     assert_eq!(paused["paused"], true);
@@ -863,16 +861,21 @@ fn a_client_that_does_not_answer_pings_is_disconnected() {
     rt.block_on(async {
         let url = format!("{}/ws/btcusdt@kline_1h", venue.ws_url());
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        // Not reading means not answering the server's pings (tungstenite pongs on read).
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // Not reading means not answering the server's pings (tungstenite pongs on read):
+        // ten pong timeouts without reading, so that even a busy venue has given up.
+        tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
         let mut pings = 0;
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Ping(_))) => pings += 1,
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-                Some(Ok(_)) => {}
+        let closed = tokio::time::timeout(process::PATIENCE, async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Ping(_))) => pings += 1,
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(_)) => {}
+                }
             }
-        }
+        })
+        .await;
+        assert!(closed.is_ok(), "the venue never dropped the silent client");
         assert!(pings >= 1, "the server pinged before giving up");
     });
 }

@@ -6,18 +6,20 @@
 //! `KEEL_VENUE_CRASH_KILLS` sets the number of kills (20 by default; more by hand, e.g. 200),
 //! `KEEL_VENUE_CRASH_SEED` the seed of the kill moments (printed, so a failure can be replayed).
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/sim_venue.rs"]
 mod sim_venue;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_actors::binance::book::parse_venue_id;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::model::{Decimal, Symbol};
 use keel_actors::order_manager::{OrderManager, OrderManagerConfig};
+use process::Process;
 use sim_venue::{SimVenue, SimVenueConfig};
 
 /// Wall milliseconds per replayed bar: fast enough that orders are often in flight.
@@ -35,28 +37,23 @@ impl Rng {
     }
 }
 
-fn start_keel(config: &Path, stderr: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(["--log-level", "info", "run", "--config"])
-        .arg(config)
-        .envs(sim_venue::keel_env())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).unwrap())
-        .spawn()
-        .expect("keel starts")
+fn start_keel(config: &Path, dir: &Path, name: &str) -> Process {
+    let mut command = process::keel(&["--log-level", "info", "run", "--config"]);
+    command.arg(config).envs(sim_venue::keel_env());
+    Process::start_in(command, name, dir)
 }
 
 /// keel must still be running (a halt at start is a failure, with its log).
-fn assert_running(keel: &mut Child, stderr: &Path, round: usize) {
-    if let Some(status) = keel.try_wait().unwrap() {
+fn assert_running(keel: &mut Process, dir: &Path, round: usize) {
+    if let Some(status) = keel.exited() {
         if std::env::var_os("KEEL_VENUE_CRASH_KEEP").is_some() {
-            let kept = stderr.parent().unwrap().with_extension("kept");
-            let _ = std::fs::rename(stderr.parent().unwrap(), &kept);
+            let kept = dir.with_extension("kept");
+            let _ = std::fs::rename(dir, &kept);
             println!("kept in {}", kept.display());
         }
         panic!(
             "round {round}: keel exited ({status}) instead of trading:\n{}",
-            std::fs::read_to_string(stderr).unwrap_or_default()
+            keel.stderr()
         );
     }
 }
@@ -90,37 +87,46 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
     std::fs::write(&config, venue.keel_settings(&store, "")).unwrap();
 
     for round in 0..kills {
-        let stderr = dir.path().join(format!("keel-{round}.log"));
-        let mut keel = start_keel(&config, &stderr);
-        // Long enough to get through start-up sometimes, short enough to die inside it too.
+        let mut keel = start_keel(&config, dir.path(), &format!("keel-{round}"));
+        // Long enough to get through start-up sometimes, short enough to die inside it too:
+        // the moment is random on purpose, and any moment must be recoverable.
         std::thread::sleep(Duration::from_millis(300 + rng.below(2_700)));
         if round % 4 == 3 {
-            assert_running(&mut keel, &stderr, round);
+            assert_running(&mut keel, dir.path(), round);
         }
-        keel.kill().unwrap(); // SIGKILL
-        keel.wait().unwrap();
+        keel.kill9(); // SIGKILL
     }
-    // A last run that is allowed to finish its start-up and trade, then stops gracefully.
-    let stderr = dir.path().join("keel-final.log");
-    let mut keel = start_keel(&config, &stderr);
-    let settle = Instant::now();
-    while settle.elapsed() < Duration::from_secs(6) {
-        std::thread::sleep(Duration::from_millis(200));
-        assert_running(&mut keel, &stderr, kills);
-    }
-    // The market stops, then keel takes in the last bar's fills and stops gracefully: after
-    // that nothing can change on either side.
+    // A last run that is allowed to finish its start-up and trade until the venue has had
+    // enough orders to mean something (however long that takes on this machine), then stops
+    // gracefully.
+    let mut keel = start_keel(&config, dir.path(), "keel-final");
+    keel.wait_for_stderr("live bar handled");
+    process::wait_for("five orders at the venue", || {
+        assert_running(&mut keel, dir.path(), kills);
+        venue.submissions().len() >= 5
+    });
+    // The market stops; keel takes in the last closed bar of each symbol (and its fills);
+    // then it stops gracefully: after that nothing can change on either side.
     venue.set_paused(true);
-    std::thread::sleep(Duration::from_millis(1_000));
-    assert_running(&mut keel, &stderr, kills);
-    let status = Command::new("kill")
-        .args(["-TERM", &keel.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = keel.wait().unwrap();
-    let log = std::fs::read_to_string(&stderr).unwrap_or_default();
-    assert!(exit.success(), "keel's final run failed ({exit}):\n{log}");
+    // The clock closes one symbol's candle at a time: a pause can fall inside a bar, whose
+    // other candle keel would wait for. Close the bar.
+    let mut last = venue.replay()["lastClosedOpenTime"].clone();
+    while last["BTCUSDT"] != last["ETHUSDT"] {
+        venue.step(1);
+        last = venue.replay()["lastClosedOpenTime"].clone();
+    }
+    for symbol in ["BTCUSDT", "ETHUSDT"] {
+        let open_ms = last[symbol].as_i64().expect("the venue closed a bar");
+        keel.wait_for_stderr(&format!("symbol={symbol} open_ms={open_ms}"));
+    }
+    keel.signal("TERM");
+    let output = keel.finish();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "keel's final run failed ({}):\n{log}",
+        output.status
+    );
 
     // No client order id reached the venue twice.
     let submitted = venue.submissions();

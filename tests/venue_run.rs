@@ -1,10 +1,12 @@
 //! `keel run` against a sim venue process: what it refuses at start, and why. Trading and
 //! crash recovery against the venue are in `tests/venue_crash.rs`.
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/sim_venue.rs"]
 mod sim_venue;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sim_venue::{SimVenue, SimVenueConfig, API_SECRET};
 
@@ -12,12 +14,13 @@ use sim_venue::{SimVenue, SimVenueConfig, API_SECRET};
 fn keel_run(dir: &std::path::Path, settings: &str, with_env: bool) -> Output {
     let config = dir.join("keel.toml");
     std::fs::write(&config, settings).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_keel"));
-    command.args(["run", "--config"]).arg(&config);
+    let mut command = process::keel(&["run", "--config"]);
+    command.arg(&config);
     if with_env {
         command.envs(sim_venue::keel_env());
     }
-    command.output().expect("keel runs")
+    // Bounded: a run that wrongly starts trading would otherwise wait at its end forever.
+    process::run(command, "keel run (expected to refuse to start)")
 }
 
 #[test]

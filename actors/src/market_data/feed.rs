@@ -311,6 +311,11 @@ async fn replay(
         inflight.idle().await;
         if mode == Mode::Trading {
             pending_mark = Some(close);
+            if live {
+                // One line per symbol and bar: an operator sees the market arrive and be
+                // handled (and a test can wait for exactly this bar).
+                info!(actor = "feed", symbol = %candle.symbol, open_ms = candle.open_time.0, "live bar handled");
+            }
         }
     }
     // A live feed stopped between bars has its last bar complete: mark it like an end.
