@@ -324,10 +324,11 @@ fn a_websocket_drop_mid_stream_loses_and_duplicates_no_candle() {
         .iter()
         .map(|s| (s.clone(), start.plus_ms(-HOUR)))
         .collect();
-    // Reconnecting takes at least 2 s: bars stepped right after a drop reach the client only
-    // through the REST back-fill.
-    cfg.reconnect_min = Duration::from_secs(2);
-    cfg.reconnect_max = Duration::from_secs(2);
+    // Reconnecting takes at least 5 s: bars stepped right after a drop (two admin calls,
+    // far quicker than that even on a busy machine) reach the client only through the REST
+    // back-fill.
+    cfg.reconnect_min = Duration::from_secs(5);
+    cfg.reconnect_max = Duration::from_secs(5);
     let (stream, mut rx) = {
         let _guard = rt.enter();
         MarketStream::spawn(cfg, client)
