@@ -76,7 +76,9 @@ pub use intensity::{BackoffConfig, ChildBackoff, Decision, IntensityConfig, Rest
 pub use jitter::Jitter;
 pub use report::{ActorReport, ActorState, BreakerReport, SupervisionReport};
 pub use restart::{should_restart, ExitReason, RestartType};
-pub use retry::{retry_idempotent, retry_idempotent_with, RetryPolicy};
+pub use retry::{
+    parse_retry_after, retry_idempotent, retry_idempotent_with, RetryPolicy, Transient,
+};
 pub use strategy::{children_to_restart, Strategy};
 pub use supervisor::{
     ChildId, ChildInfo, SupervisorAction, SupervisorConfig, SupervisorCore, SupervisorError,

@@ -9,9 +9,13 @@
 //! journals the intent and *reconciles* with the venue instead (DESIGN §5): missing evidence
 //! is not a confirmed outcome just because a timeout expired.
 //!
-//! Built on [`backon`]'s exponential backoff. Errors are retried only when the caller's
-//! predicate says they are transient (timeouts, 5xx, rate limits), never for errors that
-//! will not change on a second try (4xx, bad signature, validation failures).
+//! Built on [`backon`]'s exponential backoff. Errors are retried only when they say they are
+//! [`Transient`] (timeouts, 5xx, rate limits), never for errors that will not change on a
+//! second try (4xx, bad signature, validation failures). A server's `Retry-After` is honoured
+//! the same way by every caller (the venue, the model, the feeds, the data download): the wait
+//! before the next attempt is the backoff or the `Retry-After`, whichever is longer, and a
+//! `Retry-After` longer than [`RetryPolicy::max_retry_after_ms`] is not waited for at all: the
+//! error is returned at once, for the caller's breaker or its next poll to deal with.
 
 use std::future::Future;
 use std::time::Duration;
@@ -22,6 +26,33 @@ use serde::{Deserialize, Serialize};
 use crate::config::{in_range, ConfigError};
 
 pub use backon::{Sleeper, TokioSleeper};
+
+/// What a failed attempt says about trying again.
+pub trait Transient {
+    /// Whether the same request may succeed later (a timeout, no connection, 5xx, 429).
+    fn transient(&self) -> bool;
+
+    /// How long the server asked to wait before the next request (`Retry-After`), if it did.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// A `Retry-After` header's value as a wait: delay-seconds (integer, or decimal as some
+/// servers send) or an HTTP-date (the wait until then; zero if it has passed). `None` when it
+/// is neither, and the caller's backoff applies.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let until = httpdate::parse_http_date(value).ok()?;
+    Some(
+        until
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,10 +69,14 @@ pub struct RetryPolicy {
     pub jitter: bool,
     /// Seed for the jitter, for reproducible tests; `None` seeds randomly.
     pub jitter_seed: Option<u64>,
+    /// The longest `Retry-After` waited for, in milliseconds; a server asking for more gets
+    /// its error returned at once.
+    pub max_retry_after_ms: u64,
 }
 
 impl Default for RetryPolicy {
-    /// 100 ms, 200 ms, 400 ms (3 retries, capped at 5 s), jittered.
+    /// 100 ms, 200 ms, 400 ms (3 retries, capped at 5 s), jittered; a `Retry-After` of up to
+    /// a minute is waited for.
     fn default() -> Self {
         Self {
             min_delay_ms: 100,
@@ -49,6 +84,7 @@ impl Default for RetryPolicy {
             max_times: 3,
             jitter: true,
             jitter_seed: None,
+            max_retry_after_ms: 60_000,
         }
     }
 }
@@ -64,7 +100,27 @@ impl RetryPolicy {
             self.min_delay_ms,
             600_000,
         )?;
-        in_range(section, "max_times", self.max_times, 0, 100)
+        in_range(section, "max_times", self.max_times, 0, 100)?;
+        in_range(
+            section,
+            "max_retry_after_ms",
+            self.max_retry_after_ms,
+            0,
+            3_600_000,
+        )
+    }
+
+    /// Whether `err` is worth another attempt under this policy: transient, and not asking
+    /// for a longer wait than the policy allows.
+    pub fn retries<E: Transient>(&self, err: &E) -> bool {
+        let longest = Duration::from_millis(self.max_retry_after_ms);
+        err.transient() && err.retry_after().is_none_or(|wait| wait <= longest)
+    }
+
+    /// The wait before the attempt after `err`: the `backoff`, or the server's `Retry-After`
+    /// when that is longer.
+    pub fn wait_after<E: Transient>(&self, err: &E, backoff: Duration) -> Duration {
+        err.retry_after().map_or(backoff, |wait| wait.max(backoff))
     }
 
     /// The backon builder for this policy.
@@ -86,43 +142,45 @@ impl RetryPolicy {
     }
 }
 
-/// Runs the **idempotent** operation `op`, retrying the errors for which `retryable` returns
-/// true according to `policy`, sleeping with tokio's timer (works inside actix, which runs
-/// on tokio). Returns the first success, the first non-retryable error, or the last error
-/// once the retries are spent. Never use it for order submission (see the module docs).
-pub async fn retry_idempotent<T, E, Op, Fut, P>(
+/// Runs the **idempotent** operation `op`, retrying its [`Transient`] errors according to
+/// `policy` and sleeping with tokio's timer (works inside actix, which runs on tokio);
+/// `notify(error, wait)` is called before each retry, so that the caller can log what is
+/// retried and when. Returns the first success, the first error not worth retrying, or the
+/// last error once the retries are spent. Never use it for order submission (see the module
+/// docs).
+pub async fn retry_idempotent<T, E, Op, Fut, N>(
     op: Op,
     policy: &RetryPolicy,
-    retryable: P,
+    notify: N,
 ) -> Result<T, E>
 where
+    E: Transient,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    P: FnMut(&E) -> bool,
+    N: FnMut(&E, Duration),
 {
-    retry_idempotent_with(op, policy, retryable, TokioSleeper, |_: &E, _| {}).await
+    retry_idempotent_with(op, policy, TokioSleeper, notify).await
 }
 
 /// [`retry_idempotent`] with a chosen `sleeper` (any `Fn(Duration) -> impl Future`, e.g. a
-/// recording one in tests) and a `notify(error, delay)` hook called before each retry, so
-/// the caller can log what is retried and when.
-pub async fn retry_idempotent_with<T, E, Op, Fut, P, S, N>(
+/// recording one in tests).
+pub async fn retry_idempotent_with<T, E, Op, Fut, S, N>(
     op: Op,
     policy: &RetryPolicy,
-    retryable: P,
     sleeper: S,
     notify: N,
 ) -> Result<T, E>
 where
+    E: Transient,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    P: FnMut(&E) -> bool,
     S: Sleeper,
     N: FnMut(&E, Duration),
 {
     op.retry(policy.backoff())
         .sleep(sleeper)
-        .when(retryable)
+        .when(|e: &E| policy.retries(e))
+        .adjust(|e: &E, backoff| backoff.map(|d| policy.wait_after(e, d)))
         .notify(notify)
         .await
 }

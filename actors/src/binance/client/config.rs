@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use keel_supervision::RetryPolicy;
+
 use crate::binance::Signer;
 
 /// How to reach the venue and how patient and careful to be.
@@ -58,6 +60,18 @@ impl ClientConfig {
         Self {
             rest_url: rest_url.into(),
             ..Self::default()
+        }
+    }
+
+    /// How idempotent reads are retried (keel's one retry helper, jittered).
+    pub fn read_retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            min_delay_ms: self.retry_min.as_millis() as u64,
+            max_delay_ms: self.retry_max.as_millis() as u64,
+            max_times: self.read_retries as u32,
+            jitter: true,
+            jitter_seed: None,
+            max_retry_after_ms: self.max_retry_after.as_millis() as u64,
         }
     }
 

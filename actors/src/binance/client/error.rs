@@ -14,6 +14,8 @@
 
 use std::time::Duration;
 
+use keel_supervision::Transient;
+
 use crate::binance::codes;
 use crate::binance::wire::ApiError;
 use crate::model::Timestamp;
@@ -104,10 +106,14 @@ impl VenueError {
             _ => None,
         }
     }
+}
 
-    /// Whether repeating an **idempotent read** may succeed: unknown outcomes, unreachable
-    /// venues, and rate limits (after their `Retry-After`). Never consulted for orders.
-    pub fn retryable_read(&self) -> bool {
+/// For **idempotent reads** only (never consulted for orders: their unknown outcome is
+/// resolved by a query, not by sending them again).
+impl Transient for VenueError {
+    /// Whether repeating the read may succeed: unknown outcomes, unreachable venues, and
+    /// rate limits (after their `Retry-After`).
+    fn transient(&self) -> bool {
         matches!(
             self,
             VenueError::OutcomeUnknown { .. }
@@ -117,18 +123,12 @@ impl VenueError {
     }
 
     /// How long the venue asked to wait, for a rate limit.
-    pub fn retry_after(&self) -> Option<Duration> {
+    fn retry_after(&self) -> Option<Duration> {
         match self {
             VenueError::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
-}
-
-/// `Retry-After` in seconds (integer or decimal); HTTP-dates are not used by Binance.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let secs: f64 = value.trim().parse().ok()?;
-    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Classifies a non-2xx answer. `now` (local clock) dates a ban's end; a 429/418 without a
@@ -210,7 +210,7 @@ mod tests {
             err.to_string(),
             "POST /api/v3/order: rejected (HTTP 400, code -2010): Duplicate order sent."
         );
-        assert!(!err.retryable_read());
+        assert!(!err.transient());
         let waf = classify(403, "<html>blocked</html>", None);
         assert!(matches!(
             waf,
@@ -237,7 +237,7 @@ mod tests {
                 matches!(err, VenueError::OutcomeUnknown { .. }),
                 "{status}: {err}"
             );
-            assert!(err.retryable_read());
+            assert!(err.transient());
         }
     }
 
@@ -245,7 +245,7 @@ mod tests {
     fn rate_limits_and_bans_carry_their_pause() {
         let err = classify(429, r#"{"code":-1003,"msg":"Too many requests."}"#, Some(7));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-        assert!(err.retryable_read());
+        assert!(err.transient());
         let err = classify(418, r#"{"code":-1003,"msg":"banned"}"#, Some(120));
         assert_eq!(
             err,
@@ -254,9 +254,7 @@ mod tests {
                 until: Timestamp(121_000)
             }
         );
-        assert!(!err.retryable_read());
+        assert!(!err.transient());
         assert_eq!(classify(429, "", None).retry_after(), Some(PAUSE));
-        assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }

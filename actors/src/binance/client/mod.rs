@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::header::HeaderValue;
 
 pub use config::ClientConfig;
-pub use error::{classify_status, parse_retry_after, VenueError};
+pub use error::{classify_status, VenueError};
 pub use orders::{NewOco, NewOrder, NewOrderKind, ResponseType};
 pub use query::Query;
 pub use resolve::{Placement, Resolution};

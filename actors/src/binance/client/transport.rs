@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use keel_supervision::{parse_retry_after, retry_idempotent};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tracing::{debug, info, warn};
 
-use super::error::{classify_status, parse_retry_after, VenueError};
+use super::error::{classify_status, VenueError};
 use super::query::Query;
 use super::weights::Admission;
 use super::BinanceClient;
@@ -105,29 +105,14 @@ impl BinanceClient {
         ep: Endpoint,
         params: Query,
     ) -> Result<T, VenueError> {
-        let cfg = &self.0.cfg;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(cfg.retry_min)
-            .with_max_delay(cfg.retry_max)
-            .with_max_times(cfg.read_retries)
-            .with_jitter();
-        let longest = cfg.max_retry_after;
         let attempt = || async {
             let answer = self.send(ep, &params).await?;
             decode(ep, &answer)
         };
-        attempt
-            .retry(backoff)
-            .when(|e: &VenueError| {
-                e.retryable_read() && e.retry_after().is_none_or(|wait| wait <= longest)
-            })
-            .adjust(|e: &VenueError, backoff| {
-                backoff.map(|d| e.retry_after().map_or(d, |wait| wait.max(d)))
-            })
-            .notify(|e: &VenueError, wait| {
-                warn!(error = %e, wait_ms = wait.as_millis() as u64, "binance: read failed, retrying");
-            })
-            .await
+        retry_idempotent(attempt, &self.0.cfg.read_retry_policy(), |e: &VenueError, wait| {
+            warn!(error = %e, wait_ms = wait.as_millis() as u64, "binance: read failed, retrying");
+        })
+        .await
     }
 
     /// A request with an effect (order, cancel): sent once, never retried. A 2xx body that

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use keel_supervision::{parse_retry_after, Transient};
+use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
 use reqwest::StatusCode;
 
 /// The validators a feed last answered with.
@@ -39,6 +40,8 @@ pub enum FetchError {
         url: String,
         /// The status.
         status: u16,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
     },
     /// No answer.
     #[error("feed {url} unreachable: {message}")]
@@ -48,6 +51,23 @@ pub enum FetchError {
         /// Why.
         message: String,
     },
+}
+
+impl Transient for FetchError {
+    /// No answer, a 429 or a 5xx may be better on the next try; any other status will not.
+    fn transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => *status == 429 || *status >= 500,
+            FetchError::Transport { .. } => true,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            FetchError::Transport { .. } => None,
+        }
+    }
 }
 
 /// A client for polling feeds, with a per-request `timeout`.
@@ -81,9 +101,15 @@ pub async fn fetch_feed(
         return Ok(Fetched::NotModified);
     }
     if !status.is_success() {
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         return Err(FetchError::Status {
             url: url.to_string(),
             status: status.as_u16(),
+            retry_after,
         });
     }
     let header = |name| {

@@ -13,7 +13,7 @@ pub use dates::{parse_feed_date, parse_rfc2822, parse_rfc3339};
 pub use fetch::{feed_client, fetch_feed, FetchError, Fetched, Validators};
 pub use items::{Intake, SeenItems};
 pub use parse::{parse_feed, FeedItem, FeedParseError};
-pub use poller::{append_jsonl, jsonl_line, spawn_poller, FeedPoller, PollReport};
+pub use poller::{append_jsonl, jsonl_line, spawn_poller, FeedPoller, FeedProtection, PollReport};
 
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,18 @@
 //! Polling the configured feeds: conditional GETs, parsing, dedup and tagging; new
 //! headlines go to the sentiment actor and, optionally, to a JSONL file for replay.
+//!
+//! Each feed is a dependency like the venue and the model: a poll is retried on transient
+//! failures (no answer, 429, 5xx; `Retry-After` honoured) by keel's one retry helper, and a
+//! feed that keeps failing opens its own circuit breaker, which skips it until its cool-down
+//! has passed. A feed's failure never stops the others.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::Recipient;
+use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
 use tracing::{debug, info, warn};
 
 use super::fetch::{fetch_feed, Fetched, Validators};
@@ -25,8 +31,10 @@ pub struct PollReport {
     pub fetched: usize,
     /// Feeds that answered 304 Not Modified.
     pub not_modified: usize,
-    /// Feeds that failed (unreachable, error status, not XML).
+    /// Feeds that failed (unreachable, error status, not XML), after their retries.
     pub failed: usize,
+    /// Feeds not polled because their circuit breaker is open.
+    pub skipped: usize,
     /// Items seen before.
     pub duplicates: usize,
     /// New items about no traded symbol.
@@ -37,22 +45,69 @@ struct Feed {
     name: String,
     url: String,
     validators: Validators,
+    breaker: CircuitBreaker,
 }
 
-/// The state of polling: each feed's validators and every item seen.
+/// How patient the poller is with a failing feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedProtection {
+    /// Retries of one poll (transient failures only).
+    pub retry: RetryPolicy,
+    /// Each feed's circuit breaker.
+    pub breaker: BreakerConfig,
+}
+
+impl Default for FeedProtection {
+    /// Two retries (0.5 s, then 1 s, jittered; a `Retry-After` of up to 30 s is waited for);
+    /// a feed failing half of its last 10 polls (at least 5) is skipped for 5 minutes, then
+    /// tried once.
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy {
+                min_delay_ms: 500,
+                max_delay_ms: 5_000,
+                max_times: 2,
+                jitter: true,
+                jitter_seed: None,
+                max_retry_after_ms: 30_000,
+            },
+            breaker: BreakerConfig {
+                window_size: 10,
+                failure_rate_threshold: 0.5,
+                minimum_calls: 5,
+                open_cooldown_ms: 300_000,
+                half_open_trial_calls: 1,
+            },
+        }
+    }
+}
+
+/// The state of polling: each feed's validators and breaker, and every item seen.
 pub struct FeedPoller {
     client: reqwest::Client,
     feeds: Vec<Feed>,
     seen: SeenItems,
     tagger: SymbolTagger,
+    retry: RetryPolicy,
 }
 
 impl FeedPoller {
-    /// A poller for `feeds` (name → URL), tagging with `tagger`.
+    /// A poller for `feeds` (name → URL), tagging with `tagger`, with the default
+    /// [`FeedProtection`].
     pub fn new(
         feeds: &BTreeMap<String, String>,
         tagger: SymbolTagger,
         timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        Self::protected(feeds, tagger, timeout, FeedProtection::default())
+    }
+
+    /// [`FeedPoller::new`] with chosen retries and breakers.
+    pub fn protected(
+        feeds: &BTreeMap<String, String>,
+        tagger: SymbolTagger,
+        timeout: Duration,
+        protection: FeedProtection,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: super::fetch::feed_client(timeout)?,
@@ -62,10 +117,12 @@ impl FeedPoller {
                     name: name.clone(),
                     url: url.clone(),
                     validators: Validators::default(),
+                    breaker: CircuitBreaker::new(protection.breaker.clone()),
                 })
                 .collect(),
             seen: SeenItems::new(),
             tagger,
+            retry: protection.retry,
         })
     }
 
@@ -73,26 +130,55 @@ impl FeedPoller {
     pub async fn poll(&mut self, now: Timestamp) -> PollReport {
         let mut report = PollReport::default();
         for feed in &mut self.feeds {
-            let text = match fetch_feed(&self.client, &feed.url, &feed.validators).await {
-                Ok(Fetched::NotModified) => {
-                    report.not_modified += 1;
-                    continue;
-                }
-                Ok(Fetched::Body { text, validators }) => {
-                    feed.validators = validators;
-                    text
-                }
-                Err(e) => {
-                    report.failed += 1;
-                    warn!(feed = %feed.name, error = %e, "news feed poll failed");
+            let permit = match feed.breaker.allow(Instant::now()) {
+                Ok(permit) => permit,
+                Err(refused) => {
+                    if let Some(transition) = refused.transition {
+                        warn!(feed = %feed.name, %transition, "news feed breaker");
+                    }
+                    debug!(feed = %feed.name, %refused, "news feed skipped");
+                    report.skipped += 1;
                     continue;
                 }
             };
-            let items = match parse_feed(&text) {
-                Ok(items) => items,
-                Err(e) => {
+            if let Some(transition) = permit.transition() {
+                info!(feed = %feed.name, %transition, "news feed breaker");
+            }
+            let answer = retry_idempotent(
+                || fetch_feed(&self.client, &feed.url, &feed.validators),
+                &self.retry,
+                |e, wait| {
+                    warn!(feed = %feed.name, error = %e, wait_ms = wait.as_millis() as u64, "news feed poll failed, retrying");
+                },
+            )
+            .await;
+            let polled = match answer {
+                Ok(Fetched::NotModified) => Ok(None),
+                Ok(Fetched::Body { text, validators }) => match parse_feed(&text) {
+                    Ok(items) => {
+                        feed.validators = validators;
+                        Ok(Some(items))
+                    }
+                    Err(e) => Err(format!("unreadable: {e}")),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            let transition = match &polled {
+                Ok(_) => feed.breaker.on_success(permit, Instant::now()),
+                Err(_) => feed.breaker.on_failure(permit, Instant::now()),
+            };
+            if let Some(transition) = transition {
+                warn!(feed = %feed.name, %transition, "news feed breaker");
+            }
+            let items = match polled {
+                Ok(Some(items)) => items,
+                Ok(None) => {
+                    report.not_modified += 1;
+                    continue;
+                }
+                Err(why) => {
                     report.failed += 1;
-                    warn!(feed = %feed.name, error = %e, "news feed unreadable");
+                    warn!(feed = %feed.name, error = %why, "news feed poll failed");
                     continue;
                 }
             };

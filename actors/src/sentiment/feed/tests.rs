@@ -48,11 +48,20 @@ fn tagger() -> SymbolTagger {
     SymbolTagger::new(&symbols, &SentimentConfig::default().aliases)
 }
 
+/// The default protection with millisecond retry delays (the rules, not the patience, are
+/// under test).
+fn quick() -> FeedProtection {
+    let mut protection = FeedProtection::default();
+    protection.retry.min_delay_ms = 1;
+    protection.retry.max_delay_ms = 2;
+    protection
+}
+
 fn poller(server: &FakeServer) -> FeedPoller {
     let feeds = [("cryptodaily".to_string(), format!("{}/rss/", server.url()))]
         .into_iter()
         .collect();
-    FeedPoller::new(&feeds, tagger(), Duration::from_secs(2)).unwrap()
+    FeedPoller::protected(&feeds, tagger(), Duration::from_secs(2), quick()).unwrap()
 }
 
 #[actix_rt::test]
@@ -103,17 +112,52 @@ async fn polls_with_etag_dedups_and_tags() {
 }
 
 #[actix_rt::test]
-async fn a_failing_feed_is_counted_and_polling_goes_on() {
+async fn a_transient_failure_is_retried_within_the_poll() {
     let server = FakeServer::scripted(vec![
         FakeResponse::json(503, "{}"),
+        FakeResponse::json(429, "{}").header("retry-after", "0.01"),
+        FakeResponse::with_type(200, "application/rss+xml", FEED),
+    ]);
+    let mut poller = poller(&server);
+    let report = poller.poll(Timestamp(0)).await;
+    assert_eq!((report.fetched, report.failed), (1, 0));
+    assert_eq!(report.headlines.len(), 2);
+    assert_eq!(server.hits(), 3, "the first attempt and two retries");
+}
+
+#[actix_rt::test]
+async fn a_failing_feed_is_counted_and_polling_goes_on() {
+    let server = FakeServer::scripted(vec![
+        FakeResponse::json(404, "{}"),
         FakeResponse::with_type(200, "text/html", "<html><body>oops"),
         FakeResponse::with_type(200, "application/rss+xml", FEED),
     ]);
     let mut poller = poller(&server);
     let now = Timestamp(0);
-    assert_eq!(poller.poll(now).await.failed, 1, "HTTP 503");
+    assert_eq!(poller.poll(now).await.failed, 1, "HTTP 404");
+    assert_eq!(server.hits(), 1, "a 404 is not retried");
     assert_eq!(poller.poll(now).await.failed, 1, "not a feed");
+    assert_eq!(server.hits(), 2, "nor is a document that is not a feed");
     assert_eq!(poller.poll(now).await.headlines.len(), 2);
+}
+
+#[actix_rt::test]
+async fn a_feed_that_keeps_failing_opens_its_breaker_and_is_skipped() {
+    let server = FakeServer::start(|_, _| FakeResponse::json(404, "{}"));
+    let mut poller = poller(&server);
+    let now = Timestamp(0);
+    // The breaker opens at half of the last polls failing, once five were made.
+    for _ in 0..5 {
+        let report = poller.poll(now).await;
+        assert_eq!((report.failed, report.skipped), (1, 0));
+    }
+    let report = poller.poll(now).await;
+    assert_eq!(
+        (report.failed, report.skipped),
+        (0, 1),
+        "skipped while open"
+    );
+    assert_eq!(server.hits(), 5, "nothing sent to the open feed");
 }
 
 struct Sink(Arc<Mutex<Vec<Headline>>>);

@@ -1,6 +1,7 @@
 //! The provider's HTTP client: reqwest (rustls), a timeout per attempt, and retries with
-//! backon (exponential, jittered) on 429, 5xx, timeouts and connection errors, honouring
-//! `retry-after`. The API key never appears in a log, an error or a `Debug` output.
+//! keel's one retry helper ([`keel_supervision::retry_idempotent`]: exponential, jittered) on
+//! 429, 5xx, timeouts and connection errors, honouring `retry-after` like every other
+//! dependency. The API key never appears in a log, an error or a `Debug` output.
 
 use std::fmt;
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use keel_supervision::{parse_retry_after, retry_idempotent, RetryPolicy, Transient};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use tracing::warn;
 
@@ -100,10 +101,10 @@ pub enum ProviderError {
     Body(String),
 }
 
-impl ProviderError {
+impl Transient for ProviderError {
     /// Whether trying again may help: 429, 5xx (529 overloaded included), timeouts and
     /// connection errors.
-    pub fn transient(&self) -> bool {
+    fn transient(&self) -> bool {
         match self {
             ProviderError::Status { status, .. } => *status == 429 || *status >= 500,
             ProviderError::Timeout(_) | ProviderError::Connect(_) => true,
@@ -112,18 +113,12 @@ impl ProviderError {
     }
 
     /// The server's `retry-after`.
-    pub fn retry_after(&self) -> Option<Duration> {
+    fn retry_after(&self) -> Option<Duration> {
         match self {
             ProviderError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
-}
-
-/// `retry-after` as seconds (integer or decimal). An HTTP-date is not honoured (backoff).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let secs: f64 = value.trim().parse().ok()?;
-    Duration::try_from_secs_f64(secs).ok()
 }
 
 struct Inner {
@@ -190,23 +185,18 @@ impl ProviderClient {
         let inner = self.0.clone();
         async move {
             let cfg = &inner.cfg;
-            let backoff = ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(cfg.retry_min_ms))
-                .with_max_delay(Duration::from_millis(cfg.retry_max_ms))
-                .with_max_times(cfg.max_retries as usize)
-                .with_jitter();
-            let longest_wait = Duration::from_secs_f64(cfg.max_retry_after_secs);
-            let attempt = || attempt(&inner, &prompt);
-            attempt
-                .retry(backoff)
-                .when(|e: &ProviderError| {
-                    e.transient() && e.retry_after().is_none_or(|wait| wait <= longest_wait)
-                })
-                .adjust(|e: &ProviderError, backoff| backoff.map(|d| e.retry_after().unwrap_or(d)))
-                .notify(|e: &ProviderError, wait| {
-                    warn!(provider = inner.kind.name(), error = %e, wait_ms = wait.as_millis() as u64, "LLM request failed, retrying");
-                })
-                .await
+            let policy = RetryPolicy {
+                min_delay_ms: cfg.retry_min_ms,
+                max_delay_ms: cfg.retry_max_ms,
+                max_times: cfg.max_retries,
+                jitter: true,
+                jitter_seed: None,
+                max_retry_after_ms: (cfg.max_retry_after_secs * 1000.0) as u64,
+            };
+            retry_idempotent(|| attempt(&inner, &prompt), &policy, |e: &ProviderError, wait| {
+                warn!(provider = inner.kind.name(), error = %e, wait_ms = wait.as_millis() as u64, "LLM request failed, retrying");
+            })
+            .await
         }
     }
 }
@@ -305,9 +295,5 @@ mod tests {
         assert!(!status(400).transient());
         assert!(ProviderError::Timeout(1.0).transient());
         assert!(!ProviderError::Body("x".into()).transient());
-        assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("-1"), None);
     }
 }
