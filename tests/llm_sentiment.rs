@@ -172,6 +172,15 @@ fn an_unreachable_provider_is_stopped_by_the_breaker_and_a_replay_falls_back_to_
         3,
         "the breaker stopped the requests after 3 failures"
     );
+    // The model's breaker is one of the run's breakers: in the health report, with the
+    // failures that opened it.
+    let llm = down
+        .health
+        .breakers
+        .iter()
+        .find(|b| b.name == "llm")
+        .expect("the model breaker is in the health registry");
+    assert_ne!(llm.state, keel_supervision::BreakerState::Closed, "{llm:?}");
     assert_eq!(vetoes(&down.result.refusals), 0, "no model, no events");
     // Nothing was cached: a replay scores every window with the lexicon, counted.
     let (_, pipeline) = backtest_pipeline(&settings, inputs, &mut |_| {});

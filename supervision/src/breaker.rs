@@ -55,6 +55,19 @@ impl Default for BreakerConfig {
 }
 
 impl BreakerConfig {
+    /// A breaker that opens after `failures` failures in a row (a window of that many calls,
+    /// all failed), stays open `cooldown_ms`, then lets one trial call decide.
+    pub fn consecutive(failures: u32, cooldown_ms: u64) -> Self {
+        let failures = failures.max(1);
+        Self {
+            window_size: failures,
+            failure_rate_threshold: 1.0,
+            minimum_calls: failures,
+            open_cooldown_ms: cooldown_ms,
+            half_open_trial_calls: 1,
+        }
+    }
+
     /// Checks every field, naming `section.field` and the allowed range on error.
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         in_range(section, "window_size", self.window_size, 1, 10_000)?;
@@ -178,6 +191,8 @@ enum Phase {
     Open {
         since: Instant,
         rate: f64,
+        /// How long it stays open: the configured cool-down, or a forced span.
+        cooldown: Duration,
     },
     HalfOpen {
         since: Instant,
@@ -239,7 +254,11 @@ impl CircuitBreaker {
         let cooldown = self.config.open_cooldown();
         match self.phase {
             Phase::Closed => Ok(self.permit(None)),
-            Phase::Open { since, rate } => {
+            Phase::Open {
+                since,
+                rate,
+                cooldown,
+            } => {
                 let waited = now.saturating_duration_since(since);
                 if waited < cooldown {
                     return Err(Rejected {
@@ -282,7 +301,7 @@ impl CircuitBreaker {
                 // The trials never reported: count the missing ones as failures.
                 let lost = issued.saturating_sub(succeeded);
                 let rate = f64::from(lost) / f64::from(issued.max(1));
-                let transition = self.enter(Phase::Open { since: now, rate }, rate);
+                let transition = self.enter(self.open_now(now, rate), rate);
                 Err(Rejected {
                     state: BreakerState::Open,
                     retry_in: cooldown,
@@ -333,15 +352,49 @@ impl CircuitBreaker {
                 let rate = self.window.failure_rate();
                 let enough = self.window.len() >= self.config.minimum_calls as usize;
                 if enough && rate >= self.config.failure_rate_threshold {
-                    return Some(self.enter(Phase::Open { since: now, rate }, rate));
+                    return Some(self.enter(self.open_now(now, rate), rate));
                 }
                 None
             }
             Phase::Open { .. } => None,
             Phase::HalfOpen { succeeded, .. } => {
                 let rate = 1.0 / f64::from(succeeded.saturating_add(1));
-                Some(self.enter(Phase::Open { since: now, rate }, rate))
+                Some(self.enter(self.open_now(now, rate), rate))
             }
+        }
+    }
+
+    /// Opens the breaker at `now` for `span` instead of the cool-down, whatever its state: the
+    /// dependency is known to be unusable until then (a spent daily budget, a ban). Calls
+    /// made before are forgotten. The transition, unless it was open already.
+    pub fn force_open(&mut self, now: Instant, span: Duration) -> Option<Transition> {
+        let phase = Phase::Open {
+            since: now,
+            rate: 1.0,
+            cooldown: span,
+        };
+        if let Phase::Open { .. } = self.phase {
+            self.phase = phase;
+            return None;
+        }
+        Some(self.enter(phase, 1.0))
+    }
+
+    /// How long until an open breaker lets a trial through (zero unless open).
+    pub fn open_for(&self, now: Instant) -> Duration {
+        match self.phase {
+            Phase::Open {
+                since, cooldown, ..
+            } => cooldown.saturating_sub(now.saturating_duration_since(since)),
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn open_now(&self, now: Instant, rate: f64) -> Phase {
+        Phase::Open {
+            since: now,
+            rate,
+            cooldown: self.config.open_cooldown(),
         }
     }
 

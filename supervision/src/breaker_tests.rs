@@ -253,3 +253,46 @@ fn config_rejects_unknown_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn the_consecutive_configuration_opens_after_that_many_failures_in_a_row_only() {
+    let mut b = CircuitBreaker::new(BreakerConfig::consecutive(3, 10_000));
+    let clock = ManualClock::new();
+    // Two failures, a success, two failures: never three in a row.
+    for ok in [false, false, true, false, false] {
+        assert_eq!(call(&mut b, &clock, ok), None);
+    }
+    let opened = call(&mut b, &clock, false).expect("the third failure in a row opens it");
+    assert_eq!(
+        (opened.from, opened.to),
+        (BreakerState::Closed, BreakerState::Open)
+    );
+    assert!(b.allow(clock.now()).is_err());
+    clock.advance(10 * SEC);
+    let trial = b.allow(clock.now()).expect("one trial after the cool-down");
+    assert!(b.allow(clock.now()).is_err(), "only one trial");
+    let closed = b
+        .on_success(trial, clock.now())
+        .expect("the trial closes it");
+    assert_eq!(closed.to, BreakerState::Closed);
+}
+
+#[test]
+fn a_forced_opening_lasts_its_own_span_not_the_cool_down() {
+    let (mut b, clock) = breaker();
+    let opened = b.force_open(clock.now(), 100 * SEC).expect("it was closed");
+    assert_eq!(opened.to, BreakerState::Open);
+    assert_eq!(b.open_for(clock.now()), 100 * SEC);
+    clock.advance(10 * SEC); // the configured cool-down: not enough
+    let refused = b.allow(clock.now()).unwrap_err();
+    assert_eq!(refused.retry_in, 90 * SEC);
+    assert_eq!(b.force_open(clock.now(), 200 * SEC), None, "already open");
+    clock.advance(199 * SEC);
+    assert!(b.allow(clock.now()).is_err());
+    clock.advance(SEC);
+    assert!(
+        b.allow(clock.now()).is_ok(),
+        "a trial once the span has passed"
+    );
+    assert_eq!(b.open_for(clock.now()), Duration::ZERO);
+}

@@ -4,11 +4,10 @@
 //! event time, so a replay behaves as a live run would.
 
 use std::ops::Range;
-use std::time::{Duration, Instant};
 
 use keel_supervision::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Transition};
 
-use crate::model::Timestamp;
+use crate::model::{EventInstants, Timestamp};
 
 /// Venue calls to fail on purpose (tests and chaos runs): the calls numbered in the range,
 /// counting from 0.
@@ -28,7 +27,7 @@ pub struct VenueGuard {
     breaker: CircuitBreaker,
     faults: Option<VenueFaults>,
     calls: u64,
-    epoch: Option<(Timestamp, Instant)>,
+    instants: EventInstants,
 }
 
 impl VenueGuard {
@@ -38,7 +37,7 @@ impl VenueGuard {
             breaker: CircuitBreaker::new(config),
             faults,
             calls: 0,
-            epoch: None,
+            instants: EventInstants::default(),
         }
     }
 
@@ -57,12 +56,6 @@ impl VenueGuard {
         self.call(now, read).1
     }
 
-    /// Event time as the breaker's clock.
-    fn instant(&mut self, now: Timestamp) -> Instant {
-        let (t0, i0) = *self.epoch.get_or_insert((now, Instant::now()));
-        i0 + Duration::from_millis(now.millis().saturating_sub(t0.millis()).max(0) as u64)
-    }
-
     /// Runs `call` against the venue unless the breaker refuses; returns the state changes it
     /// caused, in order.
     pub fn call<T>(
@@ -70,7 +63,7 @@ impl VenueGuard {
         now: Timestamp,
         call: impl FnOnce() -> T,
     ) -> (Guarded<T>, Vec<Transition>) {
-        let at = self.instant(now);
+        let at = self.instants.at(now);
         let permit = match self.breaker.allow(at) {
             Ok(permit) => permit,
             Err(rejected) => {
@@ -100,7 +93,7 @@ impl VenueGuard {
     /// asynchronously): `Err` with why when the breaker refuses it. End it with
     /// [`end`](Self::end). Returns the state changes too.
     pub fn begin(&mut self, now: Timestamp) -> (Result<Permit, &'static str>, Vec<Transition>) {
-        let at = self.instant(now);
+        let at = self.instants.at(now);
         match self.breaker.allow(at) {
             Ok(permit) => {
                 let transitions = permit.transition().into_iter().collect();
@@ -116,7 +109,7 @@ impl VenueGuard {
     /// Ends a call started with [`begin`](Self::begin): whether the venue answered as it
     /// should. Returns the state changes.
     pub fn end(&mut self, permit: Permit, now: Timestamp, succeeded: bool) -> Vec<Transition> {
-        let at = self.instant(now);
+        let at = self.instants.at(now);
         let transition = if succeeded {
             self.breaker.on_success(permit, at)
         } else {

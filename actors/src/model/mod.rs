@@ -21,7 +21,7 @@ pub use signal::{
     TechnicalSetup, TradingSignal,
 };
 pub use symbol::{Asset, Symbol, SymbolError};
-pub use time::{Clock, ManualClock, SystemClock, Timestamp, MS_PER_DAY};
+pub use time::{Clock, EventInstants, ManualClock, SystemClock, Timestamp, MS_PER_DAY};
 
 /// Money, prices and quantities.
 pub use rust_decimal::Decimal;

@@ -119,6 +119,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Event time as a monotonic [`std::time::Instant`], for `keel-supervision`'s state machines
+/// (breakers measure their spans in instants): the first event seen is pinned to the moment
+/// it is seen, later ones are placed at their event-time distance from it (never before it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventInstants(Option<(Timestamp, std::time::Instant)>);
+
+impl EventInstants {
+    /// `now` as an instant.
+    pub fn at(&mut self, now: Timestamp) -> std::time::Instant {
+        let (t0, i0) = *self.0.get_or_insert((now, std::time::Instant::now()));
+        i0 + std::time::Duration::from_millis(now.millis().saturating_sub(t0.millis()).max(0) as u64)
+    }
+}
+
 /// Where time comes from. Live code uses [`SystemClock`]; backtests and tests use
 /// [`ManualClock`], advanced by event time.
 pub trait Clock: Send + Sync {

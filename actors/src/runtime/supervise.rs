@@ -129,6 +129,13 @@ impl ActorHandle {
         self.cell.mailbox.clone()
     }
 
+    /// Lists a circuit breaker this actor guards in the health registry (closed).
+    pub fn register_breaker(&self, breaker: &str) {
+        self.supervision
+            .health()
+            .register_breaker(breaker, keel_supervision::BreakerState::Closed);
+    }
+
     /// Records a circuit breaker's state change as a supervision event.
     pub fn breaker_changed(&self, breaker: &str, transition: &keel_supervision::Transition) {
         self.supervision

@@ -19,6 +19,9 @@ use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 
+/// The model's circuit breaker, by name in the health registry and supervision events.
+pub const LLM_BREAKER: &str = "llm";
+
 /// Event time has reached `now`: release and analyse the headlines published until then.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -105,9 +108,19 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
         session: LlmSession,
         supervision: ActorHandle,
     ) -> Self {
+        supervision.register_breaker(LLM_BREAKER);
         Self {
             session: Some(session),
             ..Self::new(core, fusion, supervision)
+        }
+    }
+
+    /// Reports the model breaker's state changes to the supervision tree (log and health).
+    fn report_breaker(&mut self) {
+        if let Some(session) = self.session.as_mut() {
+            for transition in session.take_transitions() {
+                self.supervision.breaker_changed(LLM_BREAKER, &transition);
+            }
         }
     }
 
@@ -207,11 +220,12 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
                     Begun::Call(call) => {
                         // Start every call of the step now, so that they run concurrently.
                         let handle = actix::spawn(call.reply);
-                        calls.push((ready.len(), call.key, call.headlines, handle));
+                        calls.push((ready.len(), call.context, handle));
                         ready.push((job, None));
                     }
                 }
             }
+            this.report_breaker();
             if calls.is_empty() {
                 let items = ready
                     .into_iter()
@@ -230,23 +244,24 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
             let ticket = msg.ticket.clone();
             let replies = async move {
                 let mut replies = Vec::with_capacity(calls.len());
-                for (slot, key, headlines, handle) in calls {
+                for (slot, context, handle) in calls {
                     let reply = handle.await.unwrap_or_else(|e| {
                         Err(ProviderError::Connect(format!(
                             "the request task failed: {e}"
                         )))
                     });
-                    replies.push((slot, key, headlines, reply));
+                    replies.push((slot, context, reply));
                 }
                 replies
             };
             ctx.spawn(replies.into_actor(&*this).map(move |replies, act, _| {
                 let mut ready = ready;
                 if let Some(session) = act.session.as_mut() {
-                    for (slot, key, headlines, reply) in replies {
-                        ready[slot].1 = Some(session.finish(key, headlines, reply));
+                    for (slot, context, reply) in replies {
+                        ready[slot].1 = Some(session.finish(context, reply));
                     }
                 }
+                act.report_breaker();
                 let items = ready
                     .into_iter()
                     .map(|(job, result)| {

@@ -1,15 +1,15 @@
 //! Model-backed analysts: OpenAI-compatible chat completions and Anthropic messages.
 //!
 //! Pure parts: the prompt ([`build_prompt`]), the reply contract ([`parse_reply`]), the
-//! cache key ([`CacheKey`]), the daily budget ([`DailyBudget`]) and the circuit breaker
-//! ([`CircuitBreaker`]). The HTTP client ([`ProviderClient`]) is async. Two ways to use them:
+//! cache key ([`CacheKey`]) and the daily budget ([`DailyBudget`]); the circuit breaker is
+//! `keel-supervision`'s, configured to open after `breaker_failures` failures in a row. The
+//! HTTP client ([`ProviderClient`]) is async. Two ways to use them:
 //! - `replay_only` ([`ReplayAnalyst`], synchronous): answers from the [`AnalysisCache`]; a
 //!   missing window is scored by the lexicon and counted. Backtests always run this way.
 //! - `record` ([`LlmSession`]): cache misses go to the provider, behind the breaker and the
 //!   budget; every valid answer (and every rejected one) is cached, so a replay of the same
 //!   input makes no HTTP call and reproduces the run.
 
-mod breaker;
 mod budget;
 mod cache;
 mod cache_key;
@@ -21,7 +21,6 @@ mod replay;
 mod reply;
 mod session;
 
-pub use breaker::{Admission, BreakerState, CircuitBreaker, Transition};
 pub use budget::DailyBudget;
 pub use cache::{AnalysisCache, CacheError, Verdict};
 pub use cache_key::CacheKey;
@@ -31,4 +30,4 @@ pub use prompt::{build_prompt, Prompt, PROMPT_VERSION, SYSTEM_PROMPT};
 pub use provider::{read_completion, wire_request, Completion, WireRequest, ANTHROPIC_VERSION};
 pub use replay::{ReplayAnalyst, ReplayChoice, ReplayStats};
 pub use reply::{event_impact, parse_reply, severity_magnitude, ReplyError};
-pub use session::{Begun, LlmSession, PendingCall, SessionStats};
+pub use session::{Begun, CallContext, LlmSession, PendingCall, SessionStats};

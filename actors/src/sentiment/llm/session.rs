@@ -6,9 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use keel_supervision::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Transition};
 use tracing::{info, warn};
 
-use super::breaker::{Admission, CircuitBreaker, Transition};
 use super::budget::DailyBudget;
 use super::cache::{AnalysisCache, CacheError, Verdict};
 use super::cache_key::CacheKey;
@@ -17,7 +17,7 @@ use super::http::{ProviderClient, ProviderError};
 use super::prompt::build_prompt;
 use super::provider::Completion;
 use super::reply::parse_reply;
-use crate::model::{Clock, Symbol};
+use crate::model::{Clock, EventInstants, Symbol, Timestamp};
 use crate::sentiment::{Analysis, AnalystError, Headline};
 
 /// What the session did, for the run summary and the tests.
@@ -39,13 +39,21 @@ pub struct SessionStats {
     pub tokens: u64,
 }
 
-/// The provider call of one request, to be awaited (by anyone) and handed to
-/// [`LlmSession::finish`] with its answer.
-pub struct PendingCall {
+/// What [`LlmSession::finish`] needs of a call besides its answer.
+pub struct CallContext {
     /// The cache key the answer will be stored under.
     pub key: CacheKey,
     /// How many headlines the request holds (to check event indices).
     pub headlines: usize,
+    /// The breaker's leave for this call.
+    permit: Permit,
+}
+
+/// The provider call of one request, to be awaited (by anyone) and handed to
+/// [`LlmSession::finish`] with its context.
+pub struct PendingCall {
+    /// What the answer is finished with.
+    pub context: CallContext,
     /// The HTTP exchange (with its retries).
     pub reply: Pin<Box<dyn Future<Output = Result<Completion, ProviderError>>>>,
 }
@@ -64,6 +72,9 @@ pub struct LlmSession {
     client: ProviderClient,
     cache: AnalysisCache,
     breaker: CircuitBreaker,
+    instants: EventInstants,
+    /// Breaker changes not yet taken by the actor (for the health registry).
+    transitions: Vec<Transition>,
     budget: DailyBudget,
     clock: Arc<dyn Clock>,
     stats: SessionStats,
@@ -85,10 +96,12 @@ impl LlmSession {
         };
         Ok(Self {
             name: format!("{provider}:{}", client.model()),
-            breaker: CircuitBreaker::new(
+            breaker: CircuitBreaker::new(BreakerConfig::consecutive(
                 cfg.breaker_failures,
-                (cfg.breaker_cooldown_secs * 1000.0).round() as i64,
-            ),
+                (cfg.breaker_cooldown_secs * 1000.0).round() as u64,
+            )),
+            instants: EventInstants::default(),
+            transitions: Vec::new(),
             client,
             cache,
             budget,
@@ -112,9 +125,14 @@ impl LlmSession {
         self.client.requests()
     }
 
-    /// The breaker.
+    /// The breaker (`keel-supervision`'s, opening after `breaker_failures` failures in a row).
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.breaker
+    }
+
+    /// The breaker's state changes since the last call, oldest first.
+    pub fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.transitions)
     }
 
     /// The cache key of a request.
@@ -134,20 +152,50 @@ impl LlmSession {
         }
     }
 
-    fn log(&self, transition: Option<Transition>) {
-        match transition {
-            Some(Transition::Opened { until, reason }) => warn!(
-                analyst = %self.name, %until, %reason,
-                "LLM analyst circuit open: fusion runs technical-only until it recovers"
-            ),
-            Some(Transition::HalfOpened) => {
+    /// When an open breaker lets a trial through, as event time.
+    fn open_until(&mut self, now: Timestamp) -> Timestamp {
+        let at = self.instants.at(now);
+        now.plus_ms(self.breaker.open_for(at).as_millis() as i64)
+    }
+
+    /// Logs a breaker change (`reason`: what caused it) and keeps it for the actor.
+    fn log(&mut self, now: Timestamp, transition: Option<Transition>, reason: &str) {
+        let Some(transition) = transition else { return };
+        match transition.to {
+            BreakerState::Open => {
+                let until = self.open_until(now);
+                warn!(
+                    analyst = %self.name, %until, %reason,
+                    "LLM analyst circuit open: fusion runs technical-only until it recovers"
+                )
+            }
+            BreakerState::HalfOpen => {
                 info!(analyst = %self.name, "LLM analyst circuit half-open: one trial request")
             }
-            Some(Transition::Closed) => {
+            BreakerState::Closed => {
                 info!(analyst = %self.name, "LLM analyst circuit closed: sentiment is back")
             }
-            None => {}
         }
+        self.transitions.push(transition);
+    }
+
+    /// Opens the breaker until UTC midnight if the day's token budget is spent.
+    fn check_budget(&mut self, now: Timestamp) {
+        if !self.budget.exhausted(now) {
+            return;
+        }
+        let reason = format!(
+            "daily token budget of {} spent (sentiment.llm.daily_token_budget)",
+            self.budget.limit()
+        );
+        let span = DailyBudget::refills_at(now)
+            .millis()
+            .saturating_sub(now.millis());
+        let at = self.instants.at(now);
+        let transition = self
+            .breaker
+            .force_open(at, std::time::Duration::from_millis(span.max(0) as u64));
+        self.log(now, transition, &reason);
     }
 
     /// Starts the analysis of `headlines` about `symbol`: from the cache, refused by the
@@ -171,27 +219,25 @@ impl LlmSession {
             }
         }
         let now = self.clock.now();
-        if self.budget.exhausted(now) {
-            let until = DailyBudget::refills_at(now);
-            let reason = format!(
-                "daily token budget of {} spent (sentiment.llm.daily_token_budget)",
-                self.budget.limit()
-            );
-            let transition = self.breaker.force_open(until, &reason);
-            self.log(transition);
-        }
-        match self.breaker.admit(now) {
-            Admission::Refused { until } => {
+        self.check_budget(now);
+        let at = self.instants.at(now);
+        match self.breaker.allow(at) {
+            Err(refused) => {
+                self.log(now, refused.transition, "the trial request never answered");
                 self.stats.refused += 1;
+                let until = now.plus_ms(refused.retry_in.as_millis() as i64);
                 Begun::Ready(Err(self.unavailable(format!("circuit open until {until}"))))
             }
-            Admission::Go(transition) => {
-                self.log(transition);
+            Ok(permit) => {
+                self.log(now, permit.transition(), "cool-down over");
                 self.stats.calls += 1;
                 let prompt = build_prompt(symbol, headlines);
                 Begun::Call(PendingCall {
-                    key,
-                    headlines: headlines.len(),
+                    context: CallContext {
+                        key,
+                        headlines: headlines.len(),
+                        permit,
+                    },
                     reply: Box::pin(self.client.complete(prompt)),
                 })
             }
@@ -202,17 +248,22 @@ impl LlmSession {
     /// moves the breaker. Returns the analysis, or the counted failure.
     pub fn finish(
         &mut self,
-        key: CacheKey,
-        headlines: usize,
+        call: CallContext,
         reply: Result<Completion, ProviderError>,
     ) -> Result<Analysis, AnalystError> {
+        let CallContext {
+            key,
+            headlines,
+            permit,
+        } = call;
         let now = self.clock.now();
+        let at = self.instants.at(now);
         let completion = match reply {
             Ok(completion) => completion,
             Err(e) => {
                 self.stats.failed += 1;
-                let transition = self.breaker.on_failure(now, &e.to_string());
-                self.log(transition);
+                let transition = self.breaker.on_failure(permit, at);
+                self.log(now, transition, &e.to_string());
                 warn!(analyst = %self.name, error = %e, "LLM request failed: no sentiment from it");
                 return Err(self.unavailable(e.to_string()));
             }
@@ -238,31 +289,22 @@ impl LlmSession {
         let result = match verdict {
             Verdict::Accepted(analysis) => {
                 self.stats.accepted += 1;
-                let transition = self.breaker.on_success();
-                self.log(transition);
+                let transition = self.breaker.on_success(permit, at);
+                self.log(now, transition, "a valid reply");
                 Ok(analysis)
             }
             Verdict::Rejected(reason) => {
                 self.stats.rejected += 1;
                 warn!(analyst = %self.name, %key, %reason, "LLM reply refused: counted, never a signal");
-                let transition = self.breaker.on_failure(now, &reason);
-                self.log(transition);
+                let transition = self.breaker.on_failure(permit, at);
+                self.log(now, transition, &reason);
                 Err(AnalystError::InvalidOutput {
                     analyst: self.name.clone(),
                     reason,
                 })
             }
         };
-        if self.budget.exhausted(now) {
-            let reason = format!(
-                "daily token budget of {} spent (sentiment.llm.daily_token_budget)",
-                self.budget.limit()
-            );
-            let transition = self
-                .breaker
-                .force_open(DailyBudget::refills_at(now), &reason);
-            self.log(transition);
-        }
+        self.check_budget(now);
         result
     }
 
@@ -276,7 +318,7 @@ impl LlmSession {
             Begun::Ready(result) => result,
             Begun::Call(call) => {
                 let reply = call.reply.await;
-                self.finish(call.key, call.headlines, reply)
+                self.finish(call.context, reply)
             }
         }
     }
