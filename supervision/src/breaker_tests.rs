@@ -1,7 +1,7 @@
 //! Circuit-breaker state machine under a controlled clock.
 
 use super::*;
-use crate::clock::{Clock, ManualClock};
+use crate::test_clock::ManualClock;
 
 const SEC: Duration = Duration::from_secs(1);
 

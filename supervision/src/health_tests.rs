@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::breaker::Transition;
-use crate::clock::{Clock, ManualClock};
 use crate::restart::ExitReason;
+use crate::test_clock::ManualClock;
 
 const SEC: Duration = Duration::from_secs(1);
 

@@ -12,7 +12,6 @@
 //! - [`event`]: [`SupervisionEvent`], one plain value per supervision event, to log;
 //! - [`health`]: [`HealthRegistry`], every actor's and breaker's health;
 //! - [`report`]: [`SupervisionReport`], the one-line periodic report;
-//! - [`clock`]: the injectable clock ([`SystemClock`], [`ManualClock`]).
 //!
 //! A supervisor shell's reaction to a child exit, in short:
 //!
@@ -54,7 +53,6 @@
 #![warn(missing_docs)]
 
 pub mod breaker;
-pub mod clock;
 pub mod config;
 pub mod event;
 pub mod health;
@@ -65,10 +63,11 @@ pub mod restart;
 pub mod retry;
 pub mod strategy;
 pub mod supervisor;
+#[cfg(test)]
+mod test_clock;
 mod window;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Rejected, Transition};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ConfigError;
 pub use event::{EventKind, SupervisionEvent};
 pub use health::{HealthRegistry, MailboxGauge};
