@@ -240,6 +240,24 @@ async fn report_progress(plan: &FeedPlan, targets: &FeedTargets, inflight: &Infl
     }
 }
 
+/// Marks the bar that closed at `ts` (if one is pending): risk values the portfolio at it.
+fn send_mark(targets: &FeedTargets, inflight: &Inflight, ts: Option<Timestamp>) {
+    if let Some(ts) = ts {
+        targets.risk.send(Mark {
+            ts,
+            ticket: inflight.ticket(),
+        });
+    }
+}
+
+/// [`send_mark`], then waits until the mark and all it caused are done.
+async fn mark(targets: &FeedTargets, inflight: &Inflight, ts: Option<Timestamp>) {
+    if ts.is_some() {
+        send_mark(targets, inflight, ts);
+        inflight.idle().await;
+    }
+}
+
 async fn replay(
     mut plan: FeedPlan,
     targets: Rc<FeedTargets>,
@@ -260,13 +278,7 @@ async fn replay(
         let close = candle.close_time();
         let new_bar = last_close.is_some_and(|last| last != close);
         if new_bar {
-            if let Some(ts) = pending_mark.take() {
-                targets.risk.send(Mark {
-                    ts,
-                    ticket: inflight.ticket(),
-                });
-                inflight.idle().await;
-            }
+            mark(&targets, &inflight, pending_mark.take()).await;
         }
         // Every candle before this one is done, its bar's mark included.
         report_progress(&plan, &targets, &inflight, index).await;
@@ -321,23 +333,11 @@ async fn replay(
     // A live feed stopped between bars has its last bar complete: mark it like an end.
     if live && shutdown.get() && completed {
         completed = false;
-        if let Some(ts) = pending_mark.take() {
-            targets.risk.send(Mark {
-                ts,
-                ticket: inflight.ticket(),
-            });
-            inflight.idle().await;
-        }
+        mark(&targets, &inflight, pending_mark.take()).await;
         report_progress(&plan, &targets, &inflight, index).await;
     }
     if completed {
-        if let Some(ts) = pending_mark.take() {
-            targets.risk.send(Mark {
-                ts,
-                ticket: inflight.ticket(),
-            });
-            inflight.idle().await;
-        }
+        mark(&targets, &inflight, pending_mark.take()).await;
         report_progress(&plan, &targets, &inflight, index).await;
     }
     inflight.idle().await;
@@ -410,12 +410,7 @@ async fn replay_at_rate(
     for candle in candles {
         let close = candle.close_time();
         if last_close.is_some_and(|last| last != close) {
-            if let Some(ts) = pending_mark.take() {
-                targets.risk.send(Mark {
-                    ts,
-                    ticket: inflight.ticket(),
-                });
-            }
+            send_mark(&targets, &inflight, pending_mark.take());
             // Stop only at a bar close, after its mark: nothing is left half-done.
             if shutdown.get() || plan.stop_after.is_some_and(|n| sent >= n) {
                 completed = false;
@@ -457,13 +452,8 @@ async fn replay_at_rate(
             pending_mark = Some(close);
         }
     }
-    if let Some(ts) = pending_mark.take() {
-        if completed {
-            targets.risk.send(Mark {
-                ts,
-                ticket: inflight.ticket(),
-            });
-        }
+    if completed {
+        send_mark(&targets, &inflight, pending_mark.take());
     }
     inflight.idle().await;
     FeedOutcome {
