@@ -1,7 +1,10 @@
 //! What a backtest produces: the input of every report.
 
-use keel_actors::model::{ClosedTrade, Decimal, EquityPoint, Position, Symbol};
+use keel_actors::model::{ClosedTrade, Decimal, EquityPoint, Interval, Position, Symbol};
+use keel_actors::order_manager::RunRecord;
 use serde::Serialize;
+
+use crate::settings::Settings;
 
 /// Everything a finished backtest knows.
 #[derive(Debug, Clone, Serialize)]
@@ -28,4 +31,32 @@ pub struct BacktestResult {
     pub orders_submitted: u64,
     /// Signals refused by risk, by rule name.
     pub refusals: Vec<(String, u64)>,
+}
+
+impl BacktestResult {
+    /// The result of a run of `settings` over `symbols` at `interval`, from what its order
+    /// manager recorded, the candles it processed and risk's refusals by rule. Both drivers
+    /// build their result here.
+    pub fn new(
+        settings: &Settings,
+        symbols: Vec<Symbol>,
+        interval: Interval,
+        record: RunRecord,
+        candles: u64,
+        refusals: Vec<(String, u64)>,
+    ) -> Self {
+        Self {
+            strategy: settings.strategy.kind.name().to_string(),
+            symbols,
+            bars_per_year: interval.bars_per_year(),
+            initial_capital: settings.account.initial_capital,
+            equity_curve: record.equity,
+            trades: record.trades,
+            open_positions: record.snapshot.positions,
+            fees_paid: record.fees_paid,
+            candles,
+            orders_submitted: record.orders_submitted,
+            refusals,
+        }
+    }
 }

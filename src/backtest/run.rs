@@ -1,6 +1,7 @@
 //! The backtest loop: every candle through the pipeline, one equity point per bar close.
 
 use keel_actors::model::Timestamp;
+use keel_actors::order_manager::RunRecord;
 
 use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Mode, Pipeline, RunInputs};
 use crate::settings::Settings;
@@ -61,25 +62,13 @@ pub fn backtest_pipeline(
         pipeline.sentiment().failures(),
     );
 
-    let end = curve.last().map_or(Timestamp::default(), |p| p.ts);
-    let orders = pipeline.orders();
     let stats = pipeline.stats();
-    let result = BacktestResult {
-        strategy: settings.strategy.kind.name().to_string(),
-        symbols,
-        bars_per_year: interval.bars_per_year(),
-        initial_capital: settings.account.initial_capital,
-        equity_curve: curve,
-        trades: orders.closed_trades().to_vec(),
-        open_positions: pipeline.snapshot(end).positions,
-        fees_paid: orders.fees_paid(),
-        candles: stats.candles,
-        orders_submitted: stats.orders_submitted,
-        refusals: stats
-            .refusals
-            .iter()
-            .map(|(rule, n)| (rule.to_string(), *n))
-            .collect(),
-    };
+    let record = RunRecord::of(pipeline.orders(), curve, stats.orders_submitted);
+    let refusals = stats
+        .refusals
+        .iter()
+        .map(|(rule, n)| (rule.to_string(), *n))
+        .collect();
+    let result = BacktestResult::new(settings, symbols, interval, record, stats.candles, refusals);
     (result, pipeline)
 }

@@ -14,10 +14,8 @@ use keel_actors::market_data::feed::{
     CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
 };
 use keel_actors::model::Timestamp;
-use keel_actors::order_manager::actor::{
-    Flush, OmRehydration, OrderManagerActor, Record, RunRecord,
-};
-use keel_actors::order_manager::{stage, OrderManager};
+use keel_actors::order_manager::actor::{Flush, OmRehydration, OrderManagerActor, Record};
+use keel_actors::order_manager::{stage, OrderManager, RunRecord};
 use keel_actors::risk::actor::{RefusalCounts, RiskActor};
 use keel_actors::risk::RiskStage;
 use keel_actors::runtime::{
@@ -329,19 +327,14 @@ async fn run_graph(
     let refusals = risk.send(RefusalCounts).await?;
     info!(candles = outcome.candles, "actor pipeline drained");
 
-    let result = BacktestResult {
-        strategy: settings.strategy.kind.name().to_string(),
+    let result = BacktestResult::new(
+        settings,
         symbols,
-        bars_per_year: interval.bars_per_year(),
-        initial_capital: settings.account.initial_capital,
-        equity_curve: record.equity.clone(),
-        trades: record.trades.clone(),
-        open_positions: record.snapshot.positions.clone(),
-        fees_paid: record.fees_paid,
-        candles: outcome.candles,
-        orders_submitted: record.orders_submitted,
-        refusals: refusals.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-    };
+        interval,
+        record.clone(),
+        outcome.candles,
+        refusals.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+    );
     Ok(RunReport {
         result,
         record,

@@ -7,13 +7,11 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{debug, error, info, info_span, warn};
 
-use super::{reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig};
+use super::{reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord};
 use crate::execution::actor::{Execute, ExecutionActor};
 use crate::execution::{FillConfig, SimExchange};
 use crate::journal::{Journal, SledStore};
-use crate::model::{
-    Candle, EquityPoint, ExecutionReport, Order, PortfolioSnapshot, Symbol, Timestamp,
-};
+use crate::model::{Candle, EquityPoint, ExecutionReport, Symbol, Timestamp};
 use crate::risk::actor::{PortfolioUpdated, RiskActor};
 use crate::risk::{Approval, RiskState};
 use crate::runtime::Ticket;
@@ -59,23 +57,6 @@ pub struct Checkpoint {
     pub flatten: Vec<(crate::model::Symbol, crate::model::ExitReason)>,
     /// Keeps the step in flight.
     pub ticket: Ticket,
-}
-
-/// Everything a finished (or stopped) run knows, for its summary.
-#[derive(Debug, Clone)]
-pub struct RunRecord {
-    /// Every order, in creation order.
-    pub orders: Vec<Order>,
-    /// Completed round trips.
-    pub trades: Vec<crate::model::ClosedTrade>,
-    /// One point per bar close.
-    pub equity: Vec<EquityPoint>,
-    /// The account at the last mark.
-    pub snapshot: PortfolioSnapshot,
-    /// All fees paid.
-    pub fees_paid: crate::model::Decimal,
-    /// Orders sent to the venue by this process.
-    pub orders_submitted: u64,
 }
 
 /// Asks for the [`RunRecord`].
@@ -417,14 +398,10 @@ impl Handler<Record> for OrderManagerActor {
     type Result = MessageResult<Record>;
 
     fn handle(&mut self, _: Record, _: &mut Self::Context) -> Self::Result {
-        let last = self.equity.last().map_or(Timestamp(0), |p| p.ts);
-        MessageResult(RunRecord {
-            orders: self.om.orders().cloned().collect(),
-            trades: self.om.closed_trades().to_vec(),
-            equity: self.equity.clone(),
-            snapshot: self.om.snapshot(last),
-            fees_paid: self.om.fees_paid(),
-            orders_submitted: self.orders_submitted,
-        })
+        MessageResult(RunRecord::of(
+            &self.om,
+            self.equity.clone(),
+            self.orders_submitted,
+        ))
     }
 }

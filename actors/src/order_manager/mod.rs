@@ -14,6 +14,7 @@ mod ids;
 mod manager;
 mod plan;
 mod reconcile;
+mod record;
 pub mod stage;
 mod state;
 mod trailing;
@@ -25,6 +26,7 @@ pub use ids::{child_id, OrderIds};
 pub use manager::{OmUpdate, OrderManager, PriceMark};
 pub use plan::{entry_request, tranches, Tranche};
 pub use reconcile::{reconcile, Discrepancy, ReconciliationReport, NEVER_REACHED};
+pub use record::RunRecord;
 pub use state::{OrderManagerState, OrderStateError, SymbolState, TrackedOrder};
 pub use trailing::trailing_stop;
 
