@@ -1,0 +1,494 @@
+//! One-candle shapes judged by their body and shadows: the hammer family (a small body with
+//! one long shadow and almost none on the other side: hammer, hanging man, inverted hammer,
+//! shooting star), the marubozu (a long body without shadows), the spinning top (a small body
+//! between two longer shadows) and the dragonfly and gravestone dojis.
+
+use super::candle::{body_gap_down, body_gap_up, History, Pattern, Setting, Total};
+use super::Named;
+
+/// The patterns of this file, by name.
+pub(super) fn patterns() -> Vec<Named> {
+    vec![
+        ("hammer", Box::<Hammer>::default()),
+        ("invertedhammer", Box::<InvertedHammer>::default()),
+        ("shootingstar", Box::<ShootingStar>::default()),
+        ("hangingman", Box::<HangingMan>::default()),
+        ("marubozu", Box::<Marubozu>::default()),
+        ("spinningtop", Box::<SpinningTop>::default()),
+        ("dragonflydoji", Box::<DragonflyDoji>::default()),
+        ("gravestonedoji", Box::<GravestoneDoji>::default()),
+    ]
+}
+
+/// Before the first judged candle: feeds the newest candle to every total's first window.
+fn warm<const N: usize>(totals: [&mut Total; N], history: &History, index: usize, lookback: usize) {
+    for total in totals {
+        total.warm(history, index, lookback);
+    }
+}
+
+/// After judging a candle: moves every total's window one candle on, in the given order.
+fn slide<const N: usize>(totals: [&mut Total; N], history: &History) {
+    for total in totals {
+        total.slide(history);
+    }
+}
+
+/// The lookback of the hammer family: the longest period of its settings, plus the candle
+/// before the judged one.
+fn shadow_lookback(settings: &[Setting]) -> usize {
+    settings.iter().map(|s| s.period()).max().unwrap_or(0) + 1
+}
+
+/// `CDLHAMMER`: a small body at the top of the candle with a long lower shadow and hardly any
+/// upper one, its body at or near the previous candle's low; always 100 (bullish after a
+/// decline, which TA-Lib does not check).
+#[derive(Debug, Clone)]
+pub struct Hammer {
+    body_short: Total,
+    shadow_long: Total,
+    shadow_very_short: Total,
+    /// "Near", for the previous candle.
+    near: Total,
+}
+
+impl Default for Hammer {
+    fn default() -> Self {
+        Self {
+            body_short: Total::new(Setting::BodyShort, 0),
+            shadow_long: Total::new(Setting::ShadowLong, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+            near: Total::new(Setting::Near, 1),
+        }
+    }
+}
+
+impl Hammer {
+    /// Every running total, in TA-Lib's order.
+    fn totals(&mut self) -> [&mut Total; 4] {
+        [
+            &mut self.body_short,
+            &mut self.shadow_long,
+            &mut self.shadow_very_short,
+            &mut self.near,
+        ]
+    }
+}
+
+impl Pattern for Hammer {
+    fn lookback(&self) -> usize {
+        shadow_lookback(&[
+            Setting::BodyShort,
+            Setting::ShadowLong,
+            Setting::ShadowVeryShort,
+            Setting::Near,
+        ])
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(self.totals(), history, index, lookback);
+            return 0;
+        }
+        let (prior, candle) = (history.at(1), history.at(0));
+        let out = if candle.body() < self.body_short.average(history)
+            && candle.lower_shadow() > self.shadow_long.average(history)
+            && candle.upper_shadow() < self.shadow_very_short.average(history)
+            && candle.body_bottom() <= prior.low + self.near.average(history)
+        {
+            100
+        } else {
+            0
+        };
+        slide(self.totals(), history);
+        out
+    }
+}
+
+/// `CDLHANGINGMAN`: the hammer's shape (a small body on top of a long lower shadow, hardly
+/// any upper one) with its body at or near the previous candle's high; always -100 (bearish
+/// after a rise, which TA-Lib does not check).
+#[derive(Debug, Clone)]
+pub struct HangingMan {
+    body_short: Total,
+    shadow_long: Total,
+    shadow_very_short: Total,
+    /// "Near", for the previous candle.
+    near: Total,
+}
+
+impl Default for HangingMan {
+    fn default() -> Self {
+        Self {
+            body_short: Total::new(Setting::BodyShort, 0),
+            shadow_long: Total::new(Setting::ShadowLong, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+            near: Total::new(Setting::Near, 1),
+        }
+    }
+}
+
+impl HangingMan {
+    /// Every running total, in TA-Lib's order.
+    fn totals(&mut self) -> [&mut Total; 4] {
+        [
+            &mut self.body_short,
+            &mut self.shadow_long,
+            &mut self.shadow_very_short,
+            &mut self.near,
+        ]
+    }
+}
+
+impl Pattern for HangingMan {
+    fn lookback(&self) -> usize {
+        shadow_lookback(&[
+            Setting::BodyShort,
+            Setting::ShadowLong,
+            Setting::ShadowVeryShort,
+            Setting::Near,
+        ])
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(self.totals(), history, index, lookback);
+            return 0;
+        }
+        let (prior, candle) = (history.at(1), history.at(0));
+        let out = if candle.body() < self.body_short.average(history)
+            && candle.lower_shadow() > self.shadow_long.average(history)
+            && candle.upper_shadow() < self.shadow_very_short.average(history)
+            && candle.body_bottom() >= prior.high - self.near.average(history)
+        {
+            -100
+        } else {
+            0
+        };
+        slide(self.totals(), history);
+        out
+    }
+}
+
+/// `CDLINVERTEDHAMMER`: a small body at the bottom of the candle with a long upper shadow and
+/// hardly any lower one, gapping down from the previous body; always 100 (bullish after a
+/// decline, which TA-Lib does not check).
+#[derive(Debug, Clone)]
+pub struct InvertedHammer {
+    body_short: Total,
+    shadow_long: Total,
+    shadow_very_short: Total,
+}
+
+impl Default for InvertedHammer {
+    fn default() -> Self {
+        Self {
+            body_short: Total::new(Setting::BodyShort, 0),
+            shadow_long: Total::new(Setting::ShadowLong, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+        }
+    }
+}
+
+impl InvertedHammer {
+    /// Every running total, in TA-Lib's order.
+    fn totals(&mut self) -> [&mut Total; 3] {
+        [
+            &mut self.body_short,
+            &mut self.shadow_long,
+            &mut self.shadow_very_short,
+        ]
+    }
+}
+
+impl Pattern for InvertedHammer {
+    fn lookback(&self) -> usize {
+        shadow_lookback(&[
+            Setting::BodyShort,
+            Setting::ShadowLong,
+            Setting::ShadowVeryShort,
+        ])
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(self.totals(), history, index, lookback);
+            return 0;
+        }
+        let (prior, candle) = (history.at(1), history.at(0));
+        let out = if body_gap_down(candle, prior)
+            && candle.body() < self.body_short.average(history)
+            && candle.upper_shadow() > self.shadow_long.average(history)
+            && candle.lower_shadow() < self.shadow_very_short.average(history)
+        {
+            100
+        } else {
+            0
+        };
+        slide(self.totals(), history);
+        out
+    }
+}
+
+/// `CDLSHOOTINGSTAR`: the inverted hammer's shape (a small body under a long upper shadow,
+/// hardly any lower one) gapping up from the previous body; always -100 (bearish after a
+/// rise, which TA-Lib does not check).
+#[derive(Debug, Clone)]
+pub struct ShootingStar {
+    body_short: Total,
+    shadow_long: Total,
+    shadow_very_short: Total,
+}
+
+impl Default for ShootingStar {
+    fn default() -> Self {
+        Self {
+            body_short: Total::new(Setting::BodyShort, 0),
+            shadow_long: Total::new(Setting::ShadowLong, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+        }
+    }
+}
+
+impl ShootingStar {
+    /// Every running total, in TA-Lib's order.
+    fn totals(&mut self) -> [&mut Total; 3] {
+        [
+            &mut self.body_short,
+            &mut self.shadow_long,
+            &mut self.shadow_very_short,
+        ]
+    }
+}
+
+impl Pattern for ShootingStar {
+    fn lookback(&self) -> usize {
+        shadow_lookback(&[
+            Setting::BodyShort,
+            Setting::ShadowLong,
+            Setting::ShadowVeryShort,
+        ])
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(self.totals(), history, index, lookback);
+            return 0;
+        }
+        let (prior, candle) = (history.at(1), history.at(0));
+        let out = if body_gap_up(candle, prior)
+            && candle.body() < self.body_short.average(history)
+            && candle.upper_shadow() > self.shadow_long.average(history)
+            && candle.lower_shadow() < self.shadow_very_short.average(history)
+        {
+            -100
+        } else {
+            0
+        };
+        slide(self.totals(), history);
+        out
+    }
+}
+
+/// `CDLMARUBOZU`: a long body with hardly any shadow on either side, opening and closing at
+/// the extremes; 100 when white, -100 when black.
+#[derive(Debug, Clone)]
+pub struct Marubozu {
+    body_long: Total,
+    shadow_very_short: Total,
+}
+
+impl Default for Marubozu {
+    fn default() -> Self {
+        Self {
+            body_long: Total::new(Setting::BodyLong, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+        }
+    }
+}
+
+impl Pattern for Marubozu {
+    fn lookback(&self) -> usize {
+        Setting::BodyLong
+            .period()
+            .max(Setting::ShadowVeryShort.period())
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(
+                [&mut self.body_long, &mut self.shadow_very_short],
+                history,
+                index,
+                lookback,
+            );
+            return 0;
+        }
+        let candle = history.at(0);
+        let very_short = self.shadow_very_short.average(history);
+        let out = if candle.body() > self.body_long.average(history)
+            && candle.upper_shadow() < very_short
+            && candle.lower_shadow() < very_short
+        {
+            candle.color() * 100
+        } else {
+            0
+        };
+        slide([&mut self.body_long, &mut self.shadow_very_short], history);
+        out
+    }
+}
+
+/// `CDLSPINNINGTOP`: a small body with both shadows longer than it, indecision; 100 when
+/// white, -100 when black (the colour, not a direction).
+#[derive(Debug, Clone)]
+pub struct SpinningTop {
+    body_short: Total,
+}
+
+impl Default for SpinningTop {
+    fn default() -> Self {
+        Self {
+            body_short: Total::new(Setting::BodyShort, 0),
+        }
+    }
+}
+
+impl Pattern for SpinningTop {
+    fn lookback(&self) -> usize {
+        Setting::BodyShort.period()
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            self.body_short.warm(history, index, lookback);
+            return 0;
+        }
+        let candle = history.at(0);
+        let body = candle.body();
+        let out = if candle.upper_shadow() > body
+            && candle.lower_shadow() > body
+            && body < self.body_short.average(history)
+        {
+            candle.color() * 100
+        } else {
+            0
+        };
+        self.body_short.slide(history);
+        out
+    }
+}
+
+/// `CDLDRAGONFLYDOJI`: a doji opening and closing at the high, with a long lower shadow
+/// (sellers pushed down and were fully bought back); always 100, to be read against the trend.
+#[derive(Debug, Clone)]
+pub struct DragonflyDoji {
+    body_doji: Total,
+    shadow_very_short: Total,
+}
+
+impl Default for DragonflyDoji {
+    fn default() -> Self {
+        Self {
+            body_doji: Total::new(Setting::BodyDoji, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+        }
+    }
+}
+
+impl Pattern for DragonflyDoji {
+    fn lookback(&self) -> usize {
+        Setting::BodyDoji
+            .period()
+            .max(Setting::ShadowVeryShort.period())
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(
+                [&mut self.body_doji, &mut self.shadow_very_short],
+                history,
+                index,
+                lookback,
+            );
+            return 0;
+        }
+        let candle = history.at(0);
+        let very_short = self.shadow_very_short.average(history);
+        let out = if candle.body() <= self.body_doji.average(history)
+            && candle.upper_shadow() < very_short
+            && candle.lower_shadow() > very_short
+        {
+            100
+        } else {
+            0
+        };
+        slide([&mut self.body_doji, &mut self.shadow_very_short], history);
+        out
+    }
+}
+
+/// `CDLGRAVESTONEDOJI`: a doji opening and closing at the low, with a long upper shadow
+/// (buyers pushed up and were fully sold back); always 100, to be read against the trend.
+#[derive(Debug, Clone)]
+pub struct GravestoneDoji {
+    body_doji: Total,
+    shadow_very_short: Total,
+}
+
+impl Default for GravestoneDoji {
+    fn default() -> Self {
+        Self {
+            body_doji: Total::new(Setting::BodyDoji, 0),
+            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
+        }
+    }
+}
+
+impl Pattern for GravestoneDoji {
+    fn lookback(&self) -> usize {
+        Setting::BodyDoji
+            .period()
+            .max(Setting::ShadowVeryShort.period())
+    }
+
+    fn next(&mut self, history: &History) -> i32 {
+        let index = history.seen() - 1;
+        let lookback = self.lookback();
+        if index < lookback {
+            warm(
+                [&mut self.body_doji, &mut self.shadow_very_short],
+                history,
+                index,
+                lookback,
+            );
+            return 0;
+        }
+        let candle = history.at(0);
+        let very_short = self.shadow_very_short.average(history);
+        let out = if candle.body() <= self.body_doji.average(history)
+            && candle.lower_shadow() < very_short
+            && candle.upper_shadow() > very_short
+        {
+            100
+        } else {
+            0
+        };
+        slide([&mut self.body_doji, &mut self.shadow_very_short], history);
+        out
+    }
+}
