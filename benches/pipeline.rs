@@ -1,6 +1,9 @@
 //! Candles per second through the full `fusion` pipeline (every core: indicators, setups,
 //! regime, sentiment, fusion, risk, order manager, simulated venue) and peak memory.
 //!
+//! Also the cost of the candlestick patterns per candle, with and without them in the
+//! pipeline, alternating in the same run.
+//!
 //! `cargo bench --bench pipeline` — uses the 8 symbols of 1h history in `../shared/data/binance/`
 //! when present, else the repository's BTC and ETH slice. Prints the figures; asserts nothing.
 
@@ -9,6 +12,9 @@ use std::time::Instant;
 
 use keel::backtest::{load_inputs, run_backtest};
 use keel::settings::{CandleSource, Settings};
+use keel_actors::symbol::patterns::candle::{exact_f64, Ohlc};
+use keel_actors::symbol::patterns::PatternSet;
+use keel_actors::symbol::PatternConfirmation;
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/binance");
 const SYMBOLS: [&str; 8] = ["BTC", "ETH", "BNB", "SOL", "ADA", "XLM", "LINK", "DOGE"];
@@ -40,22 +46,66 @@ fn main() {
         "pipeline bench: strategy fusion, {} symbols, {candles} candles of 1h history",
         inputs.symbols.len()
     );
+    // With candlestick patterns confirming setups (computed on every candle), alternating
+    // with the plain pipeline in the same sitting, so that the machine's drift hits both.
+    let mut with_patterns = settings.clone();
+    with_patterns.setup.pattern_confirmation = PatternConfirmation::Weight;
     let mut rates = Vec::with_capacity(ROUNDS);
+    let mut pattern_rates = Vec::with_capacity(ROUNDS);
     let mut trades = 0;
     for _ in 0..ROUNDS {
-        let inputs = inputs.clone();
         let started = Instant::now();
-        let result = run_backtest(&settings, inputs, &mut |_| {});
-        let secs = started.elapsed().as_secs_f64();
+        let result = run_backtest(&settings, inputs.clone(), &mut |_| {});
+        rates.push(candles as f64 / started.elapsed().as_secs_f64());
         trades = result.trades.len();
-        rates.push(candles as f64 / secs);
+        let started = Instant::now();
+        run_backtest(&with_patterns, inputs.clone(), &mut |_| {});
+        pattern_rates.push(candles as f64 / started.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
+    pattern_rates.sort_by(f64::total_cmp);
     println!(
         "candles/s: median {:.0}, best {:.0}, worst {:.0} over {ROUNDS} runs ({trades} trades per run)",
         rates[ROUNDS / 2],
         rates[ROUNDS - 1],
         rates[0]
+    );
+    let (plain, patterned) = (rates[ROUNDS / 2], pattern_rates[ROUNDS / 2]);
+    println!(
+        "with the 17 candlestick patterns (setup.pattern_confirmation = weight): median {patterned:.0} \
+         candles/s, {:.0} ns more per candle ({:.2}x the plain pipeline's time per candle)",
+        (1.0 / patterned - 1.0 / plain) * 1e9,
+        plain / patterned
+    );
+    // The patterns alone, against the pipeline as the yardstick.
+    let ohlc: Vec<Ohlc> = inputs
+        .candles
+        .iter()
+        .map(|c| {
+            Ohlc::new(
+                exact_f64(c.open),
+                exact_f64(c.high),
+                exact_f64(c.low),
+                exact_f64(c.close),
+            )
+        })
+        .collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let mut set = PatternSet::new();
+        let started = Instant::now();
+        let mut signals = 0u64;
+        for candle in &ohlc {
+            signals += set.update(*candle).iter().filter(|v| **v != 0).count() as u64;
+        }
+        std::hint::black_box(signals);
+        best = best.min(started.elapsed().as_secs_f64() / ohlc.len() as f64);
+    }
+    println!(
+        "patterns alone: {:.0} ns per candle for all 17 (best of {ROUNDS}), {:.3} of the plain \
+         pipeline's time per candle",
+        best * 1e9,
+        best * plain
     );
     match peak_rss_kib() {
         Some(kib) => println!(

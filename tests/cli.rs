@@ -132,7 +132,10 @@ fn data_indicators_prints_the_standard_columns() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "open_time_ms,open,high,low,close,volume,sma20,ema20,rsi14,macd,macd_signal,macd_hist,atr14,bb_upper,bb_middle,bb_lower,sma200"
+        "open_time_ms,open,high,low,close,volume,sma20,ema20,rsi14,macd,macd_signal,macd_hist,atr14,bb_upper,bb_middle,bb_lower,sma200,\
+         cdl_doji,cdl_hammer,cdl_invertedhammer,cdl_shootingstar,cdl_hangingman,cdl_engulfing,cdl_harami,\
+         cdl_morningstar,cdl_eveningstar,cdl_3whitesoldiers,cdl_3blackcrows,cdl_piercing,cdl_darkcloudcover,\
+         cdl_marubozu,cdl_spinningtop,cdl_dragonflydoji,cdl_gravestonedoji"
     );
     assert_eq!(lines.len(), 9442 + 1, "one row per candle");
     let cells = |row: usize| {

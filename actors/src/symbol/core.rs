@@ -2,6 +2,9 @@
 
 use rust_decimal::prelude::ToPrimitive;
 
+use tracing::info;
+
+use super::confirm::{Confirmed, PatternWatch};
 use super::{IndicatorConfig, IndicatorSet, IndicatorValues, SetupConfig, SetupScanner};
 use crate::model::{Candle, Symbol, TechnicalSetup, Timestamp};
 
@@ -22,6 +25,8 @@ pub struct SymbolCore {
     symbol: Symbol,
     indicators: IndicatorSet,
     scanner: SetupScanner,
+    /// Candlestick patterns, when they confirm setups (`[setup] pattern_confirmation`).
+    patterns: Option<PatternWatch>,
     last_open: Option<Timestamp>,
     stale: u64,
 }
@@ -33,6 +38,7 @@ impl SymbolCore {
             symbol,
             indicators: IndicatorSet::new(ind),
             scanner: SetupScanner::new(setup),
+            patterns: PatternWatch::new(setup),
             last_open: None,
             stale: 0,
         }
@@ -63,7 +69,22 @@ impl SymbolCore {
         };
         self.last_open = Some(candle.open_time);
         let values = self.indicators.update(high, low, close);
-        let setup = self.scanner.scan(&self.symbol, candle, close, &values);
+        let mut setup = self.scanner.scan(&self.symbol, candle, close, &values);
+        if let Some(watch) = &mut self.patterns {
+            watch.update(candle);
+            setup = setup.and_then(|found| match watch.judge(found) {
+                Confirmed::Kept(setup) => {
+                    if let Some(pattern) = setup.reasons.iter().find(|r| r.starts_with("cdl_")) {
+                        info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, score = setup.score, %pattern, "setup confirmed by a candlestick pattern");
+                    }
+                    Some(setup)
+                }
+                Confirmed::Dropped(setup) => {
+                    info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, "setup dropped: no confirming candlestick pattern");
+                    None
+                }
+            });
+        }
         Some(SymbolUpdate {
             values,
             close,

@@ -4,26 +4,35 @@ use std::io::{BufWriter, Write};
 
 use rust_decimal::prelude::ToPrimitive;
 
+use super::patterns::candle::{exact_f64, Ohlc};
+use super::patterns::{PatternSet, PATTERN_COLUMNS};
 use super::{IndicatorConfig, IndicatorSet};
 use crate::model::Candle;
 
 /// Writes one row per candle: `open_time_ms,open,high,low,close,volume,` then the indicator
 /// columns named from their periods (with the defaults exactly `sma20,ema20,rsi14,macd,
 /// macd_signal,macd_hist,atr14,bb_upper,bb_middle,bb_lower,sma200`, the layout of TA-Lib's
-/// reference file). Warm-up cells are empty; numbers carry full f64 precision.
+/// reference file), then one column per candlestick pattern (`cdl_doji`, `cdl_hammer`, ...,
+/// TA-Lib's values: 100, -100, ±80, 0). Warm-up cells are empty; numbers carry full f64
+/// precision.
 pub fn write_indicators_csv<W: Write>(
     candles: &[Candle],
     cfg: &IndicatorConfig,
     out: W,
 ) -> std::io::Result<()> {
     let mut out = BufWriter::new(out);
-    writeln!(
+    write!(
         out,
         "open_time_ms,open,high,low,close,volume,sma{},ema{},rsi{},macd,macd_signal,macd_hist,\
          atr{},bb_upper,bb_middle,bb_lower,sma{}",
         cfg.sma, cfg.ema, cfg.rsi, cfg.atr, cfg.sma_long
     )?;
+    for column in PATTERN_COLUMNS {
+        write!(out, ",{column}")?;
+    }
+    out.write_all(b"\n")?;
     let mut set = IndicatorSet::new(cfg);
+    let mut patterns = PatternSet::new();
     for c in candles {
         let f = |d: rust_decimal::Decimal| d.to_f64().unwrap_or(f64::NAN);
         let v = set.update(f(c.high), f(c.low), f(c.close));
@@ -42,6 +51,15 @@ pub fn write_indicators_csv<W: Write>(
                 Some(x) => write!(out, ",{x}")?,
                 None => out.write_all(b",")?,
             }
+        }
+        let ohlc = Ohlc::new(
+            exact_f64(c.open),
+            exact_f64(c.high),
+            exact_f64(c.low),
+            exact_f64(c.close),
+        );
+        for value in patterns.update(ohlc) {
+            write!(out, ",{value}")?;
         }
         out.write_all(b"\n")?;
     }
@@ -64,9 +82,10 @@ mod tests {
         let ours: Vec<&str> = text.lines().collect();
         let theirs: Vec<&str> = reference.lines().collect();
         assert_eq!(ours.len(), 5_001);
-        assert_eq!(ours[0], theirs[0], "header");
+        let patterns: String = PATTERN_COLUMNS.iter().map(|c| format!(",{c}")).collect();
+        assert_eq!(ours[0], format!("{}{patterns}", theirs[0]), "header");
         // The OHLCV columns are copied verbatim; warm-up cells are empty where TA-Lib's are.
-        assert_eq!(ours[1], theirs[1]);
+        assert!(ours[1].starts_with(theirs[1]), "{}", ours[1]);
         for i in [2, 15, 20, 34, 200, 301, 5_000] {
             let (a, b): (Vec<&str>, Vec<&str>) =
                 (ours[i].split(',').collect(), theirs[i].split(',').collect());
@@ -93,9 +112,46 @@ mod tests {
         let printed: Vec<Option<f64>> = ours[5_000]
             .split(',')
             .skip(6)
+            .take(11)
             .map(|cell| cell.parse().ok())
             .collect();
         assert_eq!(printed, last.columns().to_vec());
+    }
+
+    #[test]
+    fn pattern_columns_equal_ta_lib_from_the_decimal_candles() {
+        // The same 5,000 bars as the indicator reference, with TA-Lib's pattern values: the
+        // export's path from `Decimal` prices to f64 must give TA-Lib's numbers exactly.
+        let rows = reference_rows();
+        let candles: Vec<Candle> = rows.iter().map(|r| r.candle.clone()).collect();
+        let mut out = Vec::new();
+        write_indicators_csv(&candles, &IndicatorConfig::default(), &mut out).unwrap();
+        let ours = String::from_utf8(out).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../data/reference/BTC_USDT-1h-talib-patterns.csv.gz"
+        );
+        let mut theirs = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+            &mut theirs,
+        )
+        .unwrap();
+        let theirs: Vec<&str> = theirs.lines().collect();
+        let ours: Vec<&str> = ours.lines().collect();
+        assert_eq!(ours.len(), theirs.len());
+        let header: Vec<&str> = theirs[0].split(',').skip(6).collect();
+        let ours_header: Vec<&str> = ours[0].split(',').skip(17).collect();
+        assert_eq!(
+            ours_header, header,
+            "pattern columns in the reference's order"
+        );
+        for (row, (a, b)) in ours.iter().zip(&theirs).enumerate().skip(1) {
+            let a: Vec<&str> = a.split(',').collect();
+            let b: Vec<&str> = b.split(',').collect();
+            assert_eq!(a[0], b[0], "row {row}: open time");
+            assert_eq!(a[17..], b[6..], "row {row}: pattern values");
+        }
     }
 
     #[test]
@@ -113,7 +169,11 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "open_time_ms,open,high,low,close,volume,sma10,ema50,rsi7,macd,macd_signal,\
-             macd_hist,atr21,bb_upper,bb_middle,bb_lower,sma100\n"
+             macd_hist,atr21,bb_upper,bb_middle,bb_lower,sma100,cdl_doji,cdl_hammer,\
+             cdl_invertedhammer,cdl_shootingstar,cdl_hangingman,cdl_engulfing,cdl_harami,\
+             cdl_morningstar,cdl_eveningstar,cdl_3whitesoldiers,cdl_3blackcrows,cdl_piercing,\
+             cdl_darkcloudcover,cdl_marubozu,cdl_spinningtop,cdl_dragonflydoji,\
+             cdl_gravestonedoji\n"
         );
     }
 }

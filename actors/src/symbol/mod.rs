@@ -19,9 +19,11 @@
 //! TA-Lib 0.6 output on 5,000 BTC bars), and `None` exactly where TA-Lib has no value.
 
 pub mod actor;
+mod confirm;
 mod core;
 mod csv_export;
 mod indicators;
+pub mod patterns;
 mod regime;
 mod setup;
 mod standard;
@@ -32,4 +34,4 @@ pub use self::core::{SymbolCore, SymbolUpdate};
 pub use csv_export::write_indicators_csv;
 pub use indicators::{IndicatorConfig, IndicatorSet, IndicatorValues};
 pub use regime::{RegimeConfig, RegimeDetector};
-pub use setup::{SetupConfig, SetupScanner};
+pub use setup::{PatternConfirmation, SetupConfig, SetupScanner, DIRECTIONAL_PATTERNS};

@@ -15,6 +15,12 @@
 //! A long is never taken with the RSI at or above `rsi_overbought` (exhausted), a short never
 //! at or below `rsi_oversold`, and none without a positive ATR (no stop could be sized). The
 //! setup fires with at least `min_confirmations`, scored as the share of confirmations met.
+//!
+//! A candlestick pattern can confirm a setup too (`pattern_confirmation`, off by default): one
+//! of `confirming_patterns` on the setup's bar or the `pattern_window - 1` bars before it, in
+//! the setup's direction (a positive value for a long, negative for a short), either raises the
+//! score by `pattern_weight` (`weight`) or is required (`require`); the symbol core applies it
+//! (see [`PatternConfirmation`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +44,46 @@ pub struct SetupConfig {
     pub rsi_overbought: f64,
     /// No short at or below this RSI.
     pub rsi_oversold: f64,
+    /// Whether a candlestick pattern confirms setups.
+    pub pattern_confirmation: PatternConfirmation,
+    /// The patterns that may confirm a setup (names as in `keel data indicators`, without
+    /// `cdl_`).
+    pub confirming_patterns: Vec<String>,
+    /// Bars, the setup's included, in which a confirming pattern counts.
+    pub pattern_window: usize,
+    /// Score a confirming pattern adds in `weight` mode (the score stays at most 1).
+    pub pattern_weight: f64,
 }
+
+/// How candlestick patterns bear on setups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatternConfirmation {
+    /// Patterns are not computed; setups are as without them.
+    #[default]
+    Off,
+    /// A confirming pattern raises a setup's score by `pattern_weight`.
+    Weight,
+    /// A setup without a confirming pattern is dropped.
+    Require,
+}
+
+/// The directional patterns: each says long or short by its sign.
+pub const DIRECTIONAL_PATTERNS: [&str; 13] = [
+    "hammer",
+    "invertedhammer",
+    "shootingstar",
+    "hangingman",
+    "engulfing",
+    "harami",
+    "morningstar",
+    "eveningstar",
+    "3whitesoldiers",
+    "3blackcrows",
+    "piercing",
+    "darkcloudcover",
+    "marubozu",
+];
 
 impl Default for SetupConfig {
     fn default() -> Self {
@@ -46,6 +91,10 @@ impl Default for SetupConfig {
             min_confirmations: 3,
             rsi_overbought: 70.0,
             rsi_oversold: 30.0,
+            pattern_confirmation: PatternConfirmation::Off,
+            confirming_patterns: DIRECTIONAL_PATTERNS.iter().map(|s| s.to_string()).collect(),
+            pattern_window: 2,
+            pattern_weight: 0.2,
         }
     }
 }
@@ -69,6 +118,21 @@ impl SetupConfig {
             100.0,
         )?;
         in_range(section, "rsi_oversold", self.rsi_oversold, 0.0, RSI_MIDLINE)?;
+        in_range(section, "pattern_window", self.pattern_window, 1, 10)?;
+        in_range(section, "pattern_weight", self.pattern_weight, 0.0, 1.0)?;
+        if let Some(unknown) = self
+            .confirming_patterns
+            .iter()
+            .find(|name| !super::patterns::PATTERN_NAMES.contains(&name.as_str()))
+        {
+            return Err(ConfigError::new(
+                key(section, "confirming_patterns"),
+                format!(
+                    "{unknown:?} is not a pattern; one of {}",
+                    super::patterns::PATTERN_NAMES.join(", ")
+                ),
+            ));
+        }
         if self.rsi_oversold >= self.rsi_overbought {
             return Err(ConfigError::new(
                 key(section, "rsi_oversold"),
