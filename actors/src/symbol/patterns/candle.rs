@@ -22,9 +22,21 @@ pub struct Ohlc {
     pub close: f64,
 }
 
-/// The f64 nearest to `value` (through its decimal text: correctly rounded, as a float parser
-/// given the same digits would produce).
+/// Powers of ten that f64 holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The f64 nearest to `value`, as a float parser given its digits would produce (and as
+/// TA-Lib's callers hand it prices). `Decimal::to_f64` is not always the nearest. With a
+/// mantissa below 2^53 and at most 22 decimals (every price), mantissa and power of ten are
+/// both exact in f64 and one division rounds correctly; otherwise the text is parsed.
 pub fn exact_f64(value: Decimal) -> f64 {
+    let (mantissa, scale) = (value.mantissa(), value.scale() as usize);
+    if mantissa.unsigned_abs() < 1 << 53 && scale < POW10.len() {
+        return mantissa as f64 / POW10[scale];
+    }
     value.to_string().parse().unwrap_or(f64::NAN)
 }
 
@@ -290,5 +302,27 @@ pub trait PatternClone {
 impl<T: Pattern + Clone + Send + 'static> PatternClone for T {
     fn clone_box(&self) -> Box<dyn Pattern + Send> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_f64_is_the_nearest_double_like_a_parser() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mantissa = (state >> 8) as i64 * if state & 1 == 0 { 1 } else { -1 };
+            let value = Decimal::new(mantissa, (state % 19) as u32);
+            let parsed: f64 = value.to_string().parse().unwrap();
+            assert_eq!(exact_f64(value).to_bits(), parsed.to_bits(), "{value}");
+        }
+        // Past 2^53 the text is parsed.
+        let big = Decimal::from_i128_with_scale(12_345_678_901_234_567_890_123, 4);
+        assert_eq!(exact_f64(big), big.to_string().parse::<f64>().unwrap());
     }
 }
