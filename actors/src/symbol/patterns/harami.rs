@@ -168,6 +168,8 @@ impl Pattern for DarkCloudCover {
     }
 }
 
+// Every value below was derived by hand from the definition and then confirmed by running
+// TA-Lib itself on the same candles (Python TA-Lib 0.8.2 from PyPI, not a dependency).
 #[cfg(test)]
 mod tests {
     use super::super::candle::Ohlc;
