@@ -15,8 +15,8 @@ pub(super) fn patterns() -> Vec<Named> {
         ("hangingman", Box::<HangingMan>::default()),
         ("marubozu", Box::<Marubozu>::default()),
         ("spinningtop", Box::<SpinningTop>::default()),
-        ("dragonflydoji", Box::<DragonflyDoji>::default()),
-        ("gravestonedoji", Box::<GravestoneDoji>::default()),
+        ("dragonflydoji", Box::new(ShadowDoji::dragonfly())),
+        ("gravestonedoji", Box::new(ShadowDoji::gravestone())),
     ]
 }
 
@@ -391,24 +391,40 @@ impl Pattern for SpinningTop {
     }
 }
 
-/// `CDLDRAGONFLYDOJI`: a doji opening and closing at the high, with a long lower shadow
-/// (sellers pushed down and were fully bought back); always 100, to be read against the trend.
+/// `CDLDRAGONFLYDOJI` and `CDLGRAVESTONEDOJI`: a doji opening and closing at one end of its
+/// range with a long shadow to the other: at the high with a long lower shadow (dragonfly:
+/// sellers pushed down and were fully bought back), or at the low with a long upper shadow
+/// (gravestone: buyers pushed up and were fully sold back); always 100, to be read against
+/// the trend.
 #[derive(Debug, Clone)]
-pub struct DragonflyDoji {
+pub struct ShadowDoji {
+    /// Dragonfly (the long shadow below) or gravestone (above).
+    long_below: bool,
     body_doji: Total,
     shadow_very_short: Total,
 }
 
-impl Default for DragonflyDoji {
-    fn default() -> Self {
+impl ShadowDoji {
+    fn new(long_below: bool) -> Self {
         Self {
+            long_below,
             body_doji: Total::new(Setting::BodyDoji, 0),
             shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
         }
     }
+
+    /// The dragonfly doji.
+    pub fn dragonfly() -> Self {
+        Self::new(true)
+    }
+
+    /// The gravestone doji.
+    pub fn gravestone() -> Self {
+        Self::new(false)
+    }
 }
 
-impl Pattern for DragonflyDoji {
+impl Pattern for ShadowDoji {
     fn lookback(&self) -> usize {
         Setting::BodyDoji
             .period()
@@ -429,60 +445,14 @@ impl Pattern for DragonflyDoji {
         }
         let candle = history.at(0);
         let very_short = self.shadow_very_short.average(history);
-        let out = if candle.body() <= self.body_doji.average(history)
-            && candle.upper_shadow() < very_short
-            && candle.lower_shadow() > very_short
-        {
-            100
+        let (long, short) = if self.long_below {
+            (candle.lower_shadow(), candle.upper_shadow())
         } else {
-            0
+            (candle.upper_shadow(), candle.lower_shadow())
         };
-        slide([&mut self.body_doji, &mut self.shadow_very_short], history);
-        out
-    }
-}
-
-/// `CDLGRAVESTONEDOJI`: a doji opening and closing at the low, with a long upper shadow
-/// (buyers pushed up and were fully sold back); always 100, to be read against the trend.
-#[derive(Debug, Clone)]
-pub struct GravestoneDoji {
-    body_doji: Total,
-    shadow_very_short: Total,
-}
-
-impl Default for GravestoneDoji {
-    fn default() -> Self {
-        Self {
-            body_doji: Total::new(Setting::BodyDoji, 0),
-            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
-        }
-    }
-}
-
-impl Pattern for GravestoneDoji {
-    fn lookback(&self) -> usize {
-        Setting::BodyDoji
-            .period()
-            .max(Setting::ShadowVeryShort.period())
-    }
-
-    fn next(&mut self, history: &History) -> i32 {
-        let index = history.seen() - 1;
-        let lookback = self.lookback();
-        if index < lookback {
-            warm(
-                [&mut self.body_doji, &mut self.shadow_very_short],
-                history,
-                index,
-                lookback,
-            );
-            return 0;
-        }
-        let candle = history.at(0);
-        let very_short = self.shadow_very_short.average(history);
         let out = if candle.body() <= self.body_doji.average(history)
-            && candle.lower_shadow() < very_short
-            && candle.upper_shadow() > very_short
+            && short < very_short
+            && long > very_short
         {
             100
         } else {
