@@ -466,6 +466,56 @@ fn duplicate_open_ids_unknown_orders_and_filters_get_binances_errors() {
 }
 
 #[test]
+fn a_price_that_would_overflow_the_venue_is_a_filter_failure_and_the_venue_carries_on() {
+    let venue = SimVenue::start();
+    let before = account(&venue);
+    let base = "symbol=BTCUSDT&side=BUY&timeInForce=GTC";
+    // Decimal's largest value, and prices past exchangeInfo's maxPrice: refused before any
+    // arithmetic (a huge price times the quantity used to overflow, panic and poison the
+    // venue's lock, after which every request failed).
+    for price in [
+        "79228162514264337593543950335",
+        "1000000000000000000",
+        "1000000.01",
+    ] {
+        for kind in ["type=LIMIT", "type=LIMIT_MAKER"] {
+            let (status, code, msg) = error(order(
+                &venue,
+                &format!("{base}&{kind}&quantity=2&price={price}"),
+            ));
+            assert_eq!(
+                (status, code, msg.as_str()),
+                (400, -1013, "Filter failure: PRICE_FILTER"),
+                "{kind} at {price}"
+            );
+        }
+        let (status, _, msg) = error(order(
+            &venue,
+            &format!("symbol=BTCUSDT&side=BUY&type=STOP_LOSS&quantity=0.001&stopPrice={price}"),
+        ));
+        assert_eq!(
+            (status, msg.as_str()),
+            (400, "Filter failure: PRICE_FILTER")
+        );
+    }
+    let oco = "symbol=BTCUSDT&side=SELL&quantity=0.001&aboveType=LIMIT_MAKER\
+               &abovePrice=79228162514264337593543950335&belowType=STOP_LOSS&belowStopPrice=1000";
+    let (status, code, msg) = error(venue.signed(Method::POST, "/api/v3/orderList/oco", oco));
+    assert_eq!(
+        (status, code, msg.as_str()),
+        (400, -1013, "Filter failure: PRICE_FILTER")
+    );
+    // The venue still answers, nothing changed, and an ordinary order goes through.
+    assert_eq!(account(&venue).balances, before.balances);
+    let open: Vec<QueriedOrder> = ok(venue.signed(Method::GET, "/api/v3/openOrders", ""));
+    assert!(open.is_empty());
+    ok::<OrderResponse>(order(
+        &venue,
+        &format!("{base}&type=LIMIT&quantity=0.001&price=5000.00"),
+    ));
+}
+
+#[test]
 fn http_5xx_and_timeouts_leave_the_outcome_to_a_query() {
     let venue = SimVenue::start();
     let limit = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=5000.00";

@@ -1,6 +1,7 @@
 //! `/admin`: test and ops endpoints, unauthenticated (listen on loopback only). They are not
 //! weighed, delayed or faulted.
 
+use crate::sim_exchange::unpoisoned;
 use std::sync::atomic::Ordering;
 
 use actix_web::web::{self, Bytes, Data};
@@ -35,12 +36,12 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<HttpResponse>> {
 }
 
 async fn submissions(app: Data<App>) -> HttpResponse {
-    let venue = app.venue.lock().expect("venue lock");
+    let venue = unpoisoned(&app.venue);
     HttpResponse::Ok().json(&venue.state.submissions)
 }
 
 async fn get_faults(app: Data<App>) -> HttpResponse {
-    HttpResponse::Ok().json(&*app.faults.lock().expect("faults lock"))
+    HttpResponse::Ok().json(&*unpoisoned(&app.faults))
 }
 
 async fn set_faults(app: Data<App>, body: Bytes) -> HttpResponse {
@@ -49,7 +50,7 @@ async fn set_faults(app: Data<App>, body: Bytes) -> HttpResponse {
         Err(e) => return *e,
     };
     let faults = {
-        let mut faults = app.faults.lock().expect("faults lock");
+        let mut faults = unpoisoned(&app.faults);
         if let Err(e) = faults.apply(&patch) {
             return HttpResponse::BadRequest().json(json!({"error": e}));
         }
@@ -69,7 +70,7 @@ async fn set_faults(app: Data<App>, body: Bytes) -> HttpResponse {
 }
 
 fn status(app: &App) -> serde_json::Value {
-    let venue = app.venue.lock().expect("venue lock");
+    let venue = unpoisoned(&app.venue);
     let last: serde_json::Map<String, serde_json::Value> = venue
         .markets
         .iter()

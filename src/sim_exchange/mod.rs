@@ -70,7 +70,7 @@ impl App {
 
     /// The server's clock: the wall clock plus the injected skew.
     pub fn server_ms(&self) -> i64 {
-        Self::wall_ms() + self.faults.lock().expect("faults lock").clock_skew_ms
+        Self::wall_ms() + unpoisoned(&self.faults).clock_skew_ms
     }
 
     /// Runs `f` on the venue; with `persist`, a successful `f`'s changes are written and
@@ -80,7 +80,7 @@ impl App {
         persist: bool,
         f: impl FnOnce(&mut Venue) -> Result<R, ApiErr>,
     ) -> Result<R, ApiErr> {
-        let mut venue = self.venue.lock().expect("venue lock");
+        let mut venue = unpoisoned(&self.venue);
         let out = f(&mut venue)?;
         if persist {
             self.save(&mut venue)?;
@@ -195,10 +195,19 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         actix_web::rt::spawn(streams::drop_timer(app.clone()));
         server.run().await.context("the HTTP server failed")?;
         tracing::info!("sim-exchange stopping: flushing state");
-        let mut venue = app.venue.lock().expect("venue lock");
+        let mut venue = unpoisoned(&app.venue);
         app.store
             .save(venue.snapshot())
             .context("flushing the state on shutdown")?;
         Ok(())
     })
+}
+
+/// Locks `mutex`, taking it back if a request panicked while holding it. No request should
+/// panic (every input is checked before the venue's state changes), but one that did must
+/// not turn every later request into a panic: the venue keeps answering.
+pub fn unpoisoned<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

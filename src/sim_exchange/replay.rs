@@ -3,6 +3,7 @@
 //! flushed BEFORE the bar's stream events go out, so a client that sees the closed kline and
 //! then polls finds the fills already there. The cursor persists with the state.
 
+use crate::sim_exchange::unpoisoned;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ async fn steps(app: &App, n: usize, unless_paused: bool) -> Stepped {
     for _ in 0..if paused { 0 } else { n } {
         let now = app.server_ms();
         let events = {
-            let mut venue = app.venue.lock().expect("venue lock");
+            let mut venue = unpoisoned(&app.venue);
             let Some((m, candle)) = venue.step(now) else {
                 break;
             };
@@ -53,7 +54,7 @@ async fn steps(app: &App, n: usize, unless_paused: bool) -> Stepped {
         let _ = app.events.send(WsEvent::Bar(Arc::new(events)));
         bars += 1;
     }
-    let venue = app.venue.lock().expect("venue lock");
+    let venue = unpoisoned(&app.venue);
     Stepped {
         bars,
         cursor: venue.state.cursor,

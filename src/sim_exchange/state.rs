@@ -9,6 +9,7 @@
 //! so that key order is id order). Trades and submissions are only ever appended; an order
 //! record is rewritten until it is finished, after which it never changes.
 
+use crate::sim_exchange::unpoisoned;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -250,7 +251,7 @@ impl Store {
         };
         if let Some(state) = &saved {
             // What is on disk is what was loaded: remember it without rewriting it.
-            let mut w = store.written.lock().expect("store lock");
+            let mut w = unpoisoned(&store.written);
             for order in state.orders.values() {
                 w.order(order, encode(order));
             }
@@ -261,7 +262,7 @@ impl Store {
 
     /// Writes what changed in `state` since the last save, in one batch, and flushes it.
     pub fn save(&self, state: &VenueState) -> Result<(), sled::Error> {
-        let mut w = self.written.lock().expect("store lock");
+        let mut w = unpoisoned(&self.written);
         let mut batch = sled::Batch::default();
         let mut changed: Vec<&OrderRecord> = Vec::new();
         for (id, order) in &state.orders {

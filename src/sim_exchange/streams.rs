@@ -3,6 +3,7 @@
 //! replayed bar sends `<symbol>@kline_<interval>` (in progress, then closed),
 //! `<symbol>@bookTicker` and one synthetic `<symbol>@trade`.
 
+use crate::sim_exchange::unpoisoned;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -283,7 +284,7 @@ fn answer(text: &str, subscribed: &mut BTreeSet<String>) -> String {
 /// Closes every connection every `drop_ws_every_ms` while that fault is set.
 pub async fn drop_timer(app: Data<App>) {
     loop {
-        let every = app.faults.lock().expect("faults lock").drop_ws_every_ms;
+        let every = unpoisoned(&app.faults).drop_ws_every_ms;
         match every {
             None => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
             Some(ms) => {

@@ -2,6 +2,7 @@
 
 use super::orders::{client_id, generated_id, order_response, RespType};
 use super::*;
+use crate::sim_exchange::unpoisoned;
 
 fn list_response(venue: &Venue, list: &ListRecord, reports: bool, now: i64) -> OrderListResponse {
     let legs: Vec<&OrderRecord> = list
@@ -104,7 +105,7 @@ pub(super) async fn query_list(app: Data<App>, req: HttpRequest, body: Bytes) ->
         ..SIGNED
     };
     respond(&app, &req, &body, gate, |app, params, now| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let list = named_list(&venue, params)?
             .ok_or_else(|| ApiErr::bad(codes::NO_SUCH_ORDER, "Order list does not exist."))?;
         json(list_response(&venue, &list, false, now))

@@ -1,6 +1,7 @@
 //! Market data: ping, time, exchangeInfo, klines (unsigned).
 
 use super::*;
+use crate::sim_exchange::unpoisoned;
 
 pub(super) async fn ping(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
     respond(&app, &req, &body, READ, |_, _, _| Ok(serde_json::json!({}))).await
@@ -16,7 +17,7 @@ pub(super) async fn time(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpR
 pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let gate = Gate { weight: 20, ..READ };
     respond(&app, &req, &body, gate, |app, params, now| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let wanted = params.get("symbol");
         if let Some(s) = wanted {
             venue.market(s)?;
@@ -40,7 +41,7 @@ pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Bytes)
                 filters: vec![
                     Filter::Price {
                         min_price: m.filters.tick_size,
-                        max_price: Decimal::from(1_000_000),
+                        max_price: crate::sim_exchange::venue::MAX_PRICE,
                         tick_size: m.filters.tick_size,
                     },
                     Filter::LotSize {
@@ -91,7 +92,7 @@ pub(super) async fn klines(app: Data<App>, req: HttpRequest, body: Bytes) -> Htt
     };
     let gate = Gate { weight, ..READ };
     respond(&app, &req, &body, gate, |app, params, _| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let (m, market) = venue.market(params.req("symbol")?)?;
         let interval = params.req("interval")?;
         if interval != market.interval_name {

@@ -1,6 +1,7 @@
 //! `/api/v3`: the REST endpoints, each behind the same gate (weights and bans, faults,
 //! signature) and answering Binance's bodies (the shared `wire` types) and headers.
 
+use crate::sim_exchange::unpoisoned;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -81,13 +82,13 @@ async fn respond(
     action: impl FnOnce(&App, &Params, i64) -> Answer,
 ) -> HttpResponse {
     let wall = App::wall_ms();
-    let latency = app.faults.lock().expect("faults lock").latency_ms;
+    let latency = unpoisoned(&app.faults).latency_ms;
     let mut order_counts = None;
     let answer = gated(app, req, body, &gate, wall, &mut order_counts, action).await;
     if latency > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(latency)).await;
     }
-    let used = app.weights.lock().expect("weights lock").used(wall);
+    let used = unpoisoned(&app.weights).used(wall);
     let mut reply = match &answer {
         Ok(_) => HttpResponse::Ok(),
         Err(e) => {
@@ -121,11 +122,11 @@ async fn gated(
     action: impl FnOnce(&App, &Params, i64) -> Answer,
 ) -> Answer {
     {
-        let mut weights = app.weights.lock().expect("weights lock");
+        let mut weights = unpoisoned(&app.weights);
         let injected = if weights.blocked(wall) {
             None
         } else {
-            app.faults.lock().expect("faults lock").take_rate_limit()
+            unpoisoned(&app.faults).take_rate_limit()
         };
         weights.admit(wall, gate.weight, injected).map_err(|r| {
             let (status, secs, msg) = match r {
@@ -179,7 +180,7 @@ async fn gated(
                 Ok(())
             })?;
         }
-        let timeout = app.faults.lock().expect("faults lock").take_timeout();
+        let timeout = unpoisoned(&app.faults).take_timeout();
         if let Some((hold_ms, execute)) = timeout {
             if execute {
                 let outcome = action(app, &params, now);
@@ -197,7 +198,7 @@ async fn gated(
         }
     }
     if gate.kind != Kind::Read {
-        let fault = app.faults.lock().expect("faults lock").take_5xx();
+        let fault = unpoisoned(&app.faults).take_5xx();
         if let Some((status, execute)) = fault {
             if execute {
                 let outcome = action(app, &params, now);

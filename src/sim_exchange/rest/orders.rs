@@ -1,6 +1,7 @@
 //! Orders and the account: place, query, cancel, open orders, trades, balances (signed).
 
 use super::*;
+use crate::sim_exchange::unpoisoned;
 
 fn order_type(text: &str) -> Result<OrderType, ApiErr> {
     serde_json::from_value(Value::String(text.to_string()))
@@ -182,7 +183,7 @@ pub(super) async fn query_order(app: Data<App>, req: HttpRequest, body: Bytes) -
         ..SIGNED
     };
     respond(&app, &req, &body, gate, |app, params, _| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let order = named_order(&venue, params)?
             .ok_or_else(|| ApiErr::bad(codes::NO_SUCH_ORDER, codes::NO_SUCH_ORDER_MSG))?;
         json(queried(&order))
@@ -254,7 +255,7 @@ pub(super) async fn open_orders(app: Data<App>, req: HttpRequest, body: Bytes) -
     };
     let gate = Gate { weight, ..SIGNED };
     respond(&app, &req, &body, gate, |app, params, _| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let symbol = match params.get("symbol") {
             Some(s) => Some(venue.market(s)?.1.symbol.as_str().to_string()),
             None => None,
@@ -278,7 +279,7 @@ pub(super) async fn my_trades(app: Data<App>, req: HttpRequest, body: Bytes) -> 
         ..SIGNED
     };
     respond(&app, &req, &body, gate, |app, params, _| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let symbol = venue
             .market(params.req("symbol")?)?
             .1
@@ -314,7 +315,7 @@ pub(super) async fn account(app: Data<App>, req: HttpRequest, body: Bytes) -> Ht
         ..SIGNED
     };
     respond(&app, &req, &body, gate, |app, _, _| {
-        let venue = app.venue.lock().expect("venue lock");
+        let venue = unpoisoned(&app.venue);
         let rate = app.settings.fill.fee_bps / Decimal::from(10_000);
         json(Account {
             can_trade: true,

@@ -20,6 +20,11 @@ use super::state::{Holding, ListRecord, Lock, OrderRecord, VenueState};
 /// A market buy locks its quantity × the last close × this (slippage and fee headroom).
 const MARKET_BUY_HEADROOM: Decimal = Decimal::from_parts(102, 0, 0, false, 2);
 
+/// The highest price the venue accepts (`PRICE_FILTER`'s `maxPrice` in exchangeInfo). With
+/// the lot size's `maxQty` it bounds every notional far inside `Decimal`'s range, so no
+/// request can make the venue's arithmetic overflow.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
 /// A new order as the REST layer parsed it.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
@@ -469,14 +474,14 @@ fn check_filters(
         return Err(ApiErr::filter("LOT_SIZE"));
     }
     if let Some(p) = price {
-        if p <= Decimal::ZERO || !(p % f.tick_size).is_zero() {
+        if p < f.tick_size || p > MAX_PRICE || !(p % f.tick_size).is_zero() {
             return Err(ApiErr::filter("PRICE_FILTER"));
         }
     }
-    if qty * price.unwrap_or(last) < f.min_notional {
-        return Err(ApiErr::filter("NOTIONAL"));
+    match qty.checked_mul(price.unwrap_or(last)) {
+        Some(notional) if notional >= f.min_notional => Ok(()),
+        _ => Err(ApiErr::filter("NOTIONAL")),
     }
-    Ok(())
 }
 
 mod balances;
