@@ -26,9 +26,9 @@ impl Timestamp {
         self.0.div_euclid(MS_PER_DAY)
     }
 
-    /// This instant plus `ms` milliseconds.
+    /// This instant plus `ms` milliseconds (saturating at the ends of the range).
     pub const fn plus_ms(self, ms: i64) -> Self {
-        Timestamp(self.0 + ms)
+        Timestamp(self.0.saturating_add(ms))
     }
 
     /// Parses RFC 3339 / ISO 8601 UTC forms: `2018-01-18T09:45:28.965353Z`,
@@ -44,13 +44,17 @@ impl Timestamp {
             None => (text, None),
         };
         let mut parts = date.split('-');
-        let year: i64 = parts.next()?.parse().ok()?;
-        let month: u32 = parts.next()?.parse().ok()?;
-        let day: u32 = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        let year: i32 = parts.next()?.parse().ok()?;
+        let month: u8 = parts.next()?.parse().ok()?;
+        let day: u8 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() {
             return None;
         }
-        let mut ms = days_from_civil(year, month, day) * MS_PER_DAY;
+        // A real calendar day (no 31 February) within `time`'s years (±9999): far inside i64
+        // milliseconds, so nothing below can overflow.
+        let date =
+            time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+        let mut ms = (i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY) * MS_PER_DAY;
         if let Some(time) = time {
             let (hms, frac) = match time.split_once('.') {
                 Some((hms, frac)) => (hms, Some(frac)),
@@ -77,46 +81,32 @@ impl Timestamp {
     }
 }
 
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
 impl fmt::Display for Timestamp {
-    /// Formats as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+    /// Formats as `YYYY-MM-DDTHH:MM:SSZ` (UTC); an instant beyond the calendar's years
+    /// (±9999) as its milliseconds, `<ms>ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.0.div_euclid(MS_PER_DAY);
-        let ms_of_day = self.0.rem_euclid(MS_PER_DAY);
-        let (y, m, d) = civil_from_days(days);
-        let secs = ms_of_day / 1000;
+        let secs = self.0.rem_euclid(MS_PER_DAY) / 1000;
+        let date = i32::try_from(days + UNIX_EPOCH_JULIAN_DAY)
+            .ok()
+            .and_then(|julian| time::Date::from_julian_day(julian).ok());
+        let Some(date) = date else {
+            return write!(f, "{}ms", self.0);
+        };
         write!(
             f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            date.year(),
+            u8::from(date.month()),
+            date.day(),
             secs / 3600,
             (secs / 60) % 60,
             secs % 60
         )
     }
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Event time as a monotonic [`std::time::Instant`], for `keel-supervision`'s state machines
@@ -199,6 +189,34 @@ mod tests {
         );
         assert!(Timestamp::parse_utc("2018-13-01").is_none());
         assert!(Timestamp::parse_utc("yesterday").is_none());
+    }
+
+    #[test]
+    fn impossible_days_and_absurd_years_are_refused_never_a_panic() {
+        assert!(Timestamp::parse_utc("2018-02-31").is_none(), "31 February");
+        assert!(
+            Timestamp::parse_utc("2019-02-29").is_none(),
+            "not a leap year"
+        );
+        assert_eq!(
+            Timestamp::parse_utc("2020-02-29").unwrap().to_string(),
+            "2020-02-29T00:00:00Z"
+        );
+        for absurd in [
+            "99999999999-01-01",
+            "-99999999999-01-01",
+            "2147483647-12-31T23:59:59Z",
+            "18446744073709551616-01-01",
+        ] {
+            assert!(Timestamp::parse_utc(absurd).is_none(), "{absurd}");
+        }
+        assert_eq!(
+            Timestamp::parse_utc("1969-12-31T23:59:59Z").unwrap().0,
+            -1_000
+        );
+        assert_eq!(Timestamp(i64::MAX).to_string(), format!("{}ms", i64::MAX));
+        assert_eq!(Timestamp(i64::MIN).to_string(), format!("{}ms", i64::MIN));
+        assert_eq!(Timestamp(i64::MAX).plus_ms(1), Timestamp(i64::MAX));
     }
 
     #[test]
