@@ -1,7 +1,17 @@
 //! Query strings: parameters in the order given, values percent-encoded (RFC 3986
 //! unreserved characters pass), so the signed text is exactly the text sent.
 
+use std::borrow::Cow;
 use std::fmt::Write;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// What a value keeps as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// A query string under construction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,15 +32,15 @@ impl Query {
         self.0.push('=');
         let start = self.0.len();
         let _ = write!(self.0, "{value}");
-        if self.0[start..].bytes().any(|b| !unreserved(b)) {
-            let raw = self.0.split_off(start);
-            for b in raw.bytes() {
-                if unreserved(b) {
-                    self.0.push(b as char);
-                } else {
-                    let _ = write!(self.0, "%{b:02X}");
-                }
-            }
+        // Prices, quantities and ids are nearly always unreserved already: then the text
+        // written is kept as it is (the encoder borrows it instead of allocating).
+        let encoded = match Cow::from(utf8_percent_encode(&self.0[start..], UNRESERVED)) {
+            Cow::Owned(encoded) => Some(encoded),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(encoded) = encoded {
+            self.0.truncate(start);
+            self.0.push_str(&encoded);
         }
         self
     }
@@ -49,10 +59,6 @@ impl Query {
     }
 }
 
-fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +74,8 @@ mod tests {
             q.as_str(),
             "symbol=LTCBTC&price=0.1&newClientOrderId=a%20b%26c%3Dd"
         );
+        let mut q = Query::new();
+        q.push("id", "x-_.~é%");
+        assert_eq!(q.as_str(), "id=x-_.~%C3%A9%25", "UTF-8 bytes, and % itself");
     }
 }
