@@ -9,6 +9,8 @@
 //! every message parsed and every order was placed. `BENCH_NO_VENUE=1` skips the round
 //! trips (e.g. under valgrind).
 
+#[path = "../tests/common/process.rs"]
+mod process;
 #[path = "../tests/common/sim_venue.rs"]
 mod sim_venue;
 

@@ -9,6 +9,8 @@
 //! (an entry, its two OCO exit pairs, a flatten: 6 orders each), the last one left open.
 //! Then startup is timed 7 times. Prints the figures; asserts only that startup succeeded.
 
+#[path = "../tests/common/process.rs"]
+mod process;
 #[path = "../tests/common/sim_venue.rs"]
 mod sim_venue;
 

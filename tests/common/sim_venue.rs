@@ -1,7 +1,8 @@
 //! `SimVenue`: a real `keel sim-exchange` process on a loopback port, for system tests of the
 //! sim venue itself, of the Binance adapter and of crash recovery.
 //!
-//! Include it with `#[path = "common/sim_venue.rs"] mod sim_venue;`. It writes a config into
+//! Include it with `#[path = "common/sim_venue.rs"] mod sim_venue;` beside
+//! `#[path = "common/process.rs"] mod process;`. It writes a config into
 //! a temporary directory (the repository's BTC and ETH hourly data, stepped clock by default),
 //! starts the binary with `--listen 127.0.0.1:0`, parses the listening line, and offers:
 //! the base and WebSocket URLs, signed and unsigned REST calls with the test key, the admin
@@ -157,16 +158,17 @@ impl SimVenue {
         let log =
             std::fs::File::create(self.dir.path().join(format!("stderr-{}.log", self.starts)))
                 .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keel"));
+        command
             .args(["--log-level", "info", "sim-exchange", "--config"])
             .arg(&self.config)
             .args(["--listen", "127.0.0.1:0"])
             .env("KEEL_SIM_TEST_KEY", API_KEY)
             .env("KEEL_SIM_TEST_SECRET", API_SECRET)
             .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("keel binary starts");
+            .stderr(log);
+        crate::process::die_with_test(&mut command);
+        let mut child = command.spawn().expect("keel binary starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = match lines.next() {
             Some(Ok(line)) => line,
