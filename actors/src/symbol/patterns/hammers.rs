@@ -9,10 +9,10 @@ use super::Named;
 /// The patterns of this file, by name.
 pub(super) fn patterns() -> Vec<Named> {
     vec![
-        ("hammer", Box::<Hammer>::default()),
-        ("invertedhammer", Box::<InvertedHammer>::default()),
-        ("shootingstar", Box::<ShootingStar>::default()),
-        ("hangingman", Box::<HangingMan>::default()),
+        ("hammer", Box::new(LowerShadow::hammer())),
+        ("invertedhammer", Box::new(UpperShadow::inverted_hammer())),
+        ("shootingstar", Box::new(UpperShadow::shooting_star())),
+        ("hangingman", Box::new(LowerShadow::hanging_man())),
         ("marubozu", Box::<Marubozu>::default()),
         ("spinningtop", Box::<SpinningTop>::default()),
         ("dragonflydoji", Box::new(ShadowDoji::dragonfly())),
@@ -40,11 +40,14 @@ fn shadow_lookback(settings: &[Setting]) -> usize {
     settings.iter().map(|s| s.period()).max().unwrap_or(0) + 1
 }
 
-/// `CDLHAMMER`: a small body at the top of the candle with a long lower shadow and hardly any
-/// upper one, its body at or near the previous candle's low; always 100 (bullish after a
-/// decline, which TA-Lib does not check).
+/// `CDLHAMMER` and `CDLHANGINGMAN`: a small body at the top of the candle with a long lower
+/// shadow and hardly any upper one. Near the previous candle's low it is a hammer (always 100:
+/// bullish after a decline); near the previous candle's high, a hanging man (always -100:
+/// bearish after a rise). TA-Lib checks neither trend.
 #[derive(Debug, Clone)]
-pub struct Hammer {
+pub struct LowerShadow {
+    /// Hanging man (near the prior high) rather than hammer (near the prior low).
+    hanging: bool,
     body_short: Total,
     shadow_long: Total,
     shadow_very_short: Total,
@@ -52,18 +55,27 @@ pub struct Hammer {
     near: Total,
 }
 
-impl Default for Hammer {
-    fn default() -> Self {
+impl LowerShadow {
+    fn new(hanging: bool) -> Self {
         Self {
+            hanging,
             body_short: Total::new(Setting::BodyShort, 0),
             shadow_long: Total::new(Setting::ShadowLong, 0),
             shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
             near: Total::new(Setting::Near, 1),
         }
     }
-}
 
-impl Hammer {
+    /// The hammer.
+    pub fn hammer() -> Self {
+        Self::new(false)
+    }
+
+    /// The hanging man.
+    pub fn hanging_man() -> Self {
+        Self::new(true)
+    }
+
     /// Every running total, in TA-Lib's order.
     fn totals(&mut self) -> [&mut Total; 4] {
         [
@@ -75,7 +87,7 @@ impl Hammer {
     }
 }
 
-impl Pattern for Hammer {
+impl Pattern for LowerShadow {
     fn lookback(&self) -> usize {
         shadow_lookback(&[
             Setting::BodyShort,
@@ -93,12 +105,22 @@ impl Pattern for Hammer {
             return 0;
         }
         let (prior, candle) = (history.at(1), history.at(0));
+        let near = self.near.average(history);
+        let placed = if self.hanging {
+            candle.body_bottom() >= prior.high - near
+        } else {
+            candle.body_bottom() <= prior.low + near
+        };
         let out = if candle.body() < self.body_short.average(history)
             && candle.lower_shadow() > self.shadow_long.average(history)
             && candle.upper_shadow() < self.shadow_very_short.average(history)
-            && candle.body_bottom() <= prior.low + self.near.average(history)
+            && placed
         {
-            100
+            if self.hanging {
+                -100
+            } else {
+                100
+            }
         } else {
             0
         };
@@ -107,94 +129,39 @@ impl Pattern for Hammer {
     }
 }
 
-/// `CDLHANGINGMAN`: the hammer's shape (a small body on top of a long lower shadow, hardly
-/// any upper one) with its body at or near the previous candle's high; always -100 (bearish
-/// after a rise, which TA-Lib does not check).
+/// `CDLINVERTEDHAMMER` and `CDLSHOOTINGSTAR`: a small body at the bottom of the candle with a
+/// long upper shadow and hardly any lower one. Gapping down from the previous body it is an
+/// inverted hammer (always 100: bullish after a decline); gapping up, a shooting star (always
+/// -100: bearish after a rise). TA-Lib checks neither trend.
 #[derive(Debug, Clone)]
-pub struct HangingMan {
-    body_short: Total,
-    shadow_long: Total,
-    shadow_very_short: Total,
-    /// "Near", for the previous candle.
-    near: Total,
-}
-
-impl Default for HangingMan {
-    fn default() -> Self {
-        Self {
-            body_short: Total::new(Setting::BodyShort, 0),
-            shadow_long: Total::new(Setting::ShadowLong, 0),
-            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
-            near: Total::new(Setting::Near, 1),
-        }
-    }
-}
-
-impl HangingMan {
-    /// Every running total, in TA-Lib's order.
-    fn totals(&mut self) -> [&mut Total; 4] {
-        [
-            &mut self.body_short,
-            &mut self.shadow_long,
-            &mut self.shadow_very_short,
-            &mut self.near,
-        ]
-    }
-}
-
-impl Pattern for HangingMan {
-    fn lookback(&self) -> usize {
-        shadow_lookback(&[
-            Setting::BodyShort,
-            Setting::ShadowLong,
-            Setting::ShadowVeryShort,
-            Setting::Near,
-        ])
-    }
-
-    fn next(&mut self, history: &History) -> i32 {
-        let index = history.seen() - 1;
-        let lookback = self.lookback();
-        if index < lookback {
-            warm(self.totals(), history, index, lookback);
-            return 0;
-        }
-        let (prior, candle) = (history.at(1), history.at(0));
-        let out = if candle.body() < self.body_short.average(history)
-            && candle.lower_shadow() > self.shadow_long.average(history)
-            && candle.upper_shadow() < self.shadow_very_short.average(history)
-            && candle.body_bottom() >= prior.high - self.near.average(history)
-        {
-            -100
-        } else {
-            0
-        };
-        slide(self.totals(), history);
-        out
-    }
-}
-
-/// `CDLINVERTEDHAMMER`: a small body at the bottom of the candle with a long upper shadow and
-/// hardly any lower one, gapping down from the previous body; always 100 (bullish after a
-/// decline, which TA-Lib does not check).
-#[derive(Debug, Clone)]
-pub struct InvertedHammer {
+pub struct UpperShadow {
+    /// Shooting star (gap up) rather than inverted hammer (gap down).
+    star: bool,
     body_short: Total,
     shadow_long: Total,
     shadow_very_short: Total,
 }
 
-impl Default for InvertedHammer {
-    fn default() -> Self {
+impl UpperShadow {
+    fn new(star: bool) -> Self {
         Self {
+            star,
             body_short: Total::new(Setting::BodyShort, 0),
             shadow_long: Total::new(Setting::ShadowLong, 0),
             shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
         }
     }
-}
 
-impl InvertedHammer {
+    /// The inverted hammer.
+    pub fn inverted_hammer() -> Self {
+        Self::new(false)
+    }
+
+    /// The shooting star.
+    pub fn shooting_star() -> Self {
+        Self::new(true)
+    }
+
     /// Every running total, in TA-Lib's order.
     fn totals(&mut self) -> [&mut Total; 3] {
         [
@@ -205,7 +172,7 @@ impl InvertedHammer {
     }
 }
 
-impl Pattern for InvertedHammer {
+impl Pattern for UpperShadow {
     fn lookback(&self) -> usize {
         shadow_lookback(&[
             Setting::BodyShort,
@@ -222,74 +189,21 @@ impl Pattern for InvertedHammer {
             return 0;
         }
         let (prior, candle) = (history.at(1), history.at(0));
-        let out = if body_gap_down(candle, prior)
-            && candle.body() < self.body_short.average(history)
-            && candle.upper_shadow() > self.shadow_long.average(history)
-            && candle.lower_shadow() < self.shadow_very_short.average(history)
-        {
-            100
+        let gap = if self.star {
+            body_gap_up(candle, prior)
         } else {
-            0
+            body_gap_down(candle, prior)
         };
-        slide(self.totals(), history);
-        out
-    }
-}
-
-/// `CDLSHOOTINGSTAR`: the inverted hammer's shape (a small body under a long upper shadow,
-/// hardly any lower one) gapping up from the previous body; always -100 (bearish after a
-/// rise, which TA-Lib does not check).
-#[derive(Debug, Clone)]
-pub struct ShootingStar {
-    body_short: Total,
-    shadow_long: Total,
-    shadow_very_short: Total,
-}
-
-impl Default for ShootingStar {
-    fn default() -> Self {
-        Self {
-            body_short: Total::new(Setting::BodyShort, 0),
-            shadow_long: Total::new(Setting::ShadowLong, 0),
-            shadow_very_short: Total::new(Setting::ShadowVeryShort, 0),
-        }
-    }
-}
-
-impl ShootingStar {
-    /// Every running total, in TA-Lib's order.
-    fn totals(&mut self) -> [&mut Total; 3] {
-        [
-            &mut self.body_short,
-            &mut self.shadow_long,
-            &mut self.shadow_very_short,
-        ]
-    }
-}
-
-impl Pattern for ShootingStar {
-    fn lookback(&self) -> usize {
-        shadow_lookback(&[
-            Setting::BodyShort,
-            Setting::ShadowLong,
-            Setting::ShadowVeryShort,
-        ])
-    }
-
-    fn next(&mut self, history: &History) -> i32 {
-        let index = history.seen() - 1;
-        let lookback = self.lookback();
-        if index < lookback {
-            warm(self.totals(), history, index, lookback);
-            return 0;
-        }
-        let (prior, candle) = (history.at(1), history.at(0));
-        let out = if body_gap_up(candle, prior)
+        let out = if gap
             && candle.body() < self.body_short.average(history)
             && candle.upper_shadow() > self.shadow_long.average(history)
             && candle.lower_shadow() < self.shadow_very_short.average(history)
         {
-            -100
+            if self.star {
+                -100
+            } else {
+                100
+            }
         } else {
             0
         };
