@@ -21,9 +21,18 @@ mod two;
 
 use candle::{History, Ohlc, Pattern};
 
-/// Every pattern keel knows, in the order of their columns (`cdl_` + name) and of
-/// [`PatternSet::update`]'s values.
-pub const PATTERN_NAMES: [&str; 17] = [
+/// Declares the pattern names and their column names (`cdl_` + name) from one list.
+macro_rules! patterns {
+    ($($name:literal,)*) => {
+        /// Every pattern keel knows, in the order of their columns and of
+        /// [`PatternSet::update`]'s values.
+        pub const PATTERN_NAMES: [&str; [$($name),*].len()] = [$($name),*];
+        /// The column names (`cdl_` + name), in [`PATTERN_NAMES`] order.
+        pub const PATTERN_COLUMNS: [&str; PATTERN_NAMES.len()] = [$(concat!("cdl_", $name)),*];
+    };
+}
+
+patterns! {
     "doji",
     "hammer",
     "invertedhammer",
@@ -41,28 +50,7 @@ pub const PATTERN_NAMES: [&str; 17] = [
     "spinningtop",
     "dragonflydoji",
     "gravestonedoji",
-];
-
-/// The column names (`cdl_` + name), in [`PATTERN_NAMES`] order.
-pub const PATTERN_COLUMNS: [&str; 17] = [
-    "cdl_doji",
-    "cdl_hammer",
-    "cdl_invertedhammer",
-    "cdl_shootingstar",
-    "cdl_hangingman",
-    "cdl_engulfing",
-    "cdl_harami",
-    "cdl_morningstar",
-    "cdl_eveningstar",
-    "cdl_3whitesoldiers",
-    "cdl_3blackcrows",
-    "cdl_piercing",
-    "cdl_darkcloudcover",
-    "cdl_marubozu",
-    "cdl_spinningtop",
-    "cdl_dragonflydoji",
-    "cdl_gravestonedoji",
-];
+}
 
 /// A pattern by its name.
 type Named = (&'static str, Box<dyn Pattern + Send>);
@@ -91,9 +79,15 @@ impl Default for PatternSet {
 impl PatternSet {
     /// Every pattern, before the first candle.
     pub fn new() -> Self {
+        let mut all = all();
         let patterns = PATTERN_NAMES
             .iter()
-            .map(|name| pattern(name).unwrap_or_else(|| panic!("pattern {name} is missing")))
+            .map(|name| {
+                let at = all.iter().position(|(n, _)| n == name);
+                // Every name has its pattern: the reference tests build each one by name.
+                all.swap_remove(at.unwrap_or_else(|| panic!("pattern {name} is missing")))
+                    .1
+            })
             .collect();
         Self {
             history: History::default(),
@@ -112,8 +106,8 @@ impl PatternSet {
     }
 }
 
-/// The pattern called `name`, before the first candle.
-fn pattern(name: &str) -> Option<Box<dyn Pattern + Send>> {
+/// Every pattern, by name, before the first candle.
+fn all() -> Vec<Named> {
     let mut all: Vec<Named> = vec![
         ("doji", Box::<single::Doji>::default()),
         ("engulfing", Box::<two::Engulfing>::default()),
@@ -121,7 +115,13 @@ fn pattern(name: &str) -> Option<Box<dyn Pattern + Send>> {
     all.extend(hammers::patterns());
     all.extend(harami::patterns());
     all.extend(stars::patterns());
-    all.into_iter().find(|(n, _)| *n == name).map(|(_, p)| p)
+    all
+}
+
+/// The pattern called `name`, before the first candle.
+#[cfg(test)]
+fn pattern(name: &str) -> Option<Box<dyn Pattern + Send>> {
+    all().into_iter().find(|(n, _)| *n == name).map(|(_, p)| p)
 }
 
 #[cfg(test)]
