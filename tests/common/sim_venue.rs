@@ -17,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keel_actors::binance::Signer;
+use keel_actors::market_data::load_candles;
+use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
 use serde_json::Value;
 
 /// The API key the venue accepts.
@@ -364,4 +366,36 @@ impl Drop for SimVenue {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// 2018-01-01T00:00:00Z, the first replayed bar.
+pub fn start() -> i64 {
+    Timestamp::parse_utc("2018-01-01T00:00:00Z").unwrap().0
+}
+
+/// The venue's BTCUSDT 1h bars, as it replays them.
+pub fn btc_bars() -> Vec<Candle> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/binance/BTC_USDT-1h.json");
+    load_candles(
+        &path,
+        Symbol::parse("BTCUSDT").unwrap(),
+        Some(Interval::HOUR),
+    )
+    .unwrap()
+    .candles
+}
+
+/// The bar of `bars` opening at `open`.
+pub fn bar_at(bars: &[Candle], open: i64) -> &Candle {
+    bars.iter()
+        .find(|c| c.open_time.0 == open)
+        .expect("bar in the data")
+}
+
+/// The body of a successful answer (panicking with the status and body otherwise).
+pub fn ok<T: serde::de::DeserializeOwned>(resp: reqwest::blocking::Response) -> T {
+    let status = resp.status();
+    let text = resp.text().unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
