@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 use super::patterns::candle::{exact_f64, Ohlc};
 use super::patterns::{PatternSet, PATTERN_COLUMNS, PATTERN_NAMES};
 use super::setup::{PatternConfirmation, SetupConfig};
+use tracing::info;
+
 use crate::model::{Candle, Direction, TechnicalSetup};
 
 /// One symbol's patterns over the last `pattern_window` bars.
@@ -27,15 +29,6 @@ impl std::fmt::Debug for PatternWatch {
             .field("window", &self.window)
             .finish_non_exhaustive()
     }
-}
-
-/// What the patterns made of a setup.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Confirmed {
-    /// Kept (its reasons now name the pattern, its score raised in `weight` mode).
-    Kept(TechnicalSetup),
-    /// Dropped for want of a confirming pattern (`require` mode).
-    Dropped(TechnicalSetup),
 }
 
 impl PatternWatch {
@@ -61,7 +54,7 @@ impl PatternWatch {
     }
 
     /// Takes the next accepted candle (every one, setup or not).
-    pub fn update(&mut self, candle: &Candle) {
+    fn update(&mut self, candle: &Candle) {
         let ohlc = Ohlc::new(
             exact_f64(candle.open),
             exact_f64(candle.high),
@@ -87,18 +80,32 @@ impl PatternWatch {
             .map(|&p| PATTERN_COLUMNS[p])
     }
 
-    /// Applies the configured rule to `setup` (found on the newest bar).
-    pub fn judge(&self, mut setup: TechnicalSetup) -> Confirmed {
+    /// Takes the next accepted candle and applies the configured rule to the `setup` found on
+    /// it, if any: kept (its reasons naming the pattern, its score raised in `weight` mode),
+    /// or dropped for want of a confirming pattern (`require`). Both are logged. Kept out of
+    /// line: the symbol core's hot path only pays for the call when patterns are on.
+    #[inline(never)]
+    pub fn confirm(
+        &mut self,
+        candle: &Candle,
+        setup: Option<TechnicalSetup>,
+    ) -> Option<TechnicalSetup> {
+        self.update(candle);
+        let mut setup = setup?;
         match self.confirming(setup.direction) {
             Some(pattern) => {
                 if self.mode == PatternConfirmation::Weight {
                     setup.score = (setup.score + self.weight).min(1.0);
                 }
                 setup.reasons.push(pattern);
-                Confirmed::Kept(setup)
+                info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, score = setup.score, %pattern, "setup confirmed by a candlestick pattern");
+                Some(setup)
             }
-            None if self.mode == PatternConfirmation::Require => Confirmed::Dropped(setup),
-            None => Confirmed::Kept(setup),
+            None if self.mode == PatternConfirmation::Require => {
+                info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, "setup dropped: no confirming candlestick pattern");
+                None
+            }
+            None => Some(setup),
         }
     }
 }

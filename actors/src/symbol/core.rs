@@ -2,9 +2,7 @@
 
 use rust_decimal::prelude::ToPrimitive;
 
-use tracing::info;
-
-use super::confirm::{Confirmed, PatternWatch};
+use super::confirm::PatternWatch;
 use super::{IndicatorConfig, IndicatorSet, IndicatorValues, SetupConfig, SetupScanner};
 use crate::model::{Candle, Symbol, TechnicalSetup, Timestamp};
 
@@ -71,19 +69,7 @@ impl SymbolCore {
         let values = self.indicators.update(high, low, close);
         let mut setup = self.scanner.scan(&self.symbol, candle, close, &values);
         if let Some(watch) = &mut self.patterns {
-            watch.update(candle);
-            setup = setup.and_then(|found| match watch.judge(found) {
-                Confirmed::Kept(setup) => {
-                    if let Some(pattern) = setup.reasons.iter().find(|r| r.starts_with("cdl_")) {
-                        info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, score = setup.score, %pattern, "setup confirmed by a candlestick pattern");
-                    }
-                    Some(setup)
-                }
-                Confirmed::Dropped(setup) => {
-                    info!(symbol = %setup.symbol, ts = %setup.ts, direction = ?setup.direction, "setup dropped: no confirming candlestick pattern");
-                    None
-                }
-            });
+            setup = watch.confirm(candle, setup);
         }
         Some(SymbolUpdate {
             values,
