@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use keel_actors::execution::SimExchange;
+use keel_actors::execution::{SimExchange, SimVenue, Venue};
 use keel_actors::journal::{Journal, Recovered, RunInfo, SledStore};
-use keel_actors::model::{ClosedTrade, EquityPoint};
+use keel_actors::model::{ClosedTrade, EquityPoint, Symbol};
 use keel_actors::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
 use keel_actors::risk::RiskState;
 use tracing::{info, warn};
@@ -18,8 +18,6 @@ use crate::settings::{LogSettings, RunSettings, Settings};
 pub struct Start {
     /// The order manager.
     pub orders: OrderManager,
-    /// The in-process venue.
-    pub venue: SimExchange,
     /// Risk's memory.
     pub risk: RiskState,
     /// Round trips risk has not seen yet (closed after its last mark, or by reconciliation).
@@ -35,7 +33,6 @@ impl Start {
     pub fn fresh(settings: &Settings) -> Self {
         Self {
             orders: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
-            venue: SimExchange::new(settings.venue.clone()),
             risk: RiskState::default(),
             unseen_trades: Vec::new(),
             equity: Vec::new(),
@@ -124,7 +121,6 @@ impl Start {
     /// after its last mark, or by reconciliation) and the equity curve up to the last mark.
     pub fn restored(
         orders: OrderManager,
-        venue: SimExchange,
         recovered: Recovered,
         closed_since: Vec<ClosedTrade>,
     ) -> Self {
@@ -143,7 +139,6 @@ impl Start {
             .collect();
         Start {
             orders,
-            venue,
             risk: recovered.risk.unwrap_or_default(),
             unseen_trades,
             equity,
@@ -154,40 +149,64 @@ impl Start {
 
 /// Opens (or creates) the journal at `path` and works out where a run on the in-process
 /// venue starts: restored, then reconciled with the venue's journalled state.
-pub fn open_journal(
+pub async fn open_journal(
     settings: &Settings,
     path: &Path,
-) -> anyhow::Result<(Start, Journal<SledStore>)> {
+    symbols: &[Symbol],
+) -> anyhow::Result<(Start, Journal<SledStore>, Box<dyn Venue>)> {
     let (restored, mut journal) = restore_journal(settings, path)?;
-    let Some(Restored {
-        mut orders,
-        mut recovered,
-    }) = restored
-    else {
-        return Ok((Start::fresh(settings), journal));
+    let Some(mut restored) = restored else {
+        let exchange = SimExchange::new(settings.venue.clone());
+        let venue = Box::new(SimVenue::new(exchange, Some(journal.clone())));
+        return Ok((Start::fresh(settings), journal, venue));
     };
-    let mut venue = match recovered.venue.take() {
+    let exchange = match restored.recovered.venue.take() {
         Some(state) => SimExchange::from_state(settings.venue.clone(), state)
             .with_context(|| format!("restoring the venue from {}", path.display()))?,
         None => SimExchange::new(settings.venue.clone()),
     };
+    let mut venue = SimVenue::new(exchange, Some(journal.clone()));
+    let start = reconcile_at_start(path, &mut venue, restored, Some(&mut journal), symbols).await?;
+    Ok((start, journal, Box::new(venue)))
+}
+
+/// Reconciles a restored order manager with `venue` before any new decision (DESIGN §5), the
+/// same way for every venue: the venue resolves what is in doubt and answers for every order
+/// it knows; what cannot be resolved halts the run; the commands the recovered fills call for
+/// (break-even stops, clean-ups) go out, each batch journalled before it leaves.
+pub async fn reconcile_at_start(
+    path: &Path,
+    venue: &mut dyn Venue,
+    restored: Restored,
+    mut journal: Option<&mut Journal<SledStore>>,
+    symbols: &[Symbol],
+) -> anyhow::Result<Start> {
+    let Restored {
+        mut orders,
+        recovered,
+    } = restored;
     let now = recovered.cursor.unwrap_or_default();
-    let report = reconcile(&mut orders, &venue, now);
+    let snapshot = venue
+        .snapshot(symbols, now)
+        .await
+        .with_context(|| format!("asking the {} venue what it holds", venue.name()))?;
+    let report = reconcile(&mut orders, &snapshot, now);
     check_reconciliation(path, &recovered, &report)?;
     let mut closed = report.closed.clone();
-    // Commands the recovered fills call for (break-even stops, clean-ups) go out now.
     let mut commands = report.commands.clone();
     while !commands.is_empty() {
-        journal.save_order_state(&orders)?;
-        let reports: Vec<_> = commands.iter().flat_map(|c| venue.apply(c, now)).collect();
-        journal.save_venue(&venue)?;
-        let settled = stage::settle(&mut orders, &reports);
+        if let Some(journal) = journal.as_deref_mut() {
+            journal.save_order_state(&orders)?;
+        }
+        let answer = venue.execute(&commands, now).await?;
+        let settled = stage::settle(&mut orders, &answer.reports);
         closed.extend(settled.closed);
         commands = settled.commands;
     }
-    journal.save_order_state(&orders)?;
-    journal.save_venue(&venue)?;
-    Ok((Start::restored(orders, venue, recovered, closed), journal))
+    if let Some(journal) = journal {
+        journal.save_order_state(&orders)?;
+    }
+    Ok(Start::restored(orders, recovered, closed))
 }
 
 /// A fingerprint of everything that shapes decisions (not `[run]` or `[log]`): a journal

@@ -7,25 +7,20 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use keel_actors::binance::book::{parse_venue_id, RemoteVenueView, VenueBook};
-use keel_actors::binance::bridge::{Bridge, RemoteVenue};
+use keel_actors::binance::bridge::RemoteVenue;
 use keel_actors::binance::client::BinanceClient;
 use keel_actors::binance::stream::{MarketStream, StreamConfig};
 use keel_actors::binance::venue::BinanceVenue;
-use keel_actors::binance::wire::{OrderSide, OrderType, QueriedOrder};
-use keel_actors::execution::remote::persist_to;
-use keel_actors::execution::{SimExchange, VenueOrder};
+use keel_actors::execution::remote::BridgedVenue;
+use keel_actors::execution::Venue;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::BarAligner;
-use keel_actors::model::{
-    Candle, ClientOrderId, Decimal, OrderKind, OrderPurpose, OrderRequest, OrderStatus, Side,
-    Symbol, Timestamp,
-};
-use keel_actors::order_manager::{reconcile, stage, OrderManager};
+use keel_actors::model::{Candle, Decimal, Symbol, Timestamp};
+use keel_actors::order_manager::{stage, OrderManager};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use super::recovery::{check_reconciliation, restore_journal, Restored, Start};
+use super::recovery::{reconcile_at_start, restore_journal, Start};
 use crate::settings::{BinanceSettings, Settings};
 
 /// Everything a run against a remote venue starts with.
@@ -34,8 +29,8 @@ pub struct RemoteStart {
     pub start: Start,
     /// The journal, when the run keeps one.
     pub journal: Option<Journal<SledStore>>,
-    /// The venue book and the venue.
-    pub bridge: Bridge<BinanceVenue>,
+    /// The venue, behind the exchange port.
+    pub venue: Box<dyn Venue>,
     /// Closed candles of every symbol, in merged-history order.
     pub candles: mpsc::Receiver<Candle>,
     /// The market stream (stops when dropped).
@@ -71,18 +66,22 @@ pub async fn open_remote(
         }
         None => (None, None),
     };
-    let (mut bridge, mut start) = match restored {
-        None => {
-            let bridge = Bridge::new(venue, VenueBook::new(), persist_to(journal.clone()));
-            (bridge, Start::fresh(settings))
-        }
-        Some(restored) => {
+    let (mut venue, mut start) = match restored {
+        None => (
+            BridgedVenue::new(venue, Default::default(), journal.clone()),
+            Start::fresh(settings),
+        ),
+        Some(mut restored) => {
             let path = store.expect("a restored run has a store");
-            reconcile_with_venue(settings, path, venue, restored, journal.clone(), &symbols).await?
+            let book = restored.recovered.venue_book.take().unwrap_or_default();
+            let mut venue = BridgedVenue::new(venue, book, journal.clone());
+            let start =
+                reconcile_at_start(path, &mut venue, restored, journal.as_mut(), &symbols).await?;
+            (venue, start)
         }
     };
     let now = start.equity.last().map(|p| p.ts).unwrap_or_default();
-    agree_on_positions(&mut start, &mut bridge, journal.as_mut(), &symbols, now).await?;
+    agree_on_positions(&mut start, &mut venue, journal.as_mut(), &symbols, now).await?;
     let mut stream_cfg = StreamConfig::new(binance.ws_url.clone(), symbols.clone(), interval);
     let before_history = Timestamp(binance.history_from()?.0 - interval.millis());
     stream_cfg.resume_after = symbols
@@ -94,7 +93,7 @@ pub async fn open_remote(
     Ok(RemoteStart {
         start,
         journal,
-        bridge,
+        venue: Box::new(venue),
         candles,
         stream,
     })
@@ -133,112 +132,6 @@ async fn check_trading_rules(
     Ok(())
 }
 
-/// Resolves every doubt the book holds, then reconciles the order manager with the venue
-/// as the book sees it; sends the commands the recovered fills call for.
-async fn reconcile_with_venue(
-    settings: &Settings,
-    path: &Path,
-    venue: BinanceVenue,
-    restored: Restored,
-    mut journal: Option<Journal<SledStore>>,
-    symbols: &[Symbol],
-) -> anyhow::Result<(Bridge<BinanceVenue>, Start)> {
-    let Restored {
-        mut orders,
-        mut recovered,
-    } = restored;
-    let book = recovered.venue_book.take().unwrap_or_default();
-    let mut bridge = Bridge::new(venue, book, persist_to(journal.clone()));
-    let now = recovered.cursor.unwrap_or_default();
-    bridge.sync_all(now).await?;
-    let foreign = foreign_orders(&bridge, symbols).await?;
-    let report = reconcile(
-        &mut orders,
-        &RemoteVenueView {
-            book: bridge.book(),
-            foreign: &foreign,
-        },
-        now,
-    );
-    check_reconciliation(path, &recovered, &report)?;
-    let mut closed = report.closed.clone();
-    let mut commands = report.commands.clone();
-    while !commands.is_empty() {
-        if let Some(journal) = &mut journal {
-            journal.save_order_state(&orders)?;
-        }
-        let reports = bridge.execute(&commands, now).await?;
-        let settled = stage::settle(&mut orders, &reports);
-        closed.extend(settled.closed);
-        commands = settled.commands;
-    }
-    if let Some(journal) = &mut journal {
-        journal.save_order_state(&orders)?;
-    }
-    let venue = SimExchange::new(settings.venue.clone());
-    Ok((bridge, Start::restored(orders, venue, recovered, closed)))
-}
-
-/// Open orders at the venue that no leg of the book accounts for.
-async fn foreign_orders(
-    bridge: &Bridge<BinanceVenue>,
-    symbols: &[Symbol],
-) -> anyhow::Result<Vec<VenueOrder>> {
-    let mut foreign = Vec::new();
-    for symbol in symbols {
-        let open = bridge
-            .venue()
-            .open_orders(symbol)
-            .await
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("listing the open orders of {symbol}"))?;
-        for order in open {
-            let (logical, revision) = parse_venue_id(&order.client_order_id);
-            let known = ClientOrderId::new(logical)
-                .and_then(|id| bridge.book().leg(&id).map(|l| l.revision == revision))
-                .unwrap_or(false);
-            if !known {
-                foreign.push(as_venue_order(symbol, &order));
-            }
-        }
-    }
-    Ok(foreign)
-}
-
-/// A venue order keel does not know, in the shape reconciliation reports.
-fn as_venue_order(symbol: &Symbol, order: &QueriedOrder) -> VenueOrder {
-    let kind = match order.order_type {
-        OrderType::Market => OrderKind::Market,
-        OrderType::StopLoss | OrderType::StopLossLimit => OrderKind::Stop {
-            trigger: order.stop_price,
-        },
-        _ => OrderKind::Limit { price: order.price },
-    };
-    let id = ClientOrderId::new(order.client_order_id.as_str())
-        .or_else(|| ClientOrderId::new(format!("venue-{}", order.order_id)))
-        .expect("a non-empty id");
-    VenueOrder {
-        request: OrderRequest {
-            client_order_id: id,
-            symbol: symbol.clone(),
-            side: match order.side {
-                OrderSide::Buy => Side::Buy,
-                OrderSide::Sell => Side::Sell,
-            },
-            qty: order.orig_qty,
-            kind,
-            purpose: OrderPurpose::Entry,
-            oco_group: None,
-            attached: Vec::new(),
-            created: Timestamp(order.time),
-        },
-        parent: None,
-        status: OrderStatus::Accepted,
-        fills: Vec::new(),
-        finished_at: None,
-    }
-}
-
 /// How often the positions are compared with the balances before keel gives up: fills
 /// keep arriving while it starts, so a difference is first checked for fills not seen yet.
 const BALANCE_ATTEMPTS: usize = 5;
@@ -248,14 +141,14 @@ const BALANCE_ATTEMPTS: usize = 5;
 /// meanwhile (applied like any other); one that persists halts trading with both figures.
 async fn agree_on_positions(
     start: &mut Start,
-    bridge: &mut Bridge<BinanceVenue>,
+    venue: &mut BridgedVenue<BinanceVenue>,
     mut journal: Option<&mut Journal<SledStore>>,
     symbols: &[Symbol],
     now: Timestamp,
 ) -> anyhow::Result<()> {
     let mut attempt = 1;
     loop {
-        let balances = balances(bridge).await?;
+        let balances = balances(venue).await?;
         let disagree = disagreements(&start.orders, &balances, symbols);
         if disagree.is_empty() {
             let quote = symbols
@@ -271,7 +164,7 @@ async fn agree_on_positions(
         }
         if attempt == BALANCE_ATTEMPTS {
             for symbol in symbols {
-                for (id, leg) in bridge.book().legs_of(symbol) {
+                for (id, leg) in venue.bridge().book().legs_of(symbol) {
                     warn!(order = %id, phase = ?leg.phase, revision = leg.revision, venue_order_id = ?leg.venue_order_id, filled = %leg.executed(), "venue book");
                 }
             }
@@ -282,22 +175,25 @@ async fn agree_on_positions(
         }
         warn!(attempt, differences = ?disagree, "positions differ from the venue's balances: asking the venue for fills not seen yet");
         tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
-        let mut reports = bridge.sync_all(now).await?;
+        let mut reports = venue.bridge().sync_all(now).await?;
         while !reports.is_empty() {
             let settled = stage::settle(&mut start.orders, &reports);
             start.unseen_trades.extend(settled.closed);
             if let Some(journal) = journal.as_deref_mut() {
                 journal.save_order_state(&start.orders)?;
             }
-            reports = bridge.execute(&settled.commands, now).await?;
+            reports = venue.execute(&settled.commands, now).await?.reports;
         }
         attempt += 1;
     }
 }
 
 /// The account's balances (free and locked) by asset.
-async fn balances(bridge: &Bridge<BinanceVenue>) -> anyhow::Result<HashMap<String, Decimal>> {
-    Ok(bridge
+async fn balances(
+    venue: &mut BridgedVenue<BinanceVenue>,
+) -> anyhow::Result<HashMap<String, Decimal>> {
+    Ok(venue
+        .bridge()
         .venue()
         .balances()
         .await

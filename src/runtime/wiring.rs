@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use actix::prelude::*;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
-use keel_actors::execution::{VenueFaults, VenueGuard};
+use keel_actors::execution::{SimExchange, SimVenue, Venue, VenueFaults, VenueGuard};
 use keel_actors::fusion::actor::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{
@@ -36,9 +36,7 @@ use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
-use keel_actors::binance::bridge::Bridge;
 use keel_actors::binance::stream::MarketStream;
-use keel_actors::binance::venue::BinanceVenue;
 use keel_actors::model::Candle;
 
 /// How to run the actors.
@@ -87,55 +85,47 @@ pub fn run_actors(
         if let Some(binance) = &settings.binance {
             let remote = open_remote(settings, binance, options.store.as_deref()).await?;
             let live = Live {
-                bridge: remote.bridge,
                 candles: remote.candles,
                 _stream: remote.stream,
             };
-            return run_graph(
-                settings,
-                inputs,
-                options,
-                remote.start,
-                remote.journal,
-                Some(live),
-            )
-            .await;
+            let start = (remote.start, remote.journal, remote.venue);
+            return run_graph(settings, inputs, options, start, Some(live)).await;
         }
-        let (start, journal) = match &options.store {
+        let start = match &options.store {
             Some(path) => {
-                let (start, journal) = open_journal(settings, path)?;
-                (start, Some(journal))
+                let (start, journal, venue) = open_journal(settings, path, &inputs.symbols).await?;
+                (start, Some(journal), venue)
             }
-            None => (Start::fresh(settings), None),
+            None => {
+                let exchange = SimExchange::new(settings.venue.clone());
+                let venue: Box<dyn Venue> = Box::new(SimVenue::new(exchange, None));
+                (Start::fresh(settings), None, venue)
+            }
         };
-        run_graph(settings, inputs, options, start, journal, None).await
+        run_graph(settings, inputs, options, start, None).await
     })
 }
 
-/// A run against a remote venue: the bridge the execution actor trades through, and the
-/// venue's candles for the feed.
+/// A run against a remote venue: the venue's candles for the feed.
 struct Live {
-    bridge: Bridge<BinanceVenue>,
     candles: tokio::sync::mpsc::Receiver<Candle>,
     /// Keeps the market stream running.
     _stream: MarketStream,
 }
 
+/// Where the run starts, the journal it keeps, and the venue it trades at.
+type Begin = (Start, Option<Journal<SledStore>>, Box<dyn Venue>);
+
 async fn run_graph(
     settings: &Settings,
     inputs: RunInputs,
     options: RunOptions,
-    start: Start,
-    journal: Option<Journal<SledStore>>,
+    (start, journal, venue): Begin,
     live: Option<Live>,
 ) -> anyhow::Result<RunReport> {
-    let (bridge, live_candles, _stream) = match live {
-        Some(Live {
-            bridge,
-            candles,
-            _stream,
-        }) => (Some(bridge), Some(candles), Some(_stream)),
-        None => (None, None, None),
+    let (live_candles, _stream) = match live {
+        Some(Live { candles, _stream }) => (Some(candles), Some(_stream)),
+        None => (None, None),
     };
     let RunInputs {
         symbols,
@@ -196,20 +186,15 @@ async fn run_graph(
         .health()
         .register_breaker("venue", keel_supervision::BreakerState::Closed);
     let exec = ExecutionActor::new(
-        start.venue,
+        venue,
         Outbox::new(om.clone(), om_mailbox.clone()),
         options.latencies.clone(),
-        journal.clone(),
         exec_handle,
         VenueBreaker {
             guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
             risk: risk.clone(),
         },
-    );
-    let exec = match bridge {
-        Some(bridge) => exec.with_remote(bridge),
-        None => exec,
-    }
+    )
     .start();
     let view = stage::view(&start.orders, &symbols, Timestamp(0));
     let mut risk_stage = RiskStage::new(

@@ -1,23 +1,27 @@
-//! The execution actor: the venue adapter. Over the in-process [`SimExchange`] it executes
-//! the order manager's commands and fills resting orders as bars close; over a remote venue
-//! (see [`remote`](super::remote)) it carries them out through the venue book and asks the
-//! venue what happened as bars close.
+//! The execution actor: the execution stage over one venue behind the exchange port. It
+//! carries out the order manager's commands and tells the venue about each closed bar, one
+//! call at a time so that its messages keep their order and each step stays in flight (its
+//! ticket held) until the venue has answered. Every call goes through the venue's circuit
+//! breaker.
 
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
 use tracing::{error, info};
 
-use super::{Guarded, SimExchange, VenueGuard};
-use crate::journal::{Journal, SledStore};
+use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
 use crate::risk::actor::{RiskActor, VenueHealth};
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
-use keel_supervision::{BreakerState, Transition};
+use keel_supervision::{BreakerState, Permit, Transition};
 
 /// A bar closed at the venue: fill what rested on it.
 #[derive(Message)]
@@ -46,19 +50,6 @@ pub struct Execute {
 /// Feed-to-venue latencies of the commands that carried an order, for the benchmark.
 pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
 
-/// The simulated venue behind the execution port.
-pub struct ExecutionActor {
-    pub(super) venue: SimExchange,
-    /// Set when the venue is remote: then `venue` is unused.
-    pub(super) remote: Option<super::remote::Remote>,
-    pub(super) om: Outbox<OrderManagerActor>,
-    latencies: Option<LatencyLog>,
-    pub(super) journal: Option<Journal<SledStore>>,
-    supervision: ActorHandle,
-    pub(super) guard: VenueGuard,
-    risk: Addr<RiskActor>,
-}
-
 /// The venue's circuit breaker and whom it tells.
 pub struct VenueBreaker {
     /// The breaker (and any faults to inject).
@@ -67,24 +58,51 @@ pub struct VenueBreaker {
     pub risk: Addr<RiskActor>,
 }
 
+/// The execution stage over one venue.
+pub struct ExecutionActor {
+    /// `None` while a call is in flight.
+    venue: Option<Box<dyn Venue>>,
+    /// Why trading on the venue was halted, if it was.
+    halted: Option<String>,
+    om: Outbox<OrderManagerActor>,
+    latencies: Option<LatencyLog>,
+    supervision: ActorHandle,
+    guard: VenueGuard,
+    risk: Addr<RiskActor>,
+}
+
+/// One call to make.
+enum Work {
+    Bar(VenueBar),
+    Commands(Execute),
+}
+
+/// How the breaker sees a call: refused, let through (to be ended with its outcome), or not a
+/// call at all.
+enum Gate {
+    Refused(String),
+    Permitted(Permit),
+    Free,
+}
+
+/// What a call came back with: the venue, and its answer or why the venue failed.
+type Finished = (Box<dyn Venue>, Result<Result<VenueAnswer, VenueHalt>, ()>);
+
 impl ExecutionActor {
-    /// An actor around `venue`, reporting to `om`; `latencies` records how long each
-    /// order-carrying command batch took from the feed; the in-process venue keeps its state
-    /// in `journal` when given.
+    /// The stage over `venue`, reporting to `om`; `latencies` records how long each
+    /// order-carrying command batch took from the feed.
     pub fn new(
-        venue: SimExchange,
+        venue: Box<dyn Venue>,
         om: Outbox<OrderManagerActor>,
         latencies: Option<LatencyLog>,
-        journal: Option<Journal<SledStore>>,
         supervision: ActorHandle,
         breaker: VenueBreaker,
     ) -> Self {
         Self {
-            venue,
-            remote: None,
+            venue: Some(venue),
+            halted: None,
             om,
             latencies,
-            journal,
             supervision,
             guard: breaker.guard,
             risk: breaker.risk,
@@ -92,7 +110,7 @@ impl ExecutionActor {
     }
 
     /// Logs breaker changes and tells risk when the venue becomes (un)usable.
-    pub(super) fn breaker_changed(&self, transitions: &[Transition]) {
+    fn breaker_changed(&self, transitions: &[Transition]) {
         for transition in transitions {
             self.supervision.breaker_changed("venue", transition);
             match transition.to {
@@ -103,14 +121,182 @@ impl ExecutionActor {
         }
     }
 
-    /// The venue's state is durable before its reports reach the order manager.
-    fn save(&mut self) {
-        if let Some(journal) = &mut self.journal {
-            if let Err(err) = journal.save_venue(&self.venue) {
-                error!(actor = "execution", error = %err, "saving the venue's state failed");
+    /// Asks the breaker whether a call may go out now.
+    fn gate(&mut self, now: Timestamp) -> Gate {
+        let (permit, transitions) = self.guard.begin(now);
+        self.breaker_changed(&transitions);
+        match permit {
+            Ok(permit) => Gate::Permitted(permit),
+            Err(why) => Gate::Refused(why.to_string()),
+        }
+    }
+
+    fn run(&mut self, work: Work, ctx: &mut Context<Self>) {
+        // The supervision bookkeeping (mailbox count, restarts) of a synchronous handler.
+        let Some(venue) = contain(self, |this| this.venue.take()).flatten() else {
+            return;
+        };
+        let (now, ticket) = match &work {
+            Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
+            Work::Commands(exec) => (exec.now, exec.ticket.clone()),
+        };
+        let (gate, job): (Gate, LocalBoxFuture<'static, Finished>) = match work {
+            Work::Commands(exec) => {
+                if exec.commands.is_empty() {
+                    self.venue = Some(venue);
+                    return;
+                }
+                self.record_latency(&exec);
+                let gate = match &self.halted {
+                    Some(why) => Gate::Refused(format!("trading halted: {why}")),
+                    None => self.gate(now),
+                };
+                if let Gate::Refused(why) = &gate {
+                    self.venue = Some(venue);
+                    let reports = refused(&exec.commands, why, now);
+                    return self.settle(reports, now, ticket);
+                }
+                (gate, call(venue, Request::Execute(exec.commands, now)))
+            }
+            Work::Bar(bar) => {
+                let symbol = bar.candle.symbol.clone();
+                if venue.bar_is_call(&symbol) {
+                    // A remote venue is asked what it did; while its breaker is open the bar
+                    // is skipped (its fills are learnt at the first bar after it closes).
+                    let gate = self.gate(now);
+                    if matches!(gate, Gate::Refused(_)) {
+                        self.venue = Some(venue);
+                        return;
+                    }
+                    (gate, call(venue, Request::Bar(bar.candle)))
+                } else if self.guard.state() != BreakerState::Closed {
+                    // No order to try the venue with: a harmless read is the trial call, then
+                    // the bar is worked as usual.
+                    let gate = self.gate(now);
+                    let request = match gate {
+                        Gate::Permitted(_) => Request::ProbeThenBar(bar.candle),
+                        _ => Request::Bar(bar.candle),
+                    };
+                    (gate, call(venue, request))
+                } else {
+                    (Gate::Free, call(venue, Request::Bar(bar.candle)))
+                }
+            }
+        };
+        // The in-process venue answers at once: settle now, without a trip through the loop.
+        // A remote venue's call is awaited with the actor's mailbox paused; polling it again
+        // there re-registers the real waker (only the latest poll's waker is ever woken).
+        let mut job = job;
+        let waker = std::task::Waker::noop();
+        match job
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+        {
+            Poll::Ready(finished) => self.finish(finished, gate, now, ticket),
+            Poll::Pending => ctx.wait(
+                job.into_actor(self)
+                    .map(move |finished, act, _| act.finish(finished, gate, now, ticket)),
+            ),
+        }
+    }
+
+    fn finish(&mut self, finished: Finished, gate: Gate, now: Timestamp, ticket: Ticket) {
+        let (venue, outcome) = finished;
+        self.venue = Some(venue);
+        let failed = !matches!(&outcome, Ok(Ok(answer)) if answer.failures == 0);
+        if let Gate::Permitted(permit) = gate {
+            let transitions = self.guard.end(permit, now, !failed);
+            self.breaker_changed(&transitions);
+        }
+        match outcome {
+            Ok(Ok(answer)) => self.settle(answer.reports, now, ticket),
+            Ok(Err(halt)) => {
+                error!(actor = "execution", error = %halt, "the venue's state cannot be journalled: trading on the venue halted");
+                self.halted = Some(halt.0);
+            }
+            Err(()) => {
+                error!(
+                    actor = "execution",
+                    "the venue call panicked: rebuilding the venue from the journal"
+                );
+                if let Some(venue) = self.venue.as_mut() {
+                    if let Err(why) = venue.reload() {
+                        self.halted = Some(why);
+                    }
+                }
             }
         }
     }
+
+    fn record_latency(&self, exec: &Execute) {
+        if let (Some(log), Some(born)) = (&self.latencies, exec.born) {
+            if exec
+                .commands
+                .iter()
+                .any(|c| matches!(c, OrderCommand::Submit(_)))
+            {
+                log.borrow_mut().push(born.elapsed());
+            }
+        }
+    }
+
+    fn settle(&self, reports: Vec<ExecutionReport>, now: Timestamp, ticket: Ticket) {
+        if !reports.is_empty() {
+            self.om.send(Settle {
+                reports,
+                now,
+                ticket,
+            });
+        }
+    }
+}
+
+/// A call to the venue, owning what it carries.
+enum Request {
+    Execute(Vec<OrderCommand>, Timestamp),
+    Bar(Candle),
+    /// The breaker's trial read, then the bar.
+    ProbeThenBar(Candle),
+}
+
+impl Request {
+    async fn send(&self, venue: &mut dyn Venue) -> Result<VenueAnswer, VenueHalt> {
+        match self {
+            Request::Execute(commands, now) => venue.execute(commands, *now).await,
+            Request::Bar(candle) => venue.bar_closed(candle).await,
+            Request::ProbeThenBar(candle) => {
+                let tried = venue.probe(&candle.symbol).await?.failures;
+                let mut answer = venue.bar_closed(candle).await?;
+                answer.failures += tried;
+                Ok(answer)
+            }
+        }
+    }
+}
+
+/// Sends `request` to `venue` with panics caught, handing the venue back either way.
+fn call(mut venue: Box<dyn Venue>, request: Request) -> LocalBoxFuture<'static, Finished> {
+    async move {
+        // The request is made inside the guarded poll: an in-process venue works when called.
+        let outcome = AssertUnwindSafe(request.send(venue.as_mut()))
+            .catch_unwind()
+            .await
+            .map_err(|_| ());
+        (venue, outcome)
+    }
+    .boxed_local()
+}
+
+/// The commands, each rejected unsent with `why`: the order manager learns they never left.
+fn refused(commands: &[OrderCommand], why: &str, now: Timestamp) -> Vec<ExecutionReport> {
+    commands
+        .iter()
+        .map(|c| ExecutionReport::Rejected {
+            id: c.order_id().clone(),
+            reason: why.to_string(),
+            ts: now,
+        })
+        .collect()
 }
 
 impl Rehydrate for ExecutionActor {
@@ -118,23 +304,12 @@ impl Rehydrate for ExecutionActor {
         &self.supervision
     }
 
-    /// The in-process venue's state comes back from the journal (saved after every change
-    /// that produced a report; a bar that filled nothing changes nothing that matters).
     fn rehydrate(&mut self) -> Result<(), String> {
-        if self.remote.is_some() {
-            return self.rehydrate_remote();
+        match self.venue.as_mut() {
+            Some(venue) => venue.reload(),
+            // A call is in flight: the venue is reloaded when it comes back, if it panicked.
+            None => Ok(()),
         }
-        let journal = self
-            .journal
-            .as_ref()
-            .ok_or("no journal to rehydrate the venue from")?;
-        let recovered = journal.load().map_err(|e| e.to_string())?;
-        let config = self.venue.config().clone();
-        self.venue = match recovered.venue {
-            Some(state) => SimExchange::from_state(config, state).map_err(|e| e.to_string())?,
-            None => SimExchange::new(config),
-        };
-        Ok(())
     }
 }
 
@@ -142,9 +317,10 @@ impl Actor for ExecutionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
+        let venue = self.venue.as_ref().map_or("?", |v| v.name());
         info!(
             actor = "execution",
-            venue = "sim",
+            venue,
             event = "started",
             "actor started"
         );
@@ -159,26 +335,7 @@ impl Handler<VenueBar> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: VenueBar, ctx: &mut Self::Context) {
-        if self.remote.is_some() {
-            return self.remote_bar(msg, ctx);
-        }
-        contain(self, |this| {
-            let venue = &this.venue;
-            let symbol = &msg.candle.symbol;
-            let transitions = this.guard.probe(msg.candle.close_time(), || {
-                let _ = venue.open_orders(symbol).count();
-            });
-            this.breaker_changed(&transitions);
-            let reports = this.venue.on_candle(&msg.candle);
-            if !reports.is_empty() {
-                this.save();
-                this.om.send(Settle {
-                    reports,
-                    now: msg.candle.close_time(),
-                    ticket: msg.ticket.clone(),
-                });
-            }
-        });
+        self.run(Work::Bar(msg), ctx);
     }
 }
 
@@ -186,43 +343,6 @@ impl Handler<Execute> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
-        if self.remote.is_some() {
-            return self.remote_execute(msg, ctx);
-        }
-        if let (Some(log), Some(born)) = (&self.latencies, msg.born) {
-            if msg
-                .commands
-                .iter()
-                .any(|c| matches!(c, OrderCommand::Submit(_)))
-            {
-                log.borrow_mut().push(born.elapsed());
-            }
-        }
-        contain(self, |this| {
-            let mut reports = Vec::new();
-            for command in &msg.commands {
-                let venue = &mut this.venue;
-                let (outcome, transitions) =
-                    this.guard.call(msg.now, || venue.apply(command, msg.now));
-                this.breaker_changed(&transitions);
-                match outcome {
-                    Guarded::Done(venue_reports) => reports.extend(venue_reports),
-                    // It never reached the venue: refused, and the order manager knows it.
-                    Guarded::Refused(why) => reports.push(ExecutionReport::Rejected {
-                        id: command.order_id().clone(),
-                        reason: why.to_string(),
-                        ts: msg.now,
-                    }),
-                }
-            }
-            this.save();
-            if !reports.is_empty() {
-                this.om.send(Settle {
-                    reports,
-                    now: msg.now,
-                    ticket: msg.ticket.clone(),
-                });
-            }
-        });
+        self.run(Work::Commands(msg), ctx);
     }
 }

@@ -1,34 +1,21 @@
-//! The execution actor over a remote venue: commands and bar closes are carried out by the
-//! [`Bridge`] as futures the actor waits on, one at a time, so that its messages keep their
-//! order and each step stays in flight (its ticket held) until the venue has answered.
+//! A remote venue behind the exchange port: the [`Bridge`] carries the order manager's
+//! commands out through the venue book and asks the venue what happened as bars close.
 //!
-//! The journal is written before every request leaves (the bridge's rule); a journal that
-//! cannot be written halts trading on the venue: every later command is refused unsent.
+//! The bridge journals the book before every request leaves; a journal that cannot be written
+//! halts trading on the venue (the execution actor refuses every later command unsent).
 
-use std::panic::AssertUnwindSafe;
-
-use actix::prelude::*;
-use futures_util::FutureExt;
-use tracing::error;
-
-use super::actor::{Execute, ExecutionActor, VenueBar};
-use crate::binance::book::VenueBook;
-use crate::binance::bridge::{Bridge, Persist, PersistError};
-use crate::binance::venue::BinanceVenue;
+use crate::binance::book::{parse_venue_id, RemoteVenueView, VenueBook};
+use crate::binance::bridge::{Bridge, PersistError, RemoteVenue};
+use crate::binance::wire::{OrderSide, OrderType, QueriedOrder};
 use crate::journal::{Journal, SledStore};
-use crate::model::{ExecutionReport, Timestamp};
-use crate::order_manager::actor::Settle;
-use crate::runtime::{contain, Ticket};
+use crate::model::{
+    Candle, ClientOrderId, ExecutionReport, OrderKind, OrderPurpose, OrderRequest, OrderStatus,
+    Side, Symbol, Timestamp,
+};
+use crate::order_manager::OrderCommand;
 
-/// What the actor holds for a remote venue.
-pub struct Remote {
-    /// The bridge; `None` while a request is in flight.
-    bridge: Option<Box<Bridge<BinanceVenue>>>,
-    /// The venue, to rebuild the bridge after a restart.
-    venue: BinanceVenue,
-    /// Why trading on the venue was halted, if it was.
-    halted: Option<String>,
-}
+use super::{Venue, VenueAnswer, VenueFuture, VenueHalt, VenueOrder, VenueSnapshot};
+use crate::binance::bridge::Persist;
 
 /// Journals the book in `journal` (flushed); without a journal nothing is kept.
 pub fn persist_to(journal: Option<Journal<SledStore>>) -> Persist {
@@ -40,160 +27,174 @@ pub fn persist_to(journal: Option<Journal<SledStore>>) -> Persist {
     }
 }
 
-/// One piece of work for the bridge.
-enum Work {
-    Bar(VenueBar),
-    Commands(Execute),
+/// A remote venue, its book, and the journal the book is kept in.
+pub struct BridgedVenue<V> {
+    bridge: Bridge<V>,
+    journal: Option<Journal<SledStore>>,
 }
 
-impl ExecutionActor {
-    /// Makes this actor trade at a remote venue through `bridge` (the in-process venue it
-    /// was built with is then unused).
-    pub fn with_remote(mut self, bridge: Bridge<BinanceVenue>) -> Self {
-        self.remote = Some(Remote {
-            venue: bridge.venue().clone(),
-            bridge: Some(Box::new(bridge)),
-            halted: None,
-        });
-        self
+impl<V: RemoteVenue + Clone> BridgedVenue<V> {
+    /// Trades at `venue` from `book` (the journalled one after a restart), journalling it.
+    pub fn new(venue: V, book: VenueBook, journal: Option<Journal<SledStore>>) -> Self {
+        Self {
+            bridge: Bridge::new(venue, book, persist_to(journal.clone())),
+            journal,
+        }
     }
 
-    pub(super) fn remote_bar(&mut self, msg: VenueBar, ctx: &mut Context<Self>) {
-        self.run_remote(Work::Bar(msg), ctx);
+    /// The bridge (its book and venue).
+    pub fn bridge(&mut self) -> &mut Bridge<V> {
+        &mut self.bridge
     }
 
-    pub(super) fn remote_execute(&mut self, msg: Execute, ctx: &mut Context<Self>) {
-        self.run_remote(Work::Commands(msg), ctx);
+    /// The call's reports with the failures the bridge counted during it.
+    fn answer(
+        &mut self,
+        result: Result<Vec<ExecutionReport>, PersistError>,
+    ) -> Result<VenueAnswer, VenueHalt> {
+        let failures = self.bridge.take_failures();
+        let reports = result.map_err(|e| VenueHalt(e.to_string()))?;
+        Ok(VenueAnswer { reports, failures })
     }
 
-    /// Rebuilds the bridge from the journalled book (a restart of this actor).
-    pub(super) fn rehydrate_remote(&mut self) -> Result<(), String> {
-        let journal = self.journal.clone();
-        let remote = self.remote.as_mut().ok_or("not a remote venue")?;
-        let book = match &journal {
-            Some(j) => j
-                .load()
-                .map_err(|e| e.to_string())?
-                .venue_book
-                .unwrap_or_default(),
-            None => return Err("no journal to rehydrate the venue book from".into()),
-        };
-        remote.bridge = Some(Box::new(Bridge::new(
-            remote.venue.clone(),
+    /// Open orders at the venue that no leg of the book accounts for.
+    async fn foreign_orders(&self, symbols: &[Symbol]) -> Result<Vec<VenueOrder>, String> {
+        let mut foreign = Vec::new();
+        for symbol in symbols {
+            let open = self
+                .bridge
+                .venue()
+                .open_orders(symbol)
+                .await
+                .map_err(|e| format!("listing the open orders of {symbol}: {e}"))?;
+            for order in open {
+                let (logical, revision) = parse_venue_id(&order.client_order_id);
+                let known = ClientOrderId::new(logical)
+                    .and_then(|id| self.bridge.book().leg(&id).map(|l| l.revision == revision))
+                    .unwrap_or(false);
+                if !known {
+                    foreign.push(as_venue_order(symbol, &order));
+                }
+            }
+        }
+        Ok(foreign)
+    }
+}
+
+impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
+    fn name(&self) -> &'static str {
+        "remote"
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        commands: &'a [OrderCommand],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async move {
+            let result = self.bridge.execute(commands, now).await;
+            self.answer(result)
+        })
+    }
+
+    fn bar_closed<'a>(&'a mut self, candle: &'a Candle) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async move {
+            let result = self.bridge.sync(&candle.symbol, candle.close_time()).await;
+            self.answer(result)
+        })
+    }
+
+    fn bar_is_call(&self, symbol: &Symbol) -> bool {
+        self.bridge.book().is_live(symbol)
+    }
+
+    fn probe<'a>(&'a mut self, symbol: &'a Symbol) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async move {
+            let failures = match self.bridge.venue().open_orders(symbol).await {
+                Ok(_) => 0,
+                Err(error) => {
+                    tracing::warn!(symbol = %symbol, %error, "the venue's trial call failed");
+                    1
+                }
+            };
+            Ok(VenueAnswer {
+                reports: Vec::new(),
+                failures,
+            })
+        })
+    }
+
+    /// Resolves every doubt the book holds (fills not fetched, placements without an
+    /// answer), then answers from the book, plus the venue's open orders the book does not
+    /// account for (so that they are reported instead of ignored).
+    fn snapshot<'a>(
+        &'a mut self,
+        symbols: &'a [Symbol],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueSnapshot> {
+        Box::pin(async move {
+            self.bridge
+                .sync_all(now)
+                .await
+                .map_err(|e| VenueHalt(e.to_string()))?;
+            let foreign = self.foreign_orders(symbols).await.map_err(VenueHalt)?;
+            Ok(VenueSnapshot::of(&RemoteVenueView {
+                book: self.bridge.book(),
+                foreign: &foreign,
+            }))
+        })
+    }
+
+    /// Rebuilds the bridge from the journalled book.
+    fn reload(&mut self) -> Result<(), String> {
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or("no journal to rehydrate the venue book from")?;
+        let book = journal
+            .load()
+            .map_err(|e| e.to_string())?
+            .venue_book
+            .unwrap_or_default();
+        self.bridge = Bridge::new(
+            self.bridge.venue().clone(),
             book,
-            persist_to(journal),
-        )));
+            persist_to(self.journal.clone()),
+        );
         Ok(())
     }
+}
 
-    fn run_remote(&mut self, work: Work, ctx: &mut Context<Self>) {
-        // The supervision bookkeeping (mailbox count, restarts) of a synchronous handler.
-        let taken = contain(self, |this| {
-            let remote = this.remote.as_mut()?;
-            Some((remote.bridge.take(), remote.halted.clone()))
-        })
-        .flatten();
-        let Some((bridge, halted)) = taken else {
-            return;
-        };
-        let (now, ticket) = match &work {
-            Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
-            Work::Commands(exec) => (exec.now, exec.ticket.clone()),
-        };
-        let idle = match &work {
-            Work::Bar(bar) => !bridge
-                .as_ref()
-                .is_some_and(|b| b.book().is_live(&bar.candle.symbol)),
-            Work::Commands(exec) => exec.commands.is_empty(),
-        };
-        if idle {
-            // Nothing at the venue to ask about or do: not a call.
-            if let Some(remote) = self.remote.as_mut() {
-                remote.bridge = bridge;
-            }
-            return;
-        }
-        let refusal = match (&bridge, halted) {
-            (_, Some(why)) => Some(format!("trading halted: {why}")),
-            (None, None) => Some("the venue bridge is unavailable".to_string()),
-            (Some(_), None) => None,
-        };
-        // The venue's circuit breaker: open, commands are refused unsent and bars skipped
-        // (their fills are learnt at the first bar after it closes again).
-        let permit = match refusal {
-            Some(why) => Err(why),
-            None => {
-                let (permit, transitions) = self.guard.begin(now);
-                self.breaker_changed(&transitions);
-                permit.map_err(str::to_string)
-            }
-        };
-        let (permit, mut bridge) = match (permit, bridge) {
-            (Ok(permit), Some(bridge)) => (permit, bridge),
-            (permit, bridge) => {
-                if let Some(remote) = self.remote.as_mut() {
-                    remote.bridge = bridge;
-                }
-                if let Work::Commands(exec) = work {
-                    let why = permit.err().unwrap_or_default();
-                    let reports = exec
-                        .commands
-                        .iter()
-                        .map(|c| ExecutionReport::Rejected {
-                            id: c.order_id().clone(),
-                            reason: why.clone(),
-                            ts: exec.now,
-                        })
-                        .collect();
-                    self.settle(reports, now, ticket);
-                }
-                return;
-            }
-        };
-        let job = async move {
-            let result = AssertUnwindSafe(async {
-                match &work {
-                    Work::Bar(bar) => bridge.sync(&bar.candle.symbol, now).await,
-                    Work::Commands(exec) => bridge.execute(&exec.commands, now).await,
-                }
-            })
-            .catch_unwind()
-            .await;
-            let failures = bridge.take_failures();
-            (bridge, result, failures)
-        };
-        ctx.wait(job.into_actor(self).map(move |(bridge, result, failures), act, _| {
-            let transitions = act.guard.end(permit, now, failures == 0);
-            act.breaker_changed(&transitions);
-            let Some(remote) = act.remote.as_mut() else {
-                return;
-            };
-            remote.bridge = Some(bridge);
-            match result {
-                Ok(Ok(reports)) => act.settle(reports, now, ticket),
-                Ok(Err(PersistError(why))) => {
-                    error!(actor = "execution", error = %why, "the venue book cannot be journalled: trading on the venue halted");
-                    remote.halted = Some(format!("the venue book cannot be journalled: {why}"));
-                }
-                Err(_) => {
-                    error!(actor = "execution", "the venue bridge panicked: rebuilding it from the journal");
-                    if let Err(why) = act.rehydrate_remote() {
-                        if let Some(remote) = act.remote.as_mut() {
-                            remote.halted = Some(why);
-                        }
-                    }
-                }
-            }
-        }));
-    }
-
-    fn settle(&self, reports: Vec<ExecutionReport>, now: Timestamp, ticket: Ticket) {
-        if !reports.is_empty() {
-            self.om.send(Settle {
-                reports,
-                now,
-                ticket,
-            });
-        }
+/// A venue order keel does not know, in the shape reconciliation reports.
+fn as_venue_order(symbol: &Symbol, order: &QueriedOrder) -> VenueOrder {
+    let kind = match order.order_type {
+        OrderType::Market => OrderKind::Market,
+        OrderType::StopLoss | OrderType::StopLossLimit => OrderKind::Stop {
+            trigger: order.stop_price,
+        },
+        _ => OrderKind::Limit { price: order.price },
+    };
+    let id = ClientOrderId::new(order.client_order_id.as_str())
+        .or_else(|| ClientOrderId::new(format!("venue-{}", order.order_id)))
+        .expect("a non-empty id");
+    VenueOrder {
+        request: OrderRequest {
+            client_order_id: id,
+            symbol: symbol.clone(),
+            side: match order.side {
+                OrderSide::Buy => Side::Buy,
+                OrderSide::Sell => Side::Sell,
+            },
+            qty: order.orig_qty,
+            kind,
+            purpose: OrderPurpose::Entry,
+            oco_group: None,
+            attached: Vec::new(),
+            created: Timestamp(order.time),
+        },
+        parent: None,
+        status: OrderStatus::Accepted,
+        fills: Vec::new(),
+        finished_at: None,
     }
 }

@@ -13,15 +13,6 @@ use crate::model::{EventInstants, Timestamp};
 /// counting from 0.
 pub type VenueFaults = Range<u64>;
 
-/// What happened to one venue call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Guarded<T> {
-    /// The venue answered.
-    Done(T),
-    /// The call did not reach the venue (breaker open, or a fault): why.
-    Refused(&'static str),
-}
-
 /// The breaker, its clock and the fault plan.
 pub struct VenueGuard {
     breaker: CircuitBreaker,
@@ -46,32 +37,19 @@ impl VenueGuard {
         self.breaker.state()
     }
 
-    /// While the breaker is not closed, a harmless read of the venue serves as the trial call
-    /// once the cool-down has passed: with risk in reduce-only mode there may be no order to
-    /// try with. Returns the state changes.
-    pub fn probe(&mut self, now: Timestamp, read: impl FnOnce()) -> Vec<Transition> {
-        if self.breaker.state() == BreakerState::Closed {
-            return Vec::new();
-        }
-        self.call(now, read).1
-    }
-
-    /// Runs `call` against the venue unless the breaker refuses; returns the state changes it
-    /// caused, in order.
-    pub fn call<T>(
-        &mut self,
-        now: Timestamp,
-        call: impl FnOnce() -> T,
-    ) -> (Guarded<T>, Vec<Transition>) {
+    /// Starts a call (its outcome is known only when the venue has answered): `Err` with why
+    /// when the breaker refuses it, or when it is one of the calls to fail on purpose (that
+    /// one counts as a failure). End a permitted call with [`end`](Self::end). Returns the
+    /// state changes too.
+    pub fn begin(&mut self, now: Timestamp) -> (Result<Permit, &'static str>, Vec<Transition>) {
         let at = self.instants.at(now);
         let permit = match self.breaker.allow(at) {
             Ok(permit) => permit,
             Err(rejected) => {
-                let transitions = rejected.transition.into_iter().collect();
                 return (
-                    Guarded::Refused("the venue's circuit breaker is open"),
-                    transitions,
-                );
+                    Err("the venue's circuit breaker is open"),
+                    rejected.transition.into_iter().collect(),
+                )
             }
         };
         let mut transitions: Vec<Transition> = permit.transition().into_iter().collect();
@@ -80,30 +58,11 @@ impl VenueGuard {
         if self.faults.as_ref().is_some_and(|f| f.contains(&number)) {
             transitions.extend(self.breaker.on_failure(permit, at));
             return (
-                Guarded::Refused("the venue could not be reached (injected fault)"),
+                Err("the venue could not be reached (injected fault)"),
                 transitions,
             );
         }
-        let result = call();
-        transitions.extend(self.breaker.on_success(permit, at));
-        (Guarded::Done(result), transitions)
-    }
-
-    /// Starts a call whose outcome is known only later (a remote venue's requests run
-    /// asynchronously): `Err` with why when the breaker refuses it. End it with
-    /// [`end`](Self::end). Returns the state changes too.
-    pub fn begin(&mut self, now: Timestamp) -> (Result<Permit, &'static str>, Vec<Transition>) {
-        let at = self.instants.at(now);
-        match self.breaker.allow(at) {
-            Ok(permit) => {
-                let transitions = permit.transition().into_iter().collect();
-                (Ok(permit), transitions)
-            }
-            Err(rejected) => (
-                Err("the venue's circuit breaker is open"),
-                rejected.transition.into_iter().collect(),
-            ),
-        }
+        (Ok(permit), transitions)
     }
 
     /// Ends a call started with [`begin`](Self::begin): whether the venue answered as it

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use crate::binance::book::VenueBook;
+use crate::binance::book::{RemoteVenueView, VenueBook};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
-use crate::execution::{SimExchange, SimExchangeState};
+use crate::execution::{FillConfig, SimExchange, SimExchangeState, VenueSnapshot};
 use crate::model::{EquityPoint, Timestamp};
 use crate::order_manager::{OrderManager, OrderManagerState, PriceMark};
 use crate::risk::RiskState;
@@ -79,6 +79,24 @@ pub struct Recovered {
     pub run: Option<RunInfo>,
     /// The remote venue's book (runs against a remote venue only).
     pub venue_book: Option<VenueBook>,
+}
+
+impl Recovered {
+    /// The venue's orders as it journalled them (the in-process venue's state, or a remote
+    /// venue's book), or `None` when no venue state was saved. The execution stage journals
+    /// its venue before any report reaches the order manager, so this is never behind the
+    /// order manager's own journal: what an order manager restart is reconciled against.
+    pub fn venue_snapshot(&self, cfg: &FillConfig) -> Result<Option<VenueSnapshot>, String> {
+        if let Some(state) = &self.venue {
+            let venue = SimExchange::from_state(cfg.clone(), state.clone())
+                .map_err(|e| format!("the journalled venue state: {e}"))?;
+            return Ok(Some(VenueSnapshot::of(&venue)));
+        }
+        Ok(self
+            .venue_book
+            .as_ref()
+            .map(|book| VenueSnapshot::of(&RemoteVenueView { book, foreign: &[] })))
+    }
 }
 
 /// A journal that cannot be used: the store failed, or a record does not decode. Nothing is

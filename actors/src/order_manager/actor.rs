@@ -9,7 +9,7 @@ use tracing::{debug, error, info, info_span, warn};
 
 use super::{reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord};
 use crate::execution::actor::{Execute, ExecutionActor};
-use crate::execution::{FillConfig, SimExchange};
+use crate::execution::FillConfig;
 use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, EquityPoint, ExecutionReport, Symbol, Timestamp};
 use crate::risk::actor::{PortfolioUpdated, RiskActor};
@@ -97,15 +97,16 @@ impl Rehydrate for OrderManagerActor {
     }
 
     /// Reloads orders, positions, cash and the equity curve from the journal, applies the
-    /// price marks, and reconciles with the venue's journalled state (whatever did not reach
-    /// it is resolved there, never resent blindly).
+    /// price marks, and reconciles with what the venue journalled, whichever venue it is (see
+    /// [`Recovered::venue_snapshot`](crate::journal::Recovered::venue_snapshot)): whatever
+    /// did not reach it is resolved there, never resent blindly.
     fn rehydrate(&mut self) -> Result<(), String> {
         let journal = self
             .journal
             .as_ref()
             .ok_or("no journal to rehydrate the order manager from")?;
-        let recovered = journal.load().map_err(|e| e.to_string())?;
-        let mut om = match recovered.om {
+        let mut recovered = journal.load().map_err(|e| e.to_string())?;
+        let mut om = match recovered.om.take() {
             Some(state) => {
                 OrderManager::from_state(self.cfg.clone(), state).map_err(|e| e.to_string())?
             }
@@ -115,9 +116,7 @@ impl Rehydrate for OrderManagerActor {
             om.restore_price_marks(marks);
         }
         let now = recovered.cursor.unwrap_or_default();
-        if let Some(state) = recovered.venue {
-            let venue = SimExchange::from_state(self.venue_cfg.clone(), state)
-                .map_err(|e| e.to_string())?;
+        if let Some(venue) = recovered.venue_snapshot(&self.venue_cfg)? {
             let report = reconcile(&mut om, &venue, now);
             if !report.is_resolved() {
                 return Err(format!("reconciliation unresolved:\n{report}"));

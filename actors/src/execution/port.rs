@@ -1,0 +1,80 @@
+//! The exchange port (DESIGN §6): the one interface the execution stage trades through. The
+//! in-process [`SimVenue`](super::SimVenue) and a remote venue behind the bridge
+//! ([`BridgedVenue`](super::remote::BridgedVenue)) implement it; the execution actor, the
+//! reconciliation at process start and the breaker know nothing else of a venue.
+//!
+//! Calls are futures so that a remote venue can answer later; the in-process venue answers at
+//! once (its futures are ready when made, and the execution actor then settles them
+//! synchronously, without a trip through the event loop).
+
+use futures_util::future::LocalBoxFuture;
+
+use super::VenueSnapshot;
+use crate::model::{Candle, ExecutionReport, Symbol, Timestamp};
+use crate::order_manager::OrderCommand;
+
+/// What one venue call produced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VenueAnswer {
+    /// Reports for the order manager, in the venue's order.
+    pub reports: Vec<ExecutionReport>,
+    /// Requests inside the call that got no answer (the circuit breaker counts the call as
+    /// failed when any did).
+    pub failures: u32,
+}
+
+impl VenueAnswer {
+    /// An answer without failures.
+    pub fn of(reports: Vec<ExecutionReport>) -> Self {
+        Self {
+            reports,
+            failures: 0,
+        }
+    }
+}
+
+/// Trading on the venue must stop: its state can no longer be journalled, so a request sent
+/// now could not be recovered after a crash.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("trading on the venue halted: {0}")]
+pub struct VenueHalt(pub String);
+
+/// A venue call in progress.
+pub type VenueFuture<'a, T> = LocalBoxFuture<'a, Result<T, VenueHalt>>;
+
+/// A venue keel trades at: place, cancel and modify through the order manager's commands,
+/// what happened on a bar (fills of resting orders), and every order it can answer for.
+pub trait Venue {
+    /// A short name for logs (`sim`, `binance`).
+    fn name(&self) -> &'static str;
+
+    /// Carries out the order manager's commands at `now`, in order.
+    fn execute<'a>(
+        &'a mut self,
+        commands: &'a [OrderCommand],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer>;
+
+    /// A bar of `candle.symbol` closed: what the venue did on that symbol since the last one.
+    fn bar_closed<'a>(&'a mut self, candle: &'a Candle) -> VenueFuture<'a, VenueAnswer>;
+
+    /// Whether handling a bar of `symbol` is a request to the venue (and so subject to its
+    /// circuit breaker). The in-process venue's matching runs whether keel can reach it or
+    /// not: never. A remote venue: while it holds orders of `symbol`.
+    fn bar_is_call(&self, symbol: &Symbol) -> bool;
+
+    /// A harmless read, the breaker's trial call when there is no order to try with.
+    fn probe<'a>(&'a mut self, symbol: &'a Symbol) -> VenueFuture<'a, VenueAnswer>;
+
+    /// Every order the venue can answer for, once whatever was in doubt (placements without
+    /// an answer, fills not fetched yet) has been resolved with it: what the order manager's
+    /// journal is reconciled against when a process starts.
+    fn snapshot<'a>(
+        &'a mut self,
+        symbols: &'a [Symbol],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueSnapshot>;
+
+    /// Rebuilds the venue's side from what it journalled (a restart of the execution actor).
+    fn reload(&mut self) -> Result<(), String>;
+}

@@ -1,0 +1,96 @@
+//! The in-process [`SimExchange`] behind the exchange port: it answers at once, and keeps its
+//! state in the journal after every change that produced a report, before the report can
+//! reach the order manager.
+
+use std::future::ready;
+
+use tracing::error;
+
+use super::{SimExchange, Venue, VenueAnswer, VenueFuture, VenueSnapshot};
+use crate::journal::{Journal, SledStore};
+use crate::model::{Candle, Symbol, Timestamp};
+use crate::order_manager::OrderCommand;
+
+/// The simulated venue and the journal it keeps its state in.
+pub struct SimVenue {
+    exchange: SimExchange,
+    journal: Option<Journal<SledStore>>,
+}
+
+impl SimVenue {
+    /// `exchange` (fresh or restored), journalled into `journal` when given.
+    pub fn new(exchange: SimExchange, journal: Option<Journal<SledStore>>) -> Self {
+        Self { exchange, journal }
+    }
+
+    /// The exchange.
+    pub fn exchange(&self) -> &SimExchange {
+        &self.exchange
+    }
+
+    /// The venue's state is durable before its reports reach the order manager. A failed
+    /// write is logged: the exchange goes on (it is the market, not keel's bookkeeping).
+    fn save(&mut self) {
+        if let Some(journal) = &mut self.journal {
+            if let Err(err) = journal.save_venue(&self.exchange) {
+                error!(actor = "execution", error = %err, "saving the venue's state failed");
+            }
+        }
+    }
+}
+
+impl Venue for SimVenue {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        commands: &'a [OrderCommand],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer> {
+        let reports = commands
+            .iter()
+            .flat_map(|c| self.exchange.apply(c, now))
+            .collect();
+        self.save();
+        Box::pin(ready(Ok(VenueAnswer::of(reports))))
+    }
+
+    fn bar_closed<'a>(&'a mut self, candle: &'a Candle) -> VenueFuture<'a, VenueAnswer> {
+        let reports = self.exchange.on_candle(candle);
+        if !reports.is_empty() {
+            self.save();
+        }
+        Box::pin(ready(Ok(VenueAnswer::of(reports))))
+    }
+
+    fn bar_is_call(&self, _: &Symbol) -> bool {
+        false
+    }
+
+    fn probe<'a>(&'a mut self, symbol: &'a Symbol) -> VenueFuture<'a, VenueAnswer> {
+        let _ = self.exchange.open_orders(symbol).count();
+        Box::pin(ready(Ok(VenueAnswer::default())))
+    }
+
+    fn snapshot<'a>(&'a mut self, _: &'a [Symbol], _: Timestamp) -> VenueFuture<'a, VenueSnapshot> {
+        Box::pin(ready(Ok(VenueSnapshot::of(&self.exchange))))
+    }
+
+    /// The state comes back from the journal (saved after every change that produced a
+    /// report; a bar that filled nothing changes nothing that matters).
+    fn reload(&mut self) -> Result<(), String> {
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or("no journal to rehydrate the venue from")?;
+        let recovered = journal.load().map_err(|e| e.to_string())?;
+        let config = self.exchange.config().clone();
+        self.exchange = match recovered.venue {
+            Some(state) => SimExchange::from_state(config, state).map_err(|e| e.to_string())?,
+            None => SimExchange::new(config),
+        };
+        Ok(())
+    }
+}
