@@ -502,3 +502,57 @@ fn a_trade_of_an_order_whose_answer_was_lost_is_applied_once_the_query_names_it(
     );
     assert_eq!(book.due_actions().len(), 2, "its exits go out");
 }
+
+/// The order manager restarted after the book learnt of a fill it never settled (the report
+/// was in flight): reconciling against the book as journalled applies that fill, once.
+#[test]
+fn an_order_manager_behind_the_journalled_book_gets_the_fill_it_missed() {
+    use crate::execution::{FillConfig, VenueView};
+    use crate::journal::Recovered;
+    use crate::model::{OrderIntent, OrderStatus};
+    use crate::order_manager::{reconcile, Discrepancy, OrderManager, OrderManagerConfig};
+
+    let mut om = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
+    let commands = om.on_intent(&OrderIntent::Open {
+        symbol: btc(),
+        qty: dec!(0.30),
+        stop: None,
+        take_profits: Vec::new(),
+        ts: Timestamp(0),
+    });
+    let mut book = VenueBook::new();
+    let (_, actions) = book.command(&commands, Timestamp(0));
+    let mut next = 0;
+    for report in place_all(&mut book, &actions, &mut next) {
+        om.on_execution(&report);
+    }
+    let entry = commands[0].order_id().clone();
+    assert_eq!(om.order(&entry).unwrap().status, OrderStatus::Accepted);
+    // The venue filled the entry and the book took it in; the report never reached the order
+    // manager.
+    let fills = book.on_trades(&btc(), &[trade(10, 1, dec!(0.30), dec!(10000), 3_600_000)]);
+    assert_eq!(fills.len(), 1);
+
+    let recovered = Recovered {
+        venue_book: Some(book),
+        ..Recovered::default()
+    };
+    let snapshot = recovered
+        .venue_snapshot(&FillConfig::default())
+        .unwrap()
+        .expect("a journalled book is a venue to reconcile with");
+    assert_eq!(snapshot.order_ids(), vec![entry.clone()]);
+    let report = reconcile(&mut om, &snapshot, Timestamp(2 * 3_600_000));
+    assert!(
+        report
+            .discrepancies
+            .iter()
+            .any(|d| matches!(d, Discrepancy::FillRecovered { qty, .. } if *qty == dec!(0.30))),
+        "{report}"
+    );
+    assert_eq!(om.position(&btc()).map(|p| p.qty), Some(dec!(0.30)));
+    // Reconciling again finds nothing: the fill is applied once.
+    let again = reconcile(&mut om, &snapshot, Timestamp(2 * 3_600_000));
+    assert!(again.is_clean(), "{again}");
+    assert_eq!(om.position(&btc()).map(|p| p.qty), Some(dec!(0.30)));
+}
