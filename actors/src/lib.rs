@@ -10,6 +10,7 @@ pub mod binance;
 pub mod config_check;
 pub mod execution;
 pub mod fusion;
+pub mod graph;
 pub mod journal;
 pub mod market_data;
 pub mod model;

@@ -1,23 +1,18 @@
 //! The decision pipeline in one plain struct: every stage, stepped candle by candle in the
-//! canonical order that the actor runtime reproduces message by message:
-//!
-//! 1. **venue** — the simulated venue executes what rested on the bar; the order manager
-//!    settles the reports (and answers with follow-up commands until nothing is left);
-//! 2. **news** — headlines published up to the candle's close reach fusion;
-//! 3. **decision** — symbol core → strategy stage → risk stage → order manager → venue.
-//!
-//! After every candle of one close time, [`Pipeline::mark`] marks the account. No actors, no
-//! I/O, no wall clock.
+//! order [`keel_actors::graph`] declares (the actor runtime's feed walks the same schedule,
+//! message by message): venue, news, decision; the account is marked after every candle of a
+//! bar close. No actors, no I/O, no wall clock.
 
 use std::collections::BTreeMap;
 
 use keel_actors::execution::SimExchange;
+pub use keel_actors::graph::Mode;
+use keel_actors::graph::{CandleWork, Step};
 use keel_actors::model::{
     Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp,
 };
 use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
-pub use keel_actors::runtime::Mode;
 use keel_actors::sentiment::llm::ReplayChoice;
 use keel_actors::sentiment::{log_outputs, Headline, SentimentCore};
 use keel_actors::strategy::{Decision, StrategyStage};
@@ -106,37 +101,48 @@ impl Pipeline {
         }
     }
 
-    /// Steps one closed candle through every stage.
-    pub fn on_candle(&mut self, candle: &Candle, mode: Mode) {
+    /// Takes one closed candle's work, as the schedule of [`keel_actors::graph`] declares it:
+    /// its steps in order. The mark the work calls for is the caller's (see [`Self::mark`]).
+    pub fn on_candle(&mut self, candle: &Candle, work: &CandleWork) {
         let Some(&i) = self.index.get(&candle.symbol) else {
             warn!(symbol = %candle.symbol, "candle for an unconfigured symbol dropped");
             return;
         };
         self.stats.candles += 1;
-        let now = candle.close_time();
-
-        // 1. The venue executes what rested on this bar (only traded bars: warm-up and
-        //    recovered bars have nothing to fill, or were filled before a restart).
-        if mode == Mode::Trading {
-            let reports = self.venue.on_candle(candle);
-            self.settle(reports, now);
+        for step in work.steps {
+            match step {
+                Step::Venue => self.venue_bar(candle),
+                Step::News => self.news(candle.close_time()),
+                Step::Decide => self.decide(i, candle, work.mode),
+            }
         }
+    }
 
-        // 2. News published up to this close reaches fusion.
+    /// The venue executes what rested on the bar.
+    fn venue_bar(&mut self, candle: &Candle) {
+        let reports = self.venue.on_candle(candle);
+        self.settle(reports, candle.close_time());
+    }
+
+    /// News published up to `now` reaches fusion.
+    fn news(&mut self, now: Timestamp) {
         let news = self.sentiment.advance_to(now);
         if !news.is_empty() {
             log_outputs(&news);
             self.strategy.on_news(&news);
         }
+    }
 
-        // 3. Indicators → strategy → risk → order manager → venue.
+    /// Indicators → strategy → risk → order manager → venue.
+    fn decide(&mut self, i: usize, candle: &Candle, mode: Mode) {
+        let now = candle.close_time();
         let Some(update) = self.cores[i].on_candle(candle) else {
             return;
         };
         let decision = self
             .strategy
             .on_update(candle, &update, mode != Mode::Warmup);
-        if mode == Mode::Recovery {
+        if !mode.trades() {
             return;
         }
         log_decision(&decision, now);

@@ -1,9 +1,10 @@
-//! The backtest loop: every candle through the pipeline, one equity point per bar close.
+//! The backtest loop: every candle through the pipeline on the schedule of
+//! [`keel_actors::graph`], one equity point per traded bar close.
 
-use keel_actors::model::Timestamp;
+use keel_actors::graph::Schedule;
 use keel_actors::order_manager::RunRecord;
 
-use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Mode, Pipeline, RunInputs};
+use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Pipeline, RunInputs};
 use crate::settings::Settings;
 
 /// Runs the configured strategy over `inputs`. `progress` is called with the number of
@@ -34,26 +35,18 @@ pub fn backtest_pipeline(
     let analyst = replay_analyst(settings, analyses.as_ref());
     let mut pipeline = Pipeline::new(settings, symbols.clone(), headlines, analyst);
     let mut curve: Vec<EquityPoint> = Vec::new();
-    let mut pending_close: Option<Timestamp> = None;
+    let mut schedule = Schedule::new(start, 0);
     for (n, candle) in candles.iter().enumerate() {
-        let close = candle.close_time();
-        let trading = start.is_none_or(|s| candle.open_time >= s);
-        let mode = if trading { Mode::Trading } else { Mode::Warmup };
-        if let Some(previous) = pending_close {
-            if close != previous {
-                curve.push(pipeline.mark(previous));
-                pending_close = None;
-            }
+        let work = schedule.next(candle);
+        if let Some(close) = work.mark {
+            curve.push(pipeline.mark(close));
         }
-        pipeline.on_candle(candle, mode);
-        if trading {
-            pending_close = Some(close);
-        }
+        pipeline.on_candle(candle, &work);
         if n % 4096 == 0 {
             progress(n as u64);
         }
     }
-    if let Some(last) = pending_close {
+    if let Some(last) = schedule.finish() {
         curve.push(pipeline.mark(last));
     }
     progress(candles.len() as u64);

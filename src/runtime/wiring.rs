@@ -54,6 +54,9 @@ pub struct RunOptions {
     pub chaos: Option<ChaosOptions>,
     /// Make these venue calls fail (numbered from 0), to exercise the venue's breaker.
     pub venue_faults: Option<VenueFaults>,
+    /// Test only: the feed sends each candle's steps in reverse order, breaking the declared
+    /// order in this executor alone (the parity test must notice).
+    pub reverse_steps: bool,
 }
 
 /// What a run produced.
@@ -280,6 +283,7 @@ async fn run_graph(
         recovered: start.recovered,
         pace: options.pace.unwrap_or(Pace::Lockstep),
         stop_after: options.stop_after,
+        reverse_steps: options.reverse_steps,
     };
     let targets = FeedTargets {
         symbols: symbol_actors,

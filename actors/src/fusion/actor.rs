@@ -6,9 +6,10 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{debug, info, info_span, warn};
 
+use crate::graph::Mode;
 use crate::model::Candle;
 use crate::risk::actor::{Decide, RiskActor};
-use crate::runtime::{contain, ActorHandle, Mode, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 use crate::sentiment::SentimentOutput;
 use crate::strategy::StrategyStage;
 use crate::symbol::SymbolUpdate;

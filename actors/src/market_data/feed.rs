@@ -1,9 +1,10 @@
-//! The feed actor: replays candles into the actor pipeline.
+//! The feed actor: replays candles into the actor pipeline, the actor runtime's executor of
+//! the schedule in [`crate::graph`].
 //!
-//! Per candle it sends three steps — the bar to the venue, the event time to the analyst,
-//! the candle to its symbol actor — and, when the close time moves on, a mark to risk. In
-//! **lockstep** it waits for the pipeline to drain after each step, so the actors see exactly
-//! the order the backtest loop uses; **paced** does the same and sleeps between bar closes at
+//! Per candle it sends the declared steps — the bar to the venue, the event time to the
+//! analyst, the candle to its symbol actor — and, when the close time moves on, a mark to
+//! risk. In **lockstep** it waits for the pipeline to drain after each step, so the actors see
+//! exactly the order the backtest loop uses; **paced** does the same and sleeps between bar closes at
 //! a speed-up of real time; **rate** releases candles on a fixed wall-clock schedule, capping
 //! the messages in flight, and reports how far behind it fell (for the latency benchmark; its
 //! interleaving is not deterministic).
@@ -18,10 +19,11 @@ use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::execution::actor::VenueBar;
+use crate::graph::{CandleWork, Mode, Schedule, Step};
 use crate::model::{Candle, Symbol, Timestamp};
 use crate::order_manager::actor::Progress;
 use crate::risk::actor::Mark;
-use crate::runtime::{Inbox, Inflight, Mode};
+use crate::runtime::{Inbox, Inflight};
 use crate::sentiment::actor::NewsTick;
 use crate::symbol::actor::CandleClosed;
 
@@ -126,6 +128,9 @@ pub struct FeedPlan {
     pub pace: Pace,
     /// Stop (gracefully, at a bar close) after this many candles.
     pub stop_after: Option<u64>,
+    /// Test only: send each candle's steps in reverse order (the parity test shows that it
+    /// notices an executor that breaks the declared order).
+    pub reverse_steps: bool,
 }
 
 /// How a replay ended.
@@ -188,11 +193,11 @@ impl Actor for FeedActor {
                     candles_per_sec,
                     max_inflight,
                 } => {
-                    let schedule = Schedule {
+                    let clock = RateClock {
                         start: Instant::now(),
                         candles_per_sec,
                     };
-                    replay_at_rate(plan, targets, inflight, shutdown, schedule, max_inflight).await
+                    replay_at_rate(plan, targets, inflight, shutdown, clock, max_inflight).await
                 }
                 _ => replay(plan, targets, inflight, shutdown).await,
             }
@@ -216,14 +221,41 @@ impl Actor for FeedActor {
     }
 }
 
-fn mode_of(index: u64, candle: &Candle, plan: &FeedPlan) -> Mode {
-    if plan.start.is_some_and(|s| candle.open_time < s) {
-        Mode::Warmup
-    } else if index < plan.recovered {
-        Mode::Recovery
-    } else {
-        Mode::Trading
+/// Sends one step of `candle` to the actor that takes it.
+fn send_step(
+    step: Step,
+    candle: &Candle,
+    mode: Mode,
+    symbol: &Inbox<CandleClosed>,
+    targets: &FeedTargets,
+    inflight: &Inflight,
+    born: Instant,
+) {
+    match step {
+        Step::Venue => targets.venue.send(VenueBar {
+            candle: candle.clone(),
+            ticket: inflight.ticket(),
+        }),
+        Step::News => targets.news.send(NewsTick {
+            now: candle.close_time(),
+            ticket: inflight.ticket(),
+        }),
+        Step::Decide => symbol.send(CandleClosed {
+            candle: candle.clone(),
+            mode,
+            born,
+            ticket: inflight.ticket(),
+        }),
     }
+}
+
+/// The steps of one candle in the order they are sent (declared, unless a test breaks it).
+fn ordered(work: &CandleWork, plan: &FeedPlan) -> Vec<Step> {
+    let mut steps = work.steps.to_vec();
+    if plan.reverse_steps {
+        steps.reverse();
+    }
+    steps
 }
 
 /// Reports progress past the recovered candles (never backwards: the journal's resume point
@@ -266,79 +298,57 @@ async fn replay(
 ) -> FeedOutcome {
     let mut candles = std::mem::replace(&mut plan.candles, CandleSource::Replay(Vec::new()));
     let live = matches!(candles, CandleSource::Live(_));
-    let mut pending_mark: Option<Timestamp> = None;
+    let mut schedule = Schedule::new(plan.start, plan.recovered);
     let mut last_close: Option<Timestamp> = None;
-    let mut sent = 0u64;
     let mut completed = true;
-    let mut index = 0u64;
-    while let Some(candle) = next_candle(&mut candles, index as usize, &shutdown).await {
+    while let Some(candle) = next_candle(&mut candles, schedule.taken() as usize, &shutdown).await {
         let candle = &candle;
-        index += 1;
-        let index = index - 1;
-        let close = candle.close_time();
-        let new_bar = last_close.is_some_and(|last| last != close);
-        if new_bar {
-            mark(&targets, &inflight, pending_mark.take()).await;
-        }
+        let index = schedule.taken();
+        let work = schedule.next(candle);
+        mark(&targets, &inflight, work.mark).await;
         // Every candle before this one is done, its bar's mark included.
         report_progress(&plan, &targets, &inflight, index).await;
-        if new_bar {
+        if work.new_bar {
             // Stop only at a bar close, after its mark: nothing is left half-done.
-            if shutdown.get() || plan.stop_after.is_some_and(|n| sent >= n) {
+            if shutdown.get() || plan.stop_after.is_some_and(|n| index >= n) {
                 completed = false;
                 break;
             }
+            let close = candle.close_time();
             if let (Pace::Paced { speedup }, Some(last)) = (plan.pace, last_close) {
                 let event_ms = (close.millis() - last.millis()).max(0) as f64;
                 tokio::time::sleep(Duration::from_secs_f64(event_ms / 1000.0 / speedup)).await;
             }
         }
-        last_close = Some(close);
-        let mode = mode_of(index, candle, &plan);
-        sent += 1;
+        last_close = Some(candle.close_time());
         let Some(symbol) = targets.symbols.get(&candle.symbol) else {
             continue;
         };
         let born = Instant::now();
-        // The venue only sees bars that are traded (warm-up and recovered bars have nothing
-        // to fill, or were filled before the restart).
-        if mode == Mode::Trading {
-            targets.venue.send(VenueBar {
-                candle: candle.clone(),
-                ticket: inflight.ticket(),
-            });
+        for step in ordered(&work, &plan) {
+            send_step(step, candle, work.mode, symbol, &targets, &inflight, born);
             inflight.idle().await;
         }
-        targets.news.send(NewsTick {
-            now: close,
-            ticket: inflight.ticket(),
-        });
-        inflight.idle().await;
-        symbol.send(CandleClosed {
-            candle: candle.clone(),
-            mode,
-            born,
-            ticket: inflight.ticket(),
-        });
-        inflight.idle().await;
-        if mode == Mode::Trading {
-            pending_mark = Some(close);
-            if live {
-                // One line per symbol and bar: an operator sees the market arrive and be
-                // handled (and a test can wait for exactly this bar).
-                info!(actor = "feed", symbol = %candle.symbol, open_ms = candle.open_time.0, "live bar handled");
-            }
+        if live && work.mode.trades() {
+            // One line per symbol and bar: an operator sees the market arrive and be
+            // handled (and a test can wait for exactly this bar).
+            info!(actor = "feed", symbol = %candle.symbol, open_ms = candle.open_time.0, "live bar handled");
         }
     }
+    let sent = if completed {
+        schedule.taken()
+    } else {
+        schedule.taken() - 1
+    };
     // A live feed stopped between bars has its last bar complete: mark it like an end.
     if live && shutdown.get() && completed {
         completed = false;
-        mark(&targets, &inflight, pending_mark.take()).await;
-        report_progress(&plan, &targets, &inflight, index).await;
+        mark(&targets, &inflight, schedule.finish()).await;
+        report_progress(&plan, &targets, &inflight, sent).await;
     }
     if completed {
-        mark(&targets, &inflight, pending_mark.take()).await;
-        report_progress(&plan, &targets, &inflight, index).await;
+        mark(&targets, &inflight, schedule.finish()).await;
+        report_progress(&plan, &targets, &inflight, sent).await;
     }
     inflight.idle().await;
     FeedOutcome {
@@ -351,7 +361,7 @@ async fn replay(
 }
 
 /// The wall-clock schedule of a [`Pace::Rate`] replay.
-struct Schedule {
+struct RateClock {
     start: Instant,
     candles_per_sec: f64,
 }
@@ -360,7 +370,7 @@ struct Schedule {
 /// sleeps until this long before a candle is due and yields to the actors for the rest.
 const TIMER_SLACK: Duration = Duration::from_millis(2);
 
-impl Schedule {
+impl RateClock {
     /// When candle `index` is due (at the start when the rate is not a positive finite number).
     fn due(&self, index: u64) -> Instant {
         Duration::try_from_secs_f64(index as f64 / self.candles_per_sec)
@@ -386,7 +396,7 @@ impl Schedule {
     }
 }
 
-/// [`Pace::Rate`]: the same steps as [`replay`], released on `schedule` without waiting for
+/// [`Pace::Rate`]: the same steps as [`replay`], released on `clock` without waiting for
 /// drains. Messages go with `do_send`, so a full mailbox never drops a step; `max_inflight`
 /// bounds the queues instead.
 async fn replay_at_rate(
@@ -394,12 +404,10 @@ async fn replay_at_rate(
     targets: Rc<FeedTargets>,
     inflight: Inflight,
     shutdown: Rc<Cell<bool>>,
-    schedule: Schedule,
+    clock: RateClock,
     max_inflight: usize,
 ) -> FeedOutcome {
-    let mut pending_mark: Option<Timestamp> = None;
-    let mut last_close: Option<Timestamp> = None;
-    let mut sent = 0u64;
+    let mut schedule = Schedule::new(plan.start, plan.recovered);
     let mut late = 0u64;
     let mut max_lag = Duration::ZERO;
     let mut completed = true;
@@ -408,52 +416,35 @@ async fn replay_at_rate(
         CandleSource::Live(_) => &[],
     };
     for candle in candles {
-        let close = candle.close_time();
-        if last_close.is_some_and(|last| last != close) {
-            send_mark(&targets, &inflight, pending_mark.take());
-            // Stop only at a bar close, after its mark: nothing is left half-done.
-            if shutdown.get() || plan.stop_after.is_some_and(|n| sent >= n) {
-                completed = false;
-                break;
-            }
+        let index = schedule.taken();
+        let work = schedule.next(candle);
+        send_mark(&targets, &inflight, work.mark);
+        // Stop only at a bar close, after its mark: nothing is left half-done.
+        if work.new_bar && (shutdown.get() || plan.stop_after.is_some_and(|n| index >= n)) {
+            completed = false;
+            break;
         }
-        last_close = Some(close);
-        let mode = mode_of(sent, candle, &plan);
         let Some(symbol) = targets.symbols.get(&candle.symbol) else {
             continue;
         };
-        let due = schedule.due(sent);
-        if !Schedule::wait_until(due).await {
+        let due = clock.due(index);
+        if !RateClock::wait_until(due).await {
             late += 1;
         }
         inflight.below(max_inflight).await;
         let born = Instant::now();
         max_lag = max_lag.max(born.saturating_duration_since(due));
-        // The venue only sees bars that are traded (warm-up and recovered bars have nothing
-        // to fill, or were filled before the restart).
-        if mode == Mode::Trading {
-            targets.venue.send(VenueBar {
-                candle: candle.clone(),
-                ticket: inflight.ticket(),
-            });
-        }
-        targets.news.send(NewsTick {
-            now: close,
-            ticket: inflight.ticket(),
-        });
-        symbol.send(CandleClosed {
-            candle: candle.clone(),
-            mode,
-            born,
-            ticket: inflight.ticket(),
-        });
-        sent += 1;
-        if mode == Mode::Trading {
-            pending_mark = Some(close);
+        for step in ordered(&work, &plan) {
+            send_step(step, candle, work.mode, symbol, &targets, &inflight, born);
         }
     }
+    let sent = if completed {
+        schedule.taken()
+    } else {
+        schedule.taken() - 1
+    };
     if completed {
-        send_mark(&targets, &inflight, pending_mark.take());
+        send_mark(&targets, &inflight, schedule.finish());
     }
     inflight.idle().await;
     FeedOutcome {
@@ -553,6 +544,7 @@ mod tests {
                 max_inflight: 4,
             },
             stop_after: None,
+            reverse_steps: false,
         };
         let sink = Sink::default();
         let (delivered, news, marks, bars) = (
@@ -603,6 +595,7 @@ mod tests {
                 max_inflight: 100,
             },
             stop_after: None,
+            reverse_steps: false,
         };
         let sink = Sink::default().start();
         let targets = FeedTargets {

@@ -1,5 +1,5 @@
 //! What the actor shells share: the in-flight tracker that lets a replay feed wait until the
-//! pipeline has drained, and the run mode carried with each candle.
+//! pipeline has drained, the mailboxes, and supervision.
 
 mod inflight;
 mod outbox;
@@ -11,16 +11,3 @@ pub use supervise::{
     contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, Supervision,
     SupervisionStats,
 };
-
-/// How the pipeline treats a candle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Before the configured start: indicators and news advance, nothing is decided, and
-    /// neither the venue nor the order manager sees the candle.
-    Warmup,
-    /// Already processed before a restart: every decision stage advances exactly as it did,
-    /// but venue, risk and order manager are skipped (their state comes from the journal).
-    Recovery,
-    /// Decisions are made and orders sent.
-    Trading,
-}

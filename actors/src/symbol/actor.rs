@@ -8,8 +8,9 @@ use tracing::{debug, info_span};
 
 use super::SymbolCore;
 use crate::fusion::actor::{FusionActor, SymbolUpdated};
+use crate::graph::Mode;
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Mode, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
 
 /// A closed candle for this symbol.
 #[derive(Message)]
