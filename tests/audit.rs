@@ -325,6 +325,54 @@ fn keel_audit_prints_the_trail_of_a_backtest_filtered() {
 }
 
 #[test]
+fn keel_run_writes_its_trail_beside_its_log_and_not_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let config = dir.path().join("keel.toml");
+    let text = common::data_section("2018-01-01", Some("2018-04-01"), true)
+        + &format!(
+            "[run]\nstore = \"{}\"\n[log]\ndir = \"{}\"\n",
+            dir.path().join("store").display(),
+            log.display()
+        );
+    std::fs::write(&config, text).unwrap();
+    let out = run(
+        keel(&["run", "--config", config.to_str().unwrap()]),
+        "keel run",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files: Vec<String> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let audit: Vec<_> = files
+        .iter()
+        .filter(|f| f.starts_with("keel-audit.") && f.ends_with(".jsonl"))
+        .collect();
+    assert_eq!(audit.len(), 1, "{files:?}");
+    let lines: Vec<String> = std::fs::read_to_string(log.join(audit[0]))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let trail = events(&lines);
+    assert!(trail
+        .iter()
+        .any(|e| matches!(e, DomainEvent::TradeClosed { .. })));
+    // The log (file and stderr) has the ordinary lines, none of the audit objects.
+    for file in files.iter().filter(|f| f.starts_with("keel.")) {
+        let text = std::fs::read_to_string(log.join(file)).unwrap();
+        assert!(text.contains("trade closed"), "{file}");
+        assert!(!text.contains("\"event\":\"decision\""), "{file}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("\"event\":\"decision\""));
+}
+
+#[test]
 fn a_malformed_line_is_refused_naming_the_file_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("trail.jsonl");
