@@ -221,7 +221,7 @@ mod tests {
             reason: ExitReason::TakeProfit,
         };
         let json = serde_json::to_string(&event).unwrap();
-        assert!(json.starts_with(r#"{"event":"trade_closed","ts":7200000,"symbol":"BTCUSDT""#));
+        assert!(json.starts_with(r#"{"event":"trade_closed","ts":7200000,"symbol":"BTC/USDT""#));
         assert!(json.contains(r#""pnl":"4.9""#), "{json}");
         assert_eq!(serde_json::from_str::<DomainEvent>(&json).unwrap(), event);
         assert_eq!(event.name(), "trade_closed");
