@@ -45,6 +45,9 @@ pub enum Command {
     /// Inspect and transform candle files.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Print an audit trail (`--audit` of run or backtest) as a table, filtered by symbol,
+    /// time and kind of event.
+    Audit(AuditArgs),
     /// Serve a simulated Binance spot venue (REST + WebSocket) over replayed candles, with
     /// persistent state and fault injection: how the Binance adapter is tested offline.
     SimExchange(SimExchangeArgs),
@@ -65,6 +68,10 @@ pub struct RunArgs {
     /// Also write report.json, trades.csv, equity.csv and equity.svg into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Append the audit trail (one JSON object per decision, refusal, order change, fill and
+    /// trade) to this file; by default it goes to `keel-audit.<date>.jsonl` beside the log.
+    #[arg(long, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
 }
 
 /// Arguments of `keel sim-exchange`.
@@ -122,6 +129,49 @@ pub struct BacktestArgs {
     /// Override `strategy.kind` from the settings.
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyArg>,
+    /// Write the audit trail (one JSON object per decision, refusal, order change, fill and
+    /// trade) into this file, replacing it; none without this option.
+    #[arg(long, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
+}
+
+/// Arguments of `keel audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit files (JSON lines), or directories whose `*.jsonl` files are read in name order
+    /// (the rotated `keel-audit.<date>.jsonl` files of a log directory).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only events about this pair (e.g. BTCUSDT); repeat or separate with commas for several.
+    #[arg(long, value_delimiter = ',')]
+    pub symbol: Vec<String>,
+    /// Only events at or after this UTC time: a date (2018-03-01), a date and time
+    /// (2018-03-01T12:00:00Z) or milliseconds since the epoch.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this UTC time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only these kinds of event; repeat or separate with commas for several.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<AuditKind>,
+}
+
+/// A kind of audit event on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditKind {
+    /// Decisions with their inputs.
+    Decision,
+    /// Refusals with their rule.
+    Refused,
+    /// Approved intents.
+    Approved,
+    /// Order state changes and stop moves.
+    Order,
+    /// Fills.
+    Fill,
+    /// Closed round trips.
+    Trade,
 }
 
 /// A strategy name on the command line.

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args, &cli),
         command => {
             let level = cli.log_level.as_deref().unwrap_or("warn");
-            match keel::logging::init(cli.log_format, level, None) {
+            let audit = match command {
+                Command::Backtest(args) => keel::commands::backtest::audit_sink(args),
+                _ => keel::logging::AuditSink::Off,
+            };
+            match keel::logging::init(cli.log_format, level, None, &audit) {
                 Err(error) => Err(error),
                 Ok(_guard) => match command {
                     Command::Backtest(args) => commands::backtest::run(args),
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
                         commands::data::indicators(args)
                     }
                     Command::Data(DataCommand::Fetch(args)) => commands::fetch::run(args),
+                    Command::Audit(args) => commands::audit::run(args),
                     Command::Run(_) => unreachable!("handled above"),
                 },
             }

@@ -46,8 +46,20 @@ fn sigterm_stops_at_a_bar_close_and_exits_zero_with_a_summary() {
     assert!(stderr.contains("shutdown requested"), "{stderr}");
     assert!(stderr.contains("run interrupted"), "{stderr}");
     assert!(stdout.contains("Final equity"), "no summary: {stdout}");
-    let logs: Vec<_> = std::fs::read_dir(dir.path().join("log")).unwrap().collect();
-    assert_eq!(logs.len(), 1, "one rotating log file");
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let logs = names.iter().filter(|n| n.starts_with("keel.")).count();
+    let trails = names
+        .iter()
+        .filter(|n| n.starts_with("keel-audit."))
+        .count();
+    assert_eq!(
+        (logs, trails),
+        (1, 1),
+        "one rotating log file and its audit trail: {names:?}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod binance;
 pub mod config_check;
 pub mod execution;

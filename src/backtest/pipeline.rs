@@ -139,9 +139,7 @@ impl Pipeline {
         let Some(update) = self.cores[i].on_candle(candle) else {
             return;
         };
-        let decision = self
-            .strategy
-            .on_update(candle, &update, mode != Mode::Warmup);
+        let decision = self.strategy.on_update(candle, &update, mode);
         if !mode.trades() {
             return;
         }

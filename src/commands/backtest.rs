@@ -7,7 +7,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::backtest::{load_inputs, run_backtest};
 use crate::cli::BacktestArgs;
+use crate::logging::AuditSink;
 use crate::report::{compute_metrics, render_table, write_reports};
+
+/// Where `keel backtest` writes its audit trail: the `--audit` file, replaced; else nowhere.
+pub fn audit_sink(args: &BacktestArgs) -> AuditSink {
+    match &args.audit {
+        Some(path) => AuditSink::File {
+            path: path.clone(),
+            append: false,
+        },
+        None => AuditSink::Off,
+    }
+}
 
 /// Runs `keel backtest`.
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {

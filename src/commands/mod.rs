@@ -1,5 +1,6 @@
 //! One file per command: each turns parsed arguments into work and a printed result.
 
+pub mod audit;
 pub mod backtest;
 pub mod chaos;
 pub mod data;

@@ -8,6 +8,7 @@ use tracing::info;
 
 use crate::backtest::{live_inputs, load_inputs};
 use crate::cli::{Cli, RunArgs};
+use crate::logging::AuditSink;
 use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
 use crate::settings::{FeedMode, Settings, SettingsError};
@@ -36,7 +37,14 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
         settings.run.store = store.clone();
     }
     let level = cli.log_level.as_deref().unwrap_or("info");
-    let _log = crate::logging::init(cli.log_format, level, Some(&settings.log))?;
+    let audit = match &args.audit {
+        Some(path) => AuditSink::File {
+            path: path.clone(),
+            append: true,
+        },
+        None => AuditSink::BesideLog,
+    };
+    let _log = crate::logging::init(cli.log_format, level, Some(&settings.log), &audit)?;
     let origin = args
         .config
         .as_ref()

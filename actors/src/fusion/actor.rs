@@ -106,9 +106,7 @@ impl Handler<SymbolUpdated> for FusionActor {
     fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
         contain(self, |this| {
-            let decision = this
-                .stage
-                .on_update(&msg.candle, &msg.update, msg.mode != Mode::Warmup);
+            let decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
             this.checkpoint = this.stage.clone();
             // Only traded candles reach risk and the order manager: in warm-up nothing is
             // decided, and recovered candles' effects were restored from the journal.

@@ -1,46 +1,229 @@
-//! One type for the record: every step of a decision, for logs, journals and replays.
+//! One type for the record: the audit trail's events, each a step of a decision or of an
+//! order, in event time. The stages emit them (see [`crate::audit`]); the executors add
+//! nothing, so the backtest loop and the actor runtime write the same trail.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Candle, ExecutionReport, MarketEvent, OrderIntent, OrderRequest, Regime, SentimentUpdate,
-    TechnicalSetup, Timestamp, TradingSignal,
+    ClientOrderId, Direction, ExitReason, OrderIntent, OrderKind, OrderPurpose, OrderStatus,
+    Regime, Side, Symbol, Timestamp, TradeId,
 };
 
-/// Everything that happens in the decision pipeline, in event time.
+/// What the operator reads after a bad day: every decision with its inputs, every refusal
+/// with its rule, every order transition, fill and closed trade. Each carries its event time
+/// `ts` and its `symbol`. Serialized as one JSON object tagged by `event`; money is a
+/// decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum DomainEvent {
-    /// A closed candle entered the pipeline.
-    Candle(Candle),
-    /// The regime changed.
-    RegimeChanged {
-        /// Event time.
-        ts: Timestamp,
-        /// The new regime.
-        regime: Regime,
-    },
-    /// A symbol's scanner found a setup.
-    Setup(TechnicalSetup),
-    /// The analyst scored a symbol.
-    Sentiment(SentimentUpdate),
-    /// The analyst raised an event.
-    MarketEvent(MarketEvent),
-    /// Fusion produced a signal.
-    Signal(TradingSignal),
-    /// Risk approved an intent.
-    Intent(OrderIntent),
-    /// Risk refused a signal.
+    /// The strategy decided on a traded candle (before risk).
+    Decision(DecisionRecord),
+    /// A decision was refused: by a risk rule, or a long vetoed by a critical event
+    /// (`event_veto`).
     Refused {
-        /// The signal.
-        signal: TradingSignal,
-        /// The rule that refused it.
+        /// Event time (the decision's candle close).
+        ts: Timestamp,
+        /// The pair.
+        symbol: Symbol,
+        /// The refused direction.
+        direction: Direction,
+        /// The rule's name, as in the report's refusal counts.
         rule: String,
-        /// Details.
+        /// Why, in words.
         detail: String,
     },
-    /// The order manager sent an order.
-    OrderSubmitted(OrderRequest),
-    /// A venue reported on an order.
-    Execution(ExecutionReport),
+    /// Risk approved a decision as a sized intent.
+    Approved {
+        /// Event time (the decision's candle close).
+        ts: Timestamp,
+        /// The pair.
+        symbol: Symbol,
+        /// What the order manager is asked to do.
+        intent: OrderIntent,
+    },
+    /// An order changed state (submitted, accepted, partially filled, filled, cancelled,
+    /// rejected, expired, unknown).
+    Order(OrderRecord),
+    /// A protective stop was raised (break-even after a take-profit, or trailing).
+    StopMoved {
+        /// Event time.
+        ts: Timestamp,
+        /// The pair.
+        symbol: Symbol,
+        /// The stop order.
+        id: ClientOrderId,
+        /// The new trigger price.
+        trigger: Decimal,
+    },
+    /// A fill, applied once.
+    Fill {
+        /// Event time (the venue's).
+        ts: Timestamp,
+        /// The pair.
+        symbol: Symbol,
+        /// The order filled.
+        id: ClientOrderId,
+        /// The venue's trade id.
+        trade_id: TradeId,
+        /// Buy or sell.
+        side: Side,
+        /// Base quantity.
+        qty: Decimal,
+        /// Price.
+        price: Decimal,
+        /// Fee in the quote asset.
+        fee: Decimal,
+    },
+    /// A round trip closed: the position is flat again.
+    TradeClosed {
+        /// Event time (the last exit fill).
+        ts: Timestamp,
+        /// The pair.
+        symbol: Symbol,
+        /// First entry fill.
+        entry_time: Timestamp,
+        /// Quantity bought.
+        qty: Decimal,
+        /// Average entry price.
+        entry_price: Decimal,
+        /// Quantity-weighted average exit price.
+        exit_price: Decimal,
+        /// Profit after all fees of the round trip.
+        pnl: Decimal,
+        /// All fees of the round trip.
+        fees: Decimal,
+        /// The reason of the last exit fill.
+        reason: ExitReason,
+    },
+}
+
+/// A decision and what it rested on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Event time (the candle's close).
+    pub ts: Timestamp,
+    /// The pair.
+    pub symbol: Symbol,
+    /// The strategy that decided (`fusion`, `sma_cross`, `buy_and_hold`).
+    pub strategy: String,
+    /// Long or short.
+    pub direction: Direction,
+    /// The close decided at.
+    pub price: Decimal,
+    /// ATR at that close.
+    pub atr: f64,
+    /// The market regime at the time.
+    pub regime: Regime,
+    /// The technical setup (fusion only).
+    pub setup: Option<SetupRecord>,
+    /// The sentiment score fusion used (0 when stale or absent); absent for the baselines
+    /// and for a vetoed long.
+    pub sentiment: Option<f64>,
+    /// Net impact of recent events; absent for the baselines and for a vetoed long.
+    pub event_impact: Option<f64>,
+    /// Whether fusion ran technical-only (the analyst unavailable).
+    pub technical_only: bool,
+    /// The fused confidence; absent for a vetoed long (it never got one).
+    pub confidence: Option<f64>,
+}
+
+/// The technical side of a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupRecord {
+    /// The setup's score in [0, 1].
+    pub score: f64,
+    /// The confirming conditions.
+    pub reasons: Vec<String>,
+}
+
+/// One order's state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// Event time.
+    pub ts: Timestamp,
+    /// The pair.
+    pub symbol: Symbol,
+    /// Client order id.
+    pub id: ClientOrderId,
+    /// The state reached.
+    pub status: OrderStatus,
+    /// Buy or sell.
+    pub side: Side,
+    /// Base quantity ordered.
+    pub qty: Decimal,
+    /// Market, limit or stop, with its price.
+    pub kind: OrderKind,
+    /// What the order is for (entry, stop loss, take-profit level, exit with its reason).
+    pub purpose: OrderPurpose,
+    /// Why, for a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl DomainEvent {
+    /// Event time.
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            DomainEvent::Decision(d) => d.ts,
+            DomainEvent::Order(o) => o.ts,
+            DomainEvent::Refused { ts, .. }
+            | DomainEvent::Approved { ts, .. }
+            | DomainEvent::StopMoved { ts, .. }
+            | DomainEvent::Fill { ts, .. }
+            | DomainEvent::TradeClosed { ts, .. } => *ts,
+        }
+    }
+
+    /// The pair it is about.
+    pub fn symbol(&self) -> &Symbol {
+        match self {
+            DomainEvent::Decision(d) => &d.symbol,
+            DomainEvent::Order(o) => &o.symbol,
+            DomainEvent::Refused { symbol, .. }
+            | DomainEvent::Approved { symbol, .. }
+            | DomainEvent::StopMoved { symbol, .. }
+            | DomainEvent::Fill { symbol, .. }
+            | DomainEvent::TradeClosed { symbol, .. } => symbol,
+        }
+    }
+
+    /// The `event` tag it is written with (`decision`, `refused`, `order`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DomainEvent::Decision(_) => "decision",
+            DomainEvent::Refused { .. } => "refused",
+            DomainEvent::Approved { .. } => "approved",
+            DomainEvent::Order(_) => "order",
+            DomainEvent::StopMoved { .. } => "stop_moved",
+            DomainEvent::Fill { .. } => "fill",
+            DomainEvent::TradeClosed { .. } => "trade_closed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn events_round_trip_as_tagged_json_with_decimal_strings() {
+        let event = DomainEvent::TradeClosed {
+            ts: Timestamp(7_200_000),
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
+            entry_time: Timestamp(3_600_000),
+            qty: dec!(0.5),
+            entry_price: dec!(100),
+            exit_price: dec!(110),
+            pnl: dec!(4.9),
+            fees: dec!(0.1),
+            reason: ExitReason::TakeProfit,
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(json.starts_with(r#"{"event":"trade_closed","ts":7200000,"symbol":"BTC/USDT""#));
+        assert!(json.contains(r#""pnl":"4.9""#), "{json}");
+        assert_eq!(serde_json::from_str::<DomainEvent>(&json).unwrap(), event);
+        assert_eq!(event.name(), "trade_closed");
+    }
 }

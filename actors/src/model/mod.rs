@@ -10,7 +10,7 @@ mod symbol;
 mod time;
 
 pub use candle::{Candle, Interval};
-pub use event::DomainEvent;
+pub use event::{DecisionRecord, DomainEvent, OrderRecord, SetupRecord};
 pub use order::{
     ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
     OrderStatus, Side, TradeId, TransitionError,

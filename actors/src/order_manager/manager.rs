@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
+mod audit;
 mod fills;
 mod persist;
 
@@ -191,7 +192,8 @@ impl OrderManager {
         if let Some(stop) = atr
             .and_then(|atr| trailing_stop(book.trip.highest_close, atr, trailing.atr_mult, scale))
         {
-            raise_stops(book, &mut self.tracked, stop, None, &mut commands);
+            let now = candle.close_time();
+            raise_stops(book, &mut self.tracked, stop, None, now, &mut commands);
         }
         commands
     }
@@ -325,8 +327,9 @@ impl OrderManager {
     /// Tracks `request` and its attached children as orders leaving for the venue.
     fn register(&mut self, request: &OrderRequest, parent: Option<usize>, ts: Timestamp) {
         let mut order = Order::new(request.clone());
-        if let Err(e) = order.transition(OrderStatus::Submitted, ts) {
-            self.anomaly(e.to_string());
+        match order.transition(OrderStatus::Submitted, ts) {
+            Ok(()) => audit::order(&order, ts, None),
+            Err(e) => self.anomaly(e.to_string()),
         }
         let i = self.tracked.len();
         self.index.insert(request.client_order_id.clone(), i);
@@ -361,8 +364,12 @@ impl OrderManager {
             return;
         }
         match order.transition(to, ts) {
-            Ok(()) if to.is_terminal() => self.forget_open(i),
-            Ok(()) => {}
+            Ok(()) => {
+                audit::order(order, ts, None);
+                if to.is_terminal() {
+                    self.forget_open(i);
+                }
+            }
             Err(e) => self.anomaly(e.to_string()),
         }
     }
@@ -388,7 +395,10 @@ impl OrderManager {
         for j in i..self.tracked.len() {
             if self.descends_from(j, i) && self.tracked[j].order.status.is_open() {
                 match self.tracked[j].order.transition(OrderStatus::Rejected, ts) {
-                    Ok(()) => self.forget_open(j),
+                    Ok(()) => {
+                        audit::order(&self.tracked[j].order, ts, Some(reason));
+                        self.forget_open(j)
+                    }
                     Err(e) => self.anomaly(e.to_string()),
                 }
             }

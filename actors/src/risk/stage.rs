@@ -1,14 +1,16 @@
 //! The risk stage: what the risk actor does with each decision and each account mark.
 //! Fusion's signals go through every rule of the [`RiskEngine`]; the baselines are sized
 //! all-in and bypass the rules (they are yardsticks). Emergencies always pass: reducing risk
-//! is never refused.
+//! is never refused. Every refusal (with its rule) and every approved intent is recorded in
+//! the audit trail; only trading candles' decisions reach this stage.
 
 use rust_decimal::Decimal;
 
 use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskState};
+use crate::audit;
 use crate::model::{
-    ClosedTrade, Direction, ExitReason, OrderIntent, PortfolioSnapshot, Symbol, Timestamp,
-    TradingSignal,
+    ClosedTrade, Direction, DomainEvent, ExitReason, OrderIntent, PortfolioSnapshot, Symbol,
+    Timestamp, TradingSignal,
 };
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
@@ -116,6 +118,7 @@ impl RiskStage {
                 approval.intent = self.size_baseline(signal, view);
             }
         }
+        record(signal, &approval);
         approval
     }
 
@@ -170,6 +173,26 @@ impl RiskStage {
                 })
             }
         }
+    }
+}
+
+/// Writes risk's verdict on `signal` to the audit trail.
+fn record(signal: &TradingSignal, approval: &Approval) {
+    if let Some(refusal) = &approval.refusal {
+        audit::record(|| DomainEvent::Refused {
+            ts: signal.ts,
+            symbol: signal.symbol.clone(),
+            direction: signal.direction,
+            rule: refusal.rule.name().to_string(),
+            detail: refusal.detail.clone(),
+        });
+    }
+    if let Some(intent) = &approval.intent {
+        audit::record(|| DomainEvent::Approved {
+            ts: signal.ts,
+            symbol: signal.symbol.clone(),
+            intent: intent.clone(),
+        });
     }
 }
 

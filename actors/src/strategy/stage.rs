@@ -1,13 +1,20 @@
 //! The strategy stage: what the fusion actor does with each symbol update. It holds fusion,
 //! the regime detector and the baselines, takes the news released so far, and turns a
 //! symbol's candle into a [`Decision`]. Pure: the backtest loop and the actor runtime call it
-//! with the same inputs in the same order.
+//! with the same inputs in the same order. Each decision of a traded candle is recorded in the
+//! audit trail with its inputs (and a vetoed long as refused by `event_veto`); recovered
+//! candles, decided before a restart, are not recorded again.
 
 use std::collections::HashMap;
 
 use super::{BuyAndHold, CrossSignal, SmaCross, StrategyConfig, StrategyKind};
+use crate::audit;
 use crate::fusion::{FusionConfig, FusionCore, FusionDecision};
-use crate::model::{Candle, Direction, MarketEvent, Regime, Symbol, TradingSignal};
+use crate::graph::Mode;
+use crate::model::{
+    Candle, DecisionRecord, Direction, DomainEvent, MarketEvent, Regime, SetupRecord, Symbol,
+    TechnicalSetup, TradingSignal,
+};
 use crate::sentiment::SentimentOutput;
 use crate::symbol::{RegimeConfig, RegimeDetector, SymbolUpdate};
 
@@ -46,6 +53,8 @@ pub struct StrategyStage {
     fast: usize,
     slow: usize,
     pending_emergencies: Vec<MarketEvent>,
+    /// What fusion was last told about the analyst (for the audit trail).
+    analyst_available: bool,
 }
 
 impl StrategyStage {
@@ -62,6 +71,7 @@ impl StrategyStage {
             fast: strategy.sma_fast,
             slow: strategy.sma_slow,
             pending_emergencies: Vec::new(),
+            analyst_available: true,
         }
     }
 
@@ -77,6 +87,7 @@ impl StrategyStage {
 
     /// Tells fusion whether the analyst is available (technical-only when not).
     pub fn set_analyst_available(&mut self, available: bool) {
+        self.analyst_available = available;
         self.fusion.set_analyst_available(available);
     }
 
@@ -88,7 +99,7 @@ impl StrategyStage {
             match output {
                 SentimentOutput::Update(update) => self.fusion.on_sentiment(update),
                 SentimentOutput::AnalystAvailable(available) => {
-                    self.fusion.set_analyst_available(*available)
+                    self.set_analyst_available(*available)
                 }
                 SentimentOutput::Event(event) => {
                     if let Some(critical) = self.fusion.on_event(event) {
@@ -101,10 +112,12 @@ impl StrategyStage {
         }
     }
 
-    /// Decides on one symbol's closed candle. With `trading` false (the warm-up before the
-    /// configured start) the regime and the crossover averages still advance, but nothing is
-    /// decided; buy-and-hold waits for the first trading bar.
-    pub fn on_update(&mut self, candle: &Candle, update: &SymbolUpdate, trading: bool) -> Decision {
+    /// Decides on one symbol's closed candle. In warm-up (before the configured start) the
+    /// regime and the crossover averages still advance, but nothing is decided; buy-and-hold
+    /// waits for the first trading bar. A recovered candle is decided exactly as it was before
+    /// the restart, but only a trading candle's decision is recorded in the audit trail.
+    pub fn on_update(&mut self, candle: &Candle, update: &SymbolUpdate, mode: Mode) -> Decision {
+        let trading = mode != Mode::Warmup;
         let mut decision = Decision {
             emergencies: if trading {
                 std::mem::take(&mut self.pending_emergencies)
@@ -139,7 +152,67 @@ impl StrategyStage {
                     direction.map(|direction| baseline_signal(candle, update, direction));
             }
         }
+        if mode == Mode::Trading {
+            self.record(&decision, update.setup.as_ref());
+        }
         decision
+    }
+
+    /// Writes the decision (and a veto) to the audit trail.
+    fn record(&self, decision: &Decision, setup: Option<&TechnicalSetup>) {
+        let setup_record = |setup: &TechnicalSetup| SetupRecord {
+            score: setup.score,
+            reasons: setup.reasons.iter().map(|r| r.to_string()).collect(),
+        };
+        if let Some(signal) = &decision.signal {
+            let fused = self.kind == StrategyKind::Fusion;
+            audit::record(|| {
+                DomainEvent::Decision(DecisionRecord {
+                    ts: signal.ts,
+                    symbol: signal.symbol.clone(),
+                    strategy: self.kind.name().to_string(),
+                    direction: signal.direction,
+                    price: signal.price,
+                    atr: signal.atr,
+                    regime: self.regime,
+                    setup: setup.filter(|_| fused).map(setup_record),
+                    sentiment: fused.then_some(signal.sentiment_score),
+                    event_impact: fused.then_some(signal.event_impact),
+                    technical_only: fused && !self.analyst_available,
+                    confidence: Some(signal.confidence),
+                })
+            });
+        }
+        if let (Some(event), Some(setup)) = (&decision.vetoed, setup) {
+            audit::record_all(|| {
+                vec![
+                    DomainEvent::Decision(DecisionRecord {
+                        ts: setup.ts,
+                        symbol: setup.symbol.clone(),
+                        strategy: self.kind.name().to_string(),
+                        direction: setup.direction,
+                        price: setup.price,
+                        atr: setup.atr,
+                        regime: self.regime,
+                        setup: Some(setup_record(setup)),
+                        sentiment: None,
+                        event_impact: None,
+                        technical_only: !self.analyst_available,
+                        confidence: None,
+                    }),
+                    DomainEvent::Refused {
+                        ts: setup.ts,
+                        symbol: setup.symbol.clone(),
+                        direction: setup.direction,
+                        rule: "event_veto".to_string(),
+                        detail: format!(
+                            "{:?} {:?} event at {}: {}",
+                            event.severity, event.kind, event.ts, event.headline
+                        ),
+                    },
+                ]
+            });
+        }
     }
 
     fn baseline(&mut self, candle: &Candle, close: f64, trading: bool) -> Option<Direction> {
@@ -209,7 +282,7 @@ mod tests {
                 reasons: vec![],
             }),
         };
-        let decision = stage.on_update(&candle, &update, true);
+        let decision = stage.on_update(&candle, &update, Mode::Trading);
         decision.signal.expect("a signal").confidence
     }
 

@@ -3,8 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{OmUpdate, OrderManager, Tracked};
-use crate::model::{Fill, OrderKind, OrderPurpose, Position, Side};
+use super::{audit, OmUpdate, OrderManager, Tracked};
+use crate::model::{Fill, OrderKind, OrderPurpose, Position, Side, Timestamp};
 use crate::order_manager::book::{exit_reason, RoundTrip, SymbolBook};
 use crate::order_manager::OrderCommand;
 
@@ -24,9 +24,15 @@ impl OrderManager {
         };
         let order = &mut self.tracked[i].order;
         let purpose = order.request.purpose;
+        let before = order.status;
+        audit::fill(fill);
         // The venue executed it: the money moved even if the state machine objects.
         if let Err(e) = order.apply_fill(fill) {
             self.anomaly(format!("{e} on fill {} (booked anyway)", fill.trade_id.0));
+        }
+        let order = &self.tracked[i].order;
+        if order.status != before {
+            audit::order(order, fill.ts, None);
         }
         if self.tracked[i].order.status.is_terminal() {
             self.forget_open(i);
@@ -119,6 +125,7 @@ impl OrderManager {
                     });
                 }
             }
+            audit::trade_closed(&closed);
             self.closed.push(closed.clone());
             update.closed = Some(closed);
             return;
@@ -134,6 +141,7 @@ impl OrderManager {
                     &mut self.tracked,
                     break_even,
                     Some(order),
+                    fill.ts,
                     &mut update.commands,
                 );
             }
@@ -143,12 +151,13 @@ impl OrderManager {
 
 /// Raises every open stop of `book` whose trigger is below `to` (except the one-cancels-other
 /// siblings of `filled`, which the venue is cancelling), recording the new trigger and
-/// emitting a `ModifyStop` for each.
+/// emitting a `ModifyStop` for each (and recording the move at `ts` in the audit trail).
 pub(super) fn raise_stops(
     book: &SymbolBook,
     tracked: &mut [Tracked],
     to: Decimal,
     filled: Option<usize>,
+    ts: Timestamp,
     commands: &mut Vec<OrderCommand>,
 ) {
     for &j in &book.open_orders {
@@ -162,6 +171,7 @@ pub(super) fn raise_stops(
         if let OrderKind::Stop { trigger } = &mut order.request.kind {
             if *trigger < to {
                 *trigger = to;
+                audit::stop_moved(&order.request.symbol, order.id(), to, ts);
                 commands.push(OrderCommand::ModifyStop {
                     id: order.id().clone(),
                     trigger: to,
