@@ -15,10 +15,10 @@ use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
 use keel_actors::sentiment::llm::ReplayChoice;
 use keel_actors::sentiment::{log_outputs, Headline, SentimentCore};
-use keel_actors::strategy::{Decision, StrategyStage};
+use keel_actors::strategy::StrategyStage;
 use keel_actors::symbol::SymbolCore;
 use std::collections::HashMap;
-use tracing::{debug, info, warn};
+use tracing::warn;
 
 use crate::settings::Settings;
 
@@ -29,8 +29,6 @@ pub struct PipelineStats {
     pub candles: u64,
     /// Orders sent to the venue (children attached to an entry count with it).
     pub orders_submitted: u64,
-    /// Signals refused by risk or vetoed by fusion, by rule.
-    pub refusals: BTreeMap<&'static str, u64>,
 }
 
 /// Every stage of one trading account, driven by closed candles.
@@ -143,23 +141,10 @@ impl Pipeline {
         if !mode.trades() {
             return;
         }
-        log_decision(&decision, now);
-        let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
-            let view = self.view(now);
-            self.risk.on_decision(&decision, &view, false)
-        } else {
-            Default::default()
-        };
-        if let Some(refusal) = &approval.refusal {
-            debug!(symbol = %candle.symbol, rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
-            *self.stats.refusals.entry(refusal.rule.name()).or_default() += 1;
-        }
-        if decision.vetoed.is_some() {
-            *self.stats.refusals.entry("event_veto").or_default() += 1;
-        }
-        if let Some(intent) = &approval.intent {
-            info!(symbol = %intent.symbol(), ?intent, "intent approved");
-        }
+        let (orders, symbols) = (&self.orders, &self.symbols);
+        let approval =
+            self.risk
+                .on_decision(&decision, || stage::view(orders, symbols, now), false);
         let commands = stage::on_approval(&mut self.orders, candle, update.values.atr, &approval);
         self.execute(commands, now);
     }
@@ -167,21 +152,12 @@ impl Pipeline {
     /// Marks the account at the close `ts` (after every candle of that close): risk sees it
     /// (daily loss, drawdown kill switch) and the equity point is returned.
     pub fn mark(&mut self, ts: Timestamp) -> EquityPoint {
-        let view = self.view(ts);
-        let (alert, flatten) = self.risk.on_mark(&view, ts);
-        if let Some(alert) = alert {
-            warn!(?alert, ts = %ts, "risk alert");
-        }
-        let point = EquityPoint {
-            ts,
-            equity: view.snapshot.equity,
-            exposure: view.snapshot.gross_exposure(),
-        };
-        if !flatten.is_empty() {
-            let commands = stage::flatten(&mut self.orders, &flatten, ts);
+        let marked = self.risk.on_mark(&self.view(ts), ts);
+        if !marked.flatten.is_empty() {
+            let commands = stage::flatten(&mut self.orders, &marked.flatten, ts);
             self.execute(commands, ts);
         }
-        point
+        marked.point
     }
 
     /// The account now.
@@ -197,6 +173,11 @@ impl Pipeline {
     /// The simulated venue.
     pub fn venue(&self) -> &SimExchange {
         &self.venue
+    }
+
+    /// Signals refused by risk or vetoed by fusion, by rule.
+    pub fn refusals(&self) -> &BTreeMap<&'static str, u64> {
+        self.risk.refusals()
     }
 
     /// The risk state (kill switch, peaks, cooldowns).
@@ -226,14 +207,11 @@ impl Pipeline {
     /// Sends commands to the venue and settles every report, until nothing is left.
     fn execute(&mut self, mut commands: Vec<OrderCommand>, now: Timestamp) {
         while !commands.is_empty() {
-            let mut reports = Vec::new();
-            for command in &commands {
-                if let OrderCommand::Submit(request) = command {
-                    self.stats.orders_submitted += 1;
-                    info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
-                }
-                reports.extend(self.venue.apply(command, now));
-            }
+            self.stats.orders_submitted += stage::sent(&commands, now);
+            let reports: Vec<_> = commands
+                .iter()
+                .flat_map(|c| self.venue.apply(c, now))
+                .collect();
             commands = self.settle_reports(&reports);
         }
     }
@@ -244,28 +222,8 @@ impl Pipeline {
     }
 
     fn settle_reports(&mut self, reports: &[ExecutionReport]) -> Vec<OrderCommand> {
-        for report in reports {
-            if let ExecutionReport::Fill(fill) = report {
-                info!(id = %fill.client_order_id, symbol = %fill.symbol, side = %fill.side, qty = %fill.qty, price = %fill.price, fee = %fill.fee, "fill");
-            }
-        }
         let settled = stage::settle(&mut self.orders, reports);
-        for trade in &settled.closed {
-            info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
-        }
         self.risk.on_trades_closed(&settled.closed);
         settled.commands
-    }
-}
-
-fn log_decision(decision: &Decision, now: Timestamp) {
-    if let Some(regime) = decision.regime_changed {
-        debug!(?regime, ts = %now, "regime changed");
-    }
-    if let Some(event) = &decision.vetoed {
-        info!(symbol = %event.symbol, headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
-    }
-    for event in &decision.emergencies {
-        warn!(symbol = %event.symbol, headline = %event.headline, "critical negative event: emergency exit");
     }
 }

@@ -1,5 +1,7 @@
 //! What a backtest produces: the input of every report.
 
+use std::collections::BTreeMap;
+
 use keel_actors::model::{ClosedTrade, Decimal, EquityPoint, Interval, Position, Symbol};
 use keel_actors::order_manager::RunRecord;
 use serde::Serialize;
@@ -43,7 +45,7 @@ impl BacktestResult {
         interval: Interval,
         record: RunRecord,
         candles: u64,
-        refusals: Vec<(String, u64)>,
+        refusals: &BTreeMap<&'static str, u64>,
     ) -> Self {
         Self {
             strategy: settings.strategy.kind.name().to_string(),
@@ -56,7 +58,10 @@ impl BacktestResult {
             fees_paid: record.fees_paid,
             candles,
             orders_submitted: record.orders_submitted,
-            refusals,
+            refusals: refusals
+                .iter()
+                .map(|(rule, n)| (rule.to_string(), *n))
+                .collect(),
         }
     }
 }

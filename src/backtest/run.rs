@@ -57,11 +57,13 @@ pub fn backtest_pipeline(
 
     let stats = pipeline.stats();
     let record = RunRecord::of(pipeline.orders(), curve, stats.orders_submitted);
-    let refusals = stats
-        .refusals
-        .iter()
-        .map(|(rule, n)| (rule.to_string(), *n))
-        .collect();
-    let result = BacktestResult::new(settings, symbols, interval, record, stats.candles, refusals);
+    let result = BacktestResult::new(
+        settings,
+        symbols,
+        interval,
+        record,
+        stats.candles,
+        pipeline.refusals(),
+    );
     (result, pipeline)
 }

@@ -322,7 +322,7 @@ async fn run_graph(
         interval,
         record.clone(),
         outcome.candles,
-        refusals.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        &refusals,
     );
     Ok(RunReport {
         result,

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use tracing::{debug, info, info_span, warn};
+use tracing::{info, info_span};
 
 use crate::graph::Mode;
 use crate::model::Candle;
@@ -112,15 +112,6 @@ impl Handler<SymbolUpdated> for FusionActor {
             // decided, and recovered candles' effects were restored from the journal.
             if msg.mode != Mode::Trading {
                 return;
-            }
-            if let Some(regime) = decision.regime_changed {
-                debug!(?regime, "regime changed");
-            }
-            if let Some(event) = &decision.vetoed {
-                info!(headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
-            }
-            for event in &decision.emergencies {
-                warn!(headline = %event.headline, event_symbol = %event.symbol, "critical negative event: emergency exit");
             }
             this.risk.send(Decide {
                 candle: msg.candle.clone(),

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use tracing::{debug, error, info, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
 use super::{reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord};
 use crate::execution::actor::{Execute, ExecutionActor};
@@ -236,18 +236,7 @@ impl OrderManagerActor {
             );
             return;
         }
-        for command in &commands {
-            match command {
-                OrderCommand::Submit(request) => {
-                    self.orders_submitted += 1;
-                    info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
-                }
-                OrderCommand::ModifyStop { id, trigger } => {
-                    debug!(%id, %trigger, ts = %now, "stop moved")
-                }
-                OrderCommand::Cancel { id } => debug!(%id, ts = %now, "cancel requested"),
-            }
-        }
+        self.orders_submitted += stage::sent(&commands, now);
         self.exec.send(Execute {
             commands,
             now,
@@ -311,17 +300,9 @@ impl Handler<Settle> for OrderManagerActor {
 
     fn handle(&mut self, msg: Settle, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
-        for report in &msg.reports {
-            if let ExecutionReport::Fill(fill) = report {
-                info!(id = %fill.client_order_id, symbol = %fill.symbol, side = %fill.side, qty = %fill.qty, price = %fill.price, fee = %fill.fee, "fill");
-            }
-        }
         contain(self, |this| {
             this.dispatch_pending(msg.now, &msg.ticket);
             let settled = stage::settle(&mut this.om, &msg.reports);
-            for trade in &settled.closed {
-                info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
-            }
             if settled.commands.is_empty() {
                 // Every transition is durable before it is acted on.
                 this.save();

@@ -1,6 +1,8 @@
 //! The order manager's side of each pipeline step, shared by the backtest loop and the order
 //! manager actor so that both issue the same commands in the same order.
 
+use tracing::{debug, info};
+
 use super::{OrderCommand, OrderManager};
 use crate::model::{Candle, ClosedTrade, ExecutionReport, ExitReason, Symbol, Timestamp};
 use crate::risk::{Approval, PortfolioView};
@@ -14,15 +16,40 @@ pub struct Settled {
     pub closed: Vec<ClosedTrade>,
 }
 
-/// Applies venue reports in order.
+/// Applies venue reports in order; logs every fill and every round trip it closed.
 pub fn settle(om: &mut OrderManager, reports: &[ExecutionReport]) -> Settled {
     let mut settled = Settled::default();
     for report in reports {
+        if let ExecutionReport::Fill(fill) = report {
+            info!(id = %fill.client_order_id, symbol = %fill.symbol, side = %fill.side, qty = %fill.qty, price = %fill.price, fee = %fill.fee, "fill");
+        }
         let update = om.on_execution(report);
         settled.commands.extend(update.commands);
         settled.closed.extend(update.closed);
     }
+    for trade in &settled.closed {
+        info!(symbol = %trade.symbol, pnl = %trade.pnl, reason = %trade.exit_reason, "trade closed");
+    }
     settled
+}
+
+/// Logs commands on their way to the venue at `now`; returns how many submit an order (the
+/// run's count of orders sent: children attached to an entry count with it).
+pub fn sent(commands: &[OrderCommand], now: Timestamp) -> u64 {
+    let mut submitted = 0;
+    for command in commands {
+        match command {
+            OrderCommand::Submit(request) => {
+                submitted += 1;
+                info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
+            }
+            OrderCommand::ModifyStop { id, trigger } => {
+                debug!(%id, %trigger, ts = %now, "stop moved")
+            }
+            OrderCommand::Cancel { id } => debug!(%id, ts = %now, "cancel requested"),
+        }
+    }
+    submitted
 }
 
 /// The commands for one approved decision on `candle`: first mark the candle's position and

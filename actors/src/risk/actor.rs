@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use actix::prelude::*;
-use tracing::{debug, info, info_span, warn};
+use tracing::{info, info_span, warn};
 
 use super::{PortfolioView, RiskStage};
-use crate::model::{Candle, ClosedTrade, EquityPoint, Timestamp};
+use crate::model::{Candle, ClosedTrade, Timestamp};
 use crate::order_manager::actor::{Approved, Checkpoint, OrderManagerActor};
 use crate::risk::RiskState;
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
@@ -69,7 +69,6 @@ pub struct RiskActor {
     stage: RiskStage,
     view: PortfolioView,
     om: Outbox<OrderManagerActor>,
-    refusals: BTreeMap<&'static str, u64>,
     reduce_only: bool,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
@@ -92,7 +91,6 @@ impl RiskActor {
             stage,
             view,
             om,
-            refusals: BTreeMap::new(),
             reduce_only: false,
             rebuild,
             supervision,
@@ -108,7 +106,9 @@ impl Rehydrate for RiskActor {
     /// The view is only ever replaced whole, so it survives; the stage is rebuilt around the
     /// risk state of the last message handled.
     fn rehydrate(&mut self) -> Result<(), String> {
+        let refusals = self.stage.refusals().clone();
         self.stage = (self.rebuild)(self.last_good.clone());
+        self.stage.keep_refusals(refusals);
         Ok(())
     }
 }
@@ -136,23 +136,10 @@ impl Handler<Decide> for RiskActor {
     fn handle(&mut self, msg: Decide, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
         contain(self, |this| {
-            let decision = &msg.decision;
-            let approval = if decision.signal.is_some() || !decision.emergencies.is_empty() {
-                this.stage
-                    .on_decision(decision, &this.view, this.reduce_only)
-            } else {
-                Default::default()
-            };
-            if let Some(refusal) = &approval.refusal {
-                debug!(rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
-                *this.refusals.entry(refusal.rule.name()).or_default() += 1;
-            }
-            if decision.vetoed.is_some() {
-                *this.refusals.entry("event_veto").or_default() += 1;
-            }
-            if let Some(intent) = &approval.intent {
-                info!(?intent, "intent approved");
-            }
+            let view = &this.view;
+            let approval = this
+                .stage
+                .on_decision(&msg.decision, || view, this.reduce_only);
             this.om.send(Approved {
                 candle: msg.candle.clone(),
                 atr: msg.atr,
@@ -183,20 +170,12 @@ impl Handler<Mark> for RiskActor {
 
     fn handle(&mut self, msg: Mark, _: &mut Self::Context) {
         contain(self, |this| {
-            let (alert, flatten) = this.stage.on_mark(&this.view, msg.ts);
+            let marked = this.stage.on_mark(&this.view, msg.ts);
             this.last_good = this.stage.state().clone();
-            if let Some(alert) = alert {
-                warn!(actor = "risk", ?alert, ts = %msg.ts, "risk alert");
-            }
-            let snapshot = &this.view.snapshot;
             this.om.send(Checkpoint {
-                point: EquityPoint {
-                    ts: msg.ts,
-                    equity: snapshot.equity,
-                    exposure: snapshot.gross_exposure(),
-                },
+                point: marked.point,
                 risk: this.last_good.clone(),
-                flatten,
+                flatten: marked.flatten,
                 ticket: msg.ticket.clone(),
             });
         });
@@ -223,6 +202,6 @@ impl Handler<RefusalCounts> for RiskActor {
     type Result = MessageResult<RefusalCounts>;
 
     fn handle(&mut self, _: RefusalCounts, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.refusals.clone())
+        MessageResult(self.stage.refusals().clone())
     }
 }

@@ -4,13 +4,17 @@
 //! is never refused. Every refusal (with its rule) and every approved intent is recorded in
 //! the audit trail; only trading candles' decisions reach this stage.
 
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
+use tracing::{debug, info, warn};
 
 use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskState};
 use crate::audit;
 use crate::model::{
-    ClosedTrade, Direction, DomainEvent, ExitReason, OrderIntent, PortfolioSnapshot, Symbol,
-    Timestamp, TradingSignal,
+    ClosedTrade, Direction, DomainEvent, EquityPoint, ExitReason, OrderIntent, PortfolioSnapshot,
+    Symbol, Timestamp, TradingSignal,
 };
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
@@ -52,6 +56,17 @@ pub struct RiskStage {
     symbols: usize,
     cash_buffer: Decimal,
     qty_step: Decimal,
+    /// Signals refused (by risk's rules, or vetoed by fusion), by rule.
+    refusals: BTreeMap<&'static str, u64>,
+}
+
+/// The account marked at a bar close.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marked {
+    /// The equity point.
+    pub point: EquityPoint,
+    /// Positions to close at market (a tripped kill switch), with why.
+    pub flatten: Vec<(Symbol, ExitReason)>,
 }
 
 impl RiskStage {
@@ -68,7 +83,18 @@ impl RiskStage {
             symbols: symbols.max(1),
             cash_buffer: strategy.cash_buffer_pct / Decimal::ONE_HUNDRED,
             qty_step: risk.qty_step,
+            refusals: BTreeMap::new(),
         }
+    }
+
+    /// Signals refused so far, by rule (`event_veto` for longs fusion vetoed).
+    pub fn refusals(&self) -> &BTreeMap<&'static str, u64> {
+        &self.refusals
+    }
+
+    /// Carries the refusal counts of a stage this one replaces (a restarted risk actor).
+    pub fn keep_refusals(&mut self, refusals: BTreeMap<&'static str, u64>) {
+        self.refusals = refusals;
     }
 
     /// The persistent state (kill switch, peaks, cooldowns).
@@ -83,14 +109,19 @@ impl RiskStage {
         }
     }
 
-    /// Sizes or refuses the decision's signal and passes its emergencies on. `reduce_only`
-    /// is set while the venue's breaker is open.
-    pub fn on_decision(
+    /// Sizes or refuses the decision's signal and passes its emergencies on; counts, logs and
+    /// records the verdict. `view` (the account as the order manager last reported it) is
+    /// only asked for when there is something to decide. `reduce_only` is set while the
+    /// venue's breaker is open.
+    pub fn on_decision<V: Borrow<PortfolioView>>(
         &mut self,
         decision: &Decision,
-        view: &PortfolioView,
+        view: impl FnOnce() -> V,
         reduce_only: bool,
     ) -> Approval {
+        if decision.vetoed.is_some() {
+            *self.refusals.entry("event_veto").or_default() += 1;
+        }
         let mut approval = Approval {
             flatten: decision
                 .emergencies
@@ -102,6 +133,8 @@ impl RiskStage {
         let Some(signal) = &decision.signal else {
             return approval;
         };
+        let view = view();
+        let view = view.borrow();
         match self.kind {
             StrategyKind::Fusion => {
                 let context = RiskContext {
@@ -118,23 +151,38 @@ impl RiskStage {
                 approval.intent = self.size_baseline(signal, view);
             }
         }
+        if let Some(refusal) = &approval.refusal {
+            debug!(symbol = %signal.symbol, rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
+            *self.refusals.entry(refusal.rule.name()).or_default() += 1;
+        }
+        if let Some(intent) = &approval.intent {
+            info!(symbol = %intent.symbol(), ?intent, "intent approved");
+        }
         record(signal, &approval);
         approval
     }
 
-    /// Marks the account at `ts` (daily loss, peak equity, drawdown kill switch). A tripped
-    /// kill switch flattens every position. The baselines are not marked.
-    pub fn on_mark(
-        &mut self,
-        view: &PortfolioView,
-        ts: Timestamp,
-    ) -> (Option<RiskAlert>, Vec<(Symbol, ExitReason)>) {
+    /// Marks the account at `ts`: its equity point, and for fusion risk's daily loss, peak
+    /// equity and drawdown kill switch (an alert is logged; a tripped kill switch flattens
+    /// every position). The baselines are not marked.
+    pub fn on_mark(&mut self, view: &PortfolioView, ts: Timestamp) -> Marked {
+        let point = EquityPoint {
+            ts,
+            equity: view.snapshot.equity,
+            exposure: view.snapshot.gross_exposure(),
+        };
         if self.kind != StrategyKind::Fusion {
-            return (None, Vec::new());
+            return Marked {
+                point,
+                flatten: Vec::new(),
+            };
         }
         let mut snapshot = view.snapshot.clone();
         snapshot.ts = ts;
         let alert = self.engine.on_portfolio(&snapshot);
+        if let Some(alert) = &alert {
+            warn!(?alert, %ts, "risk alert");
+        }
         let flatten = match alert {
             Some(RiskAlert::KillSwitchTripped { .. }) => snapshot
                 .positions
@@ -143,7 +191,7 @@ impl RiskStage {
                 .collect(),
             _ => Vec::new(),
         };
-        (alert, flatten)
+        Marked { point, flatten }
     }
 
     /// All-in, split evenly: each symbol gets an equal share of equity, within the cash,

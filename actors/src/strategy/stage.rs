@@ -17,6 +17,7 @@ use crate::model::{
 };
 use crate::sentiment::SentimentOutput;
 use crate::symbol::{RegimeConfig, RegimeDetector, SymbolUpdate};
+use tracing::{debug, info, warn};
 
 /// What the strategy concluded on one candle.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -153,6 +154,7 @@ impl StrategyStage {
             }
         }
         if mode == Mode::Trading {
+            log(&decision, candle);
             self.record(&decision, update.setup.as_ref());
         }
         decision
@@ -247,6 +249,20 @@ fn baseline_signal(candle: &Candle, update: &SymbolUpdate, direction: Direction)
         ts: candle.close_time(),
         price: candle.close,
         atr: update.values.atr.unwrap_or(0.0),
+    }
+}
+
+/// Logs what an operator should see of a traded candle's decision.
+fn log(decision: &Decision, candle: &Candle) {
+    let ts = candle.close_time();
+    if let Some(regime) = decision.regime_changed {
+        debug!(?regime, %ts, "regime changed");
+    }
+    if let Some(event) = &decision.vetoed {
+        info!(symbol = %candle.symbol, %ts, headline = %event.headline, kind = ?event.kind, "long vetoed by a critical event");
+    }
+    for event in &decision.emergencies {
+        warn!(symbol = %event.symbol, %ts, headline = %event.headline, "critical negative event: emergency exit");
     }
 }
 
