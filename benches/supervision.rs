@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use keel::backtest::load_inputs;
 use keel::runtime::{run_actors, ChaosOptions, RunOptions};
 use keel::settings::Settings;
-use keel_actors::runtime::{contain, ActorHandle, Group, Rehydrate, Supervision};
+use keel_actors::runtime::{contain, ActorHandle, Group, Rehydrate, RehydrateError, Supervision};
 use keel_supervision::{HealthRegistry, SupervisorConfig};
 
 struct Counter {
@@ -24,7 +24,7 @@ impl Rehydrate for Counter {
         &self.handle
     }
 
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         Ok(())
     }
 }

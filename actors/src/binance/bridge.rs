@@ -12,7 +12,9 @@ use std::future::Future;
 use tracing::{info, warn};
 
 use super::book::{CancelOutcome, PlaceOutcome, TradesBehind, VenueAction, VenueBook};
+use super::client::VenueError;
 use super::wire::{Balance, MyTrade, QueriedOrder};
+use crate::journal::JournalError;
 use crate::model::{ExecutionReport, Symbol, Timestamp};
 use crate::order_manager::OrderCommand;
 
@@ -28,24 +30,24 @@ pub trait RemoteVenue {
         &self,
         symbol: &Symbol,
         after: u64,
-    ) -> impl Future<Output = Result<Vec<MyTrade>, String>>;
+    ) -> impl Future<Output = Result<Vec<MyTrade>, VenueError>>;
     /// The open orders of `symbol`.
     fn open_orders(
         &self,
         symbol: &Symbol,
-    ) -> impl Future<Output = Result<Vec<QueriedOrder>, String>>;
+    ) -> impl Future<Output = Result<Vec<QueriedOrder>, VenueError>>;
     /// One order by client id (`None`: the venue does not know it).
     fn query(
         &self,
         symbol: &Symbol,
         venue_id: &str,
-    ) -> impl Future<Output = Result<Option<QueriedOrder>, String>>;
+    ) -> impl Future<Output = Result<Option<QueriedOrder>, VenueError>>;
     /// The account's balances.
-    fn balances(&self) -> impl Future<Output = Result<Vec<Balance>, String>>;
+    fn balances(&self) -> impl Future<Output = Result<Vec<Balance>, VenueError>>;
 }
 
 /// Journals the book; `Err` stops the bridge before anything is sent.
-pub type Persist = Box<dyn FnMut(&VenueBook) -> Result<(), String>>;
+pub type Persist = Box<dyn FnMut(&VenueBook) -> Result<(), JournalError>>;
 
 /// The book and the venue it trades at.
 pub struct Bridge<V> {
@@ -60,7 +62,7 @@ pub struct Bridge<V> {
 /// The bridge could not journal its book: nothing more is sent until it can.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("journalling the venue book failed: {0}")]
-pub struct PersistError(pub String);
+pub struct PersistError(#[from] pub JournalError);
 
 impl<V: RemoteVenue> Bridge<V> {
     /// A bridge over `venue`, starting from `book` (the journalled one after a restart).
@@ -244,6 +246,6 @@ impl<V: RemoteVenue> Bridge<V> {
     }
 
     fn save(&mut self) -> Result<(), PersistError> {
-        (self.persist)(&self.book).map_err(PersistError)
+        Ok((self.persist)(&self.book)?)
     }
 }

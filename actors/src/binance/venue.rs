@@ -204,15 +204,11 @@ impl RemoteVenue for BinanceVenue {
         }
     }
 
-    async fn trades(&self, symbol: &Symbol, after: u64) -> Result<Vec<MyTrade>, String> {
+    async fn trades(&self, symbol: &Symbol, after: u64) -> Result<Vec<MyTrade>, VenueError> {
         let mut all: Vec<MyTrade> = Vec::new();
         loop {
             let from = all.last().map_or(after, |t| t.id) + 1;
-            let page = self
-                .client
-                .my_trades(symbol, Some(from))
-                .await
-                .map_err(|e| e.to_string())?;
+            let page = self.client.my_trades(symbol, Some(from)).await?;
             let full = page.len() >= TRADES_PAGE;
             all.extend(page);
             if !full {
@@ -221,25 +217,19 @@ impl RemoteVenue for BinanceVenue {
         }
     }
 
-    async fn open_orders(&self, symbol: &Symbol) -> Result<Vec<QueriedOrder>, String> {
-        self.client
-            .open_orders(symbol)
-            .await
-            .map_err(|e| e.to_string())
+    async fn open_orders(&self, symbol: &Symbol) -> Result<Vec<QueriedOrder>, VenueError> {
+        self.client.open_orders(symbol).await
     }
 
-    async fn query(&self, symbol: &Symbol, venue_id: &str) -> Result<Option<QueriedOrder>, String> {
-        self.client
-            .query_order(symbol, venue_id)
-            .await
-            .map_err(|e| e.to_string())
+    async fn query(
+        &self,
+        symbol: &Symbol,
+        venue_id: &str,
+    ) -> Result<Option<QueriedOrder>, VenueError> {
+        self.client.query_order(symbol, venue_id).await
     }
 
-    async fn balances(&self) -> Result<Vec<Balance>, String> {
-        self.client
-            .account()
-            .await
-            .map(|a| a.balances)
-            .map_err(|e| e.to_string())
+    async fn balances(&self) -> Result<Vec<Balance>, VenueError> {
+        self.client.account().await.map(|a| a.balances)
     }
 }

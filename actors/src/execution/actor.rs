@@ -20,7 +20,7 @@ use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::order_manager::actor::{OrderManagerActor, Settle};
 use crate::order_manager::OrderCommand;
 use crate::risk::actor::{RiskActor, VenueHealth};
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 use keel_supervision::{BreakerState, Permit, Transition};
 
 /// A bar closed at the venue: fill what rested on it.
@@ -221,7 +221,7 @@ impl ExecutionActor {
                 );
                 if let Some(venue) = self.venue.as_mut() {
                     if let Err(why) = venue.reload() {
-                        self.halted = Some(why);
+                        self.halted = Some(why.to_string());
                     }
                 }
             }
@@ -304,7 +304,7 @@ impl Rehydrate for ExecutionActor {
         &self.supervision
     }
 
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         match self.venue.as_mut() {
             Some(venue) => venue.reload(),
             // A call is in flight: the venue is reloaded when it comes back, if it panicked.

@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::VenueSnapshot;
 use crate::model::{Candle, ExecutionReport, Symbol, Timestamp};
 use crate::order_manager::OrderCommand;
+use crate::runtime::RehydrateError;
 
 /// What one venue call produced.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -76,5 +77,5 @@ pub trait Venue {
     ) -> VenueFuture<'a, VenueSnapshot>;
 
     /// Rebuilds the venue's side from what it journalled (a restart of the execution actor).
-    fn reload(&mut self) -> Result<(), String>;
+    fn reload(&mut self) -> Result<(), RehydrateError>;
 }

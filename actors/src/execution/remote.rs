@@ -13,6 +13,7 @@ use crate::model::{
     Side, Symbol, Timestamp,
 };
 use crate::order_manager::OrderCommand;
+use crate::runtime::RehydrateError;
 
 use super::{Venue, VenueAnswer, VenueFuture, VenueHalt, VenueOrder, VenueSnapshot};
 use crate::binance::bridge::Persist;
@@ -20,9 +21,7 @@ use crate::binance::bridge::Persist;
 /// Journals the book in `journal` (flushed); without a journal nothing is kept.
 pub fn persist_to(journal: Option<Journal<SledStore>>) -> Persist {
     match journal {
-        Some(mut journal) => Box::new(move |book: &VenueBook| {
-            journal.save_venue_book(book).map_err(|e| e.to_string())
-        }),
+        Some(mut journal) => Box::new(move |book: &VenueBook| journal.save_venue_book(book)),
         None => Box::new(|_: &VenueBook| Ok(())),
     }
 }
@@ -146,16 +145,12 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
     }
 
     /// Rebuilds the bridge from the journalled book.
-    fn reload(&mut self) -> Result<(), String> {
+    fn reload(&mut self) -> Result<(), RehydrateError> {
         let journal = self
             .journal
             .as_ref()
-            .ok_or("no journal to rehydrate the venue book from")?;
-        let book = journal
-            .load()
-            .map_err(|e| e.to_string())?
-            .venue_book
-            .unwrap_or_default();
+            .ok_or(RehydrateError::NoJournal("the venue book"))?;
+        let book = journal.load()?.venue_book.unwrap_or_default();
         self.bridge = Bridge::new(
             self.bridge.venue().clone(),
             book,

@@ -10,6 +10,7 @@ use super::{SimExchange, Venue, VenueAnswer, VenueFuture, VenueSnapshot};
 use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, Symbol, Timestamp};
 use crate::order_manager::OrderCommand;
+use crate::runtime::RehydrateError;
 
 /// The simulated venue and the journal it keeps its state in.
 pub struct SimVenue {
@@ -80,15 +81,20 @@ impl Venue for SimVenue {
 
     /// The state comes back from the journal (saved after every change that produced a
     /// report; a bar that filled nothing changes nothing that matters).
-    fn reload(&mut self) -> Result<(), String> {
+    fn reload(&mut self) -> Result<(), RehydrateError> {
         let journal = self
             .journal
             .as_ref()
-            .ok_or("no journal to rehydrate the venue from")?;
-        let recovered = journal.load().map_err(|e| e.to_string())?;
+            .ok_or(RehydrateError::NoJournal("the venue"))?;
+        let recovered = journal.load()?;
         let config = self.exchange.config().clone();
         self.exchange = match recovered.venue {
-            Some(state) => SimExchange::from_state(config, state).map_err(|e| e.to_string())?,
+            Some(state) => {
+                SimExchange::from_state(config, state).map_err(|e| RehydrateError::Invalid {
+                    what: "the venue",
+                    why: e.to_string(),
+                })?
+            }
             None => SimExchange::new(config),
         };
         Ok(())

@@ -9,7 +9,7 @@ use tracing::{info, info_span};
 use crate::graph::Mode;
 use crate::model::Candle;
 use crate::risk::actor::{Decide, RiskActor};
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 use crate::sentiment::SentimentOutput;
 use crate::strategy::StrategyStage;
 use crate::symbol::SymbolUpdate;
@@ -66,7 +66,7 @@ impl Rehydrate for FusionActor {
         &self.supervision
     }
 
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         self.stage = self.checkpoint.clone();
         Ok(())
     }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
-use crate::execution::{FillConfig, SimExchange, SimExchangeState, VenueSnapshot};
+use crate::execution::{FillConfig, SimExchange, SimExchangeState, VenueSnapshot, VenueStateError};
 use crate::model::{EquityPoint, Timestamp};
 use crate::order_manager::{OrderManager, OrderManagerState, PriceMark};
 use crate::risk::RiskState;
@@ -86,10 +86,12 @@ impl Recovered {
     /// venue's book), or `None` when no venue state was saved. The execution stage journals
     /// its venue before any report reaches the order manager, so this is never behind the
     /// order manager's own journal: what an order manager restart is reconciled against.
-    pub fn venue_snapshot(&self, cfg: &FillConfig) -> Result<Option<VenueSnapshot>, String> {
+    pub fn venue_snapshot(
+        &self,
+        cfg: &FillConfig,
+    ) -> Result<Option<VenueSnapshot>, VenueStateError> {
         if let Some(state) = &self.venue {
-            let venue = SimExchange::from_state(cfg.clone(), state.clone())
-                .map_err(|e| format!("the journalled venue state: {e}"))?;
+            let venue = SimExchange::from_state(cfg.clone(), state.clone())?;
             return Ok(Some(VenueSnapshot::of(&venue)));
         }
         Ok(self

@@ -15,7 +15,7 @@ use crate::model::{Candle, EquityPoint, ExecutionReport, Symbol, Timestamp};
 use crate::risk::actor::{PortfolioUpdated, RiskActor};
 use crate::risk::{Approval, RiskState};
 use crate::runtime::Ticket;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError};
 
 /// Reports from the venue.
 #[derive(Message)]
@@ -100,26 +100,36 @@ impl Rehydrate for OrderManagerActor {
     /// price marks, and reconciles with what the venue journalled, whichever venue it is (see
     /// [`Recovered::venue_snapshot`](crate::journal::Recovered::venue_snapshot)): whatever
     /// did not reach it is resolved there, never resent blindly.
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         let journal = self
             .journal
             .as_ref()
-            .ok_or("no journal to rehydrate the order manager from")?;
-        let mut recovered = journal.load().map_err(|e| e.to_string())?;
+            .ok_or(RehydrateError::NoJournal("the order manager"))?;
+        let mut recovered = journal.load()?;
         let mut om = match recovered.om.take() {
-            Some(state) => {
-                OrderManager::from_state(self.cfg.clone(), state).map_err(|e| e.to_string())?
-            }
+            Some(state) => OrderManager::from_state(self.cfg.clone(), state).map_err(|e| {
+                RehydrateError::Invalid {
+                    what: "the order manager",
+                    why: e.to_string(),
+                }
+            })?,
             None => self.fresh.clone(),
         };
         if let Some(marks) = &recovered.price_marks {
             om.restore_price_marks(marks);
         }
         let now = recovered.cursor.unwrap_or_default();
-        if let Some(venue) = recovered.venue_snapshot(&self.venue_cfg)? {
+        let venue =
+            recovered
+                .venue_snapshot(&self.venue_cfg)
+                .map_err(|why| RehydrateError::Invalid {
+                    what: "the venue",
+                    why: why.to_string(),
+                })?;
+        if let Some(venue) = venue {
             let report = reconcile(&mut om, &venue, now);
             if !report.is_resolved() {
-                return Err(format!("reconciliation unresolved:\n{report}"));
+                return Err(RehydrateError::Unreconciled(report.to_string()));
             }
             if !report.is_clean() {
                 warn!(

@@ -11,7 +11,7 @@ use super::{PortfolioView, RiskStage};
 use crate::model::{Candle, ClosedTrade, Timestamp};
 use crate::order_manager::actor::{Approved, Checkpoint, OrderManagerActor};
 use crate::risk::RiskState;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 use crate::strategy::Decision;
 
 /// A decision from fusion for one candle.
@@ -105,7 +105,7 @@ impl Rehydrate for RiskActor {
 
     /// The view is only ever replaced whole, so it survives; the stage is rebuilt around the
     /// risk state of the last message handled.
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         let refusals = self.stage.refusals().clone();
         self.stage = (self.rebuild)(self.last_good.clone());
         self.stage.keep_refusals(refusals);

@@ -8,6 +8,6 @@ mod supervise;
 pub use inflight::{Inflight, Ticket};
 pub use outbox::{Inbox, Outbox};
 pub use supervise::{
-    contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, Supervision,
+    contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };

@@ -21,6 +21,8 @@ use keel_supervision::{
 };
 use tracing::{error, warn};
 
+use crate::journal::JournalError;
+
 /// What the chaos monkey does to an actor's next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chaos {
@@ -36,13 +38,36 @@ pub enum Chaos {
 /// handled nor skipped (that would lose it), so the failure escalates to a safe stop.
 pub const POISON_ATTEMPTS: u32 = 3;
 
-/// An actor's state could not be rebuilt: the failure escalates.
+/// An actor whose state can be rebuilt after a failure; when it cannot, the failure escalates.
 pub trait Rehydrate {
     /// The actor's supervision handle.
     fn supervision(&self) -> &ActorHandle;
     /// Rebuilds the actor's state as it was before the message being handled (from a
     /// checkpoint, the journal, or its upstream history).
-    fn rehydrate(&mut self) -> Result<(), String>;
+    fn rehydrate(&mut self) -> Result<(), RehydrateError>;
+}
+
+/// Why an actor's state could not be rebuilt. Never recoverable by retrying: a state that
+/// cannot be rebuilt cannot be trusted, so the failure escalates to a safe stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RehydrateError {
+    /// The run keeps no journal to rebuild `.0` from.
+    #[error("no journal to rebuild {0} from")]
+    NoJournal(&'static str),
+    /// The journal could not be read.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// What the journal holds does not make a valid state.
+    #[error("the journalled state of {what} is invalid: {why}")]
+    Invalid {
+        /// Whose state.
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The journal and the venue disagree and keel will not guess.
+    #[error("reconciliation unresolved:\n{0}")]
+    Unreconciled(String),
 }
 
 /// Restarts and recovery latency, for reports.
@@ -498,7 +523,7 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
     }
 }
 
-fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: String) -> Option<R> {
+fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: RehydrateError) -> Option<R> {
     error!(actor = handle.name(), reason = %why, "state cannot be rehydrated: escalating");
     let reason = ExitReason::Error(format!("rehydration failed: {why}"));
     // A state that cannot be rebuilt cannot be trusted: give up past every supervisor.

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 
 /// The model's circuit breaker, by name in the health registry and supervision events.
 pub const LLM_BREAKER: &str = "llm";
@@ -149,7 +149,7 @@ impl<A: Analyst + Clone + 'static> Rehydrate for SentimentActor<A> {
         &self.supervision
     }
 
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         let mut core = self.fresh.clone();
         core.add_headlines(self.added.clone());
         if let Some(now) = self.last_now {

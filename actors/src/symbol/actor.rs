@@ -10,7 +10,7 @@ use super::SymbolCore;
 use crate::fusion::actor::{FusionActor, SymbolUpdated};
 use crate::graph::Mode;
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, Ticket};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 
 /// A closed candle for this symbol.
 #[derive(Message)]
@@ -53,7 +53,7 @@ impl Rehydrate for SymbolActor {
         &self.supervision
     }
 
-    fn rehydrate(&mut self) -> Result<(), String> {
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         let mut core = self.fresh.clone();
         for candle in &self.seen {
             let _ = core.on_candle(candle);
