@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::process::{keel, run};
@@ -69,15 +68,7 @@ fn events(lines: &[String]) -> Vec<DomainEvent> {
 }
 
 fn settings() -> Settings {
-    let mut settings = Settings::embedded_default().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for source in &mut settings.data.candles {
-        source.path = root.join(&source.path);
-    }
-    if let Some(headlines) = &mut settings.data.headlines {
-        *headlines = root.join(&*headlines);
-    }
-    settings
+    common::default_settings()
 }
 
 /// The shipped data plus a critical hack headline about ETH every ten days, so that longs

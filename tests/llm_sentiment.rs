@@ -2,6 +2,8 @@
 //! `record` actor run fills the cache; a `replay_only` backtest over the same input makes no
 //! HTTP call and reproduces the run exactly; an injected instruction moves no risk limit.
 
+mod common;
+
 use keel::backtest::{backtest_pipeline, load_inputs, RunInputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::Settings;
@@ -65,14 +67,7 @@ fn opinionated(request: &FakeRequest, _: usize) -> FakeResponse {
 }
 
 fn settings(server: &FakeServer, cache: &std::path::Path) -> Settings {
-    let mut settings = Settings::embedded_default().unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for source in &mut settings.data.candles {
-        source.path = root.join(&source.path);
-    }
-    if let Some(headlines) = &mut settings.data.headlines {
-        *headlines = root.join(&*headlines);
-    }
+    let mut settings = common::default_settings();
     settings.sentiment.analyst = AnalystKind::Openai;
     settings.sentiment.mode = AnalysisMode::Record;
     settings.sentiment.cache_dir = cache.to_path_buf();

@@ -3,6 +3,8 @@
 //! each strategy. Both executors walk the one schedule of `keel_actors::graph`; the last test
 //! breaks that order in the actor executor alone and shows this comparison catching it.
 
+mod common;
+
 use std::path::Path;
 
 use keel::backtest::{backtest_pipeline, load_inputs};
@@ -10,29 +12,17 @@ use keel::runtime::{run_actors, RunOptions};
 use keel::settings::{AtEnd, Settings};
 use keel_actors::strategy::StrategyKind;
 
-/// Paths in `settings` made absolute (tests run from anywhere).
-fn rooted(mut settings: Settings) -> Settings {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for source in &mut settings.data.candles {
-        source.path = root.join(&source.path);
-    }
-    if let Some(headlines) = &mut settings.data.headlines {
-        *headlines = root.join(&*headlines);
-    }
-    settings
-}
-
 /// An example config from `config/`.
 fn example(name: &str) -> Settings {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("config")
         .join(name);
-    rooted(Settings::load(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
+    common::rooted(Settings::load(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
 }
 
 /// The embedded default with another strategy.
 fn with_strategy(kind: StrategyKind) -> Settings {
-    let mut settings = rooted(Settings::embedded_default().unwrap());
+    let mut settings = common::default_settings();
     settings.strategy.kind = kind;
     settings
 }

@@ -129,22 +129,11 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Interval, Symbol};
-    use rust_decimal_macros::dec;
-
-    const H: i64 = 3_600_000;
+    use crate::model::Symbol;
+    use crate::testing::{flat_hour, HOUR_MS as H};
 
     fn candle(symbol: &str, hour: i64) -> Candle {
-        Candle {
-            symbol: Symbol::parse(symbol).unwrap(),
-            open_time: Timestamp(hour * H),
-            interval: Interval::HOUR,
-            open: dec!(1),
-            high: dec!(1),
-            low: dec!(1),
-            close: dec!(1),
-            volume: dec!(1),
-        }
+        flat_hour(&Symbol::parse(symbol).unwrap(), hour)
     }
 
     #[test]

@@ -1,10 +1,31 @@
-//! What several system tests share: the shipped data as a `[data]` section.
+//! What several system tests share: the shipped data as a `[data]` section, and settings whose
+//! data paths work from any working directory.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::Path;
 
 pub mod process;
+
+use keel::settings::Settings;
+
+/// `settings` with its candle and headline paths made absolute (they are relative to the
+/// repository root).
+pub fn rooted(mut settings: Settings) -> Settings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for source in &mut settings.data.candles {
+        source.path = root.join(&source.path);
+    }
+    if let Some(headlines) = &mut settings.data.headlines {
+        *headlines = root.join(&*headlines);
+    }
+    settings
+}
+
+/// The embedded default settings, [`rooted`].
+pub fn default_settings() -> Settings {
+    rooted(Settings::embedded_default().expect("the embedded default is valid"))
+}
 
 /// The `[data]` section for the repository's BTC and ETH hourly slice, with absolute paths so
 /// that the config works from any working directory: trading from `start`, up to `end`

@@ -72,20 +72,9 @@ impl BarAligner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Interval;
-    use rust_decimal_macros::dec;
 
     fn bar(symbol: &Symbol, hour: i64) -> Candle {
-        Candle {
-            symbol: symbol.clone(),
-            open_time: Timestamp(hour * 3_600_000),
-            interval: Interval::HOUR,
-            open: dec!(1),
-            high: dec!(1),
-            low: dec!(1),
-            close: dec!(1),
-            volume: dec!(1),
-        }
+        crate::testing::flat_hour(symbol, hour)
     }
 
     fn names(candles: &[Candle]) -> Vec<String> {

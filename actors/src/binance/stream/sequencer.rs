@@ -99,21 +99,11 @@ impl Sequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rust_decimal_macros::dec;
 
     const H: i64 = 3_600_000;
 
     fn bar(symbol: &str, hour: i64) -> Candle {
-        Candle {
-            symbol: Symbol::parse(symbol).unwrap(),
-            open_time: Timestamp(hour * H),
-            interval: Interval::HOUR,
-            open: dec!(1),
-            high: dec!(1),
-            low: dec!(1),
-            close: dec!(1),
-            volume: dec!(1),
-        }
+        crate::testing::flat_hour(&Symbol::parse(symbol).unwrap(), hour)
     }
 
     /// Feeds bars through the sequencer as the stream does (gaps are back-filled from
