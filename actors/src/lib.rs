@@ -14,7 +14,8 @@ pub mod fusion;
 pub mod graph;
 pub mod journal;
 pub mod market_data;
-pub mod model;
+/// The domain model (crate `keel-model`).
+pub use keel_model as model;
 pub mod order_manager;
 pub mod risk;
 pub mod runtime;

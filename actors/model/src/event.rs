@@ -1,5 +1,5 @@
 //! One type for the record: the audit trail's events, each a step of a decision or of an
-//! order, in event time. The stages emit them (see [`crate::audit`]); the executors add
+//! order, in event time. The stages emit them (see `keel_actors::audit`); the executors add
 //! nothing, so the backtest loop and the actor runtime write the same trail.
 
 use rust_decimal::Decimal;

@@ -1,5 +1,9 @@
-//! The domain model: typed ids, `Decimal` money, candles, orders, fills, positions, the
+//! keel's domain model (crate `keel-model`): pure data, no I/O, no dependency on any other
+//! keel crate. Typed ids, `Decimal` money, candles, orders, fills, positions, the
 //! signals that flow between the cores, the domain event enum, and the injectable clock.
+
+
+#![warn(missing_docs)]
 
 mod candle;
 mod event;
