@@ -14,10 +14,8 @@ use std::time::Instant;
 use keel::backtest::{backtest_pipeline, load_inputs, RunInputs};
 use keel::settings::Settings;
 use keel_actors::model::{Symbol, Timestamp};
-use keel_actors::sentiment::llm::{AnalysisCache, AnalystKind, CacheKey, ReplayAnalyst, Verdict};
-use keel_actors::sentiment::{
-    Analysis, Analyst, AnalystError, Headline, LexiconAnalyst, SentimentCore,
-};
+use keel_news::llm::{AnalysisCache, AnalystKind, CacheKey, ReplayAnalyst, Verdict};
+use keel_news::{Analysis, Analyst, AnalystError, Headline, LexiconAnalyst, SentimentCore};
 
 const ROUNDS: usize = 5;
 const MODEL: &str = "bench-model";

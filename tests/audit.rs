@@ -13,7 +13,7 @@ use keel::backtest::{backtest_pipeline, load_inputs, BacktestResult, RunInputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::Settings;
 use keel_actors::model::{DomainEvent, OrderStatus, Symbol, Timestamp};
-use keel_actors::sentiment::Headline;
+use keel_news::Headline;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// An in-memory audit file.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use keel_actors::testing::{FakeRequest, FakeResponse, FakeServer};
+use keel_news::testing::{FakeRequest, FakeResponse, FakeServer};
 use serde_json::json;
 
 fn model(_: &FakeRequest, _: usize) -> FakeResponse {

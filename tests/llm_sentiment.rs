@@ -8,9 +8,9 @@ use keel::backtest::{backtest_pipeline, load_inputs, RunInputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::Settings;
 use keel_actors::model::{Decimal, Symbol, Timestamp};
-use keel_actors::sentiment::llm::{AnalysisMode, AnalystKind};
-use keel_actors::sentiment::Headline;
-use keel_actors::testing::{FakeRequest, FakeResponse, FakeServer};
+use keel_news::llm::{AnalysisMode, AnalystKind};
+use keel_news::testing::{FakeRequest, FakeResponse, FakeServer};
+use keel_news::Headline;
 use serde_json::{json, Value};
 
 const DAY: i64 = 86_400_000;

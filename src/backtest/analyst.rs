@@ -1,8 +1,8 @@
 //! Which analyst a replay uses: the lexicon, or a model's analyses from the cache
 //! (`replay_only`: a window missing from the cache is scored by the lexicon and counted).
 
-use keel_actors::sentiment::llm::{AnalysisCache, AnalystKind, ReplayAnalyst, ReplayChoice};
-use keel_actors::sentiment::LexiconAnalyst;
+use keel_news::llm::{AnalysisCache, AnalystKind, ReplayAnalyst, ReplayChoice};
+use keel_news::LexiconAnalyst;
 use tracing::info;
 
 use crate::settings::Settings;

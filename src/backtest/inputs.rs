@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use keel_actors::market_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
 use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
-use keel_actors::sentiment::llm::{AnalysisCache, AnalystKind, CacheError};
-use keel_actors::sentiment::{load_headlines, Headline, NewsError, SymbolTagger};
+use keel_news::llm::{AnalysisCache, AnalystKind, CacheError};
+use keel_news::{load_headlines, Headline, NewsError, SymbolTagger};
 use tracing::{info, warn};
 
 use crate::settings::Settings;

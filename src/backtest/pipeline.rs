@@ -13,10 +13,10 @@ use keel_actors::model::{
 };
 use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
 use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
-use keel_actors::sentiment::llm::ReplayChoice;
-use keel_actors::sentiment::{log_outputs, Headline, SentimentCore};
 use keel_actors::strategy::StrategyStage;
 use keel_actors::symbol::SymbolCore;
+use keel_news::llm::ReplayChoice;
+use keel_news::{log_outputs, Headline, SentimentCore};
 use std::collections::HashMap;
 use tracing::warn;
 

@@ -13,7 +13,7 @@ use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
 use crate::settings::{FeedMode, Settings, SettingsError};
 use keel_actors::config_check::ConfigError;
-use keel_actors::sentiment::llm::{AnalysisMode, AnalystKind, ApiKey};
+use keel_news::llm::{AnalysisMode, AnalystKind, ApiKey};
 
 /// A `record` run of a model analyst needs its key variable, when one is named: a missing
 /// one is a configuration error (exit code 2), found before any data is read.

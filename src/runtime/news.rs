@@ -8,11 +8,11 @@ use actix::Recipient;
 use anyhow::Context;
 use keel_actors::model::{Symbol, SystemClock};
 use keel_actors::sentiment::actor::{NewHeadlines, SentimentSummary};
-use keel_actors::sentiment::feed::{spawn_poller, FeedPoller};
-use keel_actors::sentiment::llm::{
+use keel_actors::sentiment::poller::{spawn_poller, FeedPoller};
+use keel_news::llm::{
     AnalysisCache, AnalysisMode, AnalystKind, ApiKey, LlmSession, ProviderClient,
 };
-use keel_actors::sentiment::SymbolTagger;
+use keel_news::SymbolTagger;
 use tracing::info;
 
 use crate::settings::Settings;

@@ -22,10 +22,10 @@ use keel_actors::runtime::{
     install_panic_hook, Group, Inbox, Inflight, Outbox, Supervision, SupervisionStats,
 };
 use keel_actors::sentiment::actor::{SentimentActor, Summarize};
-use keel_actors::sentiment::SentimentCore;
 use keel_actors::strategy::StrategyStage;
 use keel_actors::symbol::actor::SymbolActor;
 use keel_actors::symbol::SymbolCore;
+use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
 use tracing::{info, warn};

@@ -11,9 +11,9 @@ use keel_actors::fusion::FusionConfig;
 use keel_actors::model::{Decimal, Interval, Symbol, Timestamp};
 use keel_actors::order_manager::OrderManagerConfig;
 use keel_actors::risk::RiskConfig;
-use keel_actors::sentiment::SentimentConfig;
 use keel_actors::strategy::{StrategyConfig, StrategyKind};
 use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
+use keel_news::SentimentConfig;
 use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 

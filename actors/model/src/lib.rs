@@ -2,7 +2,6 @@
 //! keel crate. Typed ids, `Decimal` money, candles, orders, fills, positions, the
 //! signals that flow between the cores, the domain event enum, and the injectable clock.
 
-
 #![warn(missing_docs)]
 
 mod candle;

@@ -10,9 +10,9 @@ use crate::graph::Mode;
 use crate::model::Candle;
 use crate::risk::actor::{Decide, RiskActor};
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
-use crate::sentiment::SentimentOutput;
 use crate::strategy::StrategyStage;
 use crate::symbol::SymbolUpdate;
+use keel_news::SentimentOutput;
 
 /// Sentiment and events released by the analyst.
 #[derive(Message)]

@@ -267,7 +267,7 @@ fn sentiment_for_another_symbol_does_not_count() {
 
 #[test]
 fn real_news_replayed_hourly_feeds_fusion() {
-    use crate::sentiment::{
+    use keel_news::{
         load_headlines, LexiconAnalyst, SentimentConfig, SentimentCore, SentimentOutput,
         SymbolTagger,
     };

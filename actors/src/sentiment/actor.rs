@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use actix::prelude::*;
 use tracing::{debug, info, info_span};
 
-use super::llm::{Begun, LlmSession, ProviderError, SessionStats};
-use super::{
-    Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore, SentimentOutput,
-};
 use crate::fusion::actor::{FusionActor, News};
 use crate::model::Timestamp;
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use keel_news::llm::{Begun, LlmSession, ProviderError, SessionStats};
+use keel_news::{
+    Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore, SentimentOutput,
+};
 
 /// The model's circuit breaker, by name in the health registry and supervision events.
 pub const LLM_BREAKER: &str = "llm";
@@ -163,7 +163,7 @@ impl<A: Analyst + Clone + 'static> Rehydrate for SentimentActor<A> {
 
 fn log_outputs(outputs: &[SentimentOutput]) {
     let _span = info_span!("actor", actor = "sentiment", symbol = "*").entered();
-    super::log_outputs(outputs);
+    keel_news::log_outputs(outputs);
 }
 
 impl<A: Analyst + Clone + Unpin + 'static> Actor for SentimentActor<A> {

@@ -1,30 +1,9 @@
-//! Sentiment: headlines (JSON or JSONL files for replay) → an [`Analyst`] (the offline
-//! [`LexiconAnalyst`] by default) → `SentimentUpdate`s and `MarketEvent`s, released in event
-//! time by the [`SentimentCore`].
-//!
-//! Analyst output is untrusted: every analysis is clamped into range before use, analyst
-//! failures are counted and never become a signal.
+//! The sentiment stage's runtime side: its actor shell, and the poller that brings live
+//! headlines from news feeds to it. The stage itself (headlines, analysts, the sentiment core)
+//! is the crate `keel-news`.
 
 pub mod actor;
-mod analyst;
-mod config;
-mod core;
-pub mod feed;
-mod headline;
-mod lexicon;
-pub mod llm;
-mod log;
-mod news_file;
-mod tagger;
+pub mod poller;
 
-pub use self::core::{AnalysisJob, SentimentCore, SentimentOutput};
-pub use analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
-pub use config::SentimentConfig;
-pub use headline::{clean_title, Headline};
-pub use lexicon::{
-    LexiconAnalyst, TitleScore, INTENSIFIERS, INTENSIFIER_FACTOR, INTENSIFIER_SCOPE, LEXICON,
-    NEGATIONS, NEGATION_SCOPE, SCORE_SCALE,
-};
-pub use log::log_outputs;
-pub use news_file::{load_headlines, load_news, LoadedNews, NewsError};
-pub use tagger::SymbolTagger;
+#[cfg(test)]
+mod poller_tests;

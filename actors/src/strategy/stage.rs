@@ -15,8 +15,8 @@ use crate::model::{
     Candle, DecisionRecord, Direction, DomainEvent, MarketEvent, Regime, SetupRecord, Symbol,
     TechnicalSetup, TradingSignal,
 };
-use crate::sentiment::SentimentOutput;
 use crate::symbol::{RegimeConfig, RegimeDetector, SymbolUpdate};
+use keel_news::SentimentOutput;
 use tracing::{debug, info, warn};
 
 /// What the strategy concluded on one candle.

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::model::{EventKind, Severity};
-use crate::sentiment::{Analysis, DetectedEvent};
+use crate::{Analysis, DetectedEvent};
 
 /// Most events one reply may report.
 pub const MAX_EVENTS: usize = 20;

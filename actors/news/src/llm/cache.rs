@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache_key::CacheKey;
 use crate::model::{EventKind, Severity};
-use crate::sentiment::{Analysis, DetectedEvent};
+use crate::{Analysis, DetectedEvent};
 
 /// The cache could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]

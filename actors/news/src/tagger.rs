@@ -79,7 +79,7 @@ impl SymbolTagger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sentiment::SentimentConfig;
+    use crate::SentimentConfig;
 
     fn tagger() -> SymbolTagger {
         let symbols = [

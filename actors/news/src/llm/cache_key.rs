@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::prompt::PROMPT_VERSION;
 use crate::model::Symbol;
-use crate::sentiment::Headline;
+use crate::Headline;
 
 /// SHA-256 of (prompt version, provider, model, symbol, every headline's time, source and
 /// title), each field length-prefixed so that no two inputs share an encoding. The same

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::*;
+use super::actor::NewHeadlines;
+use super::poller::*;
 use crate::model::{ManualClock, Symbol, Timestamp};
-use crate::sentiment::actor::NewHeadlines;
-use crate::sentiment::{load_news, Headline, SentimentConfig, SymbolTagger};
-use crate::testing::{FakeResponse, FakeServer};
+use keel_news::testing::{FakeResponse, FakeServer};
+use keel_news::{load_news, Headline, SentimentConfig, SymbolTagger};
 
 const FEED: &str = include_str!("testdata/news_rss.xml");
 

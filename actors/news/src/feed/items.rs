@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::parse::FeedItem;
 use crate::model::Timestamp;
-use crate::sentiment::{clean_title, Headline, SymbolTagger};
+use crate::{clean_title, Headline, SymbolTagger};
 
 /// What became of a batch of items.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,7 +107,7 @@ impl SeenItems {
 mod tests {
     use super::*;
     use crate::model::Symbol;
-    use crate::sentiment::SentimentConfig;
+    use crate::SentimentConfig;
 
     fn item(title: &str, link: Option<&str>, at: i64) -> FeedItem {
         FeedItem {

@@ -15,12 +15,10 @@ use actix::Recipient;
 use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
 use tracing::{debug, info, warn};
 
-use super::fetch::{fetch_feed, Fetched, Validators};
-use super::items::SeenItems;
-use super::parse::parse_feed;
+use super::actor::NewHeadlines;
 use crate::model::{Clock, Timestamp};
-use crate::sentiment::actor::NewHeadlines;
-use crate::sentiment::{Headline, SymbolTagger};
+use keel_news::feed::{feed_client, fetch_feed, parse_feed, Fetched, SeenItems, Validators};
+use keel_news::{Headline, SymbolTagger};
 
 /// What one round over every feed found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,7 +108,7 @@ impl FeedPoller {
         protection: FeedProtection,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            client: super::fetch::feed_client(timeout)?,
+            client: feed_client(timeout)?,
             feeds: feeds
                 .iter()
                 .map(|(name, url)| Feed {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::*;
 use crate::model::Timestamp;
-use crate::sentiment::{load_headlines, SentimentConfig, SymbolTagger};
+use crate::{load_headlines, SentimentConfig, SymbolTagger};
 
 fn score(title: &str) -> f64 {
     LexiconAnalyst::new().score_title(title).sum
@@ -152,7 +152,7 @@ fn other_event_keywords() {
 fn real_btc_window_scores_positive_with_two_regulation_events() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../data/news/cryptopanic_2018-01-15_18.json"
+        "/../../data/news/cryptopanic_2018-01-15_18.json"
     );
     let tagger = SymbolTagger::new(&[btc()], &SentimentConfig::default().aliases);
     let headlines = load_headlines(Path::new(path), &tagger).unwrap();

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::llm::{ApiKey, ReplayAnalyst};
 use crate::model::{EventKind, ManualClock, Severity, Timestamp};
-use crate::sentiment::llm::{ApiKey, ReplayAnalyst};
 use crate::testing::{FakeResponse, FakeServer};
 
 const KEY: &str = "sk-test-key-0123456789";
@@ -127,7 +127,7 @@ async fn a_good_reply_is_an_analysis_and_the_replay_makes_no_http_call() {
     // A replay-only analyst over the same cache: same answer, still no HTTP call.
     let mut replay = ReplayAnalyst::new(AnalystKind::Openai, "test-model", rig.cache.clone());
     let h = headline("Exchange hacked, bitcoin stolen");
-    use crate::sentiment::Analyst;
+    use crate::Analyst;
     assert_eq!(replay.analyze(&btc(), &[&h]).unwrap(), analysis);
     assert_eq!(replay.stats().fallbacks, 0);
     assert_eq!(server.hits(), 1);

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::model::Symbol;
-use crate::sentiment::Headline;
+use crate::Headline;
 
 /// Changes whenever the prompt or the reply contract changes; part of every cache key, so a
 /// new prompt never reuses answers to an old one.

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{EventKind, Severity};
-use crate::sentiment::{Analysis, AnalystError, LexiconAnalyst};
+use crate::{Analysis, AnalystError, LexiconAnalyst};
 
 const HOUR: i64 = 3_600_000;
 

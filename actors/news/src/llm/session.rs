@@ -18,7 +18,7 @@ use super::prompt::build_prompt;
 use super::provider::Completion;
 use super::reply::parse_reply;
 use crate::model::{Clock, EventInstants, Symbol, Timestamp};
-use crate::sentiment::{Analysis, AnalystError, Headline};
+use crate::{Analysis, AnalystError, Headline};
 
 /// What the session did, for the run summary and the tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

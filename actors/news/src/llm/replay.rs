@@ -8,7 +8,7 @@ use super::cache::{AnalysisCache, Verdict};
 use super::cache_key::CacheKey;
 use super::config::AnalystKind;
 use crate::model::Symbol;
-use crate::sentiment::{Analysis, Analyst, AnalystError, Headline, LexiconAnalyst};
+use crate::{Analysis, Analyst, AnalystError, Headline, LexiconAnalyst};
 
 /// What a replay found in the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

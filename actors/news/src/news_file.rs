@@ -219,11 +219,11 @@ mod tests {
 
     use super::*;
     use crate::model::Symbol;
-    use crate::sentiment::SentimentConfig;
+    use crate::SentimentConfig;
 
     const REAL: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../data/news/cryptopanic_2018-01-15_18.json"
+        "/../../data/news/cryptopanic_2018-01-15_18.json"
     );
 
     fn tagger(symbols: &[&str]) -> SymbolTagger {
