@@ -24,16 +24,6 @@ impl VenueSnapshot {
             .collect();
         Self { ids, orders }
     }
-
-    /// How many orders it holds.
-    pub fn len(&self) -> usize {
-        self.orders.len()
-    }
-
-    /// Whether it holds no order.
-    pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
-    }
 }
 
 impl VenueView for VenueSnapshot {

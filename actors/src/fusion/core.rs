@@ -117,6 +117,11 @@ impl FusionCore {
         self.analyst_available = available;
     }
 
+    /// Whether the analyst is available (fusion is technical-only when not).
+    pub fn analyst_available(&self) -> bool {
+        self.analyst_available
+    }
+
     /// The current regime.
     pub fn regime(&self) -> Regime {
         self.regime

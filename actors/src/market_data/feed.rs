@@ -250,12 +250,10 @@ fn send_step(
 }
 
 /// The steps of one candle in the order they are sent (declared, unless a test breaks it).
-fn ordered(work: &CandleWork, plan: &FeedPlan) -> Vec<Step> {
-    let mut steps = work.steps.to_vec();
-    if plan.reverse_steps {
-        steps.reverse();
-    }
-    steps
+fn ordered(work: &CandleWork, plan: &FeedPlan) -> impl Iterator<Item = Step> {
+    let (steps, reverse) = (work.steps, plan.reverse_steps);
+    let last = steps.len().saturating_sub(1);
+    (0..steps.len()).map(move |k| steps[if reverse { last - k } else { k }])
 }
 
 /// Reports progress past the recovered candles (never backwards: the journal's resume point

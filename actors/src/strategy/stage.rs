@@ -54,8 +54,6 @@ pub struct StrategyStage {
     fast: usize,
     slow: usize,
     pending_emergencies: Vec<MarketEvent>,
-    /// What fusion was last told about the analyst (for the audit trail).
-    analyst_available: bool,
 }
 
 impl StrategyStage {
@@ -72,7 +70,6 @@ impl StrategyStage {
             fast: strategy.sma_fast,
             slow: strategy.sma_slow,
             pending_emergencies: Vec::new(),
-            analyst_available: true,
         }
     }
 
@@ -88,7 +85,6 @@ impl StrategyStage {
 
     /// Tells fusion whether the analyst is available (technical-only when not).
     pub fn set_analyst_available(&mut self, available: bool) {
-        self.analyst_available = available;
         self.fusion.set_analyst_available(available);
     }
 
@@ -118,6 +114,7 @@ impl StrategyStage {
     /// waits for the first trading bar. A recovered candle is decided exactly as it was before
     /// the restart, but only a trading candle's decision is recorded in the audit trail.
     pub fn on_update(&mut self, candle: &Candle, update: &SymbolUpdate, mode: Mode) -> Decision {
+        // Recovered candles are decided as they were; only warm-up decides nothing.
         let trading = mode != Mode::Warmup;
         let mut decision = Decision {
             emergencies: if trading {
@@ -180,7 +177,7 @@ impl StrategyStage {
                     setup: setup.filter(|_| fused).map(setup_record),
                     sentiment: fused.then_some(signal.sentiment_score),
                     event_impact: fused.then_some(signal.event_impact),
-                    technical_only: fused && !self.analyst_available,
+                    technical_only: fused && !self.fusion.analyst_available(),
                     confidence: Some(signal.confidence),
                 })
             });
@@ -199,7 +196,7 @@ impl StrategyStage {
                         setup: Some(setup_record(setup)),
                         sentiment: None,
                         event_impact: None,
-                        technical_only: !self.analyst_available,
+                        technical_only: !self.fusion.analyst_available(),
                         confidence: None,
                     }),
                     DomainEvent::Refused {
