@@ -19,9 +19,9 @@ use keel::runtime::{run_actors, RunOptions, RunReport};
 use keel::settings::{CandleSource, Settings};
 use keel_actors::execution::actor::LatencyLog;
 use keel_actors::market_data::feed::Pace;
-use keel_actors::model::{Candle, Decimal, Symbol};
-use keel_actors::risk::RiskConfig;
-use keel_actors::symbol::SetupConfig;
+use keel_core::risk::RiskConfig;
+use keel_core::symbol::SetupConfig;
+use keel_model::{Candle, Decimal, Symbol};
 
 /// Where the shared history may be: beside the repository, or beside a worktree's parent.
 const SHARED: [&str; 2] = [

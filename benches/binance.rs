@@ -17,13 +17,13 @@ mod sim_venue;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use keel_actors::binance::client::{
+use keel_binance::client::{
     BinanceClient, ClientConfig, NewOrder, NewOrderKind, Query, ResponseType,
 };
-use keel_actors::binance::stream::parse_kline;
-use keel_actors::binance::wire::OrderSide;
-use keel_actors::binance::Signer;
-use keel_actors::model::Symbol;
+use keel_binance::stream::parse_kline;
+use keel_binance::wire::OrderSide;
+use keel_binance::Signer;
+use keel_model::Symbol;
 use rust_decimal::Decimal;
 
 const ROUNDS: usize = 7;

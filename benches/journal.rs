@@ -7,13 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use keel_actors::execution::{FillConfig, SimExchange};
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::model::{
+use keel_core::execution::{FillConfig, SimExchange};
+use keel_core::order_manager::{OrderCommand, OrderManager, OrderManagerConfig};
+use keel_core::risk::RiskState;
+use keel_model::{
     Candle, Decimal, EquityPoint, ExitReason, Interval, OrderIntent, Symbol, TakeProfit, Timestamp,
 };
-use keel_actors::order_manager::{OrderCommand, OrderManager, OrderManagerConfig};
-use keel_actors::risk::RiskState;
 
 const H: i64 = 3_600_000;
 const ROUND_TRIPS: i64 = 100;

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use keel::backtest::{backtest_pipeline, load_inputs, RunInputs};
 use keel::settings::Settings;
-use keel_actors::model::{Symbol, Timestamp};
+use keel_model::{Symbol, Timestamp};
 use keel_news::llm::{AnalysisCache, AnalystKind, CacheKey, ReplayAnalyst, Verdict};
 use keel_news::{Analysis, Analyst, AnalystError, Headline, LexiconAnalyst, SentimentCore};
 

@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use keel::backtest::{load_inputs, run_backtest};
 use keel::settings::{CandleSource, Settings};
-use keel_actors::symbol::patterns::candle::{exact_f64, Ohlc};
-use keel_actors::symbol::patterns::PatternSet;
-use keel_actors::symbol::PatternConfirmation;
+use keel_core::symbol::patterns::candle::{exact_f64, Ohlc};
+use keel_core::symbol::patterns::PatternSet;
+use keel_core::symbol::PatternConfirmation;
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/binance");
 const SYMBOLS: [&str; 8] = ["BTC", "ETH", "BNB", "SOL", "ADA", "XLM", "LINK", "DOGE"];

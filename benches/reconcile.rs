@@ -18,16 +18,14 @@ use std::time::{Duration, Instant};
 
 use keel::runtime::{fingerprint, open_remote};
 use keel::settings::Settings;
-use keel_actors::binance::book::VenueBook;
-use keel_actors::binance::bridge::Bridge;
-use keel_actors::binance::client::BinanceClient;
-use keel_actors::binance::venue::BinanceVenue;
+use keel_actors::execution::bridge::Bridge;
 use keel_actors::execution::remote::persist_to;
 use keel_actors::journal::{Journal, RunInfo, SledStore};
-use keel_actors::model::{
-    Decimal, ExitReason, Interval, OrderIntent, Symbol, TakeProfit, Timestamp,
-};
-use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
+use keel_binance::book::VenueBook;
+use keel_binance::client::BinanceClient;
+use keel_binance::venue::BinanceVenue;
+use keel_core::order_manager::{stage, OrderCommand, OrderManager};
+use keel_model::{Decimal, ExitReason, Interval, OrderIntent, Symbol, TakeProfit, Timestamp};
 use sim_venue::{SimVenue, SimVenueConfig};
 
 const RUNS: usize = 7;

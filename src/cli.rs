@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use keel_actors::strategy::StrategyKind;
+use keel_core::strategy::StrategyKind;
 
 /// keel: a fault-tolerant trading runtime for crypto spot markets.
 #[derive(Debug, Parser)]

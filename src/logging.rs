@@ -2,8 +2,8 @@
 //! `keel run`, a rotating log file in the same format without colours. Every line an actor
 //! writes carries its `actor` and `symbol` span fields.
 //!
-//! The audit trail (the stages' [`DomainEvent`](keel_actors::model::DomainEvent)s on the
-//! [`keel_actors::audit::TARGET`] target) goes to its own file, one JSON object per line,
+//! The audit trail (the stages' [`DomainEvent`](keel_model::DomainEvent)s on the
+//! [`keel_core::audit::TARGET`] target) goes to its own file, one JSON object per line,
 //! and never to stderr or the log file.
 
 use std::fs::OpenOptions;
@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use keel_actors::audit;
+use keel_core::audit;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};

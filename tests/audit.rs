@@ -12,7 +12,7 @@ use common::process::{keel, run};
 use keel::backtest::{backtest_pipeline, load_inputs, BacktestResult, RunInputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::Settings;
-use keel_actors::model::{DomainEvent, OrderStatus, Symbol, Timestamp};
+use keel_model::{DomainEvent, OrderStatus, Symbol, Timestamp};
 use keel_news::Headline;
 use tracing_subscriber::layer::SubscriberExt;
 

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use keel::backtest::{load_inputs, run_backtest, BacktestResult};
 use keel::settings::Settings;
-use keel_actors::model::{ExitReason, Timestamp};
+use keel_model::{ExitReason, Timestamp};
 use rust_decimal_macros::dec;
 
 const T0: i64 = 1_577_836_800_000; // 2020-01-01T00:00:00Z

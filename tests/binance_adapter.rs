@@ -16,14 +16,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use keel_actors::binance::client::{
+use keel_actors::market_data::load_candles;
+use keel_binance::client::{
     BinanceClient, ClientConfig, NewOco, NewOrder, NewOrderKind, Placement, Resolution,
     ResponseType, VenueError,
 };
-use keel_actors::binance::stream::{MarketStream, StreamConfig};
-use keel_actors::binance::wire::{OrderSide, OrderState};
-use keel_actors::market_data::load_candles;
-use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_binance::stream::{MarketStream, StreamConfig};
+use keel_binance::wire::{OrderSide, OrderState};
+use keel_model::{Candle, Interval, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;

@@ -45,7 +45,7 @@ fn free_cash_never_goes_negative_when_symbols_signal_together() {
             .min()
             .unwrap();
         assert!(
-            worst.0 >= keel_actors::model::Decimal::ZERO,
+            worst.0 >= keel_model::Decimal::ZERO,
             "{strategy}: cash fell to {} at {}",
             worst.0,
             worst.1

@@ -218,7 +218,7 @@ fn an_unreachable_venue_opens_its_breaker_puts_risk_in_reduce_only_and_recovers(
         .record
         .orders
         .iter()
-        .filter(|o| o.status == keel_actors::model::OrderStatus::Rejected)
+        .filter(|o| o.status == keel_model::OrderStatus::Rejected)
         .count();
     assert!(
         rejected > 0,

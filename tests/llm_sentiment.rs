@@ -7,7 +7,7 @@ mod common;
 use keel::backtest::{backtest_pipeline, load_inputs, RunInputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::Settings;
-use keel_actors::model::{Decimal, Symbol, Timestamp};
+use keel_model::{Decimal, Symbol, Timestamp};
 use keel_news::llm::{AnalysisMode, AnalystKind};
 use keel_news::testing::{FakeRequest, FakeResponse, FakeServer};
 use keel_news::Headline;

@@ -10,7 +10,7 @@ use keel::report::returns::{
     value_at_risk,
 };
 use keel::report::{compute_metrics, render_table, simple_returns, write_reports, MAX_POINTS};
-use keel_actors::model::{Decimal, Symbol, Timestamp};
+use keel_model::{Decimal, Symbol, Timestamp};
 
 const EQUITY_CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -1,6 +1,6 @@
 //! Parity: the actor runtime in lockstep produces exactly the backtest's orders, fills and
 //! P&L, on every example config that replays history through the in-process venue and with
-//! each strategy. Both executors walk the one schedule of `keel_actors::graph`; the last test
+//! each strategy. Both executors walk the one schedule of `keel_core::graph`; the last test
 //! breaks that order in the actor executor alone and shows this comparison catching it.
 
 mod common;
@@ -10,7 +10,7 @@ use std::path::Path;
 use keel::backtest::{backtest_pipeline, load_inputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::{AtEnd, Settings};
-use keel_actors::strategy::StrategyKind;
+use keel_core::strategy::StrategyKind;
 
 /// An example config from `config/`.
 fn example(name: &str) -> Settings {

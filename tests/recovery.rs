@@ -13,10 +13,10 @@ use common::process::{keel, Process};
 use keel::backtest::load_inputs;
 use keel::runtime::{run_actors, RunOptions, RunReport};
 use keel::settings::Settings;
-use keel_actors::execution::SimExchange;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::model::Timestamp;
-use keel_actors::order_manager::{reconcile, OrderManager};
+use keel_core::execution::SimExchange;
+use keel_core::order_manager::{reconcile, OrderManager};
+use keel_model::Timestamp;
 
 /// Three volatile months of 2018 on BTC and ETH, with headlines: trades happen.
 fn config_text(store: &Path) -> String {

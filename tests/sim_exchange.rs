@@ -8,11 +8,11 @@ mod process;
 #[path = "common/sim_venue.rs"]
 mod sim_venue;
 
-use keel_actors::binance::wire::{
+use keel_binance::wire::{
     Account, ApiError, ExchangeInfo, KlineRow, MyTrade, OrderListResponse, OrderResponse,
     OrderState, QueriedOrder, ServerTime,
 };
-use keel_actors::binance::SymbolFilters;
+use keel_binance::SymbolFilters;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

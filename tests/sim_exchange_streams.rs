@@ -9,7 +9,7 @@ mod sim_venue;
 
 use std::str::FromStr;
 
-use keel_actors::binance::wire::KlineRow;
+use keel_binance::wire::KlineRow;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;

@@ -1,26 +1,23 @@
-//! keel's trading domain: the model, the pure decision cores, and (with the actor runtime)
-//! their thin actix shells.
+//! keel's actor runtime (crate `keel-actors`): one supervised actix actor per stage of the
+//! graph, each a thin shell around its core in `keel-core`; the feed that drives them in the
+//! graph's order; the venue port with the simulated venue and the bridge to a remote one;
+//! the journal; the candle and trade loaders; the sentiment actor and the feed poller.
 //!
-//! Every core here is a plain struct: no wall clock, no I/O, no spawning. Time comes from the
-//! events themselves, so the backtest engine and the actor runtime drive the same code.
+//! The shells hold no trading logic: a message in, the core's step, its outputs sent on to
+//! the next stage's [`Inbox`](runtime::Inbox) (a `Recipient` of the message type, so no shell
+//! names another shell's type).
 
 #![warn(missing_docs)]
 
-pub mod audit;
-pub mod binance;
-pub mod config_check;
 pub mod execution;
 pub mod fusion;
-pub mod graph;
 pub mod journal;
 pub mod market_data;
-/// The domain model (crate `keel-model`).
-pub use keel_model as model;
 pub mod order_manager;
 pub mod risk;
 pub mod runtime;
 pub mod sentiment;
-pub mod strategy;
 pub mod symbol;
-#[cfg(any(test, feature = "test-support"))]
-pub mod testing;
+
+// The layers below, under the names the modules use.
+use keel_model as model;

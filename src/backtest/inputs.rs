@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use keel_actors::market_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
-use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_model::{Candle, Interval, Symbol, Timestamp};
 use keel_news::llm::{AnalysisCache, AnalystKind, CacheError};
 use keel_news::{load_headlines, Headline, NewsError, SymbolTagger};
 use tracing::{info, warn};
@@ -56,7 +56,7 @@ pub enum InputError {
     },
     /// The settings are inconsistent.
     #[error(transparent)]
-    Config(#[from] keel_actors::config_check::ConfigError),
+    Config(#[from] keel_core::config_check::ConfigError),
 }
 
 /// Everything a run replays, in event order.
@@ -151,7 +151,7 @@ pub fn live_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
     let binance = settings
         .binance
         .as_ref()
-        .ok_or_else(|| keel_actors::config_check::ConfigError::new("binance", "is required"))?;
+        .ok_or_else(|| keel_core::config_check::ConfigError::new("binance", "is required"))?;
     let symbols = binance.validate()?;
     let interval = binance.interval()?;
     let (start, _) = settings.range()?;

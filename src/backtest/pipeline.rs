@@ -1,20 +1,18 @@
 //! The decision pipeline in one plain struct: every stage, stepped candle by candle in the
-//! order [`keel_actors::graph`] declares (the actor runtime's feed walks the same schedule,
+//! order [`keel_core::graph`] declares (the actor runtime's feed walks the same schedule,
 //! message by message): venue, news, decision; the account is marked after every candle of a
 //! bar close. No actors, no I/O, no wall clock.
 
 use std::collections::BTreeMap;
 
-use keel_actors::execution::SimExchange;
-pub use keel_actors::graph::Mode;
-use keel_actors::graph::{CandleWork, Step};
-use keel_actors::model::{
-    Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp,
-};
-use keel_actors::order_manager::{stage, OrderCommand, OrderManager};
-use keel_actors::risk::{PortfolioView, RiskStage, RiskState};
-use keel_actors::strategy::StrategyStage;
-use keel_actors::symbol::SymbolCore;
+use keel_core::execution::SimExchange;
+pub use keel_core::graph::Mode;
+use keel_core::graph::{CandleWork, Step};
+use keel_core::order_manager::{stage, OrderCommand, OrderManager};
+use keel_core::risk::{PortfolioView, RiskStage, RiskState};
+use keel_core::strategy::StrategyStage;
+use keel_core::symbol::SymbolCore;
+use keel_model::{Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp};
 use keel_news::llm::ReplayChoice;
 use keel_news::{log_outputs, Headline, SentimentCore};
 use std::collections::HashMap;
@@ -99,7 +97,7 @@ impl Pipeline {
         }
     }
 
-    /// Takes one closed candle's work, as the schedule of [`keel_actors::graph`] declares it:
+    /// Takes one closed candle's work, as the schedule of [`keel_core::graph`] declares it:
     /// its steps in order. The mark the work calls for is the caller's (see [`Self::mark`]).
     pub fn on_candle(&mut self, candle: &Candle, work: &CandleWork) {
         let Some(&i) = self.index.get(&candle.symbol) else {

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use keel_actors::model::{ClosedTrade, Decimal, EquityPoint, Interval, Position, Symbol};
-use keel_actors::order_manager::RunRecord;
+use keel_core::order_manager::RunRecord;
+use keel_model::{ClosedTrade, Decimal, EquityPoint, Interval, Position, Symbol};
 use serde::Serialize;
 
 use crate::settings::Settings;

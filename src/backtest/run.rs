@@ -1,8 +1,8 @@
 //! The backtest loop: every candle through the pipeline on the schedule of
-//! [`keel_actors::graph`], one equity point per traded bar close.
+//! [`keel_core::graph`], one equity point per traded bar close.
 
-use keel_actors::graph::Schedule;
-use keel_actors::order_manager::RunRecord;
+use keel_core::graph::Schedule;
+use keel_core::order_manager::RunRecord;
 
 use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Pipeline, RunInputs};
 use crate::settings::Settings;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::bail;
-use keel_actors::model::Order;
+use keel_model::Order;
 use tracing::info;
 
 use crate::backtest::load_inputs;

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use anyhow::{anyhow, Context};
 use keel_actors::market_data::{guess_symbol_and_interval, load_candles, CandleSeries};
-use keel_actors::model::{Interval, Symbol};
-use keel_actors::symbol::{write_indicators_csv, IndicatorConfig};
+use keel_core::symbol::{write_indicators_csv, IndicatorConfig};
+use keel_model::{Interval, Symbol};
 
 use crate::cli::CandleFileArgs;
 

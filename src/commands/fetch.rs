@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
-use keel_actors::binance::client::{BinanceClient, ClientConfig};
 use keel_actors::market_data::load_candles;
-use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_binance::client::{BinanceClient, ClientConfig};
+use keel_model::{Candle, Interval, Symbol, Timestamp};
 
 use crate::cli::FetchArgs;
 

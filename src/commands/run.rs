@@ -12,7 +12,7 @@ use crate::logging::AuditSink;
 use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
 use crate::settings::{FeedMode, Settings, SettingsError};
-use keel_actors::config_check::ConfigError;
+use keel_core::config_check::ConfigError;
 use keel_news::llm::{AnalysisMode, AnalystKind, ApiKey};
 
 /// A `record` run of a model analyst needs its key variable, when one is named: a missing

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use keel_actors::model::Timestamp;
+use keel_model::Timestamp;
 
 use super::metrics::to_f64;
 use super::returns::drawdown_series;

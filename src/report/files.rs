@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use keel_actors::model::{Decimal, Position, Symbol};
+use keel_model::{Decimal, Position, Symbol};
 use serde::Serialize;
 
 use super::chart::render_svg;

@@ -1,6 +1,6 @@
 //! A small hand-made backtest result for the report tests.
 
-use keel_actors::model::{ClosedTrade, Decimal, ExitReason, Symbol, Timestamp};
+use keel_model::{ClosedTrade, Decimal, ExitReason, Symbol, Timestamp};
 use rust_decimal_macros::dec;
 
 use crate::backtest::{BacktestResult, EquityPoint};

@@ -1,6 +1,6 @@
 //! The metrics of DESIGN §8 computed from a [`BacktestResult`].
 
-use keel_actors::model::{Decimal, Timestamp};
+use keel_model::{Decimal, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Serialize, Serializer};
 

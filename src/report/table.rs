@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use keel_actors::model::{Decimal, Timestamp};
+use keel_model::{Decimal, Timestamp};
 
 use super::metrics::Metrics;
 use crate::backtest::BacktestResult;

@@ -1,7 +1,7 @@
 //! Statistics over closed round trips: win rate, profit factor, expectancy, average win and
 //! loss, holding time. Money stays `Decimal`; ratios are `f64`.
 
-use keel_actors::model::{ClosedTrade, Decimal};
+use keel_model::{ClosedTrade, Decimal};
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
@@ -86,7 +86,7 @@ fn mean(total: Decimal, count: u64) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keel_actors::model::{ExitReason, Symbol, Timestamp};
+    use keel_model::{ExitReason, Symbol, Timestamp};
     use rust_decimal_macros::dec;
 
     fn trade(pnl: Decimal, hours: i64) -> ClosedTrade {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use actix::Recipient;
 use anyhow::Context;
-use keel_actors::model::{Symbol, SystemClock};
 use keel_actors::sentiment::actor::{NewHeadlines, SentimentSummary};
 use keel_actors::sentiment::poller::{spawn_poller, FeedPoller};
+use keel_model::{Symbol, SystemClock};
 use keel_news::llm::{
     AnalysisCache, AnalysisMode, AnalystKind, ApiKey, LlmSession, ProviderClient,
 };

@@ -5,11 +5,12 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use keel_actors::execution::{SimExchange, SimVenue, Venue};
+use keel_actors::execution::{SimVenue, Venue};
 use keel_actors::journal::{Journal, Recovered, RunInfo, SledStore};
-use keel_actors::model::{ClosedTrade, EquityPoint, Symbol};
-use keel_actors::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
-use keel_actors::risk::RiskState;
+use keel_core::execution::SimExchange;
+use keel_core::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
+use keel_core::risk::RiskState;
+use keel_model::{ClosedTrade, EquityPoint, Symbol};
 use tracing::{info, warn};
 
 use crate::settings::{LogSettings, RunSettings, Settings};

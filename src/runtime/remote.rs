@@ -7,16 +7,16 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use keel_actors::binance::bridge::RemoteVenue;
-use keel_actors::binance::client::BinanceClient;
-use keel_actors::binance::stream::{MarketStream, StreamConfig};
-use keel_actors::binance::venue::BinanceVenue;
 use keel_actors::execution::remote::BridgedVenue;
 use keel_actors::execution::Venue;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::BarAligner;
-use keel_actors::model::{Candle, Decimal, Symbol, Timestamp};
-use keel_actors::order_manager::{stage, OrderManager};
+use keel_binance::client::BinanceClient;
+use keel_binance::stream::{MarketStream, StreamConfig};
+use keel_binance::venue::BinanceVenue;
+use keel_binance::RemoteVenue;
+use keel_core::order_manager::{stage, OrderManager};
+use keel_model::{Candle, Decimal, Symbol, Timestamp};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 

@@ -7,24 +7,25 @@ use std::rc::Rc;
 
 use actix::prelude::*;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
-use keel_actors::execution::{SimExchange, SimVenue, Venue, VenueFaults, VenueGuard};
-use keel_actors::fusion::actor::FusionActor;
+use keel_actors::execution::{SimVenue, Venue, VenueFaults, VenueGuard};
+use keel_actors::fusion::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{
     CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
 };
-use keel_actors::model::Timestamp;
-use keel_actors::order_manager::actor::{Flush, OmRehydration, OrderManagerActor, Record};
-use keel_actors::order_manager::{stage, OrderManager, RunRecord};
-use keel_actors::risk::actor::{RefusalCounts, RiskActor};
-use keel_actors::risk::RiskStage;
+use keel_actors::order_manager::{Flush, OmRehydration, OrderManagerActor, Record};
+use keel_actors::risk::{RefusalCounts, RiskActor};
 use keel_actors::runtime::{
     install_panic_hook, Group, Inbox, Inflight, Outbox, Supervision, SupervisionStats,
 };
 use keel_actors::sentiment::actor::{SentimentActor, Summarize};
-use keel_actors::strategy::StrategyStage;
-use keel_actors::symbol::actor::SymbolActor;
-use keel_actors::symbol::SymbolCore;
+use keel_actors::symbol::SymbolActor;
+use keel_core::execution::SimExchange;
+use keel_core::order_manager::{stage, OrderManager, RunRecord};
+use keel_core::risk::RiskStage;
+use keel_core::strategy::StrategyStage;
+use keel_core::symbol::SymbolCore;
+use keel_model::Timestamp;
 use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
@@ -36,8 +37,8 @@ use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
-use keel_actors::binance::stream::MarketStream;
-use keel_actors::model::Candle;
+use keel_binance::stream::MarketStream;
+use keel_model::Candle;
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]

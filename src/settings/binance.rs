@@ -2,9 +2,9 @@
 //! `keel sim-exchange` server) instead of replaying candle files against the in-process
 //! venue. Keys come from environment variables named here, never from the file.
 
-use keel_actors::binance::client::ClientConfig;
-use keel_actors::config_check::{in_range, ConfigError};
-use keel_actors::model::{Interval, Symbol, Timestamp};
+use keel_binance::client::ClientConfig;
+use keel_core::config_check::{in_range, ConfigError};
+use keel_model::{Interval, Symbol, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Where the venue is, which markets to stream, and how to talk to it.

@@ -5,14 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use keel_actors::config_check::{in_range, key, positive, ConfigError};
-use keel_actors::execution::FillConfig;
-use keel_actors::fusion::FusionConfig;
-use keel_actors::model::{Decimal, Interval, Symbol, Timestamp};
-use keel_actors::order_manager::OrderManagerConfig;
-use keel_actors::risk::RiskConfig;
-use keel_actors::strategy::{StrategyConfig, StrategyKind};
-use keel_actors::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
+use keel_core::config_check::{in_range, key, positive, ConfigError};
+use keel_core::execution::FillConfig;
+use keel_core::fusion::FusionConfig;
+use keel_core::order_manager::OrderManagerConfig;
+use keel_core::risk::RiskConfig;
+use keel_core::strategy::{StrategyConfig, StrategyKind};
+use keel_core::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
+use keel_model::{Decimal, Interval, Symbol, Timestamp};
 use keel_news::SentimentConfig;
 use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,8 @@
 //! appears in logs or answers.
 
 use actix_web::HttpRequest;
-use keel_actors::binance::codes;
-use keel_actors::binance::sign::{split_signature, Signer};
+use keel_binance::codes;
+use keel_binance::sign::{split_signature, Signer};
 
 use super::error::ApiErr;
 use super::params::Params;

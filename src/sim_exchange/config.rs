@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keel_actors::binance::SymbolFilters;
-use keel_actors::execution::FillConfig;
 use keel_actors::market_data::load_candles;
-use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
+use keel_binance::SymbolFilters;
+use keel_core::execution::FillConfig;
+use keel_model::{Candle, Interval, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 

@@ -1,7 +1,7 @@
 //! Binance error answers: an HTTP status and `{"code": <negative int>, "msg": "..."}`.
 
-use keel_actors::binance::codes;
-use keel_actors::binance::wire::ApiError;
+use keel_binance::codes;
+use keel_binance::wire::ApiError;
 
 /// A refused request, as Binance would answer it.
 #[derive(Debug, Clone, PartialEq)]

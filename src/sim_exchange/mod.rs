@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, App as HttpApp, HttpServer};
 use anyhow::Context;
-use keel_actors::binance::Signer;
+use keel_binance::Signer;
 use tokio::sync::broadcast;
 
 use self::config::Settings;

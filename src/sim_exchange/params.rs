@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use keel_actors::binance::codes;
+use keel_binance::codes;
 use rust_decimal::Decimal;
 
 use super::error::ApiErr;

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
-use keel_actors::binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
-use keel_actors::execution::SimExchangeState;
+use keel_binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
+use keel_core::execution::SimExchangeState;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 

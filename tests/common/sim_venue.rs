@@ -18,13 +18,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::collections::{BTreeMap, HashSet};
 
-use keel_actors::binance::book::parse_venue_id;
-use keel_actors::binance::Signer;
 use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::load_candles;
-use keel_actors::model::Decimal;
-use keel_actors::model::{Candle, Interval, Symbol, Timestamp};
-use keel_actors::order_manager::{OrderManager, OrderManagerConfig};
+use keel_binance::book::parse_venue_id;
+use keel_binance::Signer;
+use keel_core::order_manager::{OrderManager, OrderManagerConfig};
+use keel_model::Decimal;
+use keel_model::{Candle, Interval, Symbol, Timestamp};
 use serde_json::Value;
 
 /// The API key the venue accepts.

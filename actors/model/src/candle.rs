@@ -120,6 +120,36 @@ impl Candle {
     }
 }
 
+/// Checks a bar's open, high, low, close and volume: positive prices, a non-negative volume,
+/// and open and close within `[low, high]`. Shared by the file loaders and the venue feeds.
+pub fn check_ohlcv(values: [Decimal; 5]) -> Result<(), String> {
+    let [open, high, low, close, volume] = values;
+    for (name, price) in [
+        ("open", open),
+        ("high", high),
+        ("low", low),
+        ("close", close),
+    ] {
+        if price <= Decimal::ZERO {
+            return Err(format!("{name}: price must be positive, found {price}"));
+        }
+    }
+    if volume < Decimal::ZERO {
+        return Err(format!("volume must not be negative, found {volume}"));
+    }
+    if high < low {
+        return Err(format!("high {high} is below low {low}"));
+    }
+    for (name, price) in [("open", open), ("close", close)] {
+        if price < low || price > high {
+            return Err(format!(
+                "{name} {price} is outside [low {low}, high {high}]"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

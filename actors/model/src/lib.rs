@@ -12,7 +12,7 @@ mod signal;
 mod symbol;
 mod time;
 
-pub use candle::{Candle, Interval};
+pub use candle::{check_ohlcv, Candle, Interval};
 pub use event::{DecisionRecord, DomainEvent, OrderRecord, SetupRecord};
 pub use order::{
     ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
@@ -20,8 +20,8 @@ pub use order::{
 };
 pub use portfolio::{ClosedTrade, EquityPoint, ExitReason, PortfolioSnapshot, Position};
 pub use signal::{
-    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentUpdate, Severity, TakeProfit,
-    TechnicalSetup, TradingSignal,
+    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentOutput, SentimentUpdate,
+    Severity, TakeProfit, TechnicalSetup, TradingSignal,
 };
 pub use symbol::{Asset, Symbol, SymbolError};
 pub use time::{Clock, EventInstants, ManualClock, SystemClock, Timestamp, MS_PER_DAY};

@@ -183,3 +183,15 @@ impl OrderIntent {
         }
     }
 }
+
+/// What the sentiment stage emits (the news layer's output, fusion's input).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SentimentOutput {
+    /// Fresh sentiment about a symbol.
+    Update(SentimentUpdate),
+    /// A discrete event seen in a newly released headline.
+    Event(MarketEvent),
+    /// The analyst became unavailable (`false`: fusion goes technical-only) or available
+    /// again (`true`). Emitted only on a change.
+    AnalystAvailable(bool),
+}

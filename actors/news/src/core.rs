@@ -6,19 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use super::analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 use super::config::SentimentConfig;
 use super::headline::Headline;
-use crate::model::{MarketEvent, SentimentUpdate, Symbol, Timestamp};
-
-/// What the sentiment core emits.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SentimentOutput {
-    /// Fresh sentiment about a symbol.
-    Update(SentimentUpdate),
-    /// A discrete event seen in a newly released headline.
-    Event(MarketEvent),
-    /// The analyst became unavailable (`false`: fusion goes technical-only) or available
-    /// again (`true`). Emitted only on a change.
-    AnalystAvailable(bool),
-}
+use crate::model::{MarketEvent, SentimentOutput, SentimentUpdate, Symbol, Timestamp};
 
 /// One symbol's window of headlines, waiting for its analysis (see [`SentimentCore::release`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Tests of the sentiment core's release, windowing and untrusted-output handling.
 
 use super::*;
-use crate::model::{EventKind, Severity};
+use crate::model::{EventKind, MarketEvent, SentimentOutput, SentimentUpdate, Severity};
 use crate::{Analysis, AnalystError, LexiconAnalyst};
 
 const HOUR: i64 = 3_600_000;

@@ -18,7 +18,7 @@ mod log;
 mod news_file;
 mod tagger;
 
-pub use self::core::{AnalysisJob, SentimentCore, SentimentOutput};
+pub use self::core::{AnalysisJob, SentimentCore};
 pub use analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 pub use config::SentimentConfig;
 pub use headline::{clean_title, Headline};

@@ -2,7 +2,7 @@
 
 use tracing::{debug, info, warn};
 
-use super::SentimentOutput;
+use crate::model::SentimentOutput;
 
 /// Logs each output: sentiment at debug, events and analyst availability at info/warn.
 pub fn log_outputs(outputs: &[SentimentOutput]) {

@@ -17,10 +17,10 @@ use tracing::{error, info};
 
 use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::model::{Candle, ExecutionReport, Timestamp};
-use crate::order_manager::actor::{OrderManagerActor, Settle};
-use crate::order_manager::OrderCommand;
-use crate::risk::actor::{RiskActor, VenueHealth};
+use crate::order_manager::{OrderManagerActor, Settle};
+use crate::risk::{RiskActor, VenueHealth};
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
 
 /// A bar closed at the venue: fill what rested on it.

@@ -9,10 +9,10 @@
 
 use futures_util::future::LocalBoxFuture;
 
-use super::VenueSnapshot;
 use crate::model::{Candle, ExecutionReport, Symbol, Timestamp};
-use crate::order_manager::OrderCommand;
 use crate::runtime::RehydrateError;
+use keel_core::execution::VenueSnapshot;
+use keel_core::order_manager::OrderCommand;
 
 /// What one venue call produced.
 #[derive(Debug, Clone, PartialEq, Default)]

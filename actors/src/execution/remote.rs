@@ -4,19 +4,21 @@
 //! The bridge journals the book before every request leaves; a journal that cannot be written
 //! halts trading on the venue (the execution actor refuses every later command unsent).
 
-use crate::binance::book::{parse_venue_id, RemoteVenueView, VenueBook};
-use crate::binance::bridge::{Bridge, PersistError, RemoteVenue};
-use crate::binance::wire::{OrderSide, OrderType, QueriedOrder};
+use crate::execution::bridge::{Bridge, PersistError};
 use crate::journal::{Journal, SledStore};
 use crate::model::{
     Candle, ClientOrderId, ExecutionReport, OrderKind, OrderPurpose, OrderRequest, OrderStatus,
     Side, Symbol, Timestamp,
 };
-use crate::order_manager::OrderCommand;
 use crate::runtime::RehydrateError;
+use keel_binance::book::{parse_venue_id, RemoteVenueView, VenueBook};
+use keel_binance::wire::{OrderSide, OrderType, QueriedOrder};
+use keel_binance::RemoteVenue;
+use keel_core::order_manager::OrderCommand;
 
-use super::{Venue, VenueAnswer, VenueFuture, VenueHalt, VenueOrder, VenueSnapshot};
-use crate::binance::bridge::Persist;
+use super::{Venue, VenueAnswer, VenueFuture, VenueHalt};
+use crate::execution::bridge::Persist;
+use keel_core::execution::{VenueOrder, VenueSnapshot};
 
 /// Journals the book in `journal` (flushed); without a journal nothing is kept.
 pub fn persist_to(journal: Option<Journal<SledStore>>) -> Persist {

@@ -6,11 +6,12 @@ use std::future::ready;
 
 use tracing::error;
 
-use super::{SimExchange, Venue, VenueAnswer, VenueFuture, VenueSnapshot};
+use super::{Venue, VenueAnswer, VenueFuture};
 use crate::journal::{Journal, SledStore};
 use crate::model::{Candle, Symbol, Timestamp};
-use crate::order_manager::OrderCommand;
 use crate::runtime::RehydrateError;
+use keel_core::execution::{SimExchange, VenueSnapshot};
+use keel_core::order_manager::OrderCommand;
 
 /// The simulated venue and the journal it keeps its state in.
 pub struct SimVenue {

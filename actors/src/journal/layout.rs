@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::records::{decode, encode, JournalError};
-use crate::execution::{RestingOrder, SimExchangeState, VenueOrder};
 use crate::model::{ClosedTrade, Decimal, Symbol, Timestamp, TradeId};
-use crate::order_manager::{OrderManagerState, SymbolState, TrackedOrder};
+use keel_core::execution::{RestingOrder, SimExchangeState, VenueOrder};
+use keel_core::order_manager::{OrderManagerState, SymbolState, TrackedOrder};
 
 /// The order manager's scalar record.
 pub const OM_CORE_KEY: &str = "om/core";

@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 
-use crate::binance::book::{RemoteVenueView, VenueBook};
+use keel_binance::book::{RemoteVenueView, VenueBook};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
-use crate::execution::{FillConfig, SimExchange, SimExchangeState, VenueSnapshot, VenueStateError};
 use crate::model::{EquityPoint, Timestamp};
-use crate::order_manager::{OrderManager, OrderManagerState, PriceMark};
-use crate::risk::RiskState;
+use keel_core::execution::{
+    FillConfig, SimExchange, SimExchangeState, VenueSnapshot, VenueStateError,
+};
+use keel_core::order_manager::{OrderManager, OrderManagerState, PriceMark};
+use keel_core::risk::RiskState;
 
 use super::layout::{
     finished_id, finished_key, finished_seq, om_from_records, om_records, venue_from_records,

@@ -7,11 +7,11 @@ use std::path::Path;
 use rust_decimal_macros::dec;
 
 use super::*;
-use crate::execution::{FillConfig, SimExchange};
 use crate::model::{Decimal, EquityPoint, Timestamp};
-use crate::order_manager::test_driver::{btc, candles, Driver, H};
-use crate::order_manager::{reconcile, OrderManager, OrderManagerConfig};
-use crate::risk::RiskState;
+use keel_core::execution::{FillConfig, SimExchange};
+use keel_core::order_manager::{reconcile, OrderManager, OrderManagerConfig};
+use keel_core::risk::RiskState;
+use keel_core::testing::{btc, candles, Driver, HOUR_MS as H};
 
 fn open(path: &Path) -> Journal<SledStore> {
     Journal::open(SledStore::open(path).unwrap()).unwrap()
@@ -322,8 +322,8 @@ fn a_creation_cut_short_leaves_no_half_made_store() {
 
 #[test]
 fn the_remote_venue_book_is_saved_flushed_and_loaded_after_reopening() {
-    use crate::binance::book::{Phase, VenueBook};
-    use crate::order_manager::OrderCommand;
+    use keel_binance::book::{Phase, VenueBook};
+    use keel_core::order_manager::OrderCommand;
     let dir = tempfile::tempdir().unwrap();
     let mut book = VenueBook::new();
     let driver = busy_driver();

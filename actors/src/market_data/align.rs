@@ -74,7 +74,7 @@ mod tests {
     use super::*;
 
     fn bar(symbol: &Symbol, hour: i64) -> Candle {
-        crate::testing::flat_hour(symbol, hour)
+        keel_core::testing::flat_hour(symbol, hour)
     }
 
     fn names(candles: &[Candle]) -> Vec<String> {

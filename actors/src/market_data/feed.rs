@@ -19,13 +19,13 @@ use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::execution::actor::VenueBar;
-use crate::graph::{CandleWork, Mode, Schedule, Step};
 use crate::model::{Candle, Symbol, Timestamp};
-use crate::order_manager::actor::Progress;
-use crate::risk::actor::Mark;
+use crate::order_manager::Progress;
+use crate::risk::Mark;
 use crate::runtime::{Inbox, Inflight};
 use crate::sentiment::actor::NewsTick;
-use crate::symbol::actor::CandleClosed;
+use crate::symbol::CandleClosed;
+use keel_core::graph::{CandleWork, Mode, Schedule, Step};
 
 /// How fast the feed replays.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,6 +5,8 @@ use std::str::FromStr;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
+use crate::model::check_ohlcv;
+
 /// The columns of a candle row, in order.
 pub(super) const CANDLE_COLUMNS: [&str; 6] =
     ["open_time_ms", "open", "high", "low", "close", "volume"];
@@ -65,36 +67,6 @@ pub(super) fn check_candle_row(fields: &[&str]) -> Result<CandleValues, String> 
     }
     check_ohlcv(values)?;
     Ok((open_time, values))
-}
-
-/// Checks a bar's open, high, low, close and volume: positive prices, a non-negative volume,
-/// and open and close within `[low, high]`. Shared by the file loaders and the venue feeds.
-pub(crate) fn check_ohlcv(values: [Decimal; 5]) -> Result<(), String> {
-    let [open, high, low, close, volume] = values;
-    for (name, price) in [
-        ("open", open),
-        ("high", high),
-        ("low", low),
-        ("close", close),
-    ] {
-        if price <= Decimal::ZERO {
-            return Err(format!("{name}: price must be positive, found {price}"));
-        }
-    }
-    if volume < Decimal::ZERO {
-        return Err(format!("volume must not be negative, found {volume}"));
-    }
-    if high < low {
-        return Err(format!("high {high} is below low {low}"));
-    }
-    for (name, price) in [("open", open), ("close", close)] {
-        if price < low || price > high {
-            return Err(format!(
-                "{name} {price} is outside [low {low}, high {high}]"
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

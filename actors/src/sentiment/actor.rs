@@ -11,13 +11,12 @@ use std::collections::BTreeMap;
 use actix::prelude::*;
 use tracing::{debug, info, info_span};
 
-use crate::fusion::actor::{FusionActor, News};
+use crate::fusion::{FusionActor, News};
+use crate::model::SentimentOutput;
 use crate::model::Timestamp;
 use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
 use keel_news::llm::{Begun, LlmSession, ProviderError, SessionStats};
-use keel_news::{
-    Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore, SentimentOutput,
-};
+use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};
 
 /// The model's circuit breaker, by name in the health registry and supervision events.
 pub const LLM_BREAKER: &str = "llm";

@@ -11,7 +11,7 @@ mod table;
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use keel_actors::model::{DomainEvent, Symbol, Timestamp};
+use keel_model::{DomainEvent, Symbol, Timestamp};
 
 use crate::cli::{AuditArgs, AuditKind};
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use keel_actors::model::DomainEvent;
+use keel_model::DomainEvent;
 use tracing::warn;
 
 /// One event and where it was read.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use keel_actors::model::{
+use keel_model::{
     DecisionRecord, Direction, DomainEvent, OrderIntent, OrderKind, OrderPurpose, OrderRecord,
 };
 

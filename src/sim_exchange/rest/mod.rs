@@ -7,8 +7,8 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse};
-use keel_actors::binance::codes;
-use keel_actors::binance::wire::{
+use keel_binance::codes;
+use keel_binance::wire::{
     Account, Balance, CommissionRates, ExchangeInfo, Filter, KlineRow, ListMember, MyTrade,
     OrderFill, OrderListResponse, OrderResponse, OrderSide, OrderState, OrderType, QueriedOrder,
     RateLimit, ServerTime, SymbolInfo, TimeInForce,

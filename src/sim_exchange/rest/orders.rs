@@ -27,7 +27,7 @@ pub(super) fn client_id(
     generated: impl FnOnce() -> String,
 ) -> Result<String, ApiErr> {
     match params.get(key) {
-        Some(id) => keel_actors::model::ClientOrderId::new(id)
+        Some(id) => keel_model::ClientOrderId::new(id)
             .map(|_| id.to_string())
             .ok_or_else(|| ApiErr::illegal(key)),
         None => Ok(generated()),

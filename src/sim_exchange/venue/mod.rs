@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use keel_actors::binance::codes;
-use keel_actors::binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
-use keel_actors::execution::fill_model::{fee, market_fill_price};
-use keel_actors::execution::{FillConfig, SimExchange};
-use keel_actors::model::{
+use keel_binance::codes;
+use keel_binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
+use keel_core::execution::fill_model::{fee, market_fill_price};
+use keel_core::execution::{FillConfig, SimExchange};
+use keel_model::{
     Candle, ClientOrderId, ExecutionReport, OrderKind, OrderPurpose, OrderRequest, Side, Timestamp,
 };
 use rust_decimal::{Decimal, RoundingStrategy};

@@ -1,8 +1,8 @@
 //! The venue's book-keeping on its own: expiries, locks, refusals.
 
 use super::*;
-use keel_actors::binance::SymbolFilters;
-use keel_actors::model::{Interval, Symbol};
+use keel_binance::SymbolFilters;
+use keel_model::{Interval, Symbol};
 use rust_decimal_macros::dec;
 
 const H: i64 = 3_600_000;

@@ -1,0 +1,125 @@
+//! The fusion actor: the strategy stage (fusion, regime, baselines) between the symbol and
+//! sentiment actors and risk.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use tracing::{info, info_span};
+
+use crate::model::Candle;
+use crate::model::SentimentOutput;
+use crate::risk::{Decide, RiskActor};
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use keel_core::graph::Mode;
+use keel_core::strategy::StrategyStage;
+use keel_core::symbol::SymbolUpdate;
+
+/// Sentiment and events released by the analyst.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct News {
+    /// What the analyst produced.
+    pub outputs: Vec<SentimentOutput>,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// A symbol actor's indicators (and setup, if any) for one closed candle.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SymbolUpdated {
+    /// The candle.
+    pub candle: Candle,
+    /// Indicators and setup.
+    pub update: SymbolUpdate,
+    /// How the pipeline treats it.
+    pub mode: Mode,
+    /// When the candle entered the feed (latency measurement).
+    pub born: Instant,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Fuses setups, sentiment, events and regime into decisions. After a crash it returns to
+/// its checkpoint: the stage as it was after the last message handled.
+pub struct FusionActor {
+    stage: StrategyStage,
+    checkpoint: StrategyStage,
+    risk: Outbox<RiskActor>,
+    supervision: ActorHandle,
+}
+
+impl FusionActor {
+    /// An actor around `stage`, deciding for `risk`.
+    pub fn new(stage: StrategyStage, risk: Outbox<RiskActor>, supervision: ActorHandle) -> Self {
+        Self {
+            checkpoint: stage.clone(),
+            stage,
+            risk,
+            supervision,
+        }
+    }
+}
+
+impl Rehydrate for FusionActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
+        self.stage = self.checkpoint.clone();
+        Ok(())
+    }
+}
+
+impl Actor for FusionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        info!(
+            actor = "fusion",
+            strategy = self.stage.kind().name(),
+            event = "started",
+            "actor started"
+        );
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "fusion", event = "stopped", "actor stopped");
+    }
+}
+
+impl Handler<News> for FusionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: News, _: &mut Self::Context) {
+        contain(self, |this| {
+            this.stage.on_news(&msg.outputs);
+            this.checkpoint = this.stage.clone();
+        });
+    }
+}
+
+impl Handler<SymbolUpdated> for FusionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
+        let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
+        contain(self, |this| {
+            let decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
+            this.checkpoint = this.stage.clone();
+            // Only traded candles reach risk and the order manager: in warm-up nothing is
+            // decided, and recovered candles' effects were restored from the journal.
+            if msg.mode != Mode::Trading {
+                return;
+            }
+            this.risk.send(Decide {
+                candle: msg.candle.clone(),
+                atr: msg.update.values.atr,
+                decision,
+                born: msg.born,
+                ticket: msg.ticket.clone(),
+            });
+        });
+    }
+}

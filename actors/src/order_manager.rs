@@ -1,0 +1,399 @@
+//! The order manager actor: the only owner of orders, positions and cash. It turns approvals
+//! into venue commands, settles the venue's reports, keeps risk informed, and records every
+//! bar's equity.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use tracing::{error, info, info_span, warn};
+
+use crate::execution::actor::{Execute, ExecutionActor};
+use crate::journal::{Journal, SledStore};
+use crate::model::{Candle, EquityPoint, ExecutionReport, Symbol, Timestamp};
+use crate::risk::{PortfolioUpdated, RiskActor};
+use crate::runtime::Ticket;
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError};
+use keel_core::execution::FillConfig;
+use keel_core::order_manager::{
+    reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
+};
+use keel_core::risk::{Approval, RiskState};
+
+/// Reports from the venue.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle {
+    /// The reports, in the venue's order.
+    pub reports: Vec<ExecutionReport>,
+    /// Event time.
+    pub now: Timestamp,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Risk's verdict on one candle's decision.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Approved {
+    /// The candle decided on.
+    pub candle: Candle,
+    /// ATR at its close (for trailing stops).
+    pub atr: Option<f64>,
+    /// What risk let through.
+    pub approval: Approval,
+    /// When the candle entered the feed (latency measurement).
+    pub born: Instant,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// The account marked at a bar close, with risk's state and anything to flatten.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Checkpoint {
+    /// The equity point.
+    pub point: EquityPoint,
+    /// Risk's persistent state at this mark.
+    pub risk: RiskState,
+    /// Positions to close (kill switch).
+    pub flatten: Vec<(crate::model::Symbol, crate::model::ExitReason)>,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Asks for the [`RunRecord`].
+#[derive(Message)]
+#[rtype(result = "RunRecord")]
+pub struct Record;
+
+/// Every candle before this many is fully processed: the journal's resume point.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Progress {
+    /// Candles done, from the first.
+    pub done: u64,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Makes every journal write durable (at shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+/// What the order manager actor needs to rebuild itself from its journal after a crash.
+pub struct OmRehydration {
+    /// Its settings.
+    pub orders: OrderManagerConfig,
+    /// The venue's settings (to read the venue's journalled state for reconciliation).
+    pub venue: FillConfig,
+    /// The order manager before anything was journalled.
+    pub fresh: OrderManager,
+    /// Its place in the supervision tree.
+    pub supervision: ActorHandle,
+}
+
+impl Rehydrate for OrderManagerActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    /// Reloads orders, positions, cash and the equity curve from the journal, applies the
+    /// price marks, and reconciles with what the venue journalled, whichever venue it is (see
+    /// [`Recovered::venue_snapshot`](crate::journal::Recovered::venue_snapshot)): whatever
+    /// did not reach it is resolved there, never resent blindly.
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or(RehydrateError::NoJournal("the order manager"))?;
+        let mut recovered = journal.load()?;
+        let mut om = match recovered.om.take() {
+            Some(state) => OrderManager::from_state(self.cfg.clone(), state).map_err(|e| {
+                RehydrateError::Invalid {
+                    what: "the order manager",
+                    why: e.to_string(),
+                }
+            })?,
+            None => self.fresh.clone(),
+        };
+        if let Some(marks) = &recovered.price_marks {
+            om.restore_price_marks(marks);
+        }
+        let now = recovered.cursor.unwrap_or_default();
+        let venue =
+            recovered
+                .venue_snapshot(&self.venue_cfg)
+                .map_err(|why| RehydrateError::Invalid {
+                    what: "the venue",
+                    why: why.to_string(),
+                })?;
+        if let Some(venue) = venue {
+            let report = reconcile(&mut om, &venue, now);
+            if !report.is_resolved() {
+                return Err(RehydrateError::Unreconciled(report.to_string()));
+            }
+            if !report.is_clean() {
+                warn!(
+                    actor = "order_manager",
+                    "reconciliation after restart:\n{report}"
+                );
+            }
+            self.pending = report.commands;
+            if !report.closed.is_empty() {
+                self.risk.send(PortfolioUpdated {
+                    view: stage::view(&om, &self.symbols, now),
+                    closed: report.closed,
+                });
+            }
+        }
+        self.om = om;
+        self.equity = recovered.equity;
+        self.journal_failed = false;
+        Ok(())
+    }
+}
+
+/// Orders, positions and cash.
+pub struct OrderManagerActor {
+    om: OrderManager,
+    symbols: Vec<Symbol>,
+    exec: Outbox<ExecutionActor>,
+    risk: Outbox<RiskActor>,
+    equity: Vec<EquityPoint>,
+    orders_submitted: u64,
+    journal: Option<Journal<SledStore>>,
+    journal_failed: bool,
+    /// For rehydration: the configs, the state before anything was saved, and commands a
+    /// reconciliation after a restart calls for.
+    cfg: OrderManagerConfig,
+    venue_cfg: FillConfig,
+    fresh: OrderManager,
+    pending: Vec<OrderCommand>,
+    supervision: ActorHandle,
+}
+
+impl OrderManagerActor {
+    /// An actor around `om` (fresh or recovered) trading `symbols`, with the equity curve so
+    /// far, journalling into `journal` when given.
+    pub fn new(
+        om: OrderManager,
+        symbols: Vec<Symbol>,
+        exec: Outbox<ExecutionActor>,
+        risk: Outbox<RiskActor>,
+        equity: Vec<EquityPoint>,
+        journal: Option<Journal<SledStore>>,
+        rehydration: OmRehydration,
+    ) -> Self {
+        Self {
+            om,
+            symbols,
+            exec,
+            risk,
+            equity,
+            orders_submitted: 0,
+            journal,
+            journal_failed: false,
+            cfg: rehydration.orders,
+            venue_cfg: rehydration.venue,
+            fresh: rehydration.fresh,
+            pending: Vec::new(),
+            supervision: rehydration.supervision,
+        }
+    }
+
+    /// Sends what a reconciliation after a restart called for.
+    fn dispatch_pending(&mut self, now: Timestamp, ticket: &Ticket) {
+        if !self.pending.is_empty() {
+            let commands = std::mem::take(&mut self.pending);
+            self.dispatch(commands, now, None, ticket);
+        }
+    }
+
+    /// Writes the order manager's state and flushes it. After a failure nothing more is sent:
+    /// an order the journal cannot record must not leave the process.
+    fn save(&mut self) -> bool {
+        if self.journal_failed {
+            return false;
+        }
+        let Some(journal) = &mut self.journal else {
+            return true;
+        };
+        match journal.save_order_state(&self.om) {
+            Ok(()) => true,
+            Err(err) => {
+                error!(actor = "order_manager", error = %err, "journal write failed: no further orders will be sent; restart to reconcile");
+                self.journal_failed = true;
+                false
+            }
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        commands: Vec<OrderCommand>,
+        now: Timestamp,
+        born: Option<Instant>,
+        ticket: &Ticket,
+    ) {
+        if commands.is_empty() {
+            return;
+        }
+        // Write-ahead: the orders are durable before they leave.
+        if !self.save() {
+            warn!(
+                actor = "order_manager",
+                commands = commands.len(),
+                "commands held back: the journal cannot record them"
+            );
+            return;
+        }
+        self.orders_submitted += stage::sent(&commands, now);
+        self.exec.send(Execute {
+            commands,
+            now,
+            born,
+            ticket: ticket.clone(),
+        });
+    }
+
+    fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
+        self.risk.send(PortfolioUpdated {
+            view: stage::view(&self.om, &self.symbols, now),
+            closed,
+        });
+    }
+}
+
+impl Actor for OrderManagerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        info!(actor = "order_manager", event = "started", cash = %self.om.cash(), open_positions = self.om.snapshot(Timestamp(0)).positions.len(), "actor started");
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "order_manager", event = "stopped", "actor stopped");
+    }
+}
+
+impl Handler<Approved> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Approved, _: &mut Self::Context) {
+        let _span =
+            info_span!("actor", actor = "order_manager", symbol = %msg.candle.symbol).entered();
+        let now = msg.candle.close_time();
+        contain(self, |this| {
+            this.dispatch_pending(now, &msg.ticket);
+            let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
+            // Risk's view changes only with orders or with the price of a held position:
+            // pushing it for every candle of every symbol cost a third of the runtime with
+            // 100 symbols.
+            let changed = !commands.is_empty() || this.om.position(&msg.candle.symbol).is_some();
+            if commands.is_empty() && changed {
+                // Only prices moved: journal them so that a restart finds this state.
+                if let Some(journal) = &mut this.journal {
+                    if let Err(err) = journal.save_price_marks(&this.om.price_marks()) {
+                        warn!(actor = "order_manager", error = %err, "journal price marks not recorded");
+                    }
+                }
+            }
+            this.dispatch(commands, now, Some(msg.born), &msg.ticket);
+            if changed {
+                this.push_view(now, Vec::new());
+            }
+        });
+    }
+}
+
+impl Handler<Settle> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Settle, _: &mut Self::Context) {
+        let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
+        contain(self, |this| {
+            this.dispatch_pending(msg.now, &msg.ticket);
+            let settled = stage::settle(&mut this.om, &msg.reports);
+            if settled.commands.is_empty() {
+                // Every transition is durable before it is acted on.
+                this.save();
+            }
+            this.dispatch(settled.commands, msg.now, None, &msg.ticket);
+            this.push_view(msg.now, settled.closed);
+        });
+    }
+}
+
+impl Handler<Checkpoint> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Checkpoint, _: &mut Self::Context) {
+        let now = msg.point.ts;
+        if !msg.flatten.is_empty() {
+            warn!(
+                actor = "order_manager",
+                positions = msg.flatten.len(),
+                "flattening on risk's order"
+            );
+        }
+        contain(self, |this| {
+            this.dispatch_pending(now, &msg.ticket);
+            let commands = stage::flatten(&mut this.om, &msg.flatten, now);
+            let changed = !commands.is_empty();
+            // After a restart the last bar may be marked again (its mark was durable, the
+            // progress after it not yet): one point per bar close.
+            match this.equity.last_mut() {
+                Some(last) if last.ts == msg.point.ts => *last = msg.point,
+                _ => this.equity.push(msg.point),
+            }
+            if let Some(journal) = &mut this.journal {
+                if let Err(err) = journal.mark(&msg.point, &msg.risk, &this.om.price_marks()) {
+                    error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
+                }
+            }
+            this.dispatch(commands, now, None, &msg.ticket);
+            if changed {
+                this.push_view(now, Vec::new());
+            }
+        });
+    }
+}
+
+impl Handler<Progress> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Progress, _: &mut Self::Context) {
+        if let Some(journal) = &mut self.journal {
+            // Prices move on every candle without an order event: they go with the progress.
+            if let Err(err) = journal.progress(msg.done, &self.om.price_marks()) {
+                warn!(actor = "order_manager", error = %err, done = msg.done, "journal progress not recorded");
+            }
+        }
+    }
+}
+
+impl Handler<Flush> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) {
+        if let Some(journal) = &mut self.journal {
+            match journal.flush() {
+                Ok(()) => info!(actor = "order_manager", "journal flushed"),
+                Err(err) => error!(actor = "order_manager", error = %err, "journal flush failed"),
+            }
+        }
+    }
+}
+
+impl Handler<Record> for OrderManagerActor {
+    type Result = MessageResult<Record>;
+
+    fn handle(&mut self, _: Record, _: &mut Self::Context) -> Self::Result {
+        MessageResult(RunRecord::of(
+            &self.om,
+            self.equity.clone(),
+            self.orders_submitted,
+        ))
+    }
+}

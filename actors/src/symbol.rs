@@ -1,0 +1,99 @@
+//! The symbol actor: one per symbol, a thin shell around [`SymbolCore`]. After a crash it
+//! rebuilds its indicators from the candles it had seen (its upstream history).
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use tracing::{debug, info_span};
+
+use crate::fusion::{FusionActor, SymbolUpdated};
+use crate::model::Candle;
+use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use keel_core::graph::Mode;
+use keel_core::symbol::SymbolCore;
+
+/// A closed candle for this symbol.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CandleClosed {
+    /// The candle.
+    pub candle: Candle,
+    /// How the pipeline treats it.
+    pub mode: Mode,
+    /// When the candle entered the feed (latency measurement).
+    pub born: Instant,
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
+/// Indicators and setup scanning for one symbol.
+pub struct SymbolActor {
+    core: SymbolCore,
+    fresh: SymbolCore,
+    seen: Vec<Candle>,
+    fusion: Outbox<FusionActor>,
+    supervision: ActorHandle,
+}
+
+impl SymbolActor {
+    /// An actor around `core` (fresh), reporting to `fusion`.
+    pub fn new(core: SymbolCore, fusion: Outbox<FusionActor>, supervision: ActorHandle) -> Self {
+        Self {
+            fresh: core.clone(),
+            core,
+            seen: Vec::new(),
+            fusion,
+            supervision,
+        }
+    }
+}
+
+impl Rehydrate for SymbolActor {
+    fn supervision(&self) -> &ActorHandle {
+        &self.supervision
+    }
+
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
+        let mut core = self.fresh.clone();
+        for candle in &self.seen {
+            let _ = core.on_candle(candle);
+        }
+        self.core = core;
+        Ok(())
+    }
+}
+
+impl Actor for SymbolActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "symbol", symbol = %self.core.symbol(), event = "started", "actor started");
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(actor = "symbol", symbol = %self.core.symbol(), event = "stopped", "actor stopped");
+    }
+}
+
+impl Handler<CandleClosed> for SymbolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CandleClosed, _: &mut Self::Context) {
+        let _span = info_span!("actor", actor = "symbol", symbol = %msg.candle.symbol).entered();
+        contain(self, |this| {
+            let update = this.core.on_candle(&msg.candle);
+            this.seen.push(msg.candle.clone());
+            let Some(update) = update else {
+                debug!(open_time = %msg.candle.open_time, "stale or duplicate candle dropped");
+                return;
+            };
+            this.fusion.send(SymbolUpdated {
+                candle: msg.candle.clone(),
+                update,
+                mode: msg.mode,
+                born: msg.born,
+                ticket: msg.ticket.clone(),
+            });
+        });
+    }
+}
