@@ -1,57 +1,26 @@
 //! The fusion actor: the strategy stage (fusion, regime, baselines) between the symbol and
 //! sentiment actors and risk.
 
-use std::time::Instant;
-
 use actix::prelude::*;
 use tracing::{info, info_span};
 
-use crate::model::Candle;
-use crate::model::SentimentOutput;
-use crate::risk::{Decide, RiskActor};
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use crate::messages::{Decide, News, SymbolUpdated};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::graph::Mode;
 use keel_core::strategy::StrategyStage;
-use keel_core::symbol::SymbolUpdate;
-
-/// Sentiment and events released by the analyst.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct News {
-    /// What the analyst produced.
-    pub outputs: Vec<SentimentOutput>,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// A symbol actor's indicators (and setup, if any) for one closed candle.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SymbolUpdated {
-    /// The candle.
-    pub candle: Candle,
-    /// Indicators and setup.
-    pub update: SymbolUpdate,
-    /// How the pipeline treats it.
-    pub mode: Mode,
-    /// When the candle entered the feed (latency measurement).
-    pub born: Instant,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
 
 /// Fuses setups, sentiment, events and regime into decisions. After a crash it returns to
 /// its checkpoint: the stage as it was after the last message handled.
 pub struct FusionActor {
     stage: StrategyStage,
     checkpoint: StrategyStage,
-    risk: Outbox<RiskActor>,
+    risk: Inbox<Decide>,
     supervision: ActorHandle,
 }
 
 impl FusionActor {
     /// An actor around `stage`, deciding for `risk`.
-    pub fn new(stage: StrategyStage, risk: Outbox<RiskActor>, supervision: ActorHandle) -> Self {
+    pub fn new(stage: StrategyStage, risk: Inbox<Decide>, supervision: ActorHandle) -> Self {
         Self {
             checkpoint: stage.clone(),
             stage,

@@ -13,6 +13,7 @@ pub mod execution;
 pub mod fusion;
 pub mod journal;
 pub mod market_data;
+pub mod messages;
 pub mod order_manager;
 pub mod risk;
 pub mod runtime;

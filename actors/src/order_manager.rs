@@ -7,79 +7,17 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{error, info, info_span, warn};
 
-use crate::execution::actor::{Execute, ExecutionActor};
 use crate::journal::{Journal, SledStore};
-use crate::model::{Candle, EquityPoint, ExecutionReport, Symbol, Timestamp};
-use crate::risk::{PortfolioUpdated, RiskActor};
+use crate::messages::{
+    Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
+};
+use crate::model::{EquityPoint, Symbol, Timestamp};
 use crate::runtime::Ticket;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
     reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
 };
-use keel_core::risk::{Approval, RiskState};
-
-/// Reports from the venue.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Settle {
-    /// The reports, in the venue's order.
-    pub reports: Vec<ExecutionReport>,
-    /// Event time.
-    pub now: Timestamp,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// Risk's verdict on one candle's decision.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Approved {
-    /// The candle decided on.
-    pub candle: Candle,
-    /// ATR at its close (for trailing stops).
-    pub atr: Option<f64>,
-    /// What risk let through.
-    pub approval: Approval,
-    /// When the candle entered the feed (latency measurement).
-    pub born: Instant,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// The account marked at a bar close, with risk's state and anything to flatten.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Checkpoint {
-    /// The equity point.
-    pub point: EquityPoint,
-    /// Risk's persistent state at this mark.
-    pub risk: RiskState,
-    /// Positions to close (kill switch).
-    pub flatten: Vec<(crate::model::Symbol, crate::model::ExitReason)>,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// Asks for the [`RunRecord`].
-#[derive(Message)]
-#[rtype(result = "RunRecord")]
-pub struct Record;
-
-/// Every candle before this many is fully processed: the journal's resume point.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Progress {
-    /// Candles done, from the first.
-    pub done: u64,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// Makes every journal write durable (at shutdown).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Flush;
 
 /// What the order manager actor needs to rebuild itself from its journal after a crash.
 pub struct OmRehydration {
@@ -158,8 +96,8 @@ impl Rehydrate for OrderManagerActor {
 pub struct OrderManagerActor {
     om: OrderManager,
     symbols: Vec<Symbol>,
-    exec: Outbox<ExecutionActor>,
-    risk: Outbox<RiskActor>,
+    exec: Inbox<Execute>,
+    risk: Inbox<PortfolioUpdated>,
     equity: Vec<EquityPoint>,
     orders_submitted: u64,
     journal: Option<Journal<SledStore>>,
@@ -179,8 +117,8 @@ impl OrderManagerActor {
     pub fn new(
         om: OrderManager,
         symbols: Vec<Symbol>,
-        exec: Outbox<ExecutionActor>,
-        risk: Outbox<RiskActor>,
+        exec: Inbox<Execute>,
+        risk: Inbox<PortfolioUpdated>,
         equity: Vec<EquityPoint>,
         journal: Option<Journal<SledStore>>,
         rehydration: OmRehydration,

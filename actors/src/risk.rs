@@ -1,74 +1,22 @@
 //! The risk actor: sizes or refuses decisions against the account the order manager last
 //! reported, and marks the account at every bar close.
 
-use std::collections::BTreeMap;
-use std::time::Instant;
-
 use actix::prelude::*;
 use tracing::{info, info_span, warn};
 
-use crate::model::{Candle, ClosedTrade, Timestamp};
-use crate::order_manager::{Approved, Checkpoint, OrderManagerActor};
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use crate::messages::{
+    Approved, Checkpoint, Decide, Mark, PortfolioUpdated, RefusalCounts, VenueHealth,
+};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::risk::RiskState;
 use keel_core::risk::{PortfolioView, RiskStage};
-use keel_core::strategy::Decision;
-
-/// A decision from fusion for one candle.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Decide {
-    /// The candle decided on.
-    pub candle: Candle,
-    /// ATR at its close.
-    pub atr: Option<f64>,
-    /// What fusion concluded.
-    pub decision: Decision,
-    /// When the candle entered the feed (latency measurement).
-    pub born: Instant,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// The order manager's account after a change, and the round trips that closed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PortfolioUpdated {
-    /// The account.
-    pub view: PortfolioView,
-    /// Round trips closed since the last update.
-    pub closed: Vec<ClosedTrade>,
-}
-
-/// Every candle of the close `ts` has been processed: mark the account.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Mark {
-    /// The bar close.
-    pub ts: Timestamp,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// The venue's circuit breaker opened (`reduce_only`) or closed again: while open, only
-/// risk-reducing intents pass.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct VenueHealth {
-    /// True while the venue's breaker is open.
-    pub reduce_only: bool,
-}
-
-/// Refusals counted by rule, for the run summary.
-#[derive(Message)]
-#[rtype(result = "BTreeMap<&'static str, u64>")]
-pub struct RefusalCounts;
 
 /// Risk limits and sizing.
 pub struct RiskActor {
     stage: RiskStage,
     view: PortfolioView,
-    om: Outbox<OrderManagerActor>,
+    approved: Inbox<Approved>,
+    checkpoints: Inbox<Checkpoint>,
     reduce_only: bool,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
@@ -77,12 +25,14 @@ pub struct RiskActor {
 }
 
 impl RiskActor {
-    /// An actor around `stage`, approving for `om`, starting from the account `view`;
+    /// An actor around `stage`, sending its verdicts to `approved` and its marks to
+    /// `checkpoints`, starting from the account `view`;
     /// `rebuild` makes a stage around a saved state (after a crash).
     pub fn new(
         stage: RiskStage,
         view: PortfolioView,
-        om: Outbox<OrderManagerActor>,
+        approved: Inbox<Approved>,
+        checkpoints: Inbox<Checkpoint>,
         rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
         supervision: ActorHandle,
     ) -> Self {
@@ -90,7 +40,8 @@ impl RiskActor {
             last_good: stage.state().clone(),
             stage,
             view,
-            om,
+            approved,
+            checkpoints,
             reduce_only: false,
             rebuild,
             supervision,
@@ -140,7 +91,7 @@ impl Handler<Decide> for RiskActor {
             let approval = this
                 .stage
                 .on_decision(&msg.decision, || view, this.reduce_only);
-            this.om.send(Approved {
+            this.approved.send(Approved {
                 candle: msg.candle.clone(),
                 atr: msg.atr,
                 approval,
@@ -172,7 +123,7 @@ impl Handler<Mark> for RiskActor {
         contain(self, |this| {
             let marked = this.stage.on_mark(&this.view, msg.ts);
             this.last_good = this.stage.state().clone();
-            this.om.send(Checkpoint {
+            this.checkpoints.send(Checkpoint {
                 point: marked.point,
                 risk: this.last_good.clone(),
                 flatten: marked.flatten,

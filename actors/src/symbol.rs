@@ -1,43 +1,26 @@
 //! The symbol actor: one per symbol, a thin shell around [`SymbolCore`]. After a crash it
 //! rebuilds its indicators from the candles it had seen (its upstream history).
 
-use std::time::Instant;
-
 use actix::prelude::*;
 use tracing::{debug, info_span};
 
-use crate::fusion::{FusionActor, SymbolUpdated};
+use crate::messages::{CandleClosed, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
-use keel_core::graph::Mode;
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::symbol::SymbolCore;
-
-/// A closed candle for this symbol.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CandleClosed {
-    /// The candle.
-    pub candle: Candle,
-    /// How the pipeline treats it.
-    pub mode: Mode,
-    /// When the candle entered the feed (latency measurement).
-    pub born: Instant,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
 
 /// Indicators and setup scanning for one symbol.
 pub struct SymbolActor {
     core: SymbolCore,
     fresh: SymbolCore,
     seen: Vec<Candle>,
-    fusion: Outbox<FusionActor>,
+    fusion: Inbox<SymbolUpdated>,
     supervision: ActorHandle,
 }
 
 impl SymbolActor {
     /// An actor around `core` (fresh), reporting to `fusion`.
-    pub fn new(core: SymbolCore, fusion: Outbox<FusionActor>, supervision: ActorHandle) -> Self {
+    pub fn new(core: SymbolCore, fusion: Inbox<SymbolUpdated>, supervision: ActorHandle) -> Self {
         Self {
             fresh: core.clone(),
             core,

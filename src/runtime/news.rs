@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::Recipient;
 use anyhow::Context;
-use keel_actors::sentiment::actor::{NewHeadlines, SentimentSummary};
+use keel_actors::messages::{NewHeadlines, SentimentSummary};
 use keel_actors::sentiment::poller::{spawn_poller, FeedPoller};
 use keel_model::{Symbol, SystemClock};
 use keel_news::llm::{

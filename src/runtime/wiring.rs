@@ -13,12 +13,13 @@ use keel_actors::journal::{Journal, SledStore};
 use keel_actors::market_data::feed::{
     CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
 };
-use keel_actors::order_manager::{Flush, OmRehydration, OrderManagerActor, Record};
-use keel_actors::risk::{RefusalCounts, RiskActor};
+use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
+use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
+use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
-    install_panic_hook, Group, Inbox, Inflight, Outbox, Supervision, SupervisionStats,
+    install_panic_hook, Group, Inbox, Inflight, Supervision, SupervisionStats,
 };
-use keel_actors::sentiment::actor::{SentimentActor, Summarize};
+use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
 use keel_core::execution::SimExchange;
 use keel_core::order_manager::{stage, OrderManager, RunRecord};
@@ -191,12 +192,12 @@ async fn run_graph(
         .register_breaker("venue", keel_supervision::BreakerState::Closed);
     let exec = ExecutionActor::new(
         venue,
-        Outbox::new(om.clone(), om_mailbox.clone()),
+        Inbox::of(&om, &om_mailbox),
         options.latencies.clone(),
         exec_handle,
         VenueBreaker {
             guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
-            risk: risk.clone(),
+            risk: risk.clone().recipient(),
         },
     )
     .start();
@@ -219,7 +220,8 @@ async fn run_graph(
     risk_context.run(RiskActor::new(
         risk_stage,
         view,
-        Outbox::new(om.clone(), om_mailbox.clone()),
+        Inbox::of(&om, &om_mailbox),
+        Inbox::of(&om, &om_mailbox),
         rebuild,
         risk_handle,
     ));
@@ -232,20 +234,15 @@ async fn run_graph(
     om_context.run(OrderManagerActor::new(
         start.orders,
         symbols.clone(),
-        Outbox::new(exec.clone(), exec_mailbox.clone()),
-        Outbox::new(risk.clone(), risk_mailbox.clone()),
+        Inbox::of(&exec, &exec_mailbox),
+        Inbox::of(&risk, &risk_mailbox),
         start.equity,
         journal.clone(),
         rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
-    let fusion = FusionActor::new(
-        strategy,
-        Outbox::new(risk.clone(), risk_mailbox.clone()),
-        fusion_handle,
-    )
-    .start();
-    let to_fusion = Outbox::new(fusion.clone(), fusion_mailbox);
+    let fusion = FusionActor::new(strategy, Inbox::of(&risk, &risk_mailbox), fusion_handle).start();
+    let fusion_news = Inbox::of(&fusion, &fusion_mailbox);
     let sentiment_core = SentimentCore::new(
         settings.sentiment.clone(),
         replay_analyst(settings, analyses.as_ref()),
@@ -253,9 +250,9 @@ async fn run_graph(
     );
     let sentiment = match recording_session(settings, analyses.as_ref())? {
         Some(session) => {
-            SentimentActor::recording(sentiment_core, to_fusion.clone(), session, sentiment_handle)
+            SentimentActor::recording(sentiment_core, fusion_news, session, sentiment_handle)
         }
-        None => SentimentActor::new(sentiment_core, to_fusion.clone(), sentiment_handle),
+        None => SentimentActor::new(sentiment_core, fusion_news, sentiment_handle),
     }
     .start();
     let poller = start_feed_poller(settings, &symbols, sentiment.clone().recipient())?;
@@ -265,7 +262,7 @@ async fn run_graph(
         .zip(symbol_mailboxes)
         .map(|((s, handle), mailbox)| {
             let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
-            let actor = SymbolActor::new(core, to_fusion.clone(), handle).start();
+            let actor = SymbolActor::new(core, Inbox::of(&fusion, &fusion_mailbox), handle).start();
             (s.clone(), Inbox::new(actor.recipient(), mailbox))
         })
         .collect();
@@ -288,9 +285,9 @@ async fn run_graph(
     };
     let targets = FeedTargets {
         symbols: symbol_actors,
-        news: Inbox::new(sentiment.clone().recipient(), sentiment_mailbox),
-        risk: Inbox::new(risk.clone().recipient(), risk_mailbox),
-        venue: Inbox::new(exec.recipient(), exec_mailbox),
+        news: Inbox::of(&sentiment, &sentiment_mailbox),
+        risk: Inbox::of(&risk, &risk_mailbox),
+        venue: Inbox::of(&exec, &exec_mailbox),
         progress: journal.is_some().then(|| om.clone().recipient()),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();

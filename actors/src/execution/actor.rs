@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
@@ -16,36 +16,11 @@ use futures_util::FutureExt;
 use tracing::{error, info};
 
 use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
+use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
-use crate::order_manager::{OrderManagerActor, Settle};
-use crate::risk::{RiskActor, VenueHealth};
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
-
-/// A bar closed at the venue: fill what rested on it.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct VenueBar {
-    /// The bar.
-    pub candle: Candle,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// Commands from the order manager.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Execute {
-    /// Submit, cancel, modify.
-    pub commands: Vec<OrderCommand>,
-    /// Event time.
-    pub now: Timestamp,
-    /// When the candle that caused them entered the feed, if a candle did.
-    pub born: Option<Instant>,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
 
 /// Feed-to-venue latencies of the commands that carried an order, for the benchmark.
 pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
@@ -55,7 +30,7 @@ pub struct VenueBreaker {
     /// The breaker (and any faults to inject).
     pub guard: VenueGuard,
     /// Risk, which goes reduce-only while the breaker is open.
-    pub risk: Addr<RiskActor>,
+    pub risk: Recipient<VenueHealth>,
 }
 
 /// The execution stage over one venue.
@@ -64,11 +39,11 @@ pub struct ExecutionActor {
     venue: Option<Box<dyn Venue>>,
     /// Why trading on the venue was halted, if it was.
     halted: Option<String>,
-    om: Outbox<OrderManagerActor>,
+    om: Inbox<Settle>,
     latencies: Option<LatencyLog>,
     supervision: ActorHandle,
     guard: VenueGuard,
-    risk: Addr<RiskActor>,
+    risk: Recipient<VenueHealth>,
 }
 
 /// One call to make.
@@ -93,7 +68,7 @@ impl ExecutionActor {
     /// order-carrying command batch took from the feed.
     pub fn new(
         venue: Box<dyn Venue>,
-        om: Outbox<OrderManagerActor>,
+        om: Inbox<Settle>,
         latencies: Option<LatencyLog>,
         supervision: ActorHandle,
         breaker: VenueBreaker,

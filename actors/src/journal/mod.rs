@@ -5,7 +5,7 @@
 //! venue's state likewise; each bar close adds an equity point, the risk state and the replay
 //! cursor in one atomic batch. On start, [`Journal::load`] returns everything, the cores are
 //! rebuilt with `from_state`, and
-//! [`reconcile`](crate::order_manager::reconcile) settles every order left open by asking the
+//! [`reconcile`](keel_core::order_manager::reconcile) settles every order left open by asking the
 //! venue.
 //!
 //! The store sits behind the small [`Store`] trait; [`SledStore`] is the real one and

@@ -18,13 +18,11 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 use tracing::info;
 
-use crate::execution::actor::VenueBar;
 use crate::model::{Candle, Symbol, Timestamp};
-use crate::order_manager::Progress;
-use crate::risk::Mark;
+
 use crate::runtime::{Inbox, Inflight};
-use crate::sentiment::actor::NewsTick;
-use crate::symbol::CandleClosed;
+
+use crate::messages::{CandleClosed, Mark, NewsTick, Progress, VenueBar};
 use keel_core::graph::{CandleWork, Mode, Schedule, Step};
 
 /// How fast the feed replays.
@@ -458,7 +456,7 @@ async fn replay_at_rate(
 mod tests {
     use super::*;
 
-    fn inbox<M: Message + Send>(recipient: Recipient<M>) -> Inbox<M>
+    fn inbox<M: Message + Send + 'static>(recipient: Recipient<M>) -> Inbox<M>
     where
         M::Result: Send,
     {

@@ -149,7 +149,7 @@ impl ActorHandle {
         &self.cell.name
     }
 
-    /// The actor's mailbox gauge: give it to the senders' [`Outbox`](super::Outbox).
+    /// The actor's mailbox gauge: give it to the senders' [`Inbox`](super::Inbox).
     pub fn mailbox(&self) -> keel_supervision::MailboxGauge {
         self.cell.mailbox.clone()
     }

@@ -11,50 +11,15 @@ use std::collections::BTreeMap;
 use actix::prelude::*;
 use tracing::{debug, info, info_span};
 
-use crate::fusion::{FusionActor, News};
+use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
 use crate::model::SentimentOutput;
 use crate::model::Timestamp;
-use crate::runtime::{contain, ActorHandle, Outbox, Rehydrate, RehydrateError, Ticket};
-use keel_news::llm::{Begun, LlmSession, ProviderError, SessionStats};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use keel_news::llm::{Begun, LlmSession, ProviderError};
 use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};
 
 /// The model's circuit breaker, by name in the health registry and supervision events.
 pub const LLM_BREAKER: &str = "llm";
-
-/// Event time has reached `now`: release and analyse the headlines published until then.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct NewsTick {
-    /// The current event time.
-    pub now: Timestamp,
-    /// Keeps the step in flight.
-    pub ticket: Ticket,
-}
-
-/// Headlines that arrived while running (a polled feed); released at their publication time.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct NewHeadlines(pub Vec<Headline>);
-
-/// Asks for the actor's counters.
-#[derive(Message)]
-#[rtype(result = "SentimentSummary")]
-pub struct Summarize;
-
-/// What the sentiment actor did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SentimentSummary {
-    /// The analyst's name.
-    pub analyst: String,
-    /// Failed analyses (counted, never signals).
-    pub failures: u64,
-    /// The synchronous analyst's own counters (replay hits, fallbacks, ...).
-    pub counters: Vec<(&'static str, u64)>,
-    /// The `record` session's counters, if recording.
-    pub session: Option<SessionStats>,
-    /// HTTP requests sent by the session (retries included).
-    pub http_requests: u64,
-}
 
 /// One step's jobs with their answers, waiting for its turn to reach fusion.
 struct Answered {
@@ -70,7 +35,7 @@ pub struct SentimentActor<A: Analyst + Clone + 'static> {
     fresh: SentimentCore<A>,
     added: Vec<Headline>,
     last_now: Option<Timestamp>,
-    fusion: Outbox<FusionActor>,
+    fusion: Inbox<News>,
     session: Option<LlmSession>,
     next_step: u64,
     next_delivery: u64,
@@ -80,11 +45,7 @@ pub struct SentimentActor<A: Analyst + Clone + 'static> {
 
 impl<A: Analyst + Clone + 'static> SentimentActor<A> {
     /// An actor around `core` (its analyst answers every window), reporting to `fusion`.
-    pub fn new(
-        core: SentimentCore<A>,
-        fusion: Outbox<FusionActor>,
-        supervision: ActorHandle,
-    ) -> Self {
+    pub fn new(core: SentimentCore<A>, fusion: Inbox<News>, supervision: ActorHandle) -> Self {
         Self {
             fresh: core.clone(),
             core,
@@ -103,7 +64,7 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
     /// analyst is not asked.
     pub fn recording(
         core: SentimentCore<A>,
-        fusion: Outbox<FusionActor>,
+        fusion: Inbox<News>,
         session: LlmSession,
         supervision: ActorHandle,
     ) -> Self {

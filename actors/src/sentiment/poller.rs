@@ -15,7 +15,7 @@ use actix::Recipient;
 use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
 use tracing::{debug, info, warn};
 
-use super::actor::NewHeadlines;
+use crate::messages::NewHeadlines;
 use crate::model::{Clock, Timestamp};
 use keel_news::feed::{feed_client, fetch_feed, parse_feed, Fetched, SeenItems, Validators};
 use keel_news::{Headline, SymbolTagger};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::actor::NewHeadlines;
+use crate::messages::NewHeadlines;
 use super::poller::*;
 use crate::model::{ManualClock, Symbol, Timestamp};
 use keel_news::testing::{FakeResponse, FakeServer};
