@@ -18,7 +18,7 @@ use keel::backtest::{load_inputs, RunInputs};
 use keel::runtime::{run_actors, RunOptions, RunReport};
 use keel::settings::{CandleSource, Settings};
 use keel_actors::execution::actor::LatencyLog;
-use keel_actors::market_data::feed::Pace;
+use keel_actors::feed::Pace;
 use keel_core::risk::RiskConfig;
 use keel_core::symbol::SetupConfig;
 use keel_model::{Candle, Decimal, Symbol};

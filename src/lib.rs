@@ -1,5 +1,6 @@
 //! keel: the composition root. Settings, the backtest driver, reports and the command line;
-//! the trading domain lives in `keel-actors`, generic supervision in `keel-supervision`.
+//! the domain lives in the crates under `actors/` (model, data, core, news, binance, the actor
+//! runtime, the sim-exchange server), generic supervision in `keel-supervision`.
 
 #![warn(missing_docs)]
 
@@ -10,4 +11,3 @@ pub mod logging;
 pub mod report;
 pub mod runtime;
 pub mod settings;
-pub mod sim_exchange;

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             eprintln!("error: {}", describe(&error));
             let config_error = error.downcast_ref::<SettingsError>().is_some()
                 || error
-                    .downcast_ref::<keel::sim_exchange::config::ConfigError>()
+                    .downcast_ref::<keel_sim_exchange::config::ConfigError>()
                     .is_some();
             if config_error {
                 ExitCode::from(2)

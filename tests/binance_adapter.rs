@@ -16,13 +16,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use keel_actors::market_data::load_candles;
 use keel_binance::client::{
     BinanceClient, ClientConfig, NewOco, NewOrder, NewOrderKind, Placement, Resolution,
     ResponseType, VenueError,
 };
 use keel_binance::stream::{MarketStream, StreamConfig};
 use keel_binance::wire::{OrderSide, OrderState};
+use keel_data::load_candles;
 use keel_model::{Candle, Interval, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -16,7 +16,7 @@ fn every_shipped_config_is_valid() {
             // key and secret it names in the environment.
             std::env::set_var("KEEL_SIM_API_KEY", "example-key");
             std::env::set_var("KEEL_SIM_API_SECRET", "example-secret");
-            keel::sim_exchange::config::Settings::load(&path, None, None)
+            keel_sim_exchange::config::Settings::load(&path, None, None)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         } else if path.extension().is_some_and(|e| e == "toml") {
             Settings::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

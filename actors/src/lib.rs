@@ -1,7 +1,7 @@
 //! keel's actor runtime (crate `keel-actors`): one supervised actix actor per stage of the
 //! graph, each a thin shell around its core in `keel-core`; the feed that drives them in the
 //! graph's order; the venue port with the simulated venue and the bridge to a remote one;
-//! the journal; the candle and trade loaders; the sentiment actor and the feed poller.
+//! the journal; the sentiment actor and the feed poller.
 //!
 //! The shells hold no trading logic: a message in, the core's step, its outputs sent on to
 //! the next stage's [`Inbox`](runtime::Inbox) (a `Recipient` of the message type, so no shell
@@ -10,9 +10,9 @@
 #![warn(missing_docs)]
 
 pub mod execution;
+pub mod feed;
 pub mod fusion;
 pub mod journal;
-pub mod market_data;
 pub mod messages;
 pub mod order_manager;
 pub mod risk;

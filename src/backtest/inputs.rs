@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use keel_actors::market_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
+use keel_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
 use keel_model::{Candle, Interval, Symbol, Timestamp};
 use keel_news::llm::{AnalysisCache, AnalystKind, CacheError};
 use keel_news::{load_headlines, Headline, NewsError, SymbolTagger};

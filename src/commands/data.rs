@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use keel_actors::market_data::{guess_symbol_and_interval, load_candles, CandleSeries};
 use keel_core::symbol::{write_indicators_csv, IndicatorConfig};
+use keel_data::{guess_symbol_and_interval, load_candles, CandleSeries};
 use keel_model::{Interval, Symbol};
 
 use crate::cli::CandleFileArgs;

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
-use keel_actors::market_data::load_candles;
 use keel_binance::client::{BinanceClient, ClientConfig};
+use keel_data::load_candles;
 use keel_model::{Candle, Interval, Symbol, Timestamp};
 
 use crate::cli::FetchArgs;

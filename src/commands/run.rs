@@ -3,7 +3,7 @@
 //! summary when the data ends (or, for a paper run, when SIGINT/SIGTERM arrives).
 
 use anyhow::Context;
-use keel_actors::market_data::feed::Pace;
+use keel_actors::feed::Pace;
 use tracing::info;
 
 use crate::backtest::{live_inputs, load_inputs};

@@ -8,11 +8,9 @@ use std::rc::Rc;
 use actix::prelude::*;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{SimVenue, Venue, VenueFaults, VenueGuard};
+use keel_actors::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
 use keel_actors::fusion::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::market_data::feed::{
-    CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace,
-};
 use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;

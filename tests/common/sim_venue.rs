@@ -19,10 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::collections::{BTreeMap, HashSet};
 
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::market_data::load_candles;
 use keel_binance::book::parse_venue_id;
 use keel_binance::Signer;
 use keel_core::order_manager::{OrderManager, OrderManagerConfig};
+use keel_data::load_candles;
 use keel_model::Decimal;
 use keel_model::{Candle, Interval, Symbol, Timestamp};
 use serde_json::Value;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::messages::NewHeadlines;
 use super::poller::*;
+use crate::messages::NewHeadlines;
 use crate::model::{ManualClock, Symbol, Timestamp};
 use keel_news::testing::{FakeResponse, FakeServer};
 use keel_news::{load_news, Headline, SentimentConfig, SymbolTagger};

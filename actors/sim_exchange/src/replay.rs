@@ -3,7 +3,7 @@
 //! flushed BEFORE the bar's stream events go out, so a client that sees the closed kline and
 //! then polls finds the fills already there. The cursor persists with the state.
 
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 
 use super::orders::{client_id, generated_id, order_response, RespType};
 use super::*;
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 
 fn list_response(venue: &Venue, list: &ListRecord, reports: bool, now: i64) -> OrderListResponse {
     let legs: Vec<&OrderRecord> = list

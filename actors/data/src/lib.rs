@@ -1,4 +1,4 @@
-//! Market data from files: loading candles (freqtrade JSON, CSV, optionally gzipped) with a
+//! Market data from files (crate `keel-data`): loading candles (freqtrade JSON, CSV, optionally gzipped) with a
 //! quality report, merging several symbols into one time-ordered stream, building candles
 //! from trades, and rolling candles up into longer intervals.
 //!
@@ -6,11 +6,12 @@
 //! named, duplicates and out-of-order rows are dropped and counted, and holes are reported
 //! as gaps. Loaders do file I/O; everything else is pure.
 
+#![warn(missing_docs)]
+
 mod aggregate;
 mod align;
 mod error;
-pub mod feed;
-pub(crate) mod fields;
+mod fields;
 mod json_rows;
 mod load;
 mod merge;
@@ -26,7 +27,8 @@ pub use merge::{merge, restrict};
 pub use quality::{Gap, QualityReport, Reject};
 pub use trades::{load_trades, trades_to_candles, Trade};
 
-use crate::model::{Interval, Timestamp, MS_PER_DAY};
+use keel_model as model;
+use model::{Interval, Timestamp, MS_PER_DAY};
 
 /// The open time of the bar of `interval` that contains `ts`.
 ///

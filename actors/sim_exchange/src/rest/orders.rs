@@ -1,7 +1,7 @@
 //! Orders and the account: place, query, cancel, open orders, trades, balances (signed).
 
 use super::*;
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 
 fn order_type(text: &str) -> Result<OrderType, ApiErr> {
     serde_json::from_value(Value::String(text.to_string()))

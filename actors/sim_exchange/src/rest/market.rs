@@ -1,7 +1,7 @@
 //! Market data: ping, time, exchangeInfo, klines (unsigned).
 
 use super::*;
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 
 pub(super) async fn ping(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
     respond(&app, &req, &body, READ, |_, _, _| Ok(serde_json::json!({}))).await
@@ -41,7 +41,7 @@ pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Bytes)
                 filters: vec![
                     Filter::Price {
                         min_price: m.filters.tick_size,
-                        max_price: crate::sim_exchange::venue::MAX_PRICE,
+                        max_price: crate::venue::MAX_PRICE,
                         tick_size: m.filters.tick_size,
                     },
                     Filter::LotSize {

@@ -3,7 +3,7 @@
 //! replayed bar sends `<symbol>@kline_<interval>` (in progress, then closed),
 //! `<symbol>@bookTicker` and one synthetic `<symbol>@trade`.
 
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

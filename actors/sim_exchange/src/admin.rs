@@ -1,7 +1,7 @@
 //! `/admin`: test and ops endpoints, unauthenticated (listen on loopback only). They are not
 //! weighed, delayed or faulted.
 
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 use std::sync::atomic::Ordering;
 
 use actix_web::web::{self, Bytes, Data};

@@ -9,7 +9,7 @@
 //! so that key order is id order). Trades and submissions are only ever appended; an order
 //! record is rewritten until it is finished, after which it never changes.
 
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;

@@ -1,7 +1,7 @@
 //! `/api/v3`: the REST endpoints, each behind the same gate (weights and bans, faults,
 //! signature) and answering Binance's bodies (the shared `wire` types) and headers.
 
-use crate::sim_exchange::unpoisoned;
+use crate::unpoisoned;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;

@@ -10,22 +10,25 @@ use crate::model::{Interval, Symbol, Timestamp};
 
 const BTC_1H: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../data/binance/BTC_USDT-1h.json"
+    "/../../data/binance/BTC_USDT-1h.json"
 );
 const ETH_1H: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../data/binance/ETH_USDT-1h.json"
+    "/../../data/binance/ETH_USDT-1h.json"
 );
 const XRP_TRADES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../data/trades/XRP_ETH-trades.json.gz"
+    "/../../data/trades/XRP_ETH-trades.json.gz"
 );
-const XRP_1M: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/trades/XRP_ETH-1m.csv");
+const XRP_1M: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/trades/XRP_ETH-1m.csv"
+);
 /// 200 consecutive 4h bars of Binance BTC/USDT from 2018-01-25, copied verbatim from
 /// `shared/data/binance/BTC_USDT-4h.json`; they include the 2018-02-08 outage.
 const BTC_4H_FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/src/market_data/testdata/BTC_USDT-4h-2018-01-25.json"
+    "/src/testdata/BTC_USDT-4h-2018-01-25.json"
 );
 
 fn ts(text: &str) -> Timestamp {

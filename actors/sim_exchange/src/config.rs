@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keel_actors::market_data::load_candles;
 use keel_binance::SymbolFilters;
 use keel_core::execution::FillConfig;
+use keel_data::load_candles;
 use keel_model::{Candle, Interval, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::Deserialize;
