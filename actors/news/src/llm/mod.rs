@@ -33,3 +33,6 @@ pub use replay::{ReplayAnalyst, ReplayChoice, ReplayStats};
 pub use reply::{event_impact, parse_reply, severity_magnitude, ReplyError};
 pub use session::{Begun, CallContext, LlmSession, PendingCall, SessionStats};
 
+
+#[cfg(test)]
+mod proptests;
