@@ -1,8 +1,14 @@
 //! Loading headlines for replay: a CryptoPanic JSON array or JSONL, one item per line.
 //!
-//! An item has `published_at` (ISO 8601 UTC) and `title` (may contain HTML), and optionally
-//! `source` or `domain`, and `currencies` (codes such as `"NEO"`, or CryptoPanic's
-//! `{"code": "NEO", ...}` objects). Other fields (`votes`, ...) are ignored.
+//! An item has `published_at` (ISO 8601 UTC, [`crate::feed::parse_iso8601_utc`]) and `title`
+//! (may contain HTML), and optionally `source` or `domain`, and `currencies` (codes such as
+//! `"NEO"`, or CryptoPanic's `{"code": "NEO", ...}` objects). Other fields (`votes`, ...) are
+//! ignored.
+//!
+//! A file is all good or an error: the first bad item or line (not JSON, not UTF-8, a field
+//! missing or of the wrong type, a time that is not one, an empty title) fails the load and
+//! is named by its number. Only blank lines, a leading byte-order mark, exact repeats and
+//! items about no traded symbol are left out, the last two counted in [`LoadedNews`].
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -11,6 +17,8 @@ use serde::Deserialize;
 
 use super::headline::{clean_title, Headline};
 use super::tagger::SymbolTagger;
+use crate::feed::parse_iso8601_utc;
+use crate::llm::strict_json::Object;
 use crate::model::Timestamp;
 
 /// A news file that could not be read.
@@ -75,14 +83,20 @@ pub fn load_headlines(path: &Path, tagger: &SymbolTagger) -> Result<Vec<Headline
 /// Loads a CryptoPanic JSON array (the file starts with `[`) or a JSONL file, tags every item
 /// with `tagger`, drops untagged items and exact repeats (counted), and sorts by time.
 pub fn load_news(path: &Path, tagger: &SymbolTagger) -> Result<LoadedNews, NewsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| NewsError::Io {
+    let bytes = std::fs::read(path).map_err(|source| NewsError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let items = if text.trim_start().starts_with('[') {
-        parse_array(path, &text)?
+    read_news(path, &bytes, tagger)
+}
+
+/// [`load_news`] of the bytes of the file at `path` (named in errors). Pure.
+fn read_news(path: &Path, bytes: &[u8], tagger: &SymbolTagger) -> Result<LoadedNews, NewsError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let items = if bytes.trim_ascii_start().starts_with(b"[") {
+        parse_array(path, bytes)?
     } else {
-        parse_lines(path, &text)?
+        parse_lines(path, bytes)?
     };
     let mut news = LoadedNews {
         headlines: Vec::with_capacity(items.len()),
@@ -146,10 +160,10 @@ impl TryFrom<RawItem> for Item {
     type Error = String;
 
     fn try_from(raw: RawItem) -> Result<Self, String> {
-        let published = Timestamp::parse_utc(&raw.published_at).ok_or_else(|| {
+        let published = parse_iso8601_utc(&raw.published_at).map_err(|e| {
             format!(
-                "`published_at` {:?} is not an ISO 8601 UTC time",
-                raw.published_at
+                "`published_at` {:?} is not an ISO 8601 UTC time: {}",
+                e.text, e.reason
             )
         })?;
         let title = clean_title(&raw.title);
@@ -174,9 +188,9 @@ impl TryFrom<RawItem> for Item {
     }
 }
 
-fn parse_array(path: &Path, text: &str) -> Result<Vec<Item>, NewsError> {
+fn parse_array(path: &Path, bytes: &[u8]) -> Result<Vec<Item>, NewsError> {
     let values: Vec<serde_json::Value> =
-        serde_json::from_str(text).map_err(|source| NewsError::NotAnArray {
+        serde_json::from_slice(bytes).map_err(|source| NewsError::NotAnArray {
             path: path.to_path_buf(),
             source,
         })?;
@@ -184,7 +198,8 @@ fn parse_array(path: &Path, text: &str) -> Result<Vec<Item>, NewsError> {
         .into_iter()
         .enumerate()
         .map(|(i, value)| {
-            serde_json::from_value::<RawItem>(value)
+            serde_json::from_value::<Object<RawItem>>(value)
+                .map(|Object(raw)| raw)
                 .map_err(|e| e.to_string())
                 .and_then(Item::try_from)
                 .map_err(|message| NewsError::Item {
@@ -196,13 +211,19 @@ fn parse_array(path: &Path, text: &str) -> Result<Vec<Item>, NewsError> {
         .collect()
 }
 
-fn parse_lines(path: &Path, text: &str) -> Result<Vec<Item>, NewsError> {
-    text.lines()
+fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Item>, NewsError> {
+    bytes
+        .split(|&b| b == b'\n')
         .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
+        .filter(|(_, line)| !line.trim_ascii().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str::<RawItem>(line)
-                .map_err(|e| e.to_string())
+            std::str::from_utf8(line)
+                .map_err(|e| format!("not UTF-8: {e}"))
+                .and_then(|line| {
+                    serde_json::from_str::<Object<RawItem>>(line)
+                        .map(|Object(raw)| raw)
+                        .map_err(|e| e.to_string())
+                })
                 .and_then(Item::try_from)
                 .map_err(|message| NewsError::Line {
                     path: path.to_path_buf(),
@@ -212,6 +233,10 @@ fn parse_lines(path: &Path, text: &str) -> Result<Vec<Item>, NewsError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "news_file_proptests.rs"]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -330,6 +355,48 @@ mod tests {
             text.contains("line 2: `published_at` \"yesterday\""),
             "{text}"
         );
+    }
+
+    #[test]
+    fn lines_that_are_not_items_are_errors_never_skipped() {
+        let good = r#"{"published_at": "2024-03-01T10:00:00Z", "title": "BTC up"}"#;
+        for (bad, why) in [
+            (
+                br#"["2024-03-01T10:00:00Z", "BTC up"]"#.as_slice(),
+                "expected a JSON object",
+            ),
+            (
+                br#"{"published_at": "2024-02-30T10:00:00Z", "title": "BTC"}"#.as_slice(),
+                "day",
+            ),
+            (
+                br#"{"published_at": "2024-03-01T-1:00:00Z", "title": "BTC"}"#.as_slice(),
+                "published_at",
+            ),
+            (
+                br#"{"published_at": "2024-03-01T10:00:00+02:00", "title": "BTC"}"#.as_slice(),
+                "not UTC",
+            ),
+            (
+                br#"{"published_at": "2024-03-01T10:00:00Z", "title": "<b></b>"}"#.as_slice(),
+                "empty",
+            ),
+            (
+                b"{\"published_at\": \"2024-03-01\", \"title\": \"BTC \xff\"}".as_slice(),
+                "not UTF-8",
+            ),
+        ] {
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            file.write_all(format!("\u{feff}{good}\r\n\r\n").as_bytes())
+                .unwrap();
+            file.write_all(bad).unwrap();
+            let err = load_headlines(file.path(), &tagger(&["BTCUSDT"])).unwrap_err();
+            assert!(
+                matches!(err, NewsError::Line { line: 3, .. }),
+                "{why}: {err}"
+            );
+            assert!(err.to_string().contains(why), "{why}: {err}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 use super::parse::FeedItem;
 use crate::model::Timestamp;
@@ -17,6 +18,8 @@ pub struct Intake {
     pub duplicates: usize,
     /// New items about no traded symbol.
     pub untagged: usize,
+    /// New items skipped because their date is not one (logged with the reason).
+    pub bad_dates: usize,
 }
 
 /// Remembers which items were taken, across polls and feeds.
@@ -54,8 +57,10 @@ impl SeenItems {
 
     /// Takes the new items of feed `source`: cleans the titles, drops repeats (by link, id or
     /// title hash) and items about no traded symbol. An item without a date is dated `now`;
-    /// times are truncated to whole seconds so that a recorded JSONL replays to the same
-    /// analysis cache keys.
+    /// an item whose date is not one (`31 Feb`, year 99999, offset +99:99) is skipped, counted
+    /// in [`Intake::bad_dates`] and logged once with the reason, never dated otherwise. Times
+    /// are truncated to whole seconds so that a recorded JSONL replays to the same analysis
+    /// cache keys.
     pub fn take(
         &mut self,
         source: &str,
@@ -85,14 +90,26 @@ impl SeenItems {
             }
             self.0.insert(identity);
             self.0.insert(title_key);
+            let published = match item.published {
+                None => now,
+                Some(Ok(at)) => at,
+                Some(Err(e)) => {
+                    intake.bad_dates += 1;
+                    warn!(feed = source, %title, date = %e.text, reason = %e.reason, "feed item skipped: its date is not a date");
+                    continue;
+                }
+            };
             let symbols = tagger.tag(&title, &[]);
             if symbols.is_empty() {
                 intake.untagged += 1;
                 continue;
             }
-            let published = item.published.unwrap_or(now);
             intake.headlines.push(Headline {
-                published: Timestamp(published.millis().div_euclid(1000) * 1000),
+                published: Timestamp(
+                    published
+                        .millis()
+                        .saturating_sub(published.millis().rem_euclid(1000)),
+                ),
                 title,
                 source: source.to_string(),
                 symbols,
@@ -114,7 +131,7 @@ mod tests {
             title: title.into(),
             link: link.map(String::from),
             id: None,
-            published: Some(Timestamp(at)),
+            published: Some(Ok(Timestamp(at))),
         }
     }
 
@@ -155,5 +172,24 @@ mod tests {
         assert_eq!(second.duplicates, 1);
         assert_eq!(second.headlines.len(), 1);
         assert_eq!(second.headlines[0].published, Timestamp(9_000));
+    }
+
+    #[test]
+    fn an_item_whose_date_is_not_a_date_is_skipped_not_dated_now() {
+        let symbols = [Symbol::parse("BTCUSDT").unwrap()];
+        let tagger = SymbolTagger::new(&symbols, &SentimentConfig::default().aliases);
+        let mut seen = SeenItems::new();
+        let bad = FeedItem {
+            published: Some(crate::feed::parse_feed_date(
+                "Tue, 31 Feb 2018 10:00:00 GMT",
+            )),
+            ..item("Bitcoin <b>jumps</b>", Some("https://x/1"), 0)
+        };
+        let intake = seen.take("feed", vec![bad.clone()], &tagger, Timestamp(9_000));
+        assert!(intake.headlines.is_empty());
+        assert_eq!(intake.bad_dates, 1);
+        // Seen: the next poll neither takes it nor warns again.
+        let again = seen.take("feed", vec![bad], &tagger, Timestamp(9_000));
+        assert_eq!((again.duplicates, again.bad_dates), (1, 0));
     }
 }

@@ -8,7 +8,10 @@ mod fetch;
 mod items;
 mod parse;
 
-pub use dates::{parse_feed_date, parse_rfc2822, parse_rfc3339};
+pub use dates::{parse_feed_date, parse_iso8601_utc, parse_rfc2822, parse_rfc3339, DateError};
 pub use fetch::{feed_client, fetch_feed, FetchError, Fetched, Validators};
 pub use items::{Intake, SeenItems};
 pub use parse::{parse_feed, FeedItem, FeedParseError};
+
+#[cfg(test)]
+mod proptests;

@@ -3,7 +3,7 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::dates::parse_feed_date;
+use super::dates::{parse_feed_date, DateError};
 use crate::model::Timestamp;
 
 /// One item (RSS) or entry (Atom).
@@ -15,8 +15,11 @@ pub struct FeedItem {
     pub link: Option<String>,
     /// The RSS `guid` or the Atom `id`.
     pub id: Option<String>,
-    /// `pubDate`, `published`, `dc:date` or (failing those) `updated`.
-    pub published: Option<Timestamp>,
+    /// The date of `pubDate`, `published`, `dc:date` or, when none of those is there,
+    /// `updated`: none when the item has no date, an error when its date is not one (an
+    /// absurd or impossible date is never read as another; [`super::SeenItems::take`] skips
+    /// the item and says why).
+    pub published: Option<Result<Timestamp, DateError>>,
 }
 
 /// A document that is not well-formed XML.
@@ -77,9 +80,8 @@ impl Draft {
     fn finish(self) -> Option<FeedItem> {
         let published = self
             .published
-            .as_deref()
-            .and_then(parse_feed_date)
-            .or_else(|| self.updated.as_deref().and_then(parse_feed_date));
+            .or(self.updated)
+            .map(|date| parse_feed_date(&date));
         Some(FeedItem {
             title: self.title?,
             link: self.link,
@@ -90,20 +92,39 @@ impl Draft {
 }
 
 /// The `href` of an Atom link that points at the entry itself (no `rel` or `alternate`).
-fn atom_href(element: &BytesStart<'_>) -> Option<String> {
-    let rel = element
-        .try_get_attribute("rel")
-        .ok()
-        .flatten()
-        .and_then(|a| a.unescape_value().ok().map(|v| v.to_string()));
-    if rel.as_deref().is_some_and(|r| r != "alternate") {
-        return None;
+fn atom_href(element: &BytesStart<'_>) -> Result<Option<String>, String> {
+    let (mut rel, mut href) = (None, None);
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|e| e.to_string())?;
+        let value = || {
+            std::str::from_utf8(&attribute.value)
+                .map_err(|e| e.to_string())
+                .and_then(unescape)
+        };
+        match attribute.key.local_name().as_ref() {
+            b"rel" => rel = Some(value()?),
+            b"href" => href = Some(value()?),
+            _ => {}
+        }
     }
-    element
-        .try_get_attribute("href")
-        .ok()
-        .flatten()
-        .and_then(|a| a.unescape_value().ok().map(|v| v.to_string()))
+    Ok(href.filter(|_| rel.as_deref().is_none_or(|r| r == "alternate")))
+}
+
+/// An attribute value with its references replaced as in text ([`entity_text`]); a `&`
+/// without its `;` is an error, as it is in text.
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some((before, after)) = rest.split_once('&') {
+        out.push_str(before);
+        let (name, after) = after
+            .split_once(';')
+            .ok_or("entity or character reference not closed: `;` not found")?;
+        out.push_str(&entity_text(name));
+        rest = after;
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The text an entity reference stands for (`&amp;` → `&`, `&#36;` → `$`); unknown names
@@ -129,8 +150,23 @@ fn entity_text(name: &str) -> String {
     known.map_or_else(|| format!("&{name};"), String::from)
 }
 
+/// Refuses a root element that is not a feed's.
+fn check_root(name: &[u8], position: u64) -> Result<(), FeedParseError> {
+    if matches!(name, b"rss" | b"feed" | b"RDF") {
+        return Ok(());
+    }
+    Err(FeedParseError {
+        position,
+        message: format!(
+            "the root element is <{}>, not <rss>, <feed> or <rdf:RDF>",
+            String::from_utf8_lossy(name)
+        ),
+    })
+}
+
 /// Every item of an RSS 2.0 (or RSS 1.0/RDF) or Atom document, in document order. Items
-/// without a title are skipped.
+/// without a title are skipped. A document that is not well-formed XML is an error, a
+/// truncated one included (it ends inside an element): a cut-off feed is not a shorter one.
 pub fn parse_feed(xml: &str) -> Result<Vec<FeedItem>, FeedParseError> {
     let mut reader = Reader::from_str(xml);
     let mut items = Vec::new();
@@ -145,29 +181,28 @@ pub fn parse_feed(xml: &str) -> Result<Vec<FeedItem>, FeedParseError> {
             position: reader.error_position(),
             message: e.to_string(),
         })?;
+        let fail = |message: String| FeedParseError {
+            position: reader.buffer_position(),
+            message,
+        };
         match event {
+            Event::Start(_) | Event::Empty(_) if root_checked && depth == 0 => {
+                return Err(fail("an element after the root element".into()));
+            }
             Event::Start(e) => {
                 depth += 1;
                 let local = e.local_name();
                 let name = local.as_ref();
                 if !root_checked {
                     root_checked = true;
-                    if !matches!(name, b"rss" | b"feed" | b"RDF") {
-                        return Err(FeedParseError {
-                            position: reader.buffer_position(),
-                            message: format!(
-                                "the root element is <{}>, not <rss>, <feed> or <rdf:RDF>",
-                                String::from_utf8_lossy(name)
-                            ),
-                        });
-                    }
+                    check_root(name, reader.buffer_position())?;
                 }
                 if item.is_none() && (name == b"item" || name == b"entry") {
                     item = Some((Draft::default(), depth));
                 } else if let (Some((draft, _)), None) = (item.as_mut(), field.as_ref()) {
                     if let Some(f) = field_of(name) {
                         if f == Field::Link {
-                            if let Some(href) = atom_href(&e) {
+                            if let Some(href) = atom_href(&e).map_err(fail)? {
                                 draft.set(Field::Link, href);
                             }
                         }
@@ -176,9 +211,13 @@ pub fn parse_feed(xml: &str) -> Result<Vec<FeedItem>, FeedParseError> {
                 }
             }
             Event::Empty(e) => {
+                if !root_checked {
+                    root_checked = true;
+                    check_root(e.local_name().as_ref(), reader.buffer_position())?;
+                }
                 if let Some((draft, _)) = item.as_mut() {
                     if e.local_name().as_ref() == b"link" {
-                        if let Some(href) = atom_href(&e) {
+                        if let Some(href) = atom_href(&e).map_err(fail)? {
                             draft.set(Field::Link, href);
                         }
                     }
@@ -186,17 +225,18 @@ pub fn parse_feed(xml: &str) -> Result<Vec<FeedItem>, FeedParseError> {
             }
             Event::Text(t) => {
                 if let Some((_, _, text)) = field.as_mut() {
-                    text.push_str(&t.decode().unwrap_or_default());
+                    text.push_str(&t.decode().map_err(|e| fail(e.to_string()))?);
                 }
             }
             Event::CData(t) => {
                 if let Some((_, _, text)) = field.as_mut() {
-                    text.push_str(&t.decode().unwrap_or_default());
+                    text.push_str(&t.decode().map_err(|e| fail(e.to_string()))?);
                 }
             }
             Event::GeneralRef(r) => {
                 if let Some((_, _, text)) = field.as_mut() {
-                    text.push_str(&entity_text(&r.decode().unwrap_or_default()));
+                    let name = r.decode().map_err(|e| fail(e.to_string()))?;
+                    text.push_str(&entity_text(&name));
                 }
             }
             Event::End(_) => {
@@ -216,11 +256,11 @@ pub fn parse_feed(xml: &str) -> Result<Vec<FeedItem>, FeedParseError> {
                 }
                 depth = depth.saturating_sub(1);
             }
-            Event::Eof if !root_checked => {
-                return Err(FeedParseError {
-                    position: reader.buffer_position(),
-                    message: "no root element".into(),
-                })
+            Event::Eof if !root_checked => return Err(fail("no root element".into())),
+            Event::Eof if depth > 0 => {
+                return Err(fail(format!(
+                    "the document ends inside {depth} open element(s): truncated"
+                )))
             }
             Event::Eof => break,
             _ => {}
@@ -266,6 +306,10 @@ mod tests {
   </entry>
 </feed>"#;
 
+    fn at(utc: &str) -> Option<Result<Timestamp, DateError>> {
+        Timestamp::parse_utc(utc).map(Ok)
+    }
+
     #[test]
     fn reads_rss_items() {
         let items = parse_feed(RSS).unwrap();
@@ -276,15 +320,9 @@ mod tests {
         );
         assert_eq!(items[0].link.as_deref(), Some("https://news.example.com/a"));
         assert_eq!(items[0].id.as_deref(), Some("id-a"));
-        assert_eq!(
-            items[0].published,
-            Timestamp::parse_utc("2018-01-16T10:00:00Z")
-        );
+        assert_eq!(items[0].published, at("2018-01-16T10:00:00Z"));
         assert_eq!(items[1].title, "Ethereum & friends rally $ETH");
-        assert_eq!(
-            items[1].published,
-            Timestamp::parse_utc("2018-01-16T11:00:00Z")
-        );
+        assert_eq!(items[1].published, at("2018-01-16T11:00:00Z"));
     }
 
     #[test]
@@ -294,10 +332,7 @@ mod tests {
         assert_eq!(items[0].title, "Solana <i>halts</i> again");
         assert_eq!(items[0].link.as_deref(), Some("https://atom.example.com/1"));
         assert_eq!(items[0].id.as_deref(), Some("urn:uuid:1"));
-        assert_eq!(
-            items[0].published,
-            Timestamp::parse_utc("2018-01-17T08:00:00Z")
-        );
+        assert_eq!(items[0].published, at("2018-01-17T08:00:00Z"));
     }
 
     #[test]
@@ -307,5 +342,40 @@ mod tests {
         let err = parse_feed("<html><body>Service down").unwrap_err();
         assert!(err.to_string().contains("root element is <html>"), "{err}");
         assert!(parse_feed("").is_err());
+    }
+
+    #[test]
+    fn a_truncated_feed_is_an_error_not_a_shorter_feed() {
+        let cut = &RSS[..RSS.find("<item><description>").unwrap()];
+        let err = parse_feed(cut).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let err = parse_feed("<rss></rss><rss><channel></channel></rss>").unwrap_err();
+        assert!(err.to_string().contains("after the root element"), "{err}");
+        assert_eq!(parse_feed("<rss/>"), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn links_read_entities_as_text_does_and_refuse_broken_attributes() {
+        let entry = |link: &str| format!("<feed><entry><title>t</title>{link}</entry></feed>");
+        let items =
+            parse_feed(&entry(r#"<link href="https://x/?a=1&amp;b=&#50;&nbsp;"/>"#)).unwrap();
+        assert_eq!(items[0].link.as_deref(), Some("https://x/?a=1&b=2&nbsp;"));
+        for broken in [
+            r#"<link href="https://x/?a=1&b=2"/>"#,
+            r#"<link href=https://x/ />"#,
+            r#"<link href="a" href="b"/>"#,
+        ] {
+            assert!(parse_feed(&entry(broken)).is_err(), "{broken}");
+        }
+    }
+
+    #[test]
+    fn an_impossible_date_is_kept_as_an_error_never_another_date() {
+        let feed = "<rss><channel><item><title>t</title>\
+                    <pubDate>Tue, 31 Feb 2018 10:00:00 GMT</pubDate>\
+                    <updated>2018-01-16T10:00:00Z</updated></item></channel></rss>";
+        let items = parse_feed(feed).unwrap();
+        let err = items[0].published.clone().unwrap().unwrap_err();
+        assert_eq!(err.text, "Tue, 31 Feb 2018 10:00:00 GMT");
     }
 }

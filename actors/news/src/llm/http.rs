@@ -148,8 +148,15 @@ impl fmt::Debug for ProviderClient {
 impl ProviderClient {
     /// A client for `kind` configured by `cfg` (validated), sending `key`.
     pub fn new(kind: AnalystKind, cfg: &LlmConfig, key: ApiKey) -> Result<Self, ProviderError> {
+        // Validated config keeps it in (0, 600]; an unvalidated one must not panic here.
+        let timeout = Duration::try_from_secs_f64(cfg.timeout_secs).map_err(|e| {
+            ProviderError::Connect(format!(
+                "sentiment.llm.timeout_secs = {} is not a duration: {e}",
+                cfg.timeout_secs
+            ))
+        })?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs_f64(cfg.timeout_secs))
+            .timeout(timeout)
             .build()
             .map_err(|e| ProviderError::Connect(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self(Arc::new(Inner {
@@ -269,6 +276,18 @@ mod tests {
         let shown = format!("{client:?}");
         assert!(!shown.contains("sk-secret"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn an_unvalidated_timeout_is_an_error_not_a_panic() {
+        for timeout_secs in [-1.0, f64::NAN, f64::INFINITY] {
+            let cfg = LlmConfig {
+                timeout_secs,
+                ..LlmConfig::default()
+            };
+            let err = ProviderClient::new(AnalystKind::Openai, &cfg, ApiKey::none()).unwrap_err();
+            assert!(err.to_string().contains("timeout_secs"), "{err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod provider;
 mod replay;
 mod reply;
 mod session;
+pub(crate) mod strict_json;
 
 pub use budget::DailyBudget;
 pub use cache::{AnalysisCache, CacheError, Verdict};
@@ -31,3 +32,6 @@ pub use provider::{read_completion, wire_request, Completion, WireRequest, ANTHR
 pub use replay::{ReplayAnalyst, ReplayChoice, ReplayStats};
 pub use reply::{event_impact, parse_reply, severity_magnitude, ReplyError};
 pub use session::{Begun, CallContext, LlmSession, PendingCall, SessionStats};
+
+#[cfg(test)]
+mod proptests;

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::config::{AnalystKind, LlmConfig};
 use super::prompt::Prompt;
+use super::strict_json::Object;
 
 /// The `anthropic-version` header value.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -70,16 +71,19 @@ pub fn wire_request(
     }
 }
 
+// Every object of a body is read with `Object` (never from an array of its fields); unknown
+// fields are ignored (providers add them all the time), known ones must have their type.
+
 #[derive(Deserialize)]
 struct OpenAiReply {
-    choices: Vec<OpenAiChoice>,
+    choices: Vec<Object<OpenAiChoice>>,
     #[serde(default)]
-    usage: Option<OpenAiUsage>,
+    usage: Option<Object<OpenAiUsage>>,
 }
 
 #[derive(Deserialize)]
 struct OpenAiChoice {
-    message: OpenAiMessage,
+    message: Object<OpenAiMessage>,
     #[serde(default)]
     finish_reason: Option<String>,
 }
@@ -91,20 +95,12 @@ struct OpenAiMessage {
 }
 
 #[derive(Deserialize)]
-struct OpenAiUsage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-}
-
-#[derive(Deserialize)]
 struct AnthropicReply {
-    content: Vec<AnthropicBlock>,
+    content: Vec<Object<AnthropicBlock>>,
     #[serde(default)]
     stop_reason: Option<String>,
     #[serde(default)]
-    usage: Option<AnthropicUsage>,
+    usage: Option<Object<AnthropicUsage>>,
 }
 
 #[derive(Deserialize)]
@@ -116,11 +112,25 @@ struct AnthropicBlock {
 }
 
 #[derive(Deserialize)]
+struct OpenAiUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
 struct AnthropicUsage {
     #[serde(default)]
-    input_tokens: u64,
+    input_tokens: Option<u64>,
     #[serde(default)]
-    output_tokens: u64,
+    output_tokens: Option<u64>,
+}
+
+/// Prompt plus reply tokens, when both are reported (saturating: a server's numbers are input
+/// too, and `u64::MAX + 1` must not panic).
+fn total(prompt: Option<u64>, reply: Option<u64>) -> Option<u64> {
+    Some(prompt?.saturating_add(reply?))
 }
 
 /// Tokens estimated from text length when the server reports no usage.
@@ -129,7 +139,16 @@ fn estimate_tokens(prompt: &Prompt, reply: &str) -> u64 {
     chars.div_ceil(4) as u64
 }
 
+/// The reported tokens, or the estimate when the body reports no (or only half the) usage.
+fn tokens(reported: Option<u64>, prompt: &Prompt, text: &str) -> u64 {
+    reported.unwrap_or_else(|| estimate_tokens(prompt, text))
+}
+
 /// Reads a successful (2xx) response body of `kind`'s API.
+///
+/// A body that is not the API's JSON (wrong types included) is an error. A message without
+/// content (OpenAI's `null` content, Anthropic's empty `content`) is an empty text, which the
+/// reply contract then refuses ([`super::parse_reply`]): a rejected reply, never a score.
 pub fn read_completion(
     kind: AnalystKind,
     body: &[u8],
@@ -137,40 +156,46 @@ pub fn read_completion(
 ) -> Result<Completion, String> {
     match kind {
         AnalystKind::Anthropic => {
-            let reply: AnthropicReply = serde_json::from_slice(body)
+            let Object(reply): Object<AnthropicReply> = serde_json::from_slice(body)
                 .map_err(|e| format!("not an Anthropic messages response: {e}"))?;
-            let text: String = reply
-                .content
-                .iter()
-                .filter(|b| b.kind == "text")
-                .filter_map(|b| b.text.as_deref())
-                .collect();
-            let tokens = reply
-                .usage
-                .map(|u| u.input_tokens + u.output_tokens)
-                .unwrap_or_else(|| estimate_tokens(prompt, &text));
+            let mut text = String::new();
+            for Object(block) in reply.content.iter().filter(|b| b.0.kind == "text") {
+                let part = block
+                    .text
+                    .as_deref()
+                    .ok_or("not an Anthropic messages response: a text block without `text`")?;
+                text.push_str(part);
+            }
             Ok(Completion {
                 cut_off: reply.stop_reason.as_deref() == Some("max_tokens"),
-                tokens,
+                tokens: tokens(
+                    reply
+                        .usage
+                        .and_then(|Object(u)| total(u.input_tokens, u.output_tokens)),
+                    prompt,
+                    &text,
+                ),
                 text,
             })
         }
         AnalystKind::Openai | AnalystKind::Lexicon => {
-            let reply: OpenAiReply = serde_json::from_slice(body)
+            let Object(reply): Object<OpenAiReply> = serde_json::from_slice(body)
                 .map_err(|e| format!("not a chat completions response: {e}"))?;
-            let choice = reply
+            let Object(choice) = reply
                 .choices
                 .into_iter()
                 .next()
                 .ok_or("chat completions response without choices")?;
-            let text = choice.message.content.unwrap_or_default();
-            let tokens = reply
-                .usage
-                .map(|u| u.prompt_tokens + u.completion_tokens)
-                .unwrap_or_else(|| estimate_tokens(prompt, &text));
+            let text = choice.message.0.content.unwrap_or_default();
             Ok(Completion {
                 cut_off: choice.finish_reason.as_deref() == Some("length"),
-                tokens,
+                tokens: tokens(
+                    reply
+                        .usage
+                        .and_then(|Object(u)| total(u.prompt_tokens, u.completion_tokens)),
+                    prompt,
+                    &text,
+                ),
                 text,
             })
         }

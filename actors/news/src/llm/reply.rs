@@ -8,6 +8,7 @@
 
 use serde::Deserialize;
 
+use super::strict_json::{name, number, Object};
 use crate::model::{EventKind, Severity};
 use crate::{Analysis, DetectedEvent};
 
@@ -50,8 +51,9 @@ enum Label {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEvent {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "name")]
     kind: EventKind,
+    #[serde(deserialize_with = "name")]
     severity: Severity,
     headline: usize,
     description: String,
@@ -60,10 +62,13 @@ struct RawEvent {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawReply {
+    #[serde(deserialize_with = "name")]
     sentiment: Label,
+    #[serde(deserialize_with = "number")]
     score: f64,
+    #[serde(deserialize_with = "number")]
     confidence: f64,
-    events: Vec<RawEvent>,
+    events: Vec<Object<RawEvent>>,
     key_factors: Vec<String>,
 }
 
@@ -111,8 +116,13 @@ fn check_range(
 
 /// Parses and validates a model's reply about a window of `headlines` headlines, and returns
 /// it as a clamped [`Analysis`]. Leading and trailing whitespace is allowed; nothing else is.
+/// Numbers are read exactly (correctly rounded), so the analysis holds the reply's values.
 pub fn parse_reply(text: &str, headlines: usize) -> Result<Analysis, ReplyError> {
-    let raw: RawReply = serde_json::from_str(text.trim()).map_err(|e| {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ReplyError::Schema("the reply is empty".into()));
+    }
+    let Object(raw): Object<RawReply> = serde_json::from_str(text).map_err(|e| {
         let mut message = e.to_string();
         if e.is_eof() {
             message.push_str(" (truncated)");
@@ -145,13 +155,14 @@ pub fn parse_reply(text: &str, headlines: usize) -> Result<Analysis, ReplyError>
         )));
     }
     let too_long = |s: &String| s.chars().count() > MAX_TEXT_CHARS;
-    if raw.key_factors.iter().any(too_long) || raw.events.iter().any(|e| too_long(&e.description)) {
+    if raw.key_factors.iter().any(too_long) || raw.events.iter().any(|e| too_long(&e.0.description))
+    {
         return Err(ReplyError::Inconsistent(format!(
             "a text longer than {MAX_TEXT_CHARS} characters"
         )));
     }
     let mut events = Vec::with_capacity(raw.events.len());
-    for event in &raw.events {
+    for Object(event) in &raw.events {
         if event.headline >= headlines {
             return Err(ReplyError::Inconsistent(format!(
                 "event points at headline {} of {headlines}",
@@ -233,6 +244,31 @@ mod tests {
             err.to_string().contains("missing field `key_factors`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn arrays_for_objects_and_objects_for_names_are_refused() {
+        // serde's derives would read all three as the contract's values.
+        let array = r#"["negative",-0.8,0.9,[],[]]"#;
+        assert!(matches!(parse_reply(array, 2), Err(ReplyError::Schema(_))));
+        let label = GOOD.replace("\"negative\"", r#"{"negative":null}"#);
+        assert!(matches!(parse_reply(&label, 2), Err(ReplyError::Schema(_))));
+        let event = GOOD.replace(
+            r#"{"type":"HACK","severity":"CRITICAL","headline":1,"description":"exchange hacked"}"#,
+            r#"["HACK","CRITICAL",1,"exchange hacked"]"#,
+        );
+        assert!(matches!(parse_reply(&event, 2), Err(ReplyError::Schema(_))));
+        assert_eq!(
+            parse_reply(" \n", 2),
+            Err(ReplyError::Schema("the reply is empty".into()))
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_exactly() {
+        // serde_json's default float parser reads this one ulp off.
+        let text = GOOD.replace("-0.8", "-0.9767706599510775");
+        assert_eq!(parse_reply(&text, 2).unwrap().score, -0.9767706599510775);
     }
 
     #[test]

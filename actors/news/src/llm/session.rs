@@ -268,7 +268,7 @@ impl LlmSession {
                 return Err(self.unavailable(e.to_string()));
             }
         };
-        self.stats.tokens += completion.tokens;
+        self.stats.tokens = self.stats.tokens.saturating_add(completion.tokens);
         let used = self.budget.charge(now, completion.tokens);
         if let Err(e) = self
             .cache

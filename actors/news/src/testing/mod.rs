@@ -2,5 +2,9 @@
 //! model provider or a news feed. Not part of keel's runtime.
 
 mod http_server;
+#[cfg(test)]
+pub(crate) mod json;
+#[cfg(test)]
+pub(crate) mod props;
 
 pub use http_server::{FakeRequest, FakeResponse, FakeServer};
