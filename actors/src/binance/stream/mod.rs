@@ -18,6 +18,8 @@
 
 mod json;
 mod parse;
+#[cfg(test)]
+mod parse_props;
 mod sequencer;
 
 use std::collections::HashMap;
