@@ -1,5 +1,7 @@
 //! The Binance adapter's hot paths: a kline stream message to a checked `Candle` (what
-//! `MarketStream` does per message: parse, symbol lookup, checks), signing a typical order
+//! `MarketStream` does per message: parse, symbol lookup, checks) beside the same through
+//! serde_json into serde types as a yardstick (the scanner's figure is also printed as a
+//! ratio to it, which holds across machines better than nanoseconds), signing a typical order
 //! request (query string + HMAC-SHA256), and an order's round trip through `BinanceClient`
 //! to a real `keel sim-exchange` process on loopback.
 //!
@@ -20,11 +22,12 @@ use std::time::{Duration, Instant};
 use keel_binance::client::{
     BinanceClient, ClientConfig, NewOrder, NewOrderKind, Query, ResponseType,
 };
-use keel_binance::stream::parse_kline;
+use keel_binance::stream::{parse_kline, ClosedKline};
 use keel_binance::wire::OrderSide;
 use keel_binance::Signer;
 use keel_model::Symbol;
 use rust_decimal::Decimal;
+use serde::Deserialize;
 
 const ROUNDS: usize = 7;
 /// Operations per round; `BENCH_OPS` overrides (e.g. small under valgrind).
@@ -43,7 +46,39 @@ fn message(open_ms: i64) -> String {
     )
 }
 
-fn measure(name: &str, mut op: impl FnMut(usize)) {
+/// The serde yardstick: the fields the scanner reads, as serde types (prices through
+/// `rust_decimal`'s serde, which parses their strings).
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(borrow)]
+    data: Event<'a>,
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    e: &'a str,
+    s: &'a str,
+    #[serde(borrow)]
+    k: Kline<'a>,
+}
+
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct Kline<'a> {
+    t: i64,
+    T: i64,
+    s: &'a str,
+    i: &'a str,
+    o: Decimal,
+    h: Decimal,
+    l: Decimal,
+    c: Decimal,
+    v: Decimal,
+    x: bool,
+}
+
+/// Times `op` over `ROUNDS` rounds; prints and returns the median ns per operation.
+fn measure(name: &str, mut op: impl FnMut(usize)) -> f64 {
     let n = ops();
     let mut ns = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
@@ -60,6 +95,7 @@ fn measure(name: &str, mut op: impl FnMut(usize)) {
         ns[0],
         ns[ROUNDS - 1]
     );
+    ns[ROUNDS / 2]
 }
 
 fn main() {
@@ -72,7 +108,7 @@ fn main() {
         .map(|s| Symbol::parse(s).unwrap())
         .collect();
     let mut parsed = 0usize;
-    measure("kline message -> Candle", |i| {
+    let scanner = measure("kline message -> Candle", |i| {
         let text = &messages[i % messages.len()];
         let bar = parse_kline(black_box(text)).unwrap().unwrap();
         let symbol = symbols.iter().find(|s| s.as_str() == bar.symbol).unwrap();
@@ -81,6 +117,31 @@ fn main() {
         black_box(candle);
     });
     assert_eq!(parsed, ROUNDS * ops());
+    // The same messages to the same candles, parsed by serde_json instead.
+    let mut parsed = 0usize;
+    let serde = measure("kline message -> Candle via serde_json", |i| {
+        let text = &messages[i % messages.len()];
+        let frame: Frame = serde_json::from_str(black_box(text)).unwrap();
+        let event = frame.data;
+        let k = &event.k;
+        assert!(event.e == "kline" && k.s == event.s && k.x);
+        let bar = ClosedKline {
+            symbol: k.s,
+            interval: k.i,
+            open_time: k.t,
+            close_time: k.T,
+            values: [k.o, k.h, k.l, k.c, k.v],
+        };
+        let symbol = symbols.iter().find(|s| s.as_str() == bar.symbol).unwrap();
+        let candle = bar.to_candle(symbol).unwrap();
+        parsed += 1;
+        black_box(candle);
+    });
+    assert_eq!(parsed, ROUNDS * ops());
+    println!(
+        "kline message -> Candle, scanner / serde_json: {:.3} (medians)",
+        scanner / serde
+    );
 
     let signer = Signer::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
     measure("sign a LIMIT order query", |i| {

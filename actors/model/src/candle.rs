@@ -38,7 +38,8 @@ impl Interval {
             "w" => 7 * 86_400_000,
             _ => return None,
         };
-        Some(Interval(n * unit_ms))
+        // Checked: a hostile count (`99999999999999999w`) is no interval, not an overflow.
+        n.checked_mul(unit_ms).map(Interval)
     }
 
     /// Length in milliseconds.
@@ -163,6 +164,7 @@ mod tests {
         assert!(Interval::parse("0h").is_none());
         assert!(Interval::parse("h").is_none());
         assert!(Interval::parse("1y").is_none());
+        assert!(Interval::parse("99999999999999999w").is_none());
         assert_eq!(
             Interval::HOUR.floor(Timestamp(3_600_000 * 5 + 1234)),
             Timestamp(3_600_000 * 5)

@@ -16,7 +16,10 @@
 //! The delivery decisions are the pure [`Sequencer`]; the hot-path parser is
 //! [`parse_kline`].
 
+mod json;
 mod parse;
+#[cfg(test)]
+mod parse_props;
 mod sequencer;
 
 use std::collections::HashMap;
@@ -31,7 +34,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 
-pub use parse::{is_server_shutdown, parse_kline, ClosedKline};
+pub use parse::{is_server_shutdown, parse_kline, ClosedKline, KlineError, KlineErrorKind};
 pub use sequencer::{Sequencer, Verdict};
 
 use super::client::{BinanceClient, VenueError};
@@ -257,7 +260,7 @@ impl Worker {
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 warn!(
-                    error = e,
+                    error = %e,
                     message = excerpt(),
                     "market stream: malformed message skipped"
                 );

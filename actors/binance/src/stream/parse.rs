@@ -1,14 +1,21 @@
 //! The stream's hot path: a combined-stream kline message to its closed bar.
 //!
-//! A small scanner reads the JSON objects in place (no allocation, no tree): only the fields
-//! a candle needs are decoded, prices straight from their strings into `Decimal`. Field
-//! order does not matter; unknown fields are skipped; anything that is not well-formed JSON
-//! of the expected shape is an error naming the problem (never a panic). The result agrees
-//! with the serde types of [`wire`](crate::wire) (tested).
+//! One pass over the message, in place, through the [`json`](super::json) cursor (no tree,
+//! no allocation on the way to a bar): only the fields a candle needs are decoded, prices
+//! straight from their strings into `Decimal`; every other value is checked to be
+//! well-formed JSON and skipped. Field order, whitespace and escaped keys do not matter. It
+//! accepts exactly what serde_json accepts into the equivalent serde types (the wire types'
+//! borrowed strings, a price as a string holding a plain decimal) and refuses everything
+//! else with a [`KlineError`] naming the problem and its kind: malformed JSON (bare tokens,
+//! mismatched brackets, bad escapes or numbers, trailing text), a duplicated, missing or
+//! mistyped field, another event, a symbol mismatch. Never a panic. `parse_props` checks
+//! this against serde_json on generated, mutated and arbitrary text.
 
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+
+use super::json::{shape, Scanner};
 
 use crate::model::check_ohlcv;
 use crate::model::{Candle, Interval, Symbol, Timestamp};
@@ -34,7 +41,9 @@ impl ClosedKline<'_> {
     pub fn to_candle(&self, symbol: &Symbol) -> Result<Candle, String> {
         let interval = Interval::parse(self.interval)
             .ok_or_else(|| format!("unknown interval `{}`", self.interval))?;
-        if self.close_time + 1 - self.open_time != interval.millis() {
+        // In i128: hostile times near i64's ends must not overflow.
+        let span = i128::from(self.close_time) + 1 - i128::from(self.open_time);
+        if span != i128::from(interval.millis()) {
             return Err(format!(
                 "bar {}..{} does not span one {interval} interval",
                 self.open_time, self.close_time
@@ -55,88 +64,89 @@ impl ClosedKline<'_> {
     }
 }
 
+/// What is wrong with a message [`parse_kline`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KlineErrorKind {
+    /// Not well-formed JSON (serde_json's syntax and end-of-input errors).
+    Malformed,
+    /// Well-formed JSON of another shape: a field missing, duplicated or of the wrong type,
+    /// a string with escapes where the text is borrowed, a price that is not a plain decimal.
+    Shape,
+    /// A well-formed event of another type than `kline`.
+    NotKline,
+    /// The bar's symbol differs from the event's.
+    SymbolMismatch,
+}
+
+/// A message [`parse_kline`] refused: the kind of problem and a description naming it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct KlineError {
+    kind: KlineErrorKind,
+    message: String,
+}
+
+impl KlineError {
+    /// The kind of problem.
+    pub fn kind(&self) -> KlineErrorKind {
+        self.kind
+    }
+
+    #[cold]
+    pub(super) fn new(kind: KlineErrorKind, message: String) -> Self {
+        KlineError { kind, message }
+    }
+}
+
+#[cold]
+fn duplicate(key: &str) -> KlineError {
+    shape(format!("duplicate field `{key}`"))
+}
+
 /// Parses one combined-stream message (`{"stream":..,"data":{"e":"kline",..,"k":{..}}}`):
 /// `Ok(Some(bar))` for a closed bar (`x == true`), `Ok(None)` for a bar still open, and an
-/// error naming the problem for anything else (not a kline, malformed JSON, a missing field,
-/// a price that is not a decimal such as `"NaN"`).
-pub fn parse_kline(text: &str) -> Result<Option<ClosedKline<'_>>, String> {
-    let (mut event, mut symbol) = (None, None);
-    let mut bar = ClosedKline {
-        symbol: "",
-        interval: "",
-        open_time: 0,
-        close_time: 0,
-        values: [Decimal::ZERO; 5],
-    };
-    let mut seen = 0u16;
-    let mut closed = false;
-    let mut has_data = false;
-    let mut has_kline = false;
-    let end = object(text, skip_ws(text.as_bytes(), 0), &mut |key, i| {
-        if key != "data" {
-            return skip_value(text, i);
-        }
-        has_data = true;
-        object(text, i, &mut |key, i| match key {
-            "e" => string_at(text, i).map(|(s, next)| {
-                event = Some(s);
-                next
-            }),
-            "s" => string_at(text, i).map(|(s, next)| {
-                symbol = Some(s);
-                next
-            }),
-            "k" => {
-                has_kline = true;
-                object(text, i, &mut |key, i| {
-                    let bit = match key {
-                        "t" | "T" | "s" | "i" | "o" | "h" | "l" | "c" | "v" | "x" => {
-                            KLINE_KEYS.iter().position(|k| *k == key).unwrap_or(0)
-                        }
-                        _ => return skip_value(text, i),
-                    };
-                    let (value, next) = value_at(text, i)?;
-                    match bit {
-                        0 => bar.open_time = value.int()?,
-                        1 => bar.close_time = value.int()?,
-                        2 => bar.symbol = value.string()?,
-                        3 => bar.interval = value.string()?,
-                        4..=8 => bar.values[bit - 4] = value.decimal(key)?,
-                        _ => closed = value.boolean()?,
-                    }
-                    seen |= 1 << bit;
-                    Ok(next)
-                })
+/// error naming the problem for anything else (not a kline, malformed JSON, a missing or
+/// duplicated field, a price that is not a decimal such as `"NaN"`).
+pub fn parse_kline(text: &str) -> Result<Option<ClosedKline<'_>>, KlineError> {
+    let mut s = Scanner::new(text);
+    s.open("the message")?;
+    let mut event = None;
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        if key == "data" {
+            if event.is_some() {
+                return Err(duplicate("data"));
             }
-            _ => skip_value(text, i),
-        })
-    })?;
-    trailing(text.as_bytes(), end)?;
-    if !has_data {
-        return Err("no `data` field".into());
+            s.colon()?;
+            event = Some(event_object(&mut s)?);
+        } else {
+            s.colon()?;
+            s.skip_value()?;
+        }
     }
-    match event {
-        Some("kline") => {}
-        Some(other) => return Err(format!("event `{other}` is not a kline")),
-        None => return Err("no event type `e`".into()),
-    }
-    let symbol = symbol.ok_or("no symbol `s`")?;
-    if !has_kline {
-        return Err("no kline `k`".into());
-    }
-    if seen != (1 << KLINE_KEYS.len()) - 1 {
-        let missing: Vec<&str> = KLINE_KEYS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| seen & (1 << i) == 0)
-            .map(|(_, k)| *k)
-            .collect();
-        return Err(format!("the kline lacks {}", missing.join(", ")));
+    let Some(Event {
+        event,
+        symbol,
+        bar,
+        closed,
+    }) = event
+    else {
+        return Err(shape("no `data` field".into()));
+    };
+    s.end()?;
+    if event != "kline" {
+        return Err(KlineError::new(
+            KlineErrorKind::NotKline,
+            format!("event `{event}` is not a kline"),
+        ));
     }
     if bar.symbol != symbol {
-        return Err(format!(
-            "the bar's symbol {} differs from the event's {symbol}",
-            bar.symbol
+        return Err(KlineError::new(
+            KlineErrorKind::SymbolMismatch,
+            format!(
+                "the bar's symbol {} differs from the event's {symbol}",
+                bar.symbol
+            ),
         ));
     }
     Ok(closed.then_some(bar))
@@ -150,208 +160,194 @@ pub fn is_server_shutdown(text: &str) -> bool {
     text.contains("\"serverShutdown\"")
 }
 
-/// One JSON value's text: a string's contents (no escapes), an object or array with its
-/// brackets, or a scalar's token.
-#[derive(Debug, Clone, Copy)]
-struct Value<'a> {
-    text: &'a str,
-    quoted: bool,
+/// The `data` object's fields a candle needs.
+struct Event<'a> {
+    event: &'a str,
+    symbol: &'a str,
+    bar: ClosedKline<'a>,
+    closed: bool,
 }
 
-impl<'a> Value<'a> {
-    fn string(self) -> Result<&'a str, String> {
-        if self.quoted {
-            Ok(self.text)
-        } else {
-            Err(format!("expected a string, found `{}`", self.text))
+/// The `data` object.
+#[inline]
+fn event_object<'a>(s: &mut Scanner<'a>) -> Result<Event<'a>, KlineError> {
+    s.open("`data`")?;
+    let (mut event, mut symbol, mut kline) = (None, None, None);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match *key.as_bytes() {
+            [b'e'] => {
+                if event.is_some() {
+                    return Err(duplicate("e"));
+                }
+                s.colon()?;
+                event = Some(s.string_value("e")?);
+            }
+            [b's'] => {
+                if symbol.is_some() {
+                    return Err(duplicate("s"));
+                }
+                s.colon()?;
+                symbol = Some(s.string_value("s")?);
+            }
+            [b'k'] => {
+                if kline.is_some() {
+                    return Err(duplicate("k"));
+                }
+                s.colon()?;
+                kline = Some(kline_object(s)?);
+            }
+            _ => {
+                s.colon()?;
+                s.skip_value()?;
+            }
         }
     }
-
-    fn int(self) -> Result<i64, String> {
-        if self.quoted {
-            return Err(format!("expected an integer, found \"{}\"", self.text));
+    match (event, symbol, kline) {
+        (Some(event), Some(symbol), Some((bar, closed))) => Ok(Event {
+            event,
+            symbol,
+            bar,
+            closed,
+        }),
+        (event, symbol, kline) => {
+            let missing: Vec<&str> = [
+                ("e", event.is_none()),
+                ("s", symbol.is_none()),
+                ("k", kline.is_none()),
+            ]
+            .iter()
+            .filter(|(_, missing)| *missing)
+            .map(|(k, _)| *k)
+            .collect();
+            Err(shape(format!("the event lacks {}", missing.join(", "))))
         }
-        self.text
-            .parse()
-            .map_err(|_| format!("expected an integer, found `{}`", self.text))
     }
+}
 
-    fn boolean(self) -> Result<bool, String> {
-        match (self.quoted, self.text) {
-            (false, "true") => Ok(true),
-            (false, "false") => Ok(false),
-            _ => Err(format!("expected true or false, found `{}`", self.text)),
+/// The kline object `k`, and whether the bar is closed.
+#[inline]
+fn kline_object<'a>(s: &mut Scanner<'a>) -> Result<(ClosedKline<'a>, bool), KlineError> {
+    s.open("the kline `k`")?;
+    let mut bar = ClosedKline {
+        symbol: "",
+        interval: "",
+        open_time: 0,
+        close_time: 0,
+        values: [Decimal::ZERO; 5],
+    };
+    let mut closed = false;
+    let mut seen = 0u16;
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        let field = match *key.as_bytes() {
+            [b't'] => 0,
+            [b'T'] => 1,
+            [b's'] => 2,
+            [b'i'] => 3,
+            [b'o'] => 4,
+            [b'h'] => 5,
+            [b'l'] => 6,
+            [b'c'] => 7,
+            [b'v'] => 8,
+            [b'x'] => 9,
+            _ => {
+                s.colon()?;
+                s.skip_value()?;
+                continue;
+            }
+        };
+        let name = KLINE_KEYS[field];
+        if seen & (1 << field) != 0 {
+            return Err(duplicate(name));
+        }
+        seen |= 1 << field;
+        s.colon()?;
+        match field {
+            0 => bar.open_time = s.int(name)?,
+            1 => bar.close_time = s.int(name)?,
+            2 => bar.symbol = s.string_value(name)?,
+            3 => bar.interval = s.string_value(name)?,
+            4..=8 => bar.values[field - 4] = decimal(s, name)?,
+            _ => closed = s.boolean(name)?,
         }
     }
-
-    fn decimal(self, key: &str) -> Result<Decimal, String> {
-        parse_decimal(self.text).ok_or_else(|| format!("`{key}`: `{}` is not a decimal", self.text))
+    if seen != (1 << KLINE_KEYS.len()) - 1 {
+        let missing: Vec<&str> = KLINE_KEYS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| seen & (1 << i) == 0)
+            .map(|(_, k)| *k)
+            .collect();
+        return Err(shape(format!("the kline lacks {}", missing.join(", "))));
     }
+    Ok((bar, closed))
+}
+
+/// A price: a string holding a plain decimal.
+#[inline]
+fn decimal(s: &mut Scanner, key: &str) -> Result<Decimal, KlineError> {
+    let text = s.string_value(key)?;
+    parse_decimal(text).ok_or_else(|| shape(format!("`{key}`: `{text}` is not a decimal")))
 }
 
 /// A plain non-negative decimal (`digits[.digits]`): up to 18 significant digits are read
-/// straight into a mantissa (the common case, ~10 ns); longer ones through `Decimal`'s own
-/// parser. Signs, exponents, `NaN` and empty text are refused.
+/// straight into a mantissa, eight at a time (the common case); longer ones through
+/// `Decimal`'s own parser. Signs, exponents, `NaN` and empty text are refused.
 fn parse_decimal(t: &str) -> Option<Decimal> {
     let b = t.as_bytes();
-    let mut mantissa: u64 = 0;
-    let mut digits = 0u32;
-    let mut scale: Option<u32> = None;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-                digits += 1;
-                if let Some(s) = scale.as_mut() {
-                    *s += 1;
-                }
-            }
-            b'.' if scale.is_none() && i > 0 && i + 1 < b.len() => scale = Some(0),
-            _ => return None,
-        }
-    }
-    if digits == 0 {
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b[b.len()..]),
+    };
+    if int.is_empty() || (frac.is_empty() && int.len() < b.len()) {
         return None;
     }
-    let scale = scale.unwrap_or(0);
-    if digits <= 18 && scale <= 28 {
-        Some(Decimal::from_i128_with_scale(i128::from(mantissa), scale))
-    } else {
-        Decimal::from_str(t).ok()
+    if int.len() + frac.len() > 18 {
+        let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+        return (digits(int) && digits(frac))
+            .then(|| Decimal::from_str(t).ok())
+            .flatten();
     }
+    let mantissa = digits_value(int)? * 10u64.pow(frac.len() as u32) + digits_value(frac)?;
+    Some(Decimal::from_i128_with_scale(
+        i128::from(mantissa),
+        frac.len() as u32,
+    ))
 }
 
-/// Reads the JSON object starting at `i`, calling `f(key, value_start)` for each field; `f`
-/// reads the value and returns the index after it. Returns the index after the object.
-fn object<'a>(
-    text: &'a str,
-    i: usize,
-    f: &mut dyn FnMut(&'a str, usize) -> Result<usize, String>,
-) -> Result<usize, String> {
-    let b = text.as_bytes();
-    let mut i = i;
-    if b.get(i) != Some(&b'{') {
-        return Err(format!("expected `{{` at byte {i}"));
+/// The value of at most 18 ASCII digits, eight at a time; `None` if a byte is not a digit.
+fn digits_value(mut d: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    while let Some((chunk, rest)) = d.split_first_chunk::<8>() {
+        value = value * 100_000_000 + eight_digits(u64::from_le_bytes(*chunk))?;
+        d = rest;
     }
-    i = skip_ws(b, i + 1);
-    if b.get(i) == Some(&b'}') {
-        return Ok(i + 1);
-    }
-    loop {
-        let (key, next) = string_at(text, i)?;
-        i = skip_ws(b, next);
-        if b.get(i) != Some(&b':') {
-            return Err(format!("expected `:` after \"{key}\" at byte {i}"));
+    for &c in d {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
         }
-        i = skip_ws(b, i + 1);
-        i = skip_ws(b, f(key, i)?);
-        match b.get(i) {
-            Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return Ok(i + 1),
-            _ => return Err(format!("expected `,` or `}}` at byte {i}")),
-        }
+        value = value * 10 + u64::from(digit);
     }
+    Some(value)
 }
 
-/// The index after the value starting at `i`.
-fn skip_value(text: &str, i: usize) -> Result<usize, String> {
-    value_at(text, i).map(|(_, next)| next)
-}
-
-fn trailing(b: &[u8], i: usize) -> Result<(), String> {
-    if skip_ws(b, i) == b.len() {
-        Ok(())
-    } else {
-        Err(format!("unexpected text after the object at byte {i}"))
+/// Eight ASCII digits (little-endian in `v`) as a number, or `None` if a byte is not a digit
+/// (simdjson's `is_made_of_eight_digits_fast` and `parse_eight_digits_unrolled`).
+fn eight_digits(v: u64) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let high = v & HIGH_NIBBLES;
+    let high_of_v_plus_6 = (v.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4;
+    if high | high_of_v_plus_6 != 0x3333_3333_3333_3333 {
+        return None;
     }
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
-        i += 1;
-    }
-    i
-}
-
-/// The string starting at `i` (which must be `"`), without escapes, and the index after it.
-fn string_at(text: &str, i: usize) -> Result<(&str, usize), String> {
-    let b = text.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return Err(format!("expected a string at byte {i}"));
-    }
-    let rest = &b[i + 1..];
-    let len = rest
-        .iter()
-        .position(|&c| c == b'"')
-        .ok_or_else(|| format!("unterminated string at byte {i}"))?;
-    // Market data has no escapes; one right before the quote would hide the string's end.
-    if len > 0 && rest[len - 1] == b'\\' {
-        return Err(format!("escaped characters are not expected (byte {i})"));
-    }
-    Ok((&text[i + 1..i + 1 + len], i + len + 2))
-}
-
-/// The value starting at `i`, and the index after it.
-fn value_at(text: &str, i: usize) -> Result<(Value<'_>, usize), String> {
-    let b = text.as_bytes();
-    match b.get(i) {
-        Some(b'"') => {
-            let (s, next) = string_at(text, i)?;
-            Ok((
-                Value {
-                    text: s,
-                    quoted: true,
-                },
-                next,
-            ))
-        }
-        Some(b'{') | Some(b'[') => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < b.len() {
-                match b[j] {
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok((
-                                Value {
-                                    text: &text[i..=j],
-                                    quoted: false,
-                                },
-                                j + 1,
-                            ));
-                        }
-                    }
-                    b'"' => {
-                        let (_, next) = string_at(text, j)?;
-                        j = next;
-                        continue;
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            Err(format!("unterminated object or array at byte {i}"))
-        }
-        Some(_) => {
-            let end = b[i..]
-                .iter()
-                .position(|&c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-                .map_or(b.len(), |n| i + n);
-            if end == i {
-                return Err(format!("expected a value at byte {i}"));
-            }
-            Ok((
-                Value {
-                    text: &text[i..end],
-                    quoted: false,
-                },
-                end,
-            ))
-        }
-        None => Err("unexpected end of message".into()),
-    }
+    let v = v - 0x3030_3030_3030_3030;
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    let pairs = (v & MASK).wrapping_mul(100 + (1_000_000 << 32));
+    let quads = ((v >> 16) & MASK).wrapping_mul(1 + (10_000 << 32));
+    Some(pairs.wrapping_add(quads) >> 32)
 }
 
 #[cfg(test)]
@@ -436,6 +432,7 @@ pub(crate) mod tests {
         let nan = closed(0, "NaN");
         assert!(parse_kline(&nan)
             .unwrap_err()
+            .to_string()
             .contains("`c`: `NaN` is not a decimal"));
         let bad_close = closed(0, "200"); // above the high: parses, refused as a candle
         let bar = parse_kline(&bad_close).unwrap().unwrap();
@@ -469,5 +466,169 @@ pub(crate) mod tests {
             assert!(parse_kline(&base[..n]).is_err(), "{}", &base[..n]);
         }
         assert!(is_server_shutdown(r#"{"e":"serverShutdown","E":1}"#));
+    }
+
+    /// `base` with its first `from` replaced by `to`.
+    fn with(base: &str, from: &str, to: &str) -> String {
+        assert!(base.contains(from), "{from}");
+        base.replacen(from, to, 1)
+    }
+
+    fn kind(text: &str) -> Option<KlineErrorKind> {
+        parse_kline(text).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn skipped_values_must_be_well_formed_json() {
+        let base = closed(0, "101");
+        for bad in [
+            "tru",
+            "nul",
+            "fals",
+            "truex",
+            "[1,]",
+            "[1}",
+            r#"{"a":1]"#,
+            r#"{"a"}"#,
+            "{1:2}",
+            "01",
+            "-",
+            "1.",
+            "1e",
+            ".5",
+            "+1",
+            r#""\q""#,
+            r#""\u12""#,
+            "\"a\nb\"",
+            "NaN",
+            "[[[[",
+            "]",
+        ] {
+            let text = with(&base, r#""n":2"#, &format!(r#""n":{bad}"#));
+            assert_eq!(kind(&text), Some(KlineErrorKind::Malformed), "{text}");
+        }
+        // Well-formed values of any kind and depth are skipped, brackets and quotes inside
+        // strings included; a lone surrogate is fine in a string nobody reads (as in serde_json).
+        let deep = format!("{}0{}", r#"[{"a":"#.repeat(300), "}]".repeat(300));
+        for good in [
+            "true",
+            "null",
+            "-0.5e-3",
+            r#""\"}\\""#,
+            r#""\uD800""#,
+            r#"[1,{"a":[]},"]"]"#,
+            &deep,
+        ] {
+            let text = with(&base, r#""n":2"#, &format!(r#""n":{good}"#));
+            assert!(matches!(parse_kline(&text), Ok(Some(_))), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duplicated_field_is_refused_not_overwritten() {
+        let base = closed(0, "101");
+        for (from, to, field) in [
+            (r#""c":"101""#, r#""c":"101","c":"102""#, "c"),
+            (r#""x":true"#, r#""x":true,"x":false"#, "x"),
+            (r#""e":"kline""#, r#""e":"kline","e":"kline""#, "e"),
+            (r#""B":"0"}}"#, r#""B":"0"}},"data":{}"#, "data"),
+        ] {
+            let err = parse_kline(&with(&base, from, to)).unwrap_err();
+            assert_eq!(err.kind(), KlineErrorKind::Shape);
+            assert_eq!(err.to_string(), format!("duplicate field `{field}`"));
+        }
+        // Fields nobody reads may repeat, as serde_json allows.
+        let repeated = with(&base, r#""n":2"#, r#""n":2,"n":3"#);
+        assert!(parse_kline(&repeated).unwrap().is_some());
+    }
+
+    #[test]
+    fn keys_are_decoded_and_borrowed_values_must_not_have_escapes() {
+        let base = closed(0, "101");
+        let spelled = with(
+            &with(&base, r#""data""#, r#""\u0064ata""#),
+            r#""c":"#,
+            r#""\u0063":"#,
+        );
+        assert_eq!(parse_kline(&spelled).unwrap(), parse_kline(&base).unwrap());
+        // An escaped quote or backslash does not end a string.
+        let quoted = with(&base, r#""B":"0""#, r#""B\"":"\\""#);
+        assert!(parse_kline(&quoted).unwrap().is_some());
+        // The bar borrows its strings: an escape there is refused (serde's `&str` does too).
+        let escaped = with(&base, r#""i":"1h""#, r#""i":"1\u0068""#);
+        assert_eq!(kind(&escaped), Some(KlineErrorKind::Shape));
+        // A key is read, so its escapes must be valid Unicode.
+        let lone = with(&base, r#""n""#, r#""\uD800""#);
+        assert_eq!(kind(&lone), Some(KlineErrorKind::Malformed));
+    }
+
+    #[test]
+    fn times_are_read_as_serde_json_reads_an_i64() {
+        use KlineErrorKind::{Malformed, Shape};
+        let base = closed(0, "101");
+        for (t, expected) in [
+            ("-0", Shape),
+            ("1.0", Shape),
+            ("1e3", Shape),
+            ("9223372036854775808", Shape),
+            (r#""0""#, Shape),
+            ("null", Shape),
+            ("1e400", Malformed),
+            ("01", Malformed),
+            ("+1", Malformed),
+            ("-", Malformed),
+            ("0x10", Malformed),
+        ] {
+            let text = with(&base, r#""t":0,"#, &format!(r#""t":{t},"#));
+            assert_eq!(kind(&text), Some(expected), "{text}");
+        }
+        let min = with(&base, r#""t":0,"#, r#""t":-9223372036854775808,"#);
+        assert_eq!(parse_kline(&min).unwrap().unwrap().open_time, i64::MIN);
+    }
+
+    #[test]
+    fn hostile_times_and_intervals_are_refused_without_overflow() {
+        let base = closed(0, "101");
+        let at_the_end = with(
+            &with(
+                &base,
+                r#""t":0,"#,
+                &format!(r#""t":{},"#, i64::MAX - 3_599_999),
+            ),
+            r#""T":3599999"#,
+            &format!(r#""T":{}"#, i64::MAX),
+        );
+        let bar = parse_kline(&at_the_end).unwrap().unwrap();
+        let candle = bar.to_candle(&btc()).unwrap();
+        assert_eq!(candle.open_time.0, i64::MAX - 3_599_999);
+        let backwards = with(&base, r#""T":3599999"#, &format!(r#""T":{}"#, i64::MIN));
+        let bar = parse_kline(&backwards).unwrap().unwrap();
+        assert!(bar.to_candle(&btc()).unwrap_err().contains("does not span"));
+        let huge = with(&base, r#""i":"1h""#, r#""i":"99999999999999999w""#);
+        let bar = parse_kline(&huge).unwrap().unwrap();
+        assert!(bar
+            .to_candle(&btc())
+            .unwrap_err()
+            .contains("unknown interval"));
+    }
+
+    #[test]
+    fn every_refusal_has_its_kind() {
+        use KlineErrorKind::{Malformed, NotKline, Shape, SymbolMismatch};
+        let base = closed(0, "101");
+        for (text, expected) in [
+            (with(&base, r#""e":"kline""#, r#""e":"trade""#), NotKline),
+            (
+                with(&base, r#""s":"BTCUSDT","k""#, r#""s":"ETHUSDT","k""#),
+                SymbolMismatch,
+            ),
+            (with(&base, r#""o":"100.5""#, r#""o":"1e3""#), Shape),
+            (with(&base, r#""l":"90","#, ""), Shape),
+            ("[]".to_string(), Shape),
+            (format!("{base} trailing"), Malformed),
+            (base[..base.len() - 1].to_string(), Malformed),
+        ] {
+            assert_eq!(kind(&text), Some(expected), "{text}");
+        }
     }
 }
