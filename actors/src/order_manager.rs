@@ -12,8 +12,7 @@ use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
 use crate::model::{EquityPoint, Symbol, Timestamp};
-use crate::runtime::Ticket;
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
     reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,

@@ -8,8 +8,7 @@ use crate::messages::{
     Approved, Checkpoint, Decide, Mark, PortfolioUpdated, RefusalCounts, VenueHealth,
 };
 use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
-use keel_core::risk::RiskState;
-use keel_core::risk::{PortfolioView, RiskStage};
+use keel_core::risk::{PortfolioView, RiskStage, RiskState};
 
 /// Risk limits and sizing.
 pub struct RiskActor {

@@ -24,7 +24,7 @@ use keel_core::order_manager::{stage, OrderManager, RunRecord};
 use keel_core::risk::RiskStage;
 use keel_core::strategy::StrategyStage;
 use keel_core::symbol::SymbolCore;
-use keel_model::Timestamp;
+use keel_model::{Candle, Timestamp};
 use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
@@ -37,7 +37,6 @@ use super::remote::open_remote;
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::settings::{AtEnd, Settings};
 use keel_binance::stream::MarketStream;
-use keel_model::Candle;
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]
@@ -261,7 +260,7 @@ async fn run_graph(
         .map(|((s, handle), mailbox)| {
             let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
             let actor = SymbolActor::new(core, Inbox::of(&fusion, &fusion_mailbox), handle).start();
-            (s.clone(), Inbox::new(actor.recipient(), mailbox))
+            (s.clone(), Inbox::of(&actor, &mailbox))
         })
         .collect();
     if let Some(chaos) = options.chaos.clone() {

@@ -23,8 +23,7 @@ use keel_binance::book::parse_venue_id;
 use keel_binance::Signer;
 use keel_core::order_manager::{OrderManager, OrderManagerConfig};
 use keel_data::load_candles;
-use keel_model::Decimal;
-use keel_model::{Candle, Interval, Symbol, Timestamp};
+use keel_model::{Candle, Decimal, Interval, Symbol, Timestamp};
 use serde_json::Value;
 
 /// The API key the venue accepts.

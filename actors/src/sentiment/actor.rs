@@ -12,8 +12,7 @@ use actix::prelude::*;
 use tracing::{debug, info, info_span};
 
 use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
-use crate::model::SentimentOutput;
-use crate::model::Timestamp;
+use crate::model::{SentimentOutput, Timestamp};
 use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_news::llm::{Begun, LlmSession, ProviderError};
 use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};

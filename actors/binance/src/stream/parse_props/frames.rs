@@ -1,231 +1,8 @@
-//! Property tests of [`parse_kline`] with serde_json as the oracle: on any text the scanner
-//! gives exactly what serde_json gives through the serde types below (the fields the scanner
-//! reads, then the same checks), the same bar and candle or the same kind of refusal, and
-//! never panics.
-//!
-//! Inputs: generated Binance frames (every field, random key order, extra fields of every
-//! JSON type, escapes in strings and keys, random whitespace, odd numbers and prices, fields
-//! dropped or doubled), the same frames mutated (bytes set, cuts, insertions of bare tokens
-//! and brackets, deletions, duplicated slices, swapped brackets, trailing garbage), and
-//! arbitrary text. Each property runs 1000 cases by default (a few seconds in a debug build);
-//! `KEEL_PROPTEST_CASES` (or proptest's own `PROPTEST_CASES`) sets the count, e.g.
-//! `KEEL_PROPTEST_CASES=1000000 cargo test --release -p keel-actors parse_props -- --nocapture`.
-//!
-//! One divergence is left, by design: serde_json (without its `float_roundtrip` feature)
-//! rounds a long number near `f64::MAX` its own way when deciding whether a mistyped number
-//! is out of range (a syntax error) rather than of the wrong type; the scanner rounds
-//! correctly. The generators do not aim at that boundary.
-
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::fmt;
-use std::marker::PhantomData;
-use std::str::FromStr;
+//! The generators: Binance kline frames laid out every valid way, the same frames mutated,
+//! and arbitrary text.
 
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
-use serde_json::error::Category;
-
-use super::parse::{parse_kline, KlineErrorKind};
-use crate::model::check_ohlcv;
-use crate::model::{Candle, Interval, Symbol, Timestamp};
-
-// ---------------------------------------------------------------------------------------
-// The oracle: serde types for the fields the scanner reads, then the scanner's checks.
-// ---------------------------------------------------------------------------------------
-
-/// A struct read only from a JSON object (serde's derive would also take an array of its
-/// fields in order, which no Binance message is).
-struct Obj<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjectOnly<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(ObjectOnly(PhantomData)).map(Obj)
-    }
-}
-
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(borrow)]
-    data: Obj<Event<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Event<'a> {
-    e: &'a str,
-    s: &'a str,
-    #[serde(borrow)]
-    k: Obj<Kline<'a>>,
-}
-
-#[derive(Deserialize)]
-#[allow(non_snake_case)]
-struct Kline<'a> {
-    t: i64,
-    T: i64,
-    s: &'a str,
-    i: &'a str,
-    o: Price,
-    h: Price,
-    l: Price,
-    c: Price,
-    v: Price,
-    x: bool,
-}
-
-/// A price as Binance sends it: a string holding a plain decimal (`digits[.digits]`).
-struct Price(Decimal);
-
-impl<'de> Deserialize<'de> for Price {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <&str>::deserialize(d)?;
-        let (int, frac) = match text.split_once('.') {
-            Some((int, frac)) => (int, Some(frac)),
-            None => (text, None),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-        if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-            return Err(de::Error::custom(format!(
-                "`{text}` is not a plain decimal"
-            )));
-        }
-        Decimal::from_str(text)
-            .map(Price)
-            .map_err(|e| de::Error::custom(format!("`{text}`: {e}")))
-    }
-}
-
-/// What a message comes to, compared whole between the scanner and the oracle.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)] // made and compared once a case
-enum Outcome {
-    Refused(KlineErrorKind),
-    Open,
-    Closed {
-        bar: Bar,
-        /// The checked candle, or that the checks refused it.
-        candle: Result<Candle, ()>,
-    },
-}
-
-/// A closed bar's fields, prices with their scale (`Decimal`'s `==` ignores it).
-#[derive(Debug, Clone, PartialEq)]
-struct Bar {
-    symbol: String,
-    interval: String,
-    open_time: i64,
-    close_time: i64,
-    values: [(i128, u32); 5],
-}
-
-impl Bar {
-    fn new(
-        symbol: &str,
-        interval: &str,
-        open_time: i64,
-        close_time: i64,
-        values: [Decimal; 5],
-    ) -> Bar {
-        Bar {
-            symbol: symbol.into(),
-            interval: interval.into(),
-            open_time,
-            close_time,
-            values: values.map(|d| (d.mantissa(), d.scale())),
-        }
-    }
-}
-
-fn btc() -> Symbol {
-    Symbol::parse("BTCUSDT").unwrap()
-}
-
-fn oracle(text: &str) -> Outcome {
-    let frame: Frame = match serde_json::from_str::<Obj<Frame>>(text).map(|f| f.0) {
-        Ok(frame) => frame,
-        Err(e) => {
-            return Outcome::Refused(match e.classify() {
-                Category::Data => KlineErrorKind::Shape,
-                Category::Syntax | Category::Eof | Category::Io => KlineErrorKind::Malformed,
-            })
-        }
-    };
-    let event = frame.data.0;
-    let k = event.k.0;
-    if event.e != "kline" {
-        return Outcome::Refused(KlineErrorKind::NotKline);
-    }
-    if k.s != event.s {
-        return Outcome::Refused(KlineErrorKind::SymbolMismatch);
-    }
-    if !k.x {
-        return Outcome::Open;
-    }
-    let values = [k.o.0, k.h.0, k.l.0, k.c.0, k.v.0];
-    let candle = (|| {
-        let interval = Interval::parse(k.i).ok_or(())?;
-        if i128::from(k.T) + 1 - i128::from(k.t) != i128::from(interval.millis()) {
-            return Err(());
-        }
-        check_ohlcv(values).map_err(drop)?;
-        let [open, high, low, close, volume] = values;
-        Ok(Candle {
-            symbol: btc(),
-            open_time: Timestamp(k.t),
-            interval,
-            open,
-            high,
-            low,
-            close,
-            volume,
-        })
-    })();
-    Outcome::Closed {
-        bar: Bar::new(k.s, k.i, k.t, k.T, values),
-        candle,
-    }
-}
-
-fn scanner(text: &str) -> Outcome {
-    match parse_kline(text) {
-        Err(e) => Outcome::Refused(e.kind()),
-        Ok(None) => Outcome::Open,
-        Ok(Some(bar)) => Outcome::Closed {
-            candle: bar.to_candle(&btc()).map_err(drop),
-            bar: Bar::new(
-                bar.symbol,
-                bar.interval,
-                bar.open_time,
-                bar.close_time,
-                bar.values,
-            ),
-        },
-    }
-}
-
-fn agree(text: &str) -> Result<(), TestCaseError> {
-    let (fast, serde) = (scanner(text), oracle(text));
-    prop_assert_eq!(fast, serde, "on {:?}", text);
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Generators.
-// ---------------------------------------------------------------------------------------
 
 /// A JSON value: a scalar token as written, or an array or object to lay out.
 #[derive(Debug, Clone)]
@@ -583,7 +360,7 @@ fn frame() -> BoxedStrategy<Json> {
 }
 
 /// A frame laid out with random whitespace.
-fn frame_text() -> BoxedStrategy<String> {
+pub(super) fn frame_text() -> BoxedStrategy<String> {
     (frame(), prop::collection::vec(any::<u8>(), 0..16))
         .prop_map(|(frame, ws)| frame.render(&ws))
         .boxed()
@@ -677,14 +454,14 @@ fn apply(text: &str, edits: &[Edit]) -> String {
 }
 
 /// A frame with one to four edits.
-fn mutated_text() -> BoxedStrategy<String> {
+pub(super) fn mutated_text() -> BoxedStrategy<String> {
     (frame_text(), prop::collection::vec(edit(), 1..5))
         .prop_map(|(text, edits)| apply(&text, &edits))
         .boxed()
 }
 
 /// Any text: bytes (invalid UTF-8 replaced), JSON's alphabet, any characters.
-fn arbitrary_text() -> BoxedStrategy<String> {
+pub(super) fn arbitrary_text() -> BoxedStrategy<String> {
     let alphabet: Vec<char> = "{}[]\":,\\ \n tfrueanlsx0123456789-+.eEkdT"
         .chars()
         .collect();
@@ -695,108 +472,4 @@ fn arbitrary_text() -> BoxedStrategy<String> {
         "\\PC{0,64}",
     ]
     .boxed()
-}
-
-// ---------------------------------------------------------------------------------------
-// The properties.
-// ---------------------------------------------------------------------------------------
-
-const DEFAULT_CASES: u32 = 1000;
-
-fn config() -> Config {
-    let cases = ["KEEL_PROPTEST_CASES", "PROPTEST_CASES"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok()?.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-fn outcome_name(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Refused(kind) => format!("refused {kind:?}"),
-        Outcome::Open => "open bar".into(),
-        Outcome::Closed { candle: Ok(_), .. } => "candle".into(),
-        Outcome::Closed {
-            candle: Err(()), ..
-        } => "bar refused by the checks".into(),
-    }
-}
-
-/// Runs `agree` on `strategy`'s texts; prints how many ran and what they came to.
-fn check(name: &str, strategy: BoxedStrategy<String>) {
-    let tally = RefCell::new(BTreeMap::<String, u64>::new());
-    let mut runner = TestRunner::new(config());
-    let result = runner.run(&strategy, |text| {
-        *tally
-            .borrow_mut()
-            .entry(outcome_name(&oracle(&text)))
-            .or_default() += 1;
-        agree(&text)
-    });
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-    let tally = tally.into_inner();
-    eprintln!(
-        "parse_props {name}: {} cases, {tally:?}",
-        tally.values().sum::<u64>()
-    );
-}
-
-#[test]
-fn the_scanner_agrees_with_serde_on_generated_frames() {
-    check("generated frames", frame_text());
-}
-
-#[test]
-fn the_scanner_agrees_with_serde_on_mutated_frames() {
-    check("mutated frames", mutated_text());
-}
-
-#[test]
-fn the_scanner_agrees_with_serde_on_arbitrary_text() {
-    check("arbitrary text", arbitrary_text());
-}
-
-/// The generators are not vacuous: sampled with a fixed seed, they reach every outcome, and
-/// at least two in five generated frames make a candle.
-#[test]
-fn the_generators_reach_every_outcome() {
-    let mut runner = TestRunner::deterministic();
-    let mut sample = |strategy: BoxedStrategy<String>, n: usize| {
-        let mut tally = BTreeMap::<String, usize>::new();
-        for _ in 0..n {
-            let text = strategy.new_tree(&mut runner).unwrap().current();
-            *tally.entry(outcome_name(&oracle(&text))).or_default() += 1;
-        }
-        tally
-    };
-    let frames = sample(frame_text(), 400);
-    let mutated = sample(mutated_text(), 400);
-    assert!(frames["candle"] >= 400 * 2 / 5, "{frames:?}");
-    let mut all = frames.clone();
-    for (outcome, n) in &mutated {
-        *all.entry(outcome.clone()).or_default() += n;
-    }
-    for outcome in [
-        "candle",
-        "open bar",
-        "bar refused by the checks",
-        "refused Malformed",
-        "refused Shape",
-        "refused NotKline",
-        "refused SymbolMismatch",
-    ] {
-        assert!(
-            all.get(outcome).is_some_and(|n| *n > 0),
-            "{outcome}: {all:?}"
-        );
-    }
-    // Mutations mostly break the JSON, but not all of them.
-    assert!(mutated["refused Malformed"] > 400 / 2, "{mutated:?}");
-    assert!(mutated["refused Malformed"] < 400, "{mutated:?}");
 }
