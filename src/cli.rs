@@ -172,6 +172,10 @@ pub enum AuditKind {
     Fill,
     /// Closed round trips.
     Trade,
+    /// Changes of the market regime.
+    Regime,
+    /// Risk's account-wide alerts (kill switch, daily loss limit).
+    Alert,
 }
 
 /// A strategy name on the command line.

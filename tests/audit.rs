@@ -272,7 +272,7 @@ fn keel_audit_prints_the_trail_of_a_backtest_filtered() {
     let btc = Symbol::parse("BTCUSDT").unwrap();
     let matching = trail
         .iter()
-        .filter(|e| e.symbol() == &btc && e.ts() >= since && e.ts() < until)
+        .filter(|e| e.symbol().is_none_or(|s| s == &btc) && e.ts() >= since && e.ts() < until)
         .count();
     assert!(matching > 10, "{matching}");
     let out = run(
@@ -411,4 +411,125 @@ fn a_resumed_run_does_not_record_its_recovered_decisions_again() {
     for (i, (a, b)) in resumed.iter().zip(&uninterrupted).enumerate() {
         assert_eq!(a, b, "line {} differs", i + 1);
     }
+}
+
+/// A drawdown limit this tight trips the kill switch on the shipped data.
+fn tripping_settings() -> Settings {
+    let mut settings = settings();
+    settings.risk.max_drawdown_pct = rust_decimal::Decimal::new(5, 1); // 0.5 %
+    settings
+}
+
+#[test]
+fn a_tripped_kill_switch_and_every_regime_change_are_in_the_trail() {
+    let settings = tripping_settings();
+    let (result, lines) = backtest(&settings);
+    let trail = events(&lines);
+
+    // One kill-switch alert (it latches), past the limit, listing what it flattens; each of
+    // those positions then closes for the kill switch, and nothing is entered after it.
+    let alerts: Vec<_> = trail
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            DomainEvent::RiskAlert {
+                ts,
+                rule,
+                pct,
+                flatten,
+                ..
+            } if rule == "kill_switch" => Some((i, *ts, *pct, flatten.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let (at, tripped, pct, flatten) = alerts[0].clone();
+    assert!(pct >= settings.risk.max_drawdown_pct, "{pct}");
+    for symbol in &flatten {
+        let closed = trail[at..].iter().any(|e| {
+            matches!(e, DomainEvent::TradeClosed { symbol: s, reason, .. }
+                if s == symbol && *reason == keel_model::ExitReason::KillSwitch)
+        });
+        assert!(closed, "{symbol} was not closed for the kill switch");
+    }
+    assert!(
+        result.trades.iter().all(|t| t.entry_time <= tripped),
+        "a trade was opened after the kill switch tripped"
+    );
+    assert!(result
+        .refusals
+        .iter()
+        .any(|(rule, n)| rule == "kill_switch" && *n > 0));
+
+    // Regime changes, on the regime symbol, each from the regime in force (changes during
+    // warm-up are not recorded: the first decision shows the regime trading started in), and
+    // every decision carries the regime the last change reached.
+    let mut regime = None;
+    let mut changes = 0;
+    for event in &trail {
+        match event {
+            DomainEvent::RegimeChanged {
+                symbol, from, to, ..
+            } => {
+                assert_eq!(symbol, &Symbol::parse(&settings.regime.symbol).unwrap());
+                assert_eq!(
+                    *regime.get_or_insert(*from),
+                    *from,
+                    "a change from a regime not in force"
+                );
+                assert_ne!(from, to);
+                regime = Some(*to);
+                changes += 1;
+            }
+            DomainEvent::Decision(d) => {
+                assert_eq!(*regime.get_or_insert(d.regime), d.regime, "{d:?}")
+            }
+            _ => {}
+        }
+    }
+    assert!(changes > 0, "no regime change recorded");
+
+    // keel audit shows the alert as an account-wide row, kept under any symbol filter.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trail.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = run(
+        keel(&[
+            "audit",
+            file.to_str().unwrap(),
+            "--symbol",
+            "ETHUSDT",
+            "--kind",
+            "alert",
+        ]),
+        "keel audit --kind alert",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let rows = table_rows(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][1], "(account)");
+    assert_eq!(rows[0][2], "risk_alert");
+}
+
+#[test]
+fn the_actor_runtime_writes_the_kill_switch_and_regime_changes_as_the_backtest_does() {
+    let settings = tripping_settings();
+    let (_, backtest_lines) = backtest(&settings);
+    let inputs = inputs(&settings);
+    let (report, actor_lines) =
+        audited(|| run_actors(&settings, inputs, RunOptions::default()).unwrap());
+    assert!(report.outcome.completed);
+    let alerts = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains(r#""event":"risk_alert""#) || l.contains("regime_changed"))
+            .cloned()
+            .collect()
+    };
+    let expected = alerts(&backtest_lines);
+    assert!(
+        expected.iter().any(|l| l.contains("kill_switch")),
+        "{expected:?}"
+    );
+    assert_eq!(alerts(&actor_lines), expected);
 }

@@ -120,7 +120,7 @@ impl Handler<Mark> for RiskActor {
 
     fn handle(&mut self, msg: Mark, _: &mut Self::Context) {
         contain(self, |this| {
-            let marked = this.stage.on_mark(&this.view, msg.ts);
+            let marked = this.stage.on_mark(&this.view.snapshot, msg.ts);
             this.last_good = this.stage.state().clone();
             this.checkpoints.send(Checkpoint {
                 point: marked.point,

@@ -9,7 +9,7 @@ use keel_core::execution::SimExchange;
 pub use keel_core::graph::Mode;
 use keel_core::graph::{CandleWork, Step};
 use keel_core::order_manager::{stage, OrderCommand, OrderManager};
-use keel_core::risk::{PortfolioView, RiskStage, RiskState};
+use keel_core::risk::{RiskStage, RiskState};
 use keel_core::strategy::StrategyStage;
 use keel_core::symbol::SymbolCore;
 use keel_model::{Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp};
@@ -150,7 +150,7 @@ impl Pipeline {
     /// Marks the account at the close `ts` (after every candle of that close): risk sees it
     /// (daily loss, drawdown kill switch) and the equity point is returned.
     pub fn mark(&mut self, ts: Timestamp) -> EquityPoint {
-        let marked = self.risk.on_mark(&self.view(ts), ts);
+        let marked = self.risk.on_mark(&self.orders.snapshot(ts), ts);
         if !marked.flatten.is_empty() {
             let commands = stage::flatten(&mut self.orders, &marked.flatten, ts);
             self.execute(commands, ts);
@@ -196,10 +196,6 @@ impl Pipeline {
     /// Run counters.
     pub fn stats(&self) -> &PipelineStats {
         &self.stats
-    }
-
-    fn view(&self, ts: Timestamp) -> PortfolioView {
-        stage::view(&self.orders, &self.symbols, ts)
     }
 
     /// Sends commands to the venue and settles every report, until nothing is left.

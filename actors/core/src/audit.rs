@@ -41,7 +41,7 @@ fn emit(event: &DomainEvent) {
         Ok(json) => tracing::info!(target: TARGET, audit = json.as_str()),
         // Only a non-finite score could do this; the trail says so rather than go silent.
         Err(error) => {
-            tracing::error!(event = event.name(), symbol = %event.symbol(), %error, "audit event not serializable")
+            tracing::error!(event = event.name(), symbol = ?event.symbol(), %error, "audit event not serializable")
         }
     }
 }

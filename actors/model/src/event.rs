@@ -96,6 +96,32 @@ pub enum DomainEvent {
         /// The reason of the last exit fill.
         reason: ExitReason,
     },
+    /// The market regime changed, on a close of the regime symbol.
+    RegimeChanged {
+        /// Event time (the close that changed it).
+        ts: Timestamp,
+        /// The regime symbol.
+        symbol: Symbol,
+        /// The regime before.
+        from: Regime,
+        /// The regime now.
+        to: Regime,
+    },
+    /// Risk raised an account-wide alert at a bar's mark: the drawdown kill switch tripped
+    /// (every held position is flattened, no new entries until reset), or the day's loss
+    /// reached the daily limit (no new entries until UTC midnight).
+    RiskAlert {
+        /// Event time (the mark).
+        ts: Timestamp,
+        /// `kill_switch` or `daily_loss_limit`, as in the report's refusal counts.
+        rule: String,
+        /// The drawdown from the equity peak, or the loss from the day's start, in percent.
+        pct: Decimal,
+        /// The equity at the mark.
+        equity: Decimal,
+        /// The pairs flattened because of it (only for the kill switch).
+        flatten: Vec<Symbol>,
+    },
 }
 
 /// A decision and what it rested on.
@@ -171,20 +197,24 @@ impl DomainEvent {
             | DomainEvent::Approved { ts, .. }
             | DomainEvent::StopMoved { ts, .. }
             | DomainEvent::Fill { ts, .. }
-            | DomainEvent::TradeClosed { ts, .. } => *ts,
+            | DomainEvent::TradeClosed { ts, .. }
+            | DomainEvent::RegimeChanged { ts, .. }
+            | DomainEvent::RiskAlert { ts, .. } => *ts,
         }
     }
 
-    /// The pair it is about.
-    pub fn symbol(&self) -> &Symbol {
+    /// The pair it is about; `None` for an account-wide event (a risk alert).
+    pub fn symbol(&self) -> Option<&Symbol> {
         match self {
-            DomainEvent::Decision(d) => &d.symbol,
-            DomainEvent::Order(o) => &o.symbol,
+            DomainEvent::Decision(d) => Some(&d.symbol),
+            DomainEvent::Order(o) => Some(&o.symbol),
             DomainEvent::Refused { symbol, .. }
             | DomainEvent::Approved { symbol, .. }
             | DomainEvent::StopMoved { symbol, .. }
             | DomainEvent::Fill { symbol, .. }
-            | DomainEvent::TradeClosed { symbol, .. } => symbol,
+            | DomainEvent::TradeClosed { symbol, .. }
+            | DomainEvent::RegimeChanged { symbol, .. } => Some(symbol),
+            DomainEvent::RiskAlert { .. } => None,
         }
     }
 
@@ -198,6 +228,8 @@ impl DomainEvent {
             DomainEvent::StopMoved { .. } => "stop_moved",
             DomainEvent::Fill { .. } => "fill",
             DomainEvent::TradeClosed { .. } => "trade_closed",
+            DomainEvent::RegimeChanged { .. } => "regime_changed",
+            DomainEvent::RiskAlert { .. } => "risk_alert",
         }
     }
 }

@@ -74,7 +74,8 @@ impl Filter {
     /// Whether `event` passes every filter given.
     pub fn keeps(&self, event: &DomainEvent) -> bool {
         let ts = event.ts();
-        (self.symbols.is_empty() || self.symbols.contains(event.symbol()))
+        // An account-wide event (a risk alert) concerns every symbol.
+        (self.symbols.is_empty() || event.symbol().is_none_or(|s| self.symbols.contains(s)))
             && self.since.is_none_or(|since| ts >= since)
             && self.until.is_none_or(|until| ts < until)
             && (self.kinds.is_empty() || self.kinds.contains(&kind_of(event)))
@@ -89,6 +90,8 @@ fn kind_of(event: &DomainEvent) -> AuditKind {
         DomainEvent::Order(_) | DomainEvent::StopMoved { .. } => AuditKind::Order,
         DomainEvent::Fill { .. } => AuditKind::Fill,
         DomainEvent::TradeClosed { .. } => AuditKind::Trade,
+        DomainEvent::RegimeChanged { .. } => AuditKind::Regime,
+        DomainEvent::RiskAlert { .. } => AuditKind::Alert,
     }
 }
 

@@ -13,7 +13,8 @@ pub fn render(events: &[&DomainEvent]) -> String {
         .map(|e| {
             [
                 e.ts().to_string(),
-                e.symbol().to_string(),
+                e.symbol()
+                    .map_or_else(|| "(account)".to_string(), ToString::to_string),
                 event_column(e),
                 details(e),
             ]
@@ -103,6 +104,23 @@ fn details(event: &DomainEvent) -> String {
         } => format!(
             "pnl={pnl} reason={reason} qty={qty} entry={entry_price} exit={exit_price} fees={fees} opened={entry_time}"
         ),
+        DomainEvent::RegimeChanged { from, to, .. } => {
+            format!("{} -> {}", json_name(from), json_name(to))
+        }
+        DomainEvent::RiskAlert {
+            rule,
+            pct,
+            equity,
+            flatten,
+            ..
+        } => {
+            let mut text = format!("{rule} at {pct}% equity={equity}");
+            if !flatten.is_empty() {
+                let names: Vec<String> = flatten.iter().map(ToString::to_string).collect();
+                let _ = write!(text, " flatten=[{}]", names.join(","));
+            }
+            text
+        }
     }
 }
 

@@ -302,9 +302,13 @@ impl RiskEngine {
     /// the peak reaches `max_drawdown_pct`, and latches the daily loss limit; each alert is
     /// returned once (the kill switch wins if both happen on the same snapshot).
     pub fn on_portfolio(&mut self, snapshot: &PortfolioSnapshot) -> Option<RiskAlert> {
-        let equity = snapshot.equity;
+        self.on_equity(snapshot.equity, snapshot.ts)
+    }
+
+    /// [`Self::on_portfolio`] for the equity `equity` at `ts`.
+    pub fn on_equity(&mut self, equity: Decimal, ts: Timestamp) -> Option<RiskAlert> {
         let state = &mut self.state;
-        let day = snapshot.ts.utc_day();
+        let day = ts.utc_day();
         if state.day.is_none_or(|current| day > current) {
             state.day = Some(day);
             state.day_start_equity = equity;
@@ -326,7 +330,7 @@ impl RiskEngine {
             let drawdown = percent_of(state.peak_equity - equity, state.peak_equity);
             if drawdown >= self.cfg.max_drawdown_pct {
                 state.kill_switch = Some(KillSwitch {
-                    tripped_at: snapshot.ts,
+                    tripped_at: ts,
                     drawdown_pct: show(drawdown),
                 });
                 alert = Some(RiskAlert::KillSwitchTripped {

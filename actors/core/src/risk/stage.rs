@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use tracing::{debug, info, warn};
 
-use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskState};
+use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskRule, RiskState};
 use crate::audit;
 use crate::model::{
     ClosedTrade, Direction, DomainEvent, EquityPoint, ExitReason, OrderIntent, PortfolioSnapshot,
@@ -165,11 +165,11 @@ impl RiskStage {
     /// Marks the account at `ts`: its equity point, and for fusion risk's daily loss, peak
     /// equity and drawdown kill switch (an alert is logged; a tripped kill switch flattens
     /// every position). The baselines are not marked.
-    pub fn on_mark(&mut self, view: &PortfolioView, ts: Timestamp) -> Marked {
+    pub fn on_mark(&mut self, snapshot: &PortfolioSnapshot, ts: Timestamp) -> Marked {
         let point = EquityPoint {
             ts,
-            equity: view.snapshot.equity,
-            exposure: view.snapshot.gross_exposure(),
+            equity: snapshot.equity,
+            exposure: snapshot.gross_exposure(),
         };
         if self.kind != StrategyKind::Fusion {
             return Marked {
@@ -177,13 +177,11 @@ impl RiskStage {
                 flatten: Vec::new(),
             };
         }
-        let mut snapshot = view.snapshot.clone();
-        snapshot.ts = ts;
-        let alert = self.engine.on_portfolio(&snapshot);
+        let alert = self.engine.on_equity(snapshot.equity, ts);
         if let Some(alert) = &alert {
             warn!(?alert, %ts, "risk alert");
         }
-        let flatten = match alert {
+        let flatten: Vec<_> = match alert {
             Some(RiskAlert::KillSwitchTripped { .. }) => snapshot
                 .positions
                 .iter()
@@ -191,6 +189,9 @@ impl RiskStage {
                 .collect(),
             _ => Vec::new(),
         };
+        if let Some(alert) = alert {
+            record_alert(alert, &point, &flatten);
+        }
         Marked { point, flatten }
     }
 
@@ -242,6 +243,21 @@ fn record(signal: &TradingSignal, approval: &Approval) {
             intent: intent.clone(),
         });
     }
+}
+
+/// Writes risk's account-wide `alert` at the mark `point` to the audit trail.
+fn record_alert(alert: RiskAlert, point: &EquityPoint, flatten: &[(Symbol, ExitReason)]) {
+    let (rule, pct) = match alert {
+        RiskAlert::KillSwitchTripped { drawdown_pct } => (RiskRule::KillSwitch, drawdown_pct),
+        RiskAlert::DailyLossLimitHit { loss_pct } => (RiskRule::DailyLossLimit, loss_pct),
+    };
+    audit::record(|| DomainEvent::RiskAlert {
+        ts: point.ts,
+        rule: rule.name().to_string(),
+        pct,
+        equity: point.equity,
+        flatten: flatten.iter().map(|(symbol, _)| symbol.clone()).collect(),
+    });
 }
 
 /// Rounds `value` down to a multiple of `step` (unchanged when `step` is not positive).

@@ -129,6 +129,9 @@ impl StrategyStage {
                 .regime_detector
                 .on_values(update.close, update.values.sma_long);
             if regime != self.regime {
+                if mode == Mode::Trading {
+                    record_regime(candle, self.regime, regime);
+                }
                 self.regime = regime;
                 self.fusion.on_regime(regime);
                 decision.regime_changed = Some(regime);
@@ -232,6 +235,16 @@ impl StrategyStage {
             Baseline::BuyAndHold(hold) => (trading && hold.on_close()).then_some(Direction::Long),
         }
     }
+}
+
+/// Writes a change of the market regime, on `candle` of the regime symbol, to the audit trail.
+fn record_regime(candle: &Candle, from: Regime, to: Regime) {
+    audit::record(|| DomainEvent::RegimeChanged {
+        ts: candle.close_time(),
+        symbol: candle.symbol.clone(),
+        from,
+        to,
+    });
 }
 
 /// A baseline's signal: full confidence, no sentiment.
