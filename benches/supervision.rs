@@ -51,7 +51,7 @@ fn containment_overhead() {
         best_direct = best_direct.min(started.elapsed().as_secs_f64() * 1e9 / N as f64);
         let started = Instant::now();
         for i in 0..N {
-            contain(&mut actor, |a| {
+            contain(&mut actor, &i, |a| {
                 a.n = black_box(a.n.wrapping_add(black_box(i)))
             });
         }
@@ -106,6 +106,7 @@ fn restart_latency() {
                 seed: 3,
                 only: only.iter().map(|s| s.to_string()).collect(),
                 poison: false,
+                sabotage: None,
             }),
             ..RunOptions::default()
         };

@@ -108,9 +108,15 @@ pub struct ChaosArgs {
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Make the first strike a poisoned message (it fails on every delivery): after a few
-    /// deliveries it escalates, trading stops safely and keel exits with code 70.
+    /// deliveries it is quarantined (a dead letter in the report and the journal) and, per
+    /// the victim's policy, skipped (a symbol's candle) or escalated (trading stops safely
+    /// and keel exits with code 70).
     #[arg(long)]
     pub poison: bool,
+    /// Break supervision on purpose in the chaos run, to see an invariant fail
+    /// (`escape-panic`, `skip-redelivery`, `drop-journal`): for the tests of the invariants.
+    #[arg(long, hide = true)]
+    pub sabotage: Option<keel_actors::runtime::Sabotage>,
     /// Restarts tolerated per supervisor within its window before escalating. By default the
     /// deliberate kills do not count against `supervision.intensity.max_restarts`.
     #[arg(long)]

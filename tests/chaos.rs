@@ -9,6 +9,8 @@ use std::path::Path;
 use keel::backtest::load_inputs;
 use keel::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
 use keel::settings::Settings;
+use keel_actors::journal::{Journal, SledStore};
+use keel_actors::runtime::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 
 /// Two volatile months of 2018 on BTC and ETH, with headlines; restarts neither limited nor
 /// delayed (the kills are deliberate).
@@ -50,6 +52,7 @@ fn chaos(only: &[&str], stop_ratio: f64) -> ChaosOptions {
         seed: 7,
         only: only.iter().map(|s| s.to_string()).collect(),
         poison: false,
+        sabotage: None,
     }
 }
 
@@ -113,7 +116,7 @@ fn every_actor_kind_comes_back_from_panics_with_the_outcome_unchanged() {
             "{actor}: not restarted"
         );
         assert_unchanged(&chaotic, &calm, actor);
-        check_journal(&settings, &store).unwrap();
+        check_journal(&settings, &store, chaotic.record.orders.len()).unwrap();
     }
 }
 
@@ -134,7 +137,7 @@ fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
     );
     assert!(!chaotic.kills.stops.is_empty() && !chaotic.kills.panics.is_empty());
     assert_unchanged(&chaotic, &calm, "all actors");
-    check_journal(&settings, &store).unwrap();
+    check_journal(&settings, &store, chaotic.record.orders.len()).unwrap();
     // Every message counted into a mailbox was counted out, redeliveries included.
     for actor in &chaotic.health.actors {
         assert_eq!(
@@ -172,6 +175,58 @@ fn a_poisoned_message_is_neither_lost_nor_looped_on_it_stops_trading_with_exit_7
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(70), "stderr: {stderr}");
     assert!(stderr.contains("poison message"), "{stderr}");
+}
+
+#[test]
+fn a_candle_that_fails_every_delivery_is_quarantined_in_the_journal_and_the_replay_goes_on() {
+    let settings = settings();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("journal");
+    let mut options = chaos(&["symbol:BTCUSDT"], 0.0);
+    options.poison = true;
+    let report = run(&settings, Some(&store), Some(options));
+    assert!(report.outcome.completed, "the replay stopped at the poison");
+    let letters = &report.supervision.dead_letters;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].actor, "symbol:BTCUSDT");
+    assert_eq!(letters[0].policy, PoisonPolicy::Skip);
+    assert!(
+        letters[0].message.starts_with("CandleClosed") && letters[0].message.contains("BTCUSDT"),
+        "the dead letter holds the candle: {}",
+        letters[0].message
+    );
+    assert_eq!(letters[0].failures.len() as u32, POISON_ATTEMPTS);
+    let journal = Journal::open(SledStore::open(&store).unwrap()).unwrap();
+    let journalled: Vec<DeadLetter> = journal.dead_letters().unwrap();
+    assert_eq!(&journalled, letters, "the dead letter is in the journal");
+}
+
+/// `keel chaos` with supervision broken on purpose exits 1 and names the invariant that
+/// caught it.
+fn assert_sabotage_caught(sabotage: &str, invariant: &str) {
+    let output = chaos_process(&["--kill-every", "40", "--sabotage", sabotage]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("FAIL  {invariant}")),
+        "{sabotage}: expected {invariant:?} to fail:\n{stdout}"
+    );
+}
+
+#[test]
+fn a_panic_outside_the_supervisors_fails_the_no_panic_escaped_invariant() {
+    assert_sabotage_caught("escape-panic", "no panic escaped");
+}
+
+#[test]
+fn a_message_not_delivered_again_after_a_restart_fails_the_no_order_lost_invariant() {
+    assert_sabotage_caught("skip-redelivery", "no order lost");
+}
+
+#[test]
+fn order_manager_writes_missing_from_the_journal_fail_the_journal_invariant() {
+    assert_sabotage_caught("drop-journal", "journal equal to the venue");
 }
 
 #[test]
@@ -230,7 +285,7 @@ fn an_unreachable_venue_opens_its_breaker_puts_risk_in_reduce_only_and_recovers(
         report.record.orders.len(),
         "a client order id used twice"
     );
-    check_journal(&settings, &store).unwrap();
+    check_journal(&settings, &store, report.record.orders.len()).unwrap();
     assert!(
         report.result.trades.len() >= 3,
         "trading resumed after the outage"

@@ -48,6 +48,7 @@ fn order_manager_restarts_against_the_venue_server_lose_and_duplicate_nothing() 
             seed: 11,
             only: vec!["order_manager".into()],
             poison: false,
+            sabotage: None,
         }),
         ..RunOptions::default()
     };

@@ -62,7 +62,7 @@ impl Handler<News> for FusionActor {
     type Result = ();
 
     fn handle(&mut self, msg: News, _: &mut Self::Context) {
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             this.stage.on_news(&msg.outputs);
             this.checkpoint = this.stage.clone();
         });
@@ -74,7 +74,7 @@ impl Handler<SymbolUpdated> for FusionActor {
 
     fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             let decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
             this.checkpoint = this.stage.clone();
             // Only traded candles reach risk and the order manager: in warm-up nothing is

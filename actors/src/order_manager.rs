@@ -221,7 +221,7 @@ impl Handler<Approved> for OrderManagerActor {
         let _span =
             info_span!("actor", actor = "order_manager", symbol = %msg.candle.symbol).entered();
         let now = msg.candle.close_time();
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
             // Risk's view changes only with orders or with the price of a held position:
@@ -249,7 +249,7 @@ impl Handler<Settle> for OrderManagerActor {
 
     fn handle(&mut self, msg: Settle, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             this.dispatch_pending(msg.now, &msg.ticket);
             let settled = stage::settle(&mut this.om, &msg.reports);
             if settled.commands.is_empty() {
@@ -274,7 +274,7 @@ impl Handler<Checkpoint> for OrderManagerActor {
                 "flattening on risk's order"
             );
         }
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::flatten(&mut this.om, &msg.flatten, now);
             let changed = !commands.is_empty();

@@ -85,7 +85,7 @@ impl Handler<Decide> for RiskActor {
 
     fn handle(&mut self, msg: Decide, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             let view = &this.view;
             let approval = this
                 .stage
@@ -105,7 +105,7 @@ impl Handler<PortfolioUpdated> for RiskActor {
     type Result = ();
 
     fn handle(&mut self, msg: PortfolioUpdated, _: &mut Self::Context) {
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             if !msg.closed.is_empty() {
                 this.stage.on_trades_closed(&msg.closed);
                 this.last_good = this.stage.state().clone();
@@ -119,7 +119,7 @@ impl Handler<Mark> for RiskActor {
     type Result = ();
 
     fn handle(&mut self, msg: Mark, _: &mut Self::Context) {
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             let marked = this.stage.on_mark(&this.view.snapshot, msg.ts);
             this.last_good = this.stage.state().clone();
             this.checkpoints.send(Checkpoint {

@@ -6,7 +6,7 @@ use tracing::{debug, info_span};
 
 use crate::messages::{CandleClosed, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{contain, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError};
 use keel_core::symbol::SymbolCore;
 
 /// Indicators and setup scanning for one symbol.
@@ -44,6 +44,11 @@ impl Rehydrate for SymbolActor {
         self.core = core;
         Ok(())
     }
+
+    /// A candle that cannot be handled is skipped: the series goes on with the next one.
+    fn poison_policy(&self) -> PoisonPolicy {
+        PoisonPolicy::Skip
+    }
 }
 
 impl Actor for SymbolActor {
@@ -63,7 +68,7 @@ impl Handler<CandleClosed> for SymbolActor {
 
     fn handle(&mut self, msg: CandleClosed, _: &mut Self::Context) {
         let _span = info_span!("actor", actor = "symbol", symbol = %msg.candle.symbol).entered();
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             let update = this.core.on_candle(&msg.candle);
             this.seen.push(msg.candle.clone());
             let Some(update) = update else {

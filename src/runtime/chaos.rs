@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use keel_actors::runtime::{ActorHandle, Chaos, Supervision};
+use keel_actors::journal::{Journal, SledStore};
+use keel_actors::runtime::{ActorHandle, Chaos, Sabotage, Supervision};
 use tracing::debug;
 
 /// How the monkey behaves.
@@ -21,6 +22,8 @@ pub struct ChaosOptions {
     pub only: Vec<String>,
     /// Make the first strike a poisoned message (it fails on every delivery).
     pub poison: bool,
+    /// Break supervision on purpose, to show an invariant failing (tests only).
+    pub sabotage: Option<Sabotage>,
 }
 
 /// Kills the actors suffered, by actor and kind (a strike set after an actor's last message
@@ -102,4 +105,15 @@ pub fn start_chaos_monkey(
         );
         victim.inject(chaos);
     });
+}
+
+/// For [`Sabotage::DropJournal`]: a fresh journal beside
+/// `real` (in `<real>.dropped`), so that the order manager's writes never reach the journal
+/// the chaos run checks, while the order manager itself works as usual.
+pub fn journal_elsewhere(
+    settings: &crate::settings::Settings,
+    real: &Journal<SledStore>,
+) -> anyhow::Result<Journal<SledStore>> {
+    let path = real.clone().into_store().path().with_extension("dropped");
+    Ok(super::recovery::restore_journal(settings, &path)?.1)
 }

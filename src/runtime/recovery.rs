@@ -225,11 +225,18 @@ pub fn fingerprint(settings: &Settings) -> String {
 }
 
 /// Checks a journal against its venue as a new process would: every venue order is known to
-/// the journal and reconciliation finds nothing to change. The error says what disagrees.
-pub fn check_journal(settings: &Settings, path: &Path) -> anyhow::Result<()> {
+/// the journal and reconciliation finds nothing to change, and a run that placed orders left
+/// them in the journal. The error says what disagrees.
+pub fn check_journal(settings: &Settings, path: &Path, orders_placed: usize) -> anyhow::Result<()> {
     let journal = Journal::open(SledStore::open(path)?)?;
     let recovered = journal.load()?;
     let (Some(om), Some(venue)) = (recovered.om, recovered.venue) else {
+        if orders_placed > 0 {
+            bail!(
+                "the run placed {orders_placed} orders but the journal holds no order-manager \
+                 or venue state"
+            );
+        }
         return Ok(());
     };
     let mut om = OrderManager::from_state(settings.orders.clone(), om)?;

@@ -15,7 +15,7 @@ use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
-    install_panic_hook, Group, Inbox, Inflight, Supervision, SupervisionStats,
+    install_panic_hook, Group, Inbox, Inflight, Sabotage, Supervision, SupervisionStats,
 };
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
@@ -30,7 +30,7 @@ use keel_supervision::HealthRegistry;
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use super::chaos::{start_chaos_monkey, ChaosKills, ChaosOptions};
+use super::chaos::{journal_elsewhere, start_chaos_monkey, ChaosKills, ChaosOptions};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
@@ -148,6 +148,20 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
+    if let Some(sabotage) = options.chaos.as_ref().and_then(|c| c.sabotage) {
+        warn!(
+            ?sabotage,
+            "supervision sabotaged on purpose (keel chaos --sabotage)"
+        );
+        supervision.sabotage(sabotage);
+    }
+    if let Some(journal) = &journal {
+        // Quarantined messages are written beside the state, on the same store.
+        let mut letters = journal.clone();
+        supervision.on_dead_letter(move |letter| {
+            letters.add_dead_letter(letter).map_err(|e| e.to_string())
+        });
+    }
     // Registration order is start order (DESIGN §2): the sentiment actor under the root; the
     // trading group rest_for_one over symbols, fusion, risk, order manager, execution.
     let sentiment_handle = supervision.register("sentiment", Group::Root);
@@ -234,7 +248,10 @@ async fn run_graph(
         Inbox::of(&exec, &exec_mailbox),
         Inbox::of(&risk, &risk_mailbox),
         start.equity,
-        journal.clone(),
+        match (supervision.sabotaged(), &journal) {
+            (Some(Sabotage::DropJournal), Some(real)) => Some(journal_elsewhere(settings, real)?),
+            _ => journal.clone(),
+        },
         rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);

@@ -47,6 +47,7 @@ pub struct ExecutionActor {
 }
 
 /// One call to make.
+#[derive(Debug)]
 enum Work {
     Bar(VenueBar),
     Commands(Execute),
@@ -108,7 +109,7 @@ impl ExecutionActor {
 
     fn run(&mut self, work: Work, ctx: &mut Context<Self>) {
         // The supervision bookkeeping (mailbox count, restarts) of a synchronous handler.
-        let Some(venue) = contain(self, |this| this.venue.take()).flatten() else {
+        let Some(venue) = contain(self, &work, |this| this.venue.take()).flatten() else {
             return;
         };
         let (now, ticket) = match &work {

@@ -19,8 +19,9 @@ mod store;
 
 pub use failing::{FailSwitch, FailingStore};
 pub use records::{
-    equity_key, Journal, JournalError, Recovered, RunInfo, CURSOR_KEY, EQUITY_PREFIX,
-    ORDER_MANAGER_KEY, PRICE_MARKS_KEY, PROGRESS_KEY, RISK_KEY, RUN_KEY, VENUE_BOOK_KEY, VENUE_KEY,
+    equity_key, Journal, JournalError, Recovered, RunInfo, CURSOR_KEY, DEAD_LETTER_PREFIX,
+    EQUITY_PREFIX, ORDER_MANAGER_KEY, PRICE_MARKS_KEY, PROGRESS_KEY, RISK_KEY, RUN_KEY,
+    VENUE_BOOK_KEY, VENUE_KEY,
 };
 pub use store::{Meta, SledStore, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
 

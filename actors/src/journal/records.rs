@@ -343,6 +343,24 @@ impl<S: Store> Journal<S> {
         Ok(self.store.flush()?)
     }
 
+    /// Appends a dead letter (a message quarantined as poison), flushed. The records are kept
+    /// apart from the state, for the operator: nothing is rebuilt from them.
+    pub fn add_dead_letter<T: Serialize>(&mut self, letter: &T) -> Result<(), JournalError> {
+        let next = self.store.scan_prefix(DEAD_LETTER_PREFIX)?.len();
+        let key = format!("{DEAD_LETTER_PREFIX}{next:010}");
+        let bytes = encode(&key, letter)?;
+        self.write_flushed(&key, bytes)
+    }
+
+    /// Every dead letter recorded, oldest first.
+    pub fn dead_letters<T: DeserializeOwned>(&self) -> Result<Vec<T>, JournalError> {
+        self.store
+            .scan_prefix(DEAD_LETTER_PREFIX)?
+            .into_iter()
+            .map(|(key, bytes)| decode(&key, &bytes))
+            .collect()
+    }
+
     /// The store underneath.
     pub fn into_store(self) -> S {
         self.store
@@ -360,6 +378,9 @@ impl<S: Store> Journal<S> {
             .transpose()
     }
 }
+
+/// The prefix of the dead letters' keys (then a 10-digit sequence number).
+pub const DEAD_LETTER_PREFIX: &str = "dead_letter/";
 
 /// The key of the equity point at `ts`: `equity/` and 20 digits, the time shifted by 2^63 so
 /// that key order is time order for every `i64`.

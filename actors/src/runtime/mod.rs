@@ -3,11 +3,20 @@
 
 mod inbox;
 mod inflight;
+mod panics;
+mod poison;
+mod sabotage;
 mod supervise;
 
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
+pub use panics::{escaped_panics, install_panic_hook};
+pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
+pub use sabotage::Sabotage;
 pub use supervise::{
-    contain, install_panic_hook, ActorHandle, Chaos, Group, Rehydrate, RehydrateError, Supervision,
+    contain, ActorHandle, Chaos, DeadLetterSink, Group, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };
+
+#[cfg(test)]
+mod poison_tests;

@@ -11,7 +11,7 @@
 //! its parent; past the root's, trading stops safely and the process exits with code 70.
 
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::fmt::Debug;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,9 @@ use keel_supervision::{
 };
 use tracing::{error, warn};
 
+use super::panics::contained;
+use super::poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
+use super::sabotage::Sabotage;
 use crate::journal::JournalError;
 
 /// What the chaos monkey does to an actor's next message.
@@ -30,13 +33,10 @@ pub enum Chaos {
     Panic,
     /// Stop the actor (it is restarted like after a crash).
     Stop,
-    /// Poison the next message: it fails on every delivery.
+    /// Poison the next message: it fails on every delivery, like a message that makes the
+    /// handler panic every time, and is quarantined.
     Poison,
 }
-
-/// Deliveries of one message that may fail before it is declared poison: it can be neither
-/// handled nor skipped (that would lose it), so the failure escalates to a safe stop.
-pub const POISON_ATTEMPTS: u32 = 3;
 
 /// An actor whose state can be rebuilt after a failure; when it cannot, the failure escalates.
 pub trait Rehydrate {
@@ -45,6 +45,11 @@ pub trait Rehydrate {
     /// Rebuilds the actor's state as it was before the message being handled (from a
     /// checkpoint, the journal, or its upstream history).
     fn rehydrate(&mut self) -> Result<(), RehydrateError>;
+    /// What to do with a message that keeps failing: escalate unless the actor says a
+    /// message of its can be skipped without losing anything that matters.
+    fn poison_policy(&self) -> PoisonPolicy {
+        PoisonPolicy::Escalate
+    }
 }
 
 /// Why an actor's state could not be rebuilt. Never recoverable by retrying: a state that
@@ -83,6 +88,8 @@ pub struct SupervisionStats {
     pub panics: u64,
     /// Chaos taken, by actor: (panics, stops) injected and actually suffered.
     pub injected: std::collections::BTreeMap<String, (u64, u64)>,
+    /// Messages quarantined after failing every delivery.
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 struct Node {
@@ -115,7 +122,13 @@ struct Inner {
     shutdown: Rc<Cell<bool>>,
     stats: RefCell<SupervisionStats>,
     on_delivery: RefCell<Option<Box<dyn FnMut()>>>,
+    /// Where quarantined messages are written (the journal), if anywhere.
+    dead_letter_sink: RefCell<Option<DeadLetterSink>>,
+    sabotage: Cell<Option<Sabotage>>,
 }
+
+/// Writes a dead letter durably; `Err` says why it could not.
+pub type DeadLetterSink = Box<dyn FnMut(&DeadLetter) -> Result<(), String>>;
 
 /// The supervision tree of one runtime (single-threaded: every actor shares one arbiter).
 #[derive(Clone)]
@@ -218,6 +231,8 @@ impl Supervision {
             shutdown,
             stats: RefCell::new(SupervisionStats::default()),
             on_delivery: RefCell::new(None),
+            dead_letter_sink: RefCell::new(None),
+            sabotage: Cell::new(None),
         }))
     }
 
@@ -274,6 +289,21 @@ impl Supervision {
     /// Removes the delivery hook (it may hold actor handles, and with them this tree).
     pub fn clear_delivery_hook(&self) {
         self.0.on_delivery.borrow_mut().take();
+    }
+
+    /// Writes every quarantined message with `sink` (the journal's dead-letter records).
+    pub fn on_dead_letter(&self, sink: impl FnMut(&DeadLetter) -> Result<(), String> + 'static) {
+        *self.0.dead_letter_sink.borrow_mut() = Some(Box::new(sink));
+    }
+
+    /// Breaks supervision on purpose (`keel chaos --sabotage`, for the invariant tests).
+    pub fn sabotage(&self, sabotage: Sabotage) {
+        self.0.sabotage.set(Some(sabotage));
+    }
+
+    /// The sabotage this tree suffers, if any.
+    pub fn sabotaged(&self) -> Option<Sabotage> {
+        self.0.sabotage.get()
     }
 
     /// Restart counts and recovery latencies so far.
@@ -393,48 +423,17 @@ impl Supervision {
     }
 }
 
-thread_local! {
-    /// Set while a handler runs inside [`contain`]: its panics are the supervisor's business.
-    static CONTAINED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Installs (once) a panic hook that logs panics raised inside a contained handler as
-/// structured errors, and leaves every other panic to the hook that was there before.
-pub fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !CONTAINED.with(Cell::get) {
-                return previous(info);
-            }
-            let location = info
-                .location()
-                .map(|l| format!("{}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            let payload = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            error!(panic = %payload, %location, "panic inside a handler (contained)");
-        }));
-    });
-}
-
-/// Runs `f` marked as contained (see [`install_panic_hook`]).
-fn contained<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    CONTAINED.with(|c| c.set(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    CONTAINED.with(|c| c.set(false));
-    result
-}
-
 /// Handles one message with panics contained: a sibling restart due is done first; a
 /// failure (panic, or an injected stop) is reported to the tree, the actor rehydrated, and the
-/// same message handled again; `None` once trading has stopped after an escalation.
-pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R) -> Option<R> {
+/// same message handled again. A message that fails [`POISON_ATTEMPTS`] deliveries in a row
+/// (injected kills aside) is quarantined and skipped or escalated per the actor's
+/// [`PoisonPolicy`]. `None` when the message was not handled: skipped as poison, or trading
+/// stopped after an escalation.
+pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    message: &M,
+    mut body: impl FnMut(&mut A) -> R,
+) -> Option<R> {
     let handle = actor.supervision().clone();
     handle.cell.mailbox.decrement();
     let sup = &handle.supervision;
@@ -451,7 +450,8 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
     }
     let mut failed_at: Option<Instant> = None;
     let mut poisoned = false;
-    let mut attempts = 0u32;
+    // How each delivery of this message failed, the injected kills aside.
+    let mut failures: Vec<String> = Vec::new();
     loop {
         let chaos = handle.cell.chaos.take();
         if let Some(kind) = chaos {
@@ -463,33 +463,17 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
             }
         }
         poisoned |= chaos == Some(Chaos::Poison);
-        attempts += 1;
-        if poisoned && attempts > POISON_ATTEMPTS {
-            let why = format!(
-                "{}: poison message, failed {POISON_ATTEMPTS} deliveries",
-                handle.name()
-            );
-            error!(
-                actor = handle.name(),
-                "poison message: it fails on every delivery; escalating to a safe stop"
-            );
-            sup.record(SupervisionEvent::escalated(
-                handle.name(),
-                why.clone(),
-                attempts - 1,
-            ));
-            *sup.0.escalated.borrow_mut() = Some(why);
-            sup.0.shutdown.set(true);
-            return None;
-        }
-        let chaos = if poisoned { Some(Chaos::Panic) } else { chaos };
+        let injected = matches!(chaos, Some(Chaos::Panic | Chaos::Stop));
         let outcome = match chaos {
             Some(Chaos::Stop) => Err(ExitReason::Killed),
-            Some(Chaos::Panic) | Some(Chaos::Poison) => {
-                contained(|| -> R { panic!("chaos monkey: injected panic") })
-                    .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref()))
+            Some(Chaos::Panic) if sup.sabotaged() == Some(Sabotage::EscapePanic) => {
+                panic!("chaos monkey: injected panic, raised outside the supervisor (sabotage)")
             }
-            None => contained(|| body(actor))
+            Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
+                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            _ if poisoned => contained(|| -> R { panic!("chaos monkey: poisoned message") })
+                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            _ => contained(|| body(actor))
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
         };
         let reason = match outcome {
@@ -509,6 +493,9 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
                 stats.panics += 1;
             }
         }
+        if !injected {
+            failures.push(reason.to_string());
+        }
         sup.record(SupervisionEvent::exited(handle.name(), &reason));
         let backoff = sup.on_failure(&handle.cell, &reason)?;
         if !backoff.is_zero() {
@@ -520,7 +507,46 @@ pub fn contain<A: Rehydrate, R>(actor: &mut A, mut body: impl FnMut(&mut A) -> R
         if let Err(why) = actor.rehydrate() {
             return fail_rehydration(sup, &handle, why);
         }
+        if failures.len() as u32 >= POISON_ATTEMPTS {
+            let letter = DeadLetter {
+                actor: handle.name().to_string(),
+                message: format!("{message:?}"),
+                failures,
+                policy: actor.poison_policy(),
+            };
+            return quarantine(sup, letter);
+        }
+        if sup.sabotaged() == Some(Sabotage::SkipRedelivery) {
+            return None;
+        }
     }
+}
+
+/// Records a poison message and applies its policy: `None` (skipped), or trading stopped.
+fn quarantine<R>(sup: &Supervision, letter: DeadLetter) -> Option<R> {
+    error!(actor = %letter.actor, message = %letter.message, failures = ?letter.failures, policy = ?letter.policy, "poison message quarantined: {letter}");
+    if let Some(sink) = sup.0.dead_letter_sink.borrow_mut().as_mut() {
+        if let Err(why) = sink(&letter) {
+            error!(actor = %letter.actor, error = %why, "dead letter not journalled");
+        }
+    }
+    sup.0.stats.borrow_mut().dead_letters.push(letter.clone());
+    if letter.policy == PoisonPolicy::Skip {
+        return None;
+    }
+    let why = format!(
+        "{}: poison message, failed {} deliveries",
+        letter.actor,
+        letter.failures.len()
+    );
+    sup.record(SupervisionEvent::escalated(
+        letter.actor.clone(),
+        why.clone(),
+        letter.failures.len() as u32,
+    ));
+    *sup.0.escalated.borrow_mut() = Some(why);
+    sup.0.shutdown.set(true);
+    None
 }
 
 fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: RehydrateError) -> Option<R> {

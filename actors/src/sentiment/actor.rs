@@ -152,7 +152,7 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
     type Result = ();
 
     fn handle(&mut self, msg: NewsTick, ctx: &mut Self::Context) {
-        contain(self, |this| {
+        contain(self, &msg, |this| {
             let step = this.next_step;
             this.next_step += 1;
             let Some(session) = this.session.as_mut() else {
