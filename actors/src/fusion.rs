@@ -5,7 +5,7 @@ use actix::prelude::*;
 use tracing::{info, info_span};
 
 use crate::messages::{Decide, News, SymbolUpdated};
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::graph::Mode;
 use keel_core::strategy::StrategyStage;
 
@@ -61,8 +61,8 @@ impl Actor for FusionActor {
 impl Handler<News> for FusionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: News, _: &mut Self::Context) {
-        contain(self, &msg, |this| {
+    fn handle(&mut self, msg: News, ctx: &mut Self::Context) {
+        supervise(self, msg, ctx, |this, msg, _| {
             this.stage.on_news(&msg.outputs);
             this.checkpoint = this.stage.clone();
         });
@@ -72,9 +72,9 @@ impl Handler<News> for FusionActor {
 impl Handler<SymbolUpdated> for FusionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: SymbolUpdated, _: &mut Self::Context) {
+    fn handle(&mut self, msg: SymbolUpdated, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
             let decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
             this.checkpoint = this.stage.clone();
             // Only traded candles reach risk and the order manager: in warm-up nothing is

@@ -12,7 +12,7 @@ use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
 use crate::model::{EquityPoint, Symbol, Timestamp};
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
     reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
@@ -217,11 +217,11 @@ impl Actor for OrderManagerActor {
 impl Handler<Approved> for OrderManagerActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Approved, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Approved, ctx: &mut Self::Context) {
         let _span =
             info_span!("actor", actor = "order_manager", symbol = %msg.candle.symbol).entered();
-        let now = msg.candle.close_time();
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
+            let now = msg.candle.close_time();
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
             // Risk's view changes only with orders or with the price of a held position:
@@ -247,9 +247,9 @@ impl Handler<Approved> for OrderManagerActor {
 impl Handler<Settle> for OrderManagerActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Settle, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Settle, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
             this.dispatch_pending(msg.now, &msg.ticket);
             let settled = stage::settle(&mut this.om, &msg.reports);
             if settled.commands.is_empty() {
@@ -265,8 +265,7 @@ impl Handler<Settle> for OrderManagerActor {
 impl Handler<Checkpoint> for OrderManagerActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Checkpoint, _: &mut Self::Context) {
-        let now = msg.point.ts;
+    fn handle(&mut self, msg: Checkpoint, ctx: &mut Self::Context) {
         if !msg.flatten.is_empty() {
             warn!(
                 actor = "order_manager",
@@ -274,7 +273,8 @@ impl Handler<Checkpoint> for OrderManagerActor {
                 "flattening on risk's order"
             );
         }
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
+            let now = msg.point.ts;
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::flatten(&mut this.om, &msg.flatten, now);
             let changed = !commands.is_empty();

@@ -7,7 +7,7 @@ use tracing::{info, info_span, warn};
 use crate::messages::{
     Approved, Checkpoint, Decide, Mark, PortfolioUpdated, RefusalCounts, VenueHealth,
 };
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::risk::{PortfolioView, RiskStage, RiskState};
 
 /// Risk limits and sizing.
@@ -83,9 +83,9 @@ impl Actor for RiskActor {
 impl Handler<Decide> for RiskActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Decide, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Decide, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
             let view = &this.view;
             let approval = this
                 .stage
@@ -104,8 +104,8 @@ impl Handler<Decide> for RiskActor {
 impl Handler<PortfolioUpdated> for RiskActor {
     type Result = ();
 
-    fn handle(&mut self, msg: PortfolioUpdated, _: &mut Self::Context) {
-        contain(self, &msg, |this| {
+    fn handle(&mut self, msg: PortfolioUpdated, ctx: &mut Self::Context) {
+        supervise(self, msg, ctx, |this, msg, _| {
             if !msg.closed.is_empty() {
                 this.stage.on_trades_closed(&msg.closed);
                 this.last_good = this.stage.state().clone();
@@ -118,8 +118,8 @@ impl Handler<PortfolioUpdated> for RiskActor {
 impl Handler<Mark> for RiskActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Mark, _: &mut Self::Context) {
-        contain(self, &msg, |this| {
+    fn handle(&mut self, msg: Mark, ctx: &mut Self::Context) {
+        supervise(self, msg, ctx, |this, msg, _| {
             let marked = this.stage.on_mark(&this.view.snapshot, msg.ts);
             this.last_good = this.stage.state().clone();
             this.checkpoints.send(Checkpoint {

@@ -6,7 +6,7 @@ use tracing::{debug, info_span};
 
 use crate::messages::{CandleClosed, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{contain, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError};
+use crate::runtime::{supervise, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError};
 use keel_core::symbol::SymbolCore;
 
 /// Indicators and setup scanning for one symbol.
@@ -66,9 +66,9 @@ impl Actor for SymbolActor {
 impl Handler<CandleClosed> for SymbolActor {
     type Result = ();
 
-    fn handle(&mut self, msg: CandleClosed, _: &mut Self::Context) {
+    fn handle(&mut self, msg: CandleClosed, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "symbol", symbol = %msg.candle.symbol).entered();
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, _| {
             let update = this.core.on_candle(&msg.candle);
             this.seen.push(msg.candle.clone());
             let Some(update) = update else {

@@ -18,7 +18,7 @@ use tracing::{error, info};
 use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
 
@@ -107,12 +107,19 @@ impl ExecutionActor {
         }
     }
 
-    fn run(&mut self, work: Work, ctx: &mut Context<Self>) {
-        // The supervision bookkeeping (mailbox count, restarts) of a synchronous handler.
-        let Some(venue) = contain(self, &work, |this| this.venue.take()).flatten() else {
+    /// Works one message (under [`supervise`]): the call to the venue goes out now and its
+    /// answer is settled when it comes back, this actor's mailbox held meanwhile.
+    fn run(&mut self, work: &Work, ctx: &mut Context<Self>) {
+        let Some(venue) = self.venue.take() else {
+            // Never while the mailbox is held for a call; a bug if it happens.
+            error!(
+                actor = "execution",
+                ?work,
+                "no venue to work with: a call is in flight"
+            );
             return;
         };
-        let (now, ticket) = match &work {
+        let (now, ticket) = match work {
             Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
             Work::Commands(exec) => (exec.now, exec.ticket.clone()),
         };
@@ -122,7 +129,7 @@ impl ExecutionActor {
                     self.venue = Some(venue);
                     return;
                 }
-                self.record_latency(&exec);
+                self.record_latency(exec);
                 let gate = match &self.halted {
                     Some(why) => Gate::Refused(format!("trading halted: {why}")),
                     None => self.gate(now),
@@ -132,7 +139,10 @@ impl ExecutionActor {
                     let reports = refused(&exec.commands, why, now);
                     return self.settle(reports, now, ticket);
                 }
-                (gate, call(venue, Request::Execute(exec.commands, now)))
+                (
+                    gate,
+                    call(venue, Request::Execute(exec.commands.clone(), now)),
+                )
             }
             Work::Bar(bar) => {
                 let symbol = bar.candle.symbol.clone();
@@ -144,18 +154,19 @@ impl ExecutionActor {
                         self.venue = Some(venue);
                         return;
                     }
-                    (gate, call(venue, Request::Bar(bar.candle)))
+                    (gate, call(venue, Request::Bar(bar.candle.clone())))
                 } else if self.guard.state() != BreakerState::Closed {
                     // No order to try the venue with: a harmless read is the trial call, then
                     // the bar is worked as usual.
                     let gate = self.gate(now);
+                    let candle = bar.candle.clone();
                     let request = match gate {
-                        Gate::Permitted(_) => Request::ProbeThenBar(bar.candle),
-                        _ => Request::Bar(bar.candle),
+                        Gate::Permitted(_) => Request::ProbeThenBar(candle),
+                        _ => Request::Bar(candle),
                     };
                     (gate, call(venue, request))
                 } else {
-                    (Gate::Free, call(venue, Request::Bar(bar.candle)))
+                    (Gate::Free, call(venue, Request::Bar(bar.candle.clone())))
                 }
             }
         };
@@ -311,7 +322,9 @@ impl Handler<VenueBar> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: VenueBar, ctx: &mut Self::Context) {
-        self.run(Work::Bar(msg), ctx);
+        supervise(self, Work::Bar(msg), ctx, |this, work, ctx| {
+            this.run(work, ctx)
+        });
     }
 }
 
@@ -319,6 +332,8 @@ impl Handler<Execute> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
-        self.run(Work::Commands(msg), ctx);
+        supervise(self, Work::Commands(msg), ctx, |this, work, ctx| {
+            this.run(work, ctx)
+        });
     }
 }

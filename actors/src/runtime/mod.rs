@@ -7,6 +7,7 @@ mod panics;
 mod poison;
 mod sabotage;
 mod supervise;
+mod supervised;
 
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
@@ -17,6 +18,9 @@ pub use supervise::{
     contain, ActorHandle, Chaos, DeadLetterSink, Group, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };
+pub use supervised::{supervise, Body};
 
 #[cfg(test)]
 mod poison_tests;
+#[cfg(test)]
+mod supervised_tests;

@@ -423,35 +423,100 @@ impl Supervision {
     }
 }
 
-/// Handles one message with panics contained: a sibling restart due is done first; a
-/// failure (panic, or an injected stop) is reported to the tree, the actor rehydrated, and the
-/// same message handled again. A message that fails [`POISON_ATTEMPTS`] deliveries in a row
-/// (injected kills aside) is quarantined and skipped or escalated per the actor's
-/// [`PoisonPolicy`]. `None` when the message was not handled: skipped as poison, or trading
-/// stopped after an escalation.
+/// Handles one message with panics contained, for code that is not an actor (tests,
+/// benchmarks): like [`supervise`](super::supervise), but a restart's backoff sleeps on the
+/// calling thread. Returns `None` when the message was not handled: skipped as poison, or
+/// trading stopped after an escalation.
 pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
     message: &M,
     mut body: impl FnMut(&mut A) -> R,
 ) -> Option<R> {
-    let handle = actor.supervision().clone();
-    handle.cell.mailbox.decrement();
-    let sup = &handle.supervision;
-    if sup.0.escalated.borrow().is_some() {
-        return None;
-    }
-    if let Some(hook) = sup.0.on_delivery.borrow_mut().as_mut() {
-        hook();
-    }
-    if handle.cell.restart_pending.take() {
-        if let Err(why) = actor.rehydrate() {
-            return fail_rehydration(sup, &handle, why);
+    let mut delivery = Delivery::first();
+    loop {
+        match step(actor, message, delivery, &mut body) {
+            Step::Done(result) => return result,
+            Step::Later(later) => {
+                std::thread::sleep(later.backoff);
+                delivery = later;
+            }
         }
     }
-    let mut failed_at: Option<Instant> = None;
-    let mut poisoned = false;
-    // How each delivery of this message failed, the injected kills aside.
-    let mut failures: Vec<String> = Vec::new();
+}
+
+/// Where one message stands across its deliveries.
+pub(super) struct Delivery {
+    /// Not yet counted out of the mailbox nor seen by the delivery hook.
+    first: bool,
+    /// When its first delivery failed.
+    failed_at: Option<Instant>,
+    /// How its deliveries failed, the injected kills aside (the poison rule).
+    failures: Vec<String>,
+    /// The monkey poisoned it: every delivery fails.
+    poisoned: bool,
+    /// The restart is due after this delay (the actor's backoff).
+    pub(super) backoff: Duration,
+}
+
+impl Delivery {
+    /// A message just taken from the mailbox.
+    pub(super) fn first() -> Self {
+        Self {
+            first: true,
+            failed_at: None,
+            failures: Vec::new(),
+            poisoned: false,
+            backoff: Duration::ZERO,
+        }
+    }
+}
+
+/// What became of a message for now.
+pub(super) enum Step<R> {
+    /// Handled (`Some`), or not and never will be (`None`: skipped as poison, or trading
+    /// stopped).
+    Done(Option<R>),
+    /// It failed and its actor restarts after `backoff`: deliver it again then with
+    /// [`step`], the actor's mailbox held meanwhile.
+    Later(Delivery),
+}
+
+/// Delivers one message until it is handled or given up, or its actor's restart must wait
+/// for a backoff. A sibling restart due is done first; a failure (panic, or an injected stop)
+/// is reported to the tree, the actor rehydrated, and the same message handled again. A
+/// message that fails [`POISON_ATTEMPTS`] deliveries in a row (injected kills aside) is
+/// quarantined and skipped or escalated per the actor's [`PoisonPolicy`].
+pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    message: &M,
+    mut delivery: Delivery,
+    mut body: impl FnMut(&mut A) -> R,
+) -> Step<R> {
+    let handle = actor.supervision().clone();
+    let sup = &handle.supervision;
+    if delivery.first {
+        delivery.first = false;
+        handle.cell.mailbox.decrement();
+        if sup.0.escalated.borrow().is_some() {
+            return Step::Done(None);
+        }
+        if let Some(hook) = sup.0.on_delivery.borrow_mut().as_mut() {
+            hook();
+        }
+        if handle.cell.restart_pending.take() {
+            if let Err(why) = actor.rehydrate() {
+                return Step::Done(fail_rehydration(sup, &handle, why));
+            }
+        }
+    } else {
+        // The delayed restart of the failed actor, then the rest of the failure's handling.
+        if sup.0.escalated.borrow().is_some() {
+            return Step::Done(None);
+        }
+        if let Some(done) = restart(actor, &handle, message, &mut delivery) {
+            return Step::Done(done);
+        }
+    }
     loop {
         let chaos = handle.cell.chaos.take();
         if let Some(kind) = chaos {
@@ -462,7 +527,7 @@ pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
                 Chaos::Stop => entry.1 += 1,
             }
         }
-        poisoned |= chaos == Some(Chaos::Poison);
+        delivery.poisoned |= chaos == Some(Chaos::Poison);
         let injected = matches!(chaos, Some(Chaos::Panic | Chaos::Stop));
         let outcome = match chaos {
             Some(Chaos::Stop) => Err(ExitReason::Killed),
@@ -471,21 +536,23 @@ pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
             }
             Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
-            _ if poisoned => contained(|| -> R { panic!("chaos monkey: poisoned message") })
-                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            _ if delivery.poisoned => {
+                contained(|| -> R { panic!("chaos monkey: poisoned message") })
+                    .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref()))
+            }
             _ => contained(|| body(actor))
                 .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
         };
         let reason = match outcome {
             Ok(result) => {
-                if let Some(at) = failed_at {
+                if let Some(at) = delivery.failed_at {
                     sup.0.stats.borrow_mut().recovery.push(at.elapsed());
                 }
-                return Some(result);
+                return Step::Done(Some(result));
             }
             Err(reason) => reason,
         };
-        failed_at.get_or_insert_with(Instant::now);
+        delivery.failed_at.get_or_insert_with(Instant::now);
         {
             let mut stats = sup.0.stats.borrow_mut();
             *stats.failures.entry(handle.name().to_string()).or_default() += 1;
@@ -494,32 +561,50 @@ pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
             }
         }
         if !injected {
-            failures.push(reason.to_string());
+            delivery.failures.push(reason.to_string());
         }
         sup.record(SupervisionEvent::exited(handle.name(), &reason));
-        let backoff = sup.on_failure(&handle.cell, &reason)?;
+        let Some(backoff) = sup.on_failure(&handle.cell, &reason) else {
+            return Step::Done(None);
+        };
         if !backoff.is_zero() {
-            // Every actor shares this thread: the backoff delays the whole pipeline, which in
-            // lockstep changes timing only, never an outcome.
-            std::thread::sleep(backoff);
+            // The actor stays down for its backoff; its messages wait in its mailbox.
+            delivery.backoff = backoff;
+            return Step::Later(delivery);
         }
-        handle.cell.restart_pending.set(false);
-        if let Err(why) = actor.rehydrate() {
-            return fail_rehydration(sup, &handle, why);
-        }
-        if failures.len() as u32 >= POISON_ATTEMPTS {
-            let letter = DeadLetter {
-                actor: handle.name().to_string(),
-                message: format!("{message:?}"),
-                failures,
-                policy: actor.poison_policy(),
-            };
-            return quarantine(sup, letter);
-        }
-        if sup.sabotaged() == Some(Sabotage::SkipRedelivery) {
-            return None;
+        if let Some(done) = restart(actor, &handle, message, &mut delivery) {
+            return Step::Done(done);
         }
     }
+}
+
+/// Restarts the failed actor (rehydrates it), then quarantines its message if it has failed
+/// too often; `Some` when the message is done with (quarantined, or the state could not be
+/// rebuilt), `None` to deliver it again.
+fn restart<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    handle: &ActorHandle,
+    message: &M,
+    delivery: &mut Delivery,
+) -> Option<Option<R>> {
+    let sup = &handle.supervision;
+    handle.cell.restart_pending.set(false);
+    if let Err(why) = actor.rehydrate() {
+        return Some(fail_rehydration(sup, handle, why));
+    }
+    if delivery.failures.len() as u32 >= POISON_ATTEMPTS {
+        let letter = DeadLetter {
+            actor: handle.name().to_string(),
+            message: format!("{message:?}"),
+            failures: std::mem::take(&mut delivery.failures),
+            policy: actor.poison_policy(),
+        };
+        return Some(quarantine(sup, letter));
+    }
+    if sup.sabotaged() == Some(Sabotage::SkipRedelivery) {
+        return Some(None);
+    }
+    None
 }
 
 /// Records a poison message and applies its policy: `None` (skipped), or trading stopped.

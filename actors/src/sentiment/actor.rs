@@ -13,7 +13,7 @@ use tracing::{debug, info, info_span};
 
 use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
 use crate::model::{SentimentOutput, Timestamp};
-use crate::runtime::{contain, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_news::llm::{Begun, LlmSession, ProviderError};
 use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};
 
@@ -152,7 +152,7 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
     type Result = ();
 
     fn handle(&mut self, msg: NewsTick, ctx: &mut Self::Context) {
-        contain(self, &msg, |this| {
+        supervise(self, msg, ctx, |this, msg, ctx| {
             let step = this.next_step;
             this.next_step += 1;
             let Some(session) = this.session.as_mut() else {
