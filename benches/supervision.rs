@@ -107,6 +107,7 @@ fn restart_latency() {
                 only: only.iter().map(|s| s.to_string()).collect(),
                 poison: false,
                 sabotage: None,
+                count_kills: false,
             }),
             ..RunOptions::default()
         };

@@ -117,8 +117,10 @@ pub struct ChaosArgs {
     /// (`escape-panic`, `skip-redelivery`, `drop-journal`): for the tests of the invariants.
     #[arg(long, hide = true)]
     pub sabotage: Option<keel_actors::runtime::Sabotage>,
-    /// Restarts tolerated per supervisor within its window before escalating. By default the
-    /// deliberate kills do not count against `supervision.intensity.max_restarts`.
+    /// Make the kills count against the restart intensity, with this many restarts tolerated
+    /// per supervisor within its window before escalating. By default the deliberate kills
+    /// count against nothing (real failures count against
+    /// `supervision.intensity.max_restarts`).
     #[arg(long)]
     pub max_restarts: Option<u32>,
 }

@@ -53,6 +53,7 @@ fn chaos(only: &[&str], stop_ratio: f64) -> ChaosOptions {
         only: only.iter().map(|s| s.to_string()).collect(),
         poison: false,
         sabotage: None,
+        count_kills: false,
     }
 }
 
@@ -158,6 +159,29 @@ fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
         restarts > chaotic.kills.total(),
         "siblings were never restarted by the strategy"
     );
+}
+
+#[test]
+fn the_monkeys_kills_never_use_up_the_configured_restart_intensity() {
+    // The default intensity: 10 restarts in 60 s. Hundreds of kills in a few seconds would
+    // exceed it many times over if they counted.
+    let text = common::data_section("2018-01-01", Some("2018-03-01"), true);
+    let settings = Settings::from_toml(&text, "test").unwrap();
+    assert_eq!(settings.supervision.intensity.max_restarts, 10);
+    let calm = run(&settings, None, None);
+    let dir = tempfile::tempdir().unwrap();
+    let chaotic = run(
+        &settings,
+        Some(&dir.path().join("journal")),
+        Some(chaos(&[], 0.4)),
+    );
+    assert!(
+        chaotic.kills.total() >= 100,
+        "only {} kills",
+        chaotic.kills.total()
+    );
+    assert!(chaotic.outcome.completed, "the supervisors gave up");
+    assert_unchanged(&chaotic, &calm, "default intensity");
 }
 
 #[test]

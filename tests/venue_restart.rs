@@ -49,6 +49,7 @@ fn order_manager_restarts_against_the_venue_server_lose_and_duplicate_nothing() 
             only: vec!["order_manager".into()],
             poison: false,
             sabotage: None,
+            count_kills: false,
         }),
         ..RunOptions::default()
     };

@@ -18,11 +18,11 @@ use keel_actors::runtime::{escaped_panics, install_panic_hook};
 /// Runs `keel chaos`.
 pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     let mut settings = super::load_settings(args.config.as_deref())?;
-    // The kills are deliberate: they do not count against the restart intensity (unless
-    // asked), and restarts are not delayed.
-    settings.supervision.intensity.max_restarts = args.max_restarts.unwrap_or(u32::MAX);
-    settings.supervision.backoff.base_ms = 0;
-    settings.supervision.backoff.cap_ms = 0;
+    // The kills are deliberate: they restart at once and count against no restart
+    // intensity, unless asked to (then against this one). Real failures count as configured.
+    if let Some(max_restarts) = args.max_restarts {
+        settings.supervision.intensity.max_restarts = max_restarts;
+    }
     let inputs = load_inputs(&settings)?;
     info!(candles = inputs.candles.len(), "calm replay");
     let calm = run_actors(&settings, inputs.clone(), RunOptions::default())?;
@@ -36,6 +36,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
             only: args.only.clone(),
             poison: args.poison,
             sabotage: args.sabotage,
+            count_kills: args.max_restarts.is_some(),
         }),
         ..RunOptions::default()
     };

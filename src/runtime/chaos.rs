@@ -24,6 +24,8 @@ pub struct ChaosOptions {
     pub poison: bool,
     /// Break supervision on purpose, to show an invariant failing (tests only).
     pub sabotage: Option<Sabotage>,
+    /// The kills count against the restart intensity like real failures (to see escalation).
+    pub count_kills: bool,
 }
 
 /// Kills the actors suffered, by actor and kind (a strike set after an actor's last message

@@ -148,6 +148,9 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
+    if options.chaos.as_ref().is_some_and(|c| c.count_kills) {
+        supervision.count_kills();
+    }
     if let Some(sabotage) = options.chaos.as_ref().and_then(|c| c.sabotage) {
         warn!(
             ?sabotage,

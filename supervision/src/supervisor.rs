@@ -266,27 +266,40 @@ impl SupervisorCore {
             Decision::Restart {
                 restarts_in_window,
                 backoff,
-            } => {
-                let order: Vec<ChildId> = self.children.iter().map(|c| c.id).collect();
-                let mut children = Vec::new();
-                let mut removed = Vec::new();
-                for id in children_to_restart(self.strategy, &order, &child) {
-                    // The failed child itself is never temporary here (`should_restart`).
-                    let temporary =
-                        self.child(id).map(|c| c.restart) == Some(RestartType::Temporary);
-                    if temporary {
-                        removed.push(id);
-                    } else {
-                        children.push((id, backoff));
-                    }
-                }
-                self.children.retain(|c| !removed.contains(&c.id));
-                SupervisorAction::Restart {
-                    children,
-                    removed,
-                    restarts_in_window,
-                }
+            } => self.restart(child, backoff, restarts_in_window),
+        }
+    }
+
+    /// Like [`on_exit`](Self::on_exit) for an exit caused on purpose (a chaos test's kill):
+    /// the same children restart, at once, and nothing is counted against the intensity or
+    /// the backoff, so that deliberate kills test recovery and never escalation.
+    pub fn on_deliberate_exit(&mut self, child: ChildId, now: Instant) -> SupervisorAction {
+        if self.stopping || !self.children.iter().any(|c| c.id == child) {
+            return SupervisorAction::Ignore;
+        }
+        let restarts_in_window = self.budget.restarts_in_window(now);
+        self.restart(child, Duration::ZERO, restarts_in_window)
+    }
+
+    /// The restart of `child` and of the siblings the strategy restarts with it.
+    fn restart(&mut self, child: ChildId, backoff: Duration, in_window: u32) -> SupervisorAction {
+        let order: Vec<ChildId> = self.children.iter().map(|c| c.id).collect();
+        let mut children = Vec::new();
+        let mut removed = Vec::new();
+        for id in children_to_restart(self.strategy, &order, &child) {
+            // The failed child itself is never temporary here (`should_restart`).
+            let temporary = self.child(id).map(|c| c.restart) == Some(RestartType::Temporary);
+            if temporary {
+                removed.push(id);
+            } else {
+                children.push((id, backoff));
             }
+        }
+        self.children.retain(|c| !removed.contains(&c.id));
+        SupervisorAction::Restart {
+            children,
+            removed,
+            restarts_in_window: in_window,
         }
     }
 

@@ -191,6 +191,39 @@ fn exceeding_the_intensity_escalates_and_later_exits_are_ignored() {
 }
 
 #[test]
+fn deliberate_kills_restart_the_strategys_children_at_once_and_never_use_up_the_intensity() {
+    let (mut sup, ids) = chain(Strategy::RestForOne);
+    let t0 = Instant::now();
+    // Far more kills than max_restarts allows failures (see `chain`).
+    for n in 1..=50 {
+        match sup.on_deliberate_exit(ids[1], t0 + MS * n) {
+            SupervisorAction::Restart {
+                children,
+                restarts_in_window,
+                ..
+            } => {
+                let expected: Vec<_> = ids[1..].iter().map(|id| (*id, Duration::ZERO)).collect();
+                assert_eq!(children, expected);
+                assert_eq!(restarts_in_window, 0);
+            }
+            other => panic!("kill {n}: {other:?}"),
+        }
+    }
+    // A real failure afterwards is the first that counts, and restarts immediately.
+    match sup.on_exit(ids[1], &panic(), t0 + MS * 60) {
+        SupervisorAction::Restart {
+            children,
+            restarts_in_window,
+            ..
+        } => {
+            assert_eq!(restarts_in_window, 1);
+            assert_eq!(children[0].1, Duration::ZERO);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn failures_spread_beyond_the_window_never_escalate() {
     let mut sup = SupervisorCore::new("s", config(Strategy::OneForOne, 2), Jitter::seeded(1));
     let child = sup.add_child("c", RestartType::Permanent).unwrap();

@@ -125,6 +125,8 @@ struct Inner {
     /// Where quarantined messages are written (the journal), if anywhere.
     dead_letter_sink: RefCell<Option<DeadLetterSink>>,
     sabotage: Cell<Option<Sabotage>>,
+    /// The monkey's kills count against the restart intensity like real failures.
+    count_kills: Cell<bool>,
 }
 
 /// Writes a dead letter durably; `Err` says why it could not.
@@ -233,6 +235,7 @@ impl Supervision {
             on_delivery: RefCell::new(None),
             dead_letter_sink: RefCell::new(None),
             sabotage: Cell::new(None),
+            count_kills: Cell::new(false),
         }))
     }
 
@@ -296,6 +299,13 @@ impl Supervision {
         *self.0.dead_letter_sink.borrow_mut() = Some(Box::new(sink));
     }
 
+    /// Makes the chaos monkey's kills count against the restart intensity like real failures
+    /// (`keel chaos --max-restarts`, to see escalation); by default they do not, so that a
+    /// chaos run measures recovery.
+    pub fn count_kills(&self) {
+        self.0.count_kills.set(true);
+    }
+
     /// Breaks supervision on purpose (`keel chaos --sabotage`, for the invariant tests).
     pub fn sabotage(&self, sabotage: Sabotage) {
         self.0.sabotage.set(Some(sabotage));
@@ -323,15 +333,27 @@ impl Supervision {
 
     /// Decides what a failure of `cell` leads to, walking up the tree past each supervisor
     /// that gives up. Returns the failed actor's backoff, or `None` once the root gave up.
-    fn on_failure(&self, cell: &ActorCell, reason: &ExitReason) -> Option<Duration> {
+    /// A `deliberate` failure (the monkey's kill) restarts the same actors but counts
+    /// against no intensity, unless [`count_kills`](Self::count_kills) said otherwise.
+    fn on_failure(
+        &self,
+        cell: &ActorCell,
+        reason: &ExitReason,
+        deliberate: bool,
+    ) -> Option<Duration> {
         let now = Instant::now();
         let mut node = cell.node;
         let mut child = cell.child;
         let mut reason = reason.clone();
+        let deliberate = deliberate && !self.0.count_kills.get();
         loop {
-            let action = self.0.nodes.borrow_mut()[node]
-                .core
-                .on_exit(child, &reason, now);
+            let mut nodes = self.0.nodes.borrow_mut();
+            let action = if deliberate {
+                nodes[node].core.on_deliberate_exit(child, now)
+            } else {
+                nodes[node].core.on_exit(child, &reason, now)
+            };
+            drop(nodes);
             match action {
                 SupervisorAction::Restart {
                     children,
@@ -564,7 +586,7 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
             delivery.failures.push(reason.to_string());
         }
         sup.record(SupervisionEvent::exited(handle.name(), &reason));
-        let Some(backoff) = sup.on_failure(&handle.cell, &reason) else {
+        let Some(backoff) = sup.on_failure(&handle.cell, &reason, injected) else {
             return Step::Done(None);
         };
         if !backoff.is_zero() {
