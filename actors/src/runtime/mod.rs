@@ -18,7 +18,7 @@ pub use supervise::{
     contain, ActorHandle, Chaos, DeadLetterSink, Group, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };
-pub use supervised::{supervise, Body};
+pub use supervised::supervise;
 
 #[cfg(test)]
 mod poison_tests;

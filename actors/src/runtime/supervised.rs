@@ -10,31 +10,46 @@ use actix::prelude::*;
 use super::supervise::{step, Delivery, Step};
 use super::Rehydrate;
 
-/// A handler's body: the actor, the message, the actor's context. A plain function (a
-/// closure that captures nothing), so that a delayed redelivery can run it again.
-pub type Body<A, M> = fn(&mut A, &M, &mut Context<A>);
-
-/// Handles `message` with `body` under supervision (see [`contain`](super::contain) for what
+/// Handles `message` with `body` (the actor, the message, the actor's context; a closure
+/// that captures nothing, so that a delayed redelivery can run it again) under supervision (see [`contain`](super::contain) for what
 /// a failure leads to). A restart delayed by backoff pauses this actor's mailbox with
 /// `ctx.wait` and delivers the message again when the delay is over, while every other actor
 /// goes on.
-pub fn supervise<A, M>(actor: &mut A, message: M, ctx: &mut Context<A>, body: Body<A, M>)
+pub fn supervise<A, M, B>(actor: &mut A, message: M, ctx: &mut Context<A>, body: B)
 where
     A: Rehydrate + Actor<Context = Context<A>>,
     M: Debug + 'static,
+    B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
     deliver(actor, message, ctx, body, Delivery::first());
 }
 
-fn deliver<A, M>(actor: &mut A, message: M, ctx: &mut Context<A>, body: Body<A, M>, at: Delivery)
+#[inline(always)]
+fn deliver<A, M, B>(actor: &mut A, message: M, ctx: &mut Context<A>, body: B, at: Delivery)
 where
     A: Rehydrate + Actor<Context = Context<A>>,
     M: Debug + 'static,
+    B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
-    let later = match step(actor, &message, at, |actor| body(actor, &message, ctx)) {
-        Step::Done(_) => return,
-        Step::Later(later) => later,
-    };
+    if let Step::Later(later) = step(actor, &message, at, |actor| body(actor, &message, ctx)) {
+        redeliver_later(actor, message, ctx, body, later);
+    }
+}
+
+/// Holds the actor's mailbox until the restart's backoff is over, then delivers again.
+#[cold]
+#[inline(never)]
+fn redeliver_later<A, M, B>(
+    actor: &mut A,
+    message: M,
+    ctx: &mut Context<A>,
+    body: B,
+    later: Delivery,
+) where
+    A: Rehydrate + Actor<Context = Context<A>>,
+    M: Debug + 'static,
+    B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
+{
     let delay = actix::clock::sleep(later.backoff);
     ctx.wait(
         delay
