@@ -44,9 +44,9 @@ impl Timestamp {
             None => (text, None),
         };
         let mut parts = date.split('-');
-        let year: i32 = parts.next()?.parse().ok()?;
-        let month: u8 = parts.next()?.parse().ok()?;
-        let day: u8 = parts.next()?.parse().ok()?;
+        let year: i32 = digits(parts.next()?, 4)?;
+        let month: u8 = digits(parts.next()?, 2)?;
+        let day: u8 = digits(parts.next()?, 2)?;
         if parts.next().is_some() {
             return None;
         }
@@ -61,24 +61,34 @@ impl Timestamp {
                 None => (time, None),
             };
             let mut hms = hms.split(':');
-            let h: i64 = hms.next()?.parse().ok()?;
-            let m: i64 = hms.next()?.parse().ok()?;
-            let s: i64 = hms.next().unwrap_or("0").parse().ok()?;
-            if h > 23 || m > 59 || s > 60 {
+            let h: i64 = digits(hms.next()?, 2)?;
+            let m: i64 = digits(hms.next()?, 2)?;
+            let s: i64 = digits(hms.next().unwrap_or("0"), 2)?;
+            if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
                 return None;
             }
             ms += ((h * 60 + m) * 60 + s) * 1000;
             if let Some(frac) = frac {
-                let digits: String = frac.chars().take(3).collect();
-                if !digits.chars().all(|c| c.is_ascii_digit()) || digits.is_empty() {
+                // Any number of digits, of which the first three are the milliseconds.
+                if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
-                let scale = 10i64.pow(3 - digits.len() as u32);
-                ms += digits.parse::<i64>().ok()? * scale;
+                let millis = &frac[..frac.len().min(3)];
+                let scale = 10i64.pow(3 - millis.len() as u32);
+                ms += digits::<i64>(millis, 3)? * scale;
             }
         }
         Some(Timestamp(ms))
     }
+}
+
+/// `text` as a number when it is 1 to `max` ASCII digits: no sign, no space (which `parse`
+/// alone would accept or trip over differently).
+fn digits<T: std::str::FromStr>(text: &str, max: usize) -> Option<T> {
+    if text.is_empty() || text.len() > max || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// The Julian day number of 1970-01-01.
@@ -189,6 +199,40 @@ mod tests {
         );
         assert!(Timestamp::parse_utc("2018-13-01").is_none());
         assert!(Timestamp::parse_utc("yesterday").is_none());
+    }
+
+    #[test]
+    fn signs_spaces_and_stray_parts_are_refused_not_read_as_numbers() {
+        for bad in [
+            "2018-01-01T-1:00:00Z",
+            "2018-01-01T+5:00Z",
+            "2018-+1-01",
+            "2018-01-+1",
+            "+2018-01-01",
+            "2018-01-01T12:-0:00Z",
+            "2018-01-01T12:00:00:99Z",
+            "2018-01-01T12:00:00.Z",
+            "2018-01-01T12:00:00.12xZ",
+            "2018-01-01T12:00:00.-5Z",
+            "2018-01-01T 1:00:00Z",
+            "2018-001-01",
+            "2018-01-01T123:00Z",
+        ] {
+            assert_eq!(Timestamp::parse_utc(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Timestamp::parse_utc("2018-01-01T12:00:00.123456789Z")
+                .unwrap()
+                .millis(),
+            Timestamp::parse_utc("2018-01-01T12:00:00Z")
+                .unwrap()
+                .millis()
+                + 123
+        );
+        assert_eq!(
+            Timestamp::parse_utc("2018-1-2T3:4:5Z").unwrap().to_string(),
+            "2018-01-02T03:04:05Z"
+        );
     }
 
     #[test]
