@@ -500,7 +500,11 @@ fn bar(
     close_time: i64,
     values: [Decimal; 5],
 ) -> Result<Candle, String> {
-    if close_time + 1 - open_time != interval.millis() {
+    // Checked: times near the ends of i64 are garbage, not a reason to overflow.
+    let span = close_time
+        .checked_add(1)
+        .and_then(|end| end.checked_sub(open_time));
+    if span != Some(interval.millis()) {
         return Err(format!(
             "bar {open_time}..{close_time} does not span one {interval} interval"
         ));
@@ -523,6 +527,41 @@ fn bar(
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn a_kline_row_with_times_at_the_ends_of_i64_is_an_error_not_an_overflow() {
+        let symbol = Symbol::parse("BTCUSDT").unwrap();
+        let hour = Interval::parse("1h").unwrap();
+        let row = |open: i64, close: i64| {
+            KlineRow(
+                open,
+                dec!(1),
+                dec!(2),
+                dec!(1),
+                dec!(2),
+                dec!(5),
+                close,
+                dec!(0),
+                0,
+                dec!(0),
+                dec!(0),
+                "0".into(),
+            )
+        };
+        for (open, close) in [
+            (0, i64::MAX),
+            (i64::MIN, 3_599_999),
+            (i64::MAX - 3_599_999, i64::MAX),
+        ] {
+            let err = row(open, close).to_candle(&symbol, hour).unwrap_err();
+            assert!(err.contains("does not span one 1h interval"), "{err}");
+        }
+        // An hour at the very start of time spans one hour: the span check passes it.
+        assert!(row(i64::MIN, i64::MIN + 3_599_999)
+            .to_candle(&symbol, hour)
+            .is_ok());
+        assert!(row(0, 3_599_999).to_candle(&symbol, hour).is_ok());
+    }
 
     #[test]
     fn a_kline_row_round_trips_through_a_candle() {
