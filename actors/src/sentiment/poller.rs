@@ -37,6 +37,8 @@ pub struct PollReport {
     pub duplicates: usize,
     /// New items about no traded symbol.
     pub untagged: usize,
+    /// New items skipped because their date is not one (`31 Feb`, offset `+99:99`).
+    pub bad_dates: usize,
 }
 
 struct Feed {
@@ -184,6 +186,7 @@ impl FeedPoller {
             let intake = self.seen.take(&feed.name, items, &self.tagger, now);
             report.duplicates += intake.duplicates;
             report.untagged += intake.untagged;
+            report.bad_dates += intake.bad_dates;
             report.headlines.extend(intake.headlines);
         }
         report.headlines.sort_by_key(|h| h.published);
@@ -238,6 +241,7 @@ pub fn spawn_poller(
                 fetched = report.fetched,
                 not_modified = report.not_modified,
                 failed = report.failed,
+                bad_dates = report.bad_dates,
                 "news feeds polled"
             );
             if !report.headlines.is_empty() {

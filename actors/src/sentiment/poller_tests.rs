@@ -112,6 +112,31 @@ async fn polls_with_etag_dedups_and_tags() {
 }
 
 #[actix_rt::test]
+async fn an_item_whose_date_is_not_one_is_skipped_and_counted_in_the_report() {
+    let server = FakeServer::start(|_, _| {
+        let bad = r#"<item><title>Bitcoin Hits A Date That Never Was</title>
+            <link>https://cryptodaily.example.com/markets/2018/02/31/never/</link>
+            <pubDate>Sat, 31 Feb 2018 13:00:00 GMT</pubDate></item>
+            <item>"#;
+        FakeResponse::with_type(
+            200,
+            "application/rss+xml; charset=utf-8",
+            &FEED.replacen("<item>", bad, 1),
+        )
+    });
+    let mut poller = poller(&server);
+    let report = poller
+        .poll(Timestamp::parse_utc("2018-01-16T12:10:00Z").unwrap())
+        .await;
+    assert_eq!(report.bad_dates, 1);
+    assert_eq!(report.headlines.len(), 2, "the two good BTC/ETH items only");
+    assert!(report
+        .headlines
+        .iter()
+        .all(|h| !h.title.contains("Never Was")));
+}
+
+#[actix_rt::test]
 async fn a_transient_failure_is_retried_within_the_poll() {
     let server = FakeServer::scripted(vec![
         FakeResponse::json(503, "{}"),
