@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use keel::backtest::load_inputs;
 use keel::runtime::{run_actors, ChaosOptions, RunOptions};
 use keel::settings::Settings;
-use keel_actors::runtime::{contain, ActorHandle, Group, Rehydrate, RehydrateError, Supervision};
-use keel_supervision::{HealthRegistry, SupervisorConfig};
+use keel_actors::runtime::{
+    contain, ActorHandle, Rehydrate, RehydrateError, Supervision, TreeSpec,
+};
+use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
 struct Counter {
     n: u64,
@@ -33,13 +35,14 @@ fn containment_overhead() {
     const N: u64 = 20_000_000;
     let supervision = Supervision::new(
         &SupervisorConfig::default(),
+        &TreeSpec::flat("root", Strategy::OneForOne, &["bench"]),
         HealthRegistry::default(),
         Default::default(),
         1,
     );
     let mut actor = Counter {
         n: 0,
-        handle: supervision.register("bench", Group::Root),
+        handle: supervision.register("bench"),
     };
     let mut best_direct = f64::MAX;
     let mut best_contained = f64::MAX;

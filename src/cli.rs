@@ -72,6 +72,10 @@ pub struct RunArgs {
     /// trade) to this file; by default it goes to `keel-audit.<date>.jsonl` beside the log.
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Print the supervision tree this configuration runs (supervisors, strategies, actors in
+    /// start order, intensity and backoff) and exit without running.
+    #[arg(long)]
+    pub print_tree: bool,
 }
 
 /// Arguments of `keel sim-exchange`.

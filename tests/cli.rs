@@ -61,6 +61,31 @@ fn run_replays_the_embedded_default_and_exits_zero() {
 }
 
 #[test]
+fn run_print_tree_shows_the_supervision_tree_and_runs_nothing() {
+    let output = keel(&["run", "--print-tree"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for line in [
+        "root (supervisor, one_for_one)",
+        "└─ trading (supervisor, rest_for_one)",
+        "   ├─ symbols (supervisor, one_for_one)",
+        "   │  ├─ symbol:BTCUSDT (permanent)",
+        "   │  └─ symbol:ETHUSDT (permanent)",
+        "   └─ execution (permanent)",
+        "not yet supervised: the feed, the news poller",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no line {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(
+        !text(&output.stderr).contains("actor started"),
+        "the tree is printed, nothing started"
+    );
+}
+
+#[test]
 fn an_invalid_config_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");

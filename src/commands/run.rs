@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use keel_actors::feed::Pace;
+use keel_actors::runtime::TreeSpec;
 use tracing::info;
 
 use crate::backtest::{live_inputs, load_inputs};
@@ -33,6 +34,13 @@ fn check_api_key(settings: &Settings, origin: &str) -> Result<(), SettingsError>
 /// Runs `keel run`.
 pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
     let mut settings = super::load_settings(args.config.as_deref())?;
+    if args.print_tree {
+        let symbols = settings.symbols()?;
+        let tree = TreeSpec::pipeline(settings.supervision.strategy, &symbols);
+        print!("{}", tree.render(&settings.supervision));
+        println!("not yet supervised: the feed, the news poller");
+        return Ok(());
+    }
     if let Some(store) = &args.store {
         settings.run.store = store.clone();
     }

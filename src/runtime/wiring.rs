@@ -15,7 +15,7 @@ use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
-    install_panic_hook, Group, Inbox, Inflight, Sabotage, Supervision, SupervisionStats,
+    install_panic_hook, Inbox, Inflight, Sabotage, Supervision, SupervisionStats, TreeSpec,
 };
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
@@ -141,8 +141,10 @@ async fn run_graph(
     let inflight = Inflight::new();
     let shutdown = Rc::new(Cell::new(false));
     listen_for_shutdown(shutdown.clone());
+    let tree = TreeSpec::pipeline(settings.supervision.strategy, &symbols);
     let supervision = Supervision::new(
         &settings.supervision,
+        &tree,
         HealthRegistry::new(settings.supervision.intensity.window()),
         shutdown.clone(),
         options.chaos.as_ref().map_or(0, |c| c.seed),
@@ -165,17 +167,16 @@ async fn run_graph(
             letters.add_dead_letter(letter).map_err(|e| e.to_string())
         });
     }
-    // Registration order is start order (DESIGN §2): the sentiment actor under the root; the
-    // trading group rest_for_one over symbols, fusion, risk, order manager, execution.
-    let sentiment_handle = supervision.register("sentiment", Group::Root);
+    // Every actor joins the tree `TreeSpec::pipeline` declares (DESIGN §2).
+    let sentiment_handle = supervision.register("sentiment");
     let symbol_handles: Vec<_> = symbols
         .iter()
-        .map(|s| supervision.register(&format!("symbol:{s}"), Group::Symbols))
+        .map(|s| supervision.register(&format!("symbol:{s}")))
         .collect();
-    let fusion_handle = supervision.register("fusion", Group::Trading);
-    let risk_handle = supervision.register("risk", Group::Trading);
-    let om_handle = supervision.register("order_manager", Group::Trading);
-    let exec_handle = supervision.register("execution", Group::Trading);
+    let fusion_handle = supervision.register("fusion");
+    let risk_handle = supervision.register("risk");
+    let om_handle = supervision.register("order_manager");
+    let exec_handle = supervision.register("execution");
     let mut handles = vec![
         sentiment_handle.clone(),
         fusion_handle.clone(),

@@ -8,6 +8,7 @@ mod poison;
 mod sabotage;
 mod supervise;
 mod supervised;
+mod tree;
 
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
@@ -15,10 +16,11 @@ pub use panics::{escaped_panics, install_panic_hook};
 pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 pub use sabotage::Sabotage;
 pub use supervise::{
-    contain, ActorHandle, Chaos, DeadLetterSink, Group, Rehydrate, RehydrateError, Supervision,
+    contain, ActorHandle, Chaos, DeadLetterSink, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };
 pub use supervised::supervise;
+pub use tree::{ChildSpec, TreeSpec};
 
 #[cfg(test)]
 mod poison_tests;

@@ -4,11 +4,11 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use keel_supervision::{HealthRegistry, SupervisorConfig};
+use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
 use super::{
-    contain, ActorHandle, Chaos, DeadLetter, Group, PoisonPolicy, Rehydrate, RehydrateError,
-    Supervision,
+    contain, ActorHandle, Chaos, DeadLetter, PoisonPolicy, Rehydrate, RehydrateError, Supervision,
+    TreeSpec,
 };
 
 /// Adds the numbers it is sent; 13 makes it panic after its state changed (halfway), and a
@@ -74,6 +74,7 @@ fn fixture() -> Fixture {
     let shutdown = Rc::new(Cell::new(false));
     let supervision = Supervision::new(
         &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["adder"]),
         HealthRegistry::new(config.intensity.window()),
         shutdown.clone(),
         1,
@@ -93,7 +94,7 @@ fn fixture() -> Fixture {
 
 fn adder(fixture: &Fixture, policy: PoisonPolicy) -> Adder {
     Adder {
-        handle: fixture.supervision.register("adder", Group::Symbols),
+        handle: fixture.supervision.register("adder"),
         total: 0,
         checkpoint: 0,
         policy,

@@ -3,11 +3,9 @@
 //! restart neither drops nor repeats anything; restart decisions, intensity and escalation
 //! come from `keel-supervision`.
 //!
-//! The tree follows DESIGN §2: the root (one_for_one) holds the sentiment actor and the
-//! trading group; trading (rest_for_one) holds the symbol group, fusion, risk, the order
-//! manager and execution, in that order; the symbol group is one_for_one. A restart happens in
-//! place: the actor keeps its address and mailbox; siblings the strategy restarts rehydrate
-//! before their next message. Past a supervisor's restart intensity the failure escalates to
+//! The tree is declared as data ([`TreeSpec`]; DESIGN §2 is [`TreeSpec::pipeline`]). A
+//! restart happens in place: the actor keeps its address and mailbox; siblings the strategy
+//! restarts rehydrate before their next message. Past a supervisor's restart intensity the failure escalates to
 //! its parent; past the root's, trading stops safely and the process exits with code 70.
 
 use std::cell::{Cell, RefCell};
@@ -24,6 +22,7 @@ use tracing::{error, warn};
 use super::panics::contained;
 use super::poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 use super::sabotage::Sabotage;
+use super::tree::{ChildSpec, TreeSpec};
 use crate::journal::JournalError;
 
 /// What the chaos monkey does to an actor's next message.
@@ -118,6 +117,8 @@ struct ActorCell {
 struct Inner {
     health: HealthRegistry,
     nodes: RefCell<Vec<Node>>,
+    /// Every actor the tree declares, by name: its supervisor node and child id.
+    declared: std::collections::HashMap<String, (usize, ChildId)>,
     escalated: RefCell<Option<String>>,
     shutdown: Rc<Cell<bool>>,
     stats: RefCell<SupervisionStats>,
@@ -135,21 +136,6 @@ pub type DeadLetterSink = Box<dyn FnMut(&DeadLetter) -> Result<(), String>>;
 /// The supervision tree of one runtime (single-threaded: every actor shares one arbiter).
 #[derive(Clone)]
 pub struct Supervision(Rc<Inner>);
-
-/// Where an actor sits in the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// Directly under the root (the sentiment actor).
-    Root,
-    /// In the trading group (fusion, risk, order manager, execution), in start order.
-    Trading,
-    /// In the symbol group.
-    Symbols,
-}
-
-const ROOT: usize = 0;
-const TRADING: usize = 1;
-const SYMBOLS: usize = 2;
 
 /// An actor's link to the tree: its chaos switch and restart flag.
 #[derive(Clone)]
@@ -189,46 +175,23 @@ impl ActorHandle {
 }
 
 impl Supervision {
-    /// A tree whose supervisors all use `config`; an escalation past the root sets `shutdown`.
+    /// The tree `spec` declares, whose supervisors all use `config`'s intensity and backoff
+    /// (each its own strategy); an escalation past the root sets `shutdown`. Its actors join
+    /// with [`register`](Self::register).
     pub fn new(
         config: &SupervisorConfig,
+        spec: &TreeSpec,
         health: HealthRegistry,
         shutdown: Rc<Cell<bool>>,
         seed: u64,
     ) -> Self {
-        let mut root = SupervisorCore::new("root", config.clone(), Jitter::seeded(seed));
-        let mut trading_config = config.clone();
-        trading_config.strategy = keel_supervision::Strategy::RestForOne;
-        let mut trading = SupervisorCore::new("trading", trading_config, Jitter::seeded(seed ^ 1));
-        let mut symbols_config = config.clone();
-        symbols_config.strategy = keel_supervision::Strategy::OneForOne;
-        let symbols = SupervisorCore::new("symbols", symbols_config, Jitter::seeded(seed ^ 2));
-        let trading_in_root = root
-            .add_child("trading", RestartType::Permanent)
-            .expect("fresh supervisor");
-        let symbols_in_trading = trading
-            .add_child("symbols", RestartType::Permanent)
-            .expect("fresh supervisor");
-        let nodes = vec![
-            Node {
-                core: root,
-                parent: None,
-                members: vec![(trading_in_root, Member::Group(TRADING))],
-            },
-            Node {
-                core: trading,
-                parent: Some((ROOT, trading_in_root)),
-                members: vec![(symbols_in_trading, Member::Group(SYMBOLS))],
-            },
-            Node {
-                core: symbols,
-                parent: Some((TRADING, symbols_in_trading)),
-                members: Vec::new(),
-            },
-        ];
+        let mut nodes = Vec::new();
+        let mut declared = std::collections::HashMap::new();
+        build(spec, None, config, seed, &mut nodes, &mut declared);
         Self(Rc::new(Inner {
             health,
             nodes: RefCell::new(nodes),
+            declared,
             escalated: RefCell::new(None),
             shutdown,
             stats: RefCell::new(SupervisionStats::default()),
@@ -239,18 +202,15 @@ impl Supervision {
         }))
     }
 
-    /// Registers an actor (permanent: always restarted) in `group`, in start order.
-    pub fn register(&self, name: &str, group: Group) -> ActorHandle {
-        let node = match group {
-            Group::Root => ROOT,
-            Group::Trading => TRADING,
-            Group::Symbols => SYMBOLS,
+    /// Joins the actor the tree declares as `name` to it. Panics when the tree declares no
+    /// such actor or it joined already: the wiring and the tree disagree, a programming error.
+    pub fn register(&self, name: &str) -> ActorHandle {
+        let Some(&(node, child)) = self.0.declared.get(name) else {
+            panic!("actor {name} is not in the supervision tree");
         };
         let mut nodes = self.0.nodes.borrow_mut();
-        let child = nodes[node]
-            .core
-            .add_child(name, RestartType::Permanent)
-            .unwrap_or_else(|_| panic!("actor name {name} registered twice"));
+        let joined = nodes[node].members.iter().any(|(id, _)| *id == child);
+        assert!(!joined, "actor {name} registered twice");
         let mailbox = self.0.health.mailbox_gauge(name);
         mailbox.set(0);
         let cell = Rc::new(ActorCell {
@@ -443,6 +403,46 @@ impl Supervision {
             }
         }
     }
+}
+
+/// Adds the supervisor of `spec` (and, depth first, those under it) to `nodes`, declaring its
+/// actors in `declared`; returns its node index.
+fn build(
+    spec: &TreeSpec,
+    parent: Option<(usize, ChildId)>,
+    config: &SupervisorConfig,
+    seed: u64,
+    nodes: &mut Vec<Node>,
+    declared: &mut std::collections::HashMap<String, (usize, ChildId)>,
+) -> usize {
+    let index = nodes.len();
+    let mut own = config.clone();
+    own.strategy = spec.strategy;
+    nodes.push(Node {
+        core: SupervisorCore::new(spec.name.clone(), own, Jitter::seeded(seed ^ index as u64)),
+        parent,
+        members: Vec::new(),
+    });
+    for child in &spec.children {
+        let (name, restart) = match child {
+            ChildSpec::Actor { name, restart } => (name.as_str(), *restart),
+            ChildSpec::Supervisor(group) => (group.name.as_str(), RestartType::Permanent),
+        };
+        let Ok(id) = nodes[index].core.add_child(name, restart) else {
+            panic!("{name} appears twice under supervisor {}", spec.name);
+        };
+        match child {
+            ChildSpec::Actor { name, .. } => {
+                let unique = declared.insert(name.clone(), (index, id)).is_none();
+                assert!(unique, "actor {name} appears twice in the supervision tree");
+            }
+            ChildSpec::Supervisor(group) => {
+                let group_index = build(group, Some((index, id)), config, seed, nodes, declared);
+                nodes[index].members.push((id, Member::Group(group_index)));
+            }
+        }
+    }
+    index
 }
 
 /// Handles one message with panics contained, for code that is not an actor (tests,

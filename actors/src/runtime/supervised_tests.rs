@@ -6,9 +6,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use keel_supervision::{HealthRegistry, SupervisorConfig};
+use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
-use super::{supervise, ActorHandle, Group, Rehydrate, RehydrateError, Supervision};
+use super::{supervise, ActorHandle, Rehydrate, RehydrateError, Supervision, TreeSpec};
 
 /// Fails its first `failures_left` deliveries, then writes what it handles into `log`.
 struct Flaky {
@@ -60,6 +60,7 @@ fn a_restart_waiting_for_its_backoff_holds_only_its_own_mailbox() {
     config.backoff.jitter = 0.0;
     let supervision = Supervision::new(
         &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["a", "b"]),
         HealthRegistry::new(config.intensity.window()),
         Rc::new(Cell::new(false)),
         1,
@@ -68,13 +69,13 @@ fn a_restart_waiting_for_its_backoff_holds_only_its_own_mailbox() {
     let system = System::new();
     system.block_on(async {
         let failing = Flaky {
-            handle: supervision.register("a", Group::Symbols),
+            handle: supervision.register("a"),
             failures_left: 2,
             log: log.clone(),
         }
         .start();
         let healthy = Flaky {
-            handle: supervision.register("b", Group::Symbols),
+            handle: supervision.register("b"),
             failures_left: 0,
             log: log.clone(),
         }

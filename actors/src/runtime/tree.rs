@@ -1,0 +1,183 @@
+//! The supervision tree as data, declared in one place ([`TreeSpec::pipeline`]): which
+//! supervisor holds which actors, in start order, with which strategy. [`Supervision`]
+//! is built from it, and `keel run --print-tree` prints it.
+//!
+//! [`Supervision`]: super::Supervision
+
+use std::fmt::Write as _;
+
+use keel_model::Symbol;
+use keel_supervision::{RestartType, Strategy, SupervisorConfig};
+
+/// A supervisor and its children, in start order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeSpec {
+    /// The supervisor's name in events and reports.
+    pub name: String,
+    /// Which children restart together.
+    pub strategy: Strategy,
+    /// Its children, in start order.
+    pub children: Vec<ChildSpec>,
+}
+
+/// A supervisor's child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildSpec {
+    /// An actor, by the name it registers under.
+    Actor {
+        /// The actor's name.
+        name: String,
+        /// When it is restarted.
+        restart: RestartType,
+    },
+    /// A nested supervisor.
+    Supervisor(TreeSpec),
+}
+
+impl TreeSpec {
+    /// keel's pipeline (DESIGN §2): the root (`root_strategy`) holds the sentiment actor and
+    /// the trading group; trading (rest_for_one: a later stage depends on the earlier ones)
+    /// holds the symbol group, fusion, risk, the order manager and execution; the symbol
+    /// group (one_for_one) holds one actor per symbol. Every actor is permanent.
+    pub fn pipeline(root_strategy: Strategy, symbols: &[Symbol]) -> Self {
+        let actor = |name: String| ChildSpec::Actor {
+            name,
+            restart: RestartType::Permanent,
+        };
+        let symbol_group = TreeSpec {
+            name: "symbols".into(),
+            strategy: Strategy::OneForOne,
+            children: symbols
+                .iter()
+                .map(|s| actor(format!("symbol:{s}")))
+                .collect(),
+        };
+        let mut trading = vec![ChildSpec::Supervisor(symbol_group)];
+        trading.extend(
+            ["fusion", "risk", "order_manager", "execution"].map(|name| actor(name.to_string())),
+        );
+        TreeSpec {
+            name: "root".into(),
+            strategy: root_strategy,
+            children: vec![
+                actor("sentiment".into()),
+                ChildSpec::Supervisor(TreeSpec {
+                    name: "trading".into(),
+                    strategy: Strategy::RestForOne,
+                    children: trading,
+                }),
+            ],
+        }
+    }
+
+    /// One supervisor holding the permanent actors `names`, in that order.
+    pub fn flat(name: &str, strategy: Strategy, names: &[&str]) -> Self {
+        TreeSpec {
+            name: name.into(),
+            strategy,
+            children: names
+                .iter()
+                .map(|name| ChildSpec::Actor {
+                    name: name.to_string(),
+                    restart: RestartType::Permanent,
+                })
+                .collect(),
+        }
+    }
+
+    /// Every actor's name, in start order (depth first).
+    pub fn actors(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        for child in &self.children {
+            match child {
+                ChildSpec::Actor { name, .. } => names.push(name.as_str()),
+                ChildSpec::Supervisor(group) => names.extend(group.actors()),
+            }
+        }
+        names
+    }
+
+    /// The tree as text, one line per supervisor and actor, with each supervisor's strategy
+    /// and the restart intensity and backoff every supervisor applies (`config`).
+    pub fn render(&self, config: &SupervisorConfig) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "supervision tree (every supervisor: at most {} restarts in {} ms, then it escalates; \
+             backoff {} ms doubling by {} up to {} ms)",
+            config.intensity.max_restarts,
+            config.intensity.window_ms,
+            config.backoff.base_ms,
+            config.backoff.factor,
+            config.backoff.cap_ms
+        );
+        self.render_into(&mut out, "", "");
+        out
+    }
+
+    /// Writes this supervisor's line after `head`, and its children's lines after `indent`.
+    fn render_into(&self, out: &mut String, head: &str, indent: &str) {
+        let _ = writeln!(out, "{head}{} (supervisor, {})", self.name, self.strategy);
+        let last = self.children.len().saturating_sub(1);
+        for (i, child) in self.children.iter().enumerate() {
+            let (branch, deeper) = if i == last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            match child {
+                ChildSpec::Actor { name, restart } => {
+                    let _ = writeln!(out, "{indent}{branch}{name} ({})", restart.as_str());
+                }
+                ChildSpec::Supervisor(group) => group.render_into(
+                    out,
+                    &format!("{indent}{branch}"),
+                    &format!("{indent}{deeper}"),
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pipeline_tree_lists_every_actor_in_start_order_under_its_supervisor() {
+        let symbols = [
+            Symbol::parse("BTCUSDT").unwrap(),
+            Symbol::parse("ETHUSDT").unwrap(),
+        ];
+        let tree = TreeSpec::pipeline(Strategy::RestForOne, &symbols);
+        assert_eq!(
+            tree.actors(),
+            [
+                "sentiment",
+                "symbol:BTCUSDT",
+                "symbol:ETHUSDT",
+                "fusion",
+                "risk",
+                "order_manager",
+                "execution"
+            ]
+        );
+        let text = tree.render(&SupervisorConfig::default());
+        let expected = "\
+root (supervisor, rest_for_one)
+├─ sentiment (permanent)
+└─ trading (supervisor, rest_for_one)
+   ├─ symbols (supervisor, one_for_one)
+   │  ├─ symbol:BTCUSDT (permanent)
+   │  └─ symbol:ETHUSDT (permanent)
+   ├─ fusion (permanent)
+   ├─ risk (permanent)
+   ├─ order_manager (permanent)
+   └─ execution (permanent)
+";
+        assert_eq!(text.split_once('\n').unwrap().1, expected, "{text}");
+        assert!(
+            text.starts_with("supervision tree (every supervisor: at most 10 restarts in 60000 ms")
+        );
+    }
+}
