@@ -220,6 +220,7 @@ fn a_candle_that_fails_every_delivery_is_quarantined_in_the_journal_and_the_repl
         letters[0].message
     );
     assert_eq!(letters[0].failures.len() as u32, POISON_ATTEMPTS);
+    assert_eq!(report.supervision.real_failures, u64::from(POISON_ATTEMPTS));
     let journal = Journal::open(SledStore::open(&store).unwrap()).unwrap();
     let journalled: Vec<DeadLetter> = journal.dead_letters().unwrap();
     assert_eq!(&journalled, letters, "the dead letter is in the journal");

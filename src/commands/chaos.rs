@@ -197,10 +197,9 @@ fn render(chaos: &RunReport, checks: &[Check]) -> String {
     }
     let restarts: u64 = chaos.supervision.restarts.values().sum();
     out += &format!("restarts (all actors) {restarts}\n");
-    let failures: u64 = chaos.supervision.failures.values().sum();
     out += &format!(
         "failures beyond kills {}\n",
-        failures.saturating_sub(chaos.kills.total())
+        chaos.supervision.real_failures
     );
     out += &format!(
         "dead letters          {}\n",

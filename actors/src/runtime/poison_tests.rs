@@ -163,6 +163,7 @@ fn injected_kills_do_not_count_towards_the_poison_rule() {
     assert!(stats.dead_letters.is_empty(), "{:?}", stats.dead_letters);
     assert_eq!(stats.failures.get("adder"), Some(&5));
     assert_eq!(stats.injected.get("adder"), Some(&(3, 0)));
+    assert_eq!(stats.real_failures, 2);
 }
 
 #[test]

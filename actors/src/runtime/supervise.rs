@@ -5,8 +5,9 @@
 //!
 //! The tree is declared as data ([`TreeSpec`]; DESIGN §2 is [`TreeSpec::pipeline`]). A
 //! restart happens in place: the actor keeps its address and mailbox; siblings the strategy
-//! restarts rehydrate before their next message. Past a supervisor's restart intensity the failure escalates to
-//! its parent; past the root's, trading stops safely and the process exits with code 70.
+//! restarts rehydrate before their next message. Past a supervisor's restart intensity the
+//! failure escalates to its parent; past the root's, trading stops safely and the process
+//! exits with code 70.
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
@@ -87,6 +88,9 @@ pub struct SupervisionStats {
     pub panics: u64,
     /// Chaos taken, by actor: (panics, stops) injected and actually suffered.
     pub injected: std::collections::BTreeMap<String, (u64, u64)>,
+    /// Failed deliveries the monkey did not strike: the handlers' own panics and a poisoned
+    /// message's deliveries (what the poison rule counts).
+    pub real_failures: u64,
     /// Messages quarantined after failing every delivery.
     pub dead_letters: Vec<DeadLetter>,
 }
@@ -342,14 +346,20 @@ impl Supervision {
                         }
                         None => {
                             error!(reason = %why, "root supervisor gave up: stopping trading safely (exit code 70)");
-                            *self.0.escalated.borrow_mut() = Some(why);
-                            self.0.shutdown.set(true);
+                            self.give_up(why);
                             return None;
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Stops trading safely for `why`: no message is handled any more, and the runtime exits
+    /// with code 70.
+    fn give_up(&self, why: String) {
+        *self.0.escalated.borrow_mut() = Some(why);
+        self.0.shutdown.set(true);
     }
 
     /// Schedules the restart of child `id` of `node`: the failed actor restarts now, every
@@ -516,12 +526,14 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
 ) -> Step<R> {
     let handle = actor.supervision().clone();
     let sup = &handle.supervision;
-    if delivery.first {
-        delivery.first = false;
+    let first = std::mem::replace(&mut delivery.first, false);
+    if first {
         handle.cell.mailbox.decrement();
-        if sup.0.escalated.borrow().is_some() {
-            return Step::Done(None);
-        }
+    }
+    if sup.0.escalated.borrow().is_some() {
+        return Step::Done(None);
+    }
+    if first {
         if let Some(hook) = sup.0.on_delivery.borrow_mut().as_mut() {
             hook();
         }
@@ -530,14 +542,9 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
                 return Step::Done(fail_rehydration(sup, &handle, why));
             }
         }
-    } else {
-        // The delayed restart of the failed actor, then the rest of the failure's handling.
-        if sup.0.escalated.borrow().is_some() {
-            return Step::Done(None);
-        }
-        if let Some(done) = restart(actor, &handle, message, &mut delivery) {
-            return Step::Done(done);
-        }
+    } else if let Some(done) = restart(actor, &handle, message, &mut delivery) {
+        // The delayed restart of the failed actor found the message done with.
+        return Step::Done(done);
     }
     loop {
         let chaos = handle.cell.chaos.take();
@@ -581,9 +588,10 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
             if matches!(reason, ExitReason::Panic(_)) {
                 stats.panics += 1;
             }
-        }
-        if !injected {
-            delivery.failures.push(reason.to_string());
+            if !injected {
+                stats.real_failures += 1;
+                delivery.failures.push(reason.to_string());
+            }
         }
         sup.record(SupervisionEvent::exited(handle.name(), &reason));
         let Some(backoff) = sup.on_failure(&handle.cell, &reason, injected) else {
@@ -651,8 +659,7 @@ fn quarantine<R>(sup: &Supervision, letter: DeadLetter) -> Option<R> {
         why.clone(),
         letter.failures.len() as u32,
     ));
-    *sup.0.escalated.borrow_mut() = Some(why);
-    sup.0.shutdown.set(true);
+    sup.give_up(why);
     None
 }
 
@@ -660,7 +667,6 @@ fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: RehydrateEr
     error!(actor = handle.name(), reason = %why, "state cannot be rehydrated: escalating");
     let reason = ExitReason::Error(format!("rehydration failed: {why}"));
     // A state that cannot be rebuilt cannot be trusted: give up past every supervisor.
-    *sup.0.escalated.borrow_mut() = Some(format!("{}: {reason}", handle.name()));
-    sup.0.shutdown.set(true);
+    sup.give_up(format!("{}: {reason}", handle.name()));
     None
 }
