@@ -154,11 +154,16 @@ fn released_recently(path: &Path) -> bool {
     released.iter().any(|(p, _)| *p == path)
 }
 
+/// Notes that this process dropped a handle of the store at `path` just now.
+pub(super) fn note_released(path: &Path) {
+    let mut released = RELEASED.lock().unwrap_or_else(|e| e.into_inner());
+    released.retain(|(_, at)| at.elapsed() < RELEASE_WINDOW);
+    released.push((canonical(path), std::time::Instant::now()));
+}
+
 impl Drop for SledStore {
     fn drop(&mut self) {
-        let mut released = RELEASED.lock().unwrap_or_else(|e| e.into_inner());
-        released.retain(|(_, at)| at.elapsed() < RELEASE_WINDOW);
-        released.push((canonical(&self.path), std::time::Instant::now()));
+        note_released(&self.path);
     }
 }
 

@@ -97,14 +97,39 @@ fn equity_keys_sort_in_time_order_even_before_1970() {
     assert!(keys[0].starts_with("equity/") && keys[0].len() == 27);
 }
 
+/// Writes `records` into a bare sled database at `path` (not a keel journal) and closes it.
+/// sled lets go of its file lock a moment after the handle is dropped, in the background:
+/// the drop is noted like a journal's own, so that the next open waits for the lock.
+fn write_bare_sled(path: &Path, records: &[(&str, &str)]) {
+    let db = open_bare_sled(path);
+    for (key, value) in records {
+        db.insert(key, *value).unwrap();
+    }
+    db.flush().unwrap();
+    drop(db);
+    super::store::note_released(path);
+}
+
+/// A bare sled handle on `path`, once the lock an earlier handle of this process held is
+/// released (sled releases it in the background); gives up after a minute, saying so.
+fn open_bare_sled(path: &Path) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(60) => {
+                assert!(e.to_string().contains("could not acquire lock"), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("the earlier handle's sled lock was never released: {e}"),
+        }
+    }
+}
+
 #[test]
 fn a_foreign_sled_database_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let db = sled::open(dir.path()).unwrap();
-        db.insert("users/1", "alice").unwrap();
-        db.flush().unwrap();
-    }
+    write_bare_sled(dir.path(), &[("users/1", "alice")]);
     let err = SledStore::open(dir.path()).unwrap_err();
     assert_eq!(
         err,
@@ -115,7 +140,7 @@ fn a_foreign_sled_database_is_refused_and_left_alone() {
     let text = err.to_string();
     assert!(text.contains(&dir.path().display().to_string()), "{text}");
     assert!(text.contains("NOT reset"), "{text}");
-    let db = sled::open(dir.path()).unwrap();
+    let db = open_bare_sled(dir.path());
     assert_eq!(db.get("users/1").unwrap().unwrap(), "alice".as_bytes());
     assert!(db.get(META_KEY).unwrap().is_none(), "no meta was written");
 }
@@ -211,12 +236,10 @@ fn a_record_that_does_not_decode_is_an_error_naming_its_key() {
 #[test]
 fn another_format_version_or_magic_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let db = sled::open(dir.path()).unwrap();
-        db.insert(META_KEY, r#"{"magic":"keel-journal","version":2}"#)
-            .unwrap();
-        db.flush().unwrap();
-    }
+    write_bare_sled(
+        dir.path(),
+        &[(META_KEY, r#"{"magic":"keel-journal","version":2}"#)],
+    );
     let err = SledStore::open(dir.path()).unwrap_err();
     assert_eq!(
         err,
@@ -228,12 +251,10 @@ fn another_format_version_or_magic_is_refused() {
     assert!(err.to_string().contains("NOT reset"));
 
     let dir = tempfile::tempdir().unwrap();
-    {
-        let db = sled::open(dir.path()).unwrap();
-        db.insert(META_KEY, r#"{"magic":"other-app","version":1}"#)
-            .unwrap();
-        db.flush().unwrap();
-    }
+    write_bare_sled(
+        dir.path(),
+        &[(META_KEY, r#"{"magic":"other-app","version":1}"#)],
+    );
     let err = SledStore::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
 }
