@@ -225,6 +225,24 @@ mod tests {
         CacheKey::from_bytes([n; 32])
     }
 
+    /// Opens the cache at `path` again once sled has released the handle just dropped: sled
+    /// gives up its file lock on a background thread, moments after the drop.
+    fn reopen(path: &Path) -> AnalysisCache {
+        let started = std::time::Instant::now();
+        loop {
+            match AnalysisCache::open(path) {
+                Ok(cache) => return cache,
+                Err(e)
+                    if e.to_string().contains("could not acquire lock")
+                        && started.elapsed() < std::time::Duration::from_secs(120) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("the cache does not open again: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn verdicts_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -246,7 +264,7 @@ mod tests {
             cache.put(&key(2), &rejected).unwrap();
             cache.set_spending("openai", 19_000, 1234).unwrap();
         }
-        let cache = AnalysisCache::open(dir.path()).unwrap();
+        let cache = reopen(dir.path());
         assert_eq!(cache.get(&key(1)).unwrap(), Some(accepted));
         assert_eq!(cache.get(&key(2)).unwrap(), Some(rejected));
         assert_eq!(cache.len(), 2);
