@@ -127,6 +127,15 @@ pub struct ChaosArgs {
     /// `supervision.intensity.max_restarts`).
     #[arg(long)]
     pub max_restarts: Option<u32>,
+    /// Arm failpoints inside the handlers (`all`, or names separated by commas; the report
+    /// lists them): each makes its handler panic halfway through its work, never on the
+    /// redelivery of a message it struck. Needs a build with `--features failpoints`.
+    #[arg(long, value_name = "all|NAME,...", value_parser = keel_actors::runtime::parse_failpoints)]
+    pub failpoints: Option<keel_actors::runtime::FailpointSelection>,
+    /// The chance that an armed failpoint fires each time a message's first delivery passes
+    /// it (drawn with `--seed`).
+    #[arg(long, default_value = "0.02", value_parser = keel_actors::runtime::parse_probability)]
+    pub failpoint_probability: f64,
 }
 
 /// Arguments of `keel backtest`.

@@ -239,6 +239,16 @@ fn assert_sabotage_caught(sabotage: &str, invariant: &str) {
     );
 }
 
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn a_build_without_failpoints_refuses_to_arm_them_and_says_how_to_build() {
+    let output = chaos_process(&["--failpoints", "all"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--features failpoints"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing ran");
+}
+
 #[test]
 fn a_panic_outside_the_supervisors_fails_the_no_panic_escaped_invariant() {
     assert_sabotage_caught("escape-panic", "no panic escaped");

@@ -183,7 +183,7 @@ pub struct Flush;
 // The execution actor's inputs.
 
 /// A bar closed at the venue: fill what rested on it.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct VenueBar {
     /// The bar.
@@ -193,7 +193,7 @@ pub struct VenueBar {
 }
 
 /// Commands from the order manager.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Execute {
     /// Submit, cancel, modify.

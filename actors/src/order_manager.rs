@@ -2,6 +2,7 @@
 //! into venue commands, settles the venue's reports, keeps risk informed, and records every
 //! bar's equity.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -11,11 +12,11 @@ use crate::journal::{Journal, SledStore};
 use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
-use crate::model::{EquityPoint, Symbol, Timestamp};
+use crate::model::{ClientOrderId, ClosedTrade, EquityPoint, Symbol, Timestamp};
 use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
-    reconcile, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
+    reconcile_except, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
 };
 
 /// What the order manager actor needs to rebuild itself from its journal after a crash.
@@ -44,6 +45,10 @@ impl Rehydrate for OrderManagerActor {
             .journal
             .as_ref()
             .ok_or(RehydrateError::NoJournal("the order manager"))?;
+        // Commands written ahead but never handed to execution (this instance failed in
+        // between, in this process): not in doubt, so they are sent, not rejected.
+        let unsent = std::mem::take(&mut self.unsent);
+        let untold = std::mem::take(&mut self.untold);
         let mut recovered = journal.load()?;
         let mut om = match recovered.om.take() {
             Some(state) => OrderManager::from_state(self.cfg.clone(), state).map_err(|e| {
@@ -65,8 +70,19 @@ impl Rehydrate for OrderManagerActor {
                     what: "the venue",
                     why: why.to_string(),
                 })?;
+        let resend: Vec<OrderCommand> = unsent
+            .into_iter()
+            .filter(|c| om.order(c.order_id()).is_some())
+            .collect();
+        let mut pending = resend.clone();
+        // Trades the journal closed that risk was never told of: a redelivered settlement
+        // finds their fills applied already and would not close them again.
+        let mut closed: Vec<ClosedTrade> = untold
+            .into_iter()
+            .filter(|trade| om.closed_trades().contains(trade))
+            .collect();
         if let Some(venue) = venue {
-            let report = reconcile(&mut om, &venue, now);
+            let report = reconcile_except(&mut om, &venue, now, &order_ids(&resend));
             if !report.is_resolved() {
                 return Err(RehydrateError::Unreconciled(report.to_string()));
             }
@@ -76,19 +92,33 @@ impl Rehydrate for OrderManagerActor {
                     "reconciliation after restart:\n{report}"
                 );
             }
-            self.pending = report.commands;
-            if !report.closed.is_empty() {
-                self.risk.send(PortfolioUpdated {
-                    view: stage::view(&om, &self.symbols, now),
-                    closed: report.closed,
-                });
-            }
+            pending.extend(report.commands);
+            closed.extend(report.closed);
         }
+        if !closed.is_empty() {
+            self.risk.send(PortfolioUpdated {
+                view: stage::view(&om, &self.symbols, now),
+                closed,
+            });
+        }
+        self.pending = pending;
         self.om = om;
         self.equity = recovered.equity;
         self.journal_failed = false;
         Ok(())
     }
+}
+
+/// Every order `commands` are about, the orders a submission attaches included.
+fn order_ids(commands: &[OrderCommand]) -> HashSet<ClientOrderId> {
+    let mut ids = HashSet::new();
+    for command in commands {
+        ids.insert(command.order_id().clone());
+        if let OrderCommand::Submit(request) = command {
+            ids.extend(request.attached.iter().map(|a| a.client_order_id.clone()));
+        }
+    }
+    ids
 }
 
 /// Orders, positions and cash.
@@ -107,6 +137,10 @@ pub struct OrderManagerActor {
     venue_cfg: FillConfig,
     fresh: OrderManager,
     pending: Vec<OrderCommand>,
+    /// Commands being written ahead, until they are handed to execution.
+    unsent: Vec<OrderCommand>,
+    /// Trades a settlement closed, until risk is told.
+    untold: Vec<ClosedTrade>,
     supervision: ActorHandle,
 }
 
@@ -135,6 +169,8 @@ impl OrderManagerActor {
             venue_cfg: rehydration.venue,
             fresh: rehydration.fresh,
             pending: Vec::new(),
+            unsent: Vec::new(),
+            untold: Vec::new(),
             supervision: rehydration.supervision,
         }
     }
@@ -176,15 +212,20 @@ impl OrderManagerActor {
         if commands.is_empty() {
             return;
         }
-        // Write-ahead: the orders are durable before they leave.
+        // Write-ahead: the orders are durable before they leave. Until they are handed over,
+        // a restart of this actor knows they never left.
+        self.unsent = commands;
         if !self.save() {
             warn!(
                 actor = "order_manager",
-                commands = commands.len(),
+                commands = self.unsent.len(),
                 "commands held back: the journal cannot record them"
             );
+            self.unsent.clear();
             return;
         }
+        fail::fail_point!("order_manager.after_journal_write");
+        let commands = std::mem::take(&mut self.unsent);
         self.orders_submitted += stage::sent(&commands, now);
         self.exec.send(Execute {
             commands,
@@ -224,6 +265,7 @@ impl Handler<Approved> for OrderManagerActor {
             let now = msg.candle.close_time();
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
+            fail::fail_point!("order_manager.after_state_change");
             // Risk's view changes only with orders or with the price of a held position:
             // pushing it for every candle of every symbol cost a third of the runtime with
             // 100 symbols.
@@ -252,11 +294,14 @@ impl Handler<Settle> for OrderManagerActor {
         supervise(self, msg, ctx, |this, msg, _| {
             this.dispatch_pending(msg.now, &msg.ticket);
             let settled = stage::settle(&mut this.om, &msg.reports);
+            // Until risk is told, a restart of this actor knows these trades were not.
+            this.untold.clone_from(&settled.closed);
             if settled.commands.is_empty() {
                 // Every transition is durable before it is acted on.
                 this.save();
             }
             this.dispatch(settled.commands, msg.now, None, &msg.ticket);
+            this.untold.clear();
             this.push_view(msg.now, settled.closed);
         });
     }

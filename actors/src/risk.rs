@@ -90,6 +90,7 @@ impl Handler<Decide> for RiskActor {
             let approval = this
                 .stage
                 .on_decision(&msg.decision, || view, this.reduce_only);
+            fail::fail_point!("risk.after_decision");
             this.approved.send(Approved {
                 candle: msg.candle.clone(),
                 atr: msg.atr,

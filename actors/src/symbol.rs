@@ -70,11 +70,11 @@ impl Handler<CandleClosed> for SymbolActor {
         let _span = info_span!("actor", actor = "symbol", symbol = %msg.candle.symbol).entered();
         supervise(self, msg, ctx, |this, msg, _| {
             let update = this.core.on_candle(&msg.candle);
-            this.seen.push(msg.candle.clone());
             let Some(update) = update else {
                 debug!(open_time = %msg.candle.open_time, "stale or duplicate candle dropped");
                 return;
             };
+            fail::fail_point!("symbol.after_update");
             this.fusion.send(SymbolUpdated {
                 candle: msg.candle.clone(),
                 update,
@@ -82,6 +82,9 @@ impl Handler<CandleClosed> for SymbolActor {
                 born: msg.born,
                 ticket: msg.ticket.clone(),
             });
+            // Last: a failure before this point rebuilds the core without the candle, and
+            // its redelivery is handled in full.
+            this.seen.push(msg.candle.clone());
         });
     }
 }

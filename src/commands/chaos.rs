@@ -13,7 +13,13 @@ use tracing::info;
 use crate::backtest::load_inputs;
 use crate::cli::ChaosArgs;
 use crate::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
-use keel_actors::runtime::{escaped_panics, install_panic_hook};
+use keel_actors::runtime::{escaped_panics, install_panic_hook, ArmedFailpoints, FailpointPlan};
+
+/// How often each armed failpoint fired in the chaos run.
+struct FailpointsFired {
+    probability: f64,
+    fired: Vec<(&'static str, u64)>,
+}
 
 /// Runs `keel chaos`.
 pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
@@ -23,6 +29,11 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     if let Some(max_restarts) = args.max_restarts {
         settings.supervision.intensity.max_restarts = max_restarts;
     }
+    let failpoints = args.failpoints.as_ref().map(|selection| FailpointPlan {
+        points: selection.0.clone(),
+        probability: args.failpoint_probability,
+        seed: args.seed,
+    });
     let inputs = load_inputs(&settings)?;
     info!(candles = inputs.candles.len(), "calm replay");
     let calm = run_actors(&settings, inputs.clone(), RunOptions::default())?;
@@ -45,7 +56,17 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     // every thread, whether or not something caught them later.
     install_panic_hook();
     let escaped_before = escaped_panics();
+    // Armed for the chaos run only: the calm run is the reference.
+    let armed = failpoints
+        .map(ArmedFailpoints::arm)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let chaos = run_actors(&settings, inputs, options);
+    let fired = armed.as_ref().map(|armed| FailpointsFired {
+        probability: armed.plan().probability,
+        fired: armed.fired(),
+    });
+    drop(armed);
     let escaped = escaped_panics() - escaped_before;
     let chaos = match chaos {
         Ok(report) => report,
@@ -67,7 +88,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     let placed = chaos.record.orders.len();
     let journal = check_journal(&settings, &store.path().join("journal"), placed);
     let checks = invariants(&calm, &chaos, journal.err().map(|e| e.to_string()), escaped);
-    println!("{}", render(&chaos, &checks));
+    println!("{}", render(&chaos, fired.as_ref(), &checks));
     let failed: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).collect();
     if !failed.is_empty() {
         bail!("{} chaos invariant(s) violated", failed.len());
@@ -170,7 +191,7 @@ fn first_difference(calm: &[Order], chaos: &[Order]) -> String {
         })
 }
 
-fn render(chaos: &RunReport, checks: &[Check]) -> String {
+fn render(chaos: &RunReport, failpoints: Option<&FailpointsFired>, checks: &[Check]) -> String {
     let mut out = String::from("chaos report\n------------\n");
     out += &format!("candles replayed      {}\n", chaos.outcome.candles);
     out += &format!(
@@ -194,6 +215,16 @@ fn render(chaos: &RunReport, checks: &[Check]) -> String {
             chaos.kills.stops.get(actor).unwrap_or(&0),
             chaos.supervision.restarts.get(actor.as_str()).unwrap_or(&0),
         );
+    }
+    if let Some(failpoints) = failpoints {
+        let total: u64 = failpoints.fired.iter().map(|(_, n)| n).sum();
+        out += &format!(
+            "failpoints fired      {total} (each armed point fires with probability {})\n",
+            failpoints.probability
+        );
+        for (point, fired) in &failpoints.fired {
+            out += &format!("  {point:<36} fired {fired:>5}\n");
+        }
     }
     let restarts: u64 = chaos.supervision.restarts.values().sum();
     out += &format!("restarts (all actors) {restarts}\n");

@@ -4,8 +4,8 @@
 //! ticket held) until the venue has answered. Every call goes through the venue's circuit
 //! breaker.
 
+use std::any::Any;
 use std::cell::RefCell;
-use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
@@ -18,7 +18,10 @@ use tracing::{error, info};
 use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{
+    contained_future, supervise, supervise_failed, ActorHandle, Inbox, Rehydrate, RehydrateError,
+    Ticket,
+};
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
 
@@ -47,7 +50,7 @@ pub struct ExecutionActor {
 }
 
 /// One call to make.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Work {
     Bar(VenueBar),
     Commands(Execute),
@@ -61,8 +64,12 @@ enum Gate {
     Free,
 }
 
-/// What a call came back with: the venue, and its answer or why the venue failed.
-type Finished = (Box<dyn Venue>, Result<Result<VenueAnswer, VenueHalt>, ()>);
+/// What a call came back with: the venue, and its answer, or why the venue failed, or the
+/// panic it raised.
+type Finished = (
+    Box<dyn Venue>,
+    Result<Result<VenueAnswer, VenueHalt>, Box<dyn Any + Send>>,
+);
 
 impl ExecutionActor {
     /// The stage over `venue`, reporting to `om`; `latencies` records how long each
@@ -108,9 +115,10 @@ impl ExecutionActor {
     }
 
     /// Works one message (under [`supervise`]): the call to the venue goes out now and its
-    /// answer is settled when it comes back, this actor's mailbox held meanwhile.
+    /// answer is settled when it comes back, this actor's mailbox held meanwhile. The venue
+    /// leaves `self` only with the call, which hands it back whatever happens.
     fn run(&mut self, work: &Work, ctx: &mut Context<Self>) {
-        let Some(venue) = self.venue.take() else {
+        let Some(venue) = self.venue.as_ref() else {
             // Never while the mailbox is held for a call; a bug if it happens.
             error!(
                 actor = "execution",
@@ -123,10 +131,9 @@ impl ExecutionActor {
             Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
             Work::Commands(exec) => (exec.now, exec.ticket.clone()),
         };
-        let (gate, job): (Gate, LocalBoxFuture<'static, Finished>) = match work {
+        let (gate, request) = match work {
             Work::Commands(exec) => {
                 if exec.commands.is_empty() {
-                    self.venue = Some(venue);
                     return;
                 }
                 self.record_latency(exec);
@@ -135,26 +142,20 @@ impl ExecutionActor {
                     None => self.gate(now),
                 };
                 if let Gate::Refused(why) = &gate {
-                    self.venue = Some(venue);
                     let reports = refused(&exec.commands, why, now);
                     return self.settle(reports, now, ticket);
                 }
-                (
-                    gate,
-                    call(venue, Request::Execute(exec.commands.clone(), now)),
-                )
+                (gate, Request::Execute(exec.commands.clone(), now))
             }
             Work::Bar(bar) => {
-                let symbol = bar.candle.symbol.clone();
-                if venue.bar_is_call(&symbol) {
+                if venue.bar_is_call(&bar.candle.symbol) {
                     // A remote venue is asked what it did; while its breaker is open the bar
                     // is skipped (its fills are learnt at the first bar after it closes).
                     let gate = self.gate(now);
                     if matches!(gate, Gate::Refused(_)) {
-                        self.venue = Some(venue);
                         return;
                     }
-                    (gate, call(venue, Request::Bar(bar.candle.clone())))
+                    (gate, Request::Bar(bar.candle.clone()))
                 } else if self.guard.state() != BreakerState::Closed {
                     // No order to try the venue with: a harmless read is the trial call, then
                     // the bar is worked as usual.
@@ -164,30 +165,51 @@ impl ExecutionActor {
                         Gate::Permitted(_) => Request::ProbeThenBar(candle),
                         _ => Request::Bar(candle),
                     };
-                    (gate, call(venue, request))
+                    (gate, request)
                 } else {
-                    (Gate::Free, call(venue, Request::Bar(bar.candle.clone())))
+                    (Gate::Free, Request::Bar(bar.candle.clone()))
                 }
             }
         };
-        // The in-process venue answers at once: settle now, without a trip through the loop.
-        // A remote venue's call is awaited with the actor's mailbox paused; polling it again
-        // there re-registers the real waker (only the latest poll's waker is ever woken).
+        let Some(venue) = self.venue.take() else {
+            return;
+        };
+        let job = call(venue, request);
+        // The in-process venue answers at once: settle now, without a trip through the loop;
+        // a panic inside it is this handler's and goes on unwinding to the supervisor. A
+        // remote venue's call is awaited with the actor's mailbox paused (polling it again
+        // there re-registers the real waker: only the latest poll's waker is ever woken); a
+        // panic inside it goes to the supervisor from there, with the work to deliver again.
         let mut job = job;
         let waker = std::task::Waker::noop();
         match job
             .as_mut()
             .poll(&mut std::task::Context::from_waker(waker))
         {
-            Poll::Ready(finished) => self.finish(finished, gate, now, ticket),
-            Poll::Pending => ctx.wait(
-                job.into_actor(self)
-                    .map(move |finished, act, _| act.finish(finished, gate, now, ticket)),
-            ),
+            Poll::Ready(finished) => {
+                if let Some(panic) = self.finish(finished, gate, now, ticket) {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            Poll::Pending => {
+                let work = work.clone();
+                ctx.wait(job.into_actor(self).map(move |finished, act, ctx| {
+                    if let Some(panic) = act.finish(finished, gate, now, ticket) {
+                        supervise_failed(act, work, panic, ctx, Self::run);
+                    }
+                }))
+            }
         }
     }
 
-    fn finish(&mut self, finished: Finished, gate: Gate, now: Timestamp, ticket: Ticket) {
+    /// Settles a call's answer; a panic inside the call is handed back for the supervisor.
+    fn finish(
+        &mut self,
+        finished: Finished,
+        gate: Gate,
+        now: Timestamp,
+        ticket: Ticket,
+    ) -> Option<Box<dyn Any + Send>> {
         let (venue, outcome) = finished;
         self.venue = Some(venue);
         let failed = !matches!(&outcome, Ok(Ok(answer)) if answer.failures == 0);
@@ -201,18 +223,9 @@ impl ExecutionActor {
                 error!(actor = "execution", error = %halt, "the venue's state cannot be journalled: trading on the venue halted");
                 self.halted = Some(halt.0);
             }
-            Err(()) => {
-                error!(
-                    actor = "execution",
-                    "the venue call panicked: rebuilding the venue from the journal"
-                );
-                if let Some(venue) = self.venue.as_mut() {
-                    if let Err(why) = venue.reload() {
-                        self.halted = Some(why.to_string());
-                    }
-                }
-            }
+            Err(panic) => return Some(panic),
         }
+        None
     }
 
     fn record_latency(&self, exec: &Execute) {
@@ -261,14 +274,12 @@ impl Request {
     }
 }
 
-/// Sends `request` to `venue` with panics caught, handing the venue back either way.
+/// Sends `request` to `venue` with panics caught (and counted as contained: the supervisor
+/// handles them), handing the venue back either way.
 fn call(mut venue: Box<dyn Venue>, request: Request) -> LocalBoxFuture<'static, Finished> {
     async move {
         // The request is made inside the guarded poll: an in-process venue works when called.
-        let outcome = AssertUnwindSafe(request.send(venue.as_mut()))
-            .catch_unwind()
-            .await
-            .map_err(|_| ());
+        let outcome = contained_future(request.send(venue.as_mut())).await;
         (venue, outcome)
     }
     .boxed_local()
@@ -322,9 +333,7 @@ impl Handler<VenueBar> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: VenueBar, ctx: &mut Self::Context) {
-        supervise(self, Work::Bar(msg), ctx, |this, work, ctx| {
-            this.run(work, ctx)
-        });
+        supervise(self, Work::Bar(msg), ctx, Self::run);
     }
 }
 
@@ -332,8 +341,6 @@ impl Handler<Execute> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
-        supervise(self, Work::Commands(msg), ctx, |this, work, ctx| {
-            this.run(work, ctx)
-        });
+        supervise(self, Work::Commands(msg), ctx, Self::run);
     }
 }

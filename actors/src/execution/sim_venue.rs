@@ -1,14 +1,16 @@
 //! The in-process [`SimExchange`] behind the exchange port: it answers at once, and keeps its
 //! state in the journal after every change that produced a report, before the report can
-//! reach the order manager.
+//! reach the order manager, together with the call it answered. A call delivered again after
+//! the execution actor failed (the venue had applied it, its answer was lost) gets the same
+//! answer: the venue is an idempotent receiver, so nothing is applied twice or lost.
 
 use std::future::ready;
 
 use tracing::error;
 
 use super::{Venue, VenueAnswer, VenueFuture};
-use crate::journal::{Journal, SledStore};
-use crate::model::{Candle, Symbol, Timestamp};
+use crate::journal::{AnsweredCall, Journal, SledStore, VenueCall};
+use crate::model::{Candle, ExecutionReport, Symbol, Timestamp};
 use crate::runtime::RehydrateError;
 use keel_core::execution::{SimExchange, VenueSnapshot};
 use keel_core::order_manager::OrderCommand;
@@ -17,22 +19,40 @@ use keel_core::order_manager::OrderCommand;
 pub struct SimVenue {
     exchange: SimExchange,
     journal: Option<Journal<SledStore>>,
+    /// The last call that changed the venue, and its answer (as journalled).
+    answered: Option<AnsweredCall>,
 }
 
 impl SimVenue {
     /// `exchange` (fresh or restored), journalled into `journal` when given.
     pub fn new(exchange: SimExchange, journal: Option<Journal<SledStore>>) -> Self {
-        Self { exchange, journal }
+        Self {
+            exchange,
+            journal,
+            answered: None,
+        }
     }
 
-    /// The venue's state is durable before its reports reach the order manager. A failed
-    /// write is logged: the exchange goes on (it is the market, not keel's bookkeeping).
-    fn save(&mut self) {
+    /// The answer already given to `call`, when it is the last call the venue answered.
+    fn answer_again(&self, call: &VenueCall) -> Option<VenueAnswer> {
+        let answered = self.answered.as_ref().filter(|a| a.call == *call)?;
+        Some(VenueAnswer::of(answered.reports.clone()))
+    }
+
+    /// Makes the venue's state durable with the call it answered, before its reports reach
+    /// the order manager. A failed write is logged: the exchange goes on (it is the market,
+    /// not keel's bookkeeping).
+    fn save(&mut self, call: VenueCall, reports: &[ExecutionReport]) {
+        let answered = AnsweredCall {
+            call,
+            reports: reports.to_vec(),
+        };
         if let Some(journal) = &mut self.journal {
-            if let Err(err) = journal.save_venue(&self.exchange) {
+            if let Err(err) = journal.save_venue(&self.exchange, &answered) {
                 error!(actor = "execution", error = %err, "saving the venue's state failed");
             }
         }
+        self.answered = Some(answered);
     }
 }
 
@@ -46,18 +66,33 @@ impl Venue for SimVenue {
         commands: &'a [OrderCommand],
         now: Timestamp,
     ) -> VenueFuture<'a, VenueAnswer> {
-        let reports = commands
+        let call = VenueCall::Execute {
+            now,
+            commands: commands.to_vec(),
+        };
+        if let Some(answer) = self.answer_again(&call) {
+            return Box::pin(ready(Ok(answer)));
+        }
+        let reports: Vec<ExecutionReport> = commands
             .iter()
             .flat_map(|c| self.exchange.apply(c, now))
             .collect();
-        self.save();
+        fail::fail_point!("venue.after_accept");
+        self.save(call, &reports);
         Box::pin(ready(Ok(VenueAnswer::of(reports))))
     }
 
     fn bar_closed<'a>(&'a mut self, candle: &'a Candle) -> VenueFuture<'a, VenueAnswer> {
+        let call = VenueCall::Bar {
+            symbol: candle.symbol.clone(),
+            close_time: candle.close_time(),
+        };
+        if let Some(answer) = self.answer_again(&call) {
+            return Box::pin(ready(Ok(answer)));
+        }
         let reports = self.exchange.on_candle(candle);
         if !reports.is_empty() {
-            self.save();
+            self.save(call, &reports);
         }
         Box::pin(ready(Ok(VenueAnswer::of(reports))))
     }
@@ -76,7 +111,8 @@ impl Venue for SimVenue {
     }
 
     /// The state comes back from the journal (saved after every change that produced a
-    /// report; a bar that filled nothing changes nothing that matters).
+    /// report; a bar that filled nothing changes nothing that matters), with the call it
+    /// last answered.
     fn reload(&mut self) -> Result<(), RehydrateError> {
         let journal = self
             .journal
@@ -93,6 +129,7 @@ impl Venue for SimVenue {
             }
             None => SimExchange::new(config),
         };
+        self.answered = recovered.venue_answer;
         Ok(())
     }
 }

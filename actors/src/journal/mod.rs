@@ -16,14 +16,16 @@ mod failing;
 mod layout;
 mod records;
 mod store;
+mod venue_call;
 
 pub use failing::{FailSwitch, FailingStore};
 pub use records::{
     equity_key, Journal, JournalError, Recovered, RunInfo, CURSOR_KEY, DEAD_LETTER_PREFIX,
     EQUITY_PREFIX, ORDER_MANAGER_KEY, PRICE_MARKS_KEY, PROGRESS_KEY, RISK_KEY, RUN_KEY,
-    VENUE_BOOK_KEY, VENUE_KEY,
+    VENUE_ANSWER_KEY, VENUE_BOOK_KEY, VENUE_KEY,
 };
 pub use store::{Meta, SledStore, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
+pub use venue_call::{AnsweredCall, VenueCall};
 
 #[cfg(test)]
 mod tests;

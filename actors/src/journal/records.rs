@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
+use super::venue_call::AnsweredCall;
 use crate::model::{EquityPoint, Timestamp};
 use keel_core::execution::{
     FillConfig, SimExchange, SimExchangeState, VenueSnapshot, VenueStateError,
@@ -46,6 +47,8 @@ pub const PROGRESS_KEY: &str = "run/progress";
 pub const RUN_KEY: &str = "run/info";
 /// The key of the remote venue's book (orders as a venue without linked orders holds them).
 pub const VENUE_BOOK_KEY: &str = "remote/book";
+/// The key of the in-process venue's last answered call (written with its state).
+pub const VENUE_ANSWER_KEY: &str = "venue_answer/last";
 /// Prefix of the equity points, one per bar close.
 pub const EQUITY_PREFIX: &str = "equity/";
 
@@ -68,6 +71,8 @@ pub struct Recovered {
     pub price_marks: Option<Vec<PriceMark>>,
     /// The in-process venue's orders and bar cursor.
     pub venue: Option<SimExchangeState>,
+    /// The in-process venue's last answered call, as of `venue`.
+    pub venue_answer: Option<AnsweredCall>,
     /// The risk engine's memory.
     pub risk: Option<RiskState>,
     /// Close time of the last bar marked.
@@ -141,6 +146,38 @@ pub struct Journal<S: Store> {
     finished_keys: HashMap<String, String>,
     /// The next finished-order sequence number.
     next_finished: u64,
+    /// A write began and did not return `Ok` (it failed, or panicked halfway): what the store
+    /// holds may differ from `written`, which is read again before the next write.
+    in_doubt: bool,
+}
+
+/// What a journal remembers of its own records, as read from the store.
+struct WrittenRecords {
+    written: HashMap<String, u64>,
+    finished_keys: HashMap<String, String>,
+    next_finished: u64,
+}
+
+impl WrittenRecords {
+    fn read(store: &impl Store) -> Result<Self, JournalError> {
+        let mut written = HashMap::new();
+        let mut finished_keys = HashMap::new();
+        let mut next_finished = 0;
+        for prefix in [OM_PREFIX, VENUE_PREFIX] {
+            for (key, bytes) in store.scan_prefix(prefix)? {
+                if let Some(seq) = finished_seq(&key) {
+                    finished_keys.insert(finished_id(&key, &bytes)?, key.clone());
+                    next_finished = next_finished.max(seq + 1);
+                }
+                written.insert(key, hash(&bytes));
+            }
+        }
+        Ok(Self {
+            written,
+            finished_keys,
+            next_finished,
+        })
+    }
 }
 
 impl<S: Store> Journal<S> {
@@ -160,24 +197,27 @@ impl<S: Store> Journal<S> {
                 ),
             });
         }
-        let mut written = HashMap::new();
-        let mut finished_keys = HashMap::new();
-        let mut next_finished = 0;
-        for prefix in [OM_PREFIX, VENUE_PREFIX] {
-            for (key, bytes) in store.scan_prefix(prefix)? {
-                if let Some(seq) = finished_seq(&key) {
-                    finished_keys.insert(finished_id(&key, &bytes)?, key.clone());
-                    next_finished = next_finished.max(seq + 1);
-                }
-                written.insert(key, hash(&bytes));
-            }
-        }
+        let records = WrittenRecords::read(&store)?;
         Ok(Self {
             store,
-            written,
-            finished_keys,
-            next_finished,
+            written: records.written,
+            finished_keys: records.finished_keys,
+            next_finished: records.next_finished,
+            in_doubt: false,
         })
+    }
+
+    /// Reads what the store holds again after a write that did not return `Ok`, so that the
+    /// next save writes (and deletes) against what is really there.
+    fn settle_doubt(&mut self) -> Result<(), JournalError> {
+        if self.in_doubt {
+            let records = WrittenRecords::read(&self.store)?;
+            self.written = records.written;
+            self.finished_keys = records.finished_keys;
+            self.next_finished = records.next_finished;
+            self.in_doubt = false;
+        }
+        Ok(())
     }
 
     /// Reads everything saved. A record that does not decode is an error naming its key.
@@ -201,6 +241,7 @@ impl<S: Store> Journal<S> {
             om: om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?,
             price_marks: self.read(PRICE_MARKS_KEY)?,
             venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
+            venue_answer: self.read(VENUE_ANSWER_KEY)?,
             risk: self.read(RISK_KEY)?,
             cursor: self.read(CURSOR_KEY)?,
             progress: self.read(PROGRESS_KEY)?,
@@ -213,6 +254,7 @@ impl<S: Store> Journal<S> {
     /// Writes the order manager's state and flushes it: call before an order leaves the
     /// process and after every transition, and act only once it returned `Ok`.
     pub fn save_order_state(&mut self, om: &OrderManager) -> Result<(), JournalError> {
+        self.settle_doubt()?;
         let records = om_records(&om.to_state())?;
         let mut batch = self.changes(OM_PREFIX, records);
         // The full state supersedes the price marks taken since the previous one.
@@ -220,8 +262,14 @@ impl<S: Store> Journal<S> {
         self.write(batch)
     }
 
-    /// Writes the in-process venue's state and flushes it.
-    pub fn save_venue(&mut self, venue: &SimExchange) -> Result<(), JournalError> {
+    /// Writes the in-process venue's state, with the call it just answered, and flushes them
+    /// (one atomic batch).
+    pub fn save_venue(
+        &mut self,
+        venue: &SimExchange,
+        answered: &AnsweredCall,
+    ) -> Result<(), JournalError> {
+        self.settle_doubt()?;
         let (keys, next) = (&mut self.finished_keys, &mut self.next_finished);
         let mut key_of = |id: &str| -> String {
             keys.entry(id.to_string())
@@ -232,7 +280,11 @@ impl<S: Store> Journal<S> {
                 .clone()
         };
         let records = venue_records(&venue.to_state(), &mut key_of)?;
-        let batch = self.changes(VENUE_PREFIX, records);
+        let mut batch = self.changes(VENUE_PREFIX, records);
+        batch.push((
+            VENUE_ANSWER_KEY.to_string(),
+            Some(encode(VENUE_ANSWER_KEY, answered)?),
+        ));
         self.write(batch)
     }
 
@@ -259,6 +311,7 @@ impl<S: Store> Journal<S> {
         if batch.is_empty() {
             return Ok(());
         }
+        self.in_doubt = true;
         self.store.apply(batch.clone())?;
         self.store.flush()?;
         for (key, value) in batch {
@@ -274,6 +327,7 @@ impl<S: Store> Journal<S> {
                 }
             }
         }
+        self.in_doubt = false;
         Ok(())
     }
 

@@ -374,7 +374,9 @@ impl Store for SledStore {
         }
         self.db
             .apply_batch(sled_batch)
-            .map_err(|e| self.write_error("apply", e))
+            .map_err(|e| self.write_error("apply", e))?;
+        fail::fail_point!("journal.inside_write");
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {

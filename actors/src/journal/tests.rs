@@ -35,6 +35,17 @@ fn busy_driver() -> Driver {
     driver
 }
 
+/// The venue's answer to the bar of BTCUSDT closing at `hour`: nothing.
+fn bar_answered(hour: i64) -> AnsweredCall {
+    AnsweredCall {
+        call: VenueCall::Bar {
+            symbol: btc(),
+            close_time: Timestamp(hour * H),
+        },
+        reports: Vec::new(),
+    }
+}
+
 #[test]
 fn a_fresh_store_gets_its_meta_record_and_loads_empty() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +74,7 @@ fn what_was_saved_is_loaded_after_reopening() {
         let mut journal = open(dir.path());
         journal.set_run(&run).unwrap();
         journal.save_order_state(&driver.om).unwrap();
-        journal.save_venue(&driver.ex).unwrap();
+        journal.save_venue(&driver.ex, &bar_answered(7)).unwrap();
         // Marked out of order: the load returns them in time order.
         for hour in [3, 1, 2] {
             journal
@@ -75,6 +86,7 @@ fn what_was_saved_is_loaded_after_reopening() {
     let recovered = open(dir.path()).load().unwrap();
     assert_eq!(recovered.om, Some(driver.om.to_state()));
     assert_eq!(recovered.venue, Some(driver.ex.to_state()));
+    assert_eq!(recovered.venue_answer, Some(bar_answered(7)));
     assert_eq!(recovered.risk, Some(risk));
     assert_eq!(recovered.cursor, Some(Timestamp(2 * H)), "the last mark");
     let hours: Vec<i64> = recovered.equity.iter().map(|p| p.ts.0 / H).collect();
@@ -311,7 +323,7 @@ fn after_a_crash_between_write_ahead_and_submit_the_order_is_resolved_on_restart
     {
         let mut journal = open(dir.path());
         let mut driver = Driver::new();
-        journal.save_venue(&driver.ex).unwrap();
+        journal.save_venue(&driver.ex, &bar_answered(0)).unwrap();
         let _commands = driver.open_commands(dec!(100));
         journal.save_order_state(&driver.om).unwrap();
         // Crash here: the commands never reach the venue.

@@ -1,6 +1,7 @@
 //! What the actor shells share: the in-flight tracker that lets a replay feed wait until the
 //! pipeline has drained, the mailboxes, and supervision.
 
+mod failpoints;
 mod inbox;
 mod inflight;
 mod panics;
@@ -10,8 +11,13 @@ mod supervise;
 mod supervised;
 mod tree;
 
+pub use failpoints::{
+    parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
+    InjectedFault, FAILPOINTS,
+};
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
+pub(crate) use panics::contained_future;
 pub use panics::{escaped_panics, install_panic_hook};
 pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 pub use sabotage::Sabotage;
@@ -19,7 +25,7 @@ pub use supervise::{
     contain, ActorHandle, Chaos, DeadLetterSink, Rehydrate, RehydrateError, Supervision,
     SupervisionStats,
 };
-pub use supervised::supervise;
+pub use supervised::{supervise, supervise_failed};
 pub use tree::{ChildSpec, TreeSpec};
 
 #[cfg(test)]

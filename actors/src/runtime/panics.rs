@@ -37,6 +37,10 @@ pub fn install_panic_hook() {
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .or_else(|| {
+                    let fault = info.payload().downcast_ref::<super::InjectedFault>();
+                    fault.map(ToString::to_string)
+                })
                 .unwrap_or_default();
             error!(panic = %payload, %location, "panic inside a handler (contained)");
         }));
@@ -48,6 +52,21 @@ pub fn install_panic_hook() {
 /// readings to count the escapes of one run.
 pub fn escaped_panics() -> u64 {
     ESCAPED.load(Ordering::SeqCst)
+}
+
+/// Polls `future` marked as contained, its panics caught: a call a supervised handler
+/// started and awaits, whose failure goes back to the supervisor
+/// ([`supervise_failed`](super::supervise_failed)).
+pub(crate) async fn contained_future<F: std::future::Future>(
+    future: F,
+) -> std::thread::Result<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| match contained(|| future.as_mut().poll(cx)) {
+        Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+        Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+        Err(payload) => std::task::Poll::Ready(Err(payload)),
+    })
+    .await
 }
 
 /// Runs `f` marked as contained: its panics are logged as contained, not counted as escaped.

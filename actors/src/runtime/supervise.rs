@@ -20,6 +20,7 @@ use keel_supervision::{
 };
 use tracing::{error, warn};
 
+use super::failpoints;
 use super::panics::contained;
 use super::poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 use super::sabotage::Sabotage;
@@ -93,6 +94,8 @@ pub struct SupervisionStats {
     pub real_failures: u64,
     /// Messages quarantined after failing every delivery.
     pub dead_letters: Vec<DeadLetter>,
+    /// Failpoints that fired inside a handler (and were contained), by name.
+    pub failpoints: std::collections::BTreeMap<String, u64>,
 }
 
 struct Node {
@@ -486,6 +489,8 @@ pub(super) struct Delivery {
     failures: Vec<String>,
     /// The monkey poisoned it: every delivery fails.
     poisoned: bool,
+    /// Deliveries so far (a failpoint never strikes a redelivery).
+    attempts: u32,
     /// The restart is due after this delay (the actor's backoff).
     pub(super) backoff: Duration,
 }
@@ -498,6 +503,7 @@ impl Delivery {
             failed_at: None,
             failures: Vec::new(),
             poisoned: false,
+            attempts: 0,
             backoff: Duration::ZERO,
         }
     }
@@ -516,13 +522,13 @@ pub(super) enum Step<R> {
 /// Delivers one message until it is handled or given up, or its actor's restart must wait
 /// for a backoff. A sibling restart due is done first; a failure (panic, or an injected stop)
 /// is reported to the tree, the actor rehydrated, and the same message handled again. A
-/// message that fails [`POISON_ATTEMPTS`] deliveries in a row (injected kills aside) is
+/// message that fails [`POISON_ATTEMPTS`] deliveries in a row (injected faults aside) is
 /// quarantined and skipped or escalated per the actor's [`PoisonPolicy`].
 pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
     message: &M,
     mut delivery: Delivery,
-    mut body: impl FnMut(&mut A) -> R,
+    body: impl FnMut(&mut A) -> R,
 ) -> Step<R> {
     let handle = actor.supervision().clone();
     let sup = &handle.supervision;
@@ -546,6 +552,77 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
         // The delayed restart of the failed actor found the message done with.
         return Step::Done(done);
     }
+    attempts(actor, &handle, message, delivery, body)
+}
+
+/// Goes on with a message whose handling failed after its handler returned (an awaited
+/// call panicked with `payload`): the failure is reported to the tree like any other, the
+/// actor rehydrated, and the message delivered again with `body`, under the same rules as
+/// in [`step`].
+pub(super) fn step_after_failure<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    message: &M,
+    mut delivery: Delivery,
+    payload: Box<dyn std::any::Any + Send>,
+    body: impl FnMut(&mut A) -> R,
+) -> Step<R> {
+    let handle = actor.supervision().clone();
+    delivery.first = false;
+    delivery.attempts += 1;
+    if handle.supervision.0.escalated.borrow().is_some() {
+        return Step::Done(None);
+    }
+    let failure = Failure::of_panic(payload.as_ref());
+    if let Some(step) = after_failure(actor, &handle, message, &mut delivery, failure) {
+        return step;
+    }
+    attempts(actor, &handle, message, delivery, body)
+}
+
+/// How one delivery failed.
+struct Failure {
+    reason: ExitReason,
+    /// Chaos injected it (a kill or a failpoint): it counts against neither the restart
+    /// intensity nor the poison rule.
+    injected: bool,
+    /// The failpoint that fired, if one did.
+    failpoint: Option<&'static str>,
+}
+
+impl Failure {
+    fn of_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        match failpoints::injected(payload) {
+            Some(fault) => Self {
+                reason: ExitReason::Panic(fault.to_string()),
+                injected: true,
+                failpoint: Some(fault.0),
+            },
+            None => Self {
+                reason: ExitReason::from_panic_payload(payload),
+                injected: false,
+                failpoint: None,
+            },
+        }
+    }
+
+    fn injected(reason: ExitReason) -> Self {
+        Self {
+            reason,
+            injected: true,
+            failpoint: None,
+        }
+    }
+}
+
+/// Handles the message until it is handled, or given up, or must wait for a backoff.
+fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    handle: &ActorHandle,
+    message: &M,
+    mut delivery: Delivery,
+    mut body: impl FnMut(&mut A) -> R,
+) -> Step<R> {
+    let sup = &handle.supervision;
     loop {
         let chaos = handle.cell.chaos.take();
         if let Some(kind) = chaos {
@@ -557,55 +634,75 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
             }
         }
         delivery.poisoned |= chaos == Some(Chaos::Poison);
-        let injected = matches!(chaos, Some(Chaos::Panic | Chaos::Stop));
+        let redelivery = delivery.attempts > 0;
+        delivery.attempts += 1;
         let outcome = match chaos {
-            Some(Chaos::Stop) => Err(ExitReason::Killed),
+            Some(Chaos::Stop) => Err(Failure::injected(ExitReason::Killed)),
             Some(Chaos::Panic) if sup.sabotaged() == Some(Sabotage::EscapePanic) => {
                 panic!("chaos monkey: injected panic, raised outside the supervisor (sabotage)")
             }
             Some(Chaos::Panic) => contained(|| -> R { panic!("chaos monkey: injected panic") })
-                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+                .map_err(|payload| {
+                    Failure::injected(ExitReason::from_panic_payload(payload.as_ref()))
+                }),
             _ if delivery.poisoned => {
                 contained(|| -> R { panic!("chaos monkey: poisoned message") })
-                    .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref()))
+                    .map_err(|payload| Failure::of_panic(payload.as_ref()))
             }
-            _ => contained(|| body(actor))
-                .map_err(|payload| ExitReason::from_panic_payload(payload.as_ref())),
+            _ => contained(|| failpoints::inside_handler(redelivery, || body(actor)))
+                .map_err(|payload| Failure::of_panic(payload.as_ref())),
         };
-        let reason = match outcome {
+        match outcome {
             Ok(result) => {
                 if let Some(at) = delivery.failed_at {
                     sup.0.stats.borrow_mut().recovery.push(at.elapsed());
                 }
                 return Step::Done(Some(result));
             }
-            Err(reason) => reason,
-        };
-        delivery.failed_at.get_or_insert_with(Instant::now);
-        {
-            let mut stats = sup.0.stats.borrow_mut();
-            *stats.failures.entry(handle.name().to_string()).or_default() += 1;
-            if matches!(reason, ExitReason::Panic(_)) {
-                stats.panics += 1;
+            Err(failure) => {
+                if let Some(step) = after_failure(actor, handle, message, &mut delivery, failure) {
+                    return step;
+                }
             }
-            if !injected {
-                stats.real_failures += 1;
-                delivery.failures.push(reason.to_string());
-            }
-        }
-        sup.record(SupervisionEvent::exited(handle.name(), &reason));
-        let Some(backoff) = sup.on_failure(&handle.cell, &reason, injected) else {
-            return Step::Done(None);
-        };
-        if !backoff.is_zero() {
-            // The actor stays down for its backoff; its messages wait in its mailbox.
-            delivery.backoff = backoff;
-            return Step::Later(delivery);
-        }
-        if let Some(done) = restart(actor, &handle, message, &mut delivery) {
-            return Step::Done(done);
         }
     }
+}
+
+/// Reports a failed delivery to the tree and restarts the actor: `None` to deliver the
+/// message again now, or what became of it (done with, or to deliver after a backoff).
+fn after_failure<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    handle: &ActorHandle,
+    message: &M,
+    delivery: &mut Delivery,
+    failure: Failure,
+) -> Option<Step<R>> {
+    let sup = &handle.supervision;
+    delivery.failed_at.get_or_insert_with(Instant::now);
+    {
+        let mut stats = sup.0.stats.borrow_mut();
+        *stats.failures.entry(handle.name().to_string()).or_default() += 1;
+        if matches!(failure.reason, ExitReason::Panic(_)) {
+            stats.panics += 1;
+        }
+        if let Some(point) = failure.failpoint {
+            *stats.failpoints.entry(point.to_string()).or_default() += 1;
+        }
+        if !failure.injected {
+            stats.real_failures += 1;
+            delivery.failures.push(failure.reason.to_string());
+        }
+    }
+    sup.record(SupervisionEvent::exited(handle.name(), &failure.reason));
+    let Some(backoff) = sup.on_failure(&handle.cell, &failure.reason, failure.injected) else {
+        return Some(Step::Done(None));
+    };
+    if !backoff.is_zero() {
+        // The actor stays down for its backoff; its messages wait in its mailbox.
+        delivery.backoff = backoff;
+        return Some(Step::Later(std::mem::replace(delivery, Delivery::first())));
+    }
+    restart(actor, handle, message, delivery).map(Step::Done)
 }
 
 /// Restarts the failed actor (rehydrates it), then quarantines its message if it has failed

@@ -150,7 +150,10 @@ impl SimExchange {
         }
         let book = self.books.entry(legs[0].symbol.clone()).or_default();
         let mut reports = Vec::with_capacity(2);
-        for mut leg in legs {
+        for (index, mut leg) in legs.into_iter().enumerate() {
+            if index == 1 {
+                fail::fail_point!("venue.between_oco_legs");
+            }
             leg.oco_group = Some(0);
             reports.push(ExecutionReport::Accepted {
                 id: leg.client_order_id.clone(),
@@ -451,6 +454,7 @@ impl Matcher<'_> {
         let at = fill.ts;
         remember(self.finished, order, OrderStatus::Filled, Some(fill), at);
         if let Some((parent, group)) = oco {
+            fail::fail_point!("venue.between_oco_legs");
             while let Some(j) = book.iter().position(|o| {
                 o.parent.as_ref() == Some(&parent) && o.request.oco_group == Some(group)
             }) {

@@ -24,7 +24,9 @@ pub use config::{OrderManagerConfig, TrailingConfig};
 pub use ids::{child_id, OrderIds};
 pub use manager::{OmUpdate, OrderManager, PriceMark};
 pub use plan::{entry_request, tranches, Tranche};
-pub use reconcile::{reconcile, Discrepancy, ReconciliationReport, NEVER_REACHED};
+pub use reconcile::{
+    reconcile, reconcile_except, Discrepancy, ReconciliationReport, NEVER_REACHED,
+};
 pub use record::RunRecord;
 pub use state::{OrderManagerState, OrderStateError, SymbolState, TrackedOrder};
 pub use trailing::trailing_stop;

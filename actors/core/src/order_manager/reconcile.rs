@@ -1,6 +1,7 @@
 //! Reconciliation after a restart (DESIGN §5): every order the journal left open is resolved
 //! by asking the venue about its client order id, never by resubmitting it.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use super::{OmUpdate, OrderCommand, OrderManager};
@@ -209,6 +210,19 @@ pub fn reconcile(
     venue: &impl VenueView,
     ts: Timestamp,
 ) -> ReconciliationReport {
+    reconcile_except(om, venue, ts, &HashSet::new())
+}
+
+/// [`reconcile`], leaving alone the orders in `unsent`: commands about them were journalled
+/// and are known, in this very process, never to have been handed to the venue (an actor
+/// restart between the write-ahead and the send). They are not in doubt, so the caller sends
+/// those commands itself instead of having the orders rejected as never reached.
+pub fn reconcile_except(
+    om: &mut OrderManager,
+    venue: &impl VenueView,
+    ts: Timestamp,
+    unsent: &HashSet<ClientOrderId>,
+) -> ReconciliationReport {
     let mut report = ReconciliationReport {
         ts,
         checked: 0,
@@ -216,7 +230,11 @@ pub fn reconcile(
         commands: Vec::new(),
         closed: Vec::new(),
     };
-    let open: Vec<ClientOrderId> = om.all_open_orders().map(|o| o.id().clone()).collect();
+    let open: Vec<ClientOrderId> = om
+        .all_open_orders()
+        .map(|o| o.id().clone())
+        .filter(|id| !unsent.contains(id))
+        .collect();
     for id in open {
         // An order resolved together with its parent is not looked up again.
         let Some(was) = om.order(&id).map(|o| o.status).filter(|s| s.is_open()) else {
