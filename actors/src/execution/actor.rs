@@ -19,8 +19,8 @@ use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::runtime::{
-    contained_future, supervise, supervise_failed, ActorHandle, Inbox, Rehydrate, RehydrateError,
-    Ticket,
+    contained_future, delivery_history, supervise, supervise_failed, ActorHandle, Inbox, Rehydrate,
+    RehydrateError, Ticket,
 };
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
@@ -193,9 +193,10 @@ impl ExecutionActor {
             }
             Poll::Pending => {
                 let work = work.clone();
+                let history = delivery_history();
                 ctx.wait(job.into_actor(self).map(move |finished, act, ctx| {
                     if let Some(panic) = act.finish(finished, gate, now, ticket) {
-                        supervise_failed(act, work, panic, ctx, Self::run);
+                        supervise_failed(act, work, history, panic, ctx, Self::run);
                     }
                 }))
             }

@@ -13,3 +13,6 @@ mod venue_guard;
 pub use port::{Venue, VenueAnswer, VenueFuture, VenueHalt};
 pub use sim_venue::SimVenue;
 pub use venue_guard::{VenueFaults, VenueGuard};
+
+#[cfg(test)]
+mod actor_tests;

@@ -555,20 +555,66 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
     attempts(actor, &handle, message, delivery, body)
 }
 
+/// What a message's deliveries went through so far: a handler that starts a call and awaits
+/// it takes this along ([`delivery_history`]), so that the call's failure
+/// ([`supervise_failed`](super::supervise_failed)) goes on counting towards the poison rule
+/// instead of starting again.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryHistory {
+    failed_at: Option<Instant>,
+    failures: Vec<String>,
+    attempts: u32,
+}
+
+thread_local! {
+    /// The history of the message being redelivered on this thread, while its handler runs.
+    static HISTORY: RefCell<Option<DeliveryHistory>> = const { RefCell::new(None) };
+}
+
+/// The history of the message whose handler is running on this thread: empty on a first
+/// delivery.
+pub fn delivery_history() -> DeliveryHistory {
+    HISTORY.with(|h| h.borrow().clone().unwrap_or_default())
+}
+
+/// Shows a redelivered message's history to its handler, until dropped.
+struct HistoryShown;
+
+impl HistoryShown {
+    fn show(delivery: &Delivery) -> Self {
+        let history = DeliveryHistory {
+            failed_at: delivery.failed_at,
+            failures: delivery.failures.clone(),
+            attempts: delivery.attempts,
+        };
+        HISTORY.with(|h| *h.borrow_mut() = Some(history));
+        Self
+    }
+}
+
+impl Drop for HistoryShown {
+    fn drop(&mut self) {
+        HISTORY.with(|h| h.borrow_mut().take());
+    }
+}
+
 /// Goes on with a message whose handling failed after its handler returned (an awaited
-/// call panicked with `payload`): the failure is reported to the tree like any other, the
-/// actor rehydrated, and the message delivered again with `body`, under the same rules as
-/// in [`step`].
+/// call panicked with `payload`; `history` is what the message went through before that
+/// call): the failure is reported to the tree like any other, the actor rehydrated, and the
+/// message delivered again with `body`, under the same rules as in [`step`].
 pub(super) fn step_after_failure<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
     message: &M,
-    mut delivery: Delivery,
+    history: DeliveryHistory,
     payload: Box<dyn std::any::Any + Send>,
     body: impl FnMut(&mut A) -> R,
 ) -> Step<R> {
     let handle = actor.supervision().clone();
+    let mut delivery = Delivery::first();
     delivery.first = false;
-    delivery.attempts += 1;
+    delivery.failed_at = history.failed_at;
+    delivery.failures = history.failures;
+    delivery.attempts = history.attempts + 1;
     if handle.supervision.0.escalated.borrow().is_some() {
         return Step::Done(None);
     }
@@ -649,8 +695,14 @@ fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
                 contained(|| -> R { panic!("chaos monkey: poisoned message") })
                     .map_err(|payload| Failure::of_panic(payload.as_ref()))
             }
-            _ => contained(|| failpoints::inside_handler(redelivery, || body(actor)))
-                .map_err(|payload| Failure::of_panic(payload.as_ref())),
+            _ => {
+                let _history = delivery
+                    .failed_at
+                    .is_some()
+                    .then(|| HistoryShown::show(&delivery));
+                contained(|| failpoints::inside_handler(redelivery, || body(actor)))
+                    .map_err(|payload| Failure::of_panic(payload.as_ref()))
+            }
         };
         match outcome {
             Ok(result) => {

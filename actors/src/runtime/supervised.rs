@@ -7,7 +7,7 @@ use std::fmt::Debug;
 
 use actix::prelude::*;
 
-use super::supervise::{step, step_after_failure, Delivery, Step};
+use super::supervise::{step, step_after_failure, Delivery, DeliveryHistory, Step};
 use super::Rehydrate;
 
 /// Handles `message` with `body` (the actor, the message, the actor's context; a closure
@@ -25,13 +25,15 @@ where
 }
 
 /// Goes on with `message` after its handling failed once the handler had returned: a call it
-/// started and awaited (with the mailbox held) panicked with `payload`. The failure goes to
-/// the tree like a handler's own (restart intensity, escalation, the poison rule; an injected
-/// fault counts against neither), the actor is rehydrated, and `message` is handled again
-/// with `body`.
+/// started and awaited (with the mailbox held) panicked with `payload`; `history` is the
+/// [`delivery_history`](super::delivery_history) the handler took along when it started the
+/// call. The failure goes to the tree like a handler's own (restart intensity, escalation,
+/// the poison rule; an injected fault counts against neither), the actor is rehydrated, and
+/// `message` is handled again with `body`.
 pub fn supervise_failed<A, M, B>(
     actor: &mut A,
     message: M,
+    history: DeliveryHistory,
     payload: Box<dyn std::any::Any + Send>,
     ctx: &mut Context<A>,
     body: B,
@@ -40,7 +42,7 @@ pub fn supervise_failed<A, M, B>(
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
-    let step = step_after_failure(actor, &message, Delivery::first(), payload, |actor| {
+    let step = step_after_failure(actor, &message, history, payload, |actor| {
         body(actor, &message, ctx)
     });
     if let Step::Later(later) = step {
