@@ -59,7 +59,7 @@ pub struct FeedTargets {
     pub venue: Inbox<VenueBar>,
     /// Told how many candles are done, never before the mark of their bar close (the
     /// journal's resume point); none when nothing is journalled.
-    pub progress: Option<Recipient<Progress>>,
+    pub progress: Option<Inbox<Progress>>,
 }
 
 /// Where the feed's candles come from.
@@ -259,7 +259,7 @@ fn ordered(work: &CandleWork, plan: &FeedPlan) -> impl Iterator<Item = Step> {
 async fn report_progress(plan: &FeedPlan, targets: &FeedTargets, inflight: &Inflight, done: u64) {
     if done > plan.recovered {
         if let Some(progress) = &targets.progress {
-            progress.do_send(Progress {
+            progress.send(Progress {
                 done,
                 ticket: inflight.ticket(),
             });

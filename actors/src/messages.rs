@@ -111,9 +111,9 @@ pub struct VenueHealth {
     pub reduce_only: bool,
 }
 
-/// Refusals counted by rule, for the run summary.
+/// Refusals counted by rule, for the run summary (`None`: risk could not answer).
 #[derive(Debug, Message)]
-#[rtype(result = "BTreeMap<&'static str, u64>")]
+#[rtype(result = "Option<BTreeMap<&'static str, u64>>")]
 pub struct RefusalCounts;
 
 // The order manager actor's inputs.
@@ -160,9 +160,9 @@ pub struct Checkpoint {
     pub ticket: Ticket,
 }
 
-/// Asks for the [`RunRecord`].
+/// Asks for the [`RunRecord`] (`None`: the order manager could not answer).
 #[derive(Debug, Message)]
-#[rtype(result = "RunRecord")]
+#[rtype(result = "Option<RunRecord>")]
 pub struct Record;
 
 /// Every candle before this many is fully processed: the journal's resume point.
@@ -223,9 +223,9 @@ pub struct NewsTick {
 #[rtype(result = "()")]
 pub struct NewHeadlines(pub Vec<Headline>);
 
-/// Asks for the actor's counters.
+/// Asks for the actor's counters (`None`: the actor could not answer).
 #[derive(Debug, Message)]
-#[rtype(result = "SentimentSummary")]
+#[rtype(result = "Option<SentimentSummary>")]
 pub struct Summarize;
 
 /// What the sentiment actor did.

@@ -13,7 +13,7 @@ use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
 use crate::model::{ClientOrderId, ClosedTrade, EquityPoint, Symbol, Timestamp};
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
     reconcile_except, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
@@ -345,37 +345,41 @@ impl Handler<Checkpoint> for OrderManagerActor {
 impl Handler<Progress> for OrderManagerActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Progress, _: &mut Self::Context) {
-        if let Some(journal) = &mut self.journal {
-            // Prices move on every candle without an order event: they go with the progress.
-            if let Err(err) = journal.progress(msg.done, &self.om.price_marks()) {
-                warn!(actor = "order_manager", error = %err, done = msg.done, "journal progress not recorded");
+    fn handle(&mut self, msg: Progress, ctx: &mut Self::Context) {
+        supervise(self, msg, ctx, |this, msg, _| {
+            if let Some(journal) = &mut this.journal {
+                // Prices move on every candle without an order event: they go with the progress.
+                if let Err(err) = journal.progress(msg.done, &this.om.price_marks()) {
+                    warn!(actor = "order_manager", error = %err, done = msg.done, "journal progress not recorded");
+                }
             }
-        }
+        });
     }
 }
 
 impl Handler<Flush> for OrderManagerActor {
     type Result = ();
 
-    fn handle(&mut self, _: Flush, _: &mut Self::Context) {
-        if let Some(journal) = &mut self.journal {
-            match journal.flush() {
-                Ok(()) => info!(actor = "order_manager", "journal flushed"),
-                Err(err) => error!(actor = "order_manager", error = %err, "journal flush failed"),
+    fn handle(&mut self, msg: Flush, _: &mut Self::Context) {
+        answer(self, &msg, |this| {
+            if let Some(journal) = &mut this.journal {
+                match journal.flush() {
+                    Ok(()) => info!(actor = "order_manager", "journal flushed"),
+                    Err(err) => {
+                        error!(actor = "order_manager", error = %err, "journal flush failed")
+                    }
+                }
             }
-        }
+        });
     }
 }
 
 impl Handler<Record> for OrderManagerActor {
-    type Result = MessageResult<Record>;
+    type Result = Option<RunRecord>;
 
-    fn handle(&mut self, _: Record, _: &mut Self::Context) -> Self::Result {
-        MessageResult(RunRecord::of(
-            &self.om,
-            self.equity.clone(),
-            self.orders_submitted,
-        ))
+    fn handle(&mut self, msg: Record, _: &mut Self::Context) -> Self::Result {
+        answer(self, &msg, |this| {
+            RunRecord::of(&this.om, this.equity.clone(), this.orders_submitted)
+        })
     }
 }

@@ -7,7 +7,9 @@ use tracing::{info, info_span, warn};
 use crate::messages::{
     Approved, Checkpoint, Decide, Mark, PortfolioUpdated, RefusalCounts, VenueHealth,
 };
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use std::collections::BTreeMap;
+
+use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
 use keel_core::risk::{PortfolioView, RiskStage, RiskState};
 
 /// Risk limits and sizing.
@@ -136,23 +138,25 @@ impl Handler<Mark> for RiskActor {
 impl Handler<VenueHealth> for RiskActor {
     type Result = ();
 
-    fn handle(&mut self, msg: VenueHealth, _: &mut Self::Context) {
-        if msg.reduce_only != self.reduce_only {
-            warn!(
-                actor = "risk",
-                reduce_only = msg.reduce_only,
-                "venue breaker changed: reduce-only mode {}",
-                if msg.reduce_only { "on" } else { "off" }
-            );
-        }
-        self.reduce_only = msg.reduce_only;
+    fn handle(&mut self, msg: VenueHealth, ctx: &mut Self::Context) {
+        supervise(self, msg, ctx, |this, msg, _| {
+            if msg.reduce_only != this.reduce_only {
+                warn!(
+                    actor = "risk",
+                    reduce_only = msg.reduce_only,
+                    "venue breaker changed: reduce-only mode {}",
+                    if msg.reduce_only { "on" } else { "off" }
+                );
+            }
+            this.reduce_only = msg.reduce_only;
+        });
     }
 }
 
 impl Handler<RefusalCounts> for RiskActor {
-    type Result = MessageResult<RefusalCounts>;
+    type Result = Option<BTreeMap<&'static str, u64>>;
 
-    fn handle(&mut self, _: RefusalCounts, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.stage.refusals().clone())
+    fn handle(&mut self, msg: RefusalCounts, _: &mut Self::Context) -> Self::Result {
+        answer(self, &msg, |this| this.stage.refusals().clone())
     }
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Recipient;
 use anyhow::Context;
 use keel_actors::messages::{NewHeadlines, SentimentSummary};
+use keel_actors::runtime::Inbox;
 use keel_actors::sentiment::poller::{spawn_poller, FeedPoller};
 use keel_model::{Symbol, SystemClock};
 use keel_news::llm::{
@@ -45,7 +45,7 @@ pub(super) fn recording_session(
 pub(super) fn start_feed_poller(
     settings: &Settings,
     symbols: &[Symbol],
-    sentiment: Recipient<NewHeadlines>,
+    sentiment: Inbox<NewHeadlines>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let cfg = &settings.sentiment;
     if cfg.feeds.is_empty() {

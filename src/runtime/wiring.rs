@@ -212,7 +212,7 @@ async fn run_graph(
         exec_handle,
         VenueBreaker {
             guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
-            risk: risk.clone().recipient(),
+            risk: Inbox::of(&risk, &risk_mailbox),
         },
     )
     .start();
@@ -273,7 +273,11 @@ async fn run_graph(
         None => SentimentActor::new(sentiment_core, fusion_news, sentiment_handle),
     }
     .start();
-    let poller = start_feed_poller(settings, &symbols, sentiment.clone().recipient())?;
+    let poller = start_feed_poller(
+        settings,
+        &symbols,
+        Inbox::of(&sentiment, &sentiment_mailbox),
+    )?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()
         .zip(symbol_handles)
@@ -306,7 +310,7 @@ async fn run_graph(
         news: Inbox::of(&sentiment, &sentiment_mailbox),
         risk: Inbox::of(&risk, &risk_mailbox),
         venue: Inbox::of(&exec, &exec_mailbox),
-        progress: journal.is_some().then(|| om.clone().recipient()),
+        progress: journal.is_some().then(|| Inbox::of(&om, &om_mailbox)),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
@@ -321,15 +325,26 @@ async fn run_graph(
     if let Some(poller) = poller {
         poller.abort();
     }
-    log_sentiment_summary(&sentiment.send(Summarize).await?);
+    match sentiment.send(Summarize).await? {
+        Some(summary) => log_sentiment_summary(&summary),
+        None => warn!(
+            "the sentiment actor could not summarise its work (see the supervision events above)"
+        ),
+    }
     om.send(Flush).await?;
     let health = supervision.health().report(std::time::Instant::now());
     info!(inflight_high_water = inflight.high_water(), "{health}");
     if let Some(reason) = supervision.escalated() {
         return Err(Escalated(reason).into());
     }
-    let record = om.send(Record).await?;
-    let refusals = risk.send(RefusalCounts).await?;
+    let record = om.send(Record).await?.ok_or_else(|| {
+        anyhow::anyhow!("the order manager could not report its orders and equity (see the supervision events in the log)")
+    })?;
+    let refusals = risk.send(RefusalCounts).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "risk could not report its refusals (see the supervision events in the log)"
+        )
+    })?;
     info!(candles = outcome.candles, "actor pipeline drained");
 
     let result = BacktestResult::new(

@@ -33,7 +33,7 @@ pub struct VenueBreaker {
     /// The breaker (and any faults to inject).
     pub guard: VenueGuard,
     /// Risk, which goes reduce-only while the breaker is open.
-    pub risk: Recipient<VenueHealth>,
+    pub risk: Inbox<VenueHealth>,
 }
 
 /// The execution stage over one venue.
@@ -46,7 +46,7 @@ pub struct ExecutionActor {
     latencies: Option<LatencyLog>,
     supervision: ActorHandle,
     guard: VenueGuard,
-    risk: Recipient<VenueHealth>,
+    risk: Inbox<VenueHealth>,
 }
 
 /// One call to make.
@@ -97,8 +97,8 @@ impl ExecutionActor {
         for transition in transitions {
             self.supervision.breaker_changed("venue", transition);
             match transition.to {
-                BreakerState::Open => self.risk.do_send(VenueHealth { reduce_only: true }),
-                BreakerState::Closed => self.risk.do_send(VenueHealth { reduce_only: false }),
+                BreakerState::Open => self.risk.send(VenueHealth { reduce_only: true }),
+                BreakerState::Closed => self.risk.send(VenueHealth { reduce_only: false }),
                 BreakerState::HalfOpen => {}
             }
         }

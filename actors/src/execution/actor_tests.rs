@@ -138,7 +138,10 @@ fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) 
             handle.clone(),
             VenueBreaker {
                 guard: VenueGuard::new(BreakerConfig::default(), None),
-                risk: listener.recipient(),
+                risk: Inbox::new(
+                    listener.recipient(),
+                    supervision.health().mailbox_gauge("risk"),
+                ),
             },
         )
         .start();

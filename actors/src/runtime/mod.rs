@@ -22,8 +22,8 @@ pub use panics::{escaped_panics, install_panic_hook};
 pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 pub use sabotage::Sabotage;
 pub use supervise::{
-    contain, delivery_history, ActorHandle, Chaos, DeadLetterSink, DeliveryHistory, Rehydrate,
-    RehydrateError, Supervision, SupervisionStats,
+    answer, contain, delivery_history, ActorHandle, Chaos, DeadLetterSink, DeliveryHistory,
+    Rehydrate, RehydrateError, Supervision, SupervisionStats,
 };
 pub use supervised::{supervise, supervise_failed};
 pub use tree::{ChildSpec, TreeSpec};

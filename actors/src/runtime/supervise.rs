@@ -465,14 +465,39 @@ fn build(
 pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
     message: &M,
-    mut body: impl FnMut(&mut A) -> R,
+    body: impl FnMut(&mut A) -> R,
+) -> Option<R> {
+    deliver_now(actor, message, Delivery::first(), body, std::thread::sleep)
+}
+
+/// Answers a query (a message that changes nothing and was awaited, not counted into the
+/// mailbox) under supervision: a failure is contained and restarts the actor like any
+/// handler's (restart intensity, escalation, the poison rule), and the query is asked again
+/// at once: it changes nothing, so the restart's backoff need not hold it. `None` when it was
+/// not answered: it failed every delivery, or trading stopped.
+pub fn answer<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    query: &M,
+    body: impl FnMut(&mut A) -> R,
 ) -> Option<R> {
     let mut delivery = Delivery::first();
+    delivery.counted = false;
+    deliver_now(actor, query, delivery, body, |_| {})
+}
+
+/// Delivers `message` until it is done with, calling `wait` with each restart's backoff.
+fn deliver_now<A: Rehydrate, M: Debug + ?Sized, R>(
+    actor: &mut A,
+    message: &M,
+    mut delivery: Delivery,
+    mut body: impl FnMut(&mut A) -> R,
+    wait: impl Fn(Duration),
+) -> Option<R> {
     loop {
         match step(actor, message, delivery, &mut body) {
             Step::Done(result) => return result,
             Step::Later(later) => {
-                std::thread::sleep(later.backoff);
+                wait(later.backoff);
                 delivery = later;
             }
         }
@@ -483,6 +508,9 @@ pub fn contain<A: Rehydrate, M: Debug + ?Sized, R>(
 pub(super) struct Delivery {
     /// Not yet counted out of the mailbox nor seen by the delivery hook.
     first: bool,
+    /// Its sender counted it into the mailbox gauge (an [`Inbox`](super::Inbox)); a query
+    /// awaited with `send` is not.
+    counted: bool,
     /// When its first delivery failed.
     failed_at: Option<Instant>,
     /// How its deliveries failed, the injected kills aside (the poison rule).
@@ -500,6 +528,7 @@ impl Delivery {
     pub(super) fn first() -> Self {
         Self {
             first: true,
+            counted: true,
             failed_at: None,
             failures: Vec::new(),
             poisoned: false,
@@ -533,7 +562,7 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
     let handle = actor.supervision().clone();
     let sup = &handle.supervision;
     let first = std::mem::replace(&mut delivery.first, false);
-    if first {
+    if first && delivery.counted {
         handle.cell.mailbox.decrement();
     }
     if sup.0.escalated.borrow().is_some() {

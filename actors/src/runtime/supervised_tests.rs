@@ -106,3 +106,36 @@ fn a_restart_waiting_for_its_backoff_holds_only_its_own_mailbox() {
         stats.recovery[0]
     );
 }
+
+#[test]
+fn a_query_that_fails_is_answered_by_the_restarted_actor_and_leaves_the_mailbox_count_alone() {
+    let mut config = SupervisorConfig::default();
+    config.backoff.jitter = 0.0;
+    let supervision = Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["a"]),
+        HealthRegistry::new(config.intensity.window()),
+        Rc::new(Cell::new(false)),
+        1,
+    );
+    let mut actor = Flaky {
+        handle: supervision.register("a"),
+        failures_left: 1,
+        log: Rc::new(RefCell::new(Vec::new())),
+    };
+    // One counted message waits in the mailbox; the query (awaited, never counted in) must
+    // not count it out.
+    actor.handle.mailbox().increment();
+    let answered = super::answer(&mut actor, &"how many?", |this| {
+        if this.failures_left > 0 {
+            this.failures_left -= 1;
+            panic!("query bug");
+        }
+        42
+    });
+    assert_eq!(answered, Some(42));
+    let stats = supervision.stats();
+    assert_eq!(stats.failures.get("a"), Some(&1));
+    assert_eq!(stats.restarts.get("a"), Some(&1));
+    assert_eq!(actor.handle.mailbox().get(), Some(1));
+}

@@ -13,7 +13,7 @@ use tracing::{debug, info, info_span};
 
 use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
 use crate::model::{SentimentOutput, Timestamp};
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
 use keel_news::llm::{Begun, LlmSession, ProviderError};
 use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};
 
@@ -243,26 +243,29 @@ impl<A: Analyst + Clone + Unpin + 'static> Handler<NewsTick> for SentimentActor<
 impl<A: Analyst + Clone + Unpin + 'static> Handler<NewHeadlines> for SentimentActor<A> {
     type Result = ();
 
-    fn handle(&mut self, msg: NewHeadlines, _: &mut Self::Context) {
+    fn handle(&mut self, msg: NewHeadlines, ctx: &mut Self::Context) {
         debug!(headlines = msg.0.len(), "headlines received");
-        self.added.extend(msg.0.iter().cloned());
-        self.core.add_headlines(msg.0);
+        supervise(self, msg, ctx, |this, msg, _| {
+            this.core.add_headlines(msg.0.clone());
+            // Last: a restart before this point rebuilds the core without them.
+            this.added.extend(msg.0.iter().cloned());
+        });
     }
 }
 
 impl<A: Analyst + Clone + Unpin + 'static> Handler<Summarize> for SentimentActor<A> {
-    type Result = MessageResult<Summarize>;
+    type Result = Option<SentimentSummary>;
 
-    fn handle(&mut self, _: Summarize, _: &mut Self::Context) -> Self::Result {
-        MessageResult(SentimentSummary {
-            analyst: match &self.session {
+    fn handle(&mut self, msg: Summarize, _: &mut Self::Context) -> Self::Result {
+        answer(self, &msg, |this| SentimentSummary {
+            analyst: match &this.session {
                 Some(session) => session.name().to_string(),
-                None => self.core.analyst_name().to_string(),
+                None => this.core.analyst_name().to_string(),
             },
-            failures: self.core.failures(),
-            counters: self.core.analyst().counters(),
-            session: self.session.as_ref().map(|s| s.stats().clone()),
-            http_requests: self.session.as_ref().map_or(0, |s| s.http_requests()),
+            failures: this.core.failures(),
+            counters: this.core.analyst().counters(),
+            session: this.session.as_ref().map(|s| s.stats().clone()),
+            http_requests: this.session.as_ref().map_or(0, |s| s.http_requests()),
         })
     }
 }

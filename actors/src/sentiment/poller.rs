@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actix::Recipient;
+use crate::runtime::Inbox;
 use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
 use tracing::{debug, info, warn};
 
@@ -231,7 +231,7 @@ pub fn spawn_poller(
     mut poller: FeedPoller,
     every: Duration,
     clock: Box<dyn Clock>,
-    sentiment: Recipient<NewHeadlines>,
+    sentiment: Inbox<NewHeadlines>,
     record: Option<PathBuf>,
 ) -> tokio::task::JoinHandle<()> {
     actix::spawn(async move {
@@ -256,7 +256,7 @@ pub fn spawn_poller(
                         warn!(file = %path.display(), error = %e, "cannot record headlines");
                     }
                 }
-                sentiment.do_send(NewHeadlines(report.headlines));
+                sentiment.send(NewHeadlines(report.headlines));
             }
             tokio::time::sleep(every).await;
         }

@@ -9,8 +9,10 @@ use actix::prelude::*;
 use super::poller::*;
 use crate::messages::NewHeadlines;
 use crate::model::{ManualClock, Symbol, Timestamp};
+use crate::runtime::Inbox;
 use keel_news::testing::{FakeResponse, FakeServer};
 use keel_news::{load_news, Headline, SentimentConfig, SymbolTagger};
+use keel_supervision::MailboxGauge;
 
 const FEED: &str = include_str!("testdata/news_rss.xml");
 
@@ -210,7 +212,7 @@ async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
         poller(&server),
         Duration::from_millis(20),
         Box::new(clock),
-        sink.recipient(),
+        Inbox::new(sink.recipient(), MailboxGauge::default()),
         Some(record.clone()),
     );
     // Wait for the third headline (the poller runs every 20 ms); minutes only if it never
