@@ -136,6 +136,11 @@ pub struct ChaosArgs {
     /// it (drawn with `--seed`).
     #[arg(long, default_value = "0.02", value_parser = keel_actors::runtime::parse_probability)]
     pub failpoint_probability: f64,
+    /// Soak: chaos runs loop after loop until this much time is over (`10m`, `90s`), each on
+    /// a fresh journal with the next seed and compared with the same calm run; the first
+    /// loop that breaks an invariant stops the soak with its report. Prints the totals.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
 }
 
 /// Arguments of `keel backtest`.

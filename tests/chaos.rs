@@ -239,6 +239,32 @@ fn assert_sabotage_caught(sabotage: &str, invariant: &str) {
     );
 }
 
+#[test]
+fn a_soak_loops_the_chaos_run_until_its_duration_is_over_and_prints_the_totals() {
+    let output = chaos_process(&["--kill-every", "40", "--duration", "1s"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let figure = |label: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line:\n{stdout}"));
+        line[label.len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no figure in {line:?}"))
+    };
+    // A loop that starts in time is finished: at least one, each compared with the calm run.
+    assert!(figure("loops") >= 1, "{stdout}");
+    assert!(figure("kills") > 0, "{stdout}");
+    assert!(
+        stdout.contains("each compared with the calm run"),
+        "{stdout}"
+    );
+}
+
 #[cfg(not(feature = "failpoints"))]
 #[test]
 fn a_build_without_failpoints_refuses_to_arm_them_and_says_how_to_build() {

@@ -10,6 +10,7 @@ use anyhow::bail;
 use keel_model::Order;
 use tracing::info;
 
+use super::soak::{LoopFigures, Soak};
 use crate::backtest::load_inputs;
 use crate::cli::ChaosArgs;
 use crate::runtime::{check_journal, run_actors, ChaosOptions, RunOptions, RunReport};
@@ -21,7 +22,8 @@ struct FailpointsFired {
     fired: Vec<(&'static str, u64)>,
 }
 
-/// Runs `keel chaos`.
+/// Runs `keel chaos`: one chaos run, or with `--duration` as many as fit (a soak), each
+/// compared with the same calm run.
 pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     let mut settings = super::load_settings(args.config.as_deref())?;
     // The kills are deliberate: they restart at once and count against no restart
@@ -29,21 +31,89 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     if let Some(max_restarts) = args.max_restarts {
         settings.supervision.intensity.max_restarts = max_restarts;
     }
-    let failpoints = args.failpoints.as_ref().map(|selection| FailpointPlan {
-        points: selection.0.clone(),
-        probability: args.failpoint_probability,
-        seed: args.seed,
-    });
     let inputs = load_inputs(&settings)?;
     info!(candles = inputs.candles.len(), "calm replay");
     let calm = run_actors(&settings, inputs.clone(), RunOptions::default())?;
+    // Panics outside every supervised handler are counted by the process's panic hook, on
+    // every thread, whether or not something caught them later.
+    install_panic_hook();
+    let Some(duration) = args.duration else {
+        let round = chaos_round(&settings, &inputs, &calm, args, args.seed)?;
+        println!(
+            "{}",
+            render(&round.chaos, round.fired.as_ref(), &round.checks)
+        );
+        return round.verdict();
+    };
+    let mut soak = Soak::new(duration);
+    loop {
+        // Each loop strikes other messages: the seed moves on with the loop.
+        let seed = args.seed.wrapping_add(soak.loops);
+        let round = chaos_round(&settings, &inputs, &calm, args, seed)?;
+        soak.add(round.figures(), seed);
+        if round.verdict().is_err() {
+            println!(
+                "{}",
+                render(&round.chaos, round.fired.as_ref(), &round.checks)
+            );
+            println!("{}", soak.render());
+            return round.verdict();
+        }
+        if soak.over() {
+            println!("{}", soak.render());
+            return Ok(());
+        }
+    }
+}
+
+/// One chaos run and its invariants.
+struct Round {
+    chaos: RunReport,
+    fired: Option<FailpointsFired>,
+    checks: Vec<Check>,
+}
+
+impl Round {
+    /// Its figures, for a soak.
+    fn figures(&self) -> LoopFigures<'_> {
+        LoopFigures {
+            candles: self.chaos.outcome.candles,
+            kills: self.chaos.kills.total(),
+            restarts: self.chaos.supervision.restarts.values().sum(),
+            failpoints: self
+                .fired
+                .as_ref()
+                .map(|f| (f.probability, f.fired.as_slice())),
+            orders: self.chaos.record.orders.len(),
+        }
+    }
+
+    /// `Err` naming how many invariants failed.
+    fn verdict(&self) -> anyhow::Result<()> {
+        let failed = self.checks.iter().filter(|c| c.problem.is_some()).count();
+        if failed > 0 {
+            bail!("{failed} chaos invariant(s) violated");
+        }
+        Ok(())
+    }
+}
+
+/// Replays `inputs` once under chaos (the monkey seeded with `seed`), on a fresh journal, and
+/// checks it against `calm`.
+fn chaos_round(
+    settings: &crate::settings::Settings,
+    inputs: &crate::backtest::RunInputs,
+    calm: &RunReport,
+    args: &ChaosArgs,
+    seed: u64,
+) -> anyhow::Result<Round> {
     let store = tempfile_dir()?;
     let options = RunOptions {
         store: Some(store.path().join("journal")),
         chaos: Some(ChaosOptions {
             kill_every: args.kill_every,
             stop_ratio: args.stop_ratio.clamp(0.0, 1.0),
-            seed: args.seed,
+            seed,
             only: args.only.clone(),
             poison: args.poison,
             sabotage: args.sabotage,
@@ -51,17 +121,22 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         }),
         ..RunOptions::default()
     };
-    info!(kill_every = args.kill_every, "replay under chaos");
-    // Panics outside every supervised handler are counted by the process's panic hook, on
-    // every thread, whether or not something caught them later.
-    install_panic_hook();
+    info!(kill_every = args.kill_every, seed, "replay under chaos");
     let escaped_before = escaped_panics();
     // Armed for the chaos run only: the calm run is the reference.
-    let armed = failpoints
-        .map(ArmedFailpoints::arm)
+    let armed = args
+        .failpoints
+        .as_ref()
+        .map(|selection| {
+            ArmedFailpoints::arm(FailpointPlan {
+                points: selection.0.clone(),
+                probability: args.failpoint_probability,
+                seed,
+            })
+        })
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let chaos = run_actors(&settings, inputs, options);
+    let chaos = run_actors(settings, inputs.clone(), options);
     let fired = armed.as_ref().map(|armed| FailpointsFired {
         probability: armed.plan().probability,
         fired: armed.fired(),
@@ -86,14 +161,13 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         }
     };
     let placed = chaos.record.orders.len();
-    let journal = check_journal(&settings, &store.path().join("journal"), placed);
-    let checks = invariants(&calm, &chaos, journal.err().map(|e| e.to_string()), escaped);
-    println!("{}", render(&chaos, fired.as_ref(), &checks));
-    let failed: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).collect();
-    if !failed.is_empty() {
-        bail!("{} chaos invariant(s) violated", failed.len());
-    }
-    Ok(())
+    let journal = check_journal(settings, &store.path().join("journal"), placed);
+    let checks = invariants(calm, &chaos, journal.err().map(|e| e.to_string()), escaped);
+    Ok(Round {
+        chaos,
+        fired,
+        checks,
+    })
 }
 
 /// One invariant and what broke it, if anything.

@@ -7,6 +7,7 @@ pub mod data;
 pub mod fetch;
 pub mod run;
 pub mod sim_exchange;
+mod soak;
 
 use std::path::Path;
 
