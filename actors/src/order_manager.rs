@@ -41,15 +41,15 @@ impl Rehydrate for OrderManagerActor {
     /// [`Recovered::venue_snapshot`](crate::journal::Recovered::venue_snapshot)): whatever
     /// did not reach it is resolved there, never resent blindly.
     fn rehydrate(&mut self) -> Result<(), RehydrateError> {
-        let journal = self
-            .journal
-            .as_ref()
-            .ok_or(RehydrateError::NoJournal("the order manager"))?;
         // Commands written ahead but never handed to execution (this instance failed in
         // between, in this process): not in doubt, so they are sent, not rejected.
         let unsent = std::mem::take(&mut self.unsent);
         let untold = std::mem::take(&mut self.untold);
-        let mut recovered = journal.load()?;
+        let journal = self
+            .journal
+            .as_mut()
+            .ok_or(RehydrateError::NoJournal("the order manager"))?;
+        let mut recovered = journal.reload()?;
         let mut om = match recovered.om.take() {
             Some(state) => OrderManager::from_state(self.cfg.clone(), state).map_err(|e| {
                 RehydrateError::Invalid {

@@ -1,5 +1,6 @@
 //! The symbol actor: one per symbol, a thin shell around [`SymbolCore`]. After a crash it
-//! rebuilds its indicators from the candles it had seen (its upstream history).
+//! rebuilds its indicators from its last snapshot and the candles it handled since (its
+//! upstream history), so a restart replays at most [`SNAPSHOT_EVERY`] candles.
 
 use actix::prelude::*;
 use tracing::{debug, info_span};
@@ -9,11 +10,17 @@ use crate::model::Candle;
 use crate::runtime::{supervise, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError};
 use keel_core::symbol::SymbolCore;
 
+/// Candles between two snapshots of a symbol actor's core: a restart replays at most this
+/// many, and a snapshot (a clone of the core) is taken once per this many candles.
+pub const SNAPSHOT_EVERY: usize = 32;
+
 /// Indicators and setup scanning for one symbol.
 pub struct SymbolActor {
     core: SymbolCore,
-    fresh: SymbolCore,
-    seen: Vec<Candle>,
+    /// The core as it was before the candles in `since`.
+    snapshot: SymbolCore,
+    /// The candles handled since `snapshot`, in order.
+    since: Vec<Candle>,
     fusion: Inbox<SymbolUpdated>,
     supervision: ActorHandle,
 }
@@ -22,9 +29,9 @@ impl SymbolActor {
     /// An actor around `core` (fresh), reporting to `fusion`.
     pub fn new(core: SymbolCore, fusion: Inbox<SymbolUpdated>, supervision: ActorHandle) -> Self {
         Self {
-            fresh: core.clone(),
+            snapshot: core.clone(),
             core,
-            seen: Vec::new(),
+            since: Vec::with_capacity(SNAPSHOT_EVERY),
             fusion,
             supervision,
         }
@@ -37,8 +44,8 @@ impl Rehydrate for SymbolActor {
     }
 
     fn rehydrate(&mut self) -> Result<(), RehydrateError> {
-        let mut core = self.fresh.clone();
-        for candle in &self.seen {
+        let mut core = self.snapshot.clone();
+        for candle in &self.since {
             let _ = core.on_candle(candle);
         }
         self.core = core;
@@ -84,7 +91,11 @@ impl Handler<CandleClosed> for SymbolActor {
             });
             // Last: a failure before this point rebuilds the core without the candle, and
             // its redelivery is handled in full.
-            this.seen.push(msg.candle.clone());
+            this.since.push(msg.candle.clone());
+            if this.since.len() >= SNAPSHOT_EVERY {
+                this.snapshot = this.core.clone();
+                this.since.clear();
+            }
         });
     }
 }

@@ -152,7 +152,7 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
             .journal
             .as_ref()
             .ok_or(RehydrateError::NoJournal("the venue book"))?;
-        let book = journal.load()?.venue_book.unwrap_or_default();
+        let book = journal.venue_book()?.unwrap_or_default();
         self.bridge = Bridge::new(
             self.bridge.venue().clone(),
             book,

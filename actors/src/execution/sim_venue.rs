@@ -118,9 +118,9 @@ impl Venue for SimVenue {
             .journal
             .as_ref()
             .ok_or(RehydrateError::NoJournal("the venue"))?;
-        let recovered = journal.load()?;
+        let (state, answered) = journal.venue_state()?;
         let config = self.exchange.config().clone();
-        self.exchange = match recovered.venue {
+        self.exchange = match state {
             Some(state) => {
                 SimExchange::from_state(config, state).map_err(|e| RehydrateError::Invalid {
                     what: "the venue",
@@ -129,7 +129,7 @@ impl Venue for SimVenue {
             }
             None => SimExchange::new(config),
         };
-        self.answered = recovered.venue_answer;
+        self.answered = answered;
         Ok(())
     }
 }

@@ -149,6 +149,10 @@ pub struct Journal<S: Store> {
     /// A write began and did not return `Ok` (it failed, or panicked halfway): what the store
     /// holds may differ from `written`, which is read again before the next write.
     in_doubt: bool,
+    /// The equity curve as this handle last read and wrote it, in time order: an actor
+    /// restart ([`reload`](Self::reload)) takes it from here instead of scanning the store.
+    /// `None` until read, and after a mark that did not return `Ok`.
+    equity: Option<Vec<EquityPoint>>,
 }
 
 /// What a journal remembers of its own records, as read from the store.
@@ -204,6 +208,7 @@ impl<S: Store> Journal<S> {
             finished_keys: records.finished_keys,
             next_finished: records.next_finished,
             in_doubt: false,
+            equity: None,
         })
     }
 
@@ -222,8 +227,58 @@ impl<S: Store> Journal<S> {
 
     /// Reads everything saved. A record that does not decode is an error naming its key.
     pub fn load(&self) -> Result<Recovered, JournalError> {
-        let equity = self
-            .store
+        let equity = self.read_equity()?;
+        self.load_with(equity)
+    }
+
+    /// [`load`](Self::load) for an actor restart: the equity curve comes from this handle's
+    /// copy of what it last read and wrote (the store's is read once), the rest from the store.
+    pub fn reload(&mut self) -> Result<Recovered, JournalError> {
+        let equity = match &self.equity {
+            Some(equity) => equity.clone(),
+            None => {
+                let equity = self.read_equity()?;
+                self.equity = Some(equity.clone());
+                equity
+            }
+        };
+        self.load_with(equity)
+    }
+
+    fn load_with(&self, equity: Vec<EquityPoint>) -> Result<Recovered, JournalError> {
+        Ok(Recovered {
+            om: om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?,
+            price_marks: self.read(PRICE_MARKS_KEY)?,
+            venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
+            venue_answer: self.read(VENUE_ANSWER_KEY)?,
+            risk: self.read(RISK_KEY)?,
+            cursor: self.read(CURSOR_KEY)?,
+            progress: self.read(PROGRESS_KEY)?,
+            equity,
+            run: self.read(RUN_KEY)?,
+            venue_book: self.venue_book()?,
+        })
+    }
+
+    /// The in-process venue's state and the call it last answered (what a restart of the
+    /// execution actor reads).
+    pub fn venue_state(
+        &self,
+    ) -> Result<(Option<SimExchangeState>, Option<AnsweredCall>), JournalError> {
+        Ok((
+            venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
+            self.read(VENUE_ANSWER_KEY)?,
+        ))
+    }
+
+    /// The remote venue's book, if one was saved.
+    pub fn venue_book(&self) -> Result<Option<VenueBook>, JournalError> {
+        self.read(VENUE_BOOK_KEY)
+    }
+
+    /// The equity points in the store, in time order.
+    fn read_equity(&self) -> Result<Vec<EquityPoint>, JournalError> {
+        self.store
             .scan_prefix(EQUITY_PREFIX)?
             .into_iter()
             .map(|(key, bytes)| {
@@ -236,19 +291,7 @@ impl<S: Store> Journal<S> {
                 }
                 Ok(point)
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Recovered {
-            om: om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?,
-            price_marks: self.read(PRICE_MARKS_KEY)?,
-            venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
-            venue_answer: self.read(VENUE_ANSWER_KEY)?,
-            risk: self.read(RISK_KEY)?,
-            cursor: self.read(CURSOR_KEY)?,
-            progress: self.read(PROGRESS_KEY)?,
-            equity,
-            run: self.read(RUN_KEY)?,
-            venue_book: self.read(VENUE_BOOK_KEY)?,
-        })
+            .collect()
     }
 
     /// Writes the order manager's state and flushes it: call before an order leaves the
@@ -351,7 +394,17 @@ impl<S: Store> Journal<S> {
                 Some(encode(PRICE_MARKS_KEY, &marks)?),
             ),
         ];
-        Ok(self.store.apply(batch)?)
+        // Until the batch is applied the copy may be wrong: none meanwhile.
+        let mut equity = self.equity.take();
+        self.store.apply(batch)?;
+        if let Some(equity) = &mut equity {
+            match equity.binary_search_by_key(&point.ts, |p| p.ts) {
+                Ok(at) => equity[at] = *point,
+                Err(at) => equity.insert(at, *point),
+            }
+        }
+        self.equity = equity;
+        Ok(())
     }
 
     /// Records that `candles` candles were fully processed, with the order manager's price

@@ -376,3 +376,41 @@ fn the_remote_venue_book_is_saved_flushed_and_loaded_after_reopening() {
         "the doubt survives the restart"
     );
 }
+
+#[test]
+fn a_reload_keeps_its_equity_copy_in_step_with_the_store_and_drops_it_when_a_mark_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FailingStore::new(SledStore::open(dir.path()).unwrap());
+    let switch = store.switch();
+    let mut journal = Journal::open(store).unwrap();
+    let risk = RiskState::default();
+    assert!(journal.reload().unwrap().equity.is_empty());
+    // Out of order, and hour 2 marked twice (a bar marked again after a restart).
+    for (hour, equity) in [(1, 10001), (3, 10003), (2, 10002), (2, 10022)] {
+        journal
+            .mark(&point(hour, Decimal::from(equity)), &risk, &[])
+            .unwrap();
+    }
+    let reloaded = journal.reload().unwrap();
+    assert_eq!(
+        reloaded,
+        journal.load().unwrap(),
+        "the copy equals the store"
+    );
+    let curve: Vec<Decimal> = reloaded.equity.iter().map(|p| p.equity).collect();
+    assert_eq!(curve, [dec!(10001), dec!(10022), dec!(10003)]);
+
+    // A mark that fails leaves the copy in doubt: it is read again from the store.
+    switch.fail_now();
+    journal
+        .mark(&point(4, dec!(10004)), &risk, &[])
+        .unwrap_err();
+    switch.heal();
+    let reloaded = journal.reload().unwrap();
+    assert_eq!(reloaded, journal.load().unwrap());
+    assert_eq!(
+        reloaded.equity.len(),
+        3,
+        "the failed mark is not in the curve"
+    );
+}
