@@ -61,6 +61,10 @@ fn main() {
         inputs.candles.len(),
         load_average()
     );
+    if std::env::args().any(|a| a == "--lockstep-only") {
+        lockstep(&settings, &inputs);
+        return;
+    }
     println!(
         "settings changed so that setups become orders often (thousands of latency samples): {}",
         changed_settings(&settings)
@@ -131,11 +135,16 @@ fn main() {
         println!("highest sustained rate: below {MIN_RATE:.0} candles/s");
     }
 
-    // (c) Lockstep throughput.
+    lockstep(&settings, &inputs);
+}
+
+/// (c) Lockstep throughput (alone with `cargo bench --bench actors -- --lockstep-only`, for
+/// before/after comparisons of the runtime).
+fn lockstep(settings: &Settings, inputs: &RunInputs) {
     println!("\n(c) lockstep (drain after every step), {LOCKSTEP_CANDLES} candles");
     let candles = LOCKSTEP_CANDLES.min(inputs.candles.len());
     let started = Instant::now();
-    let report = run(&settings, first(&inputs, candles), Pace::Lockstep, None);
+    let report = run(settings, first(inputs, candles), Pace::Lockstep, None);
     let secs = started.elapsed().as_secs_f64();
     println!(
         "lockstep: {} candles in {secs:.2} s = {:.0} candles/s ({} orders submitted)",
