@@ -456,7 +456,7 @@ async fn replay_at_rate(
 mod tests {
     use super::*;
 
-    fn inbox<M: Message + Send + 'static>(recipient: Recipient<M>) -> Inbox<M>
+    fn inbox<M: Message + Send + Clone + 'static>(recipient: Recipient<M>) -> Inbox<M>
     where
         M::Result: Send,
     {

@@ -5,7 +5,7 @@ use actix::prelude::*;
 use tracing::{info, info_span};
 
 use crate::messages::{Decide, News, SymbolUpdated};
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
 use keel_core::graph::Mode;
 use keel_core::strategy::StrategyStage;
 
@@ -41,10 +41,21 @@ impl Rehydrate for FusionActor {
     }
 }
 
+impl Respawn for FusionActor {
+    fn respawn(&mut self) -> Self {
+        Self::new(
+            self.checkpoint.clone(),
+            self.risk.clone(),
+            self.supervision.clone(),
+        )
+    }
+}
+
 impl Actor for FusionActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         info!(
             actor = "fusion",
             strategy = self.stage.kind().name(),

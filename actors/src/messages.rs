@@ -23,7 +23,7 @@ use crate::runtime::Ticket;
 // The symbol actor's inputs.
 
 /// A closed candle for this symbol.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct CandleClosed {
     /// The candle.
@@ -39,7 +39,7 @@ pub struct CandleClosed {
 // The fusion actor's inputs.
 
 /// Sentiment and events released by the analyst.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct News {
     /// What the analyst produced.
@@ -49,7 +49,7 @@ pub struct News {
 }
 
 /// A symbol actor's indicators (and setup, if any) for one closed candle.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct SymbolUpdated {
     /// The candle.
@@ -67,7 +67,7 @@ pub struct SymbolUpdated {
 // The risk actor's inputs.
 
 /// A decision from fusion for one candle.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Decide {
     /// The candle decided on.
@@ -83,7 +83,7 @@ pub struct Decide {
 }
 
 /// The order manager's account after a change, and the round trips that closed.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct PortfolioUpdated {
     /// The account.
@@ -93,7 +93,7 @@ pub struct PortfolioUpdated {
 }
 
 /// Every candle of the close `ts` has been processed: mark the account.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Mark {
     /// The bar close.
@@ -104,7 +104,7 @@ pub struct Mark {
 
 /// The venue's circuit breaker opened (`reduce_only`) or closed again: while open, only
 /// risk-reducing intents pass.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct VenueHealth {
     /// True while the venue's breaker is open.
@@ -112,14 +112,14 @@ pub struct VenueHealth {
 }
 
 /// Refusals counted by rule, for the run summary (`None`: risk could not answer).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Option<BTreeMap<&'static str, u64>>")]
 pub struct RefusalCounts;
 
 // The order manager actor's inputs.
 
 /// Reports from the venue.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Settle {
     /// The reports, in the venue's order.
@@ -131,7 +131,7 @@ pub struct Settle {
 }
 
 /// Risk's verdict on one candle's decision.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Approved {
     /// The candle decided on.
@@ -147,7 +147,7 @@ pub struct Approved {
 }
 
 /// The account marked at a bar close, with risk's state and anything to flatten.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Checkpoint {
     /// The equity point.
@@ -161,12 +161,12 @@ pub struct Checkpoint {
 }
 
 /// Asks for the [`RunRecord`] (`None`: the order manager could not answer).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Option<RunRecord>")]
 pub struct Record;
 
 /// Every candle before this many is fully processed: the journal's resume point.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Progress {
     /// Candles done, from the first.
@@ -176,7 +176,7 @@ pub struct Progress {
 }
 
 /// Makes every journal write durable (at shutdown).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Flush;
 
@@ -209,7 +209,7 @@ pub struct Execute {
 // The sentiment actor's inputs.
 
 /// Event time has reached `now`: release and analyse the headlines published until then.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct NewsTick {
     /// The current event time.
@@ -219,12 +219,12 @@ pub struct NewsTick {
 }
 
 /// Headlines that arrived while running (a polled feed); released at their publication time.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct NewHeadlines(pub Vec<Headline>);
 
 /// Asks for the actor's counters (`None`: the actor could not answer).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Option<SentimentSummary>")]
 pub struct Summarize;
 

@@ -13,7 +13,9 @@ use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
 use crate::model::{ClientOrderId, ClosedTrade, EquityPoint, Symbol, Timestamp};
-use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{
+    answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Ticket,
+};
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
     reconcile_except, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
@@ -243,10 +245,37 @@ impl OrderManagerActor {
     }
 }
 
+impl Respawn for OrderManagerActor {
+    /// The journal is the checkpoint, with the commands written ahead and not handed over
+    /// and the closed trades risk was not told of (both resolved by `rehydrate`).
+    fn respawn(&mut self) -> Self {
+        let rehydration = OmRehydration {
+            orders: self.cfg.clone(),
+            venue: self.venue_cfg.clone(),
+            fresh: self.fresh.clone(),
+            supervision: self.supervision.clone(),
+        };
+        let mut fresh = Self::new(
+            self.fresh.clone(),
+            self.symbols.clone(),
+            self.exec.clone(),
+            self.risk.clone(),
+            Vec::new(),
+            self.journal.take(),
+            rehydration,
+        );
+        fresh.orders_submitted = self.orders_submitted;
+        fresh.unsent = std::mem::take(&mut self.unsent);
+        fresh.untold = std::mem::take(&mut self.untold);
+        fresh
+    }
+}
+
 impl Actor for OrderManagerActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         info!(actor = "order_manager", event = "started", cash = %self.om.cash(), open_positions = self.om.snapshot(Timestamp(0)).positions.len(), "actor started");
     }
 

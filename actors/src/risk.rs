@@ -9,7 +9,7 @@ use crate::messages::{
 };
 use std::collections::BTreeMap;
 
-use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError};
+use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
 use keel_core::risk::{PortfolioView, RiskStage, RiskState};
 
 /// Risk limits and sizing.
@@ -21,7 +21,7 @@ pub struct RiskActor {
     reduce_only: bool,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
-    rebuild: Box<dyn Fn(RiskState) -> RiskStage>,
+    rebuild: std::rc::Rc<dyn Fn(RiskState) -> RiskStage>,
     supervision: ActorHandle,
 }
 
@@ -44,7 +44,7 @@ impl RiskActor {
             approved,
             checkpoints,
             reduce_only: false,
-            rebuild,
+            rebuild: rebuild.into(),
             supervision,
         }
     }
@@ -65,10 +65,30 @@ impl Rehydrate for RiskActor {
     }
 }
 
+impl Respawn for RiskActor {
+    /// The risk state of the last message handled, the refusals counted and the account last
+    /// reported are the checkpoint; the breaker's reduce-only is told again when it changes.
+    fn respawn(&mut self) -> Self {
+        let mut stage = (self.rebuild)(self.last_good.clone());
+        stage.keep_refusals(self.stage.refusals().clone());
+        Self {
+            stage,
+            view: self.view.clone(),
+            approved: self.approved.clone(),
+            checkpoints: self.checkpoints.clone(),
+            reduce_only: self.reduce_only,
+            last_good: self.last_good.clone(),
+            rebuild: self.rebuild.clone(),
+            supervision: self.supervision.clone(),
+        }
+    }
+}
+
 impl Actor for RiskActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         info!(
             actor = "risk",
             event = "started",

@@ -7,7 +7,9 @@ use tracing::{debug, info_span};
 
 use crate::messages::{CandleClosed, SymbolUpdated};
 use crate::model::Candle;
-use crate::runtime::{supervise, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError};
+use crate::runtime::{
+    supervise, ActorHandle, Inbox, PoisonPolicy, Rehydrate, RehydrateError, Respawn,
+};
 use keel_core::symbol::SymbolCore;
 
 /// Candles between two snapshots of a symbol actor's core: a restart replays at most this
@@ -58,10 +60,24 @@ impl Rehydrate for SymbolActor {
     }
 }
 
+impl Respawn for SymbolActor {
+    /// The snapshot and the candles since are the checkpoint.
+    fn respawn(&mut self) -> Self {
+        Self {
+            core: self.snapshot.clone(),
+            snapshot: self.snapshot.clone(),
+            since: std::mem::take(&mut self.since),
+            fusion: self.fusion.clone(),
+            supervision: self.supervision.clone(),
+        }
+    }
+}
+
 impl Actor for SymbolActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         tracing::info!(actor = "symbol", symbol = %self.core.symbol(), event = "started", "actor started");
     }
 

@@ -186,15 +186,16 @@ async fn run_graph(
     ];
     handles.extend(symbol_handles.iter().cloned());
 
-    // Senders count messages into the receiver's mailbox gauge (the health registry's).
+    // Senders reach each actor through its routes (they follow it across real kills) and
+    // count messages into its mailbox gauge (the health registry's).
     let (om_mailbox, exec_mailbox, risk_mailbox, fusion_mailbox, sentiment_mailbox) = (
-        om_handle.mailbox(),
-        exec_handle.mailbox(),
-        risk_handle.mailbox(),
-        fusion_handle.mailbox(),
-        sentiment_handle.mailbox(),
+        om_handle.clone(),
+        exec_handle.clone(),
+        risk_handle.clone(),
+        fusion_handle.clone(),
+        sentiment_handle.clone(),
     );
-    let symbol_mailboxes: Vec<_> = symbol_handles.iter().map(|h| h.mailbox()).collect();
+    let symbol_mailboxes: Vec<_> = symbol_handles.to_vec();
 
     // The order manager talks to execution and risk, and both answer it: create its context
     // first so that its address exists before the actors that need it.
@@ -325,26 +326,33 @@ async fn run_graph(
     if let Some(poller) = poller {
         poller.abort();
     }
-    match sentiment.send(Summarize).await? {
+    // Queries go through the routes too: an actor killed during the run has a successor.
+    match Inbox::of(&sentiment, &sentiment_mailbox)
+        .ask(Summarize)
+        .await?
+    {
         Some(summary) => log_sentiment_summary(&summary),
         None => warn!(
             "the sentiment actor could not summarise its work (see the supervision events above)"
         ),
     }
-    om.send(Flush).await?;
+    Inbox::of(&om, &om_mailbox).ask(Flush).await?;
     let health = supervision.health().report(std::time::Instant::now());
     info!(inflight_high_water = inflight.high_water(), "{health}");
     if let Some(reason) = supervision.escalated() {
         return Err(Escalated(reason).into());
     }
-    let record = om.send(Record).await?.ok_or_else(|| {
+    let record = Inbox::of(&om, &om_mailbox).ask(Record).await?.ok_or_else(|| {
         anyhow::anyhow!("the order manager could not report its orders and equity (see the supervision events in the log)")
     })?;
-    let refusals = risk.send(RefusalCounts).await?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "risk could not report its refusals (see the supervision events in the log)"
-        )
-    })?;
+    let refusals = Inbox::of(&risk, &risk_mailbox)
+        .ask(RefusalCounts)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "risk could not report its refusals (see the supervision events in the log)"
+            )
+        })?;
     info!(candles = outcome.candles, "actor pipeline drained");
 
     let result = BacktestResult::new(

@@ -20,7 +20,7 @@ use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::runtime::{
     contained_future, delivery_history, supervise, supervise_failed, ActorHandle, Inbox, Rehydrate,
-    RehydrateError, Ticket,
+    RehydrateError, Respawn, Ticket,
 };
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
@@ -312,10 +312,29 @@ impl Rehydrate for ExecutionActor {
     }
 }
 
+impl Respawn for ExecutionActor {
+    /// The venue (its connection, or the in-process exchange, reloaded from the journal by
+    /// `rehydrate`) and its breaker are the dependency's, not this instance's: they pass to
+    /// the successor, with a halt that still holds.
+    fn respawn(&mut self) -> Self {
+        let placeholder = VenueGuard::new(Default::default(), None);
+        Self {
+            venue: self.venue.take(),
+            halted: self.halted.take(),
+            om: self.om.clone(),
+            latencies: self.latencies.clone(),
+            supervision: self.supervision.clone(),
+            guard: std::mem::replace(&mut self.guard, placeholder),
+            risk: self.risk.clone(),
+        }
+    }
+}
+
 impl Actor for ExecutionActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         let venue = self.venue.as_ref().map_or("?", |v| v.name());
         info!(
             actor = "execution",

@@ -145,7 +145,7 @@ fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) 
             },
         )
         .start();
-        let inbox = Inbox::of(&exec, &handle.mailbox());
+        let inbox = Inbox::of(&exec, &handle);
         inbox.send(Execute {
             commands: vec![OrderCommand::Cancel {
                 id: ClientOrderId("bt-BTCUSDT-000001".into()),

@@ -1,10 +1,17 @@
 //! Sending to an actor while counting its mailbox: the sender counts a message in, the
 //! receiver's supervision wrapper counts it out when it starts handling it, so the health
-//! registry knows every actor's mailbox depth.
+//! registry knows every actor's mailbox depth. An inbox to a supervised actor goes through
+//! the actor's route (see [`route`](super::route)): it reaches the fresh instance after a
+//! real kill, and whatever the dead instance had not handled is sent again.
+
+use std::rc::Rc;
 
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use keel_supervision::MailboxGauge;
+
+use super::route::Route;
+use super::ActorHandle;
 
 /// A recipient of one message type with the receiver's mailbox gauge: how one stage addresses
 /// the next without naming its actor type.
@@ -12,8 +19,11 @@ pub struct Inbox<M: Message + Send>
 where
     M::Result: Send,
 {
-    recipient: Recipient<M>,
+    route: Rc<Route<M>>,
     gauge: MailboxGauge,
+    /// The supervised receiver, which acknowledges what it handled: `None` for a plain
+    /// recipient (a test's sink), which keeps nothing to send again.
+    receiver: Option<ActorHandle>,
 }
 
 impl<M: Message + Send> Clone for Inbox<M>
@@ -22,33 +32,63 @@ where
 {
     fn clone(&self) -> Self {
         Self {
-            recipient: self.recipient.clone(),
+            route: self.route.clone(),
             gauge: self.gauge.clone(),
+            receiver: self.receiver.clone(),
         }
     }
 }
 
-impl<M: Message + Send + 'static> Inbox<M>
+impl<M: Message + Send + Clone + 'static> Inbox<M>
 where
     M::Result: Send,
 {
-    /// Sends to `recipient`, counting into `gauge` (the receiver's).
+    /// Sends to a plain `recipient` (not a supervised actor: nothing is kept to send again),
+    /// counting into `gauge`.
     pub fn new(recipient: Recipient<M>, gauge: MailboxGauge) -> Self {
-        Self { recipient, gauge }
+        Self {
+            route: Rc::new(Route::new(recipient)),
+            gauge,
+            receiver: None,
+        }
     }
 
-    /// The inbox of the actor at `addr` for `M`, counting into its `gauge`.
-    pub fn of<A>(addr: &Addr<A>, gauge: &MailboxGauge) -> Self
+    /// The inbox of the supervised actor at `addr` (joined to the tree as `receiver`) for
+    /// `M`: every inbox to it for `M` shares one route, which follows the actor across kills.
+    pub fn of<A>(addr: &Addr<A>, receiver: &ActorHandle) -> Self
     where
         A: Actor + Handler<M>,
         A::Context: ToEnvelope<A, M>,
     {
-        Self::new(addr.clone().recipient(), gauge.clone())
+        Self {
+            route: receiver.routes().route(addr),
+            gauge: receiver.mailbox(),
+            receiver: Some(receiver.clone()),
+        }
     }
 
     /// Queues `msg` (never blocks; the lockstep feed bounds what is in flight).
     pub fn send(&self, msg: M) {
         self.gauge.increment();
-        self.recipient.do_send(msg);
+        if let Some(receiver) = &self.receiver {
+            receiver.routes().keep(&self.route, msg.clone());
+        }
+        self.route.send(msg);
+    }
+
+    /// Asks the actor where it is now (a query: awaited, not counted into the mailbox, not
+    /// kept); asked again of the fresh instance when a kill closed the mailbox first.
+    pub async fn ask(&self, msg: M) -> Result<M::Result, MailboxError> {
+        loop {
+            match self.route.recipient().send(msg.clone()).await {
+                Err(MailboxError::Closed)
+                    if self.receiver.as_ref().is_some_and(|r| !r.tree_gave_up()) =>
+                {
+                    // Killed before it answered: its fresh instance is asked once it is up.
+                    actix::clock::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                answered => return answered,
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@
 mod failpoints;
 mod inbox;
 mod inflight;
+mod kill;
 mod panics;
 mod poison;
+mod route;
 mod sabotage;
 mod supervise;
 mod supervised;
@@ -17,6 +19,7 @@ pub use failpoints::{
 };
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
+pub use kill::Respawn;
 pub(crate) use panics::contained_future;
 pub use panics::{escaped_panics, install_panic_hook};
 pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
@@ -28,6 +31,8 @@ pub use supervise::{
 pub use supervised::{supervise, supervise_failed};
 pub use tree::{ChildSpec, TreeSpec};
 
+#[cfg(test)]
+mod kill_tests;
 #[cfg(test)]
 mod poison_tests;
 #[cfg(test)]

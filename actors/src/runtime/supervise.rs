@@ -23,6 +23,7 @@ use tracing::{error, warn};
 use super::failpoints;
 use super::panics::contained;
 use super::poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
+use super::route::Routes;
 use super::sabotage::Sabotage;
 use super::tree::{ChildSpec, TreeSpec};
 use crate::journal::JournalError;
@@ -112,23 +113,31 @@ enum Member {
     Group(usize),
 }
 
-struct ActorCell {
-    name: Rc<str>,
-    mailbox: keel_supervision::MailboxGauge,
+pub(super) struct ActorCell {
+    pub(super) name: Rc<str>,
+    pub(super) mailbox: keel_supervision::MailboxGauge,
     chaos: Cell<Option<Chaos>>,
     restart_pending: Cell<bool>,
     node: usize,
     child: ChildId,
+    /// How senders reach the actor's current instance, and what it has not handled yet.
+    pub(super) routes: Routes,
+    /// A real kill is due (the monkey asked for one).
+    pub(super) kill_due: Cell<bool>,
+    /// Wakes the instance's kill watch ([`ActorHandle::arm`]).
+    pub(super) kill_wake: Rc<tokio::sync::Notify>,
+    /// When the instance was last killed, until its successor has handled a message.
+    pub(super) killed_at: Cell<Option<Instant>>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     health: HealthRegistry,
     nodes: RefCell<Vec<Node>>,
     /// Every actor the tree declares, by name: its supervisor node and child id.
     declared: std::collections::HashMap<String, (usize, ChildId)>,
     escalated: RefCell<Option<String>>,
     shutdown: Rc<Cell<bool>>,
-    stats: RefCell<SupervisionStats>,
+    pub(super) stats: RefCell<SupervisionStats>,
     on_delivery: RefCell<Option<Box<dyn FnMut()>>>,
     /// Where quarantined messages are written (the journal), if anywhere.
     dead_letter_sink: RefCell<Option<DeadLetterSink>>,
@@ -142,13 +151,13 @@ pub type DeadLetterSink = Box<dyn FnMut(&DeadLetter) -> Result<(), String>>;
 
 /// The supervision tree of one runtime (single-threaded: every actor shares one arbiter).
 #[derive(Clone)]
-pub struct Supervision(Rc<Inner>);
+pub struct Supervision(pub(super) Rc<Inner>);
 
 /// An actor's link to the tree: its chaos switch and restart flag.
 #[derive(Clone)]
 pub struct ActorHandle {
-    cell: Rc<ActorCell>,
-    supervision: Supervision,
+    pub(super) cell: Rc<ActorCell>,
+    pub(super) supervision: Supervision,
 }
 
 impl ActorHandle {
@@ -175,9 +184,37 @@ impl ActorHandle {
             .record(SupervisionEvent::breaker(breaker, transition));
     }
 
-    /// Makes the actor's next message fail this way (the chaos monkey).
+    /// Makes the actor's next message fail this way (the chaos monkey); a [`Chaos::Stop`]
+    /// is a real kill ([`kill`](Self::kill)).
     pub fn inject(&self, chaos: Chaos) {
-        self.cell.chaos.set(Some(chaos));
+        match chaos {
+            Chaos::Stop => self.kill(),
+            _ => self.cell.chaos.set(Some(chaos)),
+        }
+    }
+
+    /// Kills the actor for real: at its next turn (at once when idle; after the message it is
+    /// handling otherwise) its context stops, its mailbox is dropped with the messages in it,
+    /// and the supervisor starts a fresh instance to which the senders' routes are re-pointed
+    /// and every message not handled is sent again (see [`arm`](Self::arm)).
+    pub fn kill(&self) {
+        self.cell.kill_due.set(true);
+        self.cell.kill_wake.notify_one();
+    }
+
+    /// How senders reach this actor (for [`Inbox::of`](super::Inbox::of)).
+    pub(super) fn routes(&self) -> &Routes {
+        &self.cell.routes
+    }
+
+    /// Messages sent to the actor and not yet handled to the end.
+    pub fn unacked(&self) -> usize {
+        self.cell.routes.unacked()
+    }
+
+    /// The root supervisor gave up: nothing will be handled any more.
+    pub fn tree_gave_up(&self) -> bool {
+        self.supervision.escalated().is_some()
     }
 }
 
@@ -227,6 +264,10 @@ impl Supervision {
             restart_pending: Cell::new(false),
             node,
             child,
+            routes: Routes::default(),
+            kill_due: Cell::new(false),
+            kill_wake: Rc::new(tokio::sync::Notify::new()),
+            killed_at: Cell::new(None),
         });
         nodes[node]
             .members
@@ -288,7 +329,7 @@ impl Supervision {
         self.0.stats.borrow().clone()
     }
 
-    fn record(&self, event: SupervisionEvent) {
+    pub(super) fn record(&self, event: SupervisionEvent) {
         let abnormal = event.abnormal;
         if abnormal {
             warn!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "{event}");
@@ -302,7 +343,7 @@ impl Supervision {
     /// that gives up. Returns the failed actor's backoff, or `None` once the root gave up.
     /// A `deliberate` failure (the monkey's kill) restarts the same actors but counts
     /// against no intensity, unless [`count_kills`](Self::count_kills) said otherwise.
-    fn on_failure(
+    pub(super) fn on_failure(
         &self,
         cell: &ActorCell,
         reason: &ExitReason,
@@ -360,7 +401,7 @@ impl Supervision {
 
     /// Stops trading safely for `why`: no message is handled any more, and the runtime exits
     /// with code 70.
-    fn give_up(&self, why: String) {
+    pub(super) fn give_up(&self, why: String) {
         *self.0.escalated.borrow_mut() = Some(why);
         self.0.shutdown.set(true);
     }
@@ -735,7 +776,7 @@ fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
         };
         match outcome {
             Ok(result) => {
-                if let Some(at) = delivery.failed_at {
+                if let Some(at) = delivery.failed_at.or_else(|| handle.cell.killed_at.take()) {
                     sup.0.stats.borrow_mut().recovery.push(at.elapsed());
                 }
                 return Step::Done(Some(result));
@@ -841,7 +882,11 @@ fn quarantine<R>(sup: &Supervision, letter: DeadLetter) -> Option<R> {
     None
 }
 
-fn fail_rehydration<R>(sup: &Supervision, handle: &ActorHandle, why: RehydrateError) -> Option<R> {
+pub(super) fn fail_rehydration<R>(
+    sup: &Supervision,
+    handle: &ActorHandle,
+    why: RehydrateError,
+) -> Option<R> {
     error!(actor = handle.name(), reason = %why, "state cannot be rehydrated: escalating");
     let reason = ExitReason::Error(format!("rehydration failed: {why}"));
     // A state that cannot be rebuilt cannot be trusted: give up past every supervisor.

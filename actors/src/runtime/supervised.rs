@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use actix::prelude::*;
 
+use super::kill::{kill_if_due, Respawn};
 use super::supervise::{step, step_after_failure, Delivery, DeliveryHistory, Step};
 use super::Rehydrate;
 
@@ -14,13 +15,19 @@ use super::Rehydrate;
 /// that captures nothing, so that a delayed redelivery can run it again) under supervision (see [`contain`](super::contain) for what
 /// a failure leads to). A restart delayed by backoff pauses this actor's mailbox with
 /// `ctx.wait` and delivers the message again when the delay is over, while every other actor
-/// goes on.
+/// goes on. When a real kill is due the actor dies instead, and `message` goes with its
+/// mailbox (its sender's route sends it again to the successor). A supervised actor must be
+/// sent its messages only through [`Inbox::of`](super::Inbox::of): each one handled here
+/// acknowledges the oldest message its routes keep.
 pub fn supervise<A, M, B>(actor: &mut A, message: M, ctx: &mut Context<A>, body: B)
 where
-    A: Rehydrate + Actor<Context = Context<A>>,
+    A: Respawn,
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
+    if kill_if_due(actor, ctx) {
+        return;
+    }
     deliver(actor, message, ctx, body, Delivery::first());
 }
 
@@ -57,8 +64,10 @@ where
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
-    if let Step::Later(later) = step(actor, &message, at, |actor| body(actor, &message, ctx)) {
-        redeliver_later(actor, message, ctx, body, later);
+    match step(actor, &message, at, |actor| body(actor, &message, ctx)) {
+        Step::Later(later) => redeliver_later(actor, message, ctx, body, later),
+        // Handled to the end, or given up: its sender need not send it again.
+        Step::Done(_) => actor.supervision().routes().ack(),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
-use super::{supervise, ActorHandle, Rehydrate, RehydrateError, Supervision, TreeSpec};
+use super::{supervise, ActorHandle, Rehydrate, RehydrateError, Respawn, Supervision, TreeSpec};
 
 /// Fails its first `failures_left` deliveries, then writes what it handles into `log`.
 struct Flaky {
@@ -28,6 +28,16 @@ impl Rehydrate for Flaky {
 
     fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         Ok(())
+    }
+}
+
+impl Respawn for Flaky {
+    fn respawn(&mut self) -> Self {
+        Self {
+            handle: self.handle.clone(),
+            failures_left: self.failures_left,
+            log: self.log.clone(),
+        }
     }
 }
 

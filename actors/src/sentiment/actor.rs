@@ -13,7 +13,9 @@ use tracing::{debug, info, info_span};
 
 use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
 use crate::model::{SentimentOutput, Timestamp};
-use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Ticket};
+use crate::runtime::{
+    answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Ticket,
+};
 use keel_news::llm::{Begun, LlmSession, ProviderError};
 use keel_news::{Analysis, AnalysisJob, Analyst, AnalystError, Headline, SentimentCore};
 
@@ -125,10 +127,36 @@ fn log_outputs(outputs: &[SentimentOutput]) {
     keel_news::log_outputs(outputs);
 }
 
+impl<A: Analyst + Clone + Unpin + 'static> Respawn for SentimentActor<A> {
+    /// The core before any headline, the headlines added and the release cursor are the
+    /// checkpoint; the model session (its cache, budget and breaker) is the dependency's and
+    /// passes to the successor.
+    fn respawn(&mut self) -> Self {
+        Self {
+            core: self.fresh.clone(),
+            fresh: self.fresh.clone(),
+            added: std::mem::take(&mut self.added),
+            last_now: self.last_now,
+            fusion: self.fusion.clone(),
+            session: self.session.take(),
+            next_step: self.next_step,
+            next_delivery: self.next_delivery,
+            answered: BTreeMap::new(),
+            supervision: self.supervision.clone(),
+        }
+    }
+
+    /// Model answers of a step are awaited.
+    fn busy(&self) -> bool {
+        self.next_delivery < self.next_step
+    }
+}
+
 impl<A: Analyst + Clone + Unpin + 'static> Actor for SentimentActor<A> {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.arm(ctx);
         let analyst = match &self.session {
             Some(session) => session.name().to_string(),
             None => self.core.analyst_name().to_string(),

@@ -1,0 +1,116 @@
+//! Real kills: the actor's context stops, its mailbox and the message it was about to handle
+//! are dropped, and the supervisor starts a fresh instance, built from the dead one's wiring
+//! and checkpoint ([`Respawn`]), after the restart's backoff. Senders reach it through their
+//! routes, re-pointed to it, and everything the dead instance had not handled is sent again
+//! (see [`route`](super::route)): at least once by the routes, exactly once because a
+//! handled message is acknowledged before the next one starts.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use keel_supervision::{ExitReason, SupervisionEvent};
+use tracing::{info, warn};
+
+use super::supervise::{fail_rehydration, ActorHandle};
+use super::Rehydrate;
+
+/// An actor the supervisor can replace by a fresh instance after a real kill.
+pub trait Respawn: Rehydrate + Actor<Context = Context<Self>> + Sized {
+    /// A fresh instance wired like this one (same outputs, settings and supervision handle)
+    /// holding this one's checkpoint (what [`rehydrate`](Rehydrate::rehydrate) rebuilds the
+    /// state from), never its working state: the supervisor rehydrates it before it starts.
+    fn respawn(&mut self) -> Self;
+
+    /// Work a handler started is still running in the context (answers awaited): a kill
+    /// waits until it is done, since the message that started it was acknowledged.
+    fn busy(&self) -> bool {
+        false
+    }
+}
+
+impl ActorHandle {
+    /// Watches for a [`kill`](ActorHandle::kill) of the instance whose context is `ctx`: call
+    /// it from the actor's `started`, so that every instance, the fresh ones included, can be
+    /// killed while idle.
+    pub fn arm<A: Respawn>(&self, ctx: &mut Context<A>) {
+        let wake = self.cell.kill_wake.clone();
+        ctx.spawn(
+            actix::fut::wrap_future::<_, A>(async move { wake.notified().await }).map(
+                |(), actor: &mut A, ctx| {
+                    if !actor.busy() && actor.supervision().cell.kill_due.take() {
+                        die(actor, ctx);
+                    } else {
+                        // A wake left over from a kill done at a message: watch again.
+                        actor.supervision().clone().arm(ctx);
+                    }
+                },
+            ),
+        );
+    }
+}
+
+/// Kills `actor` now if a kill is due: call before handling a message, which is then dropped
+/// with the mailbox (and sent again to the fresh instance). Returns whether it was killed.
+pub(super) fn kill_if_due<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) -> bool {
+    if actor.busy() || !actor.supervision().cell.kill_due.take() {
+        return false;
+    }
+    die(actor, ctx);
+    true
+}
+
+/// Stops `actor`'s context and has the supervisor start its successor.
+fn die<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) {
+    if ctx.state() != ActorState::Running {
+        return;
+    }
+    ctx.stop();
+    let handle = actor.supervision().clone();
+    let sup = handle.supervision.clone();
+    let name = handle.name().to_string();
+    handle.cell.killed_at.set(Some(Instant::now()));
+    {
+        let mut stats = sup.0.stats.borrow_mut();
+        stats.injected.entry(name.clone()).or_default().1 += 1;
+        *stats.failures.entry(name.clone()).or_default() += 1;
+    }
+    let reason = ExitReason::Killed;
+    sup.record(SupervisionEvent::exited(&name, &reason));
+    let Some(backoff) = sup.on_failure(&handle.cell, &reason, true) else {
+        return;
+    };
+    let mut fresh = actor.respawn();
+    if let Err(why) = fresh.rehydrate() {
+        fail_rehydration::<()>(&sup, &handle, why);
+        return;
+    }
+    if backoff.is_zero() {
+        start(fresh, &handle);
+    } else {
+        // Dead for the backoff: what is sent meanwhile waits in the routes' queue.
+        actix::spawn(async move {
+            actix::clock::sleep(backoff).await;
+            start(fresh, &handle);
+        });
+    }
+}
+
+/// Starts `fresh` and points `handle`'s routes at it, sending it what was not handled.
+fn start<A: Respawn>(fresh: A, handle: &ActorHandle) {
+    if handle.tree_gave_up() {
+        return;
+    }
+    let addr = fresh.start();
+    let cell = &handle.cell;
+    let unacked = cell.routes.unacked();
+    cell.mailbox.set(unacked);
+    let resent = cell.routes.repoint(&addr);
+    handle
+        .supervision
+        .record(SupervisionEvent::started(cell.name.to_string()));
+    if resent > 0 {
+        warn!(actor = %cell.name, resent, "messages the killed instance had not handled sent to its successor");
+    } else {
+        info!(actor = %cell.name, "successor of the killed instance started");
+    }
+}

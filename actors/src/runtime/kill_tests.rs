@@ -1,0 +1,248 @@
+//! Real kills: the context stops, the mailbox is dropped, a fresh instance takes over, and
+//! every message the dead instance had not handled reaches the fresh one exactly once.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
+
+use super::{
+    supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Supervision, TreeSpec,
+};
+
+/// Logs each message it handles with the number of its instance (1 for the first).
+struct Counter {
+    handle: ActorHandle,
+    instance: u32,
+    log: Rc<RefCell<Vec<String>>>,
+    stopped: Rc<Cell<u32>>,
+}
+
+impl Actor for Counter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.handle.arm(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.stopped.set(self.stopped.get() + 1);
+    }
+}
+
+impl Rehydrate for Counter {
+    fn supervision(&self) -> &ActorHandle {
+        &self.handle
+    }
+
+    fn rehydrate(&mut self) -> Result<(), RehydrateError> {
+        Ok(())
+    }
+}
+
+impl Respawn for Counter {
+    fn respawn(&mut self) -> Self {
+        Self {
+            handle: self.handle.clone(),
+            instance: self.instance + 1,
+            log: self.log.clone(),
+            stopped: self.stopped.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+struct Note(&'static str);
+
+impl Handler<Note> for Counter {
+    type Result = ();
+
+    fn handle(&mut self, msg: Note, ctx: &mut Context<Self>) {
+        supervise(self, msg, ctx, |this, msg, _| {
+            this.log
+                .borrow_mut()
+                .push(format!("{}:{}", this.instance, msg.0));
+        });
+    }
+}
+
+struct Fixture {
+    supervision: Supervision,
+    log: Rc<RefCell<Vec<String>>>,
+    stopped: Rc<Cell<u32>>,
+}
+
+impl Fixture {
+    fn new(config: &SupervisorConfig) -> Self {
+        Self {
+            supervision: Supervision::new(
+                config,
+                &TreeSpec::flat("root", Strategy::OneForOne, &["counter"]),
+                HealthRegistry::new(config.intensity.window()),
+                Rc::new(Cell::new(false)),
+                1,
+            ),
+            log: Rc::new(RefCell::new(Vec::new())),
+            stopped: Rc::new(Cell::new(0)),
+        }
+    }
+
+    fn start(&self) -> (Inbox<Note>, ActorHandle, Addr<Counter>) {
+        let handle = self.supervision.register("counter");
+        let addr = Counter {
+            handle: handle.clone(),
+            instance: 1,
+            log: self.log.clone(),
+            stopped: self.stopped.clone(),
+        }
+        .start();
+        (Inbox::of(&addr, &handle), handle, addr)
+    }
+}
+
+/// Polls `done` every few milliseconds; panics naming `what` if it never holds (minutes).
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let waited = async {
+        while !done() {
+            actix::clock::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(180), waited)
+        .await
+        .unwrap_or_else(|_| panic!("never happened: {what}"));
+}
+
+#[test]
+fn a_message_sent_while_the_actor_is_dead_reaches_its_successor_once() {
+    let mut config = SupervisorConfig::default();
+    // Kills count like failures here, so the restart waits for its backoff: the actor is
+    // dead for 300 ms.
+    config.backoff.base_ms = 300;
+    config.backoff.cap_ms = 300;
+    config.backoff.jitter = 0.0;
+    let fixture = Fixture::new(&config);
+    fixture.supervision.count_kills();
+    System::new().block_on(async {
+        let (inbox, handle, _) = fixture.start();
+        inbox.send(Note("before"));
+        until("the first instance handled its message", || {
+            fixture.log.borrow().len() == 1
+        })
+        .await;
+        // The first restart in a row is at once; the second waits for the backoff.
+        handle.kill();
+        until("the first instance's context stopped", || {
+            fixture.stopped.get() == 1
+        })
+        .await;
+        inbox.send(Note("second"));
+        until("the second instance handled its message", || {
+            fixture.log.borrow().len() == 2
+        })
+        .await;
+        handle.kill();
+        until("the second instance's context stopped", || {
+            fixture.stopped.get() == 2
+        })
+        .await;
+        inbox.send(Note("while dead"));
+        assert_eq!(
+            handle.unacked(),
+            1,
+            "the route keeps what the dead cannot take"
+        );
+        until("the successor handled the message sent while dead", || {
+            fixture.log.borrow().len() == 3
+        })
+        .await;
+        // Anything sent twice would have been handled by now: the successor is idle.
+        inbox.send(Note("after"));
+        until("the successor handled the next message", || {
+            fixture.log.borrow().len() == 4
+        })
+        .await;
+        assert_eq!(handle.unacked(), 0);
+    });
+    assert_eq!(
+        *fixture.log.borrow(),
+        ["1:before", "2:second", "3:while dead", "3:after"],
+        "delivered once, to the fresh instance"
+    );
+    let stats = fixture.supervision.stats();
+    assert_eq!(stats.restarts.get("counter"), Some(&2));
+    assert_eq!(stats.injected.get("counter"), Some(&(0, 2)));
+    let waited = stats.recovery.iter().max().copied().unwrap_or_default();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "the second successor started only after the backoff: {:?}",
+        stats.recovery
+    );
+}
+
+#[test]
+fn a_kill_drops_the_mailbox_and_the_successor_gets_every_message_in_order() {
+    let fixture = Fixture::new(&SupervisorConfig::default());
+    System::new().block_on(async {
+        let (inbox, handle, first) = fixture.start();
+        // The kill is due before the instance runs again: it dies at the first of these
+        // messages, with the other two still in its mailbox.
+        handle.kill();
+        for note in ["a", "b", "c"] {
+            inbox.send(Note(note));
+        }
+        until("the successor handled all three messages", || {
+            fixture.log.borrow().len() >= 3
+        })
+        .await;
+        assert!(!first.connected(), "the first instance's mailbox is gone");
+        inbox.send(Note("d"));
+        until("the successor handled the fourth message", || {
+            fixture.log.borrow().len() >= 4
+        })
+        .await;
+        assert_eq!(handle.unacked(), 0);
+        assert_eq!(
+            fixture.stopped.get(),
+            1,
+            "one instance stopped, its successor runs"
+        );
+    });
+    assert_eq!(
+        *fixture.log.borrow(),
+        ["2:a", "2:b", "2:c", "2:d"],
+        "nothing handled by the dead instance, nothing lost, nothing twice"
+    );
+}
+
+/// Asks which instance answers.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "u32")]
+struct WhoAnswers;
+
+impl Handler<WhoAnswers> for Counter {
+    type Result = u32;
+
+    fn handle(&mut self, msg: WhoAnswers, _: &mut Context<Self>) -> u32 {
+        super::answer(self, &msg, |this| this.instance).unwrap_or(0)
+    }
+}
+
+#[test]
+fn a_query_through_a_route_made_after_a_kill_is_answered_by_the_successor() {
+    let fixture = Fixture::new(&SupervisorConfig::default());
+    let answer = System::new().block_on(async {
+        let (_, handle, first) = fixture.start();
+        handle.kill();
+        until("the first instance's context stopped", || {
+            fixture.stopped.get() == 1
+        })
+        .await;
+        // Made from the first instance's address, which is dead: the route points at the
+        // successor all the same.
+        Inbox::of(&first, &handle).ask(WhoAnswers).await
+    });
+    assert_eq!(answer.ok(), Some(2));
+}
