@@ -34,18 +34,44 @@ impl ActorHandle {
     /// killed while idle.
     pub fn arm<A: Respawn>(&self, ctx: &mut Context<A>) {
         let wake = self.cell.kill_wake.clone();
+        let watch = Watch(self.cell.clone());
         ctx.spawn(
-            actix::fut::wrap_future::<_, A>(async move { wake.notified().await }).map(
-                |(), actor: &mut A, ctx| {
-                    if !actor.busy() && actor.supervision().cell.kill_due.take() {
-                        die(actor, ctx);
-                    } else {
-                        // A wake left over from a kill done at a message: watch again.
-                        actor.supervision().clone().arm(ctx);
-                    }
-                },
-            ),
+            actix::fut::wrap_future::<_, A>(async move {
+                wake.notified().await;
+                watch
+            })
+            .map(|watch: Watch, actor: &mut A, ctx| {
+                watch.defuse();
+                if !actor.busy() && actor.supervision().cell.kill_due.take() {
+                    die(actor, ctx);
+                    actor.supervision().cell.replacing.set(false);
+                } else {
+                    // A wake left over from a kill done at a message: watch again.
+                    actor.supervision().clone().arm(ctx);
+                }
+            }),
         );
+    }
+}
+
+/// Notices an instance that dies without the supervisor: dropped with its context, not by
+/// [`die`] (a panic escaped every containment, and the runtime dropped the task). Nothing
+/// will handle what its routes keep, so they let it go (its in-flight tickets with it) and
+/// queries are answered "closed", instead of the run waiting forever.
+struct Watch(std::rc::Rc<super::supervise::ActorCell>);
+
+impl Watch {
+    /// The instance is alive (its watch fired): nothing to notice.
+    fn defuse(self) {
+        self.0.replacing.set(true);
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if !self.0.replacing.take() {
+            self.0.routes.abandon();
+        }
     }
 }
 
@@ -64,8 +90,9 @@ fn die<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) {
     if ctx.state() != ActorState::Running {
         return;
     }
-    ctx.stop();
     let handle = actor.supervision().clone();
+    handle.cell.replacing.set(true);
+    ctx.stop();
     let sup = handle.supervision.clone();
     let name = handle.name().to_string();
     handle.cell.killed_at.set(Some(Instant::now()));

@@ -85,6 +85,7 @@ pub(super) struct Routes {
     /// The address of the instance started last after a kill (an `Addr<A>`), for routes made
     /// after it (a query's); `None` while the first instance lives.
     current: RefCell<Option<Box<dyn Any>>>,
+    abandoned: std::cell::Cell<bool>,
 }
 
 impl Routes {
@@ -140,6 +141,18 @@ impl Routes {
         self.unacked.borrow_mut().pop_front();
     }
 
+    /// The actor died where no supervisor saw it: nothing kept will ever be handled, and
+    /// queries get no answer.
+    pub(super) fn abandon(&self) {
+        self.abandoned.set(true);
+        self.unacked.borrow_mut().clear();
+    }
+
+    /// Whether the actor died unsupervised ([`abandon`](Self::abandon)).
+    pub(super) fn abandoned(&self) -> bool {
+        self.abandoned.get()
+    }
+
     /// Messages sent and not yet handled.
     pub(super) fn unacked(&self) -> usize {
         self.unacked.borrow().len()
@@ -149,6 +162,7 @@ impl Routes {
     /// message, oldest first. Returns how many were sent again.
     pub(super) fn repoint<A: Actor>(&self, addr: &Addr<A>) -> usize {
         *self.current.borrow_mut() = Some(Box::new(addr.clone()));
+        self.abandoned.set(false);
         for repoint in self.repointers.borrow().iter() {
             repoint(addr);
         }

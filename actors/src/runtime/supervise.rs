@@ -126,6 +126,8 @@ pub(super) struct ActorCell {
     pub(super) kill_due: Cell<bool>,
     /// Wakes the instance's kill watch ([`ActorHandle::arm`]).
     pub(super) kill_wake: Rc<tokio::sync::Notify>,
+    /// The supervisor is replacing the instance (its context stops on purpose).
+    pub(super) replacing: Cell<bool>,
     /// When the instance was last killed, until its successor has handled a message.
     pub(super) killed_at: Cell<Option<Instant>>,
 }
@@ -212,9 +214,10 @@ impl ActorHandle {
         self.cell.routes.unacked()
     }
 
-    /// The root supervisor gave up: nothing will be handled any more.
+    /// The root supervisor gave up, or the actor died where no supervisor saw it: nothing
+    /// will be handled any more.
     pub fn tree_gave_up(&self) -> bool {
-        self.supervision.escalated().is_some()
+        self.supervision.escalated().is_some() || self.cell.routes.abandoned()
     }
 }
 
@@ -266,6 +269,7 @@ impl Supervision {
             child,
             routes: Routes::default(),
             kill_due: Cell::new(false),
+            replacing: Cell::new(false),
             kill_wake: Rc::new(tokio::sync::Notify::new()),
             killed_at: Cell::new(None),
         });
