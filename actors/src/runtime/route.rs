@@ -130,6 +130,10 @@ impl Routes {
     where
         M::Result: Send,
     {
+        if self.abandoned.get() {
+            // Nothing will handle it: keeping it would hold its in-flight ticket forever.
+            return;
+        }
         self.unacked.borrow_mut().push_back(Box::new(Sent {
             route: route.clone(),
             msg,
