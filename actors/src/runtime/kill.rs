@@ -11,7 +11,8 @@ use actix::prelude::*;
 use keel_supervision::{ExitReason, SupervisionEvent};
 use tracing::{info, warn};
 
-use super::supervise::{fail_rehydration, ActorHandle};
+use super::delivery::fail_rehydration;
+use super::supervise::ActorHandle;
 use super::Rehydrate;
 
 /// An actor the supervisor can replace by a fresh instance after a real kill.

@@ -1,6 +1,7 @@
 //! What the actor shells share: the in-flight tracker that lets a replay feed wait until the
 //! pipeline has drained, the mailboxes, and supervision.
 
+mod delivery;
 mod failpoints;
 mod inbox;
 mod inflight;
@@ -13,6 +14,7 @@ mod supervise;
 mod supervised;
 mod tree;
 
+pub use delivery::{answer, contain, delivery_history, DeliveryHistory};
 pub use failpoints::{
     parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
     InjectedFault, FAILPOINTS,
@@ -25,8 +27,7 @@ pub use panics::{escaped_panics, install_panic_hook};
 pub use poison::{DeadLetter, PoisonPolicy, POISON_ATTEMPTS};
 pub use sabotage::Sabotage;
 pub use supervise::{
-    answer, contain, delivery_history, ActorHandle, Chaos, DeadLetterSink, DeliveryHistory,
-    Rehydrate, RehydrateError, Supervision, SupervisionStats,
+    ActorHandle, Chaos, DeadLetterSink, Rehydrate, RehydrateError, Supervision, SupervisionStats,
 };
 pub use supervised::{supervise, supervise_failed};
 pub use tree::{ChildSpec, TreeSpec};

@@ -7,8 +7,8 @@ use std::fmt::Debug;
 
 use actix::prelude::*;
 
+use super::delivery::{step, step_after_failure, Delivery, DeliveryHistory, Step};
 use super::kill::{kill_if_due, Respawn};
-use super::supervise::{step, step_after_failure, Delivery, DeliveryHistory, Step};
 use super::Rehydrate;
 
 /// Handles `message` with `body` (the actor, the message, the actor's context; a closure
