@@ -118,7 +118,8 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub poison: bool,
     /// Break supervision on purpose in the chaos run, to see an invariant fail
-    /// (`escape-panic`, `skip-redelivery`, `drop-journal`): for the tests of the invariants.
+    /// (`escape-panic`, `skip-redelivery`, `drop-journal`, `apply-fill-twice`): for the tests of the
+    /// invariants.
     #[arg(long, hide = true)]
     pub sabotage: Option<keel_actors::runtime::Sabotage>,
     /// Make the kills count against the restart intensity, with this many restarts tolerated

@@ -286,6 +286,11 @@ fn a_message_not_delivered_again_after_a_restart_fails_the_no_order_lost_invaria
 }
 
 #[test]
+fn a_fill_booked_twice_fails_the_fills_and_pnl_invariant() {
+    assert_sabotage_caught("apply-fill-twice", "fills and P&L identical");
+}
+
+#[test]
 fn order_manager_writes_missing_from_the_journal_fail_the_journal_invariant() {
     assert_sabotage_caught("drop-journal", "journal equal to the venue");
 }

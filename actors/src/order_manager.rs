@@ -12,9 +12,11 @@ use crate::journal::{Journal, SledStore};
 use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
-use crate::model::{ClientOrderId, ClosedTrade, EquityPoint, Symbol, Timestamp};
+use crate::model::{
+    ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, Symbol, Timestamp, TradeId,
+};
 use crate::runtime::{
-    answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Ticket,
+    answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Sabotage, Ticket,
 };
 use keel_core::execution::FillConfig;
 use keel_core::order_manager::{
@@ -322,7 +324,11 @@ impl Handler<Settle> for OrderManagerActor {
         let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
         supervise(self, msg, ctx, |this, msg, _| {
             this.dispatch_pending(msg.now, &msg.ticket);
-            let settled = stage::settle(&mut this.om, &msg.reports);
+            let reports = match this.supervision.sabotaged() {
+                Some(Sabotage::ApplyFillTwice) => fills_twice(&msg.reports),
+                _ => msg.reports.clone(),
+            };
+            let settled = stage::settle(&mut this.om, &reports);
             // Until risk is told, a restart of this actor knows these trades were not.
             this.untold.clone_from(&settled.closed);
             if settled.commands.is_empty() {
@@ -411,4 +417,19 @@ impl Handler<Record> for OrderManagerActor {
             RunRecord::of(&this.om, this.equity.clone(), this.orders_submitted)
         })
     }
+}
+
+/// For [`Sabotage::ApplyFillTwice`]: every fill followed by a second report of it under
+/// another trade id, which the order manager's dedup by trade id cannot recognise.
+fn fills_twice(reports: &[ExecutionReport]) -> Vec<ExecutionReport> {
+    let mut twice = Vec::with_capacity(reports.len() * 2);
+    for report in reports {
+        twice.push(report.clone());
+        if let ExecutionReport::Fill(fill) = report {
+            let mut again = fill.clone();
+            again.trade_id = TradeId(fill.trade_id.0 | 1 << 63);
+            twice.push(ExecutionReport::Fill(again));
+        }
+    }
+    twice
 }

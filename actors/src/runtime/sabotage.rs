@@ -11,6 +11,9 @@ pub enum Sabotage {
     SkipRedelivery,
     /// The order manager runs without its journal while the run believes it keeps one.
     DropJournal,
+    /// The order manager books every fill twice, as a receiver would that does not recognise
+    /// the venue's second report of a trade.
+    ApplyFillTwice,
 }
 
 impl std::str::FromStr for Sabotage {
@@ -21,8 +24,9 @@ impl std::str::FromStr for Sabotage {
             "escape-panic" => Ok(Self::EscapePanic),
             "skip-redelivery" => Ok(Self::SkipRedelivery),
             "drop-journal" => Ok(Self::DropJournal),
+            "apply-fill-twice" => Ok(Self::ApplyFillTwice),
             other => Err(format!(
-                "unknown sabotage {other:?}: expected escape-panic, skip-redelivery or drop-journal"
+                "unknown sabotage {other:?}: expected escape-panic, skip-redelivery, drop-journal or apply-fill-twice"
             )),
         }
     }
