@@ -150,6 +150,12 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
+    if options.chaos.is_some() {
+        // The monkey kills for real; nothing has been sent yet.
+        supervision
+            .allow_kills()
+            .map_err(|e| anyhow::anyhow!("chaos: {e}"))?;
+    }
     if options.chaos.as_ref().is_some_and(|c| c.count_kills) {
         supervision.count_kills();
     }

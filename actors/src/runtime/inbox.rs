@@ -70,7 +70,7 @@ where
     /// Queues `msg` (never blocks; the lockstep feed bounds what is in flight).
     pub fn send(&self, msg: M) {
         self.gauge.increment();
-        if let Some(receiver) = &self.receiver {
+        if let Some(receiver) = self.receiver.as_ref().filter(|r| r.keeps_copies()) {
             receiver.routes().keep(&self.route, msg.clone());
         }
         self.route.send(msg);

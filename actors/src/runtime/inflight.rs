@@ -15,6 +15,9 @@ use tokio::sync::Notify;
 struct Shared {
     count: AtomicUsize,
     high_water: AtomicUsize,
+    /// The highest limit anyone has waited for ([`Inflight::below`]): a decrement wakes the
+    /// waiters only when it leaves the count at or below it, not on every message.
+    watched: AtomicUsize,
     changed: Notify,
 }
 
@@ -36,7 +39,7 @@ impl Inflight {
 
     /// Messages in flight now.
     pub fn count(&self) -> usize {
-        self.0.count.load(Ordering::Acquire)
+        self.0.count.load(Ordering::SeqCst)
     }
 
     /// The most messages ever in flight at once.
@@ -51,6 +54,8 @@ impl Inflight {
 
     /// Resolves once at most `limit` messages are in flight (backpressure for free-running feeds).
     pub async fn below(&self, limit: usize) {
+        // Before the first check: a decrement that reaches `limit` after it then wakes us.
+        self.0.watched.fetch_max(limit, Ordering::SeqCst);
         loop {
             // Register interest before checking, so a decrement in between is not missed.
             let changed = self.0.changed.notified();
@@ -64,8 +69,16 @@ impl Inflight {
     }
 
     fn up(&self) {
-        let n = self.0.count.fetch_add(1, Ordering::AcqRel) + 1;
-        self.0.high_water.fetch_max(n, Ordering::Relaxed);
+        up(&self.0);
+    }
+}
+
+/// Counts one more message in flight.
+fn up(shared: &Shared) {
+    let n = shared.count.fetch_add(1, Ordering::SeqCst) + 1;
+    // Read first: the mark rarely moves, and a read is cheaper than a read-modify-write.
+    if n > shared.high_water.load(Ordering::Relaxed) {
+        shared.high_water.fetch_max(n, Ordering::Relaxed);
     }
 }
 
@@ -82,16 +95,17 @@ impl std::fmt::Debug for Ticket {
 
 impl Clone for Ticket {
     fn clone(&self) -> Self {
-        Inflight(self.0.clone()).up();
+        up(&self.0);
         Ticket(self.0.clone())
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.0.count.fetch_sub(1, Ordering::AcqRel);
-        // Wake waiters on every decrement: `below` needs it, and `idle` re-checks.
-        self.0.changed.notify_waiters();
+        let left = self.0.count.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left <= self.0.watched.load(Ordering::SeqCst) {
+            self.0.changed.notify_waiters();
+        }
     }
 }
 
@@ -127,5 +141,25 @@ mod tests {
         assert!(!waiter.is_finished());
         drop(ticket);
         assert_eq!(waiter.await.unwrap(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn below_wakes_when_the_count_reaches_its_limit_not_only_at_zero() {
+        let inflight = Inflight::new();
+        let mut tickets: Vec<Ticket> = (0..5).map(|_| inflight.ticket()).collect();
+        let waiter = {
+            let inflight = inflight.clone();
+            actix_rt::spawn(async move {
+                inflight.below(2).await;
+                inflight.count()
+            })
+        };
+        actix_rt::task::yield_now().await;
+        tickets.pop();
+        tickets.pop();
+        actix_rt::task::yield_now().await;
+        assert!(!waiter.is_finished(), "3 in flight is above the limit");
+        tickets.pop();
+        assert_eq!(waiter.await.unwrap(), 2);
     }
 }

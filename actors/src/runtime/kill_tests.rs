@@ -77,14 +77,16 @@ struct Fixture {
 
 impl Fixture {
     fn new(config: &SupervisorConfig) -> Self {
+        let supervision = Supervision::new(
+            config,
+            &TreeSpec::flat("root", Strategy::OneForOne, &["counter"]),
+            HealthRegistry::new(config.intensity.window()),
+            Rc::new(Cell::new(false)),
+            1,
+        );
+        supervision.allow_kills().unwrap();
         Self {
-            supervision: Supervision::new(
-                config,
-                &TreeSpec::flat("root", Strategy::OneForOne, &["counter"]),
-                HealthRegistry::new(config.intensity.window()),
-                Rc::new(Cell::new(false)),
-                1,
-            ),
+            supervision,
             log: Rc::new(RefCell::new(Vec::new())),
             stopped: Rc::new(Cell::new(0)),
         }
@@ -245,4 +247,39 @@ fn a_query_through_a_route_made_after_a_kill_is_answered_by_the_successor() {
         Inbox::of(&first, &handle).ask(WhoAnswers).await
     });
     assert_eq!(answer.ok(), Some(2));
+}
+
+#[test]
+fn a_tree_that_does_not_allow_kills_refuses_one_and_keeps_no_copies() {
+    let config = SupervisorConfig::default();
+    let supervision = Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["counter"]),
+        HealthRegistry::new(config.intensity.window()),
+        Rc::new(Cell::new(false)),
+        1,
+    );
+    let fixture = Fixture {
+        supervision,
+        log: Rc::new(RefCell::new(Vec::new())),
+        stopped: Rc::new(Cell::new(0)),
+    };
+    System::new().block_on(async {
+        let (inbox, handle, first) = fixture.start();
+        inbox.send(Note("a"));
+        assert_eq!(handle.unacked(), 0, "nothing kept: nobody can kill");
+        handle.kill();
+        inbox.send(Note("b"));
+        until("both messages handled", || fixture.log.borrow().len() == 2).await;
+        assert!(
+            first.connected(),
+            "the refused kill left the instance alive"
+        );
+        assert_eq!(fixture.stopped.get(), 0);
+    });
+    assert_eq!(*fixture.log.borrow(), ["1:a", "1:b"]);
+    assert!(
+        fixture.supervision.allow_kills().is_err(),
+        "too late once a message was sent without a copy kept"
+    );
 }

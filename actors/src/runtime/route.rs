@@ -3,8 +3,9 @@
 //! Senders never hold a supervised actor's address. They hold a [`Route`] per message type,
 //! shared by every [`Inbox`](super::Inbox) to that actor, which the supervisor re-points to
 //! the fresh instance after a kill. Every message sent through a route is also kept, until
-//! the receiver has handled it to the end, in the receiver's [`Unacked`] queue (a clone: its
-//! in-flight ticket keeps the step open). The actor's mailbox is one FIFO queue and every
+//! the receiver has handled it to the end: a clone in the route's queue (its in-flight ticket
+//! keeps the step open), and the route in the receiver's [`Routes`] queue of unacknowledged
+//! messages, which holds their order across message types. The actor's mailbox is one FIFO queue and every
 //! counted message is handled (or given up) exactly once by a live instance, so a handled
 //! message is always the oldest unacknowledged one: the receiver acknowledges by popping the
 //! front, no sequence number needed. A kill drops the dead instance's mailbox and the message
@@ -13,19 +14,23 @@
 //! acknowledged), and nothing it dropped is lost.
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 
-/// Where messages of one type to one actor go now.
+/// Where messages of one type to one actor go now, and those of them not yet handled.
 pub(super) struct Route<M: Message + Send>
 where
     M::Result: Send,
 {
     target: RefCell<Recipient<M>>,
+    /// Copies of the messages sent through this route and not yet acknowledged, oldest first.
+    kept: RefCell<VecDeque<M>>,
+    /// How many of `kept` a resend has sent again so far.
+    resent: Cell<usize>,
 }
 
 impl<M: Message + Send + 'static> Route<M>
@@ -35,6 +40,8 @@ where
     pub(super) fn new(target: Recipient<M>) -> Self {
         Self {
             target: RefCell::new(target),
+            kept: RefCell::new(VecDeque::new()),
+            resent: Cell::new(0),
         }
     }
 
@@ -50,26 +57,41 @@ where
     }
 }
 
-/// A message sent and not yet handled to the end.
-trait Resend {
-    /// Sends it again, to where its route points now.
-    fn resend(&self);
+/// A route's side of the unacknowledged queue, whatever its message type.
+trait Kept {
+    /// Forgets the oldest message kept (it was handled).
+    fn forget_oldest(&self);
+    /// Forgets every message kept.
+    fn forget_all(&self);
+    /// Starts a resend from the oldest message kept.
+    fn rewind(&self);
+    /// Sends the next message kept again, to where the route points now.
+    fn resend_next(&self);
 }
 
-struct Sent<M: Message + Send>
+impl<M: Message + Send + Clone + 'static> Kept for Route<M>
 where
     M::Result: Send,
 {
-    route: Rc<Route<M>>,
-    msg: M,
-}
+    fn forget_oldest(&self) {
+        self.kept.borrow_mut().pop_front();
+    }
 
-impl<M: Message + Send + Clone + 'static> Resend for Sent<M>
-where
-    M::Result: Send,
-{
-    fn resend(&self) {
-        self.route.send(self.msg.clone());
+    fn forget_all(&self) {
+        self.kept.borrow_mut().clear();
+    }
+
+    fn rewind(&self) {
+        self.resent.set(0);
+    }
+
+    fn resend_next(&self) {
+        let i = self.resent.get();
+        self.resent.set(i + 1);
+        let msg = self.kept.borrow().get(i).cloned();
+        if let Some(msg) = msg {
+            self.send(msg);
+        }
     }
 }
 
@@ -81,7 +103,9 @@ type Repointer = Box<dyn Fn(&dyn Any)>;
 pub(super) struct Routes {
     by_type: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
     repointers: RefCell<Vec<Repointer>>,
-    unacked: RefCell<VecDeque<Box<dyn Resend>>>,
+    /// The route of every message sent and not yet acknowledged, oldest first (its copy is
+    /// in the route's own queue: nothing is allocated per message).
+    unacked: RefCell<VecDeque<Rc<dyn Kept>>>,
     /// The address of the instance started last after a kill (an `Addr<A>`), for routes made
     /// after it (a query's); `None` while the first instance lives.
     current: RefCell<Option<Box<dyn Any>>>,
@@ -134,22 +158,24 @@ impl Routes {
             // Nothing will handle it: keeping it would hold its in-flight ticket forever.
             return;
         }
-        self.unacked.borrow_mut().push_back(Box::new(Sent {
-            route: route.clone(),
-            msg,
-        }));
+        route.kept.borrow_mut().push_back(msg);
+        self.unacked.borrow_mut().push_back(route.clone());
     }
 
     /// The oldest unacknowledged message was handled to the end.
     pub(super) fn ack(&self) {
-        self.unacked.borrow_mut().pop_front();
+        if let Some(route) = self.unacked.borrow_mut().pop_front() {
+            route.forget_oldest();
+        }
     }
 
     /// The actor died where no supervisor saw it: nothing kept will ever be handled, and
     /// queries get no answer.
     pub(super) fn abandon(&self) {
         self.abandoned.set(true);
-        self.unacked.borrow_mut().clear();
+        for route in self.unacked.borrow_mut().drain(..) {
+            route.forget_all();
+        }
     }
 
     /// Whether the actor died unsupervised ([`abandon`](Self::abandon)).
@@ -171,8 +197,11 @@ impl Routes {
             repoint(addr);
         }
         let unacked = self.unacked.borrow();
-        for sent in unacked.iter() {
-            sent.resend();
+        for route in unacked.iter() {
+            route.rewind();
+        }
+        for route in unacked.iter() {
+            route.resend_next();
         }
         unacked.len()
     }

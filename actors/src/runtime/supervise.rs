@@ -145,6 +145,10 @@ pub(super) struct Inner {
     sabotage: Cell<Option<Sabotage>>,
     /// The monkey's kills count against the restart intensity like real failures.
     count_kills: Cell<bool>,
+    /// Actors may be killed for real ([`Supervision::allow_kills`]).
+    kills_allowed: Cell<bool>,
+    /// A message was sent: whether kills are allowed can no longer change.
+    kills_decided: Cell<bool>,
 }
 
 /// Writes a dead letter durably; `Err` says why it could not.
@@ -194,13 +198,23 @@ impl ActorHandle {
         }
     }
 
-    /// Kills the actor for real: at its next turn (at once when idle; after the message it is
+    /// Kills the actor for real (when the tree [allows kills](Supervision::allow_kills)): at
+    /// its next turn (at once when idle; after the message it is
     /// handling otherwise) its context stops, its mailbox is dropped with the messages in it,
     /// and the supervisor starts a fresh instance to which the senders' routes are re-pointed
     /// and every message not handled is sent again (see [`arm`](Self::arm)).
     pub fn kill(&self) {
+        if !self.supervision.0.kills_allowed.get() {
+            error!(actor = %self.cell.name, "kill refused: this run does not allow kills (Supervision::allow_kills)");
+            return;
+        }
         self.cell.kill_due.set(true);
         self.cell.kill_wake.notify_one();
+    }
+
+    /// Whether a message sent to this actor now is kept until handled.
+    pub(super) fn keeps_copies(&self) -> bool {
+        self.supervision.keeps_copies()
     }
 
     /// How senders reach this actor (for [`Inbox::of`](super::Inbox::of)).
@@ -250,6 +264,8 @@ impl Supervision {
             dead_letter_sink: RefCell::new(None),
             sabotage: Cell::new(None),
             count_kills: Cell::new(false),
+            kills_allowed: Cell::new(false),
+            kills_decided: Cell::new(false),
         }))
     }
 
@@ -320,6 +336,24 @@ impl Supervision {
     /// chaos run measures recovery.
     pub fn count_kills(&self) {
         self.0.count_kills.set(true);
+    }
+
+    /// Lets actors be killed for real ([`ActorHandle::kill`]: the chaos monkey, an operator).
+    /// Every message sent to a supervised actor is then kept until it is handled, so that a
+    /// kill loses none: a copy per message, which a run nobody can kill does not pay. Only
+    /// before the first message is sent (an error, and no effect, after it).
+    pub fn allow_kills(&self) -> Result<(), &'static str> {
+        if self.0.kills_decided.get() && !self.0.kills_allowed.get() {
+            return Err("kills must be allowed before the first message is sent");
+        }
+        self.0.kills_allowed.set(true);
+        Ok(())
+    }
+
+    /// Whether a message sent now must be kept until handled; fixes the answer for the run.
+    pub(super) fn keeps_copies(&self) -> bool {
+        self.0.kills_decided.set(true);
+        self.0.kills_allowed.get()
     }
 
     /// Breaks supervision on purpose (`keel chaos --sabotage`, for the invariant tests).
