@@ -12,7 +12,7 @@ const NEVER: u64 = u64::MAX;
 /// **Test tool.** Wraps a store and makes `apply` and `flush` fail after a number of
 /// successful calls, or from now on, as its [`FailSwitch`] says. A failed `apply` changes
 /// nothing (the batch is not passed on); reads always work.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FailingStore<S> {
     inner: S,
     writes_left: Arc<AtomicU64>,

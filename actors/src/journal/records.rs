@@ -2,6 +2,7 @@
 //! the risk state, the equity curve, the replay cursor and the run's identity.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use keel_binance::book::{RemoteVenueView, VenueBook};
 use serde::de::DeserializeOwned;
@@ -153,6 +154,19 @@ pub struct Journal<S: Store> {
     /// restart ([`reload`](Self::reload)) takes it from here instead of scanning the store.
     /// `None` until read, and after a mark that did not return `Ok`.
     equity: Option<Vec<EquityPoint>>,
+    /// The decoded state last written (or read) through any handle on this store: what an
+    /// actor restart ([`reload`](Self::reload)) takes instead of decoding the records again.
+    decoded: Arc<Mutex<Decoded>>,
+}
+
+/// The order manager's and the venue's state as the store holds them, decoded. Each part is
+/// `None` while unknown: before it was first read or written, and from the moment a write
+/// of it begins until that write returned `Ok` (a failed or half-done write leaves the store
+/// in doubt, and the next restart decodes what is really there).
+#[derive(Debug, Default)]
+struct Decoded {
+    om: Option<Option<OrderManagerState>>,
+    venue: Option<(Option<SimExchangeState>, Option<AnsweredCall>)>,
 }
 
 /// What a journal remembers of its own records, as read from the store.
@@ -209,6 +223,7 @@ impl<S: Store> Journal<S> {
             next_finished: records.next_finished,
             in_doubt: false,
             equity: None,
+            decoded: Arc::default(),
         })
     }
 
@@ -246,11 +261,12 @@ impl<S: Store> Journal<S> {
     }
 
     fn load_with(&self, equity: Vec<EquityPoint>) -> Result<Recovered, JournalError> {
+        let (venue, venue_answer) = self.venue_state()?;
         Ok(Recovered {
-            om: om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?,
+            om: self.om_state()?,
             price_marks: self.read(PRICE_MARKS_KEY)?,
-            venue: venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
-            venue_answer: self.read(VENUE_ANSWER_KEY)?,
+            venue,
+            venue_answer,
             risk: self.read(RISK_KEY)?,
             cursor: self.read(CURSOR_KEY)?,
             progress: self.read(PROGRESS_KEY)?,
@@ -265,10 +281,31 @@ impl<S: Store> Journal<S> {
     pub fn venue_state(
         &self,
     ) -> Result<(Option<SimExchangeState>, Option<AnsweredCall>), JournalError> {
-        Ok((
+        if let Some(venue) = &self.decoded().venue {
+            return Ok(venue.clone());
+        }
+        let venue = (
             venue_from_records(&self.store.scan_prefix(VENUE_PREFIX)?)?,
             self.read(VENUE_ANSWER_KEY)?,
-        ))
+        );
+        self.decoded().venue = Some(venue.clone());
+        Ok(venue)
+    }
+
+    /// The order manager's state as saved.
+    fn om_state(&self) -> Result<Option<OrderManagerState>, JournalError> {
+        if let Some(om) = &self.decoded().om {
+            return Ok(om.clone());
+        }
+        let om = om_from_records(&self.store.scan_prefix(OM_PREFIX)?)?;
+        self.decoded().om = Some(om.clone());
+        Ok(om)
+    }
+
+    /// The decoded state shared by the handles (a panic while it was held left nothing half
+    /// changed: every change is one assignment).
+    fn decoded(&self) -> std::sync::MutexGuard<'_, Decoded> {
+        self.decoded.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The remote venue's book, if one was saved.
@@ -298,11 +335,15 @@ impl<S: Store> Journal<S> {
     /// process and after every transition, and act only once it returned `Ok`.
     pub fn save_order_state(&mut self, om: &OrderManager) -> Result<(), JournalError> {
         self.settle_doubt()?;
-        let records = om_records(&om.to_state())?;
+        let state = om.to_state();
+        let records = om_records(&state)?;
         let mut batch = self.changes(OM_PREFIX, records);
         // The full state supersedes the price marks taken since the previous one.
         batch.push((PRICE_MARKS_KEY.to_string(), None));
-        self.write(batch)
+        self.decoded().om = None;
+        self.write(batch)?;
+        self.decoded().om = Some(Some(state));
+        Ok(())
     }
 
     /// Writes the in-process venue's state, with the call it just answered, and flushes them
@@ -322,13 +363,17 @@ impl<S: Store> Journal<S> {
                 })
                 .clone()
         };
-        let records = venue_records(&venue.to_state(), &mut key_of)?;
+        let state = venue.to_state();
+        let records = venue_records(&state, &mut key_of)?;
         let mut batch = self.changes(VENUE_PREFIX, records);
         batch.push((
             VENUE_ANSWER_KEY.to_string(),
             Some(encode(VENUE_ANSWER_KEY, answered)?),
         ));
-        self.write(batch)
+        self.decoded().venue = None;
+        self.write(batch)?;
+        self.decoded().venue = Some((Some(state), Some(answered.clone())));
+        Ok(())
     }
 
     /// The puts and deletes that turn what was last written under `prefix` into `records`.

@@ -414,3 +414,44 @@ fn a_reload_keeps_its_equity_copy_in_step_with_the_store_and_drops_it_when_a_mar
         "the failed mark is not in the curve"
     );
 }
+
+#[test]
+fn a_reload_takes_the_decoded_state_last_written_equal_to_a_cold_read_and_never_a_failed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut driver = busy_driver();
+    let saved_om = driver.om.to_state();
+    let saved_venue = driver.ex.to_state();
+    {
+        let store = FailingStore::new(SledStore::open(dir.path()).unwrap());
+        let switch = store.switch();
+        let mut journal = Journal::open(store).unwrap();
+        journal.save_order_state(&driver.om).unwrap();
+        // Another handle on the same store (the execution actor's) writes the venue.
+        journal
+            .clone()
+            .save_venue(&driver.ex, &bar_answered(7))
+            .unwrap();
+        let reloaded = journal.reload().unwrap();
+        assert_eq!(reloaded.om, Some(saved_om.clone()));
+        assert_eq!(reloaded.venue, Some(saved_venue.clone()));
+        assert_eq!(reloaded.venue_answer, Some(bar_answered(7)));
+
+        // A save that fails must not become what a restart is rebuilt from.
+        for candle in &candles(160)[80..] {
+            driver.step(candle);
+        }
+        assert_ne!(driver.om.to_state(), saved_om, "the run went on");
+        switch.fail_now();
+        journal.save_order_state(&driver.om).unwrap_err();
+        switch.heal();
+        assert_eq!(
+            journal.reload().unwrap().om,
+            Some(saved_om.clone()),
+            "the last state that reached the store"
+        );
+        journal.flush().unwrap();
+    }
+    let cold = open(dir.path()).load().unwrap();
+    assert_eq!(cold.om, Some(saved_om), "what a fresh process reads");
+    assert_eq!(cold.venue, Some(saved_venue));
+}
