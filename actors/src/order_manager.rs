@@ -85,8 +85,15 @@ impl Rehydrate for OrderManagerActor {
             .into_iter()
             .filter(|trade| om.closed_trades().contains(trade))
             .collect();
+        // Handed to execution in this process and not yet answered: the journalled venue may
+        // not know them yet (the command waits in execution's mailbox), and they are not in
+        // doubt (execution will answer). Rejecting them as never reached would be wrong.
+        self.in_transit
+            .retain(|id| om.order(id).is_some_and(|o| o.status.is_open()));
+        let mut leave_alone = order_ids(&resend);
+        leave_alone.extend(self.in_transit.iter().cloned());
         if let Some(venue) = venue {
-            let report = reconcile_except(&mut om, &venue, now, &order_ids(&resend));
+            let report = reconcile_except(&mut om, &venue, now, &leave_alone);
             if !report.is_resolved() {
                 return Err(RehydrateError::Unreconciled(report.to_string()));
             }
@@ -145,6 +152,8 @@ pub struct OrderManagerActor {
     unsent: Vec<OrderCommand>,
     /// Trades a settlement closed, until risk is told.
     untold: Vec<ClosedTrade>,
+    /// Orders whose commands were handed to execution and that no report has named since.
+    in_transit: HashSet<ClientOrderId>,
     supervision: ActorHandle,
 }
 
@@ -175,6 +184,7 @@ impl OrderManagerActor {
             pending: Vec::new(),
             unsent: Vec::new(),
             untold: Vec::new(),
+            in_transit: HashSet::new(),
             supervision: rehydration.supervision,
         }
     }
@@ -230,6 +240,7 @@ impl OrderManagerActor {
         }
         fail::fail_point!("order_manager.after_journal_write");
         let commands = std::mem::take(&mut self.unsent);
+        self.in_transit.extend(order_ids(&commands));
         self.orders_submitted += stage::sent(&commands, now);
         self.exec.send(Execute {
             commands,
@@ -269,6 +280,7 @@ impl Respawn for OrderManagerActor {
         fresh.orders_submitted = self.orders_submitted;
         fresh.unsent = std::mem::take(&mut self.unsent);
         fresh.untold = std::mem::take(&mut self.untold);
+        fresh.in_transit = std::mem::take(&mut self.in_transit);
         fresh
     }
 }
@@ -328,6 +340,9 @@ impl Handler<Settle> for OrderManagerActor {
                 Some(Sabotage::ApplyFillTwice) => fills_twice(&msg.reports),
                 _ => msg.reports.clone(),
             };
+            for report in &reports {
+                this.in_transit.remove(report.order_id());
+            }
             let settled = stage::settle(&mut this.om, &reports);
             // Until risk is told, a restart of this actor knows these trades were not.
             this.untold.clone_from(&settled.closed);
@@ -433,3 +448,7 @@ fn fills_twice(reports: &[ExecutionReport]) -> Vec<ExecutionReport> {
     }
     twice
 }
+
+#[cfg(test)]
+#[path = "order_manager_tests.rs"]
+mod tests;

@@ -382,6 +382,20 @@ pub enum ExecutionReport {
     },
 }
 
+impl ExecutionReport {
+    /// The order the report is about.
+    pub fn order_id(&self) -> &ClientOrderId {
+        match self {
+            Self::Fill(fill) => &fill.client_order_id,
+            Self::Accepted { id, .. }
+            | Self::Rejected { id, .. }
+            | Self::Cancelled { id, .. }
+            | Self::Expired { id, .. }
+            | Self::Unknown { id, .. } => id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,167 @@
+//! The order manager actor restarted while a command it handed over still waits at
+//! execution: the journalled venue does not know the order yet, and the order is not in doubt.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use keel_core::execution::{FillConfig, SimExchange};
+use keel_core::order_manager::{OrderManager, OrderManagerConfig};
+use keel_core::risk::Approval;
+use keel_core::testing::{btc, candles};
+use keel_supervision::{HealthRegistry, MailboxGauge, Strategy, SupervisorConfig};
+use rust_decimal_macros::dec;
+
+use super::{OmRehydration, OrderManagerActor};
+use crate::journal::{AnsweredCall, Journal, SledStore, VenueCall};
+use crate::messages::{Approved, Execute, PortfolioUpdated, Record};
+use crate::model::{OrderIntent, OrderStatus, TakeProfit};
+use crate::runtime::{Chaos, Inbox, Inflight, Supervision, TreeSpec};
+
+/// Keeps what it is sent and handles none of it: execution with the command still queued.
+#[derive(Default)]
+struct Holds {
+    executes: Rc<RefCell<Vec<Execute>>>,
+}
+
+impl Actor for Holds {
+    type Context = Context<Self>;
+}
+
+impl Handler<Execute> for Holds {
+    type Result = ();
+
+    fn handle(&mut self, msg: Execute, _: &mut Self::Context) {
+        self.executes.borrow_mut().push(msg);
+    }
+}
+
+impl Handler<PortfolioUpdated> for Holds {
+    type Result = ();
+
+    fn handle(&mut self, _: PortfolioUpdated, _: &mut Self::Context) {}
+}
+
+fn open_btc(price: rust_decimal::Decimal, ts: crate::model::Timestamp) -> Approval {
+    Approval {
+        intent: Some(OrderIntent::Open {
+            symbol: btc(),
+            qty: dec!(1.00),
+            stop: Some(price - dec!(4)),
+            take_profits: vec![TakeProfit {
+                price: price + dec!(3),
+                fraction: dec!(1),
+            }],
+            ts,
+        }),
+        ..Approval::default()
+    }
+}
+
+#[test]
+fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(SledStore::open(dir.path()).unwrap()).unwrap();
+    let bars = candles(3);
+    // The venue has journalled its state (it knows no order yet): what a restart reconciles
+    // against.
+    let venue = SimExchange::new(FillConfig::default());
+    let answered = AnsweredCall {
+        call: VenueCall::Bar {
+            symbol: btc(),
+            close_time: bars[0].close_time(),
+        },
+        reports: Vec::new(),
+    };
+    journal.save_venue(&venue, &answered).unwrap();
+
+    let config = SupervisorConfig::default();
+    let supervision = Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["order_manager"]),
+        HealthRegistry::new(config.intensity.window()),
+        Rc::new(std::cell::Cell::new(false)),
+        1,
+    );
+    let handle = supervision.register("order_manager");
+    let holds = Holds::default();
+    let executes = holds.executes.clone();
+    let handed_over = executes.clone();
+    let record = System::new().block_on(async move {
+        let sink = holds.start();
+        let fresh = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
+        let addr = OrderManagerActor::new(
+            fresh.clone(),
+            vec![btc()],
+            Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
+            Inbox::new(sink.recipient(), MailboxGauge::default()),
+            Vec::new(),
+            Some(journal),
+            OmRehydration {
+                orders: OrderManagerConfig::default(),
+                venue: FillConfig::default(),
+                fresh,
+                supervision: handle.clone(),
+            },
+        )
+        .start();
+        let om = Inbox::of(&addr, &handle);
+        let inflight = Inflight::new();
+        let candle = &bars[1];
+        om.send(Approved {
+            candle: candle.clone(),
+            atr: None,
+            approval: open_btc(candle.close, candle.close_time()),
+            born: Instant::now(),
+            ticket: inflight.ticket(),
+        });
+        let handed = async {
+            while executes.borrow().is_empty() {
+                actix::clock::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(180), handed)
+            .await
+            .expect("the entry was never handed to execution");
+        // The next message finds the actor failing: it restarts, rehydrates and reconciles
+        // while the entry's command still waits at execution.
+        handle.inject(Chaos::Panic);
+        let next = &bars[2];
+        om.send(Approved {
+            candle: next.clone(),
+            atr: None,
+            approval: Approval::default(),
+            born: Instant::now(),
+            ticket: inflight.ticket(),
+        });
+        let wait = async {
+            while supervision.stats().restarts.get("order_manager").is_none() {
+                actix::clock::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(180), wait)
+            .await
+            .expect("the order manager never restarted");
+        Inbox::of(&addr, &handle)
+            .ask(Record)
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(
+        handed_over.borrow().len(),
+        1,
+        "the entry was handed over once"
+    );
+    let entry = record
+        .orders
+        .iter()
+        .find(|o| o.request.symbol == btc())
+        .expect("the entry is in the record");
+    assert_ne!(
+        entry.status,
+        OrderStatus::Rejected,
+        "an order waiting at execution is not 'never reached': {entry:?}"
+    );
+}
