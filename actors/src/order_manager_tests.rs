@@ -136,7 +136,7 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
             ticket: inflight.ticket(),
         });
         let wait = async {
-            while supervision.stats().restarts.get("order_manager").is_none() {
+            while !supervision.stats().restarts.contains_key("order_manager") {
                 actix::clock::sleep(Duration::from_millis(2)).await;
             }
         };
