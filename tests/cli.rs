@@ -72,7 +72,7 @@ fn run_print_tree_shows_the_supervision_tree_and_runs_nothing() {
         "   │  ├─ symbol:BTCUSDT (permanent)",
         "   │  └─ symbol:ETHUSDT (permanent)",
         "   └─ execution (permanent)",
-        "not yet supervised: the feed, the news poller",
+        "not yet supervised: the feed",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),

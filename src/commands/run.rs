@@ -36,9 +36,13 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
     let mut settings = super::load_settings(args.config.as_deref())?;
     if args.print_tree {
         let symbols = settings.symbols()?;
-        let tree = TreeSpec::pipeline(settings.supervision.strategy, &symbols);
+        let tree = TreeSpec::pipeline(
+            settings.supervision.strategy,
+            &symbols,
+            !settings.sentiment.feeds.is_empty(),
+        );
         print!("{}", tree.render(&settings.supervision));
-        println!("not yet supervised: the feed, the news poller");
+        println!("not yet supervised: the feed");
         return Ok(());
     }
     if let Some(store) = &args.store {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use keel_actors::messages::{NewHeadlines, SentimentSummary};
-use keel_actors::runtime::Inbox;
+use keel_actors::runtime::{Inbox, Supervision, NEWS_POLLER};
 use keel_actors::sentiment::poller::{spawn_poller, FeedPoller};
 use keel_model::{Symbol, SystemClock};
 use keel_news::llm::{
@@ -46,6 +46,7 @@ pub(super) fn start_feed_poller(
     settings: &Settings,
     symbols: &[Symbol],
     sentiment: Inbox<NewHeadlines>,
+    supervision: &Supervision,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let cfg = &settings.sentiment;
     if cfg.feeds.is_empty() {
@@ -66,6 +67,7 @@ pub(super) fn start_feed_poller(
         Box::new(SystemClock),
         sentiment,
         cfg.record_headlines.clone(),
+        supervision.register(NEWS_POLLER),
     )))
 }
 

@@ -141,7 +141,11 @@ async fn run_graph(
     let inflight = Inflight::new();
     let shutdown = Rc::new(Cell::new(false));
     listen_for_shutdown(shutdown.clone());
-    let tree = TreeSpec::pipeline(settings.supervision.strategy, &symbols);
+    let tree = TreeSpec::pipeline(
+        settings.supervision.strategy,
+        &symbols,
+        !settings.sentiment.feeds.is_empty(),
+    );
     let supervision = Supervision::new(
         &settings.supervision,
         &tree,
@@ -284,6 +288,7 @@ async fn run_graph(
         settings,
         &symbols,
         Inbox::of(&sentiment, &sentiment_mailbox),
+        &supervision,
     )?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()

@@ -246,6 +246,42 @@ impl Failure {
     }
 }
 
+/// Counts `failure` in the tree's statistics, records it and has the tree decide: the
+/// backoff before the restart, or `None` when trading stopped.
+fn report_failure(handle: &ActorHandle, failure: &Failure) -> Option<Duration> {
+    let sup = &handle.supervision;
+    {
+        let mut stats = sup.0.stats.borrow_mut();
+        *stats.failures.entry(handle.name().to_string()).or_default() += 1;
+        if matches!(failure.reason, ExitReason::Panic(_)) {
+            stats.panics += 1;
+        }
+        if let Some(point) = failure.failpoint {
+            *stats.failpoints.entry(point.to_string()).or_default() += 1;
+        }
+        if !failure.injected {
+            stats.real_failures += 1;
+        }
+    }
+    sup.record(SupervisionEvent::exited(handle.name(), &failure.reason));
+    sup.on_failure(&handle.cell, &failure.reason, failure.injected)
+}
+
+/// A supervised task's work failed with a panic (`payload`, caught by
+/// [`contained_future`](super::contained_future)): a loop that is not an actor, such as the
+/// news poller. The failure goes to the tree like a handler's (restart intensity, escalation;
+/// an injected one counts against neither). The task then restores its state from before the
+/// failed work and does it again after the returned backoff; `None`: trading stopped, the
+/// task ends.
+pub(crate) fn task_failed(
+    handle: &ActorHandle,
+    payload: &(dyn std::any::Any + Send),
+) -> Option<Duration> {
+    let backoff = report_failure(handle, &Failure::of_panic(payload))?;
+    handle.cell.restart_pending.set(false);
+    Some(backoff)
+}
+
 /// Handles the message until it is handled, or given up, or must wait for a backoff.
 fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
@@ -315,24 +351,11 @@ fn after_failure<A: Rehydrate, M: Debug + ?Sized, R>(
     delivery: &mut Delivery,
     failure: Failure,
 ) -> Option<Step<R>> {
-    let sup = &handle.supervision;
     delivery.failed_at.get_or_insert_with(Instant::now);
-    {
-        let mut stats = sup.0.stats.borrow_mut();
-        *stats.failures.entry(handle.name().to_string()).or_default() += 1;
-        if matches!(failure.reason, ExitReason::Panic(_)) {
-            stats.panics += 1;
-        }
-        if let Some(point) = failure.failpoint {
-            *stats.failpoints.entry(point.to_string()).or_default() += 1;
-        }
-        if !failure.injected {
-            stats.real_failures += 1;
-            delivery.failures.push(failure.reason.to_string());
-        }
+    if !failure.injected {
+        delivery.failures.push(failure.reason.to_string());
     }
-    sup.record(SupervisionEvent::exited(handle.name(), &failure.reason));
-    let Some(backoff) = sup.on_failure(&handle.cell, &failure.reason, failure.injected) else {
+    let Some(backoff) = report_failure(handle, &failure) else {
         return Some(Step::Done(None));
     };
     if !backoff.is_zero() {

@@ -14,6 +14,7 @@ mod supervise;
 mod supervised;
 mod tree;
 
+pub(crate) use delivery::task_failed;
 pub use delivery::{answer, contain, delivery_history, DeliveryHistory};
 pub use failpoints::{
     parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
@@ -30,7 +31,7 @@ pub use supervise::{
     ActorHandle, Chaos, DeadLetterSink, Rehydrate, RehydrateError, Supervision, SupervisionStats,
 };
 pub use supervised::{supervise, supervise_failed};
-pub use tree::{ChildSpec, TreeSpec};
+pub use tree::{ChildSpec, TreeSpec, NEWS_POLLER};
 
 #[cfg(test)]
 mod kill_tests;

@@ -198,6 +198,19 @@ impl ActorHandle {
         }
     }
 
+    /// What the chaos monkey injected into a supervised task (not an actor: it has no
+    /// message to strike), counted like an actor's; the task raises it at its own point.
+    pub(crate) fn take_injected(&self) -> Option<Chaos> {
+        let chaos = self.cell.chaos.take()?;
+        let mut stats = self.supervision.0.stats.borrow_mut();
+        let entry = stats.injected.entry(self.name().to_string()).or_default();
+        match chaos {
+            Chaos::Panic | Chaos::Poison => entry.0 += 1,
+            Chaos::Stop => entry.1 += 1,
+        }
+        Some(chaos)
+    }
+
     /// Kills the actor for real (when the tree [allows kills](Supervision::allow_kills)): at
     /// its next turn (at once when idle; after the message it is
     /// handling otherwise) its context stops, its mailbox is dropped with the messages in it,

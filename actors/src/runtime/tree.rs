@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 use keel_model::Symbol;
 use keel_supervision::{RestartType, Strategy, SupervisorConfig};
 
+/// The news poller's name in the tree.
+pub const NEWS_POLLER: &str = "news_poller";
+
 /// A supervisor and its children, in start order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeSpec {
@@ -35,11 +38,11 @@ pub enum ChildSpec {
 }
 
 impl TreeSpec {
-    /// keel's pipeline (DESIGN §2): the root (`root_strategy`) holds the sentiment actor and
-    /// the trading group; trading (rest_for_one: a later stage depends on the earlier ones)
+    /// keel's pipeline (DESIGN §2): the root (`root_strategy`) holds the sentiment actor, the
+    /// news poller when there is one (`news_poller`: feeds are polled), and the trading group; trading (rest_for_one: a later stage depends on the earlier ones)
     /// holds the symbol group, fusion, risk, the order manager and execution; the symbol
     /// group (one_for_one) holds one actor per symbol. Every actor is permanent.
-    pub fn pipeline(root_strategy: Strategy, symbols: &[Symbol]) -> Self {
+    pub fn pipeline(root_strategy: Strategy, symbols: &[Symbol], news_poller: bool) -> Self {
         let actor = |name: String| ChildSpec::Actor {
             name,
             restart: RestartType::Permanent,
@@ -56,17 +59,19 @@ impl TreeSpec {
         trading.extend(
             ["fusion", "risk", "order_manager", "execution"].map(|name| actor(name.to_string())),
         );
+        let mut root = vec![actor("sentiment".into())];
+        if news_poller {
+            root.push(actor(NEWS_POLLER.into()));
+        }
+        root.push(ChildSpec::Supervisor(TreeSpec {
+            name: "trading".into(),
+            strategy: Strategy::RestForOne,
+            children: trading,
+        }));
         TreeSpec {
             name: "root".into(),
             strategy: root_strategy,
-            children: vec![
-                actor("sentiment".into()),
-                ChildSpec::Supervisor(TreeSpec {
-                    name: "trading".into(),
-                    strategy: Strategy::RestForOne,
-                    children: trading,
-                }),
-            ],
+            children: root,
         }
     }
 
@@ -149,7 +154,7 @@ mod tests {
             Symbol::parse("BTCUSDT").unwrap(),
             Symbol::parse("ETHUSDT").unwrap(),
         ];
-        let tree = TreeSpec::pipeline(Strategy::RestForOne, &symbols);
+        let tree = TreeSpec::pipeline(Strategy::RestForOne, &symbols, false);
         assert_eq!(
             tree.actors(),
             [
@@ -179,5 +184,15 @@ root (supervisor, rest_for_one)
         assert!(
             text.starts_with("supervision tree (every supervisor: at most 10 restarts in 60000 ms")
         );
+    }
+
+    #[test]
+    fn a_run_that_polls_news_has_the_poller_under_the_root() {
+        let tree = TreeSpec::pipeline(
+            Strategy::OneForOne,
+            &[Symbol::parse("BTCUSDT").unwrap()],
+            true,
+        );
+        assert_eq!(&tree.actors()[..2], ["sentiment", NEWS_POLLER]);
     }
 }

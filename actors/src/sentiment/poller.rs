@@ -11,9 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::runtime::Inbox;
+use crate::runtime::{contained_future, task_failed, ActorHandle, Inbox, NEWS_POLLER};
 use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::messages::NewHeadlines;
 use crate::model::{Clock, Timestamp};
@@ -41,6 +41,7 @@ pub struct PollReport {
     pub bad_dates: usize,
 }
 
+#[derive(Clone)]
 struct Feed {
     name: String,
     url: String,
@@ -82,7 +83,9 @@ impl Default for FeedProtection {
     }
 }
 
-/// The state of polling: each feed's validators and breaker, and every item seen.
+/// The state of polling: each feed's validators and breaker, and every item seen. A clone is
+/// a checkpoint (the HTTP client is shared).
+#[derive(Clone)]
 pub struct FeedPoller {
     client: reqwest::Client,
     feeds: Vec<Feed>,
@@ -226,17 +229,47 @@ pub fn append_jsonl(path: &Path, headlines: &[Headline]) -> std::io::Result<()> 
 }
 
 /// Polls every `every` until the system stops: new headlines go to `sentiment` and, with
-/// `record`, are appended to that JSONL file.
+/// `record`, are appended to that JSONL file. The poller is a member of the supervision tree
+/// (`supervision`, registered as [`NEWS_POLLER`](crate::runtime::NEWS_POLLER)): a poll that
+/// panics is reported like an actor's failure, the poller goes back to its state from before
+/// that poll (the items it took are taken again, not lost) and polls again after the
+/// restart's backoff; it stops when trading stops. The chaos monkey's strike lands after a
+/// poll has taken its items and before they are delivered.
 pub fn spawn_poller(
     mut poller: FeedPoller,
     every: Duration,
     clock: Box<dyn Clock>,
     sentiment: Inbox<NewHeadlines>,
     record: Option<PathBuf>,
+    supervision: ActorHandle,
 ) -> tokio::task::JoinHandle<()> {
     actix::spawn(async move {
         loop {
-            let report = poller.poll(clock.now()).await;
+            let checkpoint = poller.clone();
+            let now = clock.now();
+            let polled = contained_future(async {
+                let report = poller.poll(now).await;
+                if supervision.take_injected().is_some() {
+                    panic!("chaos monkey: injected panic (news poller, before delivering a poll)");
+                }
+                report
+            })
+            .await;
+            let report = match polled {
+                Ok(report) => report,
+                Err(payload) => {
+                    poller = checkpoint;
+                    let Some(backoff) = task_failed(&supervision, payload.as_ref()) else {
+                        error!(
+                            actor = NEWS_POLLER,
+                            "trading stopped: the news poller stops"
+                        );
+                        return;
+                    };
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+            };
             debug!(
                 fetched = report.fetched,
                 not_modified = report.not_modified,

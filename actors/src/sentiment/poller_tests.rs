@@ -9,10 +9,10 @@ use actix::prelude::*;
 use super::poller::*;
 use crate::messages::NewHeadlines;
 use crate::model::{ManualClock, Symbol, Timestamp};
-use crate::runtime::Inbox;
+use crate::runtime::{Chaos, Inbox, Supervision, TreeSpec, NEWS_POLLER};
 use keel_news::testing::{FakeResponse, FakeServer};
 use keel_news::{load_news, Headline, SentimentConfig, SymbolTagger};
-use keel_supervision::MailboxGauge;
+use keel_supervision::{HealthRegistry, MailboxGauge, Strategy, SupervisorConfig};
 
 const FEED: &str = include_str!("testdata/news_rss.xml");
 
@@ -214,6 +214,7 @@ async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
         Box::new(clock),
         Inbox::new(sink.recipient(), MailboxGauge::default()),
         Some(record.clone()),
+        poller_tree().register(NEWS_POLLER),
     );
     // Wait for the third headline (the poller runs every 20 ms); minutes only if it never
     // comes.
@@ -236,4 +237,62 @@ async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
         sorted.sort_by_key(|h| h.published);
         sorted
     });
+}
+
+/// A tree holding just the news poller.
+fn poller_tree() -> Supervision {
+    let config = SupervisorConfig::default();
+    Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &[NEWS_POLLER]),
+        HealthRegistry::new(config.intensity.window()),
+        std::rc::Rc::new(std::cell::Cell::new(false)),
+        1,
+    )
+}
+
+#[actix_rt::test]
+async fn a_poll_that_fails_before_delivering_is_restarted_and_its_headlines_arrive_once() {
+    let server = feed_server();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = Sink(got.clone()).start();
+    let clock = ManualClock::new(Timestamp::parse_utc("2018-01-16T12:10:00Z").unwrap());
+    let tree = poller_tree();
+    let handle = tree.register(NEWS_POLLER);
+    // The first poll takes the feed's two headlines (and its ETag), then fails before
+    // delivering them.
+    handle.inject(Chaos::Panic);
+    let task = spawn_poller(
+        poller(&server),
+        Duration::from_millis(20),
+        Box::new(clock),
+        Inbox::new(sink.recipient(), MailboxGauge::default()),
+        None,
+        handle,
+    );
+    let third = async {
+        while got.lock().unwrap().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(300), third)
+        .await
+        .expect("the headlines of the failed poll never arrived");
+    task.abort();
+    let stats = tree.stats();
+    assert_eq!(stats.failures.get(NEWS_POLLER), Some(&1), "{stats:?}");
+    assert_eq!(stats.restarts.get(NEWS_POLLER), Some(&1), "{stats:?}");
+    let titles: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.title.clone())
+        .collect();
+    let unique: std::collections::HashSet<&String> = titles.iter().collect();
+    assert_eq!(unique.len(), titles.len(), "each headline once: {titles:?}");
+    assert_eq!(
+        titles.len(),
+        3,
+        "the two of the failed poll, then the new one"
+    );
 }
