@@ -148,7 +148,7 @@ fn chaos_round(
         // An escalation past the root stops trading safely: that is its own exit code.
         Err(err) if escaped == 0 => return Err(err),
         Err(err) => {
-            // An escaped panic killed an actor for good: its mailbox closed under its senders.
+            // An escaped panic killed an actor for good, and trading stopped safely.
             let checks = [
                 Check {
                     name: "the replay completed",

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use keel_supervision::{ExitReason, SupervisionEvent};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::delivery::fail_rehydration;
 use super::supervise::ActorHandle;
@@ -35,17 +35,15 @@ impl ActorHandle {
     /// killed while idle.
     pub fn arm<A: Respawn>(&self, ctx: &mut Context<A>) {
         let wake = self.cell.kill_wake.clone();
-        let watch = Watch(self.cell.clone());
+        let watch = Watch(self.clone());
         ctx.spawn(
             actix::fut::wrap_future::<_, A>(async move {
                 wake.notified().await;
                 watch
             })
-            .map(|watch: Watch, actor: &mut A, ctx| {
-                watch.defuse();
+            .map(|_: Watch, actor: &mut A, ctx| {
                 if !actor.busy() && actor.supervision().cell.kill_due.take() {
                     die(actor, ctx);
-                    actor.supervision().cell.replacing.set(false);
                 } else {
                     // A wake left over from a kill done at a message: watch again.
                     actor.supervision().clone().arm(ctx);
@@ -55,23 +53,23 @@ impl ActorHandle {
     }
 }
 
-/// Notices an instance that dies without the supervisor: dropped with its context, not by
-/// [`die`] (a panic escaped every containment, and the runtime dropped the task). Nothing
-/// will handle what its routes keep, so they let it go (its in-flight tickets with it) and
-/// queries are answered "closed", instead of the run waiting forever.
-struct Watch(std::rc::Rc<super::supervise::ActorCell>);
-
-impl Watch {
-    /// The instance is alive (its watch fired): nothing to notice.
-    fn defuse(self) {
-        self.0.replacing.set(true);
-    }
-}
+/// Notices an instance that dies without its supervisor: its context dropped while a panic
+/// unwinds (a panic escaped every containment, and the runtime dropped the task), not
+/// stopped by [`die`] or by the end of the run. The tree has lost an actor it cannot replace,
+/// so trading stops safely (as past the root's restart intensity), and nothing will handle
+/// what the actor's routes keep: they let it go (its in-flight tickets with it) and queries
+/// are answered "closed", instead of the run waiting forever.
+struct Watch(ActorHandle);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        if !self.0.replacing.take() {
-            self.0.routes.abandon();
+        if std::thread::panicking() {
+            let name = self.0.name().to_string();
+            error!(actor = %name, "the actor died outside its supervisor (a panic escaped every containment): trading stops");
+            self.0.cell.routes.abandon();
+            self.0
+                .supervision
+                .give_up(format!("{name} died outside its supervisor"));
         }
     }
 }
@@ -92,7 +90,6 @@ fn die<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) {
         return;
     }
     let handle = actor.supervision().clone();
-    handle.cell.replacing.set(true);
     ctx.stop();
     let sup = handle.supervision.clone();
     let name = handle.name().to_string();

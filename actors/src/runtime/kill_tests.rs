@@ -283,3 +283,36 @@ fn a_tree_that_does_not_allow_kills_refuses_one_and_keeps_no_copies() {
         "too late once a message was sent without a copy kept"
     );
 }
+
+/// Panics outside the supervisor: a handler that does not go through `supervise`.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+struct Escape;
+
+impl Handler<Escape> for Counter {
+    type Result = ();
+
+    fn handle(&mut self, _: Escape, _: &mut Context<Self>) {
+        panic!("a bug outside every containment");
+    }
+}
+
+#[test]
+fn an_actor_that_dies_outside_its_supervisor_stops_trading_and_holds_nothing() {
+    let fixture = Fixture::new(&SupervisorConfig::default());
+    System::new().block_on(async {
+        let (inbox, handle, addr) = fixture.start();
+        inbox.send(Note("before"));
+        addr.do_send(Escape);
+        until("the tree noticed the dead actor", || handle.tree_gave_up()).await;
+        inbox.send(Note("after"));
+        assert_eq!(
+            handle.unacked(),
+            0,
+            "nothing kept for an actor that will never handle it"
+        );
+    });
+    let why = fixture.supervision.escalated().unwrap_or_default();
+    assert!(why.contains("counter died outside its supervisor"), "{why}");
+    assert_eq!(*fixture.log.borrow(), ["1:before"]);
+}

@@ -125,8 +125,6 @@ pub(super) struct ActorCell {
     pub(super) kill_due: Cell<bool>,
     /// Wakes the instance's kill watch ([`ActorHandle::arm`]).
     pub(super) kill_wake: Rc<tokio::sync::Notify>,
-    /// The supervisor is replacing the instance (its context stops on purpose).
-    pub(super) replacing: Cell<bool>,
     /// When the instance was last killed, until its successor has handled a message.
     pub(super) killed_at: Cell<Option<Instant>>,
 }
@@ -302,7 +300,6 @@ impl Supervision {
             child,
             routes: Routes::default(),
             kill_due: Cell::new(false),
-            replacing: Cell::new(false),
             kill_wake: Rc::new(tokio::sync::Notify::new()),
             killed_at: Cell::new(None),
         });
@@ -457,7 +454,10 @@ impl Supervision {
     /// Stops trading safely for `why`: no message is handled any more, and the runtime exits
     /// with code 70.
     pub(super) fn give_up(&self, why: String) {
-        *self.0.escalated.borrow_mut() = Some(why);
+        // Also called while a panic unwinds: never a second panic over a borrowed cell.
+        if let Ok(mut escalated) = self.0.escalated.try_borrow_mut() {
+            *escalated = Some(why);
+        }
         self.0.shutdown.set(true);
     }
 
