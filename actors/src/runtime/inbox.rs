@@ -82,7 +82,10 @@ where
         loop {
             match self.route.recipient().send(msg.clone()).await {
                 Err(MailboxError::Closed)
-                    if self.receiver.as_ref().is_some_and(|r| !r.tree_gave_up()) =>
+                    if self
+                        .receiver
+                        .as_ref()
+                        .is_some_and(ActorHandle::may_be_replaced) =>
                 {
                     // Killed before it answered: its fresh instance is asked once it is up.
                     actix::clock::sleep(std::time::Duration::from_millis(1)).await;

@@ -223,6 +223,12 @@ impl ActorHandle {
         self.cell.kill_wake.notify_one();
     }
 
+    /// Whether a closed mailbox of this actor may still get a successor: kills are allowed and
+    /// trading has not stopped. Otherwise nothing will ever answer there again.
+    pub fn may_be_replaced(&self) -> bool {
+        self.supervision.0.kills_allowed.get() && !self.tree_gave_up()
+    }
+
     /// Whether a message sent to this actor now is kept until handled.
     pub(super) fn keeps_copies(&self) -> bool {
         self.supervision.keeps_copies()
