@@ -336,14 +336,18 @@ impl Handler<Settle> for OrderManagerActor {
         let _span = info_span!("actor", actor = "order_manager", symbol = "*").entered();
         supervise(self, msg, ctx, |this, msg, _| {
             this.dispatch_pending(msg.now, &msg.ticket);
+            let doubled;
             let reports = match this.supervision.sabotaged() {
-                Some(Sabotage::ApplyFillTwice) => fills_twice(&msg.reports),
-                _ => msg.reports.clone(),
+                Some(Sabotage::ApplyFillTwice) => {
+                    doubled = fills_twice(&msg.reports);
+                    &doubled
+                }
+                _ => &msg.reports,
             };
-            for report in &reports {
+            for report in reports {
                 this.in_transit.remove(report.order_id());
             }
-            let settled = stage::settle(&mut this.om, &reports);
+            let settled = stage::settle(&mut this.om, reports);
             // Until risk is told, a restart of this actor knows these trades were not.
             this.untold.clone_from(&settled.closed);
             if settled.commands.is_empty() {

@@ -198,14 +198,13 @@ async fn run_graph(
 
     // Senders reach each actor through its routes (they follow it across real kills) and
     // count messages into its mailbox gauge (the health registry's).
-    let (om_mailbox, exec_mailbox, risk_mailbox, fusion_mailbox, sentiment_mailbox) = (
+    let (om_receiver, exec_receiver, risk_receiver, fusion_receiver, sentiment_receiver) = (
         om_handle.clone(),
         exec_handle.clone(),
         risk_handle.clone(),
         fusion_handle.clone(),
         sentiment_handle.clone(),
     );
-    let symbol_mailboxes: Vec<_> = symbol_handles.to_vec();
 
     // The order manager talks to execution and risk, and both answer it: create its context
     // first so that its address exists before the actors that need it.
@@ -218,12 +217,12 @@ async fn run_graph(
         .register_breaker("venue", keel_supervision::BreakerState::Closed);
     let exec = ExecutionActor::new(
         venue,
-        Inbox::of(&om, &om_mailbox),
+        Inbox::of(&om, &om_receiver),
         options.latencies.clone(),
         exec_handle,
         VenueBreaker {
             guard: VenueGuard::new(settings.venue_breaker.clone(), options.venue_faults.clone()),
-            risk: Inbox::of(&risk, &risk_mailbox),
+            risk: Inbox::of(&risk, &risk_receiver),
         },
     )
     .start();
@@ -246,8 +245,8 @@ async fn run_graph(
     risk_context.run(RiskActor::new(
         risk_stage,
         view,
-        Inbox::of(&om, &om_mailbox),
-        Inbox::of(&om, &om_mailbox),
+        Inbox::of(&om, &om_receiver),
+        Inbox::of(&om, &om_receiver),
         rebuild,
         risk_handle,
     ));
@@ -260,8 +259,8 @@ async fn run_graph(
     om_context.run(OrderManagerActor::new(
         start.orders,
         symbols.clone(),
-        Inbox::of(&exec, &exec_mailbox),
-        Inbox::of(&risk, &risk_mailbox),
+        Inbox::of(&exec, &exec_receiver),
+        Inbox::of(&risk, &risk_receiver),
         start.equity,
         match (supervision.sabotaged(), &journal) {
             (Some(Sabotage::DropJournal), Some(real)) => Some(journal_elsewhere(settings, real)?),
@@ -270,8 +269,9 @@ async fn run_graph(
         rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
-    let fusion = FusionActor::new(strategy, Inbox::of(&risk, &risk_mailbox), fusion_handle).start();
-    let fusion_news = Inbox::of(&fusion, &fusion_mailbox);
+    let fusion =
+        FusionActor::new(strategy, Inbox::of(&risk, &risk_receiver), fusion_handle).start();
+    let fusion_news = Inbox::of(&fusion, &fusion_receiver);
     let sentiment_core = SentimentCore::new(
         settings.sentiment.clone(),
         replay_analyst(settings, analyses.as_ref()),
@@ -287,17 +287,18 @@ async fn run_graph(
     let poller = start_feed_poller(
         settings,
         &symbols,
-        Inbox::of(&sentiment, &sentiment_mailbox),
+        Inbox::of(&sentiment, &sentiment_receiver),
         &supervision,
     )?;
     let symbol_actors: HashMap<_, _> = symbols
         .iter()
         .zip(symbol_handles)
-        .zip(symbol_mailboxes)
-        .map(|((s, handle), mailbox)| {
+        .map(|(s, handle)| {
             let core = SymbolCore::new(s.clone(), &settings.indicators, &settings.setup);
-            let actor = SymbolActor::new(core, Inbox::of(&fusion, &fusion_mailbox), handle).start();
-            (s.clone(), Inbox::of(&actor, &mailbox))
+            let receiver = handle.clone();
+            let actor =
+                SymbolActor::new(core, Inbox::of(&fusion, &fusion_receiver), handle).start();
+            (s.clone(), Inbox::of(&actor, &receiver))
         })
         .collect();
     if let Some(chaos) = options.chaos.clone() {
@@ -319,10 +320,10 @@ async fn run_graph(
     };
     let targets = FeedTargets {
         symbols: symbol_actors,
-        news: Inbox::of(&sentiment, &sentiment_mailbox),
-        risk: Inbox::of(&risk, &risk_mailbox),
-        venue: Inbox::of(&exec, &exec_mailbox),
-        progress: journal.is_some().then(|| Inbox::of(&om, &om_mailbox)),
+        news: Inbox::of(&sentiment, &sentiment_receiver),
+        risk: Inbox::of(&risk, &risk_receiver),
+        venue: Inbox::of(&exec, &exec_receiver),
+        progress: journal.is_some().then(|| Inbox::of(&om, &om_receiver)),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
@@ -338,7 +339,7 @@ async fn run_graph(
         poller.abort();
     }
     // Queries go through the routes too: an actor killed during the run has a successor.
-    match Inbox::of(&sentiment, &sentiment_mailbox)
+    match Inbox::of(&sentiment, &sentiment_receiver)
         .ask(Summarize)
         .await?
     {
@@ -347,16 +348,16 @@ async fn run_graph(
             "the sentiment actor could not summarise its work (see the supervision events above)"
         ),
     }
-    Inbox::of(&om, &om_mailbox).ask(Flush).await?;
+    Inbox::of(&om, &om_receiver).ask(Flush).await?;
     let health = supervision.health().report(std::time::Instant::now());
     info!(inflight_high_water = inflight.high_water(), "{health}");
     if let Some(reason) = supervision.escalated() {
         return Err(Escalated(reason).into());
     }
-    let record = Inbox::of(&om, &om_mailbox).ask(Record).await?.ok_or_else(|| {
+    let record = Inbox::of(&om, &om_receiver).ask(Record).await?.ok_or_else(|| {
         anyhow::anyhow!("the order manager could not report its orders and equity (see the supervision events in the log)")
     })?;
-    let refusals = Inbox::of(&risk, &risk_mailbox)
+    let refusals = Inbox::of(&risk, &risk_receiver)
         .ask(RefusalCounts)
         .await?
         .ok_or_else(|| {

@@ -292,20 +292,11 @@ fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
 ) -> Step<R> {
     let sup = &handle.supervision;
     loop {
-        let chaos = handle.cell.chaos.take();
-        if let Some(kind) = chaos {
-            let mut stats = sup.0.stats.borrow_mut();
-            let entry = stats.injected.entry(handle.name().to_string()).or_default();
-            match kind {
-                Chaos::Panic | Chaos::Poison => entry.0 += 1,
-                Chaos::Stop => entry.1 += 1,
-            }
-        }
+        let chaos = handle.take_strike();
         delivery.poisoned |= chaos == Some(Chaos::Poison);
         let redelivery = delivery.attempts > 0;
         delivery.attempts += 1;
         let outcome = match chaos {
-            Some(Chaos::Stop) => Err(Failure::injected(ExitReason::Killed)),
             Some(Chaos::Panic) if sup.sabotaged() == Some(Sabotage::EscapePanic) => {
                 panic!("chaos monkey: injected panic, raised outside the supervisor (sabotage)")
             }

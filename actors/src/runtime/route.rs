@@ -109,7 +109,7 @@ pub(super) struct Routes {
     /// The address of the instance started last after a kill (an `Addr<A>`), for routes made
     /// after it (a query's); `None` while the first instance lives.
     current: RefCell<Option<Box<dyn Any>>>,
-    abandoned: std::cell::Cell<bool>,
+    abandoned: Cell<bool>,
 }
 
 impl Routes {

@@ -196,16 +196,13 @@ impl ActorHandle {
         }
     }
 
-    /// What the chaos monkey injected into a supervised task (not an actor: it has no
-    /// message to strike), counted like an actor's; the task raises it at its own point.
-    pub(crate) fn take_injected(&self) -> Option<Chaos> {
+    /// The strike the chaos monkey armed for the actor's next message (or a supervised
+    /// task's next piece of work), counted as an injected panic; never a stop, which is a
+    /// real [`kill`](Self::kill).
+    pub(crate) fn take_strike(&self) -> Option<Chaos> {
         let chaos = self.cell.chaos.take()?;
         let mut stats = self.supervision.0.stats.borrow_mut();
-        let entry = stats.injected.entry(self.name().to_string()).or_default();
-        match chaos {
-            Chaos::Panic | Chaos::Poison => entry.0 += 1,
-            Chaos::Stop => entry.1 += 1,
-        }
+        stats.injected.entry(self.name().to_string()).or_default().0 += 1;
         Some(chaos)
     }
 

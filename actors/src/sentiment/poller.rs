@@ -249,7 +249,7 @@ pub fn spawn_poller(
             let now = clock.now();
             let polled = contained_future(async {
                 let report = poller.poll(now).await;
-                if supervision.take_injected().is_some() {
+                if supervision.take_strike().is_some() {
                     panic!("chaos monkey: injected panic (news poller, before delivering a poll)");
                 }
                 report

@@ -200,6 +200,19 @@ impl Handler<NewHeadlines> for Sink {
     }
 }
 
+/// Waits until `got` holds `n` headlines (the poller runs every 20 ms); minutes, then panics
+/// with `never` if they do not come.
+async fn until_headlines(got: &Mutex<Vec<Headline>>, n: usize, never: &str) {
+    let arrived = async {
+        while got.lock().unwrap().len() < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(300), arrived)
+        .await
+        .expect(never);
+}
+
 #[actix_rt::test]
 async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
     let server = feed_server();
@@ -216,16 +229,7 @@ async fn the_spawned_poller_delivers_and_records_replayable_jsonl() {
         Some(record.clone()),
         poller_tree().register(NEWS_POLLER),
     );
-    // Wait for the third headline (the poller runs every 20 ms); minutes only if it never
-    // comes.
-    let third = async {
-        while got.lock().unwrap().len() < 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(300), third)
-        .await
-        .expect("the poller never delivered the third headline");
+    until_headlines(&got, 3, "the poller never delivered the third headline").await;
     task.abort();
     let received = got.lock().unwrap().clone();
     assert_eq!(received.len(), 3, "two, then the new one");
@@ -270,14 +274,7 @@ async fn a_poll_that_fails_before_delivering_is_restarted_and_its_headlines_arri
         None,
         handle,
     );
-    let third = async {
-        while got.lock().unwrap().len() < 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(300), third)
-        .await
-        .expect("the headlines of the failed poll never arrived");
+    until_headlines(&got, 3, "the headlines of the failed poll never arrived").await;
     task.abort();
     let stats = tree.stats();
     assert_eq!(stats.failures.get(NEWS_POLLER), Some(&1), "{stats:?}");
