@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::breaker::BreakerState;
 use crate::event::{EventKind, SupervisionEvent};
@@ -16,6 +16,9 @@ use crate::report::{ActorReport, ActorState, BreakerReport, SupervisionReport};
 
 /// Restart timestamps kept per actor, so that memory stays bounded under any kill rate.
 const MAX_TRACKED_RESTARTS: usize = 65_536;
+
+/// Supervision events kept for the control plane's `/status` (the newest ones).
+pub const RECENT_EVENTS: usize = 50;
 
 /// Stands for "never set": a gauge nobody measures reports nothing rather than zero.
 const UNMEASURED: usize = usize::MAX;
@@ -76,6 +79,7 @@ struct ActorEntry {
     state: ActorState,
     started_at: Option<Instant>,
     restarts_total: u64,
+    failures_total: u64,
     restart_times: VecDeque<Instant>,
     last_error: Option<String>,
     mailbox: MailboxGauge,
@@ -87,6 +91,7 @@ impl ActorEntry {
             state: ActorState::Starting,
             started_at: None,
             restarts_total: 0,
+            failures_total: 0,
             restart_times: VecDeque::new(),
             last_error: None,
             mailbox: MailboxGauge::default(),
@@ -105,6 +110,16 @@ struct Registry {
     window: Duration,
     actors: BTreeMap<String, ActorEntry>,
     breakers: BTreeMap<String, BreakerEntry>,
+    recent: VecDeque<RecordedEvent>,
+}
+
+/// A supervision event and the wall-clock time it was recorded at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// When it was recorded.
+    pub at: SystemTime,
+    /// What happened.
+    pub event: SupervisionEvent,
 }
 
 /// The shared health of every actor and breaker.
@@ -128,6 +143,7 @@ impl HealthRegistry {
                 window: restart_window,
                 actors: BTreeMap::new(),
                 breakers: BTreeMap::new(),
+                recent: VecDeque::with_capacity(RECENT_EVENTS),
             })),
         }
     }
@@ -155,6 +171,13 @@ impl HealthRegistry {
     /// `event.actor`, breaker events the breaker of that name (registering it if unknown).
     pub fn record(&self, event: &SupervisionEvent, now: Instant) {
         let mut registry = self.lock();
+        if registry.recent.len() == RECENT_EVENTS {
+            registry.recent.pop_front();
+        }
+        registry.recent.push_back(RecordedEvent {
+            at: SystemTime::now(),
+            event: event.clone(),
+        });
         let breaker_state = match event.event {
             EventKind::BreakerOpened => Some(BreakerState::Open),
             EventKind::BreakerHalfOpen => Some(BreakerState::HalfOpen),
@@ -195,6 +218,9 @@ impl HealthRegistry {
             }
             EventKind::Stopped | EventKind::Panicked | EventKind::Escalated => {
                 entry.started_at = None;
+                if event.abnormal || event.event == EventKind::Panicked {
+                    entry.failures_total = entry.failures_total.saturating_add(1);
+                }
                 if event.abnormal || event.event != EventKind::Stopped {
                     entry.state = ActorState::Failed;
                     entry.last_error = Some(event.reason.clone());
@@ -241,6 +267,11 @@ impl HealthRegistry {
             .map(|entry| breaker_report(name, entry, now))
     }
 
+    /// The last [`RECENT_EVENTS`] events recorded, oldest first.
+    pub fn recent_events(&self) -> Vec<RecordedEvent> {
+        self.lock().recent.iter().cloned().collect()
+    }
+
     /// Every actor and breaker at `now`, sorted by name.
     pub fn report(&self, now: Instant) -> SupervisionReport {
         let mut registry = self.lock();
@@ -285,6 +316,7 @@ fn actor_report(name: &str, entry: &mut ActorEntry, now: Instant, window: Durati
         started_at,
         uptime: started_at.map_or(Duration::ZERO, |at| now.saturating_duration_since(at)),
         restarts_total: entry.restarts_total,
+        failures_total: entry.failures_total,
         restarts_in_window: u32::try_from(entry.restart_times.len()).unwrap_or(u32::MAX),
         last_error: entry.last_error.clone(),
         mailbox_depth: entry.mailbox.get(),

@@ -181,3 +181,32 @@ fn an_unmeasured_mailbox_is_reported_as_such_not_as_empty() {
     health.set_mailbox_depth("risk", 0);
     assert!(health.report(now).to_string().contains("mailbox=0"));
 }
+
+#[test]
+fn the_newest_events_are_kept_for_the_operator_and_failures_are_counted() {
+    let clock = ManualClock::new();
+    let health = HealthRegistry::default();
+    health.record(&SupervisionEvent::started("risk"), clock.now());
+    for i in 0..RECENT_EVENTS {
+        health.record(
+            &SupervisionEvent::exited("risk", &panic(&format!("boom {i}"))),
+            clock.now(),
+        );
+    }
+    health.record(
+        &SupervisionEvent::exited("risk", &ExitReason::Normal),
+        clock.now(),
+    );
+    let recent = health.recent_events();
+    assert_eq!(recent.len(), RECENT_EVENTS, "bounded to the newest");
+    assert_eq!(
+        recent[0].event.reason, "panic: boom 1",
+        "the oldest fell off"
+    );
+    assert_eq!(recent.last().unwrap().event.event, EventKind::Stopped);
+    let risk = health.actor("risk", clock.now()).unwrap();
+    assert_eq!(
+        risk.failures_total, RECENT_EVENTS as u64,
+        "panics count as failures, a normal stop does not"
+    );
+}

@@ -70,7 +70,7 @@ mod window;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit, Rejected, Transition};
 pub use config::ConfigError;
 pub use event::{EventKind, SupervisionEvent};
-pub use health::{HealthRegistry, MailboxGauge};
+pub use health::{HealthRegistry, MailboxGauge, RecordedEvent, RECENT_EVENTS};
 pub use intensity::{BackoffConfig, ChildBackoff, Decision, IntensityConfig, RestartIntensity};
 pub use jitter::Jitter;
 pub use report::{ActorReport, ActorState, BreakerReport, SupervisionReport};

@@ -60,6 +60,8 @@ pub struct ActorReport {
     pub uptime: Duration,
     /// Restarts since registration.
     pub restarts_total: u64,
+    /// Abnormal exits (panics, errors, kills) since registration.
+    pub failures_total: u64,
     /// Restarts within the registry's window ending at report time.
     pub restarts_in_window: u32,
     /// The last abnormal exit or escalation, as text.

@@ -133,6 +133,7 @@ pub(super) fn step<A: Rehydrate, M: Debug + ?Sized, R>(
             if let Err(why) = actor.rehydrate() {
                 return Step::Done(fail_rehydration(sup, &handle, why));
             }
+            sup.record(SupervisionEvent::started(handle.name()));
         }
     } else if let Some(done) = restart(actor, &handle, message, &mut delivery) {
         // The delayed restart of the failed actor found the message done with.
@@ -282,6 +283,13 @@ pub(crate) fn task_failed(
     Some(backoff)
 }
 
+/// A supervised task restored after [`task_failed`] works again (after its backoff).
+pub(crate) fn task_resumed(handle: &ActorHandle) {
+    handle
+        .supervision
+        .record(SupervisionEvent::started(handle.name()));
+}
+
 /// Handles the message until it is handled, or given up, or must wait for a backoff.
 fn attempts<A: Rehydrate, M: Debug + ?Sized, R>(
     actor: &mut A,
@@ -371,6 +379,7 @@ fn restart<A: Rehydrate, M: Debug + ?Sized, R>(
     if let Err(why) = actor.rehydrate() {
         return Some(fail_rehydration(sup, handle, why));
     }
+    sup.record(SupervisionEvent::started(handle.name()));
     if delivery.failures.len() as u32 >= POISON_ATTEMPTS {
         let letter = DeadLetter {
             actor: handle.name().to_string(),

@@ -14,8 +14,8 @@ mod supervise;
 mod supervised;
 mod tree;
 
-pub(crate) use delivery::task_failed;
 pub use delivery::{answer, contain, delivery_history, DeliveryHistory};
+pub(crate) use delivery::{task_failed, task_resumed};
 pub use failpoints::{
     parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
     InjectedFault, FAILPOINTS,

@@ -115,6 +115,13 @@ fn a_restart_waiting_for_its_backoff_holds_only_its_own_mailbox() {
         "the message was delivered again only after the backoff: {:?}",
         stats.recovery[0]
     );
+    // What an operator sees: restarted twice, failed twice, running again.
+    let a = supervision
+        .health()
+        .actor("a", std::time::Instant::now())
+        .unwrap();
+    assert_eq!(a.state, keel_supervision::ActorState::Running, "{a}");
+    assert_eq!((a.restarts_total, a.failures_total), (2, 2));
 }
 
 #[test]

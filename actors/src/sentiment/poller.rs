@@ -11,7 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::runtime::{contained_future, task_failed, ActorHandle, Inbox, NEWS_POLLER};
+use crate::runtime::{
+    contained_future, task_failed, task_resumed, ActorHandle, Inbox, NEWS_POLLER,
+};
 use keel_supervision::{retry_idempotent, BreakerConfig, CircuitBreaker, RetryPolicy};
 use tracing::{debug, error, info, warn};
 
@@ -267,6 +269,7 @@ pub fn spawn_poller(
                         return;
                     };
                     tokio::time::sleep(backoff).await;
+                    task_resumed(&supervision);
                     continue;
                 }
             };
