@@ -11,6 +11,20 @@ use crate::model::{
     TradingSignal,
 };
 
+/// What an operator can tell risk (through the control plane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorCommand {
+    /// No new entries, for every strategy; exits (stops, targets, closing signals) go on.
+    Halt,
+    /// Lifts a halt.
+    Resume,
+    /// Halts, and closes every position at market at the next bar close.
+    Flatten,
+    /// Clears a tripped drawdown kill switch.
+    ResetKillSwitch,
+}
+
 /// What the engine needs to know about the world besides the signal.
 #[derive(Debug, Clone, Copy)]
 pub struct RiskContext<'a> {
@@ -91,6 +105,24 @@ impl RiskEngine {
     pub fn reset_kill_switch(&mut self) {
         self.state.kill_switch = None;
         self.state.peak_equity = Decimal::ZERO;
+    }
+
+    /// Applies an operator's command to the persistent state (see [`OperatorCommand`]).
+    pub fn operate(&mut self, command: OperatorCommand) {
+        match command {
+            OperatorCommand::Halt => self.state.halted = true,
+            OperatorCommand::Resume => self.state.halted = false,
+            OperatorCommand::Flatten => {
+                self.state.halted = true;
+                self.state.flatten_requested = true;
+            }
+            OperatorCommand::ResetKillSwitch => self.reset_kill_switch(),
+        }
+    }
+
+    /// Takes an operator's flatten request: true once per request.
+    pub fn take_flatten_request(&mut self) -> bool {
+        std::mem::take(&mut self.state.flatten_requested)
     }
 
     /// Approves (`Open` sized with stop and take-profits, or `Close`) or refuses a signal.

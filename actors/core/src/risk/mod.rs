@@ -16,7 +16,7 @@ mod state;
 mod tests;
 
 pub use config::{RiskConfig, TakeProfitLevel};
-pub use engine::{RiskAlert, RiskContext, RiskEngine};
+pub use engine::{OperatorCommand, RiskAlert, RiskContext, RiskEngine};
 pub use rule::{Refusal, RiskRule};
 pub use sizing::{size_entry, Exposure, SizeLimit, Sizing, SizingInput};
 pub use stage::{Approval, PortfolioView, RiskStage};

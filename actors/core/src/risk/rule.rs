@@ -41,11 +41,13 @@ pub enum RiskRule {
     NoShortOnSpot,
     /// The signal itself is malformed (NaN, non-positive price or ATR).
     InvalidSignal,
+    /// An operator halted new entries (`keel ctl halt`; `keel ctl resume` lifts it).
+    Halted,
 }
 
 impl RiskRule {
     /// Every rule, in declaration order.
-    pub const ALL: [RiskRule; 16] = [
+    pub const ALL: [RiskRule; 17] = [
         RiskRule::MinConfidence,
         RiskRule::KillSwitch,
         RiskRule::DailyLossLimit,
@@ -62,6 +64,7 @@ impl RiskRule {
         RiskRule::Cooldown,
         RiskRule::NoShortOnSpot,
         RiskRule::InvalidSignal,
+        RiskRule::Halted,
     ];
 
     /// The rule's stable snake_case name, as logged (`"daily_loss_limit"`).
@@ -83,6 +86,7 @@ impl RiskRule {
             RiskRule::Cooldown => "cooldown",
             RiskRule::NoShortOnSpot => "no_short_on_spot",
             RiskRule::InvalidSignal => "invalid_signal",
+            RiskRule::Halted => "halted",
         }
     }
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use tracing::{debug, info, warn};
 
-use super::{Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskRule, RiskState};
+use super::{
+    OperatorCommand, Refusal, RiskAlert, RiskConfig, RiskContext, RiskEngine, RiskRule, RiskState,
+};
 use crate::audit;
 use crate::model::{
     ClosedTrade, Direction, DomainEvent, EquityPoint, ExitReason, OrderIntent, PortfolioSnapshot,
@@ -135,20 +137,30 @@ impl RiskStage {
         };
         let view = view();
         let view = view.borrow();
-        match self.kind {
-            StrategyKind::Fusion => {
-                let context = RiskContext {
-                    portfolio: &view.snapshot,
-                    reduce_only,
-                    unresolved_order: view.open_entry(&signal.symbol),
-                };
-                match self.engine.evaluate(signal, &context) {
-                    Ok(intent) => approval.intent = Some(intent),
-                    Err(refusal) => approval.refusal = Some(refusal),
+        if self.engine.state().halted && signal.direction == Direction::Long {
+            approval.refusal = Some(Refusal::new(
+                RiskRule::Halted,
+                format!(
+                    "long signal on {}: an operator halted new entries (keel ctl resume lifts it)",
+                    signal.symbol
+                ),
+            ));
+        } else {
+            match self.kind {
+                StrategyKind::Fusion => {
+                    let context = RiskContext {
+                        portfolio: &view.snapshot,
+                        reduce_only,
+                        unresolved_order: view.open_entry(&signal.symbol),
+                    };
+                    match self.engine.evaluate(signal, &context) {
+                        Ok(intent) => approval.intent = Some(intent),
+                        Err(refusal) => approval.refusal = Some(refusal),
+                    }
                 }
-            }
-            StrategyKind::SmaCross | StrategyKind::BuyAndHold => {
-                approval.intent = self.size_baseline(signal, view);
+                StrategyKind::SmaCross | StrategyKind::BuyAndHold => {
+                    approval.intent = self.size_baseline(signal, view);
+                }
             }
         }
         if let Some(refusal) = &approval.refusal {
@@ -162,15 +174,45 @@ impl RiskStage {
         approval
     }
 
-    /// Marks the account at `ts`: its equity point, and for fusion risk's daily loss, peak
-    /// equity and drawdown kill switch (an alert is logged; a tripped kill switch flattens
-    /// every position). The baselines are not marked.
+    /// Applies an operator's command (kept in risk's persistent state, journalled at the
+    /// next bar close).
+    pub fn operate(&mut self, command: OperatorCommand) {
+        self.engine.operate(command);
+        let state = self.engine.state();
+        warn!(
+            ?command,
+            halted = state.halted,
+            flatten_requested = state.flatten_requested,
+            kill_switch = state.kill_switch.is_some(),
+            "operator command applied by risk"
+        );
+    }
+
+    /// Marks the account at `ts`: its equity point, every position to close when an
+    /// operator asked to flatten, and for fusion risk's daily loss, peak equity and drawdown
+    /// kill switch (an alert is logged; a tripped kill switch flattens every position). The
+    /// baselines' risk is not marked.
     pub fn on_mark(&mut self, snapshot: &PortfolioSnapshot, ts: Timestamp) -> Marked {
         let point = EquityPoint {
             ts,
             equity: snapshot.equity,
             exposure: snapshot.gross_exposure(),
         };
+        let mut marked = self.mark_risk(snapshot, point);
+        if self.engine.take_flatten_request() && marked.flatten.is_empty() {
+            marked.flatten = snapshot
+                .positions
+                .iter()
+                .map(|p| (p.symbol.clone(), ExitReason::Flatten))
+                .collect();
+            warn!(%ts, positions = marked.flatten.len(), "flattening every position: an operator asked");
+        }
+        marked
+    }
+
+    /// Fusion's account-wide rules at a mark (the baselines have none).
+    fn mark_risk(&mut self, snapshot: &PortfolioSnapshot, point: EquityPoint) -> Marked {
+        let ts = point.ts;
         if self.kind != StrategyKind::Fusion {
             return Marked {
                 point,

@@ -33,6 +33,10 @@ pub struct RiskState {
     pub daily_limit_hit: bool,
     /// Symbols cooling down after a stop-out, and when their cooldown ends.
     pub cooldown_until: BTreeMap<Symbol, Timestamp>,
+    /// An operator halted new entries (`keel ctl halt`); exits are still managed.
+    pub halted: bool,
+    /// An operator asked to close every position at the next bar close (`keel ctl flatten`).
+    pub flatten_requested: bool,
 }
 
 impl RiskState {
@@ -62,6 +66,8 @@ mod tests {
             day_start_equity: Decimal::new(9_500, 0),
             daily_limit_hit: true,
             cooldown_until: BTreeMap::new(),
+            halted: true,
+            flatten_requested: true,
         };
         state
             .cooldown_until

@@ -3,6 +3,7 @@
 
 mod gates;
 mod latches;
+mod operator;
 mod sizing;
 
 use rust_decimal::Decimal;
