@@ -48,6 +48,11 @@ pub enum Command {
     /// Print an audit trail (`--audit` of run or backtest) as a table, filtered by symbol,
     /// time and kind of event.
     Audit(AuditArgs),
+    /// Show what a running `keel run` holds: readiness, every actor, breakers, positions,
+    /// open orders, the last supervision events (from its control plane).
+    Status(StatusArgs),
+    /// Steer a running `keel run` through its control plane (needs its token).
+    Ctl(CtlArgs),
     /// Serve a simulated Binance spot venue (REST + WebSocket) over replayed candles, with
     /// persistent state and fault injection: how the Binance adapter is tested offline.
     SimExchange(SimExchangeArgs),
@@ -76,6 +81,67 @@ pub struct RunArgs {
     /// start order, intensity and backoff) and exit without running.
     #[arg(long)]
     pub print_tree: bool,
+    /// Override `control.listen`: where the control plane listens (`127.0.0.1:0` picks a
+    /// free port).
+    #[arg(long, value_name = "ADDR")]
+    pub control_listen: Option<String>,
+}
+
+/// Where a running keel's control plane is.
+#[derive(Debug, Args)]
+pub struct ControlTarget {
+    /// The running keel's settings file: its control plane's address is read from
+    /// `control.addr` in its `run.store`, its token from `control.token_env` (the embedded
+    /// default when absent).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Override `run.store` (as `keel run --store` did).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// The control plane's URL (`http://127.0.0.1:9464`) instead of the store's address file.
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// Arguments of `keel status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Which keel.
+    #[command(flatten)]
+    pub target: ControlTarget,
+    /// Print the status as JSON (for scripts) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `keel ctl`.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// Which keel.
+    #[command(flatten)]
+    pub target: ControlTarget,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CtlAction,
+}
+
+/// What `keel ctl` asks of a running keel.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CtlAction {
+    /// No new entries; exits (stops, targets, closing signals) are still managed.
+    Halt,
+    /// Lift a halt.
+    Resume,
+    /// Halt, and close every position at market at the next bar close.
+    Flatten,
+    /// Clear a tripped drawdown kill switch.
+    ResetKillSwitch,
+    /// Kill an actor for real (by its name in `keel status`); its supervisor starts a fresh
+    /// instance and nothing it had not handled is lost.
+    Kill {
+        /// The actor, e.g. `risk` or `symbol:BTCUSDT`.
+        actor: String,
+    },
 }
 
 /// Arguments of `keel sim-exchange`.

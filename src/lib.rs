@@ -7,6 +7,7 @@
 pub mod backtest;
 pub mod cli;
 pub mod commands;
+pub mod control;
 pub mod logging;
 pub mod report;
 pub mod runtime;

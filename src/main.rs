@@ -31,6 +31,8 @@ fn main() -> ExitCode {
                     }
                     Command::Data(DataCommand::Fetch(args)) => commands::fetch::run(args),
                     Command::Audit(args) => commands::audit::run(args),
+                    Command::Status(args) => commands::control::status(args),
+                    Command::Ctl(args) => commands::control::ctl(args),
                     Command::Run(_) => unreachable!("handled above"),
                 },
             }

@@ -60,6 +60,8 @@ pub struct FeedTargets {
     /// Told how many candles are done, never before the mark of their bar close (the
     /// journal's resume point); none when nothing is journalled.
     pub progress: Option<Inbox<Progress>>,
+    /// The operator's board: told of every candle sent (none: nobody watches).
+    pub board: Option<crate::board::Board>,
 }
 
 /// Where the feed's candles come from.
@@ -238,12 +240,17 @@ fn send_step(
             now: candle.close_time(),
             ticket: inflight.ticket(),
         }),
-        Step::Decide => symbol.send(CandleClosed {
-            candle: candle.clone(),
-            mode,
-            born,
-            ticket: inflight.ticket(),
-        }),
+        Step::Decide => {
+            if let Some(board) = &targets.board {
+                board.candle_sent(candle.close_time());
+            }
+            symbol.send(CandleClosed {
+                candle: candle.clone(),
+                mode,
+                born,
+                ticket: inflight.ticket(),
+            })
+        }
     }
 }
 
@@ -559,6 +566,7 @@ mod tests {
             risk: inbox(sink.clone().recipient()),
             venue: inbox(sink.recipient()),
             progress: None,
+            board: None,
         };
         let inflight = Inflight::new();
         let (done, finished) = oneshot::channel();
@@ -602,6 +610,7 @@ mod tests {
             risk: inbox(sink.clone().recipient()),
             venue: inbox(sink.recipient()),
             progress: None,
+            board: None,
         };
         let (done, finished) = oneshot::channel();
         FeedActor::new(plan, targets, Inflight::new(), Rc::default(), done).start();

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod board;
 pub mod execution;
 pub mod feed;
 pub mod fusion;

@@ -8,12 +8,13 @@ use std::time::Instant;
 use actix::prelude::*;
 use keel_core::graph::Mode;
 use keel_core::order_manager::{OrderCommand, RunRecord};
-use keel_core::risk::{Approval, PortfolioView, RiskState};
+use keel_core::risk::{Approval, OperatorCommand, PortfolioView, RiskState};
 use keel_core::strategy::Decision;
 use keel_core::symbol::SymbolUpdate;
 use keel_news::llm::SessionStats;
 use keel_news::Headline;
 
+use crate::board::RiskView;
 use crate::model::{
     Candle, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, SentimentOutput, Symbol,
     Timestamp,
@@ -110,6 +111,13 @@ pub struct VenueHealth {
     /// True while the venue's breaker is open.
     pub reduce_only: bool,
 }
+
+/// An operator's command for risk, from the control plane. Every command is idempotent
+/// (halting twice is halting), so a delivery repeated after a failure changes nothing more.
+/// Answers risk's switches after it (`None`: risk could not answer).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Option<RiskView>")]
+pub struct Operate(pub OperatorCommand);
 
 /// Refusals counted by rule, for the run summary (`None`: risk could not answer).
 #[derive(Debug, Clone, Message)]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{error, info, info_span, warn};
 
+use crate::board::{AccountView, ACCOUNT_EVERY};
 use crate::journal::{Journal, SledStore};
 use crate::messages::{
     Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
@@ -154,6 +155,8 @@ pub struct OrderManagerActor {
     untold: Vec<ClosedTrade>,
     /// Orders whose commands were handed to execution and that no report has named since.
     in_transit: HashSet<ClientOrderId>,
+    /// When the account was last copied to the operator's board.
+    published: Option<Instant>,
     supervision: ActorHandle,
 }
 
@@ -185,6 +188,7 @@ impl OrderManagerActor {
             unsent: Vec::new(),
             untold: Vec::new(),
             in_transit: HashSet::new(),
+            published: None,
             supervision: rehydration.supervision,
         }
     }
@@ -250,6 +254,28 @@ impl OrderManagerActor {
         });
     }
 
+    /// Copies the account to the operator's board: always when `force`, else at most every
+    /// [`ACCOUNT_EVERY`] of wall time (a fast replay marks thousands of bars a second).
+    fn publish(&mut self, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .published
+                .is_some_and(|at| now.duration_since(at) < ACCOUNT_EVERY)
+        {
+            return;
+        }
+        self.published = Some(now);
+        let (ts, equity) = match self.equity.last() {
+            Some(point) => (Some(point.ts), point.equity),
+            None => (None, self.om.snapshot(Timestamp(0)).equity),
+        };
+        let peak = self.equity.iter().map(|p| p.equity).max().unwrap_or(equity);
+        self.supervision
+            .board()
+            .publish_account(AccountView::of(&self.om, ts, equity, peak));
+    }
+
     fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
         self.risk.send(PortfolioUpdated {
             view: stage::view(&self.om, &self.symbols, now),
@@ -290,6 +316,7 @@ impl Actor for OrderManagerActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.supervision.arm(ctx);
+        self.publish(true);
         info!(actor = "order_manager", event = "started", cash = %self.om.cash(), open_positions = self.om.snapshot(Timestamp(0)).positions.len(), "actor started");
     }
 
@@ -392,6 +419,7 @@ impl Handler<Checkpoint> for OrderManagerActor {
             if changed {
                 this.push_view(now, Vec::new());
             }
+            this.publish(false);
         });
     }
 }
@@ -416,6 +444,7 @@ impl Handler<Flush> for OrderManagerActor {
 
     fn handle(&mut self, msg: Flush, _: &mut Self::Context) {
         answer(self, &msg, |this| {
+            this.publish(true);
             if let Some(journal) = &mut this.journal {
                 match journal.flush() {
                     Ok(()) => info!(actor = "order_manager", "journal flushed"),

@@ -4,8 +4,9 @@
 use actix::prelude::*;
 use tracing::{info, info_span, warn};
 
+use crate::board::{RiskView, ACCOUNT_EVERY};
 use crate::messages::{
-    Approved, Checkpoint, Decide, Mark, PortfolioUpdated, RefusalCounts, VenueHealth,
+    Approved, Checkpoint, Decide, Mark, Operate, PortfolioUpdated, RefusalCounts, VenueHealth,
 };
 use std::collections::BTreeMap;
 
@@ -22,6 +23,8 @@ pub struct RiskActor {
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
     rebuild: std::rc::Rc<dyn Fn(RiskState) -> RiskStage>,
+    /// When the switches were last copied to the operator's board.
+    published: Option<std::time::Instant>,
     supervision: ActorHandle,
 }
 
@@ -45,7 +48,39 @@ impl RiskActor {
             checkpoints,
             reduce_only: false,
             rebuild: rebuild.into(),
+            published: None,
             supervision,
+        }
+    }
+
+    /// Risk's switches as the operator sees them.
+    fn view(&self) -> RiskView {
+        let state = self.stage.state();
+        RiskView {
+            halted: state.halted,
+            flatten_requested: state.flatten_requested,
+            kill_switch: state.kill_switch,
+            reduce_only: self.reduce_only,
+            refusals: self
+                .stage
+                .refusals()
+                .iter()
+                .map(|(rule, n)| (rule.to_string(), *n))
+                .collect(),
+        }
+    }
+
+    /// Copies the switches to the operator's board: always when `force`, else at most every
+    /// [`ACCOUNT_EVERY`] of wall time.
+    fn publish(&mut self, force: bool) {
+        let now = std::time::Instant::now();
+        if force
+            || self
+                .published
+                .is_none_or(|at| now.duration_since(at) >= ACCOUNT_EVERY)
+        {
+            self.published = Some(now);
+            self.supervision.board().publish_risk(self.view());
         }
     }
 }
@@ -79,6 +114,7 @@ impl Respawn for RiskActor {
             reduce_only: self.reduce_only,
             last_good: self.last_good.clone(),
             rebuild: self.rebuild.clone(),
+            published: None,
             supervision: self.supervision.clone(),
         }
     }
@@ -89,6 +125,7 @@ impl Actor for RiskActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.supervision.arm(ctx);
+        self.publish(true);
         info!(
             actor = "risk",
             event = "started",
@@ -145,12 +182,14 @@ impl Handler<Mark> for RiskActor {
         supervise(self, msg, ctx, |this, msg, _| {
             let marked = this.stage.on_mark(&this.view.snapshot, msg.ts);
             this.last_good = this.stage.state().clone();
+            let flattening = !marked.flatten.is_empty();
             this.checkpoints.send(Checkpoint {
                 point: marked.point,
                 risk: this.last_good.clone(),
                 flatten: marked.flatten,
                 ticket: msg.ticket.clone(),
             });
+            this.publish(flattening);
         });
     }
 }
@@ -168,8 +207,23 @@ impl Handler<VenueHealth> for RiskActor {
                     if msg.reduce_only { "on" } else { "off" }
                 );
             }
+            let changed = msg.reduce_only != this.reduce_only;
             this.reduce_only = msg.reduce_only;
+            this.publish(changed);
         });
+    }
+}
+
+impl Handler<Operate> for RiskActor {
+    type Result = Option<RiskView>;
+
+    fn handle(&mut self, msg: Operate, _: &mut Self::Context) -> Self::Result {
+        answer(self, &msg, |this| {
+            this.stage.operate(msg.0);
+            this.last_good = this.stage.state().clone();
+            this.publish(true);
+            this.view()
+        })
     }
 }
 

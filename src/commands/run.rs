@@ -9,6 +9,7 @@ use tracing::info;
 
 use crate::backtest::{live_inputs, load_inputs};
 use crate::cli::{Cli, RunArgs};
+use crate::control::ControlOptions;
 use crate::logging::AuditSink;
 use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
@@ -47,6 +48,16 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
     }
     if let Some(store) = &args.store {
         settings.run.store = store.clone();
+    }
+    if let Some(listen) = &args.control_listen {
+        settings.control.listen = listen.clone();
+        settings
+            .control
+            .listen_addr()
+            .map_err(|problem| SettingsError::Invalid {
+                origin: "--control-listen".to_string(),
+                problem,
+            })?;
     }
     let level = cli.log_level.as_deref().unwrap_or("info");
     let audit = match &args.audit {
@@ -90,7 +101,13 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
             speedup: settings.run.speedup,
         },
     };
+    let control =
+        ControlOptions::from_settings(&settings).map_err(|problem| SettingsError::Invalid {
+            origin: origin.clone(),
+            problem,
+        })?;
     let options = RunOptions {
+        control,
         store: Some(settings.run.store.clone()),
         pace: Some(pace),
         stop_after: args.stop_after,

@@ -35,6 +35,7 @@ use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
+use crate::control::{ControlOptions, ControlPlane, DeskParts};
 use crate::settings::{AtEnd, Settings};
 use keel_binance::stream::MarketStream;
 
@@ -56,6 +57,8 @@ pub struct RunOptions {
     /// Test only: the feed sends each candle's steps in reverse order, breaking the declared
     /// order in this executor alone (the parity test must notice).
     pub reverse_steps: bool,
+    /// Serve the control plane (`keel run`).
+    pub control: Option<ControlOptions>,
 }
 
 /// What a run produced.
@@ -154,8 +157,15 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
-    if options.chaos.is_some() {
-        // The monkey kills for real; nothing has been sent yet.
+    // The journal is open (this process owns the store) and reconciled: serve the control
+    // plane from here on.
+    let control = options
+        .control
+        .as_ref()
+        .map(ControlPlane::start)
+        .transpose()?;
+    if options.chaos.is_some() || control.is_some() {
+        // The monkey (or an operator) kills for real; nothing has been sent yet.
         supervision
             .allow_kills()
             .map_err(|e| anyhow::anyhow!("chaos: {e}"))?;
@@ -301,10 +311,20 @@ async fn run_graph(
             (s.clone(), Inbox::of(&actor, &receiver))
         })
         .collect();
+    if let Some(control) = &control {
+        control.attach(
+            &supervision,
+            DeskParts {
+                actors: handles.clone(),
+                risk: Inbox::of(&risk, &risk_receiver),
+            },
+        );
+    }
     if let Some(chaos) = options.chaos.clone() {
         start_chaos_monkey(chaos, handles, &supervision);
     }
     report_supervision_periodically(supervision.clone(), inflight.clone(), shutdown.clone());
+    supervision.board().set_reconciled();
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
@@ -324,6 +344,7 @@ async fn run_graph(
         risk: Inbox::of(&risk, &risk_receiver),
         venue: Inbox::of(&exec, &exec_receiver),
         progress: journal.is_some().then(|| Inbox::of(&om, &om_receiver)),
+        board: Some(supervision.board().clone()),
     };
     FeedActor::new(plan, targets, inflight.clone(), shutdown.clone(), done).start();
     let outcome = finished.await?;
@@ -338,6 +359,8 @@ async fn run_graph(
     if let Some(poller) = poller {
         poller.abort();
     }
+    // The operator's view stays up while the pipeline drains; then the plane stops.
+    let report: anyhow::Result<RunReport> = async {
     // Queries go through the routes too: an actor killed during the run has a successor.
     match Inbox::of(&sentiment, &sentiment_receiver)
         .ask(Summarize)
@@ -383,6 +406,12 @@ async fn run_graph(
         kills: ChaosKills::from_stats(&supervision.stats()),
         supervision: supervision.stats(),
     })
+    }
+    .await;
+    if let Some(control) = control {
+        control.stop().await;
+    }
+    report
 }
 
 /// The root supervisor gave up: trading was stopped safely (no new order, journal flushed)

@@ -18,7 +18,9 @@ use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 
 mod binance;
+mod control;
 pub use binance::BinanceSettings;
+pub use control::ControlSettings;
 
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -225,6 +227,9 @@ pub struct Settings {
     /// The log file of `keel run`.
     #[serde(default)]
     pub log: LogSettings,
+    /// The control plane of `keel run`.
+    #[serde(default)]
+    pub control: ControlSettings,
     /// Restart intensity and backoff of the actor supervisors.
     #[serde(default)]
     pub supervision: SupervisorConfig,
@@ -308,6 +313,7 @@ impl Settings {
             return Err(ConfigError::new("run.store", "must name a directory"));
         }
         in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
+        self.control.validate("control")?;
         self.supervision.validate("supervision")?;
         self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)

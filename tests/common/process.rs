@@ -209,9 +209,16 @@ pub fn run(command: Command, what: &str) -> Output {
     Process::start(command, what).finish()
 }
 
-/// `keel` with `args`, as a [`Command`] to add to.
+/// `keel` with `args`, as a [`Command`] to add to. A `keel run` serves its control plane on
+/// a free port (`--control-listen 127.0.0.1:0`), so that tests run side by side and beside a
+/// keel on the default port.
 pub fn keel(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keel"));
-    command.args(args);
+    for arg in args {
+        command.arg(arg);
+        if *arg == "run" {
+            command.args(["--control-listen", "127.0.0.1:0"]);
+        }
+    }
     command
 }

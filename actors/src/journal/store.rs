@@ -170,6 +170,10 @@ impl Drop for SledStore {
 /// Files sled 0.34 keeps in its directory; one of them means sled was here.
 const SLED_FILES: [&str; 3] = ["conf", "db", "blobs"];
 
+/// Files keel itself keeps in a store directory beside the journal (the control plane's
+/// bound address): neither sled's nor another program's.
+const BESIDE_FILES: [&str; 2] = ["control.addr", "control.addr.tmp"];
+
 impl SledStore {
     /// Opens the journal in directory `path`, creating it (with its meta record) when the
     /// directory is missing or empty. Refuses, without changing anything: a directory holding
@@ -193,6 +197,7 @@ impl SledStore {
             Ok(dir) => dir
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| !BESIDE_FILES.contains(&name.as_str()))
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -289,6 +294,10 @@ impl SledStore {
             store.init_meta()?;
         }
         if path.exists() {
+            // Only keel's own side files can be there (a stale address of a crashed run).
+            for side in BESIDE_FILES {
+                let _ = fs::remove_file(path.join(side));
+            }
             fs::remove_dir(path)
                 .map_err(|e| io(format!("cannot replace the empty directory: {e}")))?;
         }

@@ -131,6 +131,7 @@ pub(super) struct ActorCell {
 
 pub(super) struct Inner {
     health: HealthRegistry,
+    board: crate::board::Board,
     nodes: RefCell<Vec<Node>>,
     /// Every actor the tree declares, by name: its supervisor node and child id.
     declared: std::collections::HashMap<String, (usize, ChildId)>,
@@ -167,6 +168,11 @@ impl ActorHandle {
     /// The actor's name in events and reports.
     pub fn name(&self) -> &str {
         &self.cell.name
+    }
+
+    /// What the run shows its operator.
+    pub fn board(&self) -> &crate::board::Board {
+        self.supervision.board()
     }
 
     /// The actor's mailbox gauge: give it to the senders' [`Inbox`](super::Inbox).
@@ -269,6 +275,7 @@ impl Supervision {
         build(spec, None, config, seed, &mut nodes, &mut declared);
         Self(Rc::new(Inner {
             health,
+            board: crate::board::Board::new(),
             nodes: RefCell::new(nodes),
             declared,
             escalated: RefCell::new(None),
@@ -320,6 +327,11 @@ impl Supervision {
     /// The health registry (states, restarts, last errors).
     pub fn health(&self) -> &HealthRegistry {
         &self.0.health
+    }
+
+    /// What the run shows its operator (the control plane reads it from its own threads).
+    pub fn board(&self) -> &crate::board::Board {
+        &self.0.board
     }
 
     /// Why the root gave up, if it did.
@@ -457,6 +469,7 @@ impl Supervision {
     /// Stops trading safely for `why`: no message is handled any more, and the runtime exits
     /// with code 70.
     pub(super) fn give_up(&self, why: String) {
+        self.0.board.set_trading_stopped(&why);
         // Also called while a panic unwinds: never a second panic over a borrowed cell.
         if let Ok(mut escalated) = self.0.escalated.try_borrow_mut() {
             *escalated = Some(why);

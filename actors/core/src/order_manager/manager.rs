@@ -272,6 +272,11 @@ impl OrderManager {
         self.fees_paid
     }
 
+    /// Fills applied so far (each venue trade once).
+    pub fn fills_applied(&self) -> usize {
+        self.seen_trades.len()
+    }
+
     /// Free quote-asset balance.
     pub fn cash(&self) -> Decimal {
         self.cash

@@ -1,0 +1,204 @@
+//! The board: what a running keel shows its operator. The actors write their part to it
+//! (the order manager its account, risk its switches, the feed its progress) and the control
+//! plane reads it from its own threads, so a status request or a metrics scrape never waits
+//! in an actor's mailbox and never slows the pipeline. Writes are cheap and rare: an account
+//! at most a few times a second of wall time (and at every shutdown flush), risk's switches
+//! when they change, the feed's count as one atomic add per candle.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use keel_core::order_manager::OrderManager;
+use keel_core::risk::KillSwitch;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Order, Position, Timestamp};
+
+/// How often the order manager copies its account to the board while a replay runs fast
+/// (a live run marks once a bar, far less often).
+pub const ACCOUNT_EVERY: Duration = Duration::from_millis(200);
+
+/// The account as the order manager last published it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// The bar close it was marked at (event time).
+    pub ts: Option<Timestamp>,
+    /// Quote-asset balance (cash held back for open buy orders included).
+    pub cash: Decimal,
+    /// Cash plus positions at their last price.
+    pub equity: Decimal,
+    /// The highest equity of the equity curve.
+    pub peak_equity: Decimal,
+    /// Gross exposure: the positions' market value.
+    pub exposure: Decimal,
+    /// Open positions.
+    pub positions: Vec<Position>,
+    /// Orders not in a terminal state.
+    pub open_orders: Vec<Order>,
+    /// Every order ever placed, counted by status (`filled`, `cancelled`, ...).
+    pub orders_by_status: BTreeMap<String, u64>,
+    /// Fills applied (each venue trade once).
+    pub fills: u64,
+}
+
+impl AccountView {
+    /// The account of `om` last marked at `ts` (none before the first mark) at `equity`,
+    /// with the equity curve's `peak`.
+    pub fn of(om: &OrderManager, ts: Option<Timestamp>, equity: Decimal, peak: Decimal) -> Self {
+        let snapshot = om.snapshot(ts.unwrap_or_default());
+        let mut orders_by_status: BTreeMap<String, u64> = BTreeMap::new();
+        let mut open_orders = Vec::new();
+        for order in om.orders() {
+            *orders_by_status
+                .entry(status_name(order.status))
+                .or_default() += 1;
+            if order.status.is_open() {
+                open_orders.push(order.clone());
+            }
+        }
+        Self {
+            ts,
+            cash: om.cash(),
+            equity,
+            peak_equity: peak.max(equity),
+            exposure: snapshot.gross_exposure(),
+            positions: snapshot.positions,
+            open_orders,
+            orders_by_status,
+            fills: om.fills_applied() as u64,
+        }
+    }
+
+    /// Drawdown from the peak, in percent (zero at a new peak or before any mark).
+    pub fn drawdown_pct(&self) -> Decimal {
+        if self.peak_equity <= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        ((self.peak_equity - self.equity) / self.peak_equity * Decimal::ONE_HUNDRED)
+            .max(Decimal::ZERO)
+    }
+}
+
+/// Risk's switches, as risk last published them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskView {
+    /// An operator halted new entries (exits are still managed).
+    pub halted: bool,
+    /// An operator asked to close every position at the next bar close.
+    pub flatten_requested: bool,
+    /// The drawdown kill switch, if tripped.
+    pub kill_switch: Option<KillSwitch>,
+    /// The venue's breaker is open: only risk-reducing intents pass.
+    pub reduce_only: bool,
+    /// Signals refused, by rule.
+    pub refusals: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default)]
+struct Views {
+    account: AccountView,
+    risk: RiskView,
+    stopped: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    views: Mutex<Views>,
+    candles: AtomicU64,
+    last_close_ms: AtomicU64,
+    reconciled: AtomicBool,
+}
+
+/// The board of one run; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    shared: Arc<Shared>,
+}
+
+impl Board {
+    /// A fresh board.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The account now.
+    pub fn account(&self) -> AccountView {
+        self.lock().account.clone()
+    }
+
+    /// Risk's switches now.
+    pub fn risk(&self) -> RiskView {
+        self.lock().risk.clone()
+    }
+
+    /// Candles the feed has sent into the pipeline.
+    pub fn candles(&self) -> u64 {
+        self.shared.candles.load(Ordering::Relaxed)
+    }
+
+    /// The close time of the last candle the feed sent (event time), if any.
+    pub fn last_close(&self) -> Option<Timestamp> {
+        match self.shared.last_close_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Timestamp(ms as i64)),
+        }
+    }
+
+    /// Whether the journal was reconciled with the venue and trading began.
+    pub fn reconciled(&self) -> bool {
+        self.shared.reconciled.load(Ordering::Relaxed)
+    }
+
+    /// Why trading stopped (the root supervisor gave up), if it did.
+    pub fn trading_stopped(&self) -> Option<String> {
+        self.lock().stopped.clone()
+    }
+
+    /// Trading stopped safely because of `reason` (the first reason is kept).
+    pub fn set_trading_stopped(&self, reason: &str) {
+        self.lock()
+            .stopped
+            .get_or_insert_with(|| reason.to_string());
+    }
+
+    /// The feed sent a candle closing at `close`.
+    pub fn candle_sent(&self, close: Timestamp) {
+        self.shared.candles.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .last_close_ms
+            .fetch_max(close.0.max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// Reconciliation is done and the pipeline runs.
+    pub fn set_reconciled(&self) {
+        self.shared.reconciled.store(true, Ordering::Relaxed);
+    }
+
+    /// Publishes the account.
+    pub fn publish_account(&self, account: AccountView) {
+        self.lock().account = account;
+    }
+
+    /// Publishes risk's switches.
+    pub fn publish_risk(&self, risk: RiskView) {
+        self.lock().risk = risk;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Views> {
+        // Every update is a few assignments: a poisoned lock holds consistent views.
+        self.shared
+            .views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn status_name(status: crate::model::OrderStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{status:?}"))
+}

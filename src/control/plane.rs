@@ -1,0 +1,215 @@
+//! Starting and stopping the control plane's server, and what its handlers share.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use keel_actors::board::Board;
+use keel_actors::runtime::Supervision;
+use keel_supervision::HealthRegistry;
+use tracing::{info, warn};
+
+use super::desk::{start_desk, DeskParts, DeskSender};
+use crate::settings::{ControlSettings, Settings};
+use keel_core::config_check::ConfigError;
+
+/// The file in the run's store directory that holds the control plane's bound address
+/// (`127.0.0.1:9464`), for `keel status` and `keel ctl`.
+pub const ADDR_FILE: &str = "control.addr";
+
+/// The bearer token of the commands. Never printed: its `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A token (empty text is no token: see [`Token::from_env`]).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The token in the variable `name`, if set and not blank.
+    pub fn from_env(name: &str) -> Option<Self> {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(Self)
+    }
+
+    /// The secret itself, for the comparison and the client's header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// How `keel run` serves its control plane.
+#[derive(Debug, Clone)]
+pub struct ControlOptions {
+    /// The `[control]` section.
+    pub settings: ControlSettings,
+    /// The run's store directory, where [`ADDR_FILE`] is written.
+    pub store: PathBuf,
+    /// The commands' token (none: commands are refused).
+    pub token: Option<Token>,
+}
+
+impl ControlOptions {
+    /// The control plane `settings` ask for (none when `control.enabled = false`), with the
+    /// token from the environment. A listen address other than loopback without a token is
+    /// refused: anyone who can reach it could otherwise read the account.
+    pub fn from_settings(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        let control = &settings.control;
+        if !control.enabled {
+            return Ok(None);
+        }
+        let token = Token::from_env(&control.token_env);
+        let listen = control.listen_addr()?;
+        if !listen.ip().is_loopback() && token.is_none() {
+            return Err(ConfigError::new(
+                "control.listen",
+                format!(
+                    "{listen} is not a loopback address: set a token in {} (control.token_env) or listen on 127.0.0.1",
+                    control.token_env
+                ),
+            ));
+        }
+        Ok(Some(Self {
+            settings: control.clone(),
+            store: settings.run.store.clone(),
+            token,
+        }))
+    }
+}
+
+/// What the run attached once its actors exist.
+pub(super) struct Attached {
+    pub(super) health: HealthRegistry,
+    pub(super) board: Board,
+    pub(super) desk: DeskSender,
+}
+
+/// What every handler shares.
+pub(super) struct Shared {
+    pub(super) started: Instant,
+    pub(super) token: Option<Token>,
+    pub(super) health_deadline: Duration,
+    attached: Mutex<Option<Arc<Attached>>>,
+}
+
+impl Shared {
+    /// The run's parts, once attached and until the run is over.
+    pub(super) fn attached(&self) -> Option<Arc<Attached>> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Arc<Attached>>> {
+        self.attached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The running control plane of one `keel run`.
+pub struct ControlPlane {
+    shared: Arc<Shared>,
+    server: ServerHandle,
+    addr: SocketAddr,
+    addr_file: PathBuf,
+}
+
+impl ControlPlane {
+    /// Binds `options.settings.listen`, serves on actix-web's threads, and writes the bound
+    /// address to [`ADDR_FILE`] in the store. Call inside the run's actix system. A port in
+    /// use is an error naming `control.listen`.
+    pub fn start(options: &ControlOptions) -> anyhow::Result<Self> {
+        let listen = options.settings.listen_addr()?;
+        let listener = TcpListener::bind(listen).map_err(|e| {
+            anyhow::anyhow!(
+                "control.listen = {listen}: cannot listen ({e}); is another keel running? Port 0 picks a free port, control.enabled = false turns the control plane off"
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            started: Instant::now(),
+            token: options.token.clone(),
+            health_deadline: Duration::from_millis(options.settings.health_deadline_ms),
+            attached: Mutex::new(None),
+        });
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(super::http::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .with_context(|| format!("control.listen = {listen}: cannot serve"))?
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        let addr_file = options.store.join(ADDR_FILE);
+        write_addr(&addr_file, addr)?;
+        if options.token.is_none() {
+            warn!(%addr, token_env = %options.settings.token_env, "control plane without a token: its commands (halt, flatten, kill, ...) are refused");
+        }
+        info!(%addr, file = %addr_file.display(), "control plane listening");
+        Ok(Self {
+            shared,
+            server: handle,
+            addr,
+            addr_file,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Attaches the run: its health registry and board for the reads, and a desk on this
+    /// (the actors') thread for the commands.
+    pub fn attach(&self, supervision: &Supervision, parts: DeskParts) {
+        let attached = Attached {
+            health: supervision.health().clone(),
+            board: supervision.board().clone(),
+            desk: start_desk(parts),
+        };
+        *self.shared.lock() = Some(Arc::new(attached));
+    }
+
+    /// The run is over: commands are refused from now on (the desk lets the actors go).
+    pub fn detach(&self) {
+        self.shared.lock().take();
+    }
+
+    /// Stops serving and removes [`ADDR_FILE`].
+    pub async fn stop(self) {
+        self.detach();
+        self.server.stop(true).await;
+        if let Err(e) = std::fs::remove_file(&self.addr_file) {
+            warn!(file = %self.addr_file.display(), error = %e, "could not remove the control plane's address file");
+        }
+    }
+}
+
+/// Writes `addr` to `file` whole (a reader never sees half of it).
+fn write_addr(file: &Path, addr: SocketAddr) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the store directory {}", dir.display()))?;
+    }
+    let tmp = file.with_extension("addr.tmp");
+    std::fs::write(&tmp, format!("{addr}\n"))
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .with_context(|| format!("writing the control plane's address to {}", file.display()))
+}
