@@ -13,7 +13,7 @@ use keel_core::risk::RiskState;
 use keel_model::{ClosedTrade, EquityPoint, Symbol};
 use tracing::{info, warn};
 
-use crate::settings::{LogSettings, RunSettings, Settings};
+use crate::settings::{ControlSettings, LogSettings, RunSettings, Settings};
 
 /// The state a run starts from.
 pub struct Start {
@@ -210,18 +210,27 @@ pub async fn reconcile_at_start(
     Ok(Start::restored(orders, recovered, closed))
 }
 
-/// A fingerprint of everything that shapes decisions (not `[run]` or `[log]`): a journal
-/// only resumes under the settings that wrote it.
+/// A fingerprint of everything that shapes decisions (not `[run]`, `[log]` or `[control]`):
+/// a journal only resumes under the settings that wrote it.
 pub fn fingerprint(settings: &Settings) -> String {
-    let mut decisive = settings.clone();
-    decisive.run = RunSettings::default();
-    decisive.log = LogSettings::default();
-    let text = toml::to_string(&decisive).unwrap_or_default();
+    let text = decisive_text(settings);
     // FNV-1a, 64 bit: stable across Rust versions, unlike the std hasher.
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     });
     format!("{hash:016x}")
+}
+
+/// The settings as TOML with `[run]` and `[log]` at their defaults and without `[control]`
+/// (added after journals were written: leaving it out keeps their fingerprints).
+fn decisive_text(settings: &Settings) -> String {
+    let mut decisive = settings.clone();
+    decisive.run = RunSettings::default();
+    decisive.log = LogSettings::default();
+    decisive.control = ControlSettings::default();
+    let text = toml::to_string(&decisive).unwrap_or_default();
+    let control = toml::to_string(&decisive.control).unwrap_or_default();
+    text.replacen(&format!("[control]\n{control}\n"), "", 1)
 }
 
 /// Checks a journal against its venue as a new process would: every venue order is known to
@@ -250,4 +259,26 @@ pub fn check_journal(settings: &Settings, path: &Path, orders_placed: usize) -> 
         bail!("journal and venue disagree:\n{report}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_control_plane_and_the_run_do_not_change_the_fingerprint() {
+        let default = Settings::embedded_default().unwrap();
+        // The embedded default's fingerprint before the `[control]` section existed: a store
+        // written then still resumes.
+        assert_eq!(fingerprint(&default), "25b0bc0bdd9f3778");
+        assert!(!decisive_text(&default).contains("control"));
+        let mut elsewhere = default.clone();
+        elsewhere.control.listen = "127.0.0.1:0".into();
+        elsewhere.control.enabled = false;
+        elsewhere.run.speedup = 7.0;
+        assert_eq!(fingerprint(&elsewhere), fingerprint(&default));
+        let mut riskier = default.clone();
+        riskier.risk.max_open_positions += 1;
+        assert_ne!(fingerprint(&riskier), fingerprint(&default));
+    }
 }
