@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod backtest;
 pub mod cli;
 pub mod commands;

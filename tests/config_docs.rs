@@ -177,8 +177,17 @@ fn code_keys() -> BTreeSet<String> {
     let venue_config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/paper-sim.toml");
     let venue =
         Settings::load(std::path::Path::new(venue_config)).expect("paper-sim.toml is valid");
+    // The default has no webhook: one, to find the keys of `[[alerts.webhooks]]`.
+    let with_webhook = Settings::from_toml(
+        &format!(
+            "{}\n[[alerts.webhooks]]\nurl = \"http://127.0.0.1:9/alerts\"\n",
+            keel::settings::DEFAULT_TOML
+        ),
+        "the default with a webhook",
+    )
+    .expect("a webhook is valid");
     let mut keys = BTreeSet::new();
-    for settings in [default, venue] {
+    for settings in [default, venue, with_webhook] {
         let walk = KeyWalk::of(&settings);
         assert!(
             walk.problems.is_empty(),

@@ -12,11 +12,11 @@ use serde_json::Value;
 const TOKEN: &str = "test-control-token";
 
 /// A paced paper run of `strategy` over the shipped data (minutes of it), waiting at the end,
-/// its store in `dir/store`.
-fn paper_config(dir: &Path, strategy: &str) -> PathBuf {
+/// its store in `dir/store`, with the settings `extra` appended.
+fn paper_config(dir: &Path, strategy: &str, extra: &str) -> PathBuf {
     let text = common::data_section("2018-01-01", None, false)
         + &format!(
-            "[strategy]\nkind = \"{strategy}\"\n[run]\nfeed = \"paced\"\nspeedup = 360000\nstore = \"{}\"\nat_end = \"wait\"\n[log]\ndir = \"{}\"\n",
+            "[strategy]\nkind = \"{strategy}\"\n[run]\nfeed = \"paced\"\nspeedup = 360000\nstore = \"{}\"\nat_end = \"wait\"\n[log]\ndir = \"{}\"\n{extra}",
             dir.join("store").display(),
             dir.join("log").display()
         );
@@ -36,9 +36,16 @@ impl Keel {
     /// Starts `keel run` (with the token in its environment) and waits until its control
     /// plane has written its address and answers.
     fn start(dir: &Path, strategy: &str) -> Self {
-        let config = paper_config(dir, strategy);
+        Self::start_with(dir, strategy, "", &[])
+    }
+
+    /// [`Keel::start`] with the settings `extra` and the environment variables `env`.
+    fn start_with(dir: &Path, strategy: &str, extra: &str, env: &[(&str, &str)]) -> Self {
+        let config = paper_config(dir, strategy, extra);
         let mut command = keel(&["run", "--config", config.to_str().unwrap()]);
-        command.env("KEEL_CONTROL_TOKEN", TOKEN);
+        command
+            .env("KEEL_CONTROL_TOKEN", TOKEN)
+            .envs(env.iter().copied());
         let mut process = Process::start_in(command, "keel run", dir);
         let addr_file = dir.join("store").join("control.addr");
         wait_for("the control plane's address file", || {
@@ -321,7 +328,7 @@ fn two_runs_on_port_zero_side_by_side_each_answer_on_their_own_port() {
 #[test]
 fn a_port_in_use_and_an_open_address_without_a_token_are_refused_at_startup() {
     let dir = tempfile::tempdir().unwrap();
-    let config = paper_config(dir.path(), "buy_and_hold");
+    let config = paper_config(dir.path(), "buy_and_hold", "");
     let config = config.to_str().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
@@ -348,4 +355,145 @@ fn keel_listening(config: &str, listen: &str) -> std::process::Command {
         .args(["run", "--config", config, "--control-listen", listen])
         .env_remove("KEEL_CONTROL_TOKEN");
     command
+}
+
+/// A loopback webhook receiver: answers every POST 200 and keeps its JSON body.
+struct Receiver {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                if let Some(body) = read_request(&mut stream) {
+                    kept.lock().unwrap().push(body);
+                }
+                let _ = std::io::Write::write_all(
+                    &mut stream,
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        Self { url, bodies }
+    }
+
+    fn texts(&self) -> Vec<String> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// Reads one HTTP request and returns its JSON body.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Value> {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+#[test]
+fn alerts_reach_a_live_webhook_beside_a_dead_one_and_trading_goes_on() {
+    let receiver = Receiver::start();
+    // Accepts connections and never answers: every delivery to it times out.
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/hook", dead.local_addr().unwrap());
+    let alerts = format!(
+        "[alerts]\ntimeout_ms = 1000\nretries = 1\n\
+         [[alerts.webhooks]]\nurl = \"{dead_url}\"\n\
+         [[alerts.webhooks]]\nurl_env = \"KEEL_TEST_SLACK_URL\"\nformat = \"slack\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The receiver's URL comes from the environment, as a Slack URL with its secret would.
+    let env = [("KEEL_TEST_SLACK_URL", receiver.url.as_str())];
+    let keel = Keel::start_with(dir.path(), "sma_cross", &alerts, &env);
+    let (code, _) = keel.post("/halt", Some(TOKEN));
+    assert_eq!(code, 200);
+    wait_for("the halt alert at the live webhook", || {
+        receiver
+            .texts()
+            .iter()
+            .any(|t| t.starts_with("[keel] WARNING halted:"))
+    });
+    // Every webhook is sent to at once: the live one had it while the dead one still timed
+    // out. Candles flow meanwhile.
+    let candles = keel.status()["feed"]["candles"].as_u64().unwrap();
+    wait_for("candles flowing while a webhook is dead", || {
+        keel.status()["feed"]["candles"].as_u64().unwrap() > candles + 50
+    });
+    let (code, _) = keel.post("/resume", Some(TOKEN));
+    assert_eq!(code, 200);
+    wait_for("the resume alert", || {
+        receiver
+            .texts()
+            .iter()
+            .any(|t| t.starts_with("[keel] RESOLVED resumed:"))
+    });
+    let log = keel.process.stderr();
+    assert!(
+        log.contains("alert could not be delivered") && log.contains("webhooks[0] (json)"),
+        "the dead webhook's failure is logged by name"
+    );
+    assert!(
+        !log.contains(&receiver.url),
+        "a URL from the environment is never logged"
+    );
+    keel.stop();
+    drop(dead);
+}
+
+#[test]
+fn trading_stopped_at_the_very_end_of_a_run_is_still_told() {
+    use keel::alerts::{AlertOptions, Alerts};
+    use keel::settings::{AlertSettings, Webhook, WebhookFormat};
+
+    let receiver = Receiver::start();
+    let options = AlertOptions {
+        settings: AlertSettings::default(),
+        webhooks: vec![Webhook {
+            name: "webhooks[0] (json)".into(),
+            url: receiver.url.clone(),
+            format: WebhookFormat::Json,
+            chat_id: None,
+        }],
+    };
+    let health = keel_supervision::HealthRegistry::default();
+    let board = keel_actors::board::Board::new();
+    let alerts = Alerts::start(&options, health, board.clone()).expect("a webhook: alerts run");
+    // The root gives up and the run ends at once, before the watcher's next look.
+    board.set_trading_stopped("order_manager failed 11 times in 60 s");
+    alerts.finish();
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["kind"], "trading_stopped");
+    assert_eq!(bodies[0]["severity"], "critical");
+    assert!(bodies[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("order_manager failed 11 times"));
 }

@@ -91,6 +91,8 @@ pub struct RiskView {
     pub flatten_requested: bool,
     /// The drawdown kill switch, if tripped.
     pub kill_switch: Option<KillSwitch>,
+    /// Today's loss reached the daily limit (no new entries until UTC midnight).
+    pub daily_limit_hit: bool,
     /// The venue's breaker is open: only risk-reducing intents pass.
     pub reduce_only: bool,
     /// Signals refused, by rule.

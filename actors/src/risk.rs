@@ -60,6 +60,7 @@ impl RiskActor {
             halted: state.halted,
             flatten_requested: state.flatten_requested,
             kill_switch: state.kill_switch,
+            daily_limit_hit: state.daily_limit_hit,
             reduce_only: self.reduce_only,
             refusals: self
                 .stage

@@ -7,6 +7,7 @@ use keel_actors::feed::Pace;
 use keel_actors::runtime::TreeSpec;
 use tracing::info;
 
+use crate::alerts::{deliver_once, Alert, AlertKind, AlertOptions};
 use crate::backtest::{live_inputs, load_inputs};
 use crate::cli::{Cli, RunArgs};
 use crate::control::ControlOptions;
@@ -106,14 +107,31 @@ pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
             origin: origin.clone(),
             problem,
         })?;
+    let alerts = settings
+        .alerts
+        .webhooks()
+        .map_err(|problem| SettingsError::Invalid {
+            origin: origin.clone(),
+            problem,
+        })?;
+    let alerts = AlertOptions {
+        settings: settings.alerts.clone(),
+        webhooks: alerts,
+    };
     let options = RunOptions {
+        alerts: Some(alerts.clone()),
         control,
         store: Some(settings.run.store.clone()),
         pace: Some(pace),
         stop_after: args.stop_after,
         ..RunOptions::default()
     };
-    let report = run_actors(&settings, inputs, options)?;
+    let report = run_actors(&settings, inputs, options).inspect_err(|error| {
+        let text = format!("{error:#}");
+        if text.contains("trading halted") && !alerts.webhooks.is_empty() {
+            deliver_once(&alerts, &Alert::new(AlertKind::ReconciliationHalt, text));
+        }
+    })?;
     let metrics = compute_metrics(&report.result);
     let state = if report.outcome.completed {
         "end of data: run complete"

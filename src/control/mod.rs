@@ -18,3 +18,4 @@ pub mod status;
 pub use desk::DeskParts;
 pub use metrics::render as render_metrics;
 pub use plane::{ControlOptions, ControlPlane, Token, ADDR_FILE};
+pub use status::unix_ms;

@@ -154,7 +154,7 @@ fn feed(run: &Attached) -> FeedStatus {
 }
 
 /// `at` in Unix milliseconds (0 before the epoch).
-pub(super) fn unix_ms(at: SystemTime) -> u64 {
+pub fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -13,7 +13,7 @@ use keel_core::risk::RiskState;
 use keel_model::{ClosedTrade, EquityPoint, Symbol};
 use tracing::{info, warn};
 
-use crate::settings::{ControlSettings, LogSettings, RunSettings, Settings};
+use crate::settings::{AlertSettings, ControlSettings, LogSettings, RunSettings, Settings};
 
 /// The state a run starts from.
 pub struct Start {
@@ -222,15 +222,23 @@ pub fn fingerprint(settings: &Settings) -> String {
 }
 
 /// The settings as TOML with `[run]` and `[log]` at their defaults and without `[control]`
-/// (added after journals were written: leaving it out keeps their fingerprints).
+/// and `[alerts]` (added after journals were written: leaving them out keeps their
+/// fingerprints).
 fn decisive_text(settings: &Settings) -> String {
     let mut decisive = settings.clone();
     decisive.run = RunSettings::default();
     decisive.log = LogSettings::default();
     decisive.control = ControlSettings::default();
-    let text = toml::to_string(&decisive).unwrap_or_default();
-    let control = toml::to_string(&decisive.control).unwrap_or_default();
-    text.replacen(&format!("[control]\n{control}\n"), "", 1)
+    decisive.alerts = AlertSettings::default();
+    let mut text = toml::to_string(&decisive).unwrap_or_default();
+    for (name, section) in [
+        ("control", toml::to_string(&decisive.control)),
+        ("alerts", toml::to_string(&decisive.alerts)),
+    ] {
+        let section = section.unwrap_or_default();
+        text = text.replacen(&format!("[{name}]\n{section}\n"), "", 1);
+    }
+    text
 }
 
 /// Checks a journal against its venue as a new process would: every venue order is known to
@@ -271,11 +279,16 @@ mod tests {
         // The embedded default's fingerprint before the `[control]` section existed: a store
         // written then still resumes.
         assert_eq!(fingerprint(&default), "25b0bc0bdd9f3778");
-        assert!(!decisive_text(&default).contains("control"));
+        let text = decisive_text(&default);
+        assert!(
+            !text.contains("control") && !text.contains("alerts"),
+            "{text}"
+        );
         let mut elsewhere = default.clone();
         elsewhere.control.listen = "127.0.0.1:0".into();
         elsewhere.control.enabled = false;
         elsewhere.run.speedup = 7.0;
+        elsewhere.alerts.candle_lag_s = 600;
         assert_eq!(fingerprint(&elsewhere), fingerprint(&default));
         let mut riskier = default.clone();
         riskier.risk.max_open_positions += 1;

@@ -34,6 +34,7 @@ use super::chaos::{journal_elsewhere, start_chaos_monkey, ChaosKills, ChaosOptio
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
+use crate::alerts::{AlertOptions, Alerts};
 use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
 use crate::control::{ControlOptions, ControlPlane, DeskParts};
 use crate::settings::{AtEnd, Settings};
@@ -59,6 +60,8 @@ pub struct RunOptions {
     pub reverse_steps: bool,
     /// Serve the control plane (`keel run`).
     pub control: Option<ControlOptions>,
+    /// Tell webhooks of what an operator must act on (`keel run`).
+    pub alerts: Option<AlertOptions>,
 }
 
 /// What a run produced.
@@ -157,6 +160,10 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
+    let alerts = options
+        .alerts
+        .as_ref()
+        .and_then(|a| Alerts::start(a, supervision.health().clone(), supervision.board().clone()));
     // The journal is open (this process owns the store) and reconciled: serve the control
     // plane from here on.
     let control = options
@@ -410,6 +417,9 @@ async fn run_graph(
     .await;
     if let Some(control) = control {
         control.stop().await;
+    }
+    if let Some(alerts) = alerts {
+        alerts.finish();
     }
     report
 }

@@ -17,8 +17,10 @@ use keel_news::SentimentConfig;
 use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 
+mod alerts;
 mod binance;
 mod control;
+pub use alerts::{AlertSettings, Webhook, WebhookFormat, WebhookSettings};
 pub use binance::BinanceSettings;
 pub use control::ControlSettings;
 
@@ -230,6 +232,9 @@ pub struct Settings {
     /// The control plane of `keel run`.
     #[serde(default)]
     pub control: ControlSettings,
+    /// Webhooks told of what an operator must act on.
+    #[serde(default)]
+    pub alerts: AlertSettings,
     /// Restart intensity and backoff of the actor supervisors.
     #[serde(default)]
     pub supervision: SupervisorConfig,
@@ -314,6 +319,7 @@ impl Settings {
         }
         in_range("log", "keep_files", self.log.keep_files, 1, 10_000)?;
         self.control.validate("control")?;
+        self.alerts.validate("alerts")?;
         self.supervision.validate("supervision")?;
         self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
