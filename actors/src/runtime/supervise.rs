@@ -399,9 +399,9 @@ impl Supervision {
     pub(super) fn record(&self, event: SupervisionEvent) {
         let abnormal = event.abnormal;
         if abnormal {
-            warn!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "{event}");
+            warn!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "supervision event");
         } else {
-            tracing::info!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "{event}");
+            tracing::info!(actor = %event.actor, event = %event.event, reason = %event.reason, restarts_in_window = event.restarts_in_window, backoff_ms = event.backoff_ms, "supervision event");
         }
         self.0.health.record(&event, Instant::now());
     }

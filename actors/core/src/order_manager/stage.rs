@@ -4,7 +4,9 @@
 use tracing::{debug, info};
 
 use super::{OrderCommand, OrderManager};
-use crate::model::{Candle, ClosedTrade, ExecutionReport, ExitReason, Symbol, Timestamp};
+use crate::model::{
+    Candle, ClosedTrade, ExecutionReport, ExitReason, OrderKind, Symbol, Timestamp,
+};
 use crate::risk::{Approval, PortfolioView};
 
 /// What applying a batch of venue reports led to.
@@ -41,7 +43,12 @@ pub fn sent(commands: &[OrderCommand], now: Timestamp) -> u64 {
         match command {
             OrderCommand::Submit(request) => {
                 submitted += 1;
-                info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind = ?request.kind, "order submitted");
+                let (kind, price) = match request.kind {
+                    OrderKind::Market => ("market", None),
+                    OrderKind::Limit { price } => ("limit", Some(price)),
+                    OrderKind::Stop { trigger } => ("stop", Some(trigger)),
+                };
+                info!(id = %request.client_order_id, symbol = %request.symbol, side = %request.side, qty = %request.qty, kind, price = %price.map_or("market".to_string(), |p| p.to_string()), "order submitted");
             }
             OrderCommand::ModifyStop { id, trigger } => {
                 debug!(%id, %trigger, ts = %now, "stop moved")

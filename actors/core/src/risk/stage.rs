@@ -168,7 +168,7 @@ impl RiskStage {
             *self.refusals.entry(refusal.rule.name()).or_default() += 1;
         }
         if let Some(intent) = &approval.intent {
-            info!(symbol = %intent.symbol(), ?intent, "intent approved");
+            log_approved(intent);
         }
         record(signal, &approval);
         approval
@@ -221,7 +221,8 @@ impl RiskStage {
         }
         let alert = self.engine.on_equity(snapshot.equity, ts);
         if let Some(alert) = &alert {
-            warn!(?alert, %ts, "risk alert");
+            let (rule, pct) = alert_rule(*alert);
+            warn!(rule = rule.name(), pct = %pct, %ts, "risk alert");
         }
         let flatten: Vec<_> = match alert {
             Some(RiskAlert::KillSwitchTripped { .. }) => snapshot
@@ -267,6 +268,36 @@ impl RiskStage {
     }
 }
 
+/// Logs an approved intent, one field per value.
+fn log_approved(intent: &OrderIntent) {
+    match intent {
+        OrderIntent::Open {
+            symbol,
+            qty,
+            stop,
+            take_profits,
+            ..
+        } => {
+            let targets: Vec<String> = take_profits
+                .iter()
+                .map(|tp| format!("{}x{}", tp.price, tp.fraction))
+                .collect();
+            info!(%symbol, intent = "open", %qty, stop = %stop.map_or("none".to_string(), |s| s.to_string()), take_profits = %targets.join(","), "intent approved");
+        }
+        OrderIntent::Close { symbol, reason, .. } => {
+            info!(%symbol, intent = "close", %reason, "intent approved");
+        }
+    }
+}
+
+/// The rule behind an account-wide alert, and its percentage.
+fn alert_rule(alert: RiskAlert) -> (RiskRule, rust_decimal::Decimal) {
+    match alert {
+        RiskAlert::KillSwitchTripped { drawdown_pct } => (RiskRule::KillSwitch, drawdown_pct),
+        RiskAlert::DailyLossLimitHit { loss_pct } => (RiskRule::DailyLossLimit, loss_pct),
+    }
+}
+
 /// Writes risk's verdict on `signal` to the audit trail.
 fn record(signal: &TradingSignal, approval: &Approval) {
     if let Some(refusal) = &approval.refusal {
@@ -289,10 +320,7 @@ fn record(signal: &TradingSignal, approval: &Approval) {
 
 /// Writes risk's account-wide `alert` at the mark `point` to the audit trail.
 fn record_alert(alert: RiskAlert, point: &EquityPoint, flatten: &[(Symbol, ExitReason)]) {
-    let (rule, pct) = match alert {
-        RiskAlert::KillSwitchTripped { drawdown_pct } => (RiskRule::KillSwitch, drawdown_pct),
-        RiskAlert::DailyLossLimitHit { loss_pct } => (RiskRule::DailyLossLimit, loss_pct),
-    };
+    let (rule, pct) = alert_rule(alert);
     audit::record(|| DomainEvent::RiskAlert {
         ts: point.ts,
         rule: rule.name().to_string(),
