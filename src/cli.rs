@@ -82,8 +82,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub print_tree: bool,
     /// Override `control.listen`: where the control plane listens (`127.0.0.1:0` picks a
-    /// free port).
-    #[arg(long, value_name = "ADDR")]
+    /// free port). Given twice, the last one holds.
+    #[arg(long, value_name = "ADDR", overrides_with = "control_listen")]
     pub control_listen: Option<String>,
 }
 

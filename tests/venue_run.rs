@@ -5,6 +5,8 @@
 mod process;
 #[path = "common/sim_venue.rs"]
 mod sim_venue;
+#[path = "common/webhook.rs"]
+mod webhook;
 
 use std::process::Output;
 
@@ -84,4 +86,83 @@ fn a_quantity_step_the_venue_would_round_is_refused_before_trading() {
         !stderr.contains(API_SECRET),
         "the secret must never be printed"
     );
+}
+
+#[test]
+fn a_reconciliation_halt_is_told_to_the_webhooks() {
+    let receiver = webhook::Receiver::start();
+    let venue = SimVenue::start_with(SimVenueConfig {
+        balances: "USDT = 10000\nBTC = 0.5".into(),
+        ..SimVenueConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = format!("[[alerts.webhooks]]\nurl = \"{}\"\n", receiver.url);
+    let out = keel_run(
+        dir.path(),
+        &venue.keel_settings(&dir.path().join("journal"), &alerts),
+        true,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["kind"], "reconciliation_halt");
+    assert_eq!(bodies[0]["severity"], "critical");
+    assert!(
+        bodies[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("BTCUSDT: the journal holds 0 BTC, the venue 0.5 BTC"),
+        "{bodies:?}"
+    );
+}
+
+#[test]
+fn the_control_plane_is_alive_but_not_ready_until_the_journal_is_reconciled() {
+    let venue = SimVenue::start();
+    // Every REST answer takes 1.5 s: the startup's reconciliation (account, open orders,
+    // trades, history) takes several of them, during which keel is starting.
+    venue.set_faults(serde_json::json!({ "latency_ms": 1500 }));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keel.toml");
+    std::fs::write(
+        &config,
+        venue.keel_settings(&dir.path().join("journal"), ""),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut command = process::keel(&["run", "--config", config.to_str().unwrap()]);
+    command
+        .args(["--control-listen", &addr])
+        .envs(sim_venue::keel_env());
+    let mut keel = process::Process::start_in(command, "keel run", dir.path());
+    let get = |path: &str| {
+        reqwest::blocking::get(format!("http://{addr}{path}"))
+            .ok()
+            .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+    };
+    let mut first = None;
+    process::wait_for("the control plane answering /readyz", || {
+        assert!(keel.exited().is_none(), "keel exited: {}", keel.stderr());
+        first = get("/readyz");
+        first.is_some()
+    });
+    let (code, body) = first.unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("not yet reconciled"), "{body}");
+    assert_eq!(get("/healthz").unwrap().0, 200, "alive while starting");
+    assert!(
+        !dir.path().join("journal/control.addr").exists(),
+        "the address is written once the store is this process's"
+    );
+    venue.set_faults(serde_json::json!({ "latency_ms": 0 }));
+    process::wait_for("/readyz answering 200 once reconciled", || {
+        get("/readyz").is_some_and(|(code, _)| code == 200)
+    });
+    assert!(dir.path().join("journal/control.addr").exists());
+    keel.kill9();
 }

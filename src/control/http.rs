@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::auth::{check, Refusal};
 use super::desk::{Answer, Call};
-use super::plane::Shared;
+use super::plane::{Phase, Shared};
 use super::status::Status;
 
 /// How long a command waits for the actors (risk answers after what is queued before it).
@@ -59,21 +59,24 @@ async fn ask(shared: &Shared, call: Call, deadline: Duration) -> Result<Answer, 
 }
 
 async fn healthz(shared: web::Data<Shared>) -> HttpResponse {
-    if let Some(why) = shared
-        .attached()
-        .and_then(|run| run.board.trading_stopped())
-    {
-        return unavailable(format!("trading stopped: {why}"));
-    }
-    match ask(&shared, Call::Ping, shared.health_deadline).await {
-        Ok(_) => HttpResponse::Ok().json(json!({ "status": "ok" })),
-        Err(why) => unavailable(why),
+    match shared.phase() {
+        // Alive: reconciling with the venue can take a while, and a restart would not help.
+        Phase::Starting => HttpResponse::Ok().json(json!({ "status": "starting" })),
+        Phase::Over => unavailable("the run is over"),
+        Phase::Running(run) => {
+            if let Some(why) = run.board.trading_stopped() {
+                return unavailable(format!("trading stopped: {why}"));
+            }
+            match ask(&shared, Call::Ping, shared.health_deadline).await {
+                Ok(_) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+                Err(why) => unavailable(why),
+            }
+        }
     }
 }
 
 async fn readyz(shared: web::Data<Shared>) -> HttpResponse {
-    let run = shared.attached();
-    let problems = super::readiness::problems(run.as_deref());
+    let problems = super::readiness::problems(&shared.phase());
     if problems.is_empty() {
         HttpResponse::Ok().json(json!({ "ready": true }))
     } else {

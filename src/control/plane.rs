@@ -98,22 +98,41 @@ pub(super) struct Attached {
     pub(super) desk: DeskSender,
 }
 
+/// Where the run is.
+#[derive(Clone)]
+pub(super) enum Phase {
+    /// Opening its journal and reconciling it with the venue: alive, not ready.
+    Starting,
+    /// Trading.
+    Running(Arc<Attached>),
+    /// Draining or done: commands are refused.
+    Over,
+}
+
 /// What every handler shares.
 pub(super) struct Shared {
     pub(super) started: Instant,
     pub(super) token: Option<Token>,
     pub(super) health_deadline: Duration,
-    attached: Mutex<Option<Arc<Attached>>>,
+    phase: Mutex<Phase>,
 }
 
 impl Shared {
-    /// The run's parts, once attached and until the run is over.
-    pub(super) fn attached(&self) -> Option<Arc<Attached>> {
+    /// Where the run is now.
+    pub(super) fn phase(&self) -> Phase {
         self.lock().clone()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Arc<Attached>>> {
-        self.attached.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The run's parts while it trades.
+    pub(super) fn attached(&self) -> Option<Arc<Attached>> {
+        match self.phase() {
+            Phase::Running(run) => Some(run),
+            Phase::Starting | Phase::Over => None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -123,12 +142,15 @@ pub struct ControlPlane {
     server: ServerHandle,
     addr: SocketAddr,
     addr_file: PathBuf,
+    published: bool,
+    token_env: String,
 }
 
 impl ControlPlane {
-    /// Binds `options.settings.listen`, serves on actix-web's threads, and writes the bound
-    /// address to [`ADDR_FILE`] in the store. Call inside the run's actix system. A port in
-    /// use is an error naming `control.listen`.
+    /// Binds `options.settings.listen` and serves on actix-web's threads: alive, not ready
+    /// (the run is starting) until [`attach`](Self::attach). Call inside the run's actix
+    /// system, before the journal is opened and reconciled. A port in use is an error naming
+    /// `control.listen`.
     pub fn start(options: &ControlOptions) -> anyhow::Result<Self> {
         let listen = options.settings.listen_addr()?;
         let listener = TcpListener::bind(listen).map_err(|e| {
@@ -141,7 +163,7 @@ impl ControlPlane {
             started: Instant::now(),
             token: options.token.clone(),
             health_deadline: Duration::from_millis(options.settings.health_deadline_ms),
-            attached: Mutex::new(None),
+            phase: Mutex::new(Phase::Starting),
         });
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
@@ -157,18 +179,28 @@ impl ControlPlane {
         .run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        let addr_file = options.store.join(ADDR_FILE);
-        write_addr(&addr_file, addr)?;
-        if options.token.is_none() {
-            warn!(%addr, token_env = %options.settings.token_env, "control plane without a token: its commands (halt, flatten, kill, ...) are refused");
-        }
-        info!(%addr, file = %addr_file.display(), "control plane listening");
+        info!(%addr, "control plane listening (starting: not ready until the journal is reconciled)");
         Ok(Self {
             shared,
             server: handle,
             addr,
-            addr_file,
+            addr_file: options.store.join(ADDR_FILE),
+            published: false,
+            token_env: options.settings.token_env.clone(),
         })
+    }
+
+    /// Writes the bound address to [`ADDR_FILE`] in the store, for `keel status` and `keel
+    /// ctl`: call once this process holds the store (its journal is open), so that a second
+    /// keel refused by the store's lock never overwrites the first one's address.
+    pub fn publish_addr(&mut self) -> anyhow::Result<()> {
+        write_addr(&self.addr_file, self.addr)?;
+        self.published = true;
+        if self.shared.token.is_none() {
+            warn!(addr = %self.addr, token_env = %self.token_env, "control plane without a token: its commands (halt, flatten, kill, ...) are refused");
+        }
+        info!(addr = %self.addr, file = %self.addr_file.display(), "control plane address written");
+        Ok(())
     }
 
     /// The bound address.
@@ -184,18 +216,21 @@ impl ControlPlane {
             board: supervision.board().clone(),
             desk: start_desk(parts),
         };
-        *self.shared.lock() = Some(Arc::new(attached));
+        *self.shared.lock() = Phase::Running(Arc::new(attached));
     }
 
     /// The run is over: commands are refused from now on (the desk lets the actors go).
     pub fn detach(&self) {
-        self.shared.lock().take();
+        *self.shared.lock() = Phase::Over;
     }
 
     /// Stops serving and removes [`ADDR_FILE`].
     pub async fn stop(self) {
         self.detach();
         self.server.stop(true).await;
+        if !self.published {
+            return;
+        }
         if let Err(e) = std::fs::remove_file(&self.addr_file) {
             warn!(file = %self.addr_file.display(), error = %e, "could not remove the control plane's address file");
         }

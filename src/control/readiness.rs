@@ -2,14 +2,21 @@
 
 use keel_supervision::BreakerState;
 
-use super::plane::Attached;
+use super::plane::{Attached, Phase};
 
-/// Why the run is not ready (empty: ready). Before the run is attached (its journal not yet
-/// reconciled) or after it is over, it is not ready either.
-pub(super) fn problems(attached: Option<&Attached>) -> Vec<String> {
-    let Some(run) = attached else {
-        return vec!["the run is not trading: starting (reconciliation not done) or over".into()];
-    };
+/// Why the run in `phase` is not ready (empty: ready).
+pub(super) fn problems(phase: &Phase) -> Vec<String> {
+    match phase {
+        Phase::Starting => {
+            vec!["starting: the journal is not yet reconciled with the venue".into()]
+        }
+        Phase::Running(run) => run_problems(run),
+        Phase::Over => vec!["the run is over: draining or exiting".into()],
+    }
+}
+
+/// Why a trading run is not ready.
+pub(super) fn run_problems(run: &Attached) -> Vec<String> {
     let mut problems = Vec::new();
     if !run.board.reconciled() {
         problems.push("reconciliation with the venue is not done".into());
@@ -37,4 +44,62 @@ pub(super) fn problems(attached: Option<&Attached>) -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use keel_actors::board::{Board, RiskView};
+    use keel_supervision::{HealthRegistry, SupervisionEvent, Transition};
+
+    use super::*;
+
+    fn running() -> (Phase, Board, HealthRegistry) {
+        let (board, health) = (Board::new(), HealthRegistry::default());
+        let run = Attached {
+            health: health.clone(),
+            board: board.clone(),
+            desk: tokio::sync::mpsc::unbounded_channel().0,
+        };
+        (Phase::Running(Arc::new(run)), board, health)
+    }
+
+    #[test]
+    fn ready_only_while_trading_reconciled_unhalted_and_reachable() {
+        let starting = problems(&Phase::Starting);
+        assert!(starting[0].contains("not yet reconciled"), "{starting:?}");
+        assert!(!problems(&Phase::Over).is_empty());
+
+        let (phase, board, health) = running();
+        assert!(problems(&phase)[0].contains("reconciliation"));
+        board.set_reconciled();
+        assert!(problems(&phase).is_empty(), "ready");
+
+        board.publish_risk(RiskView {
+            halted: true,
+            ..RiskView::default()
+        });
+        assert!(problems(&phase)[0].contains("halted by an operator"));
+        board.publish_risk(RiskView::default());
+
+        let opened = Transition {
+            from: BreakerState::Closed,
+            to: BreakerState::Open,
+            failure_rate: 1.0,
+        };
+        health.record(
+            &SupervisionEvent::breaker("venue", &opened),
+            std::time::Instant::now(),
+        );
+        assert_eq!(
+            problems(&phase),
+            ["venue is unreachable: its breaker is open"]
+        );
+
+        board.set_trading_stopped("risk failed 11 times");
+        assert!(problems(&phase)
+            .iter()
+            .any(|p| p == "trading stopped: risk failed 11 times"));
+    }
 }

@@ -97,7 +97,7 @@ impl Status {
         let now = Instant::now();
         let report = run.health.report(now);
         let account = run.board.account();
-        let not_ready = super::readiness::problems(Some(run));
+        let not_ready = super::readiness::run_problems(run);
         Self {
             uptime_s: now.duration_since(started).as_secs(),
             ready: not_ready.is_empty(),

@@ -90,28 +90,53 @@ pub fn run_actors(
 ) -> anyhow::Result<RunReport> {
     let system = actix_rt::System::new();
     system.block_on(async {
-        if let Some(binance) = &settings.binance {
-            let remote = open_remote(settings, binance, options.store.as_deref()).await?;
-            let live = Live {
-                candles: remote.candles,
-                _stream: remote.stream,
-            };
-            let start = (remote.start, remote.journal, remote.venue);
-            return run_graph(settings, inputs, options, start, Some(live)).await;
-        }
-        let start = match &options.store {
-            Some(path) => {
-                let (start, journal, venue) = open_journal(settings, path, &inputs.symbols).await?;
-                (start, Some(journal), venue)
-            }
-            None => {
-                let exchange = SimExchange::new(settings.venue.clone());
-                let venue: Box<dyn Venue> = Box::new(SimVenue::new(exchange, None));
-                (Start::fresh(settings), None, venue)
+        // Served while the journal is opened and reconciled: alive, not yet ready.
+        let control = options
+            .control
+            .as_ref()
+            .map(ControlPlane::start)
+            .transpose()?;
+        let begun = begin(settings, &inputs, &options).await;
+        let (start, live) = match begun {
+            Ok(begun) => begun,
+            Err(error) => {
+                if let Some(control) = control {
+                    control.stop().await;
+                }
+                return Err(error);
             }
         };
-        run_graph(settings, inputs, options, start, None).await
+        run_graph(settings, inputs, options, start, live, control).await
     })
+}
+
+/// Opens the journal (or not, without a store) and reconciles it with the venue: where the
+/// run starts, and the remote venue's candles when there is one.
+async fn begin(
+    settings: &Settings,
+    inputs: &RunInputs,
+    options: &RunOptions,
+) -> anyhow::Result<(Begin, Option<Live>)> {
+    if let Some(binance) = &settings.binance {
+        let remote = open_remote(settings, binance, options.store.as_deref()).await?;
+        let live = Live {
+            candles: remote.candles,
+            _stream: remote.stream,
+        };
+        return Ok(((remote.start, remote.journal, remote.venue), Some(live)));
+    }
+    let start = match &options.store {
+        Some(path) => {
+            let (start, journal, venue) = open_journal(settings, path, &inputs.symbols).await?;
+            (start, Some(journal), venue)
+        }
+        None => {
+            let exchange = SimExchange::new(settings.venue.clone());
+            let venue: Box<dyn Venue> = Box::new(SimVenue::new(exchange, None));
+            (Start::fresh(settings), None, venue)
+        }
+    };
+    Ok((start, None))
 }
 
 /// A run against a remote venue: the venue's candles for the feed.
@@ -130,6 +155,7 @@ async fn run_graph(
     options: RunOptions,
     (start, journal, venue): Begin,
     live: Option<Live>,
+    mut control: Option<ControlPlane>,
 ) -> anyhow::Result<RunReport> {
     let (live_candles, _stream) = match live {
         Some(Live { candles, _stream }) => (Some(candles), Some(_stream)),
@@ -164,13 +190,11 @@ async fn run_graph(
         .alerts
         .as_ref()
         .and_then(|a| Alerts::start(a, supervision.health().clone(), supervision.board().clone()));
-    // The journal is open (this process owns the store) and reconciled: serve the control
-    // plane from here on.
-    let control = options
-        .control
-        .as_ref()
-        .map(ControlPlane::start)
-        .transpose()?;
+    // The journal is open (this process owns the store) and reconciled: tell `keel status`
+    // where the control plane is.
+    if let Some(control) = &mut control {
+        control.publish_addr()?;
+    }
     if options.chaos.is_some() || control.is_some() {
         // The monkey (or an operator) kills for real; nothing has been sent yet.
         supervision
