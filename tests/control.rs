@@ -182,6 +182,8 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
         "keel_halted",
         "keel_kill_switch_tripped",
         "keel_uptime_seconds",
+        "keel_journal_write_seconds",
+        "keel_refusals_total",
     ] {
         assert!(families.contains(family), "{family} missing: {families:?}");
     }
@@ -191,6 +193,18 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
         .find(|s| s.metric == "keel_actor_up" && s.labels.get("actor") == Some("risk"))
         .expect("risk's up gauge");
     assert_eq!(risk_up.value, prometheus_parse::Value::Gauge(1.0));
+    let writes = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "keel_journal_write_seconds")
+        .unwrap();
+    match &writes.value {
+        prometheus_parse::Value::Histogram(buckets) => {
+            let total = buckets.last().expect("an +Inf bucket").count;
+            assert!(total >= 1.0, "the journal was written: {buckets:?}");
+        }
+        other => panic!("journal writes: {other:?}"),
+    }
     let fills = scrape
         .samples
         .iter()

@@ -107,3 +107,47 @@ fn a_missing_api_key_variable_is_a_configuration_error() {
     );
     assert_eq!(server.hits(), 0);
 }
+
+#[test]
+fn the_model_analysts_requests_and_tokens_are_in_the_metrics() {
+    let server = FakeServer::start(model);
+    let dir = tempfile::tempdir().unwrap();
+    let config = local_config(dir.path(), &server.url());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("at_end = \"exit\"", "at_end = \"wait\"");
+    std::fs::write(&config, text).unwrap();
+    let command = common::process::keel(&["run", "--config", config.to_str().unwrap()]);
+    let mut keel = common::process::Process::start(command, "keel run");
+    let addr_file = dir.path().join("store/control.addr");
+    common::process::wait_for("the control plane's address", || {
+        assert!(keel.exited().is_none(), "{}", keel.stderr());
+        std::fs::read_to_string(&addr_file).is_ok_and(|a| a.ends_with('\n'))
+    });
+    let url = format!(
+        "http://{}/metrics",
+        std::fs::read_to_string(&addr_file).unwrap().trim()
+    );
+    let sample = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    // The replay ends and keel waits: every request is counted by then.
+    keel.wait_for_stderr("waiting for SIGINT or SIGTERM");
+    let metrics = reqwest::blocking::get(&url).unwrap().text().unwrap();
+    let accepted = sample(&metrics, "keel_llm_requests_total{outcome=\"accepted\"}");
+    assert!(accepted > 0.0, "{metrics}");
+    assert_eq!(
+        accepted as usize,
+        server.hits(),
+        "every call the fake model answered is counted once"
+    );
+    assert_eq!(
+        sample(&metrics, "keel_llm_tokens_total"),
+        290.0 * accepted,
+        "250 prompt + 40 completion tokens per call"
+    );
+    keel.signal("TERM");
+    assert_eq!(keel.finish().status.code(), Some(0));
+}

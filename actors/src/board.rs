@@ -99,16 +99,64 @@ pub struct RiskView {
     pub refusals: BTreeMap<String, u64>,
 }
 
+/// The model analyst's work (a `record` session), as the sentiment actor last published it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmView {
+    /// Requests sent to the provider (each may take several HTTP attempts).
+    pub calls: u64,
+    /// HTTP requests, retries included.
+    pub http_requests: u64,
+    /// Requests answered from the cache.
+    pub cache_hits: u64,
+    /// Replies that were valid analyses.
+    pub accepted: u64,
+    /// Replies that broke the contract.
+    pub rejected: u64,
+    /// Calls that got no reply after the retries.
+    pub failed: u64,
+    /// Requests refused because the model's breaker was open.
+    pub refused: u64,
+    /// Tokens spent.
+    pub tokens: u64,
+}
+
 #[derive(Debug, Default)]
 struct Views {
     account: AccountView,
     risk: RiskView,
+    llm: Option<LlmView>,
     stopped: Option<String>,
+}
+
+/// Upper bounds of the journal write latency buckets, in seconds (the last is +Inf).
+pub const WRITE_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// A latency histogram written lock-free: a count per bucket of [`WRITE_BUCKETS`] (and one
+/// above the last), and the sum.
+#[derive(Debug, Default)]
+struct Latencies {
+    buckets: [AtomicU64; WRITE_BUCKETS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+/// A histogram's figures: the sum in seconds, the count, and each bucket's upper bound with
+/// the observations that fell in it (not cumulative; the last bound is +Inf).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramView {
+    /// Sum of the observations, in seconds.
+    pub sum: f64,
+    /// Observations.
+    pub count: u64,
+    /// `(upper bound, observations in this bucket)`.
+    pub buckets: Vec<(f64, u64)>,
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     views: Mutex<Views>,
+    journal_writes: Latencies,
     candles: AtomicU64,
     last_close_ms: AtomicU64,
     reconciled: AtomicBool,
@@ -182,6 +230,47 @@ impl Board {
     /// Publishes the account.
     pub fn publish_account(&self, account: AccountView) {
         self.lock().account = account;
+    }
+
+    /// The model analyst's work, if a model analyses the news in this run.
+    pub fn llm(&self) -> Option<LlmView> {
+        self.lock().llm.clone()
+    }
+
+    /// Publishes the model analyst's work.
+    pub fn publish_llm(&self, llm: LlmView) {
+        self.lock().llm = Some(llm);
+    }
+
+    /// A journal write (the order manager's state or a mark) took `took`.
+    pub fn journal_write(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = WRITE_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(WRITE_BUCKETS.len());
+        let latencies = &self.shared.journal_writes;
+        latencies.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        latencies.sum_ns.fetch_add(
+            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The journal write latencies so far.
+    pub fn journal_writes(&self) -> HistogramView {
+        let latencies = &self.shared.journal_writes;
+        let buckets: Vec<(f64, u64)> = WRITE_BUCKETS
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(latencies.buckets.iter().map(|b| b.load(Ordering::Relaxed)))
+            .collect();
+        HistogramView {
+            sum: latencies.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            count: buckets.iter().map(|(_, n)| n).sum(),
+            buckets,
+        }
     }
 
     /// Publishes risk's switches.

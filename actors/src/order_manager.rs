@@ -210,7 +210,10 @@ impl OrderManagerActor {
         let Some(journal) = &mut self.journal else {
             return true;
         };
-        match journal.save_order_state(&self.om) {
+        let started = Instant::now();
+        let saved = journal.save_order_state(&self.om);
+        self.supervision.board().journal_write(started.elapsed());
+        match saved {
             Ok(()) => true,
             Err(err) => {
                 error!(actor = "order_manager", error = %err, "journal write failed: no further orders will be sent; restart to reconcile");
@@ -411,7 +414,10 @@ impl Handler<Checkpoint> for OrderManagerActor {
                 _ => this.equity.push(msg.point),
             }
             if let Some(journal) = &mut this.journal {
-                if let Err(err) = journal.mark(&msg.point, &msg.risk, &this.om.price_marks()) {
+                let started = Instant::now();
+                let marked = journal.mark(&msg.point, &msg.risk, &this.om.price_marks());
+                this.supervision.board().journal_write(started.elapsed());
+                if let Err(err) = marked {
                     error!(actor = "order_manager", error = %err, ts = %now, "journal mark failed");
                 }
             }

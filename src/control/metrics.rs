@@ -5,6 +5,8 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Instant, SystemTime};
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -12,7 +14,8 @@ use prometheus_client::registry::Registry;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use keel_actors::board::Board;
+use keel_actors::board::{Board, HistogramView};
+use keel_core::risk::RiskRule;
 use keel_supervision::HealthRegistry;
 
 use super::status::unix_ms;
@@ -35,6 +38,12 @@ pub fn render(
     account(&mut registry, board);
     risk(&mut registry, board);
     feed(&mut registry, board);
+    llm(&mut registry, board);
+    registry.register(
+        "journal_write_seconds",
+        "How long the order manager's journal writes (state and marks, flushed) took",
+        Snapshot(board.journal_writes()),
+    );
     let uptime = FloatGauge::default();
     uptime.set(started.elapsed().as_secs_f64());
     registry.register(
@@ -45,6 +54,21 @@ pub fn render(
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
+}
+
+/// A histogram the board already counted, encoded as one.
+#[derive(Debug)]
+struct Snapshot(HistogramView);
+
+impl EncodeMetric for Snapshot {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let h = &self.0;
+        encoder.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
 }
 
 fn label(name: &str, value: &str) -> Labels {
@@ -169,6 +193,10 @@ fn account(registry: &mut Registry, board: &Board) {
 fn risk(registry: &mut Registry, board: &Board) {
     let risk = board.risk();
     let refusals = Family::<Labels, Counter>::default();
+    // Every rule, at 0 until it refuses: a rate over a series that appears late is lost.
+    for rule in RiskRule::ALL.iter().map(|r| r.name()).chain(["event_veto"]) {
+        refusals.get_or_create(&label("rule", rule)).inc_by(0);
+    }
     for (rule, count) in &risk.refusals {
         refusals.get_or_create(&label("rule", rule)).inc_by(*count);
     }
@@ -220,4 +248,36 @@ fn feed(registry: &mut Registry, board: &Board) {
             lag_ms as f64 / 1000.0,
         );
     }
+}
+
+fn llm(registry: &mut Registry, board: &Board) {
+    let Some(llm) = board.llm() else { return };
+    let requests = Family::<Labels, Counter>::default();
+    for (outcome, n) in [
+        ("accepted", llm.accepted),
+        ("rejected", llm.rejected),
+        ("failed", llm.failed),
+        ("refused", llm.refused),
+        ("cache_hit", llm.cache_hits),
+    ] {
+        requests.get_or_create(&label("outcome", outcome)).inc_by(n);
+    }
+    registry.register(
+        "llm_requests",
+        "The model analyst's requests by outcome (cache_hit: answered from the cache)",
+        requests,
+    );
+    counter(
+        registry,
+        "llm_http_requests",
+        "HTTP requests to the model provider, retries included",
+        llm.http_requests,
+    );
+    counter(registry, "llm_tokens", "Tokens the model analyst spent", llm.tokens);
+    counter(
+        registry,
+        "llm_cache_hits",
+        "Model requests answered from the cache",
+        llm.cache_hits,
+    );
 }

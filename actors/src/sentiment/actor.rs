@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use actix::prelude::*;
 use tracing::{debug, info, info_span};
 
+use crate::board::LlmView;
 use crate::messages::{NewHeadlines, News, NewsTick, SentimentSummary, Summarize};
 use crate::model::{SentimentOutput, Timestamp};
 use crate::runtime::{
@@ -85,8 +86,26 @@ impl<A: Analyst + Clone + 'static> SentimentActor<A> {
         }
     }
 
+    /// Copies the model session's counters to the operator's board.
+    fn publish_llm(&self) {
+        if let Some(session) = &self.session {
+            let stats = session.stats();
+            self.supervision.board().publish_llm(LlmView {
+                calls: stats.calls,
+                http_requests: session.http_requests(),
+                cache_hits: stats.cache_hits,
+                accepted: stats.accepted,
+                rejected: stats.rejected,
+                failed: stats.failed,
+                refused: stats.refused,
+                tokens: stats.tokens,
+            });
+        }
+    }
+
     /// Sends every answered step whose predecessors are all delivered.
     fn deliver(&mut self) {
+        self.publish_llm();
         while let Some(step) = self.answered.remove(&self.next_delivery) {
             self.next_delivery += 1;
             let mut outputs = Vec::new();
