@@ -164,5 +164,14 @@ fn the_control_plane_is_alive_but_not_ready_until_the_journal_is_reconciled() {
         get("/readyz").is_some_and(|(code, _)| code == 200)
     });
     assert!(dir.path().join("journal/control.addr").exists());
+    let (_, metrics) = get("/metrics").unwrap();
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+    };
+    assert!(sample("keel_venue_weight_limit ") > 0.0);
+    assert!(sample("keel_venue_weight_used ") >= 0.0);
     keel.kill9();
 }

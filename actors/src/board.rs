@@ -153,9 +153,23 @@ pub struct HistogramView {
     pub buckets: Vec<(f64, u64)>,
 }
 
+/// Reads a venue's request weight: `(limit per minute, used this minute)`.
+type WeightProbe = Arc<dyn Fn() -> (u32, u32) + Send + Sync>;
+
+/// The venue's weight probe, if the run trades at a remote venue.
+#[derive(Default)]
+struct VenueWeight(Mutex<Option<WeightProbe>>);
+
+impl std::fmt::Debug for VenueWeight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VenueWeight")
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shared {
     views: Mutex<Views>,
+    venue_weight: VenueWeight,
     journal_writes: Latencies,
     candles: AtomicU64,
     last_close_ms: AtomicU64,
@@ -240,6 +254,28 @@ impl Board {
     /// Publishes the model analyst's work.
     pub fn publish_llm(&self, llm: LlmView) {
         self.lock().llm = Some(llm);
+    }
+
+    /// Reads the remote venue's request weight with `probe` from now on.
+    pub fn watch_venue_weight(&self, probe: impl Fn() -> (u32, u32) + Send + Sync + 'static) {
+        *self
+            .shared
+            .venue_weight
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(probe));
+    }
+
+    /// The remote venue's `(limit per minute, weight used this minute)`, if there is one.
+    pub fn venue_weight(&self) -> Option<(u32, u32)> {
+        let probe = self
+            .shared
+            .venue_weight
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        probe.map(|read| read())
     }
 
     /// A journal write (the order manager's state or a mark) took `took`.

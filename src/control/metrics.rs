@@ -6,10 +6,10 @@ use std::time::{Instant, SystemTime};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -39,6 +39,20 @@ pub fn render(
     risk(&mut registry, board);
     feed(&mut registry, board);
     llm(&mut registry, board);
+    if let Some((limit, used)) = board.venue_weight() {
+        gauge(
+            &mut registry,
+            "venue_weight_used",
+            "Request weight used at the venue in the current minute",
+            f64::from(used),
+        );
+        gauge(
+            &mut registry,
+            "venue_weight_limit",
+            "The venue's request weight limit per minute",
+            f64::from(limit),
+        );
+    }
     registry.register(
         "journal_write_seconds",
         "How long the order manager's journal writes (state and marks, flushed) took",
@@ -273,7 +287,12 @@ fn llm(registry: &mut Registry, board: &Board) {
         "HTTP requests to the model provider, retries included",
         llm.http_requests,
     );
-    counter(registry, "llm_tokens", "Tokens the model analyst spent", llm.tokens);
+    counter(
+        registry,
+        "llm_tokens",
+        "Tokens the model analyst spent",
+        llm.tokens,
+    );
     counter(
         registry,
         "llm_cache_hits",

@@ -35,6 +35,8 @@ pub struct RemoteStart {
     pub candles: mpsc::Receiver<Candle>,
     /// The market stream (stops when dropped).
     pub stream: MarketStream,
+    /// The venue's REST client (its request weight, for the operator).
+    pub client: BinanceClient,
 }
 
 /// Connects to the venue of `binance` and works out where the run starts; see the module docs.
@@ -88,7 +90,7 @@ pub async fn open_remote(
         .iter()
         .map(|s| (s.clone(), before_history))
         .collect();
-    let (stream, raw) = MarketStream::spawn(stream_cfg, client);
+    let (stream, raw) = MarketStream::spawn(stream_cfg, client.clone());
     let candles = align(raw, symbols);
     Ok(RemoteStart {
         start,
@@ -96,6 +98,7 @@ pub async fn open_remote(
         venue: Box::new(venue),
         candles,
         stream,
+        client,
     })
 }
 

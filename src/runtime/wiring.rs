@@ -122,6 +122,7 @@ async fn begin(
         let live = Live {
             candles: remote.candles,
             _stream: remote.stream,
+            client: remote.client,
         };
         return Ok(((remote.start, remote.journal, remote.venue), Some(live)));
     }
@@ -144,6 +145,8 @@ struct Live {
     candles: tokio::sync::mpsc::Receiver<Candle>,
     /// Keeps the market stream running.
     _stream: MarketStream,
+    /// The venue's REST client.
+    client: keel_binance::client::BinanceClient,
 }
 
 /// Where the run starts, the journal it keeps, and the venue it trades at.
@@ -157,9 +160,13 @@ async fn run_graph(
     live: Option<Live>,
     mut control: Option<ControlPlane>,
 ) -> anyhow::Result<RunReport> {
-    let (live_candles, _stream) = match live {
-        Some(Live { candles, _stream }) => (Some(candles), Some(_stream)),
-        None => (None, None),
+    let (live_candles, _stream, client) = match live {
+        Some(Live {
+            candles,
+            _stream,
+            client,
+        }) => (Some(candles), Some(_stream), Some(client)),
+        None => (None, None, None),
     };
     let RunInputs {
         symbols,
@@ -186,6 +193,11 @@ async fn run_graph(
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
     install_panic_hook();
+    if let Some(client) = client {
+        supervision
+            .board()
+            .watch_venue_weight(move || client.weight_usage());
+    }
     let alerts = options
         .alerts
         .as_ref()
