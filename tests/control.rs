@@ -183,6 +183,7 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
         "keel_kill_switch_tripped",
         "keel_uptime_seconds",
         "keel_journal_write_seconds",
+        "keel_actor_handler_seconds",
         "keel_refusals_total",
     ] {
         assert!(families.contains(family), "{family} missing: {families:?}");
@@ -205,6 +206,16 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
         }
         other => panic!("journal writes: {other:?}"),
     }
+    let risk_handlers = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "keel_actor_handler_seconds" && s.labels.get("actor") == Some("risk"))
+        .expect("risk's handler latencies");
+    assert!(
+        matches!(&risk_handlers.value, prometheus_parse::Value::Histogram(b) if b.last().unwrap().count >= 1.0),
+        "{:?}",
+        risk_handlers.value
+    );
     let fills = scrape
         .samples
         .iter()

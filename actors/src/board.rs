@@ -129,16 +129,65 @@ struct Views {
 }
 
 /// Upper bounds of the journal write latency buckets, in seconds (the last is +Inf).
-pub const WRITE_BUCKETS: [f64; 12] = [
+pub const WRITE_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
-/// A latency histogram written lock-free: a count per bucket of [`WRITE_BUCKETS`] (and one
-/// above the last), and the sum.
-#[derive(Debug, Default)]
-struct Latencies {
-    buckets: [AtomicU64; WRITE_BUCKETS.len() + 1],
+/// Upper bounds of the handler latency buckets, in seconds (the last is +Inf).
+pub const HANDLER_BUCKETS: &[f64] = &[
+    0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+    0.0025, 0.01, 0.1,
+];
+
+/// A latency histogram written lock-free from any thread: a count per bucket (and one
+/// above the last bound), and the sum.
+#[derive(Debug)]
+pub struct LatencyHistogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
     sum_ns: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// An empty histogram over `bounds` (seconds, ascending).
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one observation.
+    pub fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(
+            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The figures so far.
+    pub fn view(&self) -> HistogramView {
+        let buckets: Vec<(f64, u64)> = self
+            .bounds
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(self.buckets.iter().map(|b| b.load(Ordering::Relaxed)))
+            .collect();
+        HistogramView {
+            sum: self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            count: buckets.iter().map(|(_, n)| n).sum(),
+            buckets,
+        }
+    }
 }
 
 /// A histogram's figures: the sum in seconds, the count, and each bucket's upper bound with
@@ -166,14 +215,29 @@ impl std::fmt::Debug for VenueWeight {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     views: Mutex<Views>,
     venue_weight: VenueWeight,
-    journal_writes: Latencies,
+    journal_writes: LatencyHistogram,
+    handlers: Mutex<BTreeMap<String, Arc<LatencyHistogram>>>,
     candles: AtomicU64,
     last_close_ms: AtomicU64,
     reconciled: AtomicBool,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            views: Mutex::default(),
+            venue_weight: VenueWeight::default(),
+            journal_writes: LatencyHistogram::new(WRITE_BUCKETS),
+            handlers: Mutex::default(),
+            candles: AtomicU64::default(),
+            last_close_ms: AtomicU64::default(),
+            reconciled: AtomicBool::default(),
+        }
+    }
 }
 
 /// The board of one run; clones share it.
@@ -280,33 +344,35 @@ impl Board {
 
     /// A journal write (the order manager's state or a mark) took `took`.
     pub fn journal_write(&self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        let bucket = WRITE_BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(WRITE_BUCKETS.len());
-        let latencies = &self.shared.journal_writes;
-        latencies.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        latencies.sum_ns.fetch_add(
-            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.shared.journal_writes.observe(took);
     }
 
     /// The journal write latencies so far.
     pub fn journal_writes(&self) -> HistogramView {
-        let latencies = &self.shared.journal_writes;
-        let buckets: Vec<(f64, u64)> = WRITE_BUCKETS
+        self.shared.journal_writes.view()
+    }
+
+    /// The handler latency histogram of `actor` (made on first use; kept across its
+    /// restarts).
+    pub fn handler_latency(&self, actor: &str) -> Arc<LatencyHistogram> {
+        self.shared
+            .handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(actor.to_string())
+            .or_insert_with(|| Arc::new(LatencyHistogram::new(HANDLER_BUCKETS)))
+            .clone()
+    }
+
+    /// Every actor's handler latencies so far, by name.
+    pub fn handler_latencies(&self) -> Vec<(String, HistogramView)> {
+        self.shared
+            .handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .copied()
-            .chain([f64::INFINITY])
-            .zip(latencies.buckets.iter().map(|b| b.load(Ordering::Relaxed)))
-            .collect();
-        HistogramView {
-            sum: latencies.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
-            count: buckets.iter().map(|(_, n)| n).sum(),
-            buckets,
-        }
+            .map(|(name, h)| (name.clone(), h.view()))
+            .collect()
     }
 
     /// Publishes risk's switches.

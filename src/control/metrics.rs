@@ -54,6 +54,11 @@ pub fn render(
         );
     }
     registry.register(
+        "actor_handler_seconds",
+        "How long each actor's handlers take (one message in 16 is timed)",
+        ByActor(board.handler_latencies()),
+    );
+    registry.register(
         "journal_write_seconds",
         "How long the order manager's journal writes (state and marks, flushed) took",
         Snapshot(board.journal_writes()),
@@ -78,6 +83,25 @@ impl EncodeMetric for Snapshot {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         let h = &self.0;
         encoder.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// A histogram per actor the board already counted, encoded as one family.
+#[derive(Debug)]
+struct ByActor(Vec<(String, HistogramView)>);
+
+impl EncodeMetric for ByActor {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (actor, histogram) in &self.0 {
+            let labels = label("actor", actor);
+            let family = encoder.encode_family(&labels)?;
+            Snapshot(histogram.clone()).encode(family)?;
+        }
+        Ok(())
     }
 
     fn metric_type(&self) -> MetricType {

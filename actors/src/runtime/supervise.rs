@@ -127,7 +127,15 @@ pub(super) struct ActorCell {
     pub(super) kill_wake: Rc<tokio::sync::Notify>,
     /// When the instance was last killed, until its successor has handled a message.
     pub(super) killed_at: Cell<Option<Instant>>,
+    /// Its handlers' latency (a sample: see [`ActorHandle::start_timer`]).
+    latency: std::sync::Arc<crate::board::LatencyHistogram>,
+    /// Messages until the next one timed.
+    until_timed: Cell<u32>,
 }
+
+/// One message in this many is timed for the handler latency histogram: two clock reads per
+/// message would cost the lockstep replay several percent.
+const TIME_ONE_IN: u32 = 16;
 
 pub(super) struct Inner {
     health: HealthRegistry,
@@ -173,6 +181,28 @@ impl ActorHandle {
     /// What the run shows its operator.
     pub fn board(&self) -> &crate::board::Board {
         self.supervision.board()
+    }
+
+    /// Starts timing a handler if this message is one of the sample (one in
+    /// [`TIME_ONE_IN`]); give the result to [`stop_timer`](Self::stop_timer).
+    pub(super) fn start_timer(&self) -> Option<Instant> {
+        match self.cell.until_timed.get() {
+            0 => {
+                self.cell.until_timed.set(TIME_ONE_IN - 1);
+                Some(Instant::now())
+            }
+            n => {
+                self.cell.until_timed.set(n - 1);
+                None
+            }
+        }
+    }
+
+    /// Records the handler time since `started`, when it was timed.
+    pub(super) fn stop_timer(&self, started: Option<Instant>) {
+        if let Some(started) = started {
+            self.cell.latency.observe(started.elapsed());
+        }
     }
 
     /// The actor's mailbox gauge: give it to the senders' [`Inbox`](super::Inbox).
@@ -312,6 +342,8 @@ impl Supervision {
             kill_due: Cell::new(false),
             kill_wake: Rc::new(tokio::sync::Notify::new()),
             killed_at: Cell::new(None),
+            latency: self.0.board.handler_latency(name),
+            until_timed: Cell::new(0),
         });
         nodes[node]
             .members

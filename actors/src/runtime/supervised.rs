@@ -64,11 +64,13 @@ where
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
+    let timer = actor.supervision().start_timer();
     match step(actor, &message, at, |actor| body(actor, &message, ctx)) {
         Step::Later(later) => redeliver_later(actor, message, ctx, body, later),
         // Handled to the end, or given up: its sender need not send it again.
         Step::Done(_) => actor.supervision().routes().ack(),
     }
+    actor.supervision().stop_timer(timer);
 }
 
 /// Holds the actor's mailbox until the restart's backoff is over, then delivers again.
