@@ -32,17 +32,27 @@ fn client() -> anyhow::Result<reqwest::blocking::Client> {
         .build()?)
 }
 
-/// `GET /status`.
-pub fn fetch_status(base: &str) -> anyhow::Result<Status> {
-    let response = client()?
-        .get(format!("{base}/status"))
+/// Sends `request` (to `path` of `base`) and returns the body of a 2xx answer; any other
+/// answer is an error with the control plane's reason.
+fn answer(
+    request: reqwest::blocking::RequestBuilder,
+    base: &str,
+    path: &str,
+) -> anyhow::Result<String> {
+    let response = request
         .send()
         .with_context(|| format!("no answer from keel's control plane at {base}"))?;
     let code = response.status();
     let text = response.text()?;
     if !code.is_success() {
-        anyhow::bail!("{base}/status answered {code}: {}", error_text(&text));
+        anyhow::bail!("{path} answered {code}: {}", error_text(&text));
     }
+    Ok(text)
+}
+
+/// `GET /status`.
+pub fn fetch_status(base: &str) -> anyhow::Result<Status> {
+    let text = answer(client()?.get(format!("{base}/status")), base, "/status")?;
     serde_json::from_str(&text)
         .with_context(|| format!("{base}/status answered something else than a status"))
 }
@@ -53,14 +63,7 @@ pub fn command(base: &str, path: &str, token: Option<&Token>) -> anyhow::Result<
     if let Some(token) = token {
         request = request.bearer_auth(token.expose());
     }
-    let response = request
-        .send()
-        .with_context(|| format!("no answer from keel's control plane at {base}"))?;
-    let code = response.status();
-    let text = response.text()?;
-    if !code.is_success() {
-        anyhow::bail!("{path} answered {code}: {}", error_text(&text));
-    }
+    let text = answer(request, base, path)?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
