@@ -149,6 +149,20 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
         assert!(names.contains(&actor), "{actor} missing from {names:?}");
     }
     assert_eq!(status["breakers"][0]["name"], "venue");
+    // The tree as `keel run --print-tree` shows it: root > trading (rest_for_one) > symbols.
+    assert_eq!(status["tree"]["name"], "root");
+    let trading = status["tree"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "trading")
+        .expect("the trading supervisor");
+    assert_eq!(trading["strategy"], "rest_for_one");
+    assert_eq!(trading["children"][0]["name"], "symbols");
+    assert_eq!(
+        trading["children"][0]["children"][0]["name"],
+        "symbol:BTCUSDT"
+    );
     assert_eq!(status["ready"], true);
     assert!(
         status["events"].as_array().unwrap().len() >= names.len(),

@@ -126,6 +126,7 @@ struct Views {
     risk: RiskView,
     llm: Option<LlmView>,
     stopped: Option<String>,
+    quarantined: (u64, Option<String>),
 }
 
 /// Upper bounds of the journal write latency buckets, in seconds (the last is +Inf).
@@ -290,6 +291,18 @@ impl Board {
         self.lock()
             .stopped
             .get_or_insert_with(|| reason.to_string());
+    }
+
+    /// A poison message was quarantined; `what` says whose and what was done with it.
+    pub fn quarantined(&self, what: String) {
+        let mut views = self.lock();
+        views.quarantined.0 += 1;
+        views.quarantined.1 = Some(what);
+    }
+
+    /// Messages quarantined so far, and what the last one was.
+    pub fn quarantine(&self) -> (u64, Option<String>) {
+        self.lock().quarantined.clone()
     }
 
     /// The feed sent a candle closing at `close`.

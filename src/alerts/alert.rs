@@ -28,6 +28,8 @@ pub enum AlertKind {
     CandleLagOver,
     /// Reconciliation found what it cannot explain: keel refuses to trade.
     ReconciliationHalt,
+    /// A message failed every delivery and was quarantined (a dead letter in the journal).
+    Quarantined,
 }
 
 impl AlertKind {
@@ -45,6 +47,7 @@ impl AlertKind {
             Self::CandleLag => "candle_lag",
             Self::CandleLagOver => "candle_lag_over",
             Self::ReconciliationHalt => "reconciliation_halt",
+            Self::Quarantined => "quarantined",
         }
     }
 
@@ -54,9 +57,11 @@ impl AlertKind {
             Self::TradingStopped | Self::KillSwitchTripped | Self::ReconciliationHalt => {
                 Severity::Critical
             }
-            Self::BreakerOpened | Self::DailyLossLimit | Self::Halted | Self::CandleLag => {
-                Severity::Warning
-            }
+            Self::BreakerOpened
+            | Self::DailyLossLimit
+            | Self::Halted
+            | Self::CandleLag
+            | Self::Quarantined => Severity::Warning,
             Self::BreakerClosed | Self::KillSwitchReset | Self::Resumed | Self::CandleLagOver => {
                 Severity::Resolved
             }

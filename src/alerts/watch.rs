@@ -24,6 +24,8 @@ pub struct Observation {
     pub halted: bool,
     /// How far the last candle lags, when past the limit.
     pub lagging: Option<Duration>,
+    /// Messages quarantined so far, and what the last one was.
+    pub quarantined: (u64, Option<String>),
 }
 
 impl Observation {
@@ -49,6 +51,7 @@ impl Observation {
             daily_limit_hit: risk.daily_limit_hit,
             halted: risk.halted,
             lagging,
+            quarantined: board.quarantine(),
         }
     }
 }
@@ -101,6 +104,20 @@ pub fn changes(before: &Observation, now: &Observation) -> Vec<Alert> {
             "an operator lifted the halt: new entries allowed",
         )),
         _ => {}
+    }
+    if now.quarantined.0 > before.quarantined.0 {
+        let new = now.quarantined.0 - before.quarantined.0;
+        let last = now.quarantined.1.as_deref().unwrap_or_default();
+        alerts.push(Alert::new(
+            AlertKind::Quarantined,
+            if new == 1 {
+                format!("{last}; see the journal's dead letters")
+            } else {
+                format!(
+                    "{new} messages quarantined, the last: {last}; see the journal's dead letters"
+                )
+            },
+        ));
     }
     match (before.lagging, now.lagging) {
         (None, Some(lag)) => alerts.push(Alert::new(
@@ -177,5 +194,23 @@ mod tests {
         assert_eq!(alerts[0].kind, AlertKind::CandleLag);
         assert!(alerts[0].summary.contains("900 s"), "{}", alerts[0].summary);
         assert_eq!(kinds(&lagging, &calm), [AlertKind::CandleLagOver]);
+
+        let poisoned = Observation {
+            quarantined: (
+                2,
+                Some("a message to symbol:BTCUSDT failed 3 deliveries".into()),
+            ),
+            ..calm.clone()
+        };
+        let alerts = changes(&calm, &poisoned);
+        assert_eq!(alerts[0].kind, AlertKind::Quarantined);
+        assert!(
+            alerts[0]
+                .summary
+                .starts_with("2 messages quarantined, the last: a message to symbol:BTCUSDT"),
+            "{}",
+            alerts[0].summary
+        );
+        assert!(changes(&poisoned, &poisoned).is_empty());
     }
 }

@@ -10,7 +10,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use keel_actors::board::Board;
-use keel_actors::runtime::Supervision;
+use keel_actors::runtime::{Supervision, TreeSpec};
 use keel_supervision::HealthRegistry;
 use tracing::{info, warn};
 
@@ -93,6 +93,7 @@ impl ControlOptions {
 
 /// What the run attached once its actors exist.
 pub(super) struct Attached {
+    pub(super) tree: super::status::TreeNode,
     pub(super) health: HealthRegistry,
     pub(super) board: Board,
     pub(super) desk: DeskSender,
@@ -208,10 +209,11 @@ impl ControlPlane {
         self.addr
     }
 
-    /// Attaches the run: its health registry and board for the reads, and a desk on this
-    /// (the actors') thread for the commands.
-    pub fn attach(&self, supervision: &Supervision, parts: DeskParts) {
+    /// Attaches the run: its supervision `tree`, health registry and board for the reads,
+    /// and a desk on this (the actors') thread for the commands.
+    pub fn attach(&self, supervision: &Supervision, tree: &TreeSpec, parts: DeskParts) {
         let attached = Attached {
+            tree: super::status::TreeNode::of(tree),
             health: supervision.health().clone(),
             board: supervision.board().clone(),
             desk: start_desk(parts),

@@ -58,6 +58,11 @@ mod tests {
     fn running() -> (Phase, Board, HealthRegistry) {
         let (board, health) = (Board::new(), HealthRegistry::default());
         let run = Attached {
+            tree: crate::control::status::TreeNode::of(&keel_actors::runtime::TreeSpec::flat(
+                "root",
+                keel_supervision::Strategy::OneForOne,
+                &["risk"],
+            )),
             health: health.clone(),
             board: board.clone(),
             desk: tokio::sync::mpsc::unbounded_channel().0,

@@ -4,6 +4,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use keel_actors::board::{AccountView, RiskView};
+use keel_actors::runtime::{ChildSpec, TreeSpec};
 use keel_model::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub struct Status {
     pub not_ready: Vec<String>,
     /// Why trading stopped, if the root supervisor gave up.
     pub trading_stopped: Option<String>,
+    /// The supervision tree: supervisors with their strategy, actors by name.
+    pub tree: TreeNode,
     /// Every actor of the supervision tree.
     pub actors: Vec<ActorStatus>,
     /// Every circuit breaker.
@@ -35,6 +38,46 @@ pub struct Status {
     pub feed: FeedStatus,
     /// The last supervision events, oldest first.
     pub events: Vec<EventStatus>,
+}
+
+/// A supervisor or an actor of the supervision tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// The supervisor's or the actor's name (`trading`, `symbol:BTCUSDT`).
+    pub name: String,
+    /// For a supervisor: `one_for_one`, `rest_for_one` or `one_for_all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// For an actor: `permanent`, `transient` or `temporary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// A supervisor's children, in start order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TreeNode>,
+}
+
+impl TreeNode {
+    /// The tree `spec` declares.
+    pub fn of(spec: &TreeSpec) -> Self {
+        Self {
+            name: spec.name.clone(),
+            strategy: Some(spec.strategy.as_str().to_string()),
+            restart: None,
+            children: spec
+                .children
+                .iter()
+                .map(|child| match child {
+                    ChildSpec::Actor { name, restart } => Self {
+                        name: name.clone(),
+                        strategy: None,
+                        restart: Some(restart.as_str().to_string()),
+                        children: Vec::new(),
+                    },
+                    ChildSpec::Supervisor(group) => Self::of(group),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One actor.
@@ -103,6 +146,7 @@ impl Status {
             ready: not_ready.is_empty(),
             not_ready,
             trading_stopped: run.board.trading_stopped(),
+            tree: run.tree.clone(),
             actors: report
                 .actors
                 .iter()

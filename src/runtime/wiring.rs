@@ -357,6 +357,7 @@ async fn run_graph(
     if let Some(control) = &control {
         control.attach(
             &supervision,
+            &tree,
             DeskParts {
                 actors: handles.clone(),
                 risk: Inbox::of(&risk, &risk_receiver),

@@ -403,6 +403,15 @@ fn quarantine<R>(sup: &Supervision, letter: DeadLetter) -> Option<R> {
             error!(actor = %letter.actor, error = %why, "dead letter not journalled");
         }
     }
+    sup.board().quarantined(format!(
+        "a message to {} failed {} deliveries and was quarantined ({})",
+        letter.actor,
+        letter.failures.len(),
+        match letter.policy {
+            PoisonPolicy::Skip => "skipped",
+            PoisonPolicy::Escalate => "trading stopped",
+        }
+    ));
     sup.0.stats.borrow_mut().dead_letters.push(letter.clone());
     if letter.policy == PoisonPolicy::Skip {
         return None;

@@ -128,6 +128,14 @@ fn a_message_that_fails_every_delivery_is_quarantined_and_skipped_without_half_a
     assert_eq!(*fixture.journalled.borrow(), stats.dead_letters);
     assert_eq!(fixture.supervision.escalated(), None);
     assert!(!fixture.shutdown.get());
+    assert_eq!(
+        fixture.supervision.board().quarantine(),
+        (
+            1,
+            Some("a message to adder failed 3 deliveries and was quarantined (skipped)".into())
+        ),
+        "the operator's board (and its alerts) are told"
+    );
 }
 
 #[test]
@@ -137,6 +145,10 @@ fn a_poison_message_for_an_actor_that_cannot_skip_it_stops_trading() {
     assert_eq!(actor.add(13), None);
     let why = fixture.supervision.escalated().expect("escalated");
     assert!(why.contains("adder: poison message"), "{why}");
+    assert_eq!(
+        fixture.supervision.board().trading_stopped().as_deref(),
+        Some(why.as_str())
+    );
     assert!(fixture.shutdown.get(), "trading must stop");
     assert_eq!(
         actor.add(2),
