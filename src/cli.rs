@@ -132,7 +132,7 @@ pub enum CtlAction {
     Halt,
     /// Lift a halt.
     Resume,
-    /// Halt, and close every position at market at the next bar close.
+    /// Halt, and close every position at market now.
     Flatten,
     /// Clear a tripped drawdown kill switch.
     ResetKillSwitch,

@@ -183,6 +183,15 @@ pub struct Progress {
     pub ticket: Ticket,
 }
 
+/// An operator asked to flatten: close every position at market now (and cancel what is
+/// open), through the journal like any exit.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct FlattenAll {
+    /// Keeps the step in flight.
+    pub ticket: Ticket,
+}
+
 /// Makes every journal write durable (at shutdown).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

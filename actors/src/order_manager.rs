@@ -11,10 +11,11 @@ use tracing::{error, info, info_span, warn};
 use crate::board::{AccountView, ACCOUNT_EVERY};
 use crate::journal::{Journal, SledStore};
 use crate::messages::{
-    Approved, Checkpoint, Execute, Flush, PortfolioUpdated, Progress, Record, Settle,
+    Approved, Checkpoint, Execute, FlattenAll, Flush, PortfolioUpdated, Progress, Record, Settle,
 };
 use crate::model::{
-    ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, Symbol, Timestamp, TradeId,
+    ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, Symbol, Timestamp,
+    TradeId,
 };
 use crate::runtime::{
     answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Sabotage, Ticket,
@@ -426,6 +427,34 @@ impl Handler<Checkpoint> for OrderManagerActor {
                 this.push_view(now, Vec::new());
             }
             this.publish(false);
+        });
+    }
+}
+
+impl Handler<FlattenAll> for OrderManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: FlattenAll, ctx: &mut Self::Context) {
+        warn!(
+            actor = "order_manager",
+            "flattening every position now: an operator asked"
+        );
+        supervise(self, msg, ctx, |this, msg, _| {
+            // Event time: the last bar close marked (the orders' creation time).
+            let now = this.equity.last().map(|p| p.ts).unwrap_or_default();
+            this.dispatch_pending(now, &msg.ticket);
+            let every: Vec<_> = this
+                .symbols
+                .iter()
+                .map(|s| (s.clone(), ExitReason::Flatten))
+                .collect();
+            let commands = stage::flatten(&mut this.om, &every, now);
+            let changed = !commands.is_empty();
+            this.dispatch(commands, now, None, &msg.ticket);
+            if changed {
+                this.push_view(now, Vec::new());
+            }
+            this.publish(true);
         });
     }
 }

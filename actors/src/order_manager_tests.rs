@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use keel_core::execution::{FillConfig, SimExchange};
-use keel_core::order_manager::{OrderManager, OrderManagerConfig};
+use keel_core::order_manager::{OrderCommand, OrderManager, OrderManagerConfig};
 use keel_core::risk::Approval;
 use keel_core::testing::{btc, candles};
 use keel_supervision::{HealthRegistry, MailboxGauge, Strategy, SupervisorConfig};
@@ -15,7 +15,7 @@ use rust_decimal_macros::dec;
 
 use super::{OmRehydration, OrderManagerActor};
 use crate::journal::{AnsweredCall, Journal, SledStore, VenueCall};
-use crate::messages::{Approved, Execute, PortfolioUpdated, Record};
+use crate::messages::{Approved, Execute, FlattenAll, PortfolioUpdated, Record};
 use crate::model::{OrderIntent, OrderStatus, TakeProfit};
 use crate::runtime::{Chaos, Inbox, Inflight, Supervision, TreeSpec};
 
@@ -163,5 +163,76 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
         entry.status,
         OrderStatus::Rejected,
         "an order waiting at execution is not 'never reached': {entry:?}"
+    );
+}
+
+#[test]
+fn a_flatten_from_the_operator_acts_at_once_without_waiting_for_a_bar() {
+    let config = SupervisorConfig::default();
+    let supervision = Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["order_manager"]),
+        HealthRegistry::new(config.intensity.window()),
+        Rc::new(std::cell::Cell::new(false)),
+        1,
+    );
+    let handle = supervision.register("order_manager");
+    let holds = Holds::default();
+    let executes = holds.executes.clone();
+    let handed = executes.clone();
+    let bars = candles(2);
+    System::new().block_on(async move {
+        let sink = holds.start();
+        let fresh = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
+        let addr = OrderManagerActor::new(
+            fresh.clone(),
+            vec![btc()],
+            Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
+            Inbox::new(sink.recipient(), MailboxGauge::default()),
+            Vec::new(),
+            None,
+            OmRehydration {
+                orders: OrderManagerConfig::default(),
+                venue: FillConfig::default(),
+                fresh,
+                supervision: handle.clone(),
+            },
+        )
+        .start();
+        let om = Inbox::of(&addr, &handle);
+        let inflight = Inflight::new();
+        let candle = &bars[1];
+        om.send(Approved {
+            candle: candle.clone(),
+            atr: None,
+            approval: open_btc(candle.close, candle.close_time()),
+            born: Instant::now(),
+            ticket: inflight.ticket(),
+        });
+        Inbox::of(&addr, &handle).send(FlattenAll {
+            ticket: inflight.ticket(),
+        });
+        let both = async {
+            while executes.borrow().len() < 2 {
+                actix::clock::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(180), both)
+            .await
+            .expect("the flatten was never handed to execution");
+    });
+    let executes = handed.borrow();
+    let entry = match &executes[0].commands[..] {
+        [OrderCommand::Submit(request)] => request.client_order_id.clone(),
+        other => panic!("the entry first: {other:?}"),
+    };
+    // No position yet, an entry working: the flatten cancels it (its exits go with it).
+    assert!(
+        executes[1]
+            .commands
+            .iter()
+            .any(|c| matches!(c, OrderCommand::Cancel { id } if *id == entry)),
+        "{:?}",
+        executes[1].commands
     );
 }

@@ -3,8 +3,8 @@
 //! `Rc`s); they send each command here over a channel and await the answer.
 
 use keel_actors::board::RiskView;
-use keel_actors::messages::Operate;
-use keel_actors::runtime::{ActorHandle, Inbox};
+use keel_actors::messages::{FlattenAll, Operate};
+use keel_actors::runtime::{ActorHandle, Inbox, Inflight};
 use keel_core::risk::OperatorCommand;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
@@ -15,6 +15,10 @@ pub struct DeskParts {
     pub actors: Vec<ActorHandle>,
     /// Risk, which applies the operator's commands.
     pub risk: Inbox<Operate>,
+    /// The order manager, which flattens at once when told.
+    pub order_manager: Inbox<FlattenAll>,
+    /// The pipeline's in-flight count (a flatten is a step of it).
+    pub inflight: Inflight,
 }
 
 /// A command for the desk.
@@ -63,10 +67,20 @@ pub(super) fn start_desk(parts: DeskParts) -> DeskSender {
                     // Risk answers after the messages queued before it: await it apart, so
                     // that a ping meanwhile is answered at once.
                     let risk = parts.risk.clone();
+                    let flatten = (command == OperatorCommand::Flatten)
+                        .then(|| (parts.order_manager.clone(), parts.inflight.clone()));
                     actix_rt::spawn(async move {
                         let view = risk.ask(Operate(command)).await.ok().flatten();
-                        if view.is_none() {
-                            warn!(?command, "risk could not apply the operator's command");
+                        match (&view, flatten) {
+                            (None, _) => {
+                                warn!(?command, "risk could not apply the operator's command")
+                            }
+                            // Halted first (no entry can follow), then every position closes
+                            // now; risk closes what is left at the next bar close too.
+                            (Some(_), Some((om, inflight))) => om.send(FlattenAll {
+                                ticket: inflight.ticket(),
+                            }),
+                            (Some(_), None) => {}
                         }
                         let _ = reply.send(Answer::Risk(view));
                     });

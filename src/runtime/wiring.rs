@@ -361,6 +361,8 @@ async fn run_graph(
             DeskParts {
                 actors: handles.clone(),
                 risk: Inbox::of(&risk, &risk_receiver),
+                order_manager: Inbox::of(&om, &om_receiver),
+                inflight: inflight.clone(),
             },
         );
     }

@@ -19,7 +19,8 @@ pub enum OperatorCommand {
     Halt,
     /// Lifts a halt.
     Resume,
-    /// Halts, and closes every position at market at the next bar close.
+    /// Halts, and closes every position at market at the next bar close (the control plane
+    /// also has the order manager close them at once: this is the net a restart keeps).
     Flatten,
     /// Clears a tripped drawdown kill switch.
     ResetKillSwitch,
