@@ -1,6 +1,7 @@
 //! The cost of a `/metrics` scrape of a run trading 100 symbols: every family encoded from
 //! the supervision registry (106 actors, a breaker, 50 events) and the board (100 positions,
-//! 200 open orders, refusals by rule), as a share of one core at a 15 s scrape interval.
+//! 200 open orders, refusals by rule, a handler latency histogram per actor), as a share of
+//! one core at a 15 s scrape interval.
 //! Printed beside its yardstick, measured in the same run: `serde_json` serialising the
 //! same account (these machines drift 2-3x between days; the ratio holds).
 //!
@@ -59,9 +60,14 @@ fn run() -> (HealthRegistry, Board) {
         ]
         .map(String::from),
     );
+    let board = Board::new();
     for actor in &actors {
         health.record(&SupervisionEvent::started(actor.as_str()), now);
         health.set_mailbox_depth(actor, 3);
+        let latency = board.handler_latency(actor);
+        for us in [1, 3, 8, 20, 60, 400] {
+            latency.observe(Duration::from_micros(us));
+        }
     }
     for i in 0..50 {
         let actor = actors[i % actors.len()].as_str();
@@ -72,7 +78,6 @@ fn run() -> (HealthRegistry, Board) {
         health.record(&SupervisionEvent::started(actor), now);
     }
     health.register_breaker("venue", BreakerState::Closed);
-    let board = Board::new();
     let positions = (0..SYMBOLS)
         .map(|i| Position {
             symbol: symbol(i),
