@@ -17,7 +17,7 @@ use super::{OmRehydration, OrderManagerActor};
 use crate::journal::{AnsweredCall, Journal, SledStore, VenueCall};
 use crate::messages::{Approved, Execute, FlattenAll, PortfolioUpdated, Record};
 use crate::model::{OrderIntent, OrderStatus, TakeProfit};
-use crate::runtime::{Chaos, Inbox, Inflight, Supervision, TreeSpec};
+use crate::runtime::{ActorHandle, Chaos, Inbox, Inflight, Supervision, TreeSpec};
 
 /// Keeps what it is sent and handles none of it: execution with the command still queued.
 #[derive(Default)]
@@ -41,6 +41,44 @@ impl Handler<PortfolioUpdated> for Holds {
     type Result = ();
 
     fn handle(&mut self, _: PortfolioUpdated, _: &mut Self::Context) {}
+}
+
+/// A tree holding only the order manager, and its handle.
+fn supervised() -> (Supervision, ActorHandle) {
+    let config = SupervisorConfig::default();
+    let supervision = Supervision::new(
+        &config,
+        &TreeSpec::flat("root", Strategy::OneForOne, &["order_manager"]),
+        HealthRegistry::new(config.intensity.window()),
+        Rc::new(std::cell::Cell::new(false)),
+        1,
+    );
+    let handle = supervision.register("order_manager");
+    (supervision, handle)
+}
+
+/// An order manager trading BTC from 10,000 USDT, sending everything to `sink`.
+fn start_order_manager(
+    sink: &Addr<Holds>,
+    journal: Option<Journal<SledStore>>,
+    handle: &ActorHandle,
+) -> Addr<OrderManagerActor> {
+    let fresh = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
+    OrderManagerActor::new(
+        fresh.clone(),
+        vec![btc()],
+        Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
+        Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
+        Vec::new(),
+        journal,
+        OmRehydration {
+            orders: OrderManagerConfig::default(),
+            venue: FillConfig::default(),
+            fresh,
+            supervision: handle.clone(),
+        },
+    )
+    .start()
 }
 
 fn open_btc(price: rust_decimal::Decimal, ts: crate::model::Timestamp) -> Approval {
@@ -76,36 +114,13 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
     };
     journal.save_venue(&venue, &answered).unwrap();
 
-    let config = SupervisorConfig::default();
-    let supervision = Supervision::new(
-        &config,
-        &TreeSpec::flat("root", Strategy::OneForOne, &["order_manager"]),
-        HealthRegistry::new(config.intensity.window()),
-        Rc::new(std::cell::Cell::new(false)),
-        1,
-    );
-    let handle = supervision.register("order_manager");
+    let (supervision, handle) = supervised();
     let holds = Holds::default();
     let executes = holds.executes.clone();
     let handed_over = executes.clone();
     let record = System::new().block_on(async move {
         let sink = holds.start();
-        let fresh = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
-        let addr = OrderManagerActor::new(
-            fresh.clone(),
-            vec![btc()],
-            Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
-            Inbox::new(sink.recipient(), MailboxGauge::default()),
-            Vec::new(),
-            Some(journal),
-            OmRehydration {
-                orders: OrderManagerConfig::default(),
-                venue: FillConfig::default(),
-                fresh,
-                supervision: handle.clone(),
-            },
-        )
-        .start();
+        let addr = start_order_manager(&sink, Some(journal), &handle);
         let om = Inbox::of(&addr, &handle);
         let inflight = Inflight::new();
         let candle = &bars[1];
@@ -168,37 +183,14 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
 
 #[test]
 fn a_flatten_from_the_operator_acts_at_once_without_waiting_for_a_bar() {
-    let config = SupervisorConfig::default();
-    let supervision = Supervision::new(
-        &config,
-        &TreeSpec::flat("root", Strategy::OneForOne, &["order_manager"]),
-        HealthRegistry::new(config.intensity.window()),
-        Rc::new(std::cell::Cell::new(false)),
-        1,
-    );
-    let handle = supervision.register("order_manager");
+    let (_tree, handle) = supervised();
     let holds = Holds::default();
     let executes = holds.executes.clone();
     let handed = executes.clone();
     let bars = candles(2);
     System::new().block_on(async move {
         let sink = holds.start();
-        let fresh = OrderManager::new(OrderManagerConfig::default(), dec!(10000));
-        let addr = OrderManagerActor::new(
-            fresh.clone(),
-            vec![btc()],
-            Inbox::new(sink.clone().recipient(), MailboxGauge::default()),
-            Inbox::new(sink.recipient(), MailboxGauge::default()),
-            Vec::new(),
-            None,
-            OmRehydration {
-                orders: OrderManagerConfig::default(),
-                venue: FillConfig::default(),
-                fresh,
-                supervision: handle.clone(),
-            },
-        )
-        .start();
+        let addr = start_order_manager(&sink, None, &handle);
         let om = Inbox::of(&addr, &handle);
         let inflight = Inflight::new();
         let candle = &bars[1];
