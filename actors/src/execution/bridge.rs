@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use keel_binance::book::{PlaceOutcome, TradesBehind, VenueAction, VenueBook};
+use keel_binance::book::{CancelOutcome, PlaceOutcome, TradesBehind, VenueAction, VenueBook};
 use keel_binance::RemoteVenue;
 use keel_core::order_manager::OrderCommand;
 use tracing::{info, warn};
@@ -187,16 +187,21 @@ impl<V: RemoteVenue> Bridge<V> {
                 match &action {
                     VenueAction::Cancel { .. } => {
                         let outcome = self.venue.cancel(&action).await;
-                        info!(action = ?action, ?outcome, "venue cancel");
+                        let outcome_name = match &outcome {
+                            CancelOutcome::Cancelled => "cancelled",
+                            CancelOutcome::Unsettled => "unsettled",
+                        };
+                        info!(legs = %legs_of(&action), outcome = outcome_name, "venue cancel");
                         reports.extend(self.book.cancelled(&action, &outcome, now));
                     }
                     _ => {
                         let outcome = self.venue.place(&action).await;
-                        info!(legs = ?action.legs(), ?outcome, "venue placement");
+                        let (outcome_name, detail) = describe(&outcome);
+                        info!(legs = %legs_of(&action), outcome = outcome_name, %detail, "venue placement");
                         if let PlaceOutcome::Refused(reason) | PlaceOutcome::Unresolved(reason) =
                             &outcome
                         {
-                            warn!(legs = ?action.legs(), %reason, "placement not confirmed");
+                            warn!(legs = %legs_of(&action), %reason, "placement not confirmed");
                         }
                         if matches!(outcome, PlaceOutcome::Unresolved(_)) {
                             self.failures += 1;
@@ -218,5 +223,25 @@ impl<V: RemoteVenue> Bridge<V> {
 
     fn save(&mut self) -> Result<(), PersistError> {
         Ok((self.persist)(&self.book)?)
+    }
+}
+
+/// The client ids of an action's legs, for a log line (`a,b`).
+fn legs_of(action: &VenueAction) -> String {
+    let legs: Vec<String> = action.legs().iter().map(|l| l.to_string()).collect();
+    legs.join(",")
+}
+
+/// A placement's outcome as a name and its detail, for a log line.
+fn describe(outcome: &PlaceOutcome) -> (&'static str, String) {
+    match outcome {
+        PlaceOutcome::Placed(ids) => {
+            let ids: Vec<String> = ids.iter().map(|(leg, id)| format!("{leg}={id}")).collect();
+            ("placed", ids.join(","))
+        }
+        PlaceOutcome::Refused(reason) => ("refused", reason.clone()),
+        PlaceOutcome::NotPlaced => ("not_placed", String::new()),
+        PlaceOutcome::Crossed { last } => ("crossed", format!("last price {last}")),
+        PlaceOutcome::Unresolved(reason) => ("unresolved", reason.clone()),
     }
 }
