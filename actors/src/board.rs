@@ -6,7 +6,7 @@
 //! when they change, the feed's count as one atomic add per candle.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -224,7 +224,6 @@ struct Shared {
     handlers: Mutex<BTreeMap<String, Arc<LatencyHistogram>>>,
     candles: AtomicU64,
     last_close_ms: AtomicU64,
-    reconciled: AtomicBool,
 }
 
 impl Default for Shared {
@@ -236,7 +235,6 @@ impl Default for Shared {
             handlers: Mutex::default(),
             candles: AtomicU64::default(),
             last_close_ms: AtomicU64::default(),
-            reconciled: AtomicBool::default(),
         }
     }
 }
@@ -276,11 +274,6 @@ impl Board {
         }
     }
 
-    /// Whether the journal was reconciled with the venue and trading began.
-    pub fn reconciled(&self) -> bool {
-        self.shared.reconciled.load(Ordering::Relaxed)
-    }
-
     /// Why trading stopped (the root supervisor gave up), if it did.
     pub fn trading_stopped(&self) -> Option<String> {
         self.lock().stopped.clone()
@@ -311,11 +304,6 @@ impl Board {
         self.shared
             .last_close_ms
             .fetch_max(close.0.max(0) as u64, Ordering::Relaxed);
-    }
-
-    /// Reconciliation is done and the pipeline runs.
-    pub fn set_reconciled(&self) {
-        self.shared.reconciled.store(true, Ordering::Relaxed);
     }
 
     /// Publishes the account.

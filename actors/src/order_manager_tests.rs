@@ -81,6 +81,17 @@ fn start_order_manager(
     .start()
 }
 
+/// Risk's approval of a BTC entry at `candle`'s close.
+fn approved_entry(candle: &crate::model::Candle, inflight: &Inflight) -> Approved {
+    Approved {
+        candle: candle.clone(),
+        atr: None,
+        approval: open_btc(candle.close, candle.close_time()),
+        born: Instant::now(),
+        ticket: inflight.ticket(),
+    }
+}
+
 fn open_btc(price: rust_decimal::Decimal, ts: crate::model::Timestamp) -> Approval {
     Approval {
         intent: Some(OrderIntent::Open {
@@ -123,14 +134,7 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
         let addr = start_order_manager(&sink, Some(journal), &handle);
         let om = Inbox::of(&addr, &handle);
         let inflight = Inflight::new();
-        let candle = &bars[1];
-        om.send(Approved {
-            candle: candle.clone(),
-            atr: None,
-            approval: open_btc(candle.close, candle.close_time()),
-            born: Instant::now(),
-            ticket: inflight.ticket(),
-        });
+        om.send(approved_entry(&bars[1], &inflight));
         let handed = async {
             while executes.borrow().is_empty() {
                 actix::clock::sleep(Duration::from_millis(2)).await;
@@ -193,14 +197,7 @@ fn a_flatten_from_the_operator_acts_at_once_without_waiting_for_a_bar() {
         let addr = start_order_manager(&sink, None, &handle);
         let om = Inbox::of(&addr, &handle);
         let inflight = Inflight::new();
-        let candle = &bars[1];
-        om.send(Approved {
-            candle: candle.clone(),
-            atr: None,
-            approval: open_btc(candle.close, candle.close_time()),
-            born: Instant::now(),
-            ticket: inflight.ticket(),
-        });
+        om.send(approved_entry(&bars[1], &inflight));
         Inbox::of(&addr, &handle).send(FlattenAll {
             ticket: inflight.ticket(),
         });

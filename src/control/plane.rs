@@ -19,8 +19,8 @@ use crate::settings::{ControlSettings, Settings};
 use keel_core::config_check::ConfigError;
 
 /// The file in the run's store directory that holds the control plane's bound address
-/// (`127.0.0.1:9464`), for `keel status` and `keel ctl`.
-pub const ADDR_FILE: &str = "control.addr";
+/// (`127.0.0.1:9464`), for `keel status` and `keel ctl` (the journal knows it is keel's).
+pub const ADDR_FILE: &str = keel_actors::journal::CONTROL_ADDR_FILE;
 
 /// The bearer token of the commands. Never printed: its `Debug` shows `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,11 +204,6 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Attaches the run: its supervision `tree`, health registry and board for the reads,
     /// and a desk on this (the actors') thread for the commands.
     pub fn attach(&self, supervision: &Supervision, tree: &TreeSpec, parts: DeskParts) {
@@ -221,14 +216,10 @@ impl ControlPlane {
         *self.shared.lock() = Phase::Running(Arc::new(attached));
     }
 
-    /// The run is over: commands are refused from now on (the desk lets the actors go).
-    pub fn detach(&self) {
-        *self.shared.lock() = Phase::Over;
-    }
-
     /// Stops serving and removes [`ADDR_FILE`].
     pub async fn stop(self) {
-        self.detach();
+        // The run is over: commands are refused from now on (the desk lets the actors go).
+        *self.shared.lock() = Phase::Over;
         self.server.stop(true).await;
         if !self.published {
             return;
@@ -245,7 +236,7 @@ fn write_addr(file: &Path, addr: SocketAddr) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the store directory {}", dir.display()))?;
     }
-    let tmp = file.with_extension("addr.tmp");
+    let tmp = file.with_file_name(keel_actors::journal::CONTROL_ADDR_STAGING);
     std::fs::write(&tmp, format!("{addr}\n"))
         .and_then(|()| std::fs::rename(&tmp, file))
         .with_context(|| format!("writing the control plane's address to {}", file.display()))

@@ -18,9 +18,6 @@ pub(super) fn problems(phase: &Phase) -> Vec<String> {
 /// Why a trading run is not ready.
 pub(super) fn run_problems(run: &Attached) -> Vec<String> {
     let mut problems = Vec::new();
-    if !run.board.reconciled() {
-        problems.push("reconciliation with the venue is not done".into());
-    }
     if let Some(why) = run.board.trading_stopped() {
         problems.push(format!("trading stopped: {why}"));
     }
@@ -76,9 +73,8 @@ mod tests {
         assert!(starting[0].contains("not yet reconciled"), "{starting:?}");
         assert!(!problems(&Phase::Over).is_empty());
 
+        // Attached only once the journal is reconciled: ready.
         let (phase, board, health) = running();
-        assert!(problems(&phase)[0].contains("reconciliation"));
-        board.set_reconciled();
         assert!(problems(&phase).is_empty(), "ready");
 
         board.publish_risk(RiskView {

@@ -370,7 +370,6 @@ async fn run_graph(
         start_chaos_monkey(chaos, handles, &supervision);
     }
     report_supervision_periodically(supervision.clone(), inflight.clone(), shutdown.clone());
-    supervision.board().set_reconciled();
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {

@@ -24,7 +24,10 @@ pub use records::{
     EQUITY_PREFIX, ORDER_MANAGER_KEY, PRICE_MARKS_KEY, PROGRESS_KEY, RISK_KEY, RUN_KEY,
     VENUE_ANSWER_KEY, VENUE_BOOK_KEY, VENUE_KEY,
 };
-pub use store::{Meta, SledStore, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
+pub use store::{
+    Meta, SledStore, Store, StoreError, CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING, FORMAT_VERSION,
+    MAGIC, META_KEY,
+};
 pub use venue_call::{AnsweredCall, VenueCall};
 
 #[cfg(test)]

@@ -170,9 +170,16 @@ impl Drop for SledStore {
 /// Files sled 0.34 keeps in its directory; one of them means sled was here.
 const SLED_FILES: [&str; 3] = ["conf", "db", "blobs"];
 
-/// Files keel itself keeps in a store directory beside the journal (the control plane's
-/// bound address): neither sled's nor another program's.
-const BESIDE_FILES: [&str; 2] = ["control.addr", "control.addr.tmp"];
+/// The file in a store directory holding the control plane's bound address, beside the
+/// journal (written whole through [`CONTROL_ADDR_STAGING`]).
+pub const CONTROL_ADDR_FILE: &str = "control.addr";
+
+/// Where [`CONTROL_ADDR_FILE`] is written before it is renamed into place.
+pub const CONTROL_ADDR_STAGING: &str = "control.addr.tmp";
+
+/// Files keel itself keeps in a store directory beside the journal: neither sled's nor
+/// another program's.
+const BESIDE_FILES: [&str; 2] = [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING];
 
 impl SledStore {
     /// Opens the journal in directory `path`, creating it (with its meta record) when the
