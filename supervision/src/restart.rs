@@ -54,6 +54,8 @@ pub enum ExitReason {
     Killed,
     /// It is a supervisor that gave up (restart intensity exceeded); the reason says why.
     Escalated(String),
+    /// It did not finish a message within its deadline and was replaced; what it was doing.
+    Hung(String),
 }
 
 impl ExitReason {
@@ -63,7 +65,7 @@ impl ExitReason {
     }
 
     /// The one-word kind for structured logs: `normal`, `shutdown`, `panic`, `error`,
-    /// `killed` or `escalated`.
+    /// `killed`, `escalated` or `hung`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Normal => "normal",
@@ -72,6 +74,7 @@ impl ExitReason {
             Self::Error(_) => "error",
             Self::Killed => "killed",
             Self::Escalated(_) => "escalated",
+            Self::Hung(_) => "hung",
         }
     }
 
@@ -91,7 +94,10 @@ impl ExitReason {
 impl fmt::Display for ExitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Panic(message) | Self::Error(message) | Self::Escalated(message) => {
+            Self::Panic(message)
+            | Self::Error(message)
+            | Self::Escalated(message)
+            | Self::Hung(message) => {
                 write!(f, "{}: {message}", self.kind())
             }
             _ => f.write_str(self.kind()),
@@ -120,6 +126,7 @@ mod tests {
             ExitReason::Error("io".into()),
             ExitReason::Killed,
             ExitReason::Escalated("too many restarts".into()),
+            ExitReason::Hung("no answer within 2s".into()),
         ]
     }
 

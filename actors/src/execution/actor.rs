@@ -19,8 +19,8 @@ use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
 use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
 use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::runtime::{
-    contained_future, delivery_history, supervise, supervise_failed, ActorHandle, Inbox, Rehydrate,
-    RehydrateError, Respawn, Ticket,
+    contained_future, delivery_history, hold, supervise, supervise_failed, ActorHandle, Inbox,
+    OnHang, Rehydrate, RehydrateError, Respawn, Ticket,
 };
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
@@ -180,6 +180,7 @@ impl ExecutionActor {
         // remote venue's call is awaited with the actor's mailbox paused (polling it again
         // there re-registers the real waker: only the latest poll's waker is ever woken); a
         // panic inside it goes to the supervisor from there, with the work to deliver again.
+        // The message is acknowledged when the call is settled.
         let mut job = job;
         let waker = std::task::Waker::noop();
         match job
@@ -194,11 +195,13 @@ impl ExecutionActor {
             Poll::Pending => {
                 let work = work.clone();
                 let history = delivery_history();
-                ctx.wait(job.into_actor(self).map(move |finished, act, ctx| {
+                // A call past the deadline may have reached the venue: sending the work again
+                // could repeat it, so a hang stops trading (the journal holds what is in doubt).
+                hold(self, ctx, job, OnHang::Stop, move |finished, act, ctx| {
                     if let Some(panic) = act.finish(finished, gate, now, ticket) {
                         supervise_failed(act, work, history, panic, ctx, Self::run);
                     }
-                }))
+                })
             }
         }
     }

@@ -84,8 +84,26 @@ pub(super) fn kill_if_due<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) -> bo
     true
 }
 
-/// Stops `actor`'s context and has the supervisor start its successor.
+/// Kills `actor` for real (the monkey's stop, an operator's kill).
 fn die<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) {
+    if ctx.state() != ActorState::Running {
+        return;
+    }
+    let name = actor.supervision().name().to_string();
+    let stats = &actor.supervision().supervision.0.stats;
+    stats.borrow_mut().injected.entry(name).or_default().1 += 1;
+    replace(actor, ctx, ExitReason::Killed, true);
+}
+
+/// Stops `actor`'s context (its mailbox and whatever work it was waiting for are dropped) and
+/// has the supervisor start its successor, after the restart's backoff. A `deliberate` exit
+/// (a kill, an injected hang) counts against no restart intensity.
+pub(super) fn replace<A: Respawn>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    reason: ExitReason,
+    deliberate: bool,
+) {
     if ctx.state() != ActorState::Running {
         return;
     }
@@ -94,14 +112,14 @@ fn die<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) {
     let sup = handle.supervision.clone();
     let name = handle.name().to_string();
     handle.cell.killed_at.set(Some(Instant::now()));
-    {
-        let mut stats = sup.0.stats.borrow_mut();
-        stats.injected.entry(name.clone()).or_default().1 += 1;
-        *stats.failures.entry(name.clone()).or_default() += 1;
-    }
-    let reason = ExitReason::Killed;
+    *sup.0
+        .stats
+        .borrow_mut()
+        .failures
+        .entry(name.clone())
+        .or_default() += 1;
     sup.record(SupervisionEvent::exited(&name, &reason));
-    let Some(backoff) = sup.on_failure(&handle.cell, &reason, true) else {
+    let Some(backoff) = sup.on_failure(&handle.cell, &reason, deliberate) else {
         return;
     };
     let mut fresh = actor.respawn();
@@ -127,6 +145,13 @@ fn start<A: Respawn>(fresh: A, handle: &ActorHandle) {
     }
     let addr = fresh.start();
     let cell = &handle.cell;
+    cell.instance.set(cell.instance.get() + 1);
+    cell.holding.set(false);
+    if let Some((due, detected)) = cell.hung_at.take() {
+        let mut stats = handle.supervision.0.stats.borrow_mut();
+        stats.hang_replacements.push(detected.elapsed());
+        stats.hang_overshoots.push(due.elapsed());
+    }
     let unacked = cell.routes.unacked();
     cell.mailbox.set(unacked);
     let resent = cell.routes.repoint(&addr);

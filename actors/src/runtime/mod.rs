@@ -3,6 +3,7 @@
 
 mod delivery;
 mod failpoints;
+mod hang;
 mod inbox;
 mod inflight;
 mod kill;
@@ -20,6 +21,7 @@ pub use failpoints::{
     parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
     InjectedFault, FAILPOINTS,
 };
+pub use hang::{hold, Deadlines, OnHang, DEFAULT_DEADLINE};
 pub use inbox::Inbox;
 pub use inflight::{Inflight, Ticket};
 pub use kill::Respawn;
@@ -33,6 +35,8 @@ pub use supervise::{
 pub use supervised::{supervise, supervise_failed};
 pub use tree::{ChildSpec, TreeSpec, NEWS_POLLER};
 
+#[cfg(test)]
+mod hang_tests;
 #[cfg(test)]
 mod kill_tests;
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub enum Chaos {
     /// Poison the next message: it fails on every delivery, like a message that makes the
     /// handler panic every time, and is quarantined.
     Poison,
+    /// Hang on the next message: its handling stalls until the actor's deadline, when the
+    /// instance is declared hung and replaced (see [`hang`](super::hang)).
+    Hang,
 }
 
 /// An actor whose state can be rebuilt after a failure; when it cannot, the failure escalates.
@@ -96,6 +99,16 @@ pub struct SupervisionStats {
     pub dead_letters: Vec<DeadLetter>,
     /// Failpoints that fired inside a handler (and were contained), by name.
     pub failpoints: std::collections::BTreeMap<String, u64>,
+    /// Hangs: instances that did not finish a message within their deadline, by actor.
+    pub hangs: std::collections::BTreeMap<String, u64>,
+    /// Of those, the hangs the monkey injected, by actor.
+    pub injected_hangs: std::collections::BTreeMap<String, u64>,
+    /// From a hang's detection (its deadline's timer firing) to its successor accepting
+    /// messages.
+    pub hang_replacements: Vec<Duration>,
+    /// How long after its deadline each hung instance's successor accepted messages (timer
+    /// resolution and scheduling included).
+    pub hang_overshoots: Vec<Duration>,
 }
 
 struct Node {
@@ -131,6 +144,14 @@ pub(super) struct ActorCell {
     latency: std::sync::Arc<crate::board::LatencyHistogram>,
     /// Messages until the next one timed.
     until_timed: Cell<u32>,
+    /// The message being handled is not done when its handler returns: work it awaits (or its
+    /// redelivery after a backoff) goes on with it, and acknowledges it when done.
+    pub(super) holding: Cell<bool>,
+    /// The instance now serving the actor: 1 for the first, one more for each successor.
+    pub(super) instance: Cell<u64>,
+    /// When the last instance's deadline fell due and when its hang was detected, until its
+    /// successor started.
+    pub(super) hung_at: Cell<Option<(Instant, Instant)>>,
 }
 
 /// One message in this many is timed for the handler latency histogram: two clock reads per
@@ -156,6 +177,8 @@ pub(super) struct Inner {
     kills_allowed: Cell<bool>,
     /// A message was sent: whether kills are allowed can no longer change.
     kills_decided: Cell<bool>,
+    /// How long a message's handling may take before its actor is declared hung.
+    pub(super) deadlines: RefCell<super::hang::Deadlines>,
 }
 
 /// Writes a dead letter durably; `Err` says why it could not.
@@ -234,12 +257,30 @@ impl ActorHandle {
 
     /// The strike the chaos monkey armed for the actor's next message (or a supervised
     /// task's next piece of work), counted as an injected panic; never a stop, which is a
-    /// real [`kill`](Self::kill).
+    /// real [`kill`](Self::kill), nor a hang ([`take_hang`](Self::take_hang)).
     pub(crate) fn take_strike(&self) -> Option<Chaos> {
+        if self.cell.chaos.get() == Some(Chaos::Hang) {
+            // Only a message delivered through `supervise` can hang: it waits for one.
+            return None;
+        }
         let chaos = self.cell.chaos.take()?;
         let mut stats = self.supervision.0.stats.borrow_mut();
         stats.injected.entry(self.name().to_string()).or_default().0 += 1;
         Some(chaos)
+    }
+
+    /// Takes a hang the chaos monkey armed for the actor's next message, counting it.
+    pub(super) fn take_hang(&self) -> bool {
+        if self.cell.chaos.get() != Some(Chaos::Hang) {
+            return false;
+        }
+        self.cell.chaos.set(None);
+        let mut stats = self.supervision.0.stats.borrow_mut();
+        *stats
+            .injected_hangs
+            .entry(self.name().to_string())
+            .or_default() += 1;
+        true
     }
 
     /// Kills the actor for real (when the tree [allows kills](Supervision::allow_kills)): at
@@ -317,6 +358,7 @@ impl Supervision {
             count_kills: Cell::new(false),
             kills_allowed: Cell::new(false),
             kills_decided: Cell::new(false),
+            deadlines: RefCell::new(super::hang::Deadlines::default()),
         }))
     }
 
@@ -344,6 +386,9 @@ impl Supervision {
             killed_at: Cell::new(None),
             latency: self.0.board.handler_latency(name),
             until_timed: Cell::new(0),
+            holding: Cell::new(false),
+            instance: Cell::new(1),
+            hung_at: Cell::new(None),
         });
         nodes[node]
             .members

@@ -8,6 +8,7 @@ use std::fmt::Debug;
 use actix::prelude::*;
 
 use super::delivery::{step, step_after_failure, Delivery, DeliveryHistory, Step};
+use super::hang::hang_if_struck;
 use super::kill::{kill_if_due, Respawn};
 use super::Rehydrate;
 
@@ -25,14 +26,15 @@ where
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
-    if kill_if_due(actor, ctx) {
+    if kill_if_due(actor, ctx) || hang_if_struck(actor, ctx) {
         return;
     }
     deliver(actor, message, ctx, body, Delivery::first());
 }
 
 /// Goes on with `message` after its handling failed once the handler had returned: a call it
-/// started and awaited (with the mailbox held) panicked with `payload`; `history` is the
+/// started and awaited with [`hold`](super::hold) (call this from `hold`'s `then`) panicked
+/// with `payload`; `history` is the
 /// [`delivery_history`](super::delivery_history) the handler took along when it started the
 /// call. The failure goes to the tree like a handler's own (restart intensity, escalation,
 /// the poison rule; an injected fault counts against neither), the actor is rehydrated, and
@@ -65,10 +67,16 @@ where
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
     let timer = actor.supervision().start_timer();
+    actor.supervision().cell.holding.set(false);
     match step(actor, &message, at, |actor| body(actor, &message, ctx)) {
         Step::Later(later) => redeliver_later(actor, message, ctx, body, later),
-        // Handled to the end, or given up: its sender need not send it again.
-        Step::Done(_) => actor.supervision().routes().ack(),
+        // Handled to the end, or given up: its sender need not send it again. Unless the
+        // handler holds it for work it awaits ([`hold`](super::hold)), which acknowledges it.
+        Step::Done(_) => {
+            if !actor.supervision().cell.holding.get() {
+                actor.supervision().routes().ack()
+            }
+        }
     }
     actor.supervision().stop_timer(timer);
 }
@@ -87,6 +95,8 @@ fn redeliver_later<A, M, B>(
     M: Debug + 'static,
     B: Fn(&mut A, &M, &mut Context<A>) + Copy + 'static,
 {
+    // Not done: the delivery after the delay acknowledges it.
+    actor.supervision().cell.holding.set(true);
     let delay = actix::clock::sleep(later.backoff);
     ctx.wait(
         delay

@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use keel_model::Symbol;
 use keel_supervision::{RestartType, Strategy, SupervisorConfig};
 
+use super::Deadlines;
+
 /// The news poller's name in the tree.
 pub const NEWS_POLLER: &str = "news_poller";
 
@@ -102,9 +104,10 @@ impl TreeSpec {
         names
     }
 
-    /// The tree as text, one line per supervisor and actor, with each supervisor's strategy
-    /// and the restart intensity and backoff every supervisor applies (`config`).
-    pub fn render(&self, config: &SupervisorConfig) -> String {
+    /// The tree as text, one line per supervisor and actor, with each supervisor's strategy,
+    /// the restart intensity and backoff every supervisor applies (`config`), and each
+    /// actor's deadline per message.
+    pub fn render(&self, config: &SupervisorConfig, deadlines: &Deadlines) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -116,12 +119,12 @@ impl TreeSpec {
             config.backoff.factor,
             config.backoff.cap_ms
         );
-        self.render_into(&mut out, "", "");
+        self.render_into(&mut out, "", "", deadlines);
         out
     }
 
     /// Writes this supervisor's line after `head`, and its children's lines after `indent`.
-    fn render_into(&self, out: &mut String, head: &str, indent: &str) {
+    fn render_into(&self, out: &mut String, head: &str, indent: &str, deadlines: &Deadlines) {
         let _ = writeln!(out, "{head}{} (supervisor, {})", self.name, self.strategy);
         let last = self.children.len().saturating_sub(1);
         for (i, child) in self.children.iter().enumerate() {
@@ -132,12 +135,19 @@ impl TreeSpec {
             };
             match child {
                 ChildSpec::Actor { name, restart } => {
-                    let _ = writeln!(out, "{indent}{branch}{name} ({})", restart.as_str());
+                    let deadline = deadlines.by_actor.get(name).unwrap_or(&deadlines.default);
+                    let _ = writeln!(
+                        out,
+                        "{indent}{branch}{name} ({}, deadline {} ms)",
+                        restart.as_str(),
+                        deadline.as_millis()
+                    );
                 }
                 ChildSpec::Supervisor(group) => group.render_into(
                     out,
                     &format!("{indent}{branch}"),
                     &format!("{indent}{deeper}"),
+                    deadlines,
                 ),
             }
         }
@@ -167,18 +177,22 @@ mod tests {
                 "execution"
             ]
         );
-        let text = tree.render(&SupervisorConfig::default());
+        let deadlines = Deadlines {
+            by_actor: [("execution".to_string(), std::time::Duration::from_secs(60))].into(),
+            ..Deadlines::default()
+        };
+        let text = tree.render(&SupervisorConfig::default(), &deadlines);
         let expected = "\
 root (supervisor, rest_for_one)
-├─ sentiment (permanent)
+├─ sentiment (permanent, deadline 10000 ms)
 └─ trading (supervisor, rest_for_one)
    ├─ symbols (supervisor, one_for_one)
-   │  ├─ symbol:BTCUSDT (permanent)
-   │  └─ symbol:ETHUSDT (permanent)
-   ├─ fusion (permanent)
-   ├─ risk (permanent)
-   ├─ order_manager (permanent)
-   └─ execution (permanent)
+   │  ├─ symbol:BTCUSDT (permanent, deadline 10000 ms)
+   │  └─ symbol:ETHUSDT (permanent, deadline 10000 ms)
+   ├─ fusion (permanent, deadline 10000 ms)
+   ├─ risk (permanent, deadline 10000 ms)
+   ├─ order_manager (permanent, deadline 10000 ms)
+   └─ execution (permanent, deadline 60000 ms)
 ";
         assert_eq!(text.split_once('\n').unwrap().1, expected, "{text}");
         assert!(
