@@ -1,6 +1,7 @@
 //! Supervision costs: the per-message overhead of panic containment, and restart latency
 //! (from an actor's failure to the successful handling of the message it interrupted, state
-//! rehydration included) measured under the chaos monkey, for each actor kind. Each figure is
+//! rehydration included) measured under the chaos monkey, for each actor kind, and how soon a
+//! hung instance is replaced once its deadline passed. Each figure is
 //! printed beside its yardstick, measured in the same run: a plain actix message round trip
 //! (these machines drift 2-3x between days; the ratio holds).
 //!
@@ -117,7 +118,8 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6
 }
 
-fn restart_latency(round_trip_us: f64) {
+/// The embedded default replay, restarts neither limited nor delayed.
+fn default_settings() -> Settings {
     let mut settings = Settings::embedded_default().expect("embedded default is valid");
     for source in &mut settings.data.candles {
         source.path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&source.path);
@@ -128,7 +130,11 @@ fn restart_latency(round_trip_us: f64) {
     settings.supervision.intensity.max_restarts = 1_000_000;
     settings.supervision.backoff.base_ms = 0;
     settings.supervision.backoff.cap_ms = 0;
-    let inputs = load_inputs(&settings).expect("inputs");
+    settings
+}
+
+fn restart_latency(settings: &Settings, round_trip_us: f64) {
+    let inputs = load_inputs(settings).expect("inputs");
     // One kind at a time, so each figure is that actor's own restart.
     for actor in [
         "symbol:BTCUSDT",
@@ -151,10 +157,11 @@ fn restart_latency(round_trip_us: f64) {
                 poison: false,
                 sabotage: None,
                 count_kills: false,
+                hang_share: 0.0,
             }),
             ..RunOptions::default()
         };
-        let report = run_actors(&settings, inputs.clone(), options).expect("chaos run");
+        let report = run_actors(settings, inputs.clone(), options).expect("chaos run");
         let _ = std::fs::remove_dir_all(&dir);
         let mut samples = report.supervision.recovery.clone();
         samples.sort();
@@ -173,8 +180,63 @@ fn restart_latency(round_trip_us: f64) {
     }
 }
 
+/// Hangs injected on every actor of the default replay (deadline 5 ms): from the deadline's
+/// timer firing to the successor accepting messages, and from the deadline itself (the
+/// timer's 1 ms resolution and the scheduling included), beside the round trip.
+fn hang_replacement(settings: &Settings, round_trip_us: f64) {
+    let mut settings = settings.clone();
+    settings.hangs.deadline_ms = 5;
+    settings.hangs.actors.clear();
+    let inputs = load_inputs(&settings).expect("inputs");
+    let dir = std::env::temp_dir().join(format!("keel-bench-hangs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = RunOptions {
+        store: Some(dir.join("journal")),
+        chaos: Some(ChaosOptions {
+            kill_every: 40,
+            stop_ratio: 0.0,
+            seed: 3,
+            only: Vec::new(),
+            poison: false,
+            sabotage: None,
+            count_kills: false,
+            hang_share: 1.0,
+        }),
+        ..RunOptions::default()
+    };
+    let report = run_actors(&settings, inputs, options).expect("chaos run");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (what, samples) in [
+        (
+            "hang detected to successor",
+            &report.supervision.hang_replacements,
+        ),
+        (
+            "hang deadline to successor",
+            &report.supervision.hang_overshoots,
+        ),
+    ] {
+        let mut samples = samples.clone();
+        samples.sort();
+        if samples.is_empty() {
+            println!("{what}: no hang happened");
+            continue;
+        }
+        let p99 = percentile(&samples, 0.99);
+        println!(
+            "{what:<27} p50 {:>8.1} µs, p99 {p99:>8.1} µs = {:>7.1} round trips, max {:>8.1} µs over {} hangs",
+            percentile(&samples, 0.5),
+            p99 / round_trip_us,
+            percentile(&samples, 1.0),
+            samples.len()
+        );
+    }
+}
+
 fn main() {
     let (round_trip_us, _) = round_trip();
     containment_overhead(round_trip_us);
-    restart_latency(round_trip_us);
+    let settings = default_settings();
+    restart_latency(&settings, round_trip_us);
+    hang_replacement(&settings, round_trip_us);
 }

@@ -208,6 +208,16 @@ pub struct ChaosArgs {
     /// loop that breaks an invariant stops the soak with its report. Prints the totals.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// Make this share of the strikes hangs (0.1 when given bare): the struck message's
+    /// handling stalls until its actor's deadline declares the instance hung, and a successor
+    /// takes the message over.
+    #[arg(long, value_name = "SHARE", num_args = 0..=1, default_missing_value = "0.1",
+          value_parser = keel_actors::runtime::parse_probability)]
+    pub hangs: Option<f64>,
+    /// With `--hangs`: every actor's deadline per message in the chaos run, instead of
+    /// `[hangs]` (each injected hang lasts this long).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub hang_deadline_ms: u64,
 }
 
 /// Arguments of `keel backtest`.

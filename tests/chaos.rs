@@ -54,6 +54,7 @@ fn chaos(only: &[&str], stop_ratio: f64) -> ChaosOptions {
         poison: false,
         sabotage: None,
         count_kills: false,
+        hang_share: 0.0,
     }
 }
 
@@ -159,6 +160,73 @@ fn chaos_on_every_actor_with_panics_and_stops_changes_nothing() {
         restarts > chaotic.kills.total(),
         "siblings were never restarted by the strategy"
     );
+}
+
+#[test]
+fn hangs_on_every_actor_are_fenced_and_replaced_with_the_outcome_unchanged() {
+    let mut settings = settings();
+    // Each hang holds the replay for its deadline: short ones keep the test quick.
+    settings.hangs.deadline_ms = 20;
+    settings.hangs.actors.clear();
+    let calm = run(&settings, None, None);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("journal");
+    let mut options = chaos(&[], 0.3);
+    options.hang_share = 0.3;
+    let chaotic = run(&settings, Some(&store), Some(options));
+    let hangs = &chaotic.supervision.hangs;
+    for actor in [
+        "symbol:BTCUSDT",
+        "fusion",
+        "risk",
+        "order_manager",
+        "execution",
+    ] {
+        assert!(
+            hangs.get(actor).copied().unwrap_or(0) > 0,
+            "{actor} never hung: {hangs:?}"
+        );
+    }
+    let total: u64 = hangs.values().sum();
+    assert_eq!(
+        chaotic.kills.hangs.values().sum::<u64>(),
+        total,
+        "every hang was an injected one"
+    );
+    assert_eq!(
+        chaotic.supervision.hang_replacements.len() as u64,
+        total,
+        "every hung instance got a successor"
+    );
+    assert_unchanged(&chaotic, &calm, "hangs");
+    check_journal(&settings, &store, chaotic.record.orders.len()).unwrap();
+}
+
+#[test]
+fn keel_chaos_with_hangs_reports_them_and_exits_0() {
+    let output = chaos_process(&[
+        "--kill-every",
+        "40",
+        "--hangs",
+        "0.2",
+        "--hang-deadline-ms",
+        "20",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("hangs "))
+        .unwrap_or_else(|| panic!("no hangs line:\n{stdout}"));
+    let hangs: u64 = line["hangs".len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no figure in {line:?}"));
+    assert!(hangs > 0, "{stdout}");
+    assert!(stdout.contains("hang to successor     p50"), "{stdout}");
+    assert!(stderr.contains("actor hung"), "each hang is logged");
 }
 
 #[test]

@@ -69,9 +69,9 @@ fn run_print_tree_shows_the_supervision_tree_and_runs_nothing() {
         "root (supervisor, one_for_one)",
         "└─ trading (supervisor, rest_for_one)",
         "   ├─ symbols (supervisor, one_for_one)",
-        "   │  ├─ symbol:BTCUSDT (permanent)",
-        "   │  └─ symbol:ETHUSDT (permanent)",
-        "   └─ execution (permanent)",
+        "   │  ├─ symbol:BTCUSDT (permanent, deadline 10000 ms)",
+        "   │  └─ symbol:ETHUSDT (permanent, deadline 10000 ms)",
+        "   └─ execution (permanent, deadline 60000 ms)",
         "not yet supervised: the feed",
     ] {
         assert!(

@@ -50,6 +50,7 @@ fn order_manager_restarts_against_the_venue_server_lose_and_duplicate_nothing() 
             poison: false,
             sabotage: None,
             count_kills: false,
+            hang_share: 0.0,
         }),
         ..RunOptions::default()
     };

@@ -31,6 +31,12 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     if let Some(max_restarts) = args.max_restarts {
         settings.supervision.intensity.max_restarts = max_restarts;
     }
+    if args.hangs.is_some() {
+        // Each injected hang holds the lockstep replay for a deadline: short ones keep the
+        // run within minutes.
+        settings.hangs.deadline_ms = args.hang_deadline_ms;
+        settings.hangs.actors.clear();
+    }
     let inputs = load_inputs(&settings)?;
     info!(candles = inputs.candles.len(), "calm replay");
     let calm = run_actors(&settings, inputs.clone(), RunOptions::default())?;
@@ -79,6 +85,7 @@ impl Round {
         LoopFigures {
             candles: self.chaos.outcome.candles,
             kills: self.chaos.kills.total(),
+            hangs: self.chaos.supervision.hangs.values().sum(),
             restarts: self.chaos.supervision.restarts.values().sum(),
             failpoints: self
                 .fired
@@ -118,6 +125,7 @@ fn chaos_round(
             poison: args.poison,
             sabotage: args.sabotage,
             count_kills: args.max_restarts.is_some(),
+            hang_share: args.hangs.unwrap_or(0.0),
         }),
         ..RunOptions::default()
     };
@@ -279,17 +287,28 @@ fn render(chaos: &RunReport, failpoints: Option<&FailpointsFired>, checks: &[Che
         .panics
         .keys()
         .chain(chaos.kills.stops.keys())
+        .chain(chaos.supervision.hangs.keys())
         .collect();
     actors.sort();
     actors.dedup();
     for actor in actors {
         out += &format!(
-            "  {actor:<20} panics {:>4}  stops {:>4}  restarts {:>4}\n",
+            "  {actor:<20} panics {:>4}  stops {:>4}  hangs {:>4}  restarts {:>4}\n",
             chaos.kills.panics.get(actor).unwrap_or(&0),
             chaos.kills.stops.get(actor).unwrap_or(&0),
+            chaos.supervision.hangs.get(actor).unwrap_or(&0),
             chaos.supervision.restarts.get(actor.as_str()).unwrap_or(&0),
         );
     }
+    let hangs: u64 = chaos.supervision.hangs.values().sum();
+    let injected: u64 = chaos.kills.hangs.values().sum();
+    out += &format!(
+        "hangs                 {hangs} ({injected} injected), each instance fenced and replaced\n"
+    );
+    out += &format!(
+        "hang to successor     {}\n",
+        percentiles(&chaos.supervision.hang_replacements, "replacements")
+    );
     if let Some(failpoints) = failpoints {
         let total: u64 = failpoints.fired.iter().map(|(_, n)| n).sum();
         out += &format!(
@@ -315,7 +334,7 @@ fn render(chaos: &RunReport, failpoints: Option<&FailpointsFired>, checks: &[Che
     }
     out += &format!(
         "recovery latency      {}\n",
-        percentiles(&chaos.supervision.recovery)
+        percentiles(&chaos.supervision.recovery, "recoveries")
     );
     out + &render_checks(checks)
 }
@@ -331,15 +350,15 @@ fn render_checks(checks: &[Check]) -> String {
     out
 }
 
-fn percentiles(samples: &[Duration]) -> String {
+fn percentiles(samples: &[Duration], what: &str) -> String {
     if samples.is_empty() {
-        return "n/a (no recovery measured)".into();
+        return format!("n/a (no {what} measured)");
     }
     let mut sorted = samples.to_vec();
     sorted.sort();
     let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     format!(
-        "p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs over {} recoveries",
+        "p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs over {} {what}",
         at(0.5).as_secs_f64() * 1e6,
         at(0.99).as_secs_f64() * 1e6,
         sorted[sorted.len() - 1].as_secs_f64() * 1e6,

@@ -4,7 +4,6 @@
 
 use anyhow::Context;
 use keel_actors::feed::Pace;
-use keel_actors::runtime::TreeSpec;
 use tracing::info;
 
 use crate::alerts::{deliver_once, Alert, AlertKind, AlertOptions};
@@ -37,13 +36,11 @@ fn check_api_key(settings: &Settings, origin: &str) -> Result<(), SettingsError>
 pub fn run(args: &RunArgs, cli: &Cli) -> anyhow::Result<()> {
     let mut settings = super::load_settings(args.config.as_deref())?;
     if args.print_tree {
-        let symbols = settings.symbols()?;
-        let tree = TreeSpec::pipeline(
-            settings.supervision.strategy,
-            &symbols,
-            !settings.sentiment.feeds.is_empty(),
+        let tree = settings.tree()?;
+        print!(
+            "{}",
+            tree.render(&settings.supervision, &settings.hangs.deadlines())
         );
-        print!("{}", tree.render(&settings.supervision));
         println!("not yet supervised: the feed");
         return Ok(());
     }

@@ -12,6 +12,7 @@ pub(super) struct Soak {
     pub(super) loops: u64,
     candles: u64,
     kills: u64,
+    hangs: u64,
     restarts: u64,
     failpoints: BTreeMap<&'static str, u64>,
     failpoint_probability: Option<f64>,
@@ -25,6 +26,8 @@ pub(super) struct LoopFigures<'a> {
     pub candles: u64,
     /// Kills suffered.
     pub kills: u64,
+    /// Hangs suffered.
+    pub hangs: u64,
     /// Restarts, all actors.
     pub restarts: u64,
     /// Failpoints fired, by name, and their probability.
@@ -42,6 +45,7 @@ impl Soak {
             loops: 0,
             candles: 0,
             kills: 0,
+            hangs: 0,
             restarts: 0,
             failpoints: BTreeMap::new(),
             failpoint_probability: None,
@@ -55,6 +59,7 @@ impl Soak {
         self.loops += 1;
         self.candles += figures.candles;
         self.kills += figures.kills;
+        self.hangs += figures.hangs;
         self.restarts += figures.restarts;
         self.orders = figures.orders;
         self.last_seed = seed;
@@ -68,6 +73,7 @@ impl Soak {
             loop_number = self.loops,
             seed,
             kills = figures.kills,
+            hangs = figures.hangs,
             restarts = figures.restarts,
             elapsed_s = self.started.elapsed().as_secs(),
             "soak loop done"
@@ -100,6 +106,7 @@ impl Soak {
             self.kills,
             per_second(self.kills)
         );
+        out += &format!("hangs                 {}\n", self.hangs);
         out += &format!("restarts              {}\n", self.restarts);
         if let Some(probability) = self.failpoint_probability {
             let total: u64 = self.failpoints.values().sum();

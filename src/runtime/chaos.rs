@@ -1,12 +1,12 @@
 //! The chaos monkey: while a replay runs, it makes random actors fail (a panic inside a
-//! handler, or a stop) once every so many messages the actors handle, and counts what it did.
+//! handler, a stop, or a hang) once every so many messages the actors handle, and counts what it did.
 //! Striking by message count rather than by wall clock makes a chaos run the same on a slow
 //! machine as on a fast one: a lockstep replay with the same seed suffers the same kills.
 
 use std::collections::BTreeMap;
 
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::runtime::{ActorHandle, Chaos, Sabotage, Supervision};
+use keel_actors::runtime::{ActorHandle, Chaos, Sabotage, Supervision, NEWS_POLLER};
 use tracing::debug;
 
 /// How the monkey behaves.
@@ -26,6 +26,9 @@ pub struct ChaosOptions {
     pub sabotage: Option<Sabotage>,
     /// The kills count against the restart intensity like real failures (to see escalation).
     pub count_kills: bool,
+    /// Share of strikes that are hangs rather than panics or stops, in [0, 1] (the news
+    /// poller, which has no mailbox to hold, panics instead).
+    pub hang_share: f64,
 }
 
 /// Kills the actors suffered, by actor and kind (a strike set after an actor's last message
@@ -36,6 +39,8 @@ pub struct ChaosKills {
     pub panics: BTreeMap<String, u64>,
     /// Stops suffered, by actor.
     pub stops: BTreeMap<String, u64>,
+    /// Hangs suffered, by actor.
+    pub hangs: BTreeMap<String, u64>,
 }
 
 impl ChaosKills {
@@ -50,10 +55,11 @@ impl ChaosKills {
                 kills.stops.insert(actor.clone(), *stops);
             }
         }
+        kills.hangs = stats.injected_hangs.clone();
         kills
     }
 
-    /// All kills.
+    /// All kills (hangs aside).
     pub fn total(&self) -> u64 {
         self.panics.values().sum::<u64>() + self.stops.values().sum::<u64>()
     }
@@ -92,8 +98,13 @@ pub fn start_chaos_monkey(
         }
         let victim = &victims[next(victims.len() as u64) as usize];
         let stop = (next(1_000_000) as f64) < options.stop_ratio * 1_000_000.0;
+        let hang = options.hang_share > 0.0
+            && victim.name() != NEWS_POLLER
+            && (next(1_000_000) as f64) < options.hang_share * 1_000_000.0;
         let chaos = if std::mem::take(&mut poison) {
             Chaos::Poison
+        } else if hang {
+            Chaos::Hang
         } else if stop {
             Chaos::Stop
         } else {

@@ -13,7 +13,9 @@ use keel_core::risk::RiskState;
 use keel_model::{ClosedTrade, EquityPoint, Symbol};
 use tracing::{info, warn};
 
-use crate::settings::{AlertSettings, ControlSettings, LogSettings, RunSettings, Settings};
+use crate::settings::{
+    AlertSettings, ControlSettings, HangSettings, LogSettings, RunSettings, Settings,
+};
 
 /// The state a run starts from.
 pub struct Start {
@@ -221,24 +223,37 @@ pub fn fingerprint(settings: &Settings) -> String {
     format!("{hash:016x}")
 }
 
-/// The settings as TOML with `[run]` and `[log]` at their defaults and without `[control]`
-/// and `[alerts]` (added after journals were written: leaving them out keeps their
-/// fingerprints).
+/// The settings as TOML with `[run]` and `[log]` at their defaults and without `[control]`,
+/// `[alerts]` and `[hangs]` (operational, and added after journals were written: leaving them
+/// out keeps their fingerprints).
 fn decisive_text(settings: &Settings) -> String {
     let mut decisive = settings.clone();
     decisive.run = RunSettings::default();
     decisive.log = LogSettings::default();
     decisive.control = ControlSettings::default();
     decisive.alerts = AlertSettings::default();
-    let mut text = toml::to_string(&decisive).unwrap_or_default();
-    for (name, section) in [
-        ("control", toml::to_string(&decisive.control)),
-        ("alerts", toml::to_string(&decisive.alerts)),
-    ] {
-        let section = section.unwrap_or_default();
-        text = text.replacen(&format!("[{name}]\n{section}\n"), "", 1);
+    decisive.hangs = HangSettings::default();
+    let text = toml::to_string(&decisive).unwrap_or_default();
+    ["control", "alerts", "hangs"]
+        .iter()
+        .fold(text, |text, name| without_section(&text, name))
+}
+
+/// `text` (TOML) without the table `[name]` and its sub-tables (`[name.x]`, `[[name.x]]`),
+/// each with the blank line after it.
+fn without_section(text: &str, name: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        if let Some(header) = line.trim_end().strip_prefix('[') {
+            let table = header.trim_start_matches('[').trim_end_matches(']');
+            skipping = table == name || table.starts_with(&format!("{name}."));
+        }
+        if !skipping {
+            out.push_str(line);
+        }
     }
-    text
+    out
 }
 
 /// Checks a journal against its venue as a new process would: every venue order is known to
@@ -281,7 +296,7 @@ mod tests {
         assert_eq!(fingerprint(&default), "25b0bc0bdd9f3778");
         let text = decisive_text(&default);
         assert!(
-            !text.contains("control") && !text.contains("alerts"),
+            !text.contains("control") && !text.contains("alerts") && !text.contains("hangs"),
             "{text}"
         );
         let mut elsewhere = default.clone();
@@ -289,6 +304,7 @@ mod tests {
         elsewhere.control.enabled = false;
         elsewhere.run.speedup = 7.0;
         elsewhere.alerts.candle_lag_s = 600;
+        elsewhere.hangs.deadline_ms = 5;
         assert_eq!(fingerprint(&elsewhere), fingerprint(&default));
         let mut riskier = default.clone();
         riskier.risk.max_open_positions += 1;

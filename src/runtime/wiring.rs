@@ -192,6 +192,7 @@ async fn run_graph(
         shutdown.clone(),
         options.chaos.as_ref().map_or(0, |c| c.seed),
     );
+    supervision.set_deadlines(settings.hangs.deadlines());
     install_panic_hook();
     if let Some(client) = client {
         supervision

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use keel_actors::runtime::TreeSpec;
 use keel_core::config_check::{in_range, key, positive, ConfigError};
 use keel_core::execution::FillConfig;
 use keel_core::fusion::FusionConfig;
@@ -20,9 +21,11 @@ use serde::{Deserialize, Serialize};
 mod alerts;
 mod binance;
 mod control;
+mod hangs;
 pub use alerts::{AlertSettings, Webhook, WebhookFormat, WebhookSettings};
 pub use binance::BinanceSettings;
 pub use control::ControlSettings;
+pub use hangs::HangSettings;
 
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -238,6 +241,9 @@ pub struct Settings {
     /// Restart intensity and backoff of the actor supervisors.
     #[serde(default)]
     pub supervision: SupervisorConfig,
+    /// How long an actor may take over one message before it is declared hung.
+    #[serde(default)]
+    pub hangs: HangSettings,
     /// The circuit breaker around the venue (open: risk goes reduce-only).
     #[serde(default)]
     pub venue_breaker: BreakerConfig,
@@ -321,6 +327,9 @@ impl Settings {
         self.control.validate("control")?;
         self.alerts.validate("alerts")?;
         self.supervision.validate("supervision")?;
+        let tree = self.tree_of(&symbols);
+        let actors: Vec<String> = tree.actors().into_iter().map(String::from).collect();
+        self.hangs.validate("hangs", &actors)?;
         self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
@@ -336,6 +345,20 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The supervision tree this configuration runs (DESIGN §2).
+    pub fn tree(&self) -> Result<TreeSpec, ConfigError> {
+        Ok(self.tree_of(&self.symbols()?))
+    }
+
+    /// The supervision tree over `symbols`.
+    fn tree_of(&self, symbols: &[Symbol]) -> TreeSpec {
+        TreeSpec::pipeline(
+            self.supervision.strategy,
+            symbols,
+            !self.sentiment.feeds.is_empty(),
+        )
     }
 
     /// The traded symbols: those of `[binance]` when trading at a venue, else those of the
