@@ -163,6 +163,9 @@ fn hung<A: Respawn>(
         }
         OnHang::Stop => {
             ctx.stop();
+            // Nothing will handle what the actor was sent: let it go (its in-flight tickets
+            // with it), so that the run drains and exits instead of waiting forever.
+            handle.cell.routes.abandon();
             handle
                 .supervision
                 .record(SupervisionEvent::exited(&name, &reason));
