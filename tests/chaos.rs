@@ -354,8 +354,19 @@ fn a_message_not_delivered_again_after_a_restart_fails_the_no_order_lost_invaria
 }
 
 #[test]
-fn a_fill_booked_twice_fails_the_fills_and_pnl_invariant() {
-    assert_sabotage_caught("apply-fill-twice", "fills and P&L identical");
+fn a_fill_booked_twice_fails_the_pnl_and_the_journal_against_the_venue_invariants() {
+    let output = chaos_process(&["--kill-every", "40", "--sabotage", "apply-fill-twice"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL  fills and P&L identical"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("FAIL  journal equal to the venue"))
+        .unwrap_or_else(|| panic!("the journal invariant did not fail:\n{stdout}"));
+    assert!(
+        line.contains("in cash, the venue's fills leave"),
+        "the failure names the cash: {line}"
+    );
 }
 
 #[test]

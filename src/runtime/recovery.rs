@@ -7,10 +7,12 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use keel_actors::execution::{SimVenue, Venue};
 use keel_actors::journal::{Journal, Recovered, RunInfo, SledStore};
-use keel_core::execution::SimExchange;
+use std::collections::BTreeMap;
+
+use keel_core::execution::{SimExchange, SimExchangeState, FINISHED_ORDERS_KEPT};
 use keel_core::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
 use keel_core::risk::RiskState;
-use keel_model::{ClosedTrade, EquityPoint, Symbol};
+use keel_model::{ClosedTrade, Decimal, EquityPoint, Side, Symbol};
 use tracing::{info, warn};
 
 use crate::settings::{
@@ -257,8 +259,9 @@ fn without_section(text: &str, name: &str) -> String {
 }
 
 /// Checks a journal against its venue as a new process would: every venue order is known to
-/// the journal and reconciliation finds nothing to change, and a run that placed orders left
-/// them in the journal. The error says what disagrees.
+/// the journal and reconciliation finds nothing to change, a run that placed orders left them
+/// in the journal, and the journal's cash and positions are what the venue's fills leave. The
+/// error says what disagrees.
 pub fn check_journal(settings: &Settings, path: &Path, orders_placed: usize) -> anyhow::Result<()> {
     let journal = Journal::open(SledStore::open(path)?)?;
     let recovered = journal.load()?;
@@ -280,6 +283,53 @@ pub fn check_journal(settings: &Settings, path: &Path, orders_placed: usize) -> 
     let report = reconcile(&mut om, &venue, recovered.cursor.unwrap_or_default());
     if !report.is_clean() {
         bail!("journal and venue disagree:\n{report}");
+    }
+    check_money(settings, &om, &venue.to_state())
+}
+
+/// The journal's cash and positions against what the venue executed: each fill the venue
+/// made moves the quote and base balances once, so from the starting capital they must come
+/// to the journal's figures to the last decimal (a fill booked twice, or lost, shows). Only
+/// while the venue still remembers every order it finished: past [`FINISHED_ORDERS_KEPT`] it
+/// forgot the oldest, and the check is skipped.
+fn check_money(
+    settings: &Settings,
+    om: &OrderManager,
+    venue: &SimExchangeState,
+) -> anyhow::Result<()> {
+    if venue.finished.len() >= FINISHED_ORDERS_KEPT {
+        warn!(
+            kept = FINISHED_ORDERS_KEPT,
+            "the venue forgot its oldest orders: cash and positions not checked against its fills"
+        );
+        return Ok(());
+    }
+    let mut cash = settings.account.initial_capital;
+    let mut held: BTreeMap<Symbol, Decimal> = BTreeMap::new();
+    for fill in venue.finished.iter().flat_map(|o| &o.fills) {
+        let qty = held.entry(fill.symbol.clone()).or_default();
+        match fill.side {
+            Side::Buy => {
+                cash -= fill.notional() + fill.fee;
+                *qty += fill.qty;
+            }
+            Side::Sell => {
+                cash += fill.notional() - fill.fee;
+                *qty -= fill.qty;
+            }
+        }
+    }
+    if om.cash() != cash {
+        bail!(
+            "the journal holds {} in cash, the venue's fills leave {cash}",
+            om.cash()
+        );
+    }
+    for (symbol, qty) in held {
+        let journalled = om.position(&symbol).map_or(Decimal::ZERO, |p| p.qty);
+        if journalled != qty {
+            bail!("the journal holds {journalled} {symbol}, the venue's fills leave {qty}");
+        }
     }
     Ok(())
 }
