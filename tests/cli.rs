@@ -71,7 +71,7 @@ fn run_print_tree_shows_the_supervision_tree_and_runs_nothing() {
         "   ├─ symbols (supervisor, one_for_one)",
         "   │  ├─ symbol:BTCUSDT (permanent, deadline 10000 ms)",
         "   │  └─ symbol:ETHUSDT (permanent, deadline 10000 ms)",
-        "   └─ execution (permanent, deadline 60000 ms)",
+        "   └─ execution (permanent, deadline 120000 ms)",
         "not yet supervised: the feed",
     ] {
         assert!(

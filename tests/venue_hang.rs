@@ -51,7 +51,7 @@ fn a_venue_call_past_the_execution_deadline_stops_trading_and_the_next_start_res
         "the hang is logged with its actor:\n{log}"
     );
     assert!(
-        log.contains("execution hung in work that may have had effects outside keel"),
+        log.contains("execution hung and cannot be replaced safely"),
         "the reason trading stopped is logged:\n{log}"
     );
 

@@ -26,8 +26,9 @@ impl Default for HangSettings {
     fn default() -> Self {
         Self {
             deadline_ms: 10_000,
-            // A venue call is several requests, each bounded by the client's timeout (10 s).
-            actors: BTreeMap::from([("execution".to_string(), 60_000)]),
+            // A venue call is several requests, each bounded by the client's timeout (10 s by
+            // default), some retried after a backoff.
+            actors: BTreeMap::from([("execution".to_string(), 120_000)]),
         }
     }
 }

@@ -45,7 +45,8 @@ impl Default for Deadlines {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnHang {
     /// A fresh instance takes over and is sent the message again: right when handling it
-    /// again cannot repeat an effect the hung instance may have had.
+    /// again cannot repeat an effect the hung instance may have had. In a run that allows no
+    /// kills (whose routes keep no copies to send again) it stops trading instead.
     Replace,
     /// Trading stops safely (exit 70): the hung work may have had effects outside keel that
     /// handling the message again would repeat (a venue call); the journal and the
@@ -156,6 +157,13 @@ fn hung<A: Respawn>(
         .entry(name.clone())
         .or_default() += 1;
     let reason = ExitReason::Hung(what);
+    // Without the routes' copies (a run that allows no kills) a successor would never get
+    // the message: it would be lost.
+    let on_hang = if handle.may_be_replaced() {
+        on_hang
+    } else {
+        OnHang::Stop
+    };
     match on_hang {
         OnHang::Replace => {
             handle.cell.hung_at.set(Some((due, Instant::now())));
@@ -170,8 +178,8 @@ fn hung<A: Respawn>(
                 .supervision
                 .record(SupervisionEvent::exited(&name, &reason));
             handle.supervision.give_up(format!(
-                "{name} hung in work that may have had effects outside keel ({reason}): \
-                 trading stops safely, and the next start reconciles what is in doubt"
+                "{name} hung and cannot be replaced safely ({reason}): trading stops safely, \
+                 and the next start reconciles what is in doubt"
             ));
         }
     }

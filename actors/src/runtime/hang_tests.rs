@@ -90,8 +90,16 @@ struct Fixture {
 }
 
 impl Fixture {
-    /// Actors `a` and `b`; `a` has a deadline of `a_deadline`, `b` the default.
+    /// Actors `a` and `b`; `a` has a deadline of `a_deadline`, `b` the default; kills (and
+    /// the routes' copies) allowed.
     fn new(a_deadline: Duration) -> Self {
+        let fixture = Self::without_kills(a_deadline);
+        fixture.supervision.allow_kills().unwrap();
+        fixture
+    }
+
+    /// As [`new`](Self::new), in a run that allows no kills: nothing is kept to send again.
+    fn without_kills(a_deadline: Duration) -> Self {
         let config = SupervisorConfig::default();
         let supervision = Supervision::new(
             &config,
@@ -100,7 +108,6 @@ impl Fixture {
             Rc::new(Cell::new(false)),
             1,
         );
-        supervision.allow_kills().unwrap();
         supervision.set_deadlines(Deadlines {
             by_actor: HashMap::from([("a".to_string(), a_deadline)]),
             ..Deadlines::default()
@@ -224,5 +231,22 @@ fn a_hang_whose_policy_is_stop_stops_trading_and_names_the_actor() {
         assert!(why.contains("trading stops safely"), "{why}");
         assert_eq!(fixture.supervision.stats().hangs.get("a"), Some(&1));
         assert!(fixture.log().is_empty(), "{:?}", fixture.log());
+    });
+}
+
+#[test]
+fn a_hang_where_nothing_is_kept_to_send_again_stops_trading_rather_than_lose_the_message() {
+    let fixture = Fixture::without_kills(Duration::from_millis(300));
+    fixture.stalls.set(true);
+    System::new().block_on(async {
+        let (a, _) = fixture.start("a", OnHang::Replace);
+        a.send(Note("stall"));
+        until("trading stopped", || {
+            fixture.supervision.escalated().is_some()
+        })
+        .await;
+        let why = fixture.supervision.escalated().unwrap();
+        assert!(why.contains("cannot be replaced safely"), "{why}");
+        assert_eq!(fixture.supervision.stats().hang_replacements.len(), 0);
     });
 }
