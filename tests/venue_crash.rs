@@ -102,16 +102,7 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
     });
     // The market stops; keel takes in the last closed bar of each symbol (and its fills);
     // then it stops gracefully: after that nothing can change on either side.
-    venue.set_paused(true);
-    // The clock closes one symbol's candle at a time: a pause can fall inside a bar, whose
-    // other candle keel would wait for. Close the bar.
-    let mut last = venue.replay()["lastClosedOpenTime"].clone();
-    while last["BTCUSDT"] != last["ETHUSDT"] {
-        venue.step(1);
-        last = venue.replay()["lastClosedOpenTime"].clone();
-    }
-    for symbol in ["BTCUSDT", "ETHUSDT"] {
-        let open_ms = last[symbol].as_i64().expect("the venue closed a bar");
+    for (symbol, open_ms) in venue.pause_at_a_closed_bar() {
         keel.wait_for_stderr(&format!("symbol={symbol} open_ms={open_ms}"));
     }
     keel.signal("TERM");

@@ -65,14 +65,7 @@ fn a_venue_call_past_the_execution_deadline_stops_trading_and_the_next_start_res
         venue.submissions().len() >= before + 3
     });
     // Stop the market at a closed bar of both symbols, let keel take it in, stop keel.
-    venue.set_paused(true);
-    let mut last = venue.replay()["lastClosedOpenTime"].clone();
-    while last["BTCUSDT"] != last["ETHUSDT"] {
-        venue.step(1);
-        last = venue.replay()["lastClosedOpenTime"].clone();
-    }
-    for symbol in ["BTCUSDT", "ETHUSDT"] {
-        let open_ms = last[symbol].as_i64().expect("the venue closed a bar");
+    for (symbol, open_ms) in venue.pause_at_a_closed_bar() {
         keel.wait_for_stderr(&format!("symbol={symbol} open_ms={open_ms}"));
     }
     keel.signal("TERM");

@@ -332,6 +332,30 @@ impl SimVenue {
         self.admin(reqwest::Method::GET, "replay", None)
     }
 
+    /// Pauses the clock at a bar every market has closed (the clock closes one symbol's
+    /// candle at a time, so a pause can fall inside a bar: that bar is closed first), and
+    /// returns each symbol's last closed open time in ms.
+    pub fn pause_at_a_closed_bar(&self) -> Vec<(String, i64)> {
+        self.set_paused(true);
+        let closed = |clock: &Value| -> Vec<(String, i64)> {
+            let last = clock["lastClosedOpenTime"].as_object().cloned();
+            last.unwrap_or_default()
+                .into_iter()
+                .map(|(symbol, ms)| (symbol, ms.as_i64().unwrap_or(-1)))
+                .collect()
+        };
+        let mut last = closed(&self.replay());
+        while last.windows(2).any(|pair| pair[0].1 != pair[1].1) {
+            self.step(1);
+            last = closed(&self.replay());
+        }
+        assert!(
+            !last.is_empty() && last.iter().all(|(_, ms)| *ms >= 0),
+            "no bar closed yet: {last:?}"
+        );
+        last
+    }
+
     /// Pauses or resumes the clock.
     pub fn set_paused(&self, paused: bool) -> Value {
         self.admin(

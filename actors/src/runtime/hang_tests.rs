@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use actix::prelude::*;
+
+use super::test_wait::until;
 use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
 use super::{
@@ -134,18 +136,6 @@ impl Fixture {
     fn log(&self) -> Vec<String> {
         self.log.borrow().clone()
     }
-}
-
-/// Polls `done` every few milliseconds; panics naming `what` if it never holds (minutes).
-async fn until(what: &str, done: impl Fn() -> bool) {
-    let waited = async {
-        while !done() {
-            actix::clock::sleep(Duration::from_millis(2)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(180), waited)
-        .await
-        .unwrap_or_else(|_| panic!("never happened: {what}"));
 }
 
 #[test]

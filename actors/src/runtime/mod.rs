@@ -43,3 +43,5 @@ mod kill_tests;
 mod poison_tests;
 #[cfg(test)]
 mod supervised_tests;
+#[cfg(test)]
+mod test_wait;
