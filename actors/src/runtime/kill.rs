@@ -120,6 +120,9 @@ pub(super) fn replace<A: Respawn>(
         .or_default() += 1;
     sup.record(SupervisionEvent::exited(&name, &reason));
     let Some(backoff) = sup.on_failure(&handle.cell, &reason, deliberate) else {
+        // Trading stopped: no successor will handle what the actor was sent. Let it go (its
+        // in-flight tickets with it), so that the run drains and exits.
+        handle.cell.routes.abandon();
         return;
     };
     let mut fresh = actor.respawn();

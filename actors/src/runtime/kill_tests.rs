@@ -306,3 +306,29 @@ fn an_actor_that_dies_outside_its_supervisor_stops_trading_and_holds_nothing() {
     assert!(why.contains("counter died outside its supervisor"), "{why}");
     assert_eq!(*fixture.log.borrow(), ["1:before"]);
 }
+
+#[test]
+fn a_kill_past_the_restart_intensity_stops_trading_and_keeps_nothing_more() {
+    let mut config = SupervisorConfig::default();
+    config.intensity.max_restarts = 0;
+    let fixture = Fixture::new(&config);
+    fixture.supervision.count_kills();
+    System::new().block_on(async {
+        let (inbox, handle, _) = fixture.start();
+        inbox.send(Note("before"));
+        until("the first instance handled its message", || {
+            fixture.log.borrow().len() == 1
+        })
+        .await;
+        handle.kill();
+        until("trading stopped", || {
+            fixture.supervision.escalated().is_some()
+        })
+        .await;
+        // Nothing will handle it: kept, it would hold its in-flight ticket forever and the
+        // run would never drain.
+        inbox.send(Note("after"));
+        assert_eq!(handle.unacked(), 0, "nothing kept once trading stopped");
+    });
+    assert_eq!(*fixture.log.borrow(), ["1:before"]);
+}
