@@ -17,7 +17,12 @@ const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.
 
 /// Sections whose keys are data (an asset, a word) rather than settings: only the section
 /// itself must be documented.
-const MAP_SECTIONS: [&str; 3] = ["risk.sectors", "sentiment.aliases", "sentiment.feeds"];
+const MAP_SECTIONS: [&str; 4] = [
+    "hangs.actors",
+    "risk.sectors",
+    "sentiment.aliases",
+    "sentiment.feeds",
+];
 
 /// A key no settings struct has, used to make serde list the keys a table accepts.
 const PROBE: &str = "zz_undocumented_probe";
