@@ -144,7 +144,7 @@ mod tests {
             .filter(|reason| should_restart(RestartType::Transient, reason))
             .map(ExitReason::kind)
             .collect();
-        assert_eq!(restarted, ["panic", "error", "killed", "escalated"]);
+        assert_eq!(restarted, ["panic", "error", "killed", "escalated", "hung"]);
     }
 
     #[test]
@@ -158,6 +158,10 @@ mod tests {
     fn reasons_display_their_kind_and_message() {
         assert_eq!(ExitReason::Panic("boom".into()).to_string(), "panic: boom");
         assert_eq!(ExitReason::Killed.to_string(), "killed");
+        assert_eq!(
+            ExitReason::Hung("no answer within 2s".into()).to_string(),
+            "hung: no answer within 2s"
+        );
         assert_eq!(
             ExitReason::Escalated("limit".into()).to_string(),
             "escalated: limit"
