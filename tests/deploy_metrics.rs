@@ -71,21 +71,6 @@ fn dashboard_exprs() -> Vec<String> {
     exprs
 }
 
-/// A paced paper run of the embedded default's strategy over the shipped data, waiting at
-/// the end of it (the embedded default itself exits at the end of the data, and takes its
-/// control plane with it), with its store and logs in `dir`.
-fn paper_config(dir: &Path) -> std::path::PathBuf {
-    let text = common::data_section("2018-01-01", None, true)
-        + &format!(
-            "[strategy]\nkind = \"fusion\"\n[run]\nfeed = \"paced\"\nspeedup = 360000\nstore = \"{}\"\nat_end = \"wait\"\n[log]\ndir = \"{}\"\n",
-            dir.join("store").display(),
-            dir.join("log").display()
-        );
-    let path = dir.join("paper.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::blocking::get(url).ok()?;
     Some((response.status().as_u16(), response.text().ok()?))
@@ -102,7 +87,9 @@ fn alerts_and_dashboard_query_only_series_keel_exports() {
     wanted.retain(|name| !PROMETHEUS_OWN.contains(&name.as_str()));
 
     let dir = tempfile::tempdir().unwrap();
-    let config = paper_config(dir.path());
+    // A paced paper run waiting at its end: the embedded default exits at the end of the
+    // data, and takes its control plane with it.
+    let config = common::paced_paper_config(dir.path());
     let command = keel(&["run", "--config", config.to_str().unwrap()]);
     let mut process = Process::start_in(command, "keel run", dir.path());
     let addr_file = dir.path().join("store").join("control.addr");
