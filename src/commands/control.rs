@@ -26,7 +26,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
 /// Runs `keel ctl`.
 pub fn ctl(args: &CtlArgs) -> anyhow::Result<()> {
     let (base, settings) = target(&args.target)?;
-    let token = Token::from_env(&settings.control.token_env).ok_or_else(|| {
+    let token = Token::from_env(&settings.control.token_env)?.ok_or_else(|| {
         anyhow::anyhow!(
             "no control token: set {} (control.token_env) to the token the running keel was started with",
             settings.control.token_env

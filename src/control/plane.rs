@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use keel_actors::board::Board;
 use keel_actors::runtime::{Supervision, TreeSpec};
+use keel_supervision::secrets::{self, SecretError};
 use keel_supervision::HealthRegistry;
 use tracing::{info, warn};
 
@@ -32,12 +33,12 @@ impl Token {
         Self(secret)
     }
 
-    /// The token in the variable `name`, if set and not blank.
-    pub fn from_env(name: &str) -> Option<Self> {
-        std::env::var(name)
-            .ok()
+    /// The token `name` names, if set and not blank: the credential file
+    /// `$CREDENTIALS_DIRECTORY/name`, else the variable `name` ([`secrets::read`]).
+    pub fn from_env(name: &str) -> Result<Option<Self>, SecretError> {
+        Ok(secrets::read(name)?
             .filter(|v| !v.trim().is_empty())
-            .map(Self)
+            .map(Self))
     }
 
     /// The secret itself, for the comparison and the client's header only.
@@ -72,7 +73,8 @@ impl ControlOptions {
         if !control.enabled {
             return Ok(None);
         }
-        let token = Token::from_env(&control.token_env);
+        let token = Token::from_env(&control.token_env)
+            .map_err(|e| ConfigError::new("control.token_env", e.to_string()))?;
         let listen = control.listen_addr()?;
         if !listen.ip().is_loopback() && token.is_none() {
             return Err(ConfigError::new(

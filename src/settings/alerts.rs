@@ -2,6 +2,7 @@
 //! switch trips, the daily loss limit is hit, an operator halts, or candles lag.
 
 use keel_core::config_check::{in_range, ConfigError};
+use keel_supervision::secrets;
 use serde::{Deserialize, Serialize};
 
 /// The `[alerts]` section.
@@ -132,8 +133,8 @@ impl AlertSettings {
                     (Some(url), _) => url.clone(),
                     (None, Some(var)) => {
                         let key = format!("alerts.webhooks[{i}].url_env");
-                        let url = std::env::var(var)
-                            .ok()
+                        let url = secrets::read(var)
+                            .map_err(|e| ConfigError::new(&key, e.to_string()))?
                             .filter(|v| !v.trim().is_empty())
                             .ok_or_else(|| {
                                 ConfigError::new(&key, format!("the variable {var} is not set"))

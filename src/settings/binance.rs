@@ -5,6 +5,7 @@
 use keel_binance::client::ClientConfig;
 use keel_core::config_check::{in_range, ConfigError};
 use keel_model::{Interval, Symbol, Timestamp};
+use keel_supervision::secrets;
 use serde::{Deserialize, Serialize};
 
 /// Where the venue is, which markets to stream, and how to talk to it.
@@ -133,16 +134,20 @@ impl BinanceSettings {
         })
     }
 
-    /// The REST client's configuration, with the key and secret read from the environment.
-    /// A missing variable is an error naming it (never its value).
+    /// The REST client's configuration, with the key and secret read from systemd's
+    /// credentials or the environment ([`secrets::read`]). A missing one is an error naming
+    /// the variable (never its value).
     pub fn client_config(&self) -> Result<ClientConfig, ConfigError> {
         let read = |key: &str, name: &str| {
-            std::env::var(name).map_err(|_| {
-                ConfigError::new(
-                    format!("binance.{key}"),
+            let key = format!("binance.{key}");
+            match secrets::read(name) {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => Err(ConfigError::new(
+                    key,
                     format!("environment variable {name} is not set"),
-                )
-            })
+                )),
+                Err(e) => Err(ConfigError::new(key, e.to_string())),
+            }
         };
         let key = read("api_key_env", &self.api_key_env)?;
         let secret = read("api_secret_env", &self.api_secret_env)?;

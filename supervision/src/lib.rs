@@ -12,6 +12,7 @@
 //! - [`event`]: [`SupervisionEvent`], one plain value per supervision event, to log;
 //! - [`health`]: [`HealthRegistry`], every actor's and breaker's health;
 //! - [`report`]: [`SupervisionReport`], the one-line periodic report;
+//! - [`secrets`]: secrets named in the settings, from systemd's credentials or the environment;
 //!
 //! A supervisor shell's reaction to a child exit, in short:
 //!
@@ -61,6 +62,7 @@ pub mod jitter;
 pub mod report;
 pub mod restart;
 pub mod retry;
+pub mod secrets;
 pub mod strategy;
 pub mod supervisor;
 #[cfg(test)]

@@ -50,3 +50,18 @@ pub fn data_section(start: &str, end: Option<&str>, headlines: bool) -> String {
     }
     text
 }
+
+/// A paced paper run of the fused strategy over the shipped data (minutes of it), waiting
+/// at the end, its store in `dir/store` and its logs in `dir/log`; written to
+/// `dir/paper.toml`, whose path is returned.
+pub fn paced_paper_config(dir: &Path) -> std::path::PathBuf {
+    let text = data_section("2018-01-01", None, true)
+        + &format!(
+            "[strategy]\nkind = \"fusion\"\n[run]\nfeed = \"paced\"\nspeedup = 360000\nstore = \"{}\"\nat_end = \"wait\"\n[log]\ndir = \"{}\"\n",
+            dir.join("store").display(),
+            dir.join("log").display()
+        );
+    let path = dir.join("paper.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -228,12 +228,13 @@ impl Settings {
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let raw: SimConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
-        let env = |key: &str, name: &str| {
-            std::env::var(name).map_err(|_| {
-                err(format!(
-                    "{key}: the environment variable `{name}` is not set (or not unicode)"
-                ))
-            })
+        // systemd's credential file `$CREDENTIALS_DIRECTORY/NAME` first, then the variable.
+        let env = |key: &str, name: &str| match keel_supervision::secrets::read(name) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(err(format!(
+                "{key}: the environment variable `{name}` is not set (or not unicode)"
+            ))),
+            Err(e) => Err(err(format!("{key}: {e}"))),
         };
         let api_key = env("api_key_env", &raw.api_key_env)?;
         let api_secret = Secret(env("api_secret_env", &raw.api_secret_env)?);

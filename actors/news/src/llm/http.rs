@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use keel_supervision::secrets::{self, SecretError};
 use keel_supervision::{parse_retry_after, retry_idempotent, RetryPolicy, Transient};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use tracing::warn;
@@ -30,10 +31,16 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// The variable named by `sentiment.llm.api_key_env` is not set (or not unicode).
+/// The key `sentiment.llm.api_key_env` names cannot be had.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("environment variable {0} (sentiment.llm.api_key_env) is not set")]
-pub struct MissingKey(pub String);
+pub enum MissingKey {
+    /// Neither a credential file nor the variable holds it (or the variable is not unicode).
+    #[error("environment variable {0} (sentiment.llm.api_key_env) is not set")]
+    Unset(String),
+    /// Its credential file is unsafe or unreadable.
+    #[error("sentiment.llm.api_key_env: {0}")]
+    Credential(#[from] SecretError),
+}
 
 impl ApiKey {
     /// No key: nothing is sent (local servers).
@@ -46,13 +53,14 @@ impl ApiKey {
         Self(Some(key.into()))
     }
 
-    /// The key in environment variable `var`; none when `var` is none.
+    /// The key `var` names: the credential file `$CREDENTIALS_DIRECTORY/var`, else the
+    /// environment variable `var` ([`secrets::read`]); none when `var` is none.
     pub fn from_env(var: Option<&str>) -> Result<Self, MissingKey> {
         match var {
             None => Ok(Self::none()),
-            Some(var) => match std::env::var(var) {
-                Ok(key) if !key.is_empty() => Ok(Self::new(&key)),
-                _ => Err(MissingKey(var.to_string())),
+            Some(var) => match secrets::read(var)? {
+                Some(key) if !key.is_empty() => Ok(Self::new(&key)),
+                _ => Err(MissingKey::Unset(var.to_string())),
             },
         }
     }
