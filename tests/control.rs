@@ -48,16 +48,7 @@ impl Keel {
             .env("KEEL_CONTROL_TOKEN", TOKEN)
             .envs(env.iter().copied());
         let mut process = Process::start_in(command, "keel run", dir);
-        let addr_file = dir.join("store").join("control.addr");
-        wait_for("the control plane's address file", || {
-            assert!(
-                process.exited().is_none(),
-                "keel run exited: {}",
-                process.stderr()
-            );
-            std::fs::read_to_string(&addr_file).is_ok_and(|a| a.ends_with('\n'))
-        });
-        let addr = std::fs::read_to_string(&addr_file).unwrap();
+        let addr = process.control_addr(&dir.join("store"));
         let keel = Self {
             process,
             url: format!("http://{}", addr.trim()),

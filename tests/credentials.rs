@@ -7,7 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::process::{keel, run, wait_for, Process};
+use common::process::{keel, run, Process};
 
 const TOKEN: &str = "credential-file-token";
 
@@ -51,18 +51,9 @@ fn the_control_token_is_read_from_the_credentials_directory() {
         .env("CREDENTIALS_DIRECTORY", &credentials)
         .env_remove("KEEL_CONTROL_TOKEN");
     let mut process = Process::start_in(command, "keel run", dir.path());
-    let addr_file = dir.path().join("store").join("control.addr");
-    wait_for("the control plane's address file", || {
-        assert!(
-            process.exited().is_none(),
-            "keel run exited: {}",
-            process.stderr()
-        );
-        std::fs::read_to_string(&addr_file).is_ok_and(|a| a.ends_with('\n'))
-    });
     let url = format!(
         "http://{}/halt",
-        std::fs::read_to_string(&addr_file).unwrap().trim()
+        process.control_addr(&dir.path().join("store"))
     );
     let client = reqwest::blocking::Client::new();
     // Without a token keel answers commands 403; with the file's (newline trimmed) 200.

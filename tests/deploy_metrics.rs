@@ -92,19 +92,7 @@ fn alerts_and_dashboard_query_only_series_keel_exports() {
     let config = common::paced_paper_config(dir.path());
     let command = keel(&["run", "--config", config.to_str().unwrap()]);
     let mut process = Process::start_in(command, "keel run", dir.path());
-    let addr_file = dir.path().join("store").join("control.addr");
-    wait_for("keel run writing its control plane's address", || {
-        assert!(
-            process.exited().is_none(),
-            "keel run exited: {}",
-            process.stderr()
-        );
-        std::fs::read_to_string(&addr_file).is_ok_and(|a| a.ends_with('\n'))
-    });
-    let url = format!(
-        "http://{}",
-        std::fs::read_to_string(&addr_file).unwrap().trim()
-    );
+    let url = format!("http://{}", process.control_addr(&dir.path().join("store")));
     wait_for("/readyz answering 200", || {
         get(&format!("{url}/readyz")).is_some_and(|(code, _)| code == 200)
     });

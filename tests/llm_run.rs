@@ -119,14 +119,9 @@ fn the_model_analysts_requests_and_tokens_are_in_the_metrics() {
     std::fs::write(&config, text).unwrap();
     let command = common::process::keel(&["run", "--config", config.to_str().unwrap()]);
     let mut keel = common::process::Process::start(command, "keel run");
-    let addr_file = dir.path().join("store/control.addr");
-    common::process::wait_for("the control plane's address", || {
-        assert!(keel.exited().is_none(), "{}", keel.stderr());
-        std::fs::read_to_string(&addr_file).is_ok_and(|a| a.ends_with('\n'))
-    });
     let url = format!(
         "http://{}/metrics",
-        std::fs::read_to_string(&addr_file).unwrap().trim()
+        keel.control_addr(&dir.path().join("store"))
     );
     let sample = |text: &str, name: &str| -> f64 {
         text.lines()

@@ -144,6 +144,26 @@ impl Process {
         assert!(status.success(), "kill -{name} {} failed", self.what);
     }
 
+    /// Waits until this `keel run` has written its control plane's address into
+    /// `store/control.addr` (panicking with stderr if it exits first) and returns it
+    /// (`127.0.0.1:PORT`).
+    pub fn control_addr(&mut self, store: &Path) -> String {
+        let file = store.join("control.addr");
+        wait_for(
+            &format!("{}: its control plane's address", self.what),
+            || {
+                if let Some(status) = self.exited() {
+                    panic!("{} exited ({status}):\n{}", self.what, self.stderr());
+                }
+                std::fs::read_to_string(&file).is_ok_and(|a| a.ends_with('\n'))
+            },
+        );
+        std::fs::read_to_string(&file)
+            .expect("the address file")
+            .trim()
+            .to_string()
+    }
+
     /// Waits until stderr contains `needle` (panicking with stderr if the process exits
     /// first, or after [`PATIENCE`]).
     pub fn wait_for_stderr(&mut self, needle: &str) {
