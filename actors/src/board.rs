@@ -127,6 +127,7 @@ struct Views {
     llm: Option<LlmView>,
     stopped: Option<String>,
     quarantined: (u64, Option<String>),
+    journal_failure: Option<String>,
 }
 
 /// Upper bounds of the journal write latency buckets, in seconds (the last is +Inf).
@@ -284,6 +285,18 @@ impl Board {
         self.lock()
             .stopped
             .get_or_insert_with(|| reason.to_string());
+    }
+
+    /// Why the order manager cannot write its journal (no order leaves until a restart
+    /// reconciles it), if it cannot.
+    pub fn journal_failure(&self) -> Option<String> {
+        self.lock().journal_failure.clone()
+    }
+
+    /// The order manager's journal write failed with `why` (`None`: a restart reconciled it
+    /// and it writes again).
+    pub fn set_journal_failure(&self, why: Option<String>) {
+        self.lock().journal_failure = why;
     }
 
     /// A poison message was quarantined; `what` says whose and what was done with it.

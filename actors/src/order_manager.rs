@@ -118,6 +118,8 @@ impl Rehydrate for OrderManagerActor {
         self.om = om;
         self.equity = recovered.equity;
         self.journal_failed = false;
+        // Reconciled from what the journal holds: writes are tried again.
+        self.supervision.board().set_journal_failure(None);
         Ok(())
     }
 }
@@ -219,6 +221,9 @@ impl OrderManagerActor {
             Err(err) => {
                 error!(actor = "order_manager", error = %err, "journal write failed: no further orders will be sent; restart to reconcile");
                 self.journal_failed = true;
+                self.supervision
+                    .board()
+                    .set_journal_failure(Some(err.to_string()));
                 false
             }
         }

@@ -225,3 +225,47 @@ fn a_flatten_from_the_operator_acts_at_once_without_waiting_for_a_bar() {
         executes[1].commands
     );
 }
+
+/// With the `failpoints` feature: the journal's writes fail (the `return` action of
+/// `journal.inside_write`), as on a full disk.
+#[cfg(feature = "failpoints")]
+mod failpoint_journal_write_fails {
+    use super::*;
+
+    #[test]
+    fn a_journal_that_cannot_be_written_sends_nothing_and_tells_the_operator() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(SledStore::open(dir.path()).unwrap()).unwrap();
+        let bars = candles(2);
+        let (_supervision, handle) = supervised();
+        let board = handle.board().clone();
+        let holds = Holds::default();
+        let executes = holds.executes.clone();
+        fail::cfg("journal.inside_write", "return").unwrap();
+        let record = System::new().block_on(async move {
+            let sink = holds.start();
+            let addr = start_order_manager(&sink, Some(journal), &handle);
+            let om = Inbox::of(&addr, &handle);
+            let inflight = Inflight::new();
+            om.send(approved_entry(&bars[1], &inflight));
+            tokio::time::timeout(Duration::from_secs(180), inflight.idle())
+                .await
+                .expect("the approval was never handled");
+            Inbox::of(&addr, &handle)
+                .ask(Record)
+                .await
+                .unwrap()
+                .unwrap()
+        });
+        fail::remove("journal.inside_write");
+        assert!(
+            executes.borrow().is_empty(),
+            "an order the journal could not record left the process"
+        );
+        let why = board
+            .journal_failure()
+            .expect("the board tells the operator");
+        assert!(why.contains("the disk refused the write"), "{why}");
+        assert_eq!(record.orders_submitted, 0, "{record:?}");
+    }
+}

@@ -30,6 +30,8 @@ pub enum AlertKind {
     ReconciliationHalt,
     /// A message failed every delivery and was quarantined (a dead letter in the journal).
     Quarantined,
+    /// The order manager cannot write its journal: no order leaves until a restart.
+    JournalWriteFailed,
 }
 
 impl AlertKind {
@@ -48,15 +50,17 @@ impl AlertKind {
             Self::CandleLagOver => "candle_lag_over",
             Self::ReconciliationHalt => "reconciliation_halt",
             Self::Quarantined => "quarantined",
+            Self::JournalWriteFailed => "journal_write_failed",
         }
     }
 
     /// How urgent it is.
     pub fn severity(self) -> Severity {
         match self {
-            Self::TradingStopped | Self::KillSwitchTripped | Self::ReconciliationHalt => {
-                Severity::Critical
-            }
+            Self::TradingStopped
+            | Self::KillSwitchTripped
+            | Self::ReconciliationHalt
+            | Self::JournalWriteFailed => Severity::Critical,
             Self::BreakerOpened
             | Self::DailyLossLimit
             | Self::Halted

@@ -26,6 +26,8 @@ pub struct Observation {
     pub lagging: Option<Duration>,
     /// Messages quarantined so far, and what the last one was.
     pub quarantined: (u64, Option<String>),
+    /// Why the order manager cannot write its journal, if it cannot.
+    pub journal_failure: Option<String>,
 }
 
 impl Observation {
@@ -52,6 +54,7 @@ impl Observation {
             halted: risk.halted,
             lagging,
             quarantined: board.quarantine(),
+            journal_failure: board.journal_failure(),
         }
     }
 }
@@ -63,6 +66,12 @@ pub fn changes(before: &Observation, now: &Observation) -> Vec<Alert> {
         alerts.push(Alert::new(
             AlertKind::TradingStopped,
             format!("trading stopped safely, keel exits with code 70: {why}"),
+        ));
+    }
+    if let (None, Some(why)) = (&before.journal_failure, &now.journal_failure) {
+        alerts.push(Alert::new(
+            AlertKind::JournalWriteFailed,
+            format!("the order manager cannot write its journal ({why}): no order leaves until keel is restarted, which reconciles it with the venue"),
         ));
     }
     match (&before.kill_switch, &now.kill_switch) {
@@ -160,6 +169,16 @@ mod tests {
         assert_eq!(alerts[0].severity, Severity::Critical);
         assert!(alerts[0].summary.contains("risk failed 11 times"));
         assert!(changes(&stopped, &stopped).is_empty(), "told once");
+
+        let disk_full = Observation {
+            journal_failure: Some("flush: No space left on device".into()),
+            ..calm.clone()
+        };
+        let alerts = changes(&calm, &disk_full);
+        assert_eq!(kinds(&calm, &disk_full), [AlertKind::JournalWriteFailed]);
+        assert_eq!(alerts[0].severity, Severity::Critical);
+        assert!(alerts[0].summary.contains("No space left on device"));
+        assert!(changes(&disk_full, &disk_full).is_empty(), "told once");
 
         let venue_down = Observation {
             open_breakers: ["venue".to_string()].into(),

@@ -268,6 +268,12 @@ fn risk(registry: &mut Registry, board: &Board) {
         "1 once the root supervisor gave up (the process exits with code 70)",
         board.trading_stopped().is_some(),
     );
+    flag(
+        registry,
+        "journal_write_failed",
+        "1 while the order manager cannot write its journal (no order leaves until a restart)",
+        board.journal_failure().is_some(),
+    );
 }
 
 fn feed(registry: &mut Registry, board: &Board) {

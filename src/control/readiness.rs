@@ -21,6 +21,12 @@ pub(super) fn run_problems(run: &Attached) -> Vec<String> {
     if let Some(why) = run.board.trading_stopped() {
         problems.push(format!("trading stopped: {why}"));
     }
+    if let Some(why) = run.board.journal_failure() {
+        problems.push(format!(
+            "the order manager cannot write its journal ({why}): no order leaves until a \
+             restart reconciles it"
+        ));
+    }
     let risk = run.board.risk();
     if risk.halted {
         problems.push("halted by an operator (keel ctl resume lifts it)".into());
@@ -96,6 +102,19 @@ mod tests {
         assert_eq!(
             problems(&phase),
             ["venue is unreachable: its breaker is open"]
+        );
+
+        board.set_journal_failure(Some("flush: No space left on device".into()));
+        assert_eq!(
+            problems(&phase)[0],
+            "the order manager cannot write its journal (flush: No space left on device): no \
+             order leaves until a restart reconciles it"
+        );
+        board.set_journal_failure(None);
+        assert_eq!(
+            problems(&phase),
+            ["venue is unreachable: its breaker is open"],
+            "the journal is no problem once a restart reconciled it"
         );
 
         board.set_trading_stopped("risk failed 11 times");

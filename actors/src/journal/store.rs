@@ -391,7 +391,14 @@ impl Store for SledStore {
         self.db
             .apply_batch(sled_batch)
             .map_err(|e| self.write_error("apply", e))?;
-        fail::fail_point!("journal.inside_write");
+        // A panic here (keel chaos) is a crash inside the write; the `return` action (tests) a
+        // write that reports failure, as a full disk or a failed fsync would.
+        fail::fail_point!("journal.inside_write", |_| Err(self.write_error(
+            "apply",
+            sled::Error::Io(std::io::Error::other(
+                "injected: the disk refused the write"
+            ))
+        )));
         Ok(())
     }
 
