@@ -15,7 +15,7 @@ use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
-    install_panic_hook, Inbox, Inflight, Sabotage, Supervision, SupervisionStats, TreeSpec,
+    install_panic_hook, Inbox, Inflight, Sabotage, Supervision, SupervisionStats,
 };
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
@@ -180,11 +180,7 @@ async fn run_graph(
     let inflight = Inflight::new();
     let shutdown = Rc::new(Cell::new(false));
     listen_for_shutdown(shutdown.clone());
-    let tree = TreeSpec::pipeline(
-        settings.supervision.strategy,
-        &symbols,
-        !settings.sentiment.feeds.is_empty(),
-    );
+    let tree = settings.tree_of(&symbols);
     let supervision = Supervision::new(
         &settings.supervision,
         &tree,

@@ -352,8 +352,9 @@ impl Settings {
         Ok(self.tree_of(&self.symbols()?))
     }
 
-    /// The supervision tree over `symbols`.
-    fn tree_of(&self, symbols: &[Symbol]) -> TreeSpec {
+    /// The supervision tree over `symbols` (those [`symbols`](Self::symbols) gives, or the
+    /// ones a run's inputs hold).
+    pub fn tree_of(&self, symbols: &[Symbol]) -> TreeSpec {
         TreeSpec::pipeline(
             self.supervision.strategy,
             symbols,

@@ -18,7 +18,7 @@ use keel_supervision::{ExitReason, SupervisionEvent};
 use tracing::error;
 
 use super::kill::{replace, Respawn};
-use super::supervise::{ActorHandle, Supervision};
+use super::supervise::{ActorHandle, Chaos, Supervision};
 
 /// Every actor's deadline per message unless [`Supervision::set_deadlines`] says otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -113,10 +113,13 @@ where
 /// stalls, before it changed anything, until the deadline declares the instance hung and a
 /// successor is sent the message again. Returns whether it hangs.
 pub(super) fn hang_if_struck<A: Respawn>(actor: &mut A, ctx: &mut Context<A>) -> bool {
-    let handle = actor.supervision().clone();
-    if !handle.may_be_replaced() || !handle.take_hang() {
+    // Every message passes here: the cheap look at the strike comes first.
+    let struck = actor.supervision().cell.chaos.get() == Some(Chaos::Hang);
+    if !struck || !actor.supervision().may_be_replaced() {
         return false;
     }
+    let handle = actor.supervision().clone();
+    handle.take_hang();
     // Taken from the mailbox; its successor counts it in again when it is sent there.
     handle.cell.mailbox.decrement();
     let deadline = handle.deadline();

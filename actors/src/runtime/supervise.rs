@@ -269,18 +269,14 @@ impl ActorHandle {
         Some(chaos)
     }
 
-    /// Takes a hang the chaos monkey armed for the actor's next message, counting it.
-    pub(super) fn take_hang(&self) -> bool {
-        if self.cell.chaos.get() != Some(Chaos::Hang) {
-            return false;
-        }
+    /// Takes the hang the chaos monkey armed for the actor's next message, counting it.
+    pub(super) fn take_hang(&self) {
         self.cell.chaos.set(None);
         let mut stats = self.supervision.0.stats.borrow_mut();
         *stats
             .injected_hangs
             .entry(self.name().to_string())
             .or_default() += 1;
-        true
     }
 
     /// Kills the actor for real (when the tree [allows kills](Supervision::allow_kills)): at
