@@ -225,6 +225,7 @@ struct Shared {
     handlers: Mutex<BTreeMap<String, Arc<LatencyHistogram>>>,
     candles: AtomicU64,
     last_close_ms: AtomicU64,
+    live_bars: AtomicU64,
 }
 
 impl Default for Shared {
@@ -236,6 +237,7 @@ impl Default for Shared {
             handlers: Mutex::default(),
             candles: AtomicU64::default(),
             last_close_ms: AtomicU64::default(),
+            live_bars: AtomicU64::default(),
         }
     }
 }
@@ -317,6 +319,18 @@ impl Board {
         self.shared
             .last_close_ms
             .fetch_max(close.0.max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// The feed has handled one more bar from a live venue: the bar and everything it caused
+    /// (decisions, orders, the venue's answers) are done.
+    pub fn live_bar_handled(&self) {
+        self.shared.live_bars.fetch_add(1, Ordering::Release);
+    }
+
+    /// Bars from a live venue handled so far (a caller stepping the venue's clock waits on
+    /// this before closing the next bar).
+    pub fn live_bars_handled(&self) -> u64 {
+        self.shared.live_bars.load(Ordering::Acquire)
     }
 
     /// Publishes the account.

@@ -336,6 +336,9 @@ async fn replay(
             // One line per symbol and bar: an operator sees the market arrive and be
             // handled (and a test can wait for exactly this bar).
             info!(actor = "feed", symbol = %candle.symbol, open_ms = candle.open_time.0, "live bar handled");
+            if let Some(board) = &targets.board {
+                board.live_bar_handled();
+            }
         }
     }
     let sent = if completed {

@@ -6,6 +6,7 @@ mod chaos;
 mod news;
 mod recovery;
 mod remote;
+mod venue_agreement;
 mod wiring;
 
 pub use chaos::{ChaosKills, ChaosOptions};
@@ -13,4 +14,5 @@ pub use chaos::{ChaosKills, ChaosOptions};
 pub use recovery::{check_journal, fingerprint};
 
 pub use remote::{open_remote, RemoteStart};
+pub use venue_agreement::{check_venue_agreement, VenueAgreement};
 pub use wiring::{run_actors, Escalated, RunOptions, RunReport};

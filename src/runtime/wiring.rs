@@ -4,8 +4,10 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix::prelude::*;
+use keel_actors::board::Board;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{SimVenue, Venue, VenueFaults, VenueGuard};
 use keel_actors::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
@@ -27,7 +29,7 @@ use keel_core::symbol::SymbolCore;
 use keel_model::{Candle, Timestamp};
 use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tracing::{info, warn};
 
 use super::chaos::{journal_elsewhere, start_chaos_monkey, ChaosKills, ChaosOptions};
@@ -62,6 +64,11 @@ pub struct RunOptions {
     pub control: Option<ControlOptions>,
     /// Tell webhooks of what an operator must act on (`keel run`).
     pub alerts: Option<AlertOptions>,
+    /// The board the run publishes on (none: a fresh one); a caller watching the run keeps a
+    /// clone (`keel chaos` waits on it for each bar it closes at the venue).
+    pub board: Option<Board>,
+    /// Once notified, the feed stops at the next bar close, as on SIGTERM.
+    pub stop: Option<Arc<Notify>>,
 }
 
 /// What a run produced.
@@ -181,12 +188,16 @@ async fn run_graph(
     let shutdown = Rc::new(Cell::new(false));
     listen_for_shutdown(shutdown.clone());
     let tree = settings.tree_of(&symbols);
-    let supervision = Supervision::new(
+    if let Some(stop) = options.stop.clone() {
+        stop_when_notified(stop, shutdown.clone());
+    }
+    let supervision = Supervision::with_board(
         &settings.supervision,
         &tree,
         HealthRegistry::new(settings.supervision.intensity.window()),
         shutdown.clone(),
         options.chaos.as_ref().map_or(0, |c| c.seed),
+        options.board.clone().unwrap_or_default(),
     );
     supervision.set_deadlines(settings.hangs.deadlines());
     install_panic_hook();
@@ -503,6 +514,15 @@ fn listen_for_shutdown(shutdown: Rc<Cell<bool>>) {
                 );
             }
         }
+    });
+}
+
+/// The caller's `stop` asks the feed to stop at the next bar close, like a signal.
+fn stop_when_notified(stop: Arc<Notify>, shutdown: Rc<Cell<bool>>) {
+    actix_rt::spawn(async move {
+        stop.notified().await;
+        info!("stop requested by the caller: stopping intake at the next bar close");
+        shutdown.set(true);
     });
 }
 

@@ -337,12 +337,32 @@ impl Supervision {
         shutdown: Rc<Cell<bool>>,
         seed: u64,
     ) -> Self {
+        Self::with_board(
+            config,
+            spec,
+            health,
+            shutdown,
+            seed,
+            crate::board::Board::new(),
+        )
+    }
+
+    /// As [`new`](Self::new), publishing on `board`, which a caller watching the run (a
+    /// dashboard, `keel chaos` stepping a venue's clock) keeps a clone of.
+    pub fn with_board(
+        config: &SupervisorConfig,
+        spec: &TreeSpec,
+        health: HealthRegistry,
+        shutdown: Rc<Cell<bool>>,
+        seed: u64,
+        board: crate::board::Board,
+    ) -> Self {
         let mut nodes = Vec::new();
         let mut declared = std::collections::HashMap::new();
         build(spec, None, config, seed, &mut nodes, &mut declared);
         Self(Rc::new(Inner {
             health,
-            board: crate::board::Board::new(),
+            board,
             nodes: RefCell::new(nodes),
             declared,
             escalated: RefCell::new(None),
