@@ -218,6 +218,22 @@ pub struct ChaosArgs {
     /// `[hangs]` (each injected hang lasts this long).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub hang_deadline_ms: u64,
+    /// Against a remote venue (settings with `[binance]`, such as config/paper-sim.toml):
+    /// close this many bars at the sim venue keel chaos starts for each run (one symbol's
+    /// bar each), the next only once keel has handled the last.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub bars: Option<u64>,
+    /// Against a remote venue: the sim venue's config (markets, data, balances, fill model);
+    /// its state directory, clock, listening address and faults are keel chaos's own.
+    #[arg(long, default_value = "config/sim-exchange.toml")]
+    pub venue_config: PathBuf,
+    /// Against a remote venue: bars between two venue faults in the chaos run (0: none).
+    #[arg(long, default_value_t = 10)]
+    pub fault_every: u64,
+    /// Against a remote venue: the kinds of venue fault drawn from (with --seed).
+    #[arg(long, value_enum, value_delimiter = ',',
+          default_values_t = crate::commands::chaos::VenueFault::ALL)]
+    pub venue_faults: Vec<crate::commands::chaos::VenueFault>,
 }
 
 /// Arguments of `keel backtest`.

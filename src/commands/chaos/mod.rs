@@ -10,6 +10,12 @@ use anyhow::bail;
 use keel_model::Order;
 use tracing::info;
 
+mod sim_child;
+mod venue;
+mod venue_faults;
+
+pub use venue_faults::VenueFault;
+
 use super::soak::{LoopFigures, Soak};
 use crate::backtest::load_inputs;
 use crate::cli::ChaosArgs;
@@ -20,6 +26,31 @@ use keel_actors::runtime::{escaped_panics, install_panic_hook, ArmedFailpoints, 
 struct FailpointsFired {
     probability: f64,
     fired: Vec<(&'static str, u64)>,
+}
+
+impl FailpointsFired {
+    fn of(armed: &ArmedFailpoints) -> Self {
+        Self {
+            probability: armed.plan().probability,
+            fired: armed.fired(),
+        }
+    }
+}
+
+/// Arms the failpoints `--failpoints` names (none without it), drawing with `seed`; they stay
+/// armed until the result is dropped.
+fn arm_failpoints(args: &ChaosArgs, seed: u64) -> anyhow::Result<Option<ArmedFailpoints>> {
+    args.failpoints
+        .as_ref()
+        .map(|selection| {
+            ArmedFailpoints::arm(FailpointPlan {
+                points: selection.0.clone(),
+                probability: args.failpoint_probability,
+                seed,
+            })
+        })
+        .transpose()
+        .map_err(anyhow::Error::msg)
 }
 
 /// Runs `keel chaos`: one chaos run, or with `--duration` as many as fit (a soak), each
@@ -36,6 +67,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         // run within minutes.
         settings.hangs.deadline_ms = args.hang_deadline_ms;
         settings.hangs.actors.clear();
+    }
+    if let Some(binance) = settings.binance.clone() {
+        return venue::run(&settings, &binance, args);
     }
     let inputs = load_inputs(&settings)?;
     info!(candles = inputs.candles.len(), "calm replay");
@@ -114,7 +148,7 @@ fn chaos_round(
     args: &ChaosArgs,
     seed: u64,
 ) -> anyhow::Result<Round> {
-    let store = tempfile_dir()?;
+    let store = TempDir::new("replay")?;
     let options = RunOptions {
         store: Some(store.path().join("journal")),
         chaos: Some(ChaosOptions {
@@ -132,23 +166,9 @@ fn chaos_round(
     info!(kill_every = args.kill_every, seed, "replay under chaos");
     let escaped_before = escaped_panics();
     // Armed for the chaos run only: the calm run is the reference.
-    let armed = args
-        .failpoints
-        .as_ref()
-        .map(|selection| {
-            ArmedFailpoints::arm(FailpointPlan {
-                points: selection.0.clone(),
-                probability: args.failpoint_probability,
-                seed,
-            })
-        })
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let armed = arm_failpoints(args, seed)?;
     let chaos = run_actors(settings, inputs.clone(), options);
-    let fired = armed.as_ref().map(|armed| FailpointsFired {
-        probability: armed.plan().probability,
-        fired: armed.fired(),
-    });
+    let fired = armed.as_ref().map(FailpointsFired::of);
     drop(armed);
     let escaped = escaped_panics() - escaped_before;
     let chaos = match chaos {
@@ -198,7 +218,7 @@ fn invariants(
     let unique: HashSet<_> = ids.iter().collect();
     let calm_ids: HashSet<_> = calm.record.orders.iter().map(|o| o.id().clone()).collect();
     let lost: Vec<_> = calm_ids.iter().filter(|id| !unique.contains(id)).collect();
-    vec![
+    let mut checks = vec![
         check(
             "the replay completed",
             chaos.outcome.completed,
@@ -227,6 +247,18 @@ fn invariants(
             journal.unwrap_or_default(),
         ),
         escaped_check(escaped),
+    ];
+    checks.extend(same_as_calm(calm, chaos));
+    checks
+}
+
+/// The chaos run traded exactly as the calm run: orders, fills, fees, equity.
+fn same_as_calm(calm: &RunReport, chaos: &RunReport) -> [Check; 3] {
+    let check = |name, ok: bool, problem: String| Check {
+        name,
+        problem: (!ok).then_some(problem),
+    };
+    [
         check(
             "orders identical to the calm run",
             chaos.record.orders == calm.record.orders,
@@ -274,6 +306,11 @@ fn first_difference(calm: &[Order], chaos: &[Order]) -> String {
 }
 
 fn render(chaos: &RunReport, failpoints: Option<&FailpointsFired>, checks: &[Check]) -> String {
+    render_run(chaos, failpoints) + &render_checks(checks)
+}
+
+/// What the chaos run went through: kills, hangs, failpoints, restarts, dead letters.
+fn render_run(chaos: &RunReport, failpoints: Option<&FailpointsFired>) -> String {
     let mut out = String::from("chaos report\n------------\n");
     out += &format!("candles replayed      {}\n", chaos.outcome.candles);
     out += &format!(
@@ -336,7 +373,7 @@ fn render(chaos: &RunReport, failpoints: Option<&FailpointsFired>, checks: &[Che
         "recovery latency      {}\n",
         percentiles(&chaos.supervision.recovery, "recoveries")
     );
-    out + &render_checks(checks)
+    out
 }
 
 fn render_checks(checks: &[Check]) -> String {
@@ -366,17 +403,18 @@ fn percentiles(samples: &[Duration], what: &str) -> String {
     )
 }
 
-/// A temporary directory for the chaos run's journal, removed at the end.
-fn tempfile_dir() -> anyhow::Result<TempDir> {
-    let path = std::env::temp_dir().join(format!("keel-chaos-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir_all(&path)?;
-    Ok(TempDir(path))
-}
-
+/// A temporary directory for one run's journal (and venue), removed at the end.
 struct TempDir(std::path::PathBuf);
 
 impl TempDir {
+    /// `keel-chaos-<pid>-<name>` in the system's temporary directory, empty.
+    fn new(name: &str) -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!("keel-chaos-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
     fn path(&self) -> &std::path::Path {
         &self.0
     }
