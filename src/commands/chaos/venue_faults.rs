@@ -52,15 +52,13 @@ impl VenueFault {
         }
     }
 
-    /// Whether an order can honestly end differently from the calm run: one the venue never
-    /// received is rejected, never sent blindly again (it might have arrived after all).
-    pub fn may_refuse_an_order(self) -> bool {
-        matches!(
-            self,
-            VenueFault::ServerErrorNotExecuted
-                | VenueFault::RateLimited
-                | VenueFault::TimeoutNotExecuted
-        )
+    /// Whether the run can honestly trade differently from the calm run: an entry the venue
+    /// never received is rejected (never sent blindly again), and an action whose outcome is
+    /// unknown (a cancel answered 5xx, say) is settled by its status a bar later, when the
+    /// market may have moved. A dropped stream is back-filled and a clock skew re-signed
+    /// within the same bar: those two must leave the trades as they were.
+    pub fn may_change_the_trades(self) -> bool {
+        !matches!(self, VenueFault::DroppedStream | VenueFault::ClockSkew)
     }
 }
 
@@ -127,9 +125,11 @@ impl FaultSchedule {
         Some((fault, patch))
     }
 
-    /// The body that lifts every lasting fault (budgets not yet used, the clock skew).
+    /// The body that lifts every lasting fault (budgets not yet used, the clock skew, a
+    /// pending `Retry-After` that a fresh client could not know of).
     pub fn calm() -> Value {
         json!({
+            "ban_s": 0,
             "http_5xx": {"count": 0},
             "rate_limit": {"count": 0},
             "timeout": {"count": 0},
