@@ -124,19 +124,21 @@ pub fn chart(curve: &[CurvePoint]) -> Vec<ChartPoint> {
         .collect()
 }
 
-/// `GET /events`: a snapshot now and every [`EVERY`]; the stream ends after the run is
-/// over (the browser's `EventSource` reconnects by itself).
+/// `GET /events`: a snapshot now and every [`EVERY`]; once the run is over, that last
+/// snapshot and the end of the stream (the browser's `EventSource` reconnects by itself).
 async fn events(shared: web::Data<Shared>) -> HttpResponse {
-    let stream = stream::unfold((shared, false), |(shared, waited)| async move {
+    let stream = stream::unfold(Some((shared, false)), |state| async move {
+        let (shared, waited) = state?;
         if waited {
             tokio::time::sleep(EVERY).await;
         }
         let phase = shared.phase();
-        if matches!(phase, Phase::Over) && waited {
-            return None;
-        }
         let event = Snapshot::of(&phase, shared.started).event();
-        Some((Ok::<_, actix_web::Error>(event), (shared, true)))
+        let next = match phase {
+            Phase::Over => None,
+            Phase::Starting | Phase::Running(_) => Some((shared, true)),
+        };
+        Some((Ok::<_, actix_web::Error>(event), next))
     });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
