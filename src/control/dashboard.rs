@@ -24,7 +24,7 @@ const SCRIPT: &str = include_str!("dashboard/dashboard.js");
 const STYLE: &str = include_str!("dashboard/dashboard.css");
 
 /// The page may load only what keel itself serves.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'";
 
 /// The dashboard's endpoints.
 pub(super) fn routes(config: &mut web::ServiceConfig) {
