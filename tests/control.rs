@@ -248,11 +248,44 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
     );
     let parsed: Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(parsed["actors"].as_array().unwrap().len(), names.len());
+
+    // The dashboard (tests/dashboard.rs drives it in a browser): its page, and /events
+    // streaming the status with the equity curve; a stream left open does not hold the stop.
+    let (code, page) = keel.get("/");
+    assert_eq!(code, 200);
+    assert!(page.contains("/dashboard.js"), "{page}");
+    let mut events = reqwest::blocking::get(format!("{}/events", keel.url)).expect("GET /events");
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let snapshot = first_event(&mut events);
+    assert_eq!(snapshot["phase"], "running");
+    assert_eq!(
+        snapshot["status"]["actors"].as_array().unwrap().len(),
+        names.len()
+    );
+    assert!(
+        !snapshot["curve"].as_array().unwrap().is_empty(),
+        "{snapshot}"
+    );
     keel.stop();
+    drop(events);
     assert!(
         !dir.path().join("store/control.addr").exists(),
         "a clean exit removes the address file"
     );
+}
+
+/// The JSON of the first server-sent event `events` sends.
+fn first_event(events: &mut reqwest::blocking::Response) -> Value {
+    use std::io::BufRead as _;
+    let mut data = String::new();
+    for line in std::io::BufReader::new(events).lines() {
+        let line = line.expect("reading /events");
+        if line.is_empty() && !data.is_empty() {
+            break;
+        }
+        data += line.strip_prefix("data: ").unwrap_or_default();
+    }
+    serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}"))
 }
 
 /// `keel` without the control token in its environment, whatever the caller's.

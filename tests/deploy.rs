@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::process::run;
+use common::tools::tool;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -16,24 +17,6 @@ fn repo(path: &str) -> PathBuf {
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// `program` on the PATH. When it is missing the test is skipped (it prints `SKIPPED: ...`
-/// and passes), unless `KEEL_REQUIRE_TOOLS=1` (CI installs the tools), where it fails.
-fn tool(program: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("KEEL_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{program} is not installed and KEEL_REQUIRE_TOOLS=1"
-        );
-        println!("SKIPPED: {program} not installed");
-    }
-    found
 }
 
 /// The output of `systemd-analyze verify` on `unit` (installed as `keel.service` in a

@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Order, Position, Timestamp};
 
+mod curve;
+
+use curve::EquityCurve;
+pub use curve::{CurvePoint, CURVE_POINTS};
+
 /// How often the order manager copies its account to the board while a replay runs fast
 /// (a live run marks once a bar, far less often).
 pub const ACCOUNT_EVERY: Duration = Duration::from_millis(200);
@@ -123,6 +128,7 @@ pub struct LlmView {
 #[derive(Debug, Default)]
 struct Views {
     account: AccountView,
+    curve: EquityCurve,
     risk: RiskView,
     llm: Option<LlmView>,
     stopped: Option<String>,
@@ -333,9 +339,23 @@ impl Board {
         self.shared.live_bars.load(Ordering::Acquire)
     }
 
-    /// Publishes the account.
+    /// Publishes the account, and adds its mark to the equity curve.
     pub fn publish_account(&self, account: AccountView) {
-        self.lock().account = account;
+        let mut views = self.lock();
+        if let Some(ts) = account.ts {
+            views.curve.record(CurvePoint {
+                ts,
+                equity: account.equity,
+                peak: account.peak_equity,
+            });
+        }
+        views.account = account;
+    }
+
+    /// The equity curve of the accounts published so far, oldest first: at most
+    /// [`CURVE_POINTS`], evenly thinned over the whole run.
+    pub fn equity_curve(&self) -> Vec<CurvePoint> {
+        self.lock().curve.points()
     }
 
     /// The model analyst's work, if a model analyses the news in this run.

@@ -19,6 +19,7 @@ const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Every endpoint.
 pub(super) fn routes(config: &mut web::ServiceConfig) {
+    super::dashboard::routes(config);
     config
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))

@@ -1,6 +1,6 @@
 //! The control plane of `keel run` (DESIGN §9): health and readiness for a process manager,
-//! Prometheus metrics, a JSON status, and token-protected commands (kill an actor, halt,
-//! resume, flatten, reset the kill switch).
+//! Prometheus metrics, a JSON status, a live dashboard in the browser, and token-protected
+//! commands (kill an actor, halt, resume, flatten, reset the kill switch).
 //!
 //! It runs on actix-web's own thread and reads what the run publishes (the health registry
 //! and the [`Board`](keel_actors::board::Board)), so that a scrape never waits in an actor's
@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod client;
+mod dashboard;
 mod desk;
 mod http;
 mod metrics;

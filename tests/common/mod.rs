@@ -6,6 +6,7 @@
 use std::path::Path;
 
 pub mod process;
+pub mod tools;
 pub mod webhook;
 
 use keel::settings::Settings;
