@@ -295,14 +295,13 @@ impl Board {
             .get_or_insert_with(|| reason.to_string());
     }
 
-    /// Why the order manager cannot write its journal (no order leaves until a restart
-    /// reconciles it), if it cannot.
+    /// Why the order manager cannot write its journal (its orders are held until a write
+    /// succeeds), if it cannot.
     pub fn journal_failure(&self) -> Option<String> {
         self.lock().journal_failure.clone()
     }
 
-    /// The order manager's journal write failed with `why` (`None`: a restart reconciled it
-    /// and it writes again).
+    /// The order manager's journal write failed with `why` (`None`: it writes again).
     pub fn set_journal_failure(&self, why: Option<String>) {
         self.lock().journal_failure = why;
     }

@@ -48,8 +48,18 @@ impl Rehydrate for OrderManagerActor {
     /// did not reach it is resolved there, never resent blindly.
     fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         // Commands written ahead but never handed to execution (this instance failed in
-        // between, in this process): not in doubt, so they are sent, not rejected.
-        let unsent = std::mem::take(&mut self.unsent);
+        // between, in this process): not in doubt, so they are sent, not rejected. Unless the
+        // journal could not record them: held back, never durable, they are forgotten with
+        // the state that made them.
+        let mut unsent = std::mem::take(&mut self.unsent);
+        if self.journal_failed && !unsent.is_empty() {
+            warn!(
+                actor = "order_manager",
+                forgotten = unsent.len(),
+                "commands held back were never recorded: forgotten with the state that made them"
+            );
+            unsent.clear();
+        }
         let untold = std::mem::take(&mut self.untold);
         let journal = self
             .journal
@@ -204,12 +214,10 @@ impl OrderManagerActor {
         }
     }
 
-    /// Writes the order manager's state and flushes it. After a failure nothing more is sent:
-    /// an order the journal cannot record must not leave the process.
+    /// Writes the order manager's state and flushes it: whether it is durable. A failure is
+    /// told to the operator (the board, hence readiness, the alert and the metric) until a
+    /// later write succeeds; every later message tries again.
     fn save(&mut self) -> bool {
-        if self.journal_failed {
-            return false;
-        }
         let Some(journal) = &mut self.journal else {
             return true;
         };
@@ -217,9 +225,21 @@ impl OrderManagerActor {
         let saved = journal.save_order_state(&self.om);
         self.supervision.board().journal_write(started.elapsed());
         match saved {
-            Ok(()) => true,
+            Ok(()) => {
+                if std::mem::take(&mut self.journal_failed) {
+                    info!(
+                        actor = "order_manager",
+                        held = self.unsent.len(),
+                        "the journal records again: the commands held back leave now"
+                    );
+                    self.supervision.board().set_journal_failure(None);
+                }
+                true
+            }
             Err(err) => {
-                error!(actor = "order_manager", error = %err, "journal write failed: no further orders will be sent; restart to reconcile");
+                if !self.journal_failed {
+                    error!(actor = "order_manager", error = %err, "journal write failed: orders are held until a write succeeds");
+                }
                 self.journal_failed = true;
                 self.supervision
                     .board()
@@ -229,6 +249,10 @@ impl OrderManagerActor {
         }
     }
 
+    /// Hands `commands` to execution once the journal has recorded them, after those held
+    /// back before (in order). While the journal cannot record them they are held: an order
+    /// the journal does not know must not leave the process. A restart forgets them (they
+    /// were never durable) and reconciles from the journal.
     fn dispatch(
         &mut self,
         commands: Vec<OrderCommand>,
@@ -236,19 +260,18 @@ impl OrderManagerActor {
         born: Option<Instant>,
         ticket: &Ticket,
     ) {
-        if commands.is_empty() {
-            return;
-        }
         // Write-ahead: the orders are durable before they leave. Until they are handed over,
         // a restart of this actor knows they never left.
-        self.unsent = commands;
+        self.unsent.extend(commands);
+        if self.unsent.is_empty() {
+            return;
+        }
         if !self.save() {
             warn!(
                 actor = "order_manager",
-                commands = self.unsent.len(),
+                held = self.unsent.len(),
                 "commands held back: the journal cannot record them"
             );
-            self.unsent.clear();
             return;
         }
         fail::fail_point!("order_manager.after_journal_write");
@@ -313,6 +336,7 @@ impl Respawn for OrderManagerActor {
             rehydration,
         );
         fresh.orders_submitted = self.orders_submitted;
+        fresh.journal_failed = self.journal_failed;
         fresh.unsent = std::mem::take(&mut self.unsent);
         fresh.untold = std::mem::take(&mut self.untold);
         fresh.in_transit = std::mem::take(&mut self.in_transit);

@@ -233,39 +233,74 @@ mod failpoint_journal_write_fails {
     use super::*;
 
     #[test]
-    fn a_journal_that_cannot_be_written_sends_nothing_and_tells_the_operator() {
+    fn orders_wait_while_the_journal_cannot_be_written_and_leave_once_when_it_can() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(SledStore::open(dir.path()).unwrap()).unwrap();
-        let bars = candles(2);
+        let bars = candles(3);
         let (_supervision, handle) = supervised();
         let board = handle.board().clone();
         let holds = Holds::default();
         let executes = holds.executes.clone();
-        fail::cfg("journal.inside_write", "return").unwrap();
-        let record = System::new().block_on(async move {
+        let (while_failing, after_healing, failure_told) = System::new().block_on(async move {
             let sink = holds.start();
             let addr = start_order_manager(&sink, Some(journal), &handle);
             let om = Inbox::of(&addr, &handle);
             let inflight = Inflight::new();
+            fail::cfg("journal.inside_write", "return").unwrap();
             om.send(approved_entry(&bars[1], &inflight));
             tokio::time::timeout(Duration::from_secs(180), inflight.idle())
                 .await
                 .expect("the approval was never handled");
-            Inbox::of(&addr, &handle)
-                .ask(Record)
+            let while_failing = executes.borrow().len();
+            let failure_told = handle.board().journal_failure();
+            // The disk takes writes again: the next bar's message writes, then sends.
+            fail::remove("journal.inside_write");
+            om.send(Approved {
+                candle: bars[2].clone(),
+                atr: None,
+                approval: Approval::default(),
+                born: Instant::now(),
+                ticket: inflight.ticket(),
+            });
+            // Execution (here: a sink keeping the messages, tickets and all) receives it.
+            let handed = async {
+                while executes.borrow().is_empty() {
+                    actix::clock::sleep(Duration::from_millis(2)).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(180), handed)
                 .await
-                .unwrap()
-                .unwrap()
+                .expect("the held entry never left once the journal could record it");
+            let sent: Vec<OrderCommand> = executes
+                .borrow()
+                .iter()
+                .flat_map(|e| e.commands.clone())
+                .collect();
+            (while_failing, sent, failure_told)
         });
-        fail::remove("journal.inside_write");
-        assert!(
-            executes.borrow().is_empty(),
+        assert_eq!(
+            while_failing, 0,
             "an order the journal could not record left the process"
         );
-        let why = board
-            .journal_failure()
-            .expect("the board tells the operator");
+        let why = failure_told.expect("the board told the operator");
         assert!(why.contains("the disk refused the write"), "{why}");
-        assert_eq!(record.orders_submitted, 0, "{record:?}");
+        let sent = after_healing;
+        assert!(
+            matches!(sent[..], [OrderCommand::Submit(_)]),
+            "the held entry leaves once, when the journal records it: {sent:?}"
+        );
+        assert_eq!(board.journal_failure(), None, "the failure is over");
+        // What left is durable: a new process finds the entry in the journal.
+        drop(_supervision);
+        let recovered = Journal::open(SledStore::open(dir.path()).unwrap())
+            .unwrap()
+            .load()
+            .unwrap();
+        let om =
+            OrderManager::from_state(OrderManagerConfig::default(), recovered.om.unwrap()).unwrap();
+        let OrderCommand::Submit(request) = &sent[0] else {
+            unreachable!()
+        };
+        assert!(om.order(&request.client_order_id).is_some());
     }
 }

@@ -71,7 +71,7 @@ pub fn changes(before: &Observation, now: &Observation) -> Vec<Alert> {
     if let (None, Some(why)) = (&before.journal_failure, &now.journal_failure) {
         alerts.push(Alert::new(
             AlertKind::JournalWriteFailed,
-            format!("the order manager cannot write its journal ({why}): no order leaves until keel is restarted, which reconciles it with the venue"),
+            format!("the order manager cannot write its journal ({why}): its orders are held, and none leaves until a write succeeds"),
         ));
     }
     match (&before.kill_switch, &now.kill_switch) {

@@ -23,8 +23,8 @@ pub(super) fn run_problems(run: &Attached) -> Vec<String> {
     }
     if let Some(why) = run.board.journal_failure() {
         problems.push(format!(
-            "the order manager cannot write its journal ({why}): no order leaves until a \
-             restart reconciles it"
+            "the order manager cannot write its journal ({why}): its orders are held until a \
+             write succeeds"
         ));
     }
     let risk = run.board.risk();
@@ -107,8 +107,8 @@ mod tests {
         board.set_journal_failure(Some("flush: No space left on device".into()));
         assert_eq!(
             problems(&phase)[0],
-            "the order manager cannot write its journal (flush: No space left on device): no \
-             order leaves until a restart reconciles it"
+            "the order manager cannot write its journal (flush: No space left on device): its \
+             orders are held until a write succeeds"
         );
         board.set_journal_failure(None);
         assert_eq!(
