@@ -173,6 +173,7 @@ fn every_read_endpoint_answers_and_metrics_parse_as_prometheus_text() {
     for family in [
         "keel_actor_restarts_total",
         "keel_actor_failures_total",
+        "keel_actor_hangs_total",
         "keel_actor_mailbox_depth",
         "keel_actor_up",
         "keel_breaker_state",

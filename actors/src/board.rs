@@ -134,6 +134,7 @@ struct Views {
     stopped: Option<String>,
     quarantined: (u64, Option<String>),
     journal_failure: Option<String>,
+    hangs: BTreeMap<String, u64>,
 }
 
 /// Upper bounds of the journal write latency buckets, in seconds (the last is +Inf).
@@ -311,6 +312,16 @@ impl Board {
         let mut views = self.lock();
         views.quarantined.0 += 1;
         views.quarantined.1 = Some(what);
+    }
+
+    /// An instance of `actor` was declared hung (a message past its deadline).
+    pub fn actor_hung(&self, actor: &str) {
+        *self.lock().hangs.entry(actor.to_string()).or_default() += 1;
+    }
+
+    /// Hangs declared so far, by actor (actors that never hung are absent).
+    pub fn hangs(&self) -> BTreeMap<String, u64> {
+        self.lock().hangs.clone()
     }
 
     /// Messages quarantined so far, and what the last one was.

@@ -34,7 +34,7 @@ pub fn render(
     started: Instant,
 ) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("keel");
-    actors(&mut registry, health);
+    actors(&mut registry, health, board);
     account(&mut registry, board);
     risk(&mut registry, board);
     feed(&mut registry, board);
@@ -129,8 +129,10 @@ fn float(value: Decimal) -> f64 {
     value.to_f64().unwrap_or(f64::NAN)
 }
 
-fn actors(registry: &mut Registry, health: &HealthRegistry) {
+fn actors(registry: &mut Registry, health: &HealthRegistry, board: &Board) {
     let report = health.report(Instant::now());
+    let hung = board.hangs();
+    let hangs = Family::<Labels, Counter>::default();
     let restarts = Family::<Labels, Counter>::default();
     let failures = Family::<Labels, Counter>::default();
     let mailbox = Family::<Labels, Gauge>::default();
@@ -138,6 +140,9 @@ fn actors(registry: &mut Registry, health: &HealthRegistry) {
     for actor in &report.actors {
         let labels = label("actor", &actor.name);
         restarts.get_or_create(&labels).inc_by(actor.restarts_total);
+        hangs
+            .get_or_create(&labels)
+            .inc_by(hung.get(&actor.name).copied().unwrap_or(0));
         failures.get_or_create(&labels).inc_by(actor.failures_total);
         if let Some(depth) = actor.mailbox_depth {
             mailbox
@@ -149,6 +154,11 @@ fn actors(registry: &mut Registry, health: &HealthRegistry) {
         ));
     }
     registry.register("actor_restarts", "Restarts of each actor", restarts);
+    registry.register(
+        "actor_hangs",
+        "Instances of each actor declared hung (a message past its deadline)",
+        hangs,
+    );
     registry.register(
         "actor_failures",
         "Abnormal exits (panics, errors, kills) of each actor",
@@ -329,4 +339,28 @@ fn llm(registry: &mut Registry, board: &Board) {
         "Model requests answered from the cache",
         llm.cache_hits,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_actor_has_a_hang_counter_that_counts_its_hangs() {
+        let health = HealthRegistry::new(std::time::Duration::from_secs(60));
+        health.register_actor("risk");
+        health.register_actor("fusion");
+        let board = Board::new();
+        board.actor_hung("risk");
+        board.actor_hung("risk");
+        let text = render(&health, &board, Instant::now()).unwrap();
+        assert!(
+            text.contains("keel_actor_hangs_total{actor=\"risk\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("keel_actor_hangs_total{actor=\"fusion\"} 0"),
+            "{text}"
+        );
+    }
 }

@@ -159,6 +159,7 @@ fn hung<A: Respawn>(
         .hangs
         .entry(name.clone())
         .or_default() += 1;
+    handle.board().actor_hung(&name);
     let reason = ExitReason::Hung(what);
     // Without the routes' copies (a run that allows no kills) a successor would never get
     // the message: it would be lost.
