@@ -230,9 +230,10 @@ pub struct ChaosArgs {
     /// Against a remote venue: bars between two venue faults in the chaos run (0: none).
     #[arg(long, default_value_t = 10)]
     pub fault_every: u64,
-    /// Against a remote venue: the kinds of venue fault drawn from (with --seed).
+    /// Against a remote venue: the kinds of fault drawn from (with --seed); by default the
+    /// venue's (`disk-full`, keel's own disk, needs `--features failpoints` and its name).
     #[arg(long, value_enum, value_delimiter = ',',
-          default_values_t = crate::commands::chaos::VenueFault::ALL)]
+          default_values_t = crate::commands::chaos::VenueFault::defaults())]
     pub venue_faults: Vec<crate::commands::chaos::VenueFault>,
 }
 

@@ -97,3 +97,54 @@ fn an_unknown_failpoint_is_refused_before_anything_runs() {
     assert!(report.contains("unknown failpoint \"nowhere\""), "{report}");
     assert!(!report.contains("chaos report"), "{report}");
 }
+
+/// `keel chaos` at the sim venue with the journal refusing its writes for one bar in five
+/// (`--venue-faults disk-full`). The order manager holds its orders through each and sends
+/// them once a write succeeds; execution cannot journal the venue's book and stops trading on
+/// the venue until a restart reconciles it, which the operator is told and the run fails on.
+#[test]
+fn a_full_disk_holds_the_orders_and_stops_trading_on_the_venue_where_its_book_cannot_be_kept() {
+    let mut command = common::process::keel(&[
+        "--log-level",
+        "info",
+        "chaos",
+        "--config",
+        "config/paper-sim.toml",
+        "--bars",
+        "150",
+        "--venue-faults",
+        "disk-full",
+        "--fault-every",
+        "5",
+    ]);
+    command
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("KEEL_BINANCE_API_KEY", "chaos-test-key")
+        .env("KEEL_BINANCE_API_SECRET", "chaos-test-secret");
+    let output = common::process::run(command, "keel chaos --venue-faults disk-full");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        report.contains("disk-full                               30"),
+        "{report}"
+    );
+    assert!(
+        log.contains("commands held back: the journal cannot record them")
+            && log.contains("the journal records again: the commands held back leave now"),
+        "the order manager held its orders and sent them later:\n{report}"
+    );
+    for invariant in [
+        "every bar handled",
+        "journal equal to the venue",
+        "no panic escaped",
+    ] {
+        assert!(report.contains(&format!("ok    {invariant}")), "{report}");
+    }
+    assert!(
+        report.contains(
+            "FAIL  trading went on: trading on the venue halted: journalling the venue book failed"
+        ),
+        "{report}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{report}");
+}

@@ -225,6 +225,11 @@ impl ExecutionActor {
             Ok(Ok(answer)) => self.settle(answer.reports, now, ticket),
             Ok(Err(halt)) => {
                 error!(actor = "execution", error = %halt, "the venue's state cannot be journalled: trading on the venue halted");
+                // Told to the operator (readiness, status, metric, alert): no order leaves
+                // until a restart reconciles the journal with the venue.
+                self.supervision
+                    .board()
+                    .set_trading_stopped(&format!("{halt}; restart keel to reconcile"));
                 self.halted = Some(halt.0);
             }
             Err(panic) => return Some(panic),

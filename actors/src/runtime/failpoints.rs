@@ -110,13 +110,15 @@ pub(super) fn injected(payload: &(dyn std::any::Any + Send)) -> Option<InjectedF
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailpointSelection(pub Vec<&'static str>);
 
+/// What a build without failpoints answers when asked for one.
+pub const NOT_COMPILED_IN: &str = "this keel was built without failpoints: build it with \
+    `--features failpoints` (cargo run --release --features failpoints -- chaos ...)";
+
 /// Parses `all` or a comma-separated list of failpoint names (`keel chaos --failpoints`). An
 /// unknown name is an error that lists the known ones; so is a build without failpoints.
 pub fn parse_failpoints(spec: &str) -> Result<FailpointSelection, String> {
     if !compiled_in() {
-        return Err("this keel was built without failpoints: build it with \
-                    `--features failpoints` (cargo run --release --features failpoints -- chaos ...)"
-            .into());
+        return Err(NOT_COMPILED_IN.into());
     }
     let known = || {
         FAILPOINTS
@@ -149,6 +151,22 @@ pub fn parse_failpoints(spec: &str) -> Result<FailpointSelection, String> {
         ));
     }
     Ok(FailpointSelection(points))
+}
+
+/// Makes every journal write report failure from now on, as a full disk or a failed fsync
+/// would (`true`), or lifts that (`false`): `keel chaos`'s disk faults, through the
+/// `return` action of `journal.inside_write`. Not with that point armed by
+/// [`ArmedFailpoints`] (one registry).
+pub fn fail_journal_writes(failing: bool) -> Result<(), String> {
+    if !compiled_in() {
+        return Err(NOT_COMPILED_IN.into());
+    }
+    if failing {
+        fail::cfg("journal.inside_write", "return")
+    } else {
+        fail::remove("journal.inside_write");
+        Ok(())
+    }
 }
 
 /// Parses a failpoint's firing probability, in [0, 1].

@@ -18,8 +18,9 @@ mod tree;
 pub use delivery::{answer, contain, delivery_history, DeliveryHistory};
 pub(crate) use delivery::{task_failed, task_resumed};
 pub use failpoints::{
-    parse_failpoints, parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection,
-    InjectedFault, FAILPOINTS,
+    compiled_in as failpoints_compiled_in, fail_journal_writes, parse_failpoints,
+    parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection, InjectedFault,
+    FAILPOINTS, NOT_COMPILED_IN,
 };
 pub use hang::{hold, Deadlines, OnHang, DEFAULT_DEADLINE};
 pub use inbox::Inbox;

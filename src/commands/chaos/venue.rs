@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use keel_actors::board::Board;
-use keel_actors::runtime::{escaped_panics, install_panic_hook};
+use keel_actors::runtime::{
+    escaped_panics, fail_journal_writes, failpoints_compiled_in, install_panic_hook,
+    NOT_COMPILED_IN,
+};
 use keel_binance::client::BinanceClient;
 use keel_supervision::secrets;
 use tokio::sync::Notify;
@@ -43,6 +46,18 @@ pub fn run(settings: &Settings, binance: &BinanceSettings, args: &ChaosArgs) -> 
     };
     if args.duration.is_some() || args.poison {
         bail!("--duration and --poison are not supported against a venue yet");
+    }
+    if args.venue_faults.contains(&VenueFault::DiskFull) && args.fault_every > 0 {
+        if !failpoints_compiled_in() {
+            bail!("--venue-faults disk-full: {NOT_COMPILED_IN}");
+        }
+        if args
+            .failpoints
+            .as_ref()
+            .is_some_and(|f| f.0.contains(&"journal.inside_write"))
+        {
+            bail!("--venue-faults disk-full and --failpoints journal.inside_write use the same point: choose one");
+        }
     }
     let credentials = Credentials::read(binance)?;
     info!(bars, "calm run at a sim venue");
@@ -130,6 +145,8 @@ struct VenueRound {
     agreement: anyhow::Result<VenueAgreement>,
     /// Faults injected, by kind.
     faults: BTreeMap<VenueFault, u64>,
+    /// Why trading stopped during the run, if it did (the board's word).
+    stopped: Option<String>,
     took: Duration,
 }
 
@@ -217,6 +234,7 @@ fn round(
         stuck: driven.stuck,
         agreement,
         faults: driven.faults,
+        stopped: board.trading_stopped(),
         took: began.elapsed(),
     })
 }
@@ -241,14 +259,27 @@ impl Clock {
     /// Closes `bars` bars, each once keel has handled the one before, with the faults
     /// `schedule` sets before each.
     fn drive(&self, bars: u64, mut schedule: FaultSchedule) -> Driven {
-        let (mut closed, mut handled) = (0, 0);
-        let stuck = (1..=bars).find_map(|bar| match self.close(bar, &mut closed, &mut schedule) {
-            Ok(()) => {
-                handled = bar;
-                None
+        let (mut closed, mut handled, mut disk_full) = (0, 0, false);
+        let stuck = (1..=bars).find_map(|bar| {
+            // A full disk lasts one bar.
+            if std::mem::take(&mut disk_full) {
+                if let Err(e) = fail_journal_writes(false) {
+                    return Some(e);
+                }
             }
-            Err(e) => Some(format!("{e:#}")),
+            match self.close(bar, &mut closed, &mut schedule, &mut disk_full) {
+                Ok(()) => {
+                    handled = bar;
+                    None
+                }
+                Err(e) => Some(format!("{e:#}")),
+            }
         });
+        if disk_full {
+            if let Err(e) = fail_journal_writes(false) {
+                warn!(error = e, "the journal's writes could not be healed");
+            }
+        }
         if let Some(why) = &stuck {
             warn!(why, "the venue's clock stopped early");
         }
@@ -266,10 +297,19 @@ impl Clock {
         bar: u64,
         closed: &mut u64,
         schedule: &mut FaultSchedule,
+        disk_full: &mut bool,
     ) -> anyhow::Result<()> {
-        if let Some((fault, patch)) = schedule.before_bar(bar) {
-            info!(bar, fault = fault.name(), "venue fault set");
-            self.admin.set_faults(&patch)?;
+        match schedule.before_bar(bar) {
+            Some((VenueFault::DiskFull, _)) => {
+                info!(bar, "the journal refuses its writes for this bar");
+                fail_journal_writes(true).map_err(anyhow::Error::msg)?;
+                *disk_full = true;
+            }
+            Some((fault, patch)) => {
+                info!(bar, fault = fault.name(), "venue fault set");
+                self.admin.set_faults(&patch)?;
+            }
+            None => {}
         }
         let Some(candles) = self.admin.close_bar()? else {
             bail!("the sim venue's data ran out before bar {bar}");
@@ -306,6 +346,7 @@ fn invariants(calm: &VenueRound, chaos: &VenueRound, bars: u64, escaped: u64) ->
             "the run ended cleanly",
             chaos.report.as_ref().err().map(|e| format!("{e:#}")),
         ),
+        check("trading went on", chaos.stopped.clone()),
         check(
             "journal equal to the venue",
             chaos.agreement.as_ref().err().map(|e| format!("{e:#}")),

@@ -1,6 +1,7 @@
-//! The venue faults `keel chaos` injects at a sim venue, and when: one every `--fault-every`
-//! bars, the kind drawn with the seed, so the same seed injects the same faults at the same
-//! bars on any machine.
+//! The faults `keel chaos` injects into a run at a sim venue, and when: one every
+//! `--fault-every` bars, the kind drawn with the seed, so the same seed injects the same
+//! faults at the same bars on any machine. All but one are the venue's; `disk-full` is
+//! keel's own disk.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +26,17 @@ pub enum VenueFault {
     /// The venue's clock jumps by twice keel's `recvWindow` (and back, the next time):
     /// signed requests are refused `-1021` until keel measures the offset again.
     ClockSkew,
+    /// keel's journal refuses every write for one bar, as a full disk would: the order
+    /// manager holds its orders and sends them once a write succeeds; execution, which cannot
+    /// journal the venue's book, stops trading on the venue until a restart reconciles it
+    /// (so the chaos run fails *trading went on*). Needs a build with
+    /// `--features failpoints`; never drawn unless named.
+    DiskFull,
 }
 
 impl VenueFault {
     /// Every kind.
-    pub const ALL: [VenueFault; 7] = [
+    pub const ALL: [VenueFault; 8] = [
         VenueFault::ServerErrorExecuted,
         VenueFault::ServerErrorNotExecuted,
         VenueFault::RateLimited,
@@ -37,7 +44,16 @@ impl VenueFault {
         VenueFault::TimeoutNotExecuted,
         VenueFault::DroppedStream,
         VenueFault::ClockSkew,
+        VenueFault::DiskFull,
     ];
+
+    /// The kinds drawn from by default: the venue's (`disk-full` only when named).
+    pub fn defaults() -> Vec<VenueFault> {
+        Self::ALL
+            .into_iter()
+            .filter(|f| *f != VenueFault::DiskFull)
+            .collect()
+    }
 
     /// Its name in the report and on the command line.
     pub fn name(self) -> &'static str {
@@ -49,6 +65,7 @@ impl VenueFault {
             VenueFault::TimeoutNotExecuted => "timeout-not-executed",
             VenueFault::DroppedStream => "dropped-stream",
             VenueFault::ClockSkew => "clock-skew",
+            VenueFault::DiskFull => "disk-full",
         }
     }
 
@@ -95,7 +112,8 @@ impl FaultSchedule {
         }
     }
 
-    /// The fault to set before closing bar `bar` (from 1), with its `POST /admin/faults` body.
+    /// The fault to set before closing bar `bar` (from 1), with its `POST /admin/faults` body
+    /// (null for `disk-full`, which is not the venue's).
     pub fn before_bar(&mut self, bar: u64) -> Option<(VenueFault, Value)> {
         if self.every == 0 || self.kinds.is_empty() || bar % self.every != 0 {
             return None;
@@ -121,6 +139,7 @@ impl FaultSchedule {
                 self.skewed = !self.skewed;
                 json!({"clock_skew_ms": if self.skewed { self.skew_ms } else { 0 }})
             }
+            VenueFault::DiskFull => Value::Null,
         };
         Some((fault, patch))
     }
