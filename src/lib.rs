@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod backtest;
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod control;

@@ -23,28 +23,6 @@ pub const PATIENCE: Duration = Duration::from_secs(300);
 /// How often a waiting test looks again.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Makes the child die (SIGKILL) when the thread that starts it ends: the test's thread, so
-/// even a test harness killed outright (a CI timeout, Ctrl-C) leaves no child behind, where
-/// [`Process`]'s `Drop` never runs.
-pub fn die_with_test(command: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent; it is the
-        // only call made between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
-}
-
 /// Polls `happened` until it is true; panics after [`PATIENCE`] naming `what` never happened.
 pub fn wait_for(what: &str, mut happened: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -99,7 +77,7 @@ impl Process {
         let stdout = dir.join(format!("{file_name}.stdout"));
         let stderr = dir.join(format!("{file_name}.stderr"));
         let file = |path: &Path| std::fs::File::create(path).expect("output file");
-        die_with_test(&mut command);
+        keel::child::die_with_parent(&mut command);
         let child = command
             .stdin(Stdio::null())
             .stdout(file(&stdout))

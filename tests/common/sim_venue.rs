@@ -171,7 +171,7 @@ impl SimVenue {
             .env("KEEL_SIM_TEST_SECRET", API_SECRET)
             .stdout(Stdio::piped())
             .stderr(log);
-        crate::process::die_with_test(&mut command);
+        keel::child::die_with_parent(&mut command);
         let mut child = command.spawn().expect("keel binary starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = match lines.next() {

@@ -60,7 +60,7 @@ impl SimChild {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?);
-        die_with_parent(&mut command);
+        crate::child::die_with_parent(&mut command);
         let mut child = command.spawn().context("starting keel sim-exchange")?;
         let stdout = child.stdout.take().context("the venue's stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -179,24 +179,4 @@ impl Admin {
     pub fn set_faults(&self, patch: &Value) -> anyhow::Result<()> {
         self.post("faults", patch.clone()).map(drop)
     }
-}
-
-/// The child is SIGKILLed when keel dies, however it dies.
-fn die_with_parent(command: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent; it is the
-        // only call made between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
 }
