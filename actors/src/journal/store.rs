@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::equity_archive::EQUITY_ARCHIVE_FILE;
+
 /// Key of the record that marks a store as a keel journal.
 pub const META_KEY: &str = "keel/meta";
 /// The `magic` of a keel journal's meta record.
@@ -117,6 +119,11 @@ pub trait Store {
     fn flush(&mut self) -> Result<(), StoreError>;
     /// Every record whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// The directory where files kept beside the records belong (the equity archive), if the
+    /// store has one.
+    fn side_dir(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// How long to wait, right after creating a store, for sled to release the creating
@@ -179,7 +186,7 @@ pub const CONTROL_ADDR_STAGING: &str = "control.addr.tmp";
 
 /// Files keel itself keeps in a store directory beside the journal: neither sled's nor
 /// another program's.
-const BESIDE_FILES: [&str; 2] = [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING];
+pub const BESIDE_FILES: [&str; 3] = [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING, EQUITY_ARCHIVE_FILE];
 
 impl SledStore {
     /// Opens the journal in directory `path`, creating it (with its meta record) when the
@@ -197,6 +204,7 @@ impl SledStore {
             path: path.to_path_buf(),
             reason,
         };
+        super::compact::finish_interrupted(path)?;
         if path.exists() && !path.is_dir() {
             return Err(io("it exists and is not a directory".into()));
         }
@@ -301,8 +309,9 @@ impl SledStore {
             store.init_meta()?;
         }
         if path.exists() {
-            // Only keel's own side files can be there (a stale address of a crashed run).
-            for side in BESIDE_FILES {
+            // Only keel's own side files can be there: a stale address of a crashed run goes; an
+            // equity archive without its records stays, and the directory is refused.
+            for side in [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING] {
                 let _ = fs::remove_file(path.join(side));
             }
             fs::remove_dir(path)
@@ -315,6 +324,11 @@ impl SledStore {
     /// The store's directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The sled database (for compaction).
+    pub(super) fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     fn check_meta(&self, bytes: &[u8]) -> Result<(), StoreError> {
@@ -422,5 +436,9 @@ impl Store for SledStore {
                 Ok((key, value.to_vec()))
             })
             .collect()
+    }
+
+    fn side_dir(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
