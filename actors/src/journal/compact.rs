@@ -16,7 +16,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::store::{note_released, SledStore, StoreError, BESIDE_FILES};
+use super::store::{note_released, sled_config, SledStore, StoreError, BESIDE_FILES};
 
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,8 +132,7 @@ fn copy_into(store: &SledStore, path: &Path, staging: &Path) -> Result<usize, St
     if staging.exists() {
         fs::remove_dir_all(staging).map_err(|e| failed(path, "clear an old copy", e))?;
     }
-    let fresh = sled::Config::new()
-        .path(staging)
+    let fresh = sled_config(staging)
         .open()
         .map_err(|e| failed(path, "create the copy", e))?;
     let old = store.db();

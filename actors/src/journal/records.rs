@@ -164,6 +164,10 @@ pub struct Journal<S: Store> {
     /// How many equity points the store keeps (the rest go to the equity archive), and how
     /// many it holds now; `None` keeps them all in the store.
     retention: Option<EquityRetention>,
+    /// A hash of the price marks the store holds as this handle last applied them; `None`
+    /// when unknown (never written, deleted, or a write did not return `Ok`). Marks written
+    /// again unchanged at every candle made most of the journal's writes.
+    marks_written: Option<u64>,
 }
 
 /// The store's share of the equity curve (see [`Journal::retain_equity`]).
@@ -239,6 +243,7 @@ impl<S: Store> Journal<S> {
             equity: None,
             decoded: Arc::default(),
             retention: None,
+            marks_written: None,
         })
     }
 
@@ -411,6 +416,7 @@ impl<S: Store> Journal<S> {
         let mut batch = self.changes(OM_PREFIX, records);
         // The full state supersedes the price marks taken since the previous one.
         batch.push((PRICE_MARKS_KEY.to_string(), None));
+        self.marks_written = None;
         self.decoded().om = None;
         self.write(batch)?;
         self.decoded().om = Some(Some(state));
@@ -506,14 +512,10 @@ impl<S: Store> Journal<S> {
             (equity_key(point.ts), Some(encode(EQUITY_PREFIX, point)?)),
             (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
             (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
-            (
-                PRICE_MARKS_KEY.to_string(),
-                Some(encode(PRICE_MARKS_KEY, &marks)?),
-            ),
         ];
         // Until the batch is applied the copy may be wrong: none meanwhile.
         let mut equity = self.equity.take();
-        self.store.apply(batch)?;
+        self.apply_with_marks(batch, marks)?;
         if let Some(equity) = &mut equity {
             match equity.binary_search_by_key(&point.ts, |p| p.ts) {
                 Ok(at) => equity[at] = *point,
@@ -536,25 +538,35 @@ impl<S: Store> Journal<S> {
     /// marks at that point, in one batch. Not flushed: the next flushed write makes it
     /// durable, always before any effect of a later candle.
     pub fn progress(&mut self, candles: u64, marks: &[PriceMark]) -> Result<(), JournalError> {
-        Ok(self.store.apply(vec![
-            (
-                PROGRESS_KEY.to_string(),
-                Some(encode(PROGRESS_KEY, &candles)?),
-            ),
-            (
-                PRICE_MARKS_KEY.to_string(),
-                Some(encode(PRICE_MARKS_KEY, &marks)?),
-            ),
-        ])?)
+        let progress = encode(PROGRESS_KEY, &candles)?;
+        self.apply_with_marks(vec![(PROGRESS_KEY.to_string(), Some(progress))], marks)
     }
 
     /// Records the order manager's price marks (not flushed): what an approval without any
     /// order changed.
     pub fn save_price_marks(&mut self, marks: &[PriceMark]) -> Result<(), JournalError> {
+        self.apply_with_marks(Vec::new(), marks)
+    }
+
+    /// Applies `batch` (not flushed) with the price marks, which are left out when the store
+    /// holds them already as they are.
+    fn apply_with_marks(
+        &mut self,
+        mut batch: Batch,
+        marks: &[PriceMark],
+    ) -> Result<(), JournalError> {
         let bytes = encode(PRICE_MARKS_KEY, &marks)?;
-        Ok(self
-            .store
-            .apply(vec![(PRICE_MARKS_KEY.to_string(), Some(bytes))])?)
+        let marks_hash = hash(&bytes);
+        if self.marks_written != Some(marks_hash) {
+            batch.push((PRICE_MARKS_KEY.to_string(), Some(bytes)));
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.marks_written = None;
+        self.store.apply(batch)?;
+        self.marks_written = Some(marks_hash);
+        Ok(())
     }
 
     /// Writes the remote venue's book and flushes it: call before a request leaves the process

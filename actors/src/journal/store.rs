@@ -135,6 +135,17 @@ fn is_lock_error(opened: &std::thread::Result<sled::Result<sled::Db>>) -> bool {
     matches!(opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
 }
 
+/// sled's page cache, in bytes. Its default (1 GiB) is what a process's memory grew to over
+/// a long run; the journal's live records are a few MiB.
+const SLED_CACHE_BYTES: u64 = 64 << 20;
+
+/// How keel opens a sled database at `path`.
+pub(super) fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+}
+
 /// The journal's store on disk: a sled database in one directory.
 #[derive(Clone, Debug)]
 pub struct SledStore {
@@ -228,7 +239,7 @@ impl SledStore {
         }
 
         // sled 0.34 may panic on some damaged files instead of returning an error.
-        let open = || catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
+        let open = || catch_unwind(AssertUnwindSafe(|| sled_config(path).open()));
         let mut opened = open();
         // sled releases a dropped handle's file lock asynchronously: right after our own
         // creation, or after this process closed the store, a held lock is ours and goes away
@@ -298,8 +309,7 @@ impl SledStore {
                 .map_err(|e| io(format!("cannot clear {}: {e}", staging.display())))?;
         }
         {
-            let db = sled::Config::new()
-                .path(&staging)
+            let db = sled_config(&staging)
                 .open()
                 .map_err(|e| io(format!("cannot create a sled store: {e}")))?;
             let mut store = SledStore {
