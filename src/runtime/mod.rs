@@ -13,4 +13,4 @@ pub use chaos::{ChaosKills, ChaosOptions};
 pub use recovery::{check_journal, fingerprint};
 
 pub use remote::{open_remote, RemoteStart};
-pub use wiring::{run_actors, Escalated, RunOptions, RunReport};
+pub use wiring::{run_actors, CandleStream, Escalated, RunOptions, RunReport};
