@@ -338,3 +338,37 @@ fn with_equity_retention_a_sigkilled_and_resumed_run_writes_the_same_equity_csv(
     let archived = read_archive(&store.join(EQUITY_ARCHIVE_FILE)).unwrap();
     assert!(archived.len() + held >= reference.lines().count() - 1);
 }
+
+#[test]
+fn a_run_resumes_from_a_compacted_journal_as_if_it_had_not_been_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let settings = settings(&store);
+    let reference = run(&settings, None, None);
+    run(&settings, Some(store.clone()), Some(2_000));
+    let before = Journal::open(SledStore::open(&store).unwrap())
+        .unwrap()
+        .load()
+        .unwrap();
+    let done = keel_actors::journal::compact(&store).unwrap();
+    assert!(done.records > 0 && done.after <= done.before, "{done:?}");
+    let after = Journal::open(SledStore::open(&store).unwrap())
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(after, before, "the journal reads the same after compaction");
+    let resumed = run(&settings, Some(store.clone()), None);
+    assert!(resumed.outcome.completed);
+    assert_same_outcome(&resumed, &reference);
+    assert_eq!(resumed.result.equity_curve, reference.result.equity_curve);
+
+    // From the command line: a missing store is an error, never a new empty one.
+    let missing = dir.path().join("missing");
+    let output = common::process::run(
+        keel(&["compact", "--store", missing.to_str().unwrap()]),
+        "keel compact",
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no journal store"));
+    assert!(!missing.exists());
+}

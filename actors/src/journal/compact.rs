@@ -1,5 +1,5 @@
-//! Compaction: sled 0.34 never gives disk space back, so a store that once held much keeps
-//! its size. [`compact`] copies the live records into a fresh store beside the old one and
+//! Compaction: sled 0.34 gives disk space back only when the segments at the end of its file
+//! happen to be free, so a store that once held much keeps most of its size. [`compact`] copies the live records into a fresh store beside the old one and
 //! swaps it in; every step leaves a state that [`finish_interrupted`] (run by each
 //! [`SledStore::open`]) settles, so a crash at any moment loses nothing:
 //!

@@ -135,8 +135,8 @@ fn is_lock_error(opened: &std::thread::Result<sled::Result<sled::Db>>) -> bool {
     matches!(opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
 }
 
-/// sled's page cache, in bytes. Its default (1 GiB) is what a process's memory grew to over
-/// a long run; the journal's live records are a few MiB.
+/// sled's page cache, in bytes: its default is 1 GiB, and the journal's live records are a
+/// few MiB.
 const SLED_CACHE_BYTES: u64 = 64 << 20;
 
 /// How keel opens a sled database at `path`.
