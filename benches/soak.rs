@@ -177,19 +177,29 @@ fn watchdog(sent: &AtomicU64, done: &AtomicBool, store: &Path) {
     }
 }
 
-/// The frames of sled and keel in every thread's stack, from gdb when it is installed.
+/// The frames of sled and keel in every thread's stack, from gdb when it is installed. gdb
+/// writes to a file: it stops this process, whose reading of a pipe would then never drain it.
 fn stacks() -> String {
     let pid = std::process::id().to_string();
+    let file = std::env::temp_dir().join(format!("soak-stacks-{pid}.txt"));
     let args = ["-p", &pid, "-batch", "-ex", "thread apply all bt 30"];
-    match std::process::Command::new("gdb").args(args).output() {
-        Ok(out) => String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.starts_with("Thread ") || l.contains("sled::") || l.contains("keel"))
-            .map(|l| l.chars().take(160).collect::<String>())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Err(e) => format!("(gdb not run: {e})"),
+    let run = std::fs::File::create(&file).and_then(|out| {
+        std::process::Command::new("gdb")
+            .args(args)
+            .stdout(out)
+            .stderr(std::process::Stdio::null())
+            .status()
+    });
+    if let Err(e) = run {
+        return format!("(gdb not run: {e})");
     }
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    text.lines()
+        .filter(|l| l.starts_with("Thread ") || l.contains("sled::") || l.contains("keel"))
+        .map(|l| l.chars().take(160).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Lockstep candles per second without a journal over the first [`YARDSTICK_CANDLES`].
