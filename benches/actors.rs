@@ -11,26 +11,21 @@
 //! present (BTC, ETH, BNB, SOL, ADA, XLM, LINK, DOGE), else the repository's BTC and ETH. Symbol
 //! `S{i:03}USDT` replays series `i % 8`, over a window where every series has data.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use keel::backtest::{load_inputs, RunInputs};
+use common::hundred::{with_hundred_symbols, Grid};
+use common::load_average;
+use keel::backtest::RunInputs;
 use keel::runtime::{run_actors, RunOptions, RunReport};
-use keel::settings::{CandleSource, Settings};
+use keel::settings::Settings;
 use keel_actors::execution::actor::LatencyLog;
 use keel_actors::feed::Pace;
 use keel_core::risk::RiskConfig;
 use keel_core::symbol::SetupConfig;
-use keel_model::{Candle, Decimal, Symbol};
+use keel_model::Decimal;
 
-/// Where the shared history may be: beside the repository, or beside a worktree's parent.
-const SHARED: [&str; 2] = [
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/binance"),
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/binance"),
-];
-const REAL: [&str; 8] = ["BTC", "ETH", "BNB", "SOL", "ADA", "XLM", "LINK", "DOGE"];
-/// Synthetic symbols in the run.
-const SYMBOLS: usize = 100;
 /// Bars per symbol: 100 × 5,000 = 500,000 candles at most.
 const BARS: usize = 5_000;
 /// The rate the issue asks about.
@@ -275,48 +270,10 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// The real series to copy: the shared 8, else the repository's BTC and ETH.
-fn real_sources() -> Vec<CandleSource> {
-    if let Some(dir) = SHARED.iter().map(Path::new).find(|d| d.is_dir()) {
-        return REAL
-            .iter()
-            .map(|s| CandleSource {
-                symbol: format!("{s}USDT"),
-                path: dir.join(format!("{s}_USDT-1h.json")),
-                interval: Some("1h".into()),
-            })
-            .collect();
-    }
-    eprintln!("../shared/data/binance not found: copying the repository's BTC and ETH");
-    ["BTC", "ETH"]
-        .iter()
-        .map(|s| CandleSource {
-            symbol: format!("{s}USDT"),
-            path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("data/binance/{s}_USDT-1h.json")),
-            interval: Some("1h".into()),
-        })
-        .collect()
-}
-
-fn synthetic(i: usize) -> String {
-    format!("S{i:03}USDT")
-}
-
 /// Settings that turn setups into orders often (see the printed list), over the 100 symbols.
 fn bench_settings() -> Settings {
-    let mut settings = Settings::embedded_default().expect("embedded default is valid");
-    let real = real_sources();
-    settings.data.start = None;
-    settings.data.end = None;
-    settings.data.headlines = None;
-    settings.data.candles = (0..SYMBOLS)
-        .map(|i| CandleSource {
-            symbol: synthetic(i),
-            ..real[i % real.len()].clone()
-        })
-        .collect();
-    settings.regime.symbol = synthetic(0);
+    let mut settings =
+        with_hundred_symbols(Settings::embedded_default().expect("embedded default is valid"));
     settings.setup.min_confirmations = 2;
     let risk = &mut settings.risk;
     risk.min_confidence = 0.30;
@@ -354,61 +311,12 @@ fn changed_settings(settings: &Settings) -> String {
     )
 }
 
-/// Loads the real series once and copies them under the 100 synthetic names, bar by bar, over
-/// the first [`BARS`] hours where every real series has data.
+/// The real series copied under the 100 synthetic names, bar by bar, over the first [`BARS`]
+/// hours where every real series has data.
 fn hundred_symbols(settings: &Settings) -> RunInputs {
-    let mut loading = settings.clone();
-    let real = real_sources();
-    loading.data.candles = real.clone();
-    loading.regime.symbol = real[0].symbol.clone();
-    let loaded = load_inputs(&loading).expect("bench inputs load");
-    let step = loaded.interval.millis();
-    let first_open = |symbol: &Symbol| {
-        loaded
-            .candles
-            .iter()
-            .find(|c| &c.symbol == symbol)
-            .map(|c| c.open_time.millis())
-            .expect("every series has candles")
-    };
-    let window_start = loaded.symbols.iter().map(first_open).max().unwrap_or(0);
-    // bars[series][bar]: the real candle of that series at window_start + bar × interval.
-    let mut bars: Vec<Vec<Option<&Candle>>> = vec![vec![None; BARS]; loaded.symbols.len()];
-    for candle in &loaded.candles {
-        let offset = candle.open_time.millis() - window_start;
-        if offset < 0 || offset % step != 0 || offset / step >= BARS as i64 {
-            continue;
-        }
-        let series = loaded
-            .symbols
-            .iter()
-            .position(|s| s == &candle.symbol)
-            .expect("a loaded symbol");
-        bars[series][(offset / step) as usize] = Some(candle);
-    }
-    let symbols: Vec<Symbol> = (0..SYMBOLS)
-        .map(|i| Symbol::parse(&synthetic(i)).expect("synthetic symbols parse"))
-        .collect();
-    let bars = &bars;
-    let candles: Vec<Candle> = (0..BARS)
-        .flat_map(|bar| {
-            symbols.iter().enumerate().filter_map(move |(i, symbol)| {
-                bars[i % bars.len()][bar].map(|real| Candle {
-                    symbol: symbol.clone(),
-                    ..real.clone()
-                })
-            })
-        })
-        .collect();
-    RunInputs {
-        symbols,
-        interval: loaded.interval,
-        candles,
-        start: None,
-        headlines: Vec::new(),
-        quality: loaded.quality,
-        analyses: None,
-    }
+    let grid = Grid::load(settings, Some(BARS));
+    let candles = (0..grid.len()).flat_map(|bar| grid.bar(bar)).collect();
+    grid.inputs(candles)
 }
 
 /// Involuntary context switches of this thread so far (Linux).
@@ -418,11 +326,4 @@ fn preemptions() -> Option<u64> {
         .lines()
         .find(|l| l.starts_with("nonvoluntary_ctxt_switches:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "n/a".into())
 }

@@ -56,6 +56,20 @@ pub enum Command {
     /// Serve a simulated Binance spot venue (REST + WebSocket) over replayed candles, with
     /// persistent state and fault injection: how the Binance adapter is tested offline.
     SimExchange(SimExchangeArgs),
+    /// Compact the journal's store while keel is stopped: copy its live records into a fresh
+    /// store and swap it in (sled never gives disk space back by itself).
+    Compact(CompactArgs),
+}
+
+/// Arguments of `keel compact`.
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Settings file (TOML) whose `run.store` is compacted; the embedded default when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The store directory to compact (overrides `run.store`).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
 }
 
 /// Arguments of `keel run`.

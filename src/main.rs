@@ -33,6 +33,7 @@ fn main() -> ExitCode {
                     Command::Audit(args) => commands::audit::run(args),
                     Command::Status(args) => commands::control::status(args),
                     Command::Ctl(args) => commands::control::ctl(args),
+                    Command::Compact(args) => commands::compact::run(args),
                     Command::Run(_) => unreachable!("handled above"),
                 },
             }

@@ -13,7 +13,9 @@ use common::process::{keel, Process};
 use keel::backtest::load_inputs;
 use keel::runtime::{run_actors, RunOptions, RunReport};
 use keel::settings::Settings;
-use keel_actors::journal::{Journal, SledStore};
+use keel_actors::journal::{
+    read_archive, Journal, SledStore, Store, EQUITY_ARCHIVE_FILE, EQUITY_PREFIX,
+};
 use keel_core::execution::SimExchange;
 use keel_core::order_manager::{reconcile, OrderManager};
 use keel_model::Timestamp;
@@ -261,4 +263,112 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     assert!(resumed.outcome.completed);
     assert_same_outcome(&resumed, &reference);
     assert_journal_consistent(&store, &settings);
+}
+
+/// `keel run --out` on `config` (journal in `store`) into `out`, SIGKILLed `kills` times at
+/// random moments once the run has archived equity points, then run to its end: the
+/// equity.csv it wrote.
+fn equity_csv_after_kills(
+    (config, store): (&Path, &Path),
+    out: &Path,
+    kills: usize,
+    rng: &mut Lcg,
+) -> String {
+    let args = [
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for _ in 0..kills {
+        let mut child = Process::start(keel(&args), "keel run");
+        let archive = store.join(EQUITY_ARCHIVE_FILE);
+        while !archive.exists() && child.exited().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.next(3000)));
+        if child.exited().is_some() {
+            break;
+        }
+        child.kill9();
+    }
+    let output = Process::start(keel(&args), "keel run").finish();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_to_string(out.join("equity.csv")).unwrap()
+}
+
+#[test]
+fn with_equity_retention_a_sigkilled_and_resumed_run_writes_the_same_equity_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("retention crash test seed: {seed}");
+    let mut rng = Lcg(seed);
+    let write_config = |name: &str| {
+        let store = dir.path().join(name);
+        let config = dir.path().join(format!("{name}.toml"));
+        let text = config_text(&store) + "[journal]\nkeep_equity_points = 16\n";
+        std::fs::write(&config, text).unwrap();
+        (store, config)
+    };
+    let (calm_store, calm) = write_config("calm");
+    let calm_out = dir.path().join("calm-out");
+    let reference = equity_csv_after_kills((&calm, &calm_store), &calm_out, 0, &mut rng);
+    let (store, killed) = write_config("killed");
+    let killed_out = dir.path().join("killed-out");
+    let resumed = equity_csv_after_kills((&killed, &store), &killed_out, 3, &mut rng);
+    assert!(reference.lines().count() > 1_000, "a curve worth keeping");
+    assert!(resumed == reference, "equity.csv differs (seed {seed})");
+
+    // The store kept only the newest points; the archive holds the rest.
+    let journal = Journal::open(SledStore::open(&store).unwrap()).unwrap();
+    let held = journal
+        .into_store()
+        .scan_prefix(EQUITY_PREFIX)
+        .unwrap()
+        .len();
+    assert!(held < 32, "the store holds {held} equity points");
+    let archived = read_archive(&store.join(EQUITY_ARCHIVE_FILE)).unwrap();
+    assert!(archived.len() + held >= reference.lines().count() - 1);
+}
+
+#[test]
+fn a_run_resumes_from_a_compacted_journal_as_if_it_had_not_been_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let settings = settings(&store);
+    let reference = run(&settings, None, None);
+    run(&settings, Some(store.clone()), Some(2_000));
+    let before = Journal::open(SledStore::open(&store).unwrap())
+        .unwrap()
+        .load()
+        .unwrap();
+    let done = keel_actors::journal::compact(&store).unwrap();
+    assert!(done.records > 0 && done.after <= done.before, "{done:?}");
+    let after = Journal::open(SledStore::open(&store).unwrap())
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(after, before, "the journal reads the same after compaction");
+    let resumed = run(&settings, Some(store.clone()), None);
+    assert!(resumed.outcome.completed);
+    assert_same_outcome(&resumed, &reference);
+    assert_eq!(resumed.result.equity_curve, reference.result.equity_curve);
+
+    // From the command line: a missing store is an error, never a new empty one.
+    let missing = dir.path().join("missing");
+    let output = common::process::run(
+        keel(&["compact", "--store", missing.to_str().unwrap()]),
+        "keel compact",
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no journal store"));
+    assert!(!missing.exists());
 }

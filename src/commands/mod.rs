@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backtest;
 pub mod chaos;
+pub mod compact;
 pub mod control;
 pub mod data;
 pub mod fetch;

@@ -15,4 +15,4 @@ pub use recovery::{check_journal, fingerprint};
 
 pub use remote::{open_remote, RemoteStart};
 pub use venue_agreement::{check_venue_agreement, VenueAgreement};
-pub use wiring::{run_actors, Escalated, RunOptions, RunReport};
+pub use wiring::{run_actors, CandleStream, Escalated, RunOptions, RunReport};

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use keel_actors::execution::{SimVenue, Venue};
-use keel_actors::journal::{Journal, Recovered, RunInfo, SledStore};
+use keel_actors::journal::{compact, disk_size, Journal, Recovered, RunInfo, SledStore};
 use std::collections::BTreeMap;
 
 use keel_core::execution::{SimExchange, SimExchangeState, FINISHED_ORDERS_KEPT};
@@ -16,7 +16,8 @@ use keel_model::{ClosedTrade, Decimal, EquityPoint, Side, Symbol};
 use tracing::{info, warn};
 
 use crate::settings::{
-    AlertSettings, ControlSettings, HangSettings, LogSettings, RunSettings, Settings,
+    AlertSettings, ControlSettings, HangSettings, JournalSettings, LogSettings, RunSettings,
+    Settings,
 };
 
 /// The state a run starts from.
@@ -62,9 +63,13 @@ pub fn restore_journal(
     settings: &Settings,
     path: &Path,
 ) -> anyhow::Result<(Option<Restored>, Journal<SledStore>)> {
+    compact_at_start(settings, path)?;
     let store = SledStore::open(path)?;
     let mut journal = Journal::open(store)
         .with_context(|| format!("opening the journal in {}", path.display()))?;
+    journal
+        .retain_equity(settings.journal.keep_equity_points)
+        .with_context(|| format!("counting the equity points in {}", path.display()))?;
     let mut recovered = journal
         .load()
         .with_context(|| format!("reading the journal in {}", path.display()))?;
@@ -97,6 +102,23 @@ pub fn restore_journal(
         orders.restore_price_marks(marks);
     }
     Ok((Some(Restored { orders, recovered }), journal))
+}
+
+/// Compacts the store at `path` before anything opens it, when its files take more than
+/// `journal.compact_above_mib`: sled never gives space back by itself.
+fn compact_at_start(settings: &Settings, path: &Path) -> anyhow::Result<()> {
+    let Some(limit) = settings.journal.compact_above_bytes() else {
+        return Ok(());
+    };
+    let size = disk_size(path);
+    if size <= limit {
+        return Ok(());
+    }
+    info!(store = %path.display(), bytes = size, limit, "compacting the journal's store");
+    let done =
+        compact(path).with_context(|| format!("compacting the journal in {}", path.display()))?;
+    info!(store = %path.display(), before = done.before, after = done.after, records = done.records, "journal compacted");
+    Ok(())
 }
 
 /// Logs a reconciliation report and refuses to go on when it left anything unresolved.
@@ -226,8 +248,8 @@ pub fn fingerprint(settings: &Settings) -> String {
 }
 
 /// The settings as TOML with `[run]` and `[log]` at their defaults and without `[control]`,
-/// `[alerts]` and `[hangs]` (operational, and added after journals were written: leaving them
-/// out keeps their fingerprints).
+/// `[alerts]`, `[hangs]` and `[journal]` (operational, and added after journals were written:
+/// leaving them out keeps their fingerprints).
 fn decisive_text(settings: &Settings) -> String {
     let mut decisive = settings.clone();
     decisive.run = RunSettings::default();
@@ -235,8 +257,9 @@ fn decisive_text(settings: &Settings) -> String {
     decisive.control = ControlSettings::default();
     decisive.alerts = AlertSettings::default();
     decisive.hangs = HangSettings::default();
+    decisive.journal = JournalSettings::default();
     let text = toml::to_string(&decisive).unwrap_or_default();
-    ["control", "alerts", "hangs"]
+    ["control", "alerts", "hangs", "journal"]
         .iter()
         .fold(text, |text, name| without_section(&text, name))
 }

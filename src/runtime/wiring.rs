@@ -69,6 +69,27 @@ pub struct RunOptions {
     pub board: Option<Board>,
     /// Once notified, the feed stops at the next bar close, as on SIGTERM.
     pub stop: Option<Arc<Notify>>,
+    /// Replay the candles of this channel instead of `RunInputs::candles` (the soak bench
+    /// streams more history than fits in memory).
+    pub candle_stream: Option<CandleStream>,
+}
+
+/// Candles sent over a channel, in timestamp order, each bar complete; the first run given
+/// it takes the receiver.
+#[derive(Debug, Clone)]
+pub struct CandleStream(
+    std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Candle>>>>,
+);
+
+impl CandleStream {
+    /// A stream of what `receiver` gets.
+    pub fn new(receiver: tokio::sync::mpsc::Receiver<Candle>) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(receiver))))
+    }
+
+    fn take(&self) -> Option<tokio::sync::mpsc::Receiver<Candle>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 /// What a run produced.
@@ -381,9 +402,12 @@ async fn run_graph(
 
     let (done, finished) = oneshot::channel();
     let plan = FeedPlan {
-        candles: match live_candles {
-            Some(rx) => CandleSource::Live(rx),
-            None => CandleSource::Replay(candles),
+        candles: match (
+            live_candles,
+            options.candle_stream.as_ref().and_then(CandleStream::take),
+        ) {
+            (Some(rx), _) | (None, Some(rx)) => CandleSource::Live(rx),
+            (None, None) => CandleSource::Replay(candles),
         },
         start: trading_start,
         recovered: start.recovered,

@@ -22,10 +22,12 @@ mod alerts;
 mod binance;
 mod control;
 mod hangs;
+mod journal;
 pub use alerts::{AlertSettings, Webhook, WebhookFormat, WebhookSettings};
 pub use binance::BinanceSettings;
 pub use control::ControlSettings;
 pub use hangs::HangSettings;
+pub use journal::JournalSettings;
 
 /// The embedded default configuration (`config/default.toml`), used when no `--config` is given.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -244,6 +246,9 @@ pub struct Settings {
     /// How long an actor may take over one message before it is declared hung.
     #[serde(default)]
     pub hangs: HangSettings,
+    /// How much of a run the journal's store keeps, and when it is compacted.
+    #[serde(default)]
+    pub journal: JournalSettings,
     /// The circuit breaker around the venue (open: risk goes reduce-only).
     #[serde(default)]
     pub venue_breaker: BreakerConfig,
@@ -330,6 +335,7 @@ impl Settings {
         let tree = self.tree_of(&symbols);
         let actors: Vec<String> = tree.actors().into_iter().map(String::from).collect();
         self.hangs.validate("hangs", &actors)?;
+        self.journal.validate("journal")?;
         self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;

@@ -92,4 +92,8 @@ impl<S: Store> Store for FailingStore<S> {
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.inner.scan_prefix(prefix)
     }
+
+    fn side_dir(&self) -> Option<&std::path::Path> {
+        self.inner.side_dir()
+    }
 }

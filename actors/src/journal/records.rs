@@ -8,6 +8,7 @@ use keel_binance::book::{RemoteVenueView, VenueBook};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::equity_archive::{append_archive, merge, read_archive};
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
 use super::venue_call::AnsweredCall;
 use crate::model::{EquityPoint, Timestamp};
@@ -52,6 +53,9 @@ pub const VENUE_BOOK_KEY: &str = "remote/book";
 pub const VENUE_ANSWER_KEY: &str = "venue_answer/last";
 /// Prefix of the equity points, one per bar close.
 pub const EQUITY_PREFIX: &str = "equity/";
+/// The fewest equity points [`Journal::retain_equity`] keeps in the store: more than a
+/// restart can mark again (the bars after the last progress made durable, one at most).
+pub const MIN_KEEP_EQUITY: usize = 16;
 
 /// Which run a journal belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +161,20 @@ pub struct Journal<S: Store> {
     /// The decoded state last written (or read) through any handle on this store: what an
     /// actor restart ([`reload`](Self::reload)) takes instead of decoding the records again.
     decoded: Arc<Mutex<Decoded>>,
+    /// How many equity points the store keeps (the rest go to the equity archive), and how
+    /// many it holds now; `None` keeps them all in the store.
+    retention: Option<EquityRetention>,
+    /// A hash of the price marks the store holds as this handle last applied them; `None`
+    /// when unknown (never written, deleted, or a write did not return `Ok`). Marks written
+    /// again unchanged at every candle made most of the journal's writes.
+    marks_written: Option<u64>,
+}
+
+/// The store's share of the equity curve (see [`Journal::retain_equity`]).
+#[derive(Debug, Clone, Copy)]
+struct EquityRetention {
+    keep: usize,
+    held: usize,
 }
 
 /// The order manager's and the venue's state as the store holds them, decoded. Each part is
@@ -224,7 +242,56 @@ impl<S: Store> Journal<S> {
             in_doubt: false,
             equity: None,
             decoded: Arc::default(),
+            retention: None,
+            marks_written: None,
         })
+    }
+
+    /// Keeps at most about `2 × keep` equity points in the store (at least
+    /// [`MIN_KEEP_EQUITY`]): once it holds `2 × keep`, a bar close flushes the store and moves
+    /// all but the newest `keep` to the equity archive beside it
+    /// ([`EQUITY_ARCHIVE_FILE`](super::EQUITY_ARCHIVE_FILE)), from which
+    /// [`load`](Self::load) reads them back. Without a directory beside the store (see
+    /// [`Store::side_dir`]) everything stays in the store.
+    pub fn retain_equity(&mut self, keep: usize) -> Result<(), JournalError> {
+        if self.store.side_dir().is_none() {
+            return Ok(());
+        }
+        let held = self.store.scan_prefix(EQUITY_PREFIX)?.len();
+        self.retention = Some(EquityRetention {
+            keep: keep.max(MIN_KEEP_EQUITY),
+            held,
+        });
+        Ok(())
+    }
+
+    /// Moves the oldest equity points to the archive when the store holds too many: flushes
+    /// the store first (an archived point is durable in the store before it is appended), and
+    /// deletes them from the store only once the archive is synced.
+    fn archive_equity(&mut self) -> Result<(), JournalError> {
+        let (Some(retention), Some(dir)) = (self.retention, self.store.side_dir()) else {
+            return Ok(());
+        };
+        if retention.held < 2 * retention.keep {
+            return Ok(());
+        }
+        let archive = dir.join(super::EQUITY_ARCHIVE_FILE);
+        self.store.flush()?;
+        let held = self.store.scan_prefix(EQUITY_PREFIX)?;
+        let old = held.len().saturating_sub(retention.keep);
+        let points = held[..old]
+            .iter()
+            .map(|(key, bytes)| decode(key, bytes))
+            .collect::<Result<Vec<EquityPoint>, _>>()?;
+        append_archive(&archive, &points)?;
+        // Not flushed: a crash before the next flush leaves them in both, which load merges.
+        let deletes = held[..old].iter().map(|(key, _)| (key.clone(), None));
+        self.store.apply(deletes.collect())?;
+        self.retention = Some(EquityRetention {
+            held: held.len() - old,
+            ..retention
+        });
+        Ok(())
     }
 
     /// Reads what the store holds again after a write that did not return `Ok`, so that the
@@ -313,8 +380,17 @@ impl<S: Store> Journal<S> {
         self.read(VENUE_BOOK_KEY)
     }
 
-    /// The equity points in the store, in time order.
+    /// The equity curve: the archived points, then those in the store, in time order.
     fn read_equity(&self) -> Result<Vec<EquityPoint>, JournalError> {
+        let archived = match self.store.side_dir() {
+            Some(dir) => read_archive(&dir.join(super::EQUITY_ARCHIVE_FILE))?,
+            None => Vec::new(),
+        };
+        Ok(merge(archived, self.held_equity()?))
+    }
+
+    /// The equity points in the store, in time order.
+    pub(super) fn held_equity(&self) -> Result<Vec<EquityPoint>, JournalError> {
         self.store
             .scan_prefix(EQUITY_PREFIX)?
             .into_iter()
@@ -340,6 +416,7 @@ impl<S: Store> Journal<S> {
         let mut batch = self.changes(OM_PREFIX, records);
         // The full state supersedes the price marks taken since the previous one.
         batch.push((PRICE_MARKS_KEY.to_string(), None));
+        self.marks_written = None;
         self.decoded().om = None;
         self.write(batch)?;
         self.decoded().om = Some(Some(state));
@@ -423,7 +500,8 @@ impl<S: Store> Journal<S> {
     /// (`point.ts`) and the order manager's price marks (what moves between order events,
     /// which save the full state themselves), so that everything up to the cursor is restored
     /// from one consistent point. Not flushed: the next flushed write (or
-    /// [`flush`](Self::flush)) makes it durable.
+    /// [`flush`](Self::flush)) makes it durable, unless it is the mark that moves old equity
+    /// points to the archive (see [`retain_equity`](Self::retain_equity)), which flushes.
     pub fn mark(
         &mut self,
         point: &EquityPoint,
@@ -434,14 +512,10 @@ impl<S: Store> Journal<S> {
             (equity_key(point.ts), Some(encode(EQUITY_PREFIX, point)?)),
             (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
             (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
-            (
-                PRICE_MARKS_KEY.to_string(),
-                Some(encode(PRICE_MARKS_KEY, &marks)?),
-            ),
         ];
         // Until the batch is applied the copy may be wrong: none meanwhile.
         let mut equity = self.equity.take();
-        self.store.apply(batch)?;
+        self.apply_with_marks(batch, marks)?;
         if let Some(equity) = &mut equity {
             match equity.binary_search_by_key(&point.ts, |p| p.ts) {
                 Ok(at) => equity[at] = *point,
@@ -449,6 +523,14 @@ impl<S: Store> Journal<S> {
             }
         }
         self.equity = equity;
+        if let Some(retention) = &mut self.retention {
+            retention.held += 1;
+        }
+        // The mark is applied: an archive that fails leaves the points in the store (nothing
+        // is lost, the store grows) and is tried again at the next bar.
+        if let Err(err) = self.archive_equity() {
+            tracing::warn!(error = %err, "equity points not archived; the journal keeps them");
+        }
         Ok(())
     }
 
@@ -456,25 +538,35 @@ impl<S: Store> Journal<S> {
     /// marks at that point, in one batch. Not flushed: the next flushed write makes it
     /// durable, always before any effect of a later candle.
     pub fn progress(&mut self, candles: u64, marks: &[PriceMark]) -> Result<(), JournalError> {
-        Ok(self.store.apply(vec![
-            (
-                PROGRESS_KEY.to_string(),
-                Some(encode(PROGRESS_KEY, &candles)?),
-            ),
-            (
-                PRICE_MARKS_KEY.to_string(),
-                Some(encode(PRICE_MARKS_KEY, &marks)?),
-            ),
-        ])?)
+        let progress = encode(PROGRESS_KEY, &candles)?;
+        self.apply_with_marks(vec![(PROGRESS_KEY.to_string(), Some(progress))], marks)
     }
 
     /// Records the order manager's price marks (not flushed): what an approval without any
     /// order changed.
     pub fn save_price_marks(&mut self, marks: &[PriceMark]) -> Result<(), JournalError> {
+        self.apply_with_marks(Vec::new(), marks)
+    }
+
+    /// Applies `batch` (not flushed) with the price marks, which are left out when the store
+    /// holds them already as they are.
+    fn apply_with_marks(
+        &mut self,
+        mut batch: Batch,
+        marks: &[PriceMark],
+    ) -> Result<(), JournalError> {
         let bytes = encode(PRICE_MARKS_KEY, &marks)?;
-        Ok(self
-            .store
-            .apply(vec![(PRICE_MARKS_KEY.to_string(), Some(bytes))])?)
+        let marks_hash = hash(&bytes);
+        if self.marks_written != Some(marks_hash) {
+            batch.push((PRICE_MARKS_KEY.to_string(), Some(bytes)));
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.marks_written = None;
+        self.store.apply(batch)?;
+        self.marks_written = Some(marks_hash);
+        Ok(())
     }
 
     /// Writes the remote venue's book and flushes it: call before a request leaves the process

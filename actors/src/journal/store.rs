@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::equity_archive::EQUITY_ARCHIVE_FILE;
+
 /// Key of the record that marks a store as a keel journal.
 pub const META_KEY: &str = "keel/meta";
 /// The `magic` of a keel journal's meta record.
@@ -117,6 +119,11 @@ pub trait Store {
     fn flush(&mut self) -> Result<(), StoreError>;
     /// Every record whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// The directory where files kept beside the records belong (the equity archive), if the
+    /// store has one.
+    fn side_dir(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// How long to wait, right after creating a store, for sled to release the creating
@@ -126,6 +133,17 @@ const CREATION_LOCK_WAIT_MS: u64 = 5_000;
 /// Whether sled refused to open because another handle holds the store's lock.
 fn is_lock_error(opened: &std::thread::Result<sled::Result<sled::Db>>) -> bool {
     matches!(opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
+}
+
+/// sled's page cache, in bytes: its default is 1 GiB, and the journal's live records are a
+/// few MiB.
+const SLED_CACHE_BYTES: u64 = 64 << 20;
+
+/// How keel opens a sled database at `path`.
+pub(super) fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
 }
 
 /// The journal's store on disk: a sled database in one directory.
@@ -179,7 +197,7 @@ pub const CONTROL_ADDR_STAGING: &str = "control.addr.tmp";
 
 /// Files keel itself keeps in a store directory beside the journal: neither sled's nor
 /// another program's.
-const BESIDE_FILES: [&str; 2] = [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING];
+pub const BESIDE_FILES: [&str; 3] = [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING, EQUITY_ARCHIVE_FILE];
 
 impl SledStore {
     /// Opens the journal in directory `path`, creating it (with its meta record) when the
@@ -197,6 +215,7 @@ impl SledStore {
             path: path.to_path_buf(),
             reason,
         };
+        super::compact::finish_interrupted(path)?;
         if path.exists() && !path.is_dir() {
             return Err(io("it exists and is not a directory".into()));
         }
@@ -220,7 +239,7 @@ impl SledStore {
         }
 
         // sled 0.34 may panic on some damaged files instead of returning an error.
-        let open = || catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(path).open()));
+        let open = || catch_unwind(AssertUnwindSafe(|| sled_config(path).open()));
         let mut opened = open();
         // sled releases a dropped handle's file lock asynchronously: right after our own
         // creation, or after this process closed the store, a held lock is ours and goes away
@@ -290,8 +309,7 @@ impl SledStore {
                 .map_err(|e| io(format!("cannot clear {}: {e}", staging.display())))?;
         }
         {
-            let db = sled::Config::new()
-                .path(&staging)
+            let db = sled_config(&staging)
                 .open()
                 .map_err(|e| io(format!("cannot create a sled store: {e}")))?;
             let mut store = SledStore {
@@ -301,8 +319,9 @@ impl SledStore {
             store.init_meta()?;
         }
         if path.exists() {
-            // Only keel's own side files can be there (a stale address of a crashed run).
-            for side in BESIDE_FILES {
+            // Only keel's own side files can be there: a stale address of a crashed run goes; an
+            // equity archive without its records stays, and the directory is refused.
+            for side in [CONTROL_ADDR_FILE, CONTROL_ADDR_STAGING] {
                 let _ = fs::remove_file(path.join(side));
             }
             fs::remove_dir(path)
@@ -315,6 +334,11 @@ impl SledStore {
     /// The store's directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The sled database (for compaction).
+    pub(super) fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     fn check_meta(&self, bytes: &[u8]) -> Result<(), StoreError> {
@@ -422,5 +446,9 @@ impl Store for SledStore {
                 Ok((key, value.to_vec()))
             })
             .collect()
+    }
+
+    fn side_dir(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
