@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use keel_core::execution::{FillConfig, SimExchange};
@@ -17,6 +17,7 @@ use super::{OmRehydration, OrderManagerActor};
 use crate::journal::{AnsweredCall, Journal, SledStore, VenueCall};
 use crate::messages::{Approved, Execute, FlattenAll, PortfolioUpdated, Record};
 use crate::model::{OrderIntent, OrderStatus, TakeProfit};
+use crate::runtime::test_wait::until;
 use crate::runtime::{ActorHandle, Chaos, Inbox, Inflight, Supervision, TreeSpec};
 
 /// Keeps what it is sent and handles none of it: execution with the command still queued.
@@ -135,14 +136,10 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
         let om = Inbox::of(&addr, &handle);
         let inflight = Inflight::new();
         om.send(approved_entry(&bars[1], &inflight));
-        let handed = async {
-            while executes.borrow().is_empty() {
-                actix::clock::sleep(Duration::from_millis(2)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(180), handed)
-            .await
-            .expect("the entry was never handed to execution");
+        until("the entry handed to execution", || {
+            !executes.borrow().is_empty()
+        })
+        .await;
         // The next message finds the actor failing: it restarts, rehydrates and reconciles
         // while the entry's command still waits at execution.
         handle.inject(Chaos::Panic);
@@ -154,14 +151,10 @@ fn a_restart_while_its_command_waits_at_execution_does_not_reject_the_order() {
             born: Instant::now(),
             ticket: inflight.ticket(),
         });
-        let wait = async {
-            while !supervision.stats().restarts.contains_key("order_manager") {
-                actix::clock::sleep(Duration::from_millis(2)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(180), wait)
-            .await
-            .expect("the order manager never restarted");
+        until("the order manager restarted", || {
+            supervision.stats().restarts.contains_key("order_manager")
+        })
+        .await;
         Inbox::of(&addr, &handle)
             .ask(Record)
             .await
@@ -201,14 +194,10 @@ fn a_flatten_from_the_operator_acts_at_once_without_waiting_for_a_bar() {
         Inbox::of(&addr, &handle).send(FlattenAll {
             ticket: inflight.ticket(),
         });
-        let both = async {
-            while executes.borrow().len() < 2 {
-                actix::clock::sleep(Duration::from_millis(2)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(180), both)
-            .await
-            .expect("the flatten was never handed to execution");
+        until("the flatten handed to execution", || {
+            executes.borrow().len() >= 2
+        })
+        .await;
     });
     let executes = handed.borrow();
     let entry = match &executes[0].commands[..] {
@@ -241,14 +230,16 @@ mod failpoint_journal_write_fails {
         let board = handle.board().clone();
         let holds = Holds::default();
         let executes = holds.executes.clone();
+        // Only this test's store fails: other tests run beside it in this process.
+        let only_here = format!("return({})", dir.path().display());
         let (while_failing, after_healing, failure_told) = System::new().block_on(async move {
             let sink = holds.start();
             let addr = start_order_manager(&sink, Some(journal), &handle);
             let om = Inbox::of(&addr, &handle);
             let inflight = Inflight::new();
-            fail::cfg("journal.inside_write", "return").unwrap();
+            fail::cfg("journal.inside_write", &only_here).unwrap();
             om.send(approved_entry(&bars[1], &inflight));
-            tokio::time::timeout(Duration::from_secs(180), inflight.idle())
+            tokio::time::timeout(std::time::Duration::from_secs(180), inflight.idle())
                 .await
                 .expect("the approval was never handled");
             let while_failing = executes.borrow().len();
@@ -263,14 +254,11 @@ mod failpoint_journal_write_fails {
                 ticket: inflight.ticket(),
             });
             // Execution (here: a sink keeping the messages, tickets and all) receives it.
-            let handed = async {
-                while executes.borrow().is_empty() {
-                    actix::clock::sleep(Duration::from_millis(2)).await;
-                }
-            };
-            tokio::time::timeout(Duration::from_secs(180), handed)
-                .await
-                .expect("the held entry never left once the journal could record it");
+            until(
+                "the held entry leaving once the journal can record it",
+                || !executes.borrow().is_empty(),
+            )
+            .await;
             let sent: Vec<OrderCommand> = executes
                 .borrow()
                 .iter()

@@ -415,14 +415,20 @@ impl Store for SledStore {
         self.db
             .apply_batch(sled_batch)
             .map_err(|e| self.write_error("apply", e))?;
-        // A panic here (keel chaos) is a crash inside the write; the `return` action (tests) a
-        // write that reports failure, as a full disk or a failed fsync would.
-        fail::fail_point!("journal.inside_write", |_| Err(self.write_error(
-            "apply",
-            sled::Error::Io(std::io::Error::other(
-                "injected: the disk refused the write"
+        // A panic here (keel chaos) is a crash inside the write; the `return` action a write
+        // that reports failure, as a full disk or a failed fsync would: every store's, or with
+        // an argument (`return(DIR)`) only those under DIR, so that a test fails its own.
+        fail::fail_point!("journal.inside_write", |under: Option<String>| {
+            if under.is_some_and(|dir| !self.path.starts_with(dir)) {
+                return Ok(());
+            }
+            Err(self.write_error(
+                "apply",
+                sled::Error::Io(std::io::Error::other(
+                    "injected: the disk refused the write",
+                )),
             ))
-        )));
+        });
         Ok(())
     }
 

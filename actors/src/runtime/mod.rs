@@ -45,4 +45,4 @@ mod poison_tests;
 #[cfg(test)]
 mod supervised_tests;
 #[cfg(test)]
-mod test_wait;
+pub(crate) mod test_wait;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Polls `done` every few milliseconds; panics naming `what` if it never holds (minutes).
-pub(super) async fn until(what: &str, done: impl Fn() -> bool) {
+pub(crate) async fn until(what: &str, done: impl Fn() -> bool) {
     let waited = async {
         while !done() {
             actix::clock::sleep(Duration::from_millis(2)).await;
