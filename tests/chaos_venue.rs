@@ -4,19 +4,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 
-/// `keel chaos --config config/paper-sim.toml` with `args`, from the repository (the configs'
-/// data paths are relative to it), with any key and secret (the child venue accepts them).
+/// `keel chaos` at the sim venue with `args`, and its report.
 fn chaos_at_the_sim_venue(args: &[&str]) -> (Output, String) {
-    let mut command = common::process::keel(&["chaos", "--config", "config/paper-sim.toml"]);
-    command
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("KEEL_BINANCE_API_KEY", "chaos-test-key")
-        .env("KEEL_BINANCE_API_SECRET", "chaos-test-secret");
-    let output = common::process::run(command, "keel chaos against the sim venue");
+    let output = common::keel_chaos_at_the_sim_venue(args);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     (output, report)
 }

@@ -104,12 +104,9 @@ fn an_unknown_failpoint_is_refused_before_anything_runs() {
 /// the venue until a restart reconciles it, which the operator is told and the run fails on.
 #[test]
 fn a_full_disk_holds_the_orders_and_stops_trading_on_the_venue_where_its_book_cannot_be_kept() {
-    let mut command = common::process::keel(&[
+    let output = common::keel_chaos_at_the_sim_venue(&[
         "--log-level",
         "info",
-        "chaos",
-        "--config",
-        "config/paper-sim.toml",
         "--bars",
         "150",
         "--venue-faults",
@@ -117,11 +114,6 @@ fn a_full_disk_holds_the_orders_and_stops_trading_on_the_venue_where_its_book_ca
         "--fault-every",
         "5",
     ]);
-    command
-        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("KEEL_BINANCE_API_KEY", "chaos-test-key")
-        .env("KEEL_BINANCE_API_SECRET", "chaos-test-secret");
-    let output = common::process::run(command, "keel chaos --venue-faults disk-full");
     let report = String::from_utf8_lossy(&output.stdout);
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(

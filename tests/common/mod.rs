@@ -66,3 +66,16 @@ pub fn paced_paper_config(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// `keel chaos --config config/paper-sim.toml` with `args`, run from the repository (the
+/// configs' data paths are relative to it), with any key and secret (the sim venue it starts
+/// accepts them).
+pub fn keel_chaos_at_the_sim_venue(args: &[&str]) -> std::process::Output {
+    let mut command = process::keel(&["chaos", "--config", "config/paper-sim.toml"]);
+    command
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("KEEL_BINANCE_API_KEY", "chaos-test-key")
+        .env("KEEL_BINANCE_API_SECRET", "chaos-test-secret");
+    process::run(command, "keel chaos against the sim venue")
+}
