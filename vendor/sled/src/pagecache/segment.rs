@@ -1095,7 +1095,7 @@ impl SegmentAccountant {
         let config = self.config.clone();
 
         io_fail!(&config, "file truncation");
-        // Patched (keel soak experiment): truncate inline. Spawned on the threadpool, the
+        // Patched for keel (VENDORED.md): truncate inline. Spawned on the threadpool, the
         // truncation could wait behind io tasks blocked on the SegmentAccountant mutex that
         // bump_tip holds while it waits for the truncation: a deadlock.
         debug!("truncating file to length {}", at);
