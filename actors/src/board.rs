@@ -133,7 +133,8 @@ struct Views {
     llm: Option<LlmView>,
     stopped: Option<String>,
     quarantined: (u64, Option<String>),
-    journal_failure: Option<String>,
+    /// Per writer (`the order manager`, `execution`), why it cannot write the journal.
+    journal_failures: BTreeMap<&'static str, String>,
     hangs: BTreeMap<String, u64>,
 }
 
@@ -296,15 +297,25 @@ impl Board {
             .get_or_insert_with(|| reason.to_string());
     }
 
-    /// Why the order manager cannot write its journal (its orders are held until a write
-    /// succeeds), if it cannot.
+    /// Why the journal cannot be written, by whom (`the order manager: …; execution: …`), if
+    /// a writer cannot: no order leaves until its write succeeds.
     pub fn journal_failure(&self) -> Option<String> {
-        self.lock().journal_failure.clone()
+        let views = self.lock();
+        let failures: Vec<String> = views
+            .journal_failures
+            .iter()
+            .map(|(writer, why)| format!("{writer}: {why}"))
+            .collect();
+        (!failures.is_empty()).then(|| failures.join("; "))
     }
 
-    /// The order manager's journal write failed with `why` (`None`: it writes again).
-    pub fn set_journal_failure(&self, why: Option<String>) {
-        self.lock().journal_failure = why;
+    /// `writer`'s journal write failed with `why` (`None`: it writes again).
+    pub fn set_journal_failure(&self, writer: &'static str, why: Option<String>) {
+        let mut views = self.lock();
+        match why {
+            Some(why) => views.journal_failures.insert(writer, why),
+            None => views.journal_failures.remove(writer),
+        };
     }
 
     /// A poison message was quarantined; `what` says whose and what was done with it.

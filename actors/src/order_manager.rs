@@ -25,6 +25,9 @@ use keel_core::order_manager::{
     reconcile_except, stage, OrderCommand, OrderManager, OrderManagerConfig, RunRecord,
 };
 
+/// Who the board names when this actor cannot write the journal.
+const JOURNAL_WRITER: &str = "the order manager";
+
 /// What the order manager actor needs to rebuild itself from its journal after a crash.
 pub struct OmRehydration {
     /// Its settings.
@@ -129,7 +132,9 @@ impl Rehydrate for OrderManagerActor {
         self.equity = recovered.equity;
         self.journal_failed = false;
         // Reconciled from what the journal holds: writes are tried again.
-        self.supervision.board().set_journal_failure(None);
+        self.supervision
+            .board()
+            .set_journal_failure(JOURNAL_WRITER, None);
         Ok(())
     }
 }
@@ -232,7 +237,9 @@ impl OrderManagerActor {
                         held = self.unsent.len(),
                         "the journal records again: the commands held back leave now"
                     );
-                    self.supervision.board().set_journal_failure(None);
+                    self.supervision
+                        .board()
+                        .set_journal_failure(JOURNAL_WRITER, None);
                 }
                 true
             }
@@ -243,7 +250,7 @@ impl OrderManagerActor {
                 self.journal_failed = true;
                 self.supervision
                     .board()
-                    .set_journal_failure(Some(err.to_string()));
+                    .set_journal_failure(JOURNAL_WRITER, Some(err.to_string()));
                 false
             }
         }

@@ -30,7 +30,7 @@ pub enum AlertKind {
     ReconciliationHalt,
     /// A message failed every delivery and was quarantined (a dead letter in the journal).
     Quarantined,
-    /// The order manager cannot write its journal: its orders are held until a write succeeds.
+    /// The journal cannot be written: no order leaves until a write succeeds.
     JournalWriteFailed,
 }
 

@@ -26,7 +26,7 @@ pub struct Observation {
     pub lagging: Option<Duration>,
     /// Messages quarantined so far, and what the last one was.
     pub quarantined: (u64, Option<String>),
-    /// Why the order manager cannot write its journal, if it cannot.
+    /// Why the journal cannot be written (and by whom), if it cannot.
     pub journal_failure: Option<String>,
 }
 
@@ -71,7 +71,9 @@ pub fn changes(before: &Observation, now: &Observation) -> Vec<Alert> {
     if let (None, Some(why)) = (&before.journal_failure, &now.journal_failure) {
         alerts.push(Alert::new(
             AlertKind::JournalWriteFailed,
-            format!("the order manager cannot write its journal ({why}): its orders are held, and none leaves until a write succeeds"),
+            format!(
+                "the journal cannot be written ({why}): no order leaves until a write succeeds"
+            ),
         ));
     }
     match (&before.kill_switch, &now.kill_switch) {

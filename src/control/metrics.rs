@@ -281,7 +281,7 @@ fn risk(registry: &mut Registry, board: &Board) {
     flag(
         registry,
         "journal_write_failed",
-        "1 while the order manager cannot write its journal (its orders are held until a write succeeds)",
+        "1 while the journal cannot be written (no order leaves until a write succeeds)",
         board.journal_failure().is_some(),
     );
 }

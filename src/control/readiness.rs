@@ -23,8 +23,7 @@ pub(super) fn run_problems(run: &Attached) -> Vec<String> {
     }
     if let Some(why) = run.board.journal_failure() {
         problems.push(format!(
-            "the order manager cannot write its journal ({why}): its orders are held until a \
-             write succeeds"
+            "the journal cannot be written ({why}): no order leaves until a write succeeds"
         ));
     }
     let risk = run.board.risk();
@@ -104,13 +103,16 @@ mod tests {
             ["venue is unreachable: its breaker is open"]
         );
 
-        board.set_journal_failure(Some("flush: No space left on device".into()));
+        board.set_journal_failure(
+            "the order manager",
+            Some("flush: No space left on device".into()),
+        );
         assert_eq!(
             problems(&phase)[0],
-            "the order manager cannot write its journal (flush: No space left on device): its \
-             orders are held until a write succeeds"
+            "the journal cannot be written (the order manager: flush: No space left on device): \
+             no order leaves until a write succeeds"
         );
-        board.set_journal_failure(None);
+        board.set_journal_failure("the order manager", None);
         assert_eq!(
             problems(&phase),
             ["venue is unreachable: its breaker is open"],

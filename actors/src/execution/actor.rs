@@ -25,6 +25,9 @@ use crate::runtime::{
 use keel_core::order_manager::OrderCommand;
 use keel_supervision::{BreakerState, Permit, Transition};
 
+/// Who the board names when this actor cannot write the journal.
+const JOURNAL_WRITER: &str = "execution";
+
 /// Feed-to-venue latencies of the commands that carried an order, for the benchmark.
 pub type LatencyLog = Rc<RefCell<Vec<Duration>>>;
 
@@ -40,7 +43,7 @@ pub struct VenueBreaker {
 pub struct ExecutionActor {
     /// `None` while a call is in flight.
     venue: Option<Box<dyn Venue>>,
-    /// Why trading on the venue was halted, if it was.
+    /// Why trading on the venue is halted (its state cannot be journalled), if it is.
     halted: Option<String>,
     om: Inbox<Settle>,
     latencies: Option<LatencyLog>,
@@ -137,10 +140,7 @@ impl ExecutionActor {
                     return;
                 }
                 self.record_latency(exec);
-                let gate = match &self.halted {
-                    Some(why) => Gate::Refused(format!("trading halted: {why}")),
-                    None => self.gate(now),
-                };
+                let gate = self.gate(now);
                 if let Gate::Refused(why) = &gate {
                     let reports = refused(&exec.commands, why, now);
                     return self.settle(reports, now, ticket);
@@ -170,6 +170,11 @@ impl ExecutionActor {
                     (Gate::Free, Request::Bar(bar.candle.clone()))
                 }
             }
+        };
+        // While halted, the venue's state is journalled first; the work goes out only then.
+        let request = match self.halted {
+            Some(_) => Request::Resume(Box::new(request)),
+            None => request,
         };
         let Some(venue) = self.venue.take() else {
             return;
@@ -216,21 +221,41 @@ impl ExecutionActor {
     ) -> Option<Box<dyn Any + Send>> {
         let (venue, outcome) = finished;
         self.venue = Some(venue);
-        let failed = !matches!(&outcome, Ok(Ok(answer)) if answer.failures == 0);
+        // A halt is the journal's failure, not the venue's: the breaker does not count it.
+        let failed = match &outcome {
+            Ok(Ok(answer)) => answer.failures > 0,
+            Ok(Err(_)) => false,
+            Err(_) => true,
+        };
         if let Gate::Permitted(permit) = gate {
             let transitions = self.guard.end(permit, now, !failed);
             self.breaker_changed(&transitions);
         }
         match outcome {
-            Ok(Ok(answer)) => self.settle(answer.reports, now, ticket),
+            Ok(Ok(answer)) => {
+                if self.halted.take().is_some() {
+                    info!(
+                        actor = "execution",
+                        "the venue's state is journalled again: trading on the venue resumes"
+                    );
+                    self.supervision
+                        .board()
+                        .set_journal_failure(JOURNAL_WRITER, None);
+                }
+                self.settle(answer.reports, now, ticket)
+            }
             Ok(Err(halt)) => {
-                error!(actor = "execution", error = %halt, "the venue's state cannot be journalled: trading on the venue halted");
-                // Told to the operator (readiness, status, metric, alert): no order leaves
-                // until a restart reconciles the journal with the venue.
+                if self.halted.is_none() {
+                    error!(actor = "execution", error = %halt, "the venue's state cannot be journalled: no order leaves until it is");
+                }
+                // Told to the operator (readiness, status, metric, alert); every later message
+                // tries to journal the state again first.
                 self.supervision
                     .board()
-                    .set_trading_stopped(&format!("{halt}; restart keel to reconcile"));
-                self.halted = Some(halt.0);
+                    .set_journal_failure(JOURNAL_WRITER, Some(halt.reason.clone()));
+                self.halted = Some(halt.reason);
+                // What the call learnt before the write failed still reaches the order manager.
+                self.settle(halt.reports, now, ticket)
             }
             Err(panic) => return Some(panic),
         }
@@ -266,20 +291,40 @@ enum Request {
     Bar(Candle),
     /// The breaker's trial read, then the bar.
     ProbeThenBar(Candle),
+    /// After a halt: the venue's state journalled again, then the request.
+    Resume(Box<Request>),
 }
 
 impl Request {
-    async fn send(&self, venue: &mut dyn Venue) -> Result<VenueAnswer, VenueHalt> {
-        match self {
-            Request::Execute(commands, now) => venue.execute(commands, *now).await,
-            Request::Bar(candle) => venue.bar_closed(candle).await,
-            Request::ProbeThenBar(candle) => {
-                let tried = venue.probe(&candle.symbol).await?.failures;
-                let mut answer = venue.bar_closed(candle).await?;
-                answer.failures += tried;
-                Ok(answer)
+    fn send<'a>(
+        &'a self,
+        venue: &'a mut dyn Venue,
+    ) -> LocalBoxFuture<'a, Result<VenueAnswer, VenueHalt>> {
+        async move {
+            match self {
+                Request::Execute(commands, now) => venue.execute(commands, *now).await,
+                Request::Bar(candle) => venue.bar_closed(candle).await,
+                Request::ProbeThenBar(candle) => {
+                    let tried = venue.probe(&candle.symbol).await?.failures;
+                    let mut answer = venue.bar_closed(candle).await?;
+                    answer.failures += tried;
+                    Ok(answer)
+                }
+                Request::Resume(then) => match venue.resume().await {
+                    Ok(()) => then.send(venue).await,
+                    Err(mut halt) => {
+                        // Commands that could not go out are told to the order manager as
+                        // refused unsent.
+                        if let Request::Execute(commands, now) = then.as_ref() {
+                            let why = format!("trading halted: {}", halt.reason);
+                            halt.reports.extend(refused(commands, &why, *now));
+                        }
+                        Err(halt)
+                    }
+                },
             }
         }
+        .boxed_local()
     }
 }
 

@@ -10,10 +10,12 @@ use actix::prelude::*;
 use keel_supervision::{BreakerConfig, HealthRegistry, Strategy, SupervisorConfig};
 
 use super::actor::{ExecutionActor, VenueBreaker};
-use super::{Venue, VenueAnswer, VenueFuture, VenueGuard};
+use super::{Venue, VenueAnswer, VenueFuture, VenueGuard, VenueHalt};
 use crate::messages::{Execute, Settle, VenueHealth};
 use crate::model::{Candle, ClientOrderId, ExecutionReport, Symbol, Timestamp};
-use crate::runtime::{Inbox, Inflight, PoisonPolicy, RehydrateError, Supervision, TreeSpec};
+use crate::runtime::{
+    ActorHandle, Inbox, Inflight, PoisonPolicy, RehydrateError, Supervision, TreeSpec,
+};
 use keel_core::execution::VenueSnapshot;
 use keel_core::order_manager::OrderCommand;
 
@@ -82,6 +84,86 @@ impl Venue for PanickyVenue {
         self.0.reloads.set(self.0.reloads.get() + 1);
         Ok(())
     }
+
+    fn resume(&mut self) -> VenueFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A venue whose book cannot be journalled while `disk_full`: each call still reaches the
+/// venue (and answers), but reports the halt; `resume` succeeds once the disk takes writes.
+#[derive(Default)]
+struct DiskVenue {
+    disk_full: Rc<Cell<bool>>,
+    /// The commands that reached the venue.
+    reached: Rc<RefCell<Vec<ClientOrderId>>>,
+}
+
+impl DiskVenue {
+    fn halt(&self) -> Result<(), VenueHalt> {
+        match self.disk_full.get() {
+            true => Err(VenueHalt::new(
+                "journalling the venue book failed: disk full",
+            )),
+            false => Ok(()),
+        }
+    }
+}
+
+impl Venue for DiskVenue {
+    fn name(&self) -> &'static str {
+        "disk"
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        commands: &'a [OrderCommand],
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer> {
+        let reports: Vec<ExecutionReport> = commands
+            .iter()
+            .map(|c| {
+                self.reached.borrow_mut().push(c.order_id().clone());
+                ExecutionReport::Accepted {
+                    id: c.order_id().clone(),
+                    ts: now,
+                }
+            })
+            .collect();
+        let answer = match self.halt() {
+            Ok(()) => Ok(VenueAnswer::of(reports)),
+            Err(halt) => Err(VenueHalt { reports, ..halt }),
+        };
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            answer
+        })
+    }
+
+    fn bar_closed<'a>(&'a mut self, _: &'a Candle) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async { Ok(VenueAnswer::default()) })
+    }
+
+    fn bar_is_call(&self, _: &Symbol) -> bool {
+        false
+    }
+
+    fn probe<'a>(&'a mut self, _: &'a Symbol) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async { Ok(VenueAnswer::default()) })
+    }
+
+    fn snapshot<'a>(&'a mut self, _: &'a [Symbol], _: Timestamp) -> VenueFuture<'a, VenueSnapshot> {
+        Box::pin(async { Ok(VenueSnapshot::default()) })
+    }
+
+    fn reload(&mut self) -> Result<(), RehydrateError> {
+        Ok(())
+    }
+
+    fn resume(&mut self) -> VenueFuture<'_, ()> {
+        let resumed = self.halt();
+        Box::pin(async move { resumed })
+    }
 }
 
 /// Stands for the order manager and risk: keeps the reports it is sent.
@@ -105,9 +187,14 @@ impl Handler<VenueHealth> for Listener {
     fn handle(&mut self, _: VenueHealth, _: &mut Context<Self>) {}
 }
 
-/// Sends one command through an execution actor over a venue that fails `failures` calls;
-/// returns the tree, what the venue saw and the reports that reached the order manager.
-fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) {
+/// Runs `body` against an execution actor over `venue` (its commands through the inbox, each
+/// with a ticket of the in-flight count); returns the tree and the reports that reached the
+/// order manager.
+fn with_execution<F, Fut>(venue: Box<dyn Venue>, body: F) -> (Supervision, Vec<ExecutionReport>)
+where
+    F: FnOnce(Inbox<Execute>, Inflight, ActorHandle) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut config = SupervisorConfig::default();
     config.intensity.max_restarts = 100;
     config.backoff.base_ms = 0;
@@ -119,10 +206,7 @@ fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) 
         Rc::new(Cell::new(false)),
         1,
     );
-    let seen = Rc::new(Seen::default());
-    seen.failures_left.set(failures);
     let reports = Rc::new(RefCell::new(Vec::new()));
-    let inflight = Inflight::new();
     let system = System::new();
     system.block_on(async {
         let listener = Listener(reports.clone()).start();
@@ -132,7 +216,7 @@ fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) 
         );
         let handle = supervision.register("execution");
         let exec = ExecutionActor::new(
-            Box::new(PanickyVenue(seen.clone())),
+            venue,
             om,
             None,
             handle.clone(),
@@ -145,19 +229,39 @@ fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) 
             },
         )
         .start();
-        let inbox = Inbox::of(&exec, &handle);
-        inbox.send(Execute {
-            commands: vec![OrderCommand::Cancel {
-                id: ClientOrderId("bt-BTCUSDT-000001".into()),
-            }],
-            now: Timestamp(0),
-            born: None,
-            ticket: inflight.ticket(),
-        });
-        let drained = tokio::time::timeout(Duration::from_secs(120), inflight.idle()).await;
-        assert!(drained.is_ok(), "the command was never done with");
+        body(Inbox::of(&exec, &handle), Inflight::new(), handle).await;
     });
     let reports = reports.borrow().clone();
+    (supervision, reports)
+}
+
+/// `commands` as one message, waited for until execution is done with it.
+async fn execute(inbox: &Inbox<Execute>, inflight: &Inflight, commands: Vec<OrderCommand>) {
+    inbox.send(Execute {
+        commands,
+        now: Timestamp(0),
+        born: None,
+        ticket: inflight.ticket(),
+    });
+    let drained = tokio::time::timeout(Duration::from_secs(120), inflight.idle()).await;
+    assert!(drained.is_ok(), "the command was never done with");
+}
+
+fn cancel(id: &str) -> OrderCommand {
+    OrderCommand::Cancel {
+        id: ClientOrderId(id.into()),
+    }
+}
+
+/// Sends one command through an execution actor over a venue that fails `failures` calls;
+/// returns the tree, what the venue saw and the reports that reached the order manager.
+fn execute_once(failures: u32) -> (Supervision, Rc<Seen>, Vec<ExecutionReport>) {
+    let seen = Rc::new(Seen::default());
+    seen.failures_left.set(failures);
+    let venue = Box::new(PanickyVenue(seen.clone()));
+    let (supervision, reports) = with_execution(venue, |inbox, inflight, _| async move {
+        execute(&inbox, &inflight, vec![cancel("bt-BTCUSDT-000001")]).await;
+    });
     (supervision, seen, reports)
 }
 
@@ -198,4 +302,66 @@ fn a_venue_call_that_panics_on_every_delivery_is_quarantined_and_escalates() {
     assert_eq!(stats.dead_letters[0].policy, PoisonPolicy::Escalate);
     let escalated = supervision.escalated().expect("trading stopped");
     assert!(escalated.contains("execution"), "{escalated}");
+}
+
+/// A disk that refuses the venue book's writes halts trading on the venue without losing what
+/// the call learnt; commands meanwhile are refused unsent (the order manager is told); the
+/// first message after the disk heals journals the book and trading resumes in place, the
+/// operator told both ways.
+#[test]
+fn a_book_that_cannot_be_journalled_halts_the_venue_until_it_can_then_trading_resumes() {
+    let venue = DiskVenue::default();
+    let (disk_full, reached) = (venue.disk_full.clone(), venue.reached.clone());
+    let told = Rc::new(RefCell::new(Vec::new()));
+    let (supervision, reports) = with_execution(Box::new(venue), {
+        let told = told.clone();
+        |inbox, inflight, handle| async move {
+            disk_full.set(true);
+            execute(&inbox, &inflight, vec![cancel("a")]).await;
+            told.borrow_mut().push(handle.board().journal_failure());
+            execute(&inbox, &inflight, vec![cancel("b")]).await;
+            disk_full.set(false);
+            execute(&inbox, &inflight, vec![cancel("c")]).await;
+            told.borrow_mut().push(handle.board().journal_failure());
+        }
+    });
+    assert_eq!(
+        *reached.borrow(),
+        [ClientOrderId("a".into()), ClientOrderId("c".into())],
+        "nothing reached the venue while its book could not be journalled"
+    );
+    let summary: Vec<(String, &str)> = reports
+        .iter()
+        .map(|r| match r {
+            ExecutionReport::Accepted { id, .. } => (id.0.to_string(), "accepted"),
+            ExecutionReport::Rejected { id, reason, .. } => {
+                assert!(
+                    reason.starts_with("trading halted: journalling the venue book failed"),
+                    "{reason}"
+                );
+                (id.0.to_string(), "refused unsent")
+            }
+            other => panic!("unexpected report {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".to_string(), "accepted"),
+            ("b".to_string(), "refused unsent"),
+            ("c".to_string(), "accepted"),
+        ],
+        "what the failed call learnt still reached the order manager"
+    );
+    let told = told.borrow();
+    assert_eq!(
+        told[0].as_deref(),
+        Some("execution: journalling the venue book failed: disk full")
+    );
+    assert_eq!(
+        told[1], None,
+        "the failure is over once the book is journalled"
+    );
+    assert_eq!(supervision.escalated(), None);
+    assert_eq!(supervision.stats().restarts.get("execution"), None);
 }

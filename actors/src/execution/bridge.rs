@@ -4,7 +4,9 @@
 //! Every request leaves only after the book (with the legs it concerns moved to `Sending` or
 //! `Cancelling`) was journalled and flushed; its outcome is journalled as soon as it is known.
 //! A placement whose outcome is unknown is resolved by querying its client id (inside
-//! [`RemoteVenue::place`]), never by sending it again.
+//! [`RemoteVenue::place`]), never by sending it again. When the book cannot be journalled,
+//! nothing more is sent, but what was learnt before the failure still reaches the order
+//! manager: a [`PersistError`] carries those reports.
 
 use std::collections::HashSet;
 
@@ -27,12 +29,20 @@ pub struct Bridge<V> {
     /// Venue calls that failed since [`take_failures`](Bridge::take_failures) was last
     /// called: reads that got no answer, placements whose outcome stayed unknown.
     failures: u32,
+    /// Reports of the call in progress, not yet handed back.
+    unreported: Vec<ExecutionReport>,
 }
 
 /// The bridge could not journal its book: nothing more is sent until it can.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("journalling the venue book failed: {0}")]
-pub struct PersistError(#[from] pub JournalError);
+#[error("journalling the venue book failed: {error}")]
+pub struct PersistError {
+    /// Why the write failed.
+    pub error: JournalError,
+    /// What the call learnt before it stopped (fills, confirmations): the order manager must
+    /// still be told.
+    pub reports: Vec<ExecutionReport>,
+}
 
 impl<V: RemoteVenue> Bridge<V> {
     /// A bridge over `venue`, starting from `book` (the journalled one after a restart).
@@ -42,6 +52,7 @@ impl<V: RemoteVenue> Bridge<V> {
             book,
             persist,
             failures: 0,
+            unreported: Vec::new(),
         }
     }
 
@@ -66,10 +77,16 @@ impl<V: RemoteVenue> Bridge<V> {
         commands: &[OrderCommand],
         now: Timestamp,
     ) -> Result<Vec<ExecutionReport>, PersistError> {
-        let (mut reports, actions) = self.book.command(commands, now);
+        let (reports, actions) = self.book.command(commands, now);
+        self.unreported.extend(reports);
         self.save()?;
-        reports.extend(self.carry_out(actions, now).await?);
-        Ok(reports)
+        self.carry_out(actions, now).await?;
+        Ok(self.take_reports())
+    }
+
+    /// Journals the book as it stands (after a failed write): `Ok` once it is recorded again.
+    pub fn persist(&mut self) -> Result<(), PersistError> {
+        self.save()
     }
 
     /// Brings `symbol` in line with the venue: new trades become fills, orders that left the
@@ -83,13 +100,13 @@ impl<V: RemoteVenue> Bridge<V> {
         if !self.book.is_live(symbol) {
             return Ok(Vec::new());
         }
-        let mut reports = self.fetch_trades(symbol).await?;
+        self.fetch_trades(symbol).await?;
         let open = match self.venue.open_orders(symbol).await {
             Ok(open) => open,
             Err(error) => {
                 self.failures += 1;
                 warn!(symbol = %symbol, %error, "open orders unavailable: the venue is asked again at the next bar");
-                return Ok(reports);
+                return Ok(self.take_reports());
             }
         };
         let open_ids: HashSet<&str> = open.iter().map(|o| o.client_order_id.as_str()).collect();
@@ -104,11 +121,11 @@ impl<V: RemoteVenue> Bridge<V> {
             };
             let mut settled = self.book.on_status(&id, queried.as_ref(), now);
             if settled == Err(TradesBehind) {
-                reports.extend(self.fetch_trades(symbol).await?);
+                self.fetch_trades(symbol).await?;
                 settled = self.book.on_status(&id, queried.as_ref(), now);
             }
             match settled {
-                Ok(r) => reports.extend(r),
+                Ok(r) => self.unreported.extend(r),
                 Err(TradesBehind) => {
                     warn!(order = %id, "the venue's trades lag its order status: asked again at the next bar")
                 }
@@ -123,34 +140,36 @@ impl<V: RemoteVenue> Bridge<V> {
                         && l.venue_id() == order.client_order_id
                 });
                 if sending {
-                    reports.extend(
-                        self.book
-                            .on_status(&id, Some(order), now)
-                            .unwrap_or_default(),
-                    );
+                    let adopted = self.book.on_status(&id, Some(order), now);
+                    self.unreported.extend(adopted.unwrap_or_default());
                 }
             }
         }
         let mut actions = self.book.cancels_to_repeat(symbol, &open_ids);
         actions.extend(self.book.due_actions());
         self.save()?;
-        reports.extend(self.carry_out(actions, now).await?);
-        Ok(reports)
+        self.carry_out(actions, now).await?;
+        Ok(self.take_reports())
     }
 
     /// [`sync`](Self::sync) for every symbol with something at the venue (start-up).
     pub async fn sync_all(&mut self, now: Timestamp) -> Result<Vec<ExecutionReport>, PersistError> {
         let mut reports = Vec::new();
         for symbol in self.book.live_symbols() {
-            reports.extend(self.sync(&symbol, now).await?);
+            match self.sync(&symbol, now).await {
+                Ok(more) => reports.extend(more),
+                Err(mut failed) => {
+                    reports.append(&mut failed.reports);
+                    failed.reports = reports;
+                    return Err(failed);
+                }
+            }
         }
         Ok(reports)
     }
 
-    async fn fetch_trades(
-        &mut self,
-        symbol: &Symbol,
-    ) -> Result<Vec<ExecutionReport>, PersistError> {
+    /// The symbol's new trades at the venue, as fills of the book's legs.
+    async fn fetch_trades(&mut self, symbol: &Symbol) -> Result<(), PersistError> {
         let after = self.book.last_trade(symbol);
         match self.venue.trades(symbol, after).await {
             Ok(trades) => {
@@ -158,17 +177,17 @@ impl<V: RemoteVenue> Bridge<V> {
                 if !trades.is_empty() {
                     info!(symbol = %symbol, trades = trades.len(), fills = reports.len(), "venue trades");
                 }
+                self.unreported.extend(reports);
                 if !trades.is_empty() {
                     self.save()?;
                 }
-                Ok(reports)
             }
             Err(error) => {
                 self.failures += 1;
                 warn!(symbol = %symbol, %error, "trades unavailable: asked again at the next bar");
-                Ok(Vec::new())
             }
         }
+        Ok(())
     }
 
     /// Sends each action (the book was journalled with it), journalling each outcome.
@@ -176,8 +195,7 @@ impl<V: RemoteVenue> Bridge<V> {
         &mut self,
         mut actions: Vec<VenueAction>,
         now: Timestamp,
-    ) -> Result<Vec<ExecutionReport>, PersistError> {
-        let mut reports = Vec::new();
+    ) -> Result<(), PersistError> {
         // Exits that did not arrive become due again under a new id; a venue that keeps
         // failing gets them at the next sync rather than in a loop here.
         let mut rounds = 0;
@@ -192,7 +210,8 @@ impl<V: RemoteVenue> Bridge<V> {
                             CancelOutcome::Unsettled => "unsettled",
                         };
                         info!(legs = %legs_of(&action), outcome = outcome_name, "venue cancel");
-                        reports.extend(self.book.cancelled(&action, &outcome, now));
+                        let reports = self.book.cancelled(&action, &outcome, now);
+                        self.unreported.extend(reports);
                     }
                     _ => {
                         let outcome = self.venue.place(&action).await;
@@ -206,7 +225,8 @@ impl<V: RemoteVenue> Bridge<V> {
                         if matches!(outcome, PlaceOutcome::Unresolved(_)) {
                             self.failures += 1;
                         }
-                        reports.extend(self.book.placed(&action, &outcome, now));
+                        let reports = self.book.placed(&action, &outcome, now);
+                        self.unreported.extend(reports);
                     }
                 }
                 self.save()?;
@@ -218,11 +238,20 @@ impl<V: RemoteVenue> Bridge<V> {
                 info!(count = actions.len(), "placing exits");
             }
         }
-        Ok(reports)
+        Ok(())
     }
 
+    /// The reports gathered since the last call.
+    fn take_reports(&mut self) -> Vec<ExecutionReport> {
+        std::mem::take(&mut self.unreported)
+    }
+
+    /// Journals the book; on failure, the reports gathered so far go with the error.
     fn save(&mut self) -> Result<(), PersistError> {
-        Ok((self.persist)(&self.book)?)
+        (self.persist)(&self.book).map_err(|error| PersistError {
+            error,
+            reports: self.take_reports(),
+        })
     }
 }
 

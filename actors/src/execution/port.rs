@@ -35,10 +35,26 @@ impl VenueAnswer {
 }
 
 /// Trading on the venue must stop: its state can no longer be journalled, so a request sent
-/// now could not be recovered after a crash.
+/// now could not be recovered after a crash. It resumes once [`Venue::resume`] journals the
+/// state again.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("trading on the venue halted: {0}")]
-pub struct VenueHalt(pub String);
+#[error("trading on the venue halted: {reason}")]
+pub struct VenueHalt {
+    /// Why.
+    pub reason: String,
+    /// What the call learnt before it stopped: the order manager must still be told.
+    pub reports: Vec<ExecutionReport>,
+}
+
+impl VenueHalt {
+    /// A halt with nothing learnt before it.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            reports: Vec::new(),
+        }
+    }
+}
 
 /// A venue call in progress.
 pub type VenueFuture<'a, T> = LocalBoxFuture<'a, Result<T, VenueHalt>>;
@@ -78,4 +94,8 @@ pub trait Venue {
 
     /// Rebuilds the venue's side from what it journalled (a restart of the execution actor).
     fn reload(&mut self) -> Result<(), RehydrateError>;
+
+    /// After a [`VenueHalt`]: journals the venue's state as it stands, `Ok` once it is
+    /// recorded again (trading may then resume). A venue that never halts: `Ok`.
+    fn resume(&mut self) -> VenueFuture<'_, ()>;
 }

@@ -2,7 +2,8 @@
 //! commands out through the venue book and asks the venue what happened as bars close.
 //!
 //! The bridge journals the book before every request leaves; a journal that cannot be written
-//! halts trading on the venue (the execution actor refuses every later command unsent).
+//! halts trading on the venue (the execution actor refuses every later command unsent) until
+//! the book can be journalled again.
 
 use crate::execution::bridge::{Bridge, PersistError};
 use crate::journal::{Journal, SledStore};
@@ -25,6 +26,14 @@ pub fn persist_to(journal: Option<Journal<SledStore>>) -> Persist {
     match journal {
         Some(mut journal) => Box::new(move |book: &VenueBook| journal.save_venue_book(book)),
         None => Box::new(|_: &VenueBook| Ok(())),
+    }
+}
+
+/// The halt a failed write of the book means, with what the call learnt before it.
+fn halt(failed: PersistError) -> VenueHalt {
+    VenueHalt {
+        reason: failed.to_string(),
+        reports: failed.reports,
     }
 }
 
@@ -54,7 +63,7 @@ impl<V: RemoteVenue + Clone> BridgedVenue<V> {
         result: Result<Vec<ExecutionReport>, PersistError>,
     ) -> Result<VenueAnswer, VenueHalt> {
         let failures = self.bridge.take_failures();
-        let reports = result.map_err(|e| VenueHalt(e.to_string()))?;
+        let reports = result.map_err(halt)?;
         Ok(VenueAnswer { reports, failures })
     }
 
@@ -134,11 +143,8 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
         now: Timestamp,
     ) -> VenueFuture<'a, VenueSnapshot> {
         Box::pin(async move {
-            self.bridge
-                .sync_all(now)
-                .await
-                .map_err(|e| VenueHalt(e.to_string()))?;
-            let foreign = self.foreign_orders(symbols).await.map_err(VenueHalt)?;
+            self.bridge.sync_all(now).await.map_err(halt)?;
+            let foreign = self.foreign_orders(symbols).await.map_err(VenueHalt::new)?;
             Ok(VenueSnapshot::of(&RemoteVenueView {
                 book: self.bridge.book(),
                 foreign: &foreign,
@@ -159,6 +165,10 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
             persist_to(self.journal.clone()),
         );
         Ok(())
+    }
+
+    fn resume(&mut self) -> VenueFuture<'_, ()> {
+        Box::pin(async move { self.bridge.persist().map_err(halt) })
     }
 }
 

@@ -132,4 +132,9 @@ impl Venue for SimVenue {
         self.answered = answered;
         Ok(())
     }
+
+    /// The in-process venue never halts.
+    fn resume(&mut self) -> VenueFuture<'_, ()> {
+        Box::pin(ready(Ok(())))
+    }
 }

@@ -145,7 +145,8 @@ struct VenueRound {
     agreement: anyhow::Result<VenueAgreement>,
     /// Faults injected, by kind.
     faults: BTreeMap<VenueFault, u64>,
-    /// Why trading stopped during the run, if it did (the board's word).
+    /// Why trading stopped during the run, or why no order could leave at its end, if so
+    /// (the board's word).
     stopped: Option<String>,
     took: Duration,
 }
@@ -234,7 +235,11 @@ fn round(
         stuck: driven.stuck,
         agreement,
         faults: driven.faults,
-        stopped: board.trading_stopped(),
+        stopped: board.trading_stopped().or_else(|| {
+            board
+                .journal_failure()
+                .map(|why| format!("the journal still cannot be written: {why}"))
+        }),
         took: began.elapsed(),
     })
 }
@@ -267,7 +272,9 @@ impl Clock {
                     return Some(e);
                 }
             }
-            match self.close(bar, &mut closed, &mut schedule, &mut disk_full) {
+            // The last bar gets no fault: every fault has a bar after it to be recovered in.
+            let fault = (bar < bars).then(|| schedule.before_bar(bar)).flatten();
+            match self.close(bar, &mut closed, fault, &mut disk_full) {
                 Ok(()) => {
                     handled = bar;
                     None
@@ -290,16 +297,16 @@ impl Clock {
         }
     }
 
-    /// Closes bar `bar` of every market and waits until keel has handled all the candles
-    /// closed so far (`closed` counts them).
+    /// Sets `fault`, closes bar `bar` of every market and waits until keel has handled all
+    /// the candles closed so far (`closed` counts them).
     fn close(
         &self,
         bar: u64,
         closed: &mut u64,
-        schedule: &mut FaultSchedule,
+        fault: Option<(VenueFault, serde_json::Value)>,
         disk_full: &mut bool,
     ) -> anyhow::Result<()> {
-        match schedule.before_bar(bar) {
+        match fault {
             Some((VenueFault::DiskFull, _)) => {
                 info!(bar, "the journal refuses its writes for this bar");
                 fail_journal_writes(true).map_err(anyhow::Error::msg)?;
