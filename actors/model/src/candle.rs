@@ -121,7 +121,18 @@ impl Candle {
     }
 }
 
-/// Checks a bar's open, high, low, close and volume: positive prices, a non-negative volume,
+/// The smallest price a bar may carry: Binance's smallest tick (8 decimals).
+pub const MIN_CANDLE_PRICE: Decimal = Decimal::from_parts(1, 0, 0, false, 8);
+/// The largest price a bar may carry (10^10; Binance's `maxPrice` is 10^6 for most pairs).
+pub const MAX_CANDLE_PRICE: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0);
+/// The largest volume a bar may carry (10^18). With the price bounds this keeps every
+/// product of a price, a volume or a quantity bought with a sane account far inside
+/// `Decimal`'s range (about 7.9 × 10^28), so that no bar can make the decision code's
+/// arithmetic overflow.
+pub const MAX_CANDLE_VOLUME: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
+/// Checks a bar's open, high, low, close and volume: prices within
+/// [[`MIN_CANDLE_PRICE`], [`MAX_CANDLE_PRICE`]], a volume within [0, [`MAX_CANDLE_VOLUME`]],
 /// and open and close within `[low, high]`. Shared by the file loaders and the venue feeds.
 pub fn check_ohlcv(values: [Decimal; 5]) -> Result<(), String> {
     let [open, high, low, close, volume] = values;
@@ -134,9 +145,20 @@ pub fn check_ohlcv(values: [Decimal; 5]) -> Result<(), String> {
         if price <= Decimal::ZERO {
             return Err(format!("{name}: price must be positive, found {price}"));
         }
+        if price < MIN_CANDLE_PRICE || price > MAX_CANDLE_PRICE {
+            return Err(format!(
+                "{name}: price {price} is outside [{MIN_CANDLE_PRICE}, {MAX_CANDLE_PRICE}], the \
+                 prices keel trades"
+            ));
+        }
     }
     if volume < Decimal::ZERO {
         return Err(format!("volume must not be negative, found {volume}"));
+    }
+    if volume > MAX_CANDLE_VOLUME {
+        return Err(format!(
+            "volume {volume} is above {MAX_CANDLE_VOLUME}, the largest keel accepts"
+        ));
     }
     if high < low {
         return Err(format!("high {high} is below low {low}"));
@@ -165,6 +187,36 @@ mod tests {
         assert!(Interval::parse("h").is_none());
         assert!(Interval::parse("1y").is_none());
         assert!(Interval::parse("99999999999999999w").is_none());
+    }
+
+    #[test]
+    fn bars_outside_the_prices_and_volumes_keel_trades_are_refused_naming_the_field() {
+        assert_eq!(MIN_CANDLE_PRICE.to_string(), "0.00000001");
+        assert_eq!(MAX_CANDLE_PRICE.to_string(), "10000000000");
+        assert_eq!(MAX_CANDLE_VOLUME.to_string(), "1000000000000000000");
+        let bar = |high: Decimal, low: Decimal, volume: Decimal| {
+            check_ohlcv([low, high, low, high, volume])
+        };
+        let one = Decimal::ONE;
+        assert_eq!(
+            bar(MAX_CANDLE_PRICE, MIN_CANDLE_PRICE, MAX_CANDLE_VOLUME),
+            Ok(())
+        );
+        let err = bar(MAX_CANDLE_PRICE + one, one, one).unwrap_err();
+        assert!(
+            err.starts_with("high: price 10000000001 is outside"),
+            "{err}"
+        );
+        let err = bar(one, MIN_CANDLE_PRICE / Decimal::TEN, one).unwrap_err();
+        assert!(
+            err.starts_with("open: price 0.0000000010 is outside"),
+            "{err}"
+        );
+        let err = bar(one, one, MAX_CANDLE_VOLUME + one).unwrap_err();
+        assert!(
+            err.starts_with("volume 1000000000000000001 is above"),
+            "{err}"
+        );
         assert_eq!(
             Interval::HOUR.floor(Timestamp(3_600_000 * 5 + 1234)),
             Timestamp(3_600_000 * 5)

@@ -12,7 +12,9 @@ mod signal;
 mod symbol;
 mod time;
 
-pub use candle::{check_ohlcv, Candle, Interval};
+pub use candle::{
+    check_ohlcv, Candle, Interval, MAX_CANDLE_PRICE, MAX_CANDLE_VOLUME, MIN_CANDLE_PRICE,
+};
 pub use event::{DecisionRecord, DomainEvent, OrderRecord, SetupRecord};
 pub use order::{
     ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,

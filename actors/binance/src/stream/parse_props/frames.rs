@@ -232,12 +232,12 @@ fn wild_price() -> BoxedStrategy<Json> {
     .boxed()
 }
 
-/// Open, high, low, close and volume: mostly a consistent bar (at any magnitude and scale),
-/// sometimes anything.
+/// Open, high, low, close and volume: mostly a consistent bar (mostly within the prices keel
+/// trades, 10^-8 to 10^10, sometimes at any magnitude and scale), sometimes anything.
 fn prices() -> BoxedStrategy<[Json; 5]> {
     let consistent = (
-        prop_oneof![4 => 1u128..1_000_000_000_000_000, 1 => 1u128..10u128.pow(27)],
-        0u32..=28,
+        prop_oneof![9 => 10_000u128..100_000_000_000_000, 1 => 1u128..10u128.pow(27)],
+        prop_oneof![9 => 4u32..=12, 1 => 0u32..=28],
         (0u128..1_000_000, 0u128..1_000_000, 0u128..1_000_000),
         0u128..10u128.pow(20),
     )
