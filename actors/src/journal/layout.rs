@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::checksum::{seal, unseal};
 use super::records::{decode, encode, JournalError};
 use crate::model::{ClosedTrade, Decimal, Symbol, Timestamp, TradeId};
 use keel_core::execution::{RestingOrder, SimExchangeState, VenueOrder};
@@ -72,7 +73,10 @@ pub fn om_records(state: &OrderManagerState) -> Result<Records, JournalError> {
         records.push((key, bytes));
     }
     for id in &state.applied_trades {
-        records.push((format!("{OM_APPLIED}{:020}", id.0), Vec::new()));
+        // The key holds the trade id; the value only its checksum.
+        let key = format!("{OM_APPLIED}{:020}", id.0);
+        let bytes = seal(&key, b"");
+        records.push((key, bytes));
     }
     Ok(records)
 }
@@ -93,6 +97,11 @@ pub fn om_from_records(records: &Records) -> Result<Option<OrderManagerState>, J
         } else if key.starts_with(OM_TRADE) {
             trades.push(decode(key, bytes)?);
         } else if let Some(id) = key.strip_prefix(OM_APPLIED) {
+            match unseal(key, bytes) {
+                Ok([]) => {}
+                Ok(_) => return Err(corrupt(key, "holds a value, where only a checksum belongs")),
+                Err(reason) => return Err(corrupt(key, &reason)),
+            }
             let id = id.parse().map_err(|_| corrupt(key, "not a trade id"))?;
             applied.push(TradeId(id));
         }

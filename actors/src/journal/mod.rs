@@ -17,6 +17,7 @@
 //! [`FailingStore`] injects write failures in tests. A store that is foreign, corrupt or of
 //! another format is an error at startup, never a silent reset.
 
+mod checksum;
 mod compact;
 mod equity_archive;
 mod failing;
