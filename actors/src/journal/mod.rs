@@ -41,6 +41,8 @@ pub use store::{
 pub use venue_call::{AnsweredCall, VenueCall};
 
 #[cfg(test)]
+mod damage_tests;
+#[cfg(test)]
 mod retention_tests;
 #[cfg(test)]
 mod tests;
