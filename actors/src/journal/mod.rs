@@ -43,6 +43,8 @@ pub use venue_call::{AnsweredCall, VenueCall};
 #[cfg(test)]
 mod damage_tests;
 #[cfg(test)]
+mod records_props;
+#[cfg(test)]
 mod retention_tests;
 #[cfg(test)]
 mod tests;
