@@ -304,3 +304,68 @@ fn a_truncated_or_bit_flipped_store_is_refused_or_loads_a_prefix_of_its_history(
         "{outcomes:?}"
     );
 }
+
+/// Copies every file of the store at `from` to `to` while its journal is open: what a crash
+/// at this moment leaves on disk.
+fn crash_image(from: &Path, to: &Path) {
+    let mut files = Vec::new();
+    collect(from, Path::new(""), &mut files);
+    for (name, contents) in files {
+        match contents {
+            None => fs::create_dir_all(to.join(name)).unwrap(),
+            Some(bytes) => {
+                fs::create_dir_all(to.join(&name).parent().unwrap()).unwrap();
+                fs::write(to.join(name), bytes).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_store_cut_back_to_an_earlier_flush_is_reconciled_and_the_lost_fill_reported() {
+    use keel_core::order_manager::{reconcile, Discrepancy, OrderManager};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, earlier) = (dir.path().join("store"), dir.path().join("earlier"));
+    let mut driver = Driver::new();
+    let bars = candles(1);
+    let mut journal = Journal::open(SledStore::open(&path).unwrap()).unwrap();
+    let commands = driver.open_commands(dec!(100));
+    driver.route(commands);
+    journal.save_order_state(&driver.om).unwrap();
+    let sent = driver.om.to_state();
+    crash_image(&path, &earlier);
+    // The venue fills the entry; the journal records it, and then loses that write (a torn
+    // tail sled drops on open, as the damaged stores above do).
+    driver.step(&bars[0]);
+    let filled = driver
+        .om
+        .position(&btc())
+        .cloned()
+        .expect("the entry filled");
+    journal.save_order_state(&driver.om).unwrap();
+    drop(journal);
+
+    let recovered = Journal::open(SledStore::open(&earlier).unwrap())
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(recovered.om, Some(sent), "the prefix: before the fill");
+    let mut om = OrderManager::from_state(driver.cfg.clone(), recovered.om.unwrap()).unwrap();
+    assert!(om.position(&btc()).is_none());
+    let report = reconcile(&mut om, &driver.ex, driver.now);
+    let recovered_fills = report
+        .discrepancies
+        .iter()
+        .filter(|d| matches!(d, Discrepancy::FillRecovered { .. }))
+        .count();
+    assert!(recovered_fills >= 1, "{report}");
+    assert!(!report.is_clean() && report.is_resolved(), "{report}");
+    // The position the lost write held is back (marked at the fill price until the next bar).
+    let position = om
+        .position(&btc())
+        .expect("the recovered fill opens the position");
+    assert_eq!(
+        (position.qty, position.avg_entry),
+        (filled.qty, filled.avg_entry)
+    );
+}
