@@ -243,8 +243,19 @@ impl SledStore {
             Self::create(path)?;
         }
 
-        // sled 0.34 may panic on some damaged files instead of returning an error.
-        let open = || catch_unwind(AssertUnwindSafe(|| sled_config(path).open()));
+        // sled 0.34 may panic on some damaged files instead of returning an error. The
+        // failpoint's `return(DIR)` makes it panic so for the stores under DIR (tests).
+        let open = || {
+            catch_unwind(AssertUnwindSafe(|| {
+                fail::fail_point!("journal.sled_open", |under: Option<String>| {
+                    if under.is_some_and(|dir| path.starts_with(dir)) {
+                        panic!("injected: sled panicked reading its files");
+                    }
+                    sled_config(path).open()
+                });
+                sled_config(path).open()
+            }))
+        };
         let mut opened = open();
         // sled releases a dropped handle's file lock asynchronously: right after our own
         // creation, or after this process closed the store, a held lock is ours and goes away
@@ -262,7 +273,16 @@ impl SledStore {
                 return Err(io(format!("it is in use by another process ({e})")))
             }
             Ok(Err(e)) => return Err(corrupt(format!("sled cannot open it: {e}"))),
-            Err(_) => return Err(corrupt("sled failed while reading its files".into())),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(corrupt(format!(
+                    "sled panicked while reading its files ({what})"
+                )));
+            }
         };
         let mut store = SledStore {
             db,

@@ -499,3 +499,24 @@ fn a_version_1_record_already_damaged_is_refused_after_the_upgrade_naming_its_ke
         "{err}"
     );
 }
+
+/// sled 0.34 panics on some damaged files (none of the damaged stores of `damage_tests` made
+/// it panic, so the panic is injected): opening is refused as corrupt, naming the store.
+#[cfg(feature = "failpoints")]
+#[test]
+fn a_panic_of_sled_while_opening_is_a_startup_error_naming_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    open(&path).save_order_state(&busy_driver().om).unwrap();
+    let only_here = format!("return({})", dir.path().display());
+    fail::cfg("journal.sled_open", &only_here).unwrap();
+    let err = SledStore::open(&path).unwrap_err();
+    fail::remove("journal.sled_open");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("sled panicked"), "{text}");
+    assert!(text.contains("NOT reset"), "{text}");
+    // Nothing was reset: without the panic the store opens with its state.
+    assert!(open(&path).load().unwrap().om.is_some());
+}
