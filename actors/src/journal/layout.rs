@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::checksum::{seal, unseal};
 use super::records::{decode, encode, JournalError};
 use crate::model::{ClosedTrade, Decimal, Symbol, Timestamp, TradeId};
 use keel_core::execution::{RestingOrder, SimExchangeState, VenueOrder};
@@ -72,7 +73,10 @@ pub fn om_records(state: &OrderManagerState) -> Result<Records, JournalError> {
         records.push((key, bytes));
     }
     for id in &state.applied_trades {
-        records.push((format!("{OM_APPLIED}{:020}", id.0), Vec::new()));
+        // The key holds the trade id; the value only its checksum.
+        let key = format!("{OM_APPLIED}{:020}", id.0);
+        let bytes = seal(&key, b"");
+        records.push((key, bytes));
     }
     Ok(records)
 }
@@ -81,7 +85,7 @@ pub fn om_records(state: &OrderManagerState) -> Result<Records, JournalError> {
 /// order); `None` when nothing was saved.
 pub fn om_from_records(records: &Records) -> Result<Option<OrderManagerState>, JournalError> {
     let Some((_, core)) = records.iter().find(|(k, _)| k == OM_CORE_KEY) else {
-        return Ok(None);
+        return nothing_saved(records, OM_CORE_KEY);
     };
     let core: OmCore = decode(OM_CORE_KEY, core)?;
     let mut orders: Vec<TrackedOrder> = Vec::with_capacity(core.orders);
@@ -93,6 +97,11 @@ pub fn om_from_records(records: &Records) -> Result<Option<OrderManagerState>, J
         } else if key.starts_with(OM_TRADE) {
             trades.push(decode(key, bytes)?);
         } else if let Some(id) = key.strip_prefix(OM_APPLIED) {
+            match unseal(key, bytes) {
+                Ok([]) => {}
+                Ok(_) => return Err(corrupt(key, "holds a value, where only a checksum belongs")),
+                Err(reason) => return Err(corrupt(key, &reason)),
+            }
             let id = id.parse().map_err(|_| corrupt(key, "not a trade id"))?;
             applied.push(TradeId(id));
         }
@@ -144,7 +153,7 @@ pub fn venue_records(
 /// Reassembles the venue's state (finished orders in their sequence).
 pub fn venue_from_records(records: &Records) -> Result<Option<SimExchangeState>, JournalError> {
     let Some((_, core)) = records.iter().find(|(k, _)| k == VENUE_CORE_KEY) else {
-        return Ok(None);
+        return nothing_saved(records, VENUE_CORE_KEY);
     };
     let core: VenueCore = decode(VENUE_CORE_KEY, core)?;
     let finished = records
@@ -174,6 +183,22 @@ pub fn finished_seq(key: &str) -> Option<u64> {
 pub fn finished_id(key: &str, bytes: &[u8]) -> Result<String, JournalError> {
     let order: VenueOrder = decode(key, bytes)?;
     Ok(order.request.client_order_id.as_str().to_string())
+}
+
+/// `None` when no record of a state was saved; an error when its core record is missing
+/// among the others (written in the same batches, it never is): the state would otherwise
+/// load as never saved, and a restart start from nothing.
+fn nothing_saved<T>(records: &Records, core: &str) -> Result<Option<T>, JournalError> {
+    if records.is_empty() {
+        return Ok(None);
+    }
+    Err(corrupt(
+        core,
+        &format!(
+            "missing, while {} records of its state are present",
+            records.len()
+        ),
+    ))
 }
 
 fn corrupt(key: &str, reason: &str) -> JournalError {

@@ -17,6 +17,7 @@
 //! [`FailingStore`] injects write failures in tests. A store that is foreign, corrupt or of
 //! another format is an error at startup, never a silent reset.
 
+mod checksum;
 mod compact;
 mod equity_archive;
 mod failing;
@@ -39,6 +40,10 @@ pub use store::{
 };
 pub use venue_call::{AnsweredCall, VenueCall};
 
+#[cfg(test)]
+mod damage_tests;
+#[cfg(test)]
+mod records_props;
 #[cfg(test)]
 mod retention_tests;
 #[cfg(test)]

@@ -8,6 +8,7 @@ use keel_binance::book::{RemoteVenueView, VenueBook};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::checksum::{seal_in_place, sealing_buffer, unseal};
 use super::equity_archive::{append_archive, merge, read_archive};
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
 use super::venue_call::AnsweredCall;
@@ -223,7 +224,11 @@ impl<S: Store> Journal<S> {
             key: META_KEY.to_string(),
             reason: "missing: the store is not a keel journal".to_string(),
         })?;
-        let meta: Meta = decode(META_KEY, &bytes)?;
+        // The meta record is plain JSON (see `checksum`): every version reads it.
+        let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
+            key: META_KEY.to_string(),
+            reason: e.to_string(),
+        })?;
         if meta.magic != MAGIC || meta.version != FORMAT_VERSION {
             return Err(JournalError::Corrupt {
                 key: META_KEY.to_string(),
@@ -508,8 +513,9 @@ impl<S: Store> Journal<S> {
         risk: &RiskState,
         marks: &[PriceMark],
     ) -> Result<(), JournalError> {
+        let key = equity_key(point.ts);
         let batch = vec![
-            (equity_key(point.ts), Some(encode(EQUITY_PREFIX, point)?)),
+            (key.clone(), Some(encode(&key, point)?)),
             (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
             (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
         ];
@@ -632,16 +638,25 @@ pub fn equity_key(ts: Timestamp) -> String {
     format!("{EQUITY_PREFIX}{:020}", (ts.0 as u64) ^ (1 << 63))
 }
 
+/// The stored value of `value` under `key`: its JSON behind a checksum of key and JSON (see
+/// [`checksum`](super::checksum)).
 pub(super) fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JournalError> {
-    serde_json::to_vec(value).map_err(|e| JournalError::Encode {
+    let mut buf = sealing_buffer(128);
+    serde_json::to_writer(&mut buf, value).map_err(|e| JournalError::Encode {
         key: key.to_string(),
         reason: e.to_string(),
-    })
+    })?;
+    seal_in_place(key, &mut buf);
+    Ok(buf)
 }
 
+/// The value stored under `key`: its checksum must match, then its JSON decode. Anything else
+/// is [`JournalError::Corrupt`] naming the key, never a value other than the one written.
 pub(super) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, JournalError> {
-    serde_json::from_slice(bytes).map_err(|e| JournalError::Corrupt {
+    let corrupt = |reason: String| JournalError::Corrupt {
         key: key.to_string(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let json = unseal(key, bytes).map_err(corrupt)?;
+    serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))
 }

@@ -14,10 +14,15 @@ use super::equity_archive::EQUITY_ARCHIVE_FILE;
 pub const META_KEY: &str = "keel/meta";
 /// The `magic` of a keel journal's meta record.
 pub const MAGIC: &str = "keel-journal";
-/// The journal format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The journal format this build reads and writes: 2, every record behind a checksum (see
+/// [`checksum`](super::checksum)). A store of version 1 (the same records without checksums)
+/// is upgraded when opened.
+pub const FORMAT_VERSION: u32 = 2;
 
-/// The meta record: `{"magic":"keel-journal","version":1}`.
+/// The format without checksums, which [`SledStore::open`] upgrades.
+const UNCHECKED_VERSION: u32 = 1;
+
+/// The meta record: `{"magic":"keel-journal","version":2}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     /// Always [`MAGIC`].
@@ -72,7 +77,7 @@ pub enum StoreError {
     /// A keel journal of a format this build does not read.
     #[error(
         "journal store {path} has format version {found}, this build reads version \
-         {FORMAT_VERSION}; it was NOT reset"
+         {FORMAT_VERSION} (and upgrades version 1); it was NOT reset"
     )]
     UnsupportedVersion {
         /// The store's directory.
@@ -238,8 +243,19 @@ impl SledStore {
             Self::create(path)?;
         }
 
-        // sled 0.34 may panic on some damaged files instead of returning an error.
-        let open = || catch_unwind(AssertUnwindSafe(|| sled_config(path).open()));
+        // sled 0.34 may panic on some damaged files instead of returning an error. The
+        // failpoint's `return(DIR)` makes it panic so for the stores under DIR (tests).
+        let open = || {
+            catch_unwind(AssertUnwindSafe(|| {
+                fail::fail_point!("journal.sled_open", |under: Option<String>| {
+                    if under.is_some_and(|dir| path.starts_with(dir)) {
+                        panic!("injected: sled panicked reading its files");
+                    }
+                    sled_config(path).open()
+                });
+                sled_config(path).open()
+            }))
+        };
         let mut opened = open();
         // sled releases a dropped handle's file lock asynchronously: right after our own
         // creation, or after this process closed the store, a held lock is ours and goes away
@@ -257,7 +273,16 @@ impl SledStore {
                 return Err(io(format!("it is in use by another process ({e})")))
             }
             Ok(Err(e)) => return Err(corrupt(format!("sled cannot open it: {e}"))),
-            Err(_) => return Err(corrupt("sled failed while reading its files".into())),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(corrupt(format!(
+                    "sled panicked while reading its files ({what})"
+                )));
+            }
         };
         let mut store = SledStore {
             db,
@@ -270,7 +295,11 @@ impl SledStore {
             other => other,
         })?;
         match meta {
-            Some(bytes) => store.check_meta(&bytes)?,
+            Some(bytes) => {
+                if store.check_meta(&bytes)? == UNCHECKED_VERSION {
+                    store.upgrade_unchecked()?;
+                }
+            }
             None if !store.is_empty()? => {
                 return Err(StoreError::Foreign {
                     path: path.to_path_buf(),
@@ -341,7 +370,9 @@ impl SledStore {
         &self.db
     }
 
-    fn check_meta(&self, bytes: &[u8]) -> Result<(), StoreError> {
+    /// The format version of a keel journal's meta record: [`FORMAT_VERSION`], or
+    /// [`UNCHECKED_VERSION`] to be upgraded.
+    fn check_meta(&self, bytes: &[u8]) -> Result<u32, StoreError> {
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
                 path: self.path.clone(),
@@ -353,12 +384,45 @@ impl SledStore {
             });
         }
         match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
+            Some(v) if v == u64::from(FORMAT_VERSION) => Ok(FORMAT_VERSION),
+            Some(v) if v == u64::from(UNCHECKED_VERSION) => Ok(UNCHECKED_VERSION),
             found => Err(StoreError::UnsupportedVersion {
                 path: self.path.clone(),
                 found: found.unwrap_or(0),
             }),
         }
+    }
+
+    /// Upgrades a version-1 store: every record is given its checksum and the meta record
+    /// the current version, in one atomic batch, flushed. A crash leaves it all version 1, to
+    /// be upgraded at the next open. The records are not decoded here: one that was already
+    /// damaged is refused by the first load, naming its key, as before.
+    fn upgrade_unchecked(&mut self) -> Result<(), StoreError> {
+        let mut batch = Vec::new();
+        for entry in self.db.iter() {
+            let (key, value) = entry.map_err(|e| self.read_error("(every record)", e))?;
+            let key = String::from_utf8(key.to_vec()).map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("a key is not UTF-8: {e}"),
+            })?;
+            if key != META_KEY {
+                let sealed = super::checksum::seal(&key, &value);
+                batch.push((key, Some(sealed)));
+            }
+        }
+        let records = batch.len();
+        let meta = serde_json::to_vec(&Meta::current()).expect("the meta record encodes");
+        batch.push((META_KEY.to_string(), Some(meta)));
+        self.apply(batch)?;
+        self.flush()?;
+        tracing::info!(
+            store = %self.path.display(),
+            records,
+            from = UNCHECKED_VERSION,
+            to = FORMAT_VERSION,
+            "journal store upgraded: every record now carries a checksum"
+        );
+        Ok(())
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {
