@@ -29,7 +29,44 @@ pub(super) fn routes(config: &mut web::ServiceConfig) {
         .route("/resume", web::post().to(resume))
         .route("/flatten", web::post().to(flatten))
         .route("/kill-switch/reset", web::post().to(reset_kill_switch))
-        .route("/actors/{name}/kill", web::post().to(kill));
+        .route("/actors/{name}/kill", web::post().to(kill))
+        .default_service(web::to(no_such_endpoint));
+}
+
+/// The endpoints, for the answer to any other request.
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/events"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/status"),
+    ("POST", "/halt"),
+    ("POST", "/resume"),
+    ("POST", "/flatten"),
+    ("POST", "/kill-switch/reset"),
+    ("POST", "/actors/{name}/kill"),
+];
+
+/// Any other method or path: 405 for a known path, else 404, saying what there is (actix's
+/// own answers have no body).
+async fn no_such_endpoint(request: HttpRequest) -> HttpResponse {
+    let path = request.path();
+    let kill = path
+        .strip_prefix("/actors/")
+        .and_then(|rest| rest.strip_suffix("/kill"))
+        .is_some_and(|name| !name.contains('/'));
+    let known = kill || ENDPOINTS.iter().any(|(_, p)| *p == path);
+    let endpoints: Vec<String> = ENDPOINTS.iter().map(|(m, p)| format!("{m} {p}")).collect();
+    let (mut reply, error) = if known {
+        (
+            HttpResponse::MethodNotAllowed(),
+            format!("{} is not allowed on {path}", request.method()),
+        )
+    } else {
+        (HttpResponse::NotFound(), format!("no endpoint {path}"))
+    };
+    reply.json(json!({ "error": error, "endpoints": endpoints }))
 }
 
 fn unavailable(why: impl Into<String>) -> HttpResponse {
@@ -179,12 +216,17 @@ async fn reset_kill_switch(shared: web::Data<Shared>, request: HttpRequest) -> H
 async fn kill(
     shared: web::Data<Shared>,
     request: HttpRequest,
-    name: web::Path<String>,
+    name: Result<web::Path<String>, actix_web::Error>,
 ) -> HttpResponse {
     if let Some(refusal) = refused(&shared, &request, "/actors/{name}/kill") {
         return refusal;
     }
-    let name = name.into_inner();
+    // A name that does not decode (not UTF-8) names no actor; actix's answer has no body.
+    let Ok(name) = name.map(web::Path::into_inner) else {
+        return HttpResponse::NotFound().json(json!({
+            "error": format!("no actor is called {}", request.match_info().query("name")),
+        }));
+    };
     match ask(&shared, Call::Kill(name.clone()), COMMAND_DEADLINE).await {
         Ok(Answer::Killed) => HttpResponse::Accepted().json(json!({
             "actor": name,

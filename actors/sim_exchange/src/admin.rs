@@ -57,10 +57,7 @@ async fn set_faults(app: Data<App>, body: Bytes) -> HttpResponse {
         faults.clone()
     };
     if let Some(secs) = patch.ban_s {
-        app.weights
-            .lock()
-            .expect("weights lock")
-            .ban(App::wall_ms(), secs);
+        unpoisoned(&app.weights).ban(App::wall_ms(), secs);
     }
     if patch.drop_ws == Some(true) {
         let _ = app.events.send(WsEvent::Drop);

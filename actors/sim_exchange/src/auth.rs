@@ -61,13 +61,14 @@ pub fn check(
             "recvWindow must be less than 60000",
         ));
     }
-    if timestamp > server_now + 1000 {
+    // Saturating: a timestamp of i64::MIN must be stale, not overflow into a fresh one.
+    if timestamp > server_now.saturating_add(1000) {
         return Err(ApiErr::bad(
             codes::INVALID_TIMESTAMP,
             "Timestamp for this request was 1000ms ahead of the server's time.",
         ));
     }
-    if server_now - timestamp > window {
+    if server_now.saturating_sub(timestamp) > window {
         return Err(ApiErr::bad(
             codes::INVALID_TIMESTAMP,
             "Timestamp for this request is outside of the recvWindow.",

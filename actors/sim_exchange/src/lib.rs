@@ -70,7 +70,7 @@ impl App {
 
     /// The server's clock: the wall clock plus the injected skew.
     pub fn server_ms(&self) -> i64 {
-        Self::wall_ms() + unpoisoned(&self.faults).clock_skew_ms
+        Self::wall_ms().saturating_add(unpoisoned(&self.faults).clock_skew_ms)
     }
 
     /// Runs `f` on the venue; with `persist`, a successful `f`'s changes are written and

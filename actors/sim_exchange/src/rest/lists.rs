@@ -37,7 +37,7 @@ fn list_response(venue: &Venue, list: &ListRecord, reports: bool, now: i64) -> O
     }
 }
 
-pub(super) async fn new_oco(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn new_oco(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         kind: Kind::Create,
         ..SIGNED
@@ -99,7 +99,7 @@ fn named_list(venue: &Venue, params: &Params) -> Result<Option<ListRecord>, ApiE
     })
 }
 
-pub(super) async fn query_list(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn query_list(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         weight: 4,
         ..SIGNED
@@ -113,7 +113,7 @@ pub(super) async fn query_list(app: Data<App>, req: HttpRequest, body: Bytes) ->
     .await
 }
 
-pub(super) async fn cancel_list(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn cancel_list(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         kind: Kind::Cancel,
         ..SIGNED

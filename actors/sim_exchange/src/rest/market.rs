@@ -3,18 +3,18 @@
 use super::*;
 use crate::unpoisoned;
 
-pub(super) async fn ping(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn ping(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     respond(&app, &req, &body, READ, |_, _, _| Ok(serde_json::json!({}))).await
 }
 
-pub(super) async fn time(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn time(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     respond(&app, &req, &body, READ, |_, _, now| {
         json(ServerTime { server_time: now })
     })
     .await
 }
 
-pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate { weight: 20, ..READ };
     respond(&app, &req, &body, gate, |app, params, now| {
         let venue = unpoisoned(&app.venue);
@@ -80,7 +80,7 @@ pub(super) async fn exchange_info(app: Data<App>, req: HttpRequest, body: Bytes)
     .await
 }
 
-pub(super) async fn klines(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn klines(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let limit_hint = Params::parse(req.query_string(), "")
         .ok()
         .and_then(|p| p.int::<u32>("limit").ok().flatten())

@@ -72,12 +72,32 @@ struct Gate {
 
 type Answer = Result<Value, ApiErr>;
 
+/// A request's body, or why actix would not read it (over the payload limit, cut short): the
+/// handler still answers, so that the refusal carries Binance's body.
+pub(super) type Body = Result<Bytes, actix_web::Error>;
+
+/// The refusal for a body actix would not read: its 4xx (413 when too large), with
+/// Binance's body rather than actix's plain text.
+fn unreadable(e: &actix_web::Error) -> ApiErr {
+    let status = e.as_response_error().status_code().as_u16();
+    let status = if (400..500).contains(&status) {
+        status
+    } else {
+        400
+    };
+    ApiErr::with_status(
+        status,
+        codes::BAD_PARAM,
+        format!("The request body was refused: {e}"),
+    )
+}
+
 /// Runs the gate, then `action` (with the parameters and the server time), and answers with
 /// the weight headers, after the injected latency.
 async fn respond(
     app: &App,
     req: &HttpRequest,
-    body: &Bytes,
+    body: &Body,
     gate: Gate,
     action: impl FnOnce(&App, &Params, i64) -> Answer,
 ) -> HttpResponse {
@@ -112,15 +132,44 @@ async fn respond(
     }
 }
 
+/// The most a request's query string, or its headers together, may take; actix itself lets
+/// through about 128 KiB of either. Binance's own front end refuses far smaller heads.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// A 414 for a query string, or a 431 for headers, over [`MAX_HEAD_BYTES`].
+fn oversized_head(req: &HttpRequest) -> Result<(), ApiErr> {
+    if req.query_string().len() > MAX_HEAD_BYTES {
+        return Err(ApiErr::with_status(
+            414,
+            codes::BAD_PARAM,
+            format!("The query string is over {MAX_HEAD_BYTES} bytes."),
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers > MAX_HEAD_BYTES {
+        return Err(ApiErr::with_status(
+            431,
+            codes::BAD_PARAM,
+            format!("The request's headers are over {MAX_HEAD_BYTES} bytes."),
+        ));
+    }
+    Ok(())
+}
+
 async fn gated(
     app: &App,
     req: &HttpRequest,
-    body: &Bytes,
+    body: &Body,
     gate: &Gate,
     wall: i64,
     order_counts: &mut Option<(u32, u32)>,
     action: impl FnOnce(&App, &Params, i64) -> Answer,
 ) -> Answer {
+    oversized_head(req)?;
     {
         let mut weights = unpoisoned(&app.weights);
         let injected = if weights.blocked(wall) {
@@ -151,6 +200,7 @@ async fn gated(
         }
     }
     let query = req.query_string();
+    let body = body.as_ref().map_err(unreadable)?;
     let body = std::str::from_utf8(body).map_err(|_| ApiErr::illegal("body"))?;
     let params = Params::parse(query, body)?;
     let now = app.server_ms();

@@ -41,7 +41,7 @@ pub(super) enum RespType {
     Full,
 }
 
-pub(super) async fn new_order(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn new_order(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         kind: Kind::Create,
         ..SIGNED
@@ -177,7 +177,7 @@ fn named_order(venue: &Venue, params: &Params) -> Result<Option<OrderRecord>, Ap
         .cloned())
 }
 
-pub(super) async fn query_order(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn query_order(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         weight: 4,
         ..SIGNED
@@ -212,7 +212,7 @@ struct Canceled {
     side: OrderSide,
 }
 
-pub(super) async fn cancel_order(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn cancel_order(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         kind: Kind::Cancel,
         ..SIGNED
@@ -247,7 +247,7 @@ pub(super) async fn cancel_order(app: Data<App>, req: HttpRequest, body: Bytes) 
     .await
 }
 
-pub(super) async fn open_orders(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn open_orders(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let weight = if req.query_string().contains("symbol=") {
         6
     } else {
@@ -273,7 +273,7 @@ pub(super) async fn open_orders(app: Data<App>, req: HttpRequest, body: Bytes) -
     .await
 }
 
-pub(super) async fn my_trades(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn my_trades(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         weight: 20,
         ..SIGNED
@@ -309,7 +309,7 @@ pub(super) async fn my_trades(app: Data<App>, req: HttpRequest, body: Bytes) -> 
     .await
 }
 
-pub(super) async fn account(app: Data<App>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(super) async fn account(app: Data<App>, req: HttpRequest, body: Body) -> HttpResponse {
     let gate = Gate {
         weight: 20,
         ..SIGNED
