@@ -289,13 +289,7 @@ pub async fn drop_timer(app: Data<App>) {
             None => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
             Some(ms) => {
                 actix_web::rt::time::sleep(Duration::from_millis(ms)).await;
-                if app
-                    .faults
-                    .lock()
-                    .expect("faults lock")
-                    .drop_ws_every_ms
-                    .is_some()
-                {
+                if unpoisoned(&app.faults).drop_ws_every_ms.is_some() {
                     let _ = app.events.send(WsEvent::Drop);
                 }
             }
