@@ -25,7 +25,17 @@ pub fn parse_exact(text: &str) -> Result<Decimal, String> {
     if !digits(int) || frac.is_some_and(|f| !digits(f)) {
         return Err(format!("`{text}` is not a plain decimal"));
     }
-    Decimal::from_str_exact(text).map_err(|e| format!("`{text}` does not fit a decimal: {e}"))
+    Decimal::from_str_exact(text)
+        .or_else(|e| {
+            // Zeros padding the places (`"1000000000000000000000.00000000"`) may make the
+            // digits too many for a value that fits: drop them, then try again.
+            let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+            match frac {
+                Some(f) if f.ends_with('0') => Decimal::from_str_exact(trimmed),
+                _ => Err(e),
+            }
+        })
+        .map_err(|e| format!("`{text}` does not fit a decimal: {e}"))
 }
 
 /// Reads a [`parse_exact`] decimal from a JSON string; a number or anything else is an error.
@@ -74,6 +84,14 @@ mod tests {
         assert_eq!(
             price(r#"{"price":"79228162514264337593543950335"}"#),
             Ok(Decimal::MAX)
+        );
+        // (2^96 - 1) × 10^-8 with its places padded: 38 digits, but an exact value.
+        assert_eq!(
+            price(r#"{"price":"792281625142643375935.43950335000000000"}"#),
+            Ok(Decimal::from_i128_with_scale(
+                79_228_162_514_264_337_593_543_950_335,
+                8
+            ))
         );
     }
 
