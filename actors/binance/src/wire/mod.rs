@@ -13,6 +13,8 @@ use crate::model::check_ohlcv;
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 
 mod decimal;
+#[cfg(test)]
+mod props;
 mod stream;
 pub use decimal::parse_exact;
 pub use stream::{BookTickerEvent, Combined, KlineBody, KlineEvent, TradeEvent};
