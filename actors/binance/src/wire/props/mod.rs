@@ -11,6 +11,7 @@
 //!   name, a required field missing or any field doubled, a row too short) is refused, and the
 //!   refusal says why (`missing field `price``, ``1_000` is not a plain decimal`).
 //! - Wire decimals, kline rows and kline pages agree with oracles written apart from them.
+//! - exchangeInfo's filters, with any decimals, round any order without a panic.
 //! - Arbitrary and mutated bytes never panic, and as an error body read as
 //!   [`classify_status`] says.
 //!
@@ -31,6 +32,7 @@ use rust_decimal::Decimal;
 use super::{parse_exact, ApiError, KlineRow};
 use crate::client::{candles_of_page, classify_status, VenueError};
 use crate::model::{Candle, Interval, Symbol, Timestamp};
+use crate::SymbolFilters;
 use body::Node;
 use gen::{body, dec, good_kline_row, kline_row, kline_row_node};
 use json::{Json, Rng};
@@ -201,6 +203,50 @@ proptest! {
         };
         let err = read(&rows, &page_node(&rows), &mut rng)?.unwrap_err();
         prop_assert!(err.contains(&says), "{err} lacks {says}");
+    }
+
+    /// exchangeInfo's filters, whatever decimals they hold, round any order without a
+    /// panic: a rounded quantity is a positive multiple of the step inside the lot and no
+    /// more than asked, a rounded price is positive.
+    #[test]
+    fn any_filters_round_any_order_without_panic(seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        // Binance's steps are powers of ten; any decimal now and then.
+        let step = |rng: &mut Rng| {
+            if rng.one_in(3) {
+                dec(rng).0
+            } else {
+                Decimal::new(1, rng.below(29) as u32) * Decimal::from(10i64.pow(rng.below(6) as u32))
+            }
+        };
+        let (tick_size, step_size) = (step(&mut rng), step(&mut rng));
+        let mut d = || dec(&mut rng).0;
+        let f = SymbolFilters {
+            tick_size,
+            step_size,
+            min_qty: d(),
+            max_qty: d(),
+            min_notional: d(),
+        };
+        let (qty, price) = (d(), d());
+        if let Ok(q) = f.quantity(qty) {
+            prop_assert!(q > Decimal::ZERO && f.min_qty <= q && q <= f.max_qty, "{q} {f:?}");
+            prop_assert!(q <= qty, "{q} rounded up from {qty}");
+            // (A step of many significant digits times a count can need more digits than a
+            // decimal has: the product is then rounded, and the venue would refuse it.)
+            if f.step_size > Decimal::ZERO && f.step_size.normalize().mantissa().abs() == 1 {
+                prop_assert!((q % f.step_size).is_zero(), "{q} {f:?}");
+            }
+        }
+        if let Ok(p) = f.price(price) {
+            prop_assert!(p > Decimal::ZERO, "{p} from {price}");
+        }
+        let notional = f.notional(qty, price);
+        if let Some(n) = qty.checked_mul(price) {
+            prop_assert_eq!(notional.is_ok(), n >= f.min_notional);
+        }
+        let _ = f.accepts_qty_step(qty);
+        let _ = f.accepts_price_scale(rng.below(29) as u32);
     }
 
     /// Arbitrary bytes, and generated bodies with bytes changed, cut or repeated, never panic
