@@ -39,12 +39,16 @@ pub fn bar_start(interval: Interval, ts: Timestamp) -> Timestamp {
     const FIRST_MONDAY: i64 = 4 * MS_PER_DAY;
     let step = interval.millis();
     if step % WEEK == 0 {
-        Timestamp(ts.0 - (ts.0 - FIRST_MONDAY).rem_euclid(step))
+        // In i128: a time near i64::MIN is no reason to overflow (it floors to i64::MIN).
+        let since_monday = (i128::from(ts.0) - i128::from(FIRST_MONDAY)).rem_euclid(step.into());
+        Timestamp(ts.0.saturating_sub(since_monday as i64))
     } else {
         interval.floor(ts)
     }
 }
 
+#[cfg(test)]
+mod load_props;
 #[cfg(test)]
 mod load_tests;
 #[cfg(test)]
@@ -69,5 +73,18 @@ mod bar_start_tests {
             bar_start(four_hours, ts),
             Timestamp::parse_utc("2018-02-05T04:00:00Z").unwrap()
         );
+    }
+
+    /// Open times near i64::MIN in a candle file overflowed here (and in `Interval::floor`).
+    #[test]
+    fn times_at_the_ends_of_i64_have_a_bar_start_not_an_overflow() {
+        let week = Interval::parse("1w").unwrap();
+        assert_eq!(bar_start(week, Timestamp(i64::MIN)), Timestamp(i64::MIN));
+        assert_eq!(
+            bar_start(week, Timestamp(i64::MIN + 1)),
+            Timestamp(i64::MIN)
+        );
+        let last = bar_start(week, Timestamp(i64::MAX));
+        assert!(last.0 <= i64::MAX && i64::MAX - last.0 < week.millis());
     }
 }
