@@ -35,16 +35,23 @@ use model::{Interval, Timestamp, MS_PER_DAY};
 /// Bars are aligned to the Unix epoch ([`Interval::floor`]), except intervals of whole weeks,
 /// which start on Monday 00:00 UTC as Binance's do (the epoch fell on a Thursday).
 pub fn bar_start(interval: Interval, ts: Timestamp) -> Timestamp {
+    Timestamp(ts.0.saturating_sub(into_bar(interval, ts) as i64))
+}
+
+/// Whether `ts` is the open time of a bar of `interval` ([`bar_start`] of itself). A time in
+/// the first, partial bar of time is not, though its bar start saturates to it.
+pub(crate) fn is_bar_start(interval: Interval, ts: Timestamp) -> bool {
+    into_bar(interval, ts) == 0
+}
+
+/// How far `ts` is into its bar of `interval`, in i128: a time near i64::MIN is no reason to
+/// overflow.
+fn into_bar(interval: Interval, ts: Timestamp) -> i128 {
     const WEEK: i64 = 7 * MS_PER_DAY;
     const FIRST_MONDAY: i64 = 4 * MS_PER_DAY;
     let step = interval.millis();
-    if step % WEEK == 0 {
-        // In i128: a time near i64::MIN is no reason to overflow (it floors to i64::MIN).
-        let since_monday = (i128::from(ts.0) - i128::from(FIRST_MONDAY)).rem_euclid(step.into());
-        Timestamp(ts.0.saturating_sub(since_monday as i64))
-    } else {
-        interval.floor(ts)
-    }
+    let origin = if step % WEEK == 0 { FIRST_MONDAY } else { 0 };
+    (i128::from(ts.0) - i128::from(origin)).rem_euclid(step.into())
 }
 
 #[cfg(test)]
