@@ -588,3 +588,117 @@ fn a_silent_connection_is_treated_as_dead_and_replaced() {
         assert_eq!(candle.open_time, start.plus_ms(hour * HOUR));
     }
 }
+
+/// A venue that answers `/api/v3/time` with `now` and `/api/v3/klines` with `pages` in turn
+/// (the last one again once they run out), one connection per request.
+fn page_server(now: i64, pages: Vec<String>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut served = 0;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let body = if head.starts_with(b"GET /api/v3/klines") {
+                served += 1;
+                pages[(served - 1).min(pages.len() - 1)].clone()
+            } else {
+                format!("{{\"serverTime\":{now}}}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// A page of `n` hourly rows from `from`, each `[open, high, low, close]` from `prices`.
+fn kline_page(from: i64, n: usize, prices: impl Fn(usize) -> [&'static str; 4]) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let t = from + i as i64 * HOUR;
+            let [o, h, l, c] = prices(i);
+            format!(
+                r#"[{t},"{o}","{h}","{l}","{c}","10",{},"0",0,"0","0","0"]"#,
+                t + HOUR - 1
+            )
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+#[test]
+fn data_fetch_refuses_a_damaged_page_naming_the_page_and_the_bar_and_writes_none_of_it() {
+    let start = Timestamp::parse_utc("2018-01-01").unwrap().0;
+    let good = |_| ["1", "2", "0.5", "1.5"];
+    let second = start + 1000 * HOUR;
+    let bad_bar = second + 500 * HOUR;
+    let pages = vec![
+        kline_page(start, 1000, good),
+        kline_page(second, 1000, |i| {
+            if i == 500 {
+                ["1", "0.5", "0.9", "0.7"]
+            } else {
+                ["1", "2", "0.5", "1.5"]
+            }
+        }),
+    ];
+    let url = page_server(start + 10_000 * HOUR, pages);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BTC_USDT-1h.json");
+    let run = |url: &str| {
+        keel(&[
+            "data",
+            "fetch",
+            "--rest-url",
+            url,
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1h",
+            "--start",
+            "2018-01-01",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let fetched = run(&url);
+    let stderr = String::from_utf8_lossy(&fetched.stderr);
+    assert!(!fetched.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("page 2 (bars from {})", Timestamp(second))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("BTCUSDT bar {bad_bar}: high 0.5 is below low 0.9")),
+        "{stderr}"
+    );
+    // Page 1 is in the file, nothing of page 2: no bar skipped, none defaulted.
+    let written = load_candles(&out, btc(), Some(Interval::HOUR)).unwrap();
+    assert_eq!(written.candles.len(), 1000);
+    assert_eq!(written.candles[999].open_time, Timestamp(second - HOUR));
+
+    // A page that is not even JSON: named too, and the file is left as it was.
+    let broken = kline_page(second, 2, good).replace("\"2\"", "\"2\"\"");
+    let url = page_server(start + 10_000 * HOUR, vec![broken]);
+    let resumed = run(&url);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(!resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "page 1 (bars from {}): GET /api/v3/klines: cannot read the answer",
+            Timestamp(second)
+        )),
+        "{stderr}"
+    );
+    let kept = load_candles(&out, btc(), Some(Interval::HOUR)).unwrap();
+    assert_eq!(kept.candles, written.candles);
+}

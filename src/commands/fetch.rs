@@ -3,7 +3,9 @@
 //!
 //! - Resuming: an existing output file is loaded (it must be a clean series: no rejected,
 //!   duplicate or out-of-order rows) and the download continues at the bar after its last.
-//! - Each page is checked: strictly increasing open times, the first after the file's last;
+//! - Each page is checked: every bar's span and prices, strictly increasing open times, the
+//!   first after the file's last; a page that fails any check fails the fetch, naming the
+//!   page and the bar, and nothing of it is written;
 //!   bars not yet closed on the venue's clock are not written. A hole the venue itself has
 //!   (exchange downtime) is reported, not filled.
 //! - After each page the whole file is written to `<out>.tmp` and renamed over `<out>`, so
@@ -87,7 +89,7 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
                 PAGE,
             )
             .await
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| anyhow!("page {} (bars from {from}): {e}", pages + 1))?;
         let fetched = page.len();
         let closed: Vec<Candle> = page
             .into_iter()

@@ -23,6 +23,8 @@ mod binance;
 mod control;
 mod hangs;
 mod journal;
+#[cfg(test)]
+mod props;
 pub use alerts::{AlertSettings, Webhook, WebhookFormat, WebhookSettings};
 pub use binance::BinanceSettings;
 pub use control::ControlSettings;

@@ -55,6 +55,14 @@ pub enum FilterError {
     /// The price rounds to zero or less.
     #[error("price {0} rounds to nothing at this tick size")]
     Price(Decimal),
+    /// The value is more steps than a decimal counts (a step far finer than the value).
+    #[error("{value} cannot be rounded to steps of {step}: too many steps")]
+    TooManySteps {
+        /// The price or quantity.
+        value: Decimal,
+        /// The tick or lot step.
+        step: Decimal,
+    },
 }
 
 impl SymbolFilters {
@@ -95,7 +103,7 @@ impl SymbolFilters {
 
     /// `qty` rounded down to the step (never more than asked), checked against the lot size.
     pub fn quantity(&self, qty: Decimal) -> Result<Decimal, FilterError> {
-        let rounded = round_to(qty, self.step_size, RoundingStrategy::ToZero);
+        let rounded = round_to(qty, self.step_size, RoundingStrategy::ToZero)?;
         if rounded < self.min_qty || rounded > self.max_qty || rounded <= Decimal::ZERO {
             return Err(FilterError::LotSize {
                 qty: rounded,
@@ -113,7 +121,7 @@ impl SymbolFilters {
             price,
             self.tick_size,
             RoundingStrategy::MidpointAwayFromZero,
-        );
+        )?;
         if rounded <= Decimal::ZERO {
             return Err(FilterError::Price(price));
         }
@@ -122,7 +130,10 @@ impl SymbolFilters {
 
     /// Checks that `qty` at `price` is worth at least the minimum notional.
     pub fn notional(&self, qty: Decimal, price: Decimal) -> Result<(), FilterError> {
-        let notional = qty * price;
+        // Past a decimal's range, the notional is above any minimum.
+        let Some(notional) = qty.checked_mul(price) else {
+            return Ok(());
+        };
         if notional < self.min_notional {
             return Err(FilterError::Notional {
                 notional,
@@ -144,11 +155,22 @@ impl SymbolFilters {
     }
 }
 
-fn round_to(value: Decimal, step: Decimal, strategy: RoundingStrategy) -> Decimal {
+/// `value` rounded to a multiple of `step` (unchanged if the step is not positive); an error
+/// if `value / step` is beyond a decimal's range, as a step of `1e-28` makes it for any value
+/// from 8e0 up (exchangeInfo may send such a step; a plain `/` panics on it).
+fn round_to(
+    value: Decimal,
+    step: Decimal,
+    strategy: RoundingStrategy,
+) -> Result<Decimal, FilterError> {
     if step <= Decimal::ZERO {
-        return value;
+        return Ok(value);
     }
-    ((value / step).round_dp_with_strategy(0, strategy) * step).normalize()
+    value
+        .checked_div(step)
+        .and_then(|steps| steps.round_dp_with_strategy(0, strategy).checked_mul(step))
+        .map(|rounded| rounded.normalize())
+        .ok_or(FilterError::TooManySteps { value, step })
 }
 
 fn is_multiple(value: Decimal, step: Decimal) -> bool {
@@ -180,6 +202,29 @@ mod tests {
             Err(FilterError::LotSize { .. })
         ));
         assert!(f.quantity(dec!(9000.1)).is_err());
+    }
+
+    /// exchangeInfo may send any step its decimals hold; `value / step` past a decimal's
+    /// range panicked (`Division overflowed`) while rounding an order.
+    #[test]
+    fn a_step_far_finer_than_the_value_is_an_error_not_a_panic() {
+        let fine = SymbolFilters {
+            tick_size: dec!(0.0000000000000000000000000001),
+            step_size: dec!(0.0000000000000000000000000001),
+            max_qty: Decimal::MAX,
+            ..btc()
+        };
+        let err = fine.quantity(dec!(10)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "10 cannot be rounded to steps of 0.0000000000000000000000000001: too many steps"
+        );
+        assert!(matches!(
+            fine.price(dec!(16432.57)),
+            Err(FilterError::TooManySteps { .. })
+        ));
+        assert_eq!(fine.price(dec!(0.5)), Ok(dec!(0.5)));
+        assert_eq!(fine.notional(Decimal::MAX, dec!(2)), Ok(()));
     }
 
     #[test]

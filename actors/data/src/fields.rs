@@ -24,12 +24,21 @@ pub(super) fn parse_decimal(text: &str) -> Result<Decimal, String> {
     {
         return Err(format!("`{text}` is not a finite number"));
     }
-    let parsed = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str(text)
-    };
-    parsed.map_err(|_| format!("`{text}` is not a number"))
+    // `Decimal`'s parser skips underscores (`1_0` would read as 10): only number characters.
+    if !text
+        .bytes()
+        .all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c))
+    {
+        return Err(format!("`{text}` is not a number"));
+    }
+    if text.contains(['e', 'E']) {
+        return Decimal::from_scientific(text).map_err(|_| format!("`{text}` is not a number"));
+    }
+    // Exact: more places than a decimal holds are refused, not rounded away.
+    Decimal::from_str_exact(text).map_err(|e| match Decimal::from_str(text) {
+        Ok(_) => format!("`{text}` has more digits than a decimal holds: {e}"),
+        Err(_) => format!("`{text}` is not a number"),
+    })
 }
 
 /// A millisecond timestamp: an integer, or a decimal with no fractional part (`1.5e12`).
@@ -96,6 +105,11 @@ mod tests {
             "`1.2.3` is not a number"
         );
         assert_eq!(parse_decimal("").unwrap_err(), "`` is not a number");
+        // Found by load_props: `Decimal`'s parser skips underscores, so `1_0` read as 10.
+        assert_eq!(parse_decimal("1_0").unwrap_err(), "`1_0` is not a number");
+        assert!(parse_decimal("0.00000000000000000000000000001")
+            .unwrap_err()
+            .contains("has more digits than a decimal holds"));
         assert_eq!(parse_millis("1512086400000").unwrap(), 1_512_086_400_000);
         assert_eq!(parse_millis("1512086400000.0").unwrap(), 1_512_086_400_000);
         assert_eq!(parse_millis("1.5120864e12").unwrap(), 1_512_086_400_000);

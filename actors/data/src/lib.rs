@@ -35,16 +35,27 @@ use model::{Interval, Timestamp, MS_PER_DAY};
 /// Bars are aligned to the Unix epoch ([`Interval::floor`]), except intervals of whole weeks,
 /// which start on Monday 00:00 UTC as Binance's do (the epoch fell on a Thursday).
 pub fn bar_start(interval: Interval, ts: Timestamp) -> Timestamp {
+    Timestamp(ts.0.saturating_sub(into_bar(interval, ts) as i64))
+}
+
+/// Whether `ts` is the open time of a bar of `interval` ([`bar_start`] of itself). A time in
+/// the first, partial bar of time is not, though its bar start saturates to it.
+pub(crate) fn is_bar_start(interval: Interval, ts: Timestamp) -> bool {
+    into_bar(interval, ts) == 0
+}
+
+/// How far `ts` is into its bar of `interval`, in i128: a time near i64::MIN is no reason to
+/// overflow.
+fn into_bar(interval: Interval, ts: Timestamp) -> i128 {
     const WEEK: i64 = 7 * MS_PER_DAY;
     const FIRST_MONDAY: i64 = 4 * MS_PER_DAY;
     let step = interval.millis();
-    if step % WEEK == 0 {
-        Timestamp(ts.0 - (ts.0 - FIRST_MONDAY).rem_euclid(step))
-    } else {
-        interval.floor(ts)
-    }
+    let origin = if step % WEEK == 0 { FIRST_MONDAY } else { 0 };
+    (i128::from(ts.0) - i128::from(origin)).rem_euclid(step.into())
 }
 
+#[cfg(test)]
+mod load_props;
 #[cfg(test)]
 mod load_tests;
 #[cfg(test)]
@@ -69,5 +80,18 @@ mod bar_start_tests {
             bar_start(four_hours, ts),
             Timestamp::parse_utc("2018-02-05T04:00:00Z").unwrap()
         );
+    }
+
+    /// Open times near i64::MIN in a candle file overflowed here (and in `Interval::floor`).
+    #[test]
+    fn times_at_the_ends_of_i64_have_a_bar_start_not_an_overflow() {
+        let week = Interval::parse("1w").unwrap();
+        assert_eq!(bar_start(week, Timestamp(i64::MIN)), Timestamp(i64::MIN));
+        assert_eq!(
+            bar_start(week, Timestamp(i64::MIN + 1)),
+            Timestamp(i64::MIN)
+        );
+        let last = bar_start(week, Timestamp(i64::MAX));
+        assert!(i64::MAX - last.0 < week.millis() && is_bar_start(week, last));
     }
 }

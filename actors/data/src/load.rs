@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::fields::{check_candle_row, parse_millis, wrong_column_count, CANDLE_COLUMNS};
 use super::json_rows::JsonRows;
 use super::source::{format_of, read_text, Format};
-use super::{bar_start, DataError, Gap, QualityReport, Reject};
+use super::{is_bar_start, DataError, Gap, QualityReport, Reject};
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 
 /// CSV fields held per row without allocating (a longer row is rejected for its count anyway).
@@ -198,8 +198,8 @@ fn read_csv(path: &Path, text: &str, rows: &mut Rows) -> Result<(), DataError> {
 fn infer_interval(times: &[i64]) -> Option<Interval> {
     let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
     for pair in times.windows(2) {
-        let step = pair[1] - pair[0];
-        if step > 0 {
+        // Checked: a step past i64 (times at its two ends) is no interval.
+        if let Some(step) = pair[1].checked_sub(pair[0]).filter(|step| *step > 0) {
             *counts.entry(step).or_default() += 1;
         }
     }
@@ -227,7 +227,7 @@ fn assemble(
     let (mut duplicates, mut out_of_order) = (0, 0);
     for bar in bars {
         let open_time = Timestamp(bar.open_time);
-        if bar_start(interval, open_time) != open_time {
+        if !is_bar_start(interval, open_time) {
             rejects.push(Reject {
                 row: bar.row,
                 reason: format!(
@@ -246,7 +246,11 @@ fn assemble(
                 out_of_order += 1;
                 continue;
             }
-            let bars_apart = (open_time.0 - previous.0) / step;
+            // In i128: aligned times at the two ends of i64 are more than i64 apart.
+            let bars_apart = ((i128::from(open_time.0) - i128::from(previous.0))
+                / i128::from(step))
+            .try_into()
+            .unwrap_or(i64::MAX);
             if bars_apart > 1 {
                 gaps.push(Gap {
                     after: previous,

@@ -326,3 +326,35 @@ fn file_names_give_symbol_and_interval() {
         .0
         .is_none());
 }
+
+/// Open times at the two ends of i64 overflowed while the interval was inferred (and while
+/// the gap between two aligned ones was counted): now the odd rows are rejected, the rest load.
+#[test]
+fn open_times_at_the_ends_of_i64_are_rejected_not_an_overflow() {
+    let dir = TempDir::new().unwrap();
+    let rows = [
+        format!("[{},100.5,110,90,105.25,12.5]", i64::MIN),
+        row(1),
+        row(2),
+        format!("[{},100.5,110,90,105.25,12.5]", i64::MAX),
+        row(3),
+    ];
+    let path = write(&dir, "BTC_USDT-1h.json", &json(&rows));
+    let series = load_candles(&path, btc(), None).unwrap();
+    assert_eq!(series.interval, Interval::HOUR);
+    assert_eq!(series.candles.len(), 3);
+    let rows: Vec<usize> = series.quality.rejects.iter().map(|r| r.row).collect();
+    assert_eq!(rows, [1, 4]);
+    // Two aligned minutes nearly 2^64 ms apart: their gap, counted in i128.
+    let first = i64::MIN - i64::MIN % 60_000;
+    let last = i64::MAX - i64::MAX % 60_000;
+    let rows = [
+        format!("[{first},100.5,110,90,105.25,12.5]"),
+        format!("[{last},100.5,110,90,105.25,12.5]"),
+    ];
+    let path = write(&dir, "BTC_USDT-1m.json", &json(&rows));
+    let series = load_candles(&path, btc(), Some(Interval::MINUTE)).unwrap();
+    assert_eq!(series.quality.gaps.len(), 1);
+    let apart = (i128::from(last) - i128::from(first)) / 60_000;
+    assert_eq!(i128::from(series.quality.gaps[0].missing_bars), apart - 1);
+}

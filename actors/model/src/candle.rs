@@ -52,9 +52,10 @@ impl Interval {
         365.0 * 86_400_000.0 / self.0 as f64
     }
 
-    /// The start of the bucket of this interval that contains `ts`.
+    /// The start of the bucket of this interval that contains `ts`; `i64::MIN` for a `ts` in
+    /// the first, partial bucket of time (whose start is before `i64::MIN`).
     pub fn floor(self, ts: Timestamp) -> Timestamp {
-        Timestamp(ts.0 - ts.0.rem_euclid(self.0))
+        Timestamp(ts.0.saturating_sub(ts.0.rem_euclid(self.0)))
     }
 }
 
@@ -220,6 +221,24 @@ mod tests {
         assert_eq!(
             Interval::HOUR.floor(Timestamp(3_600_000 * 5 + 1234)),
             Timestamp(3_600_000 * 5)
+        );
+    }
+
+    /// A candle file's open time of -9223372036854775808 panicked here (subtract with
+    /// overflow) while the loader checked its alignment.
+    #[test]
+    fn the_first_partial_bucket_of_time_floors_to_i64_min() {
+        assert_eq!(
+            Interval::MINUTE.floor(Timestamp(i64::MIN)),
+            Timestamp(i64::MIN)
+        );
+        assert_eq!(
+            Interval::HOUR.floor(Timestamp(i64::MIN + 1)),
+            Timestamp(i64::MIN)
+        );
+        assert_eq!(
+            Interval::MINUTE.floor(Timestamp(i64::MAX)),
+            Timestamp(i64::MAX - i64::MAX % 60_000)
         );
     }
 }

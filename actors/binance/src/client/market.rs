@@ -104,27 +104,37 @@ impl BinanceClient {
             .push_opt("endTime", end.map(|t| t.0))
             .push("limit", limit);
         let rows: Vec<KlineRow> = self.read(Endpoint { weight, ..KLINES }, q).await?;
-        let mut out: Vec<Candle> = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let candle = row
-                .to_candle(symbol, interval)
-                .map_err(|e| VenueError::Decode {
-                    endpoint: KLINES.name,
-                    reason: format!("{symbol} bar {}: {e}", row.0),
-                })?;
-            if let Some(prev) = out.last() {
-                if candle.open_time <= prev.open_time {
-                    return Err(VenueError::Decode {
-                        endpoint: KLINES.name,
-                        reason: format!(
-                            "{symbol}: bar {} follows bar {} (not increasing)",
-                            candle.open_time.0, prev.open_time.0
-                        ),
-                    });
-                }
-            }
-            out.push(candle);
-        }
-        Ok(out)
+        candles_of_page(symbol, interval, &rows)
     }
+}
+
+/// A page of klines as candles: each row checked (span, prices), open times strictly
+/// increasing; the first bad row fails the page, naming its bar.
+pub(crate) fn candles_of_page(
+    symbol: &Symbol,
+    interval: Interval,
+    rows: &[KlineRow],
+) -> Result<Vec<Candle>, VenueError> {
+    let mut out: Vec<Candle> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let candle = row
+            .to_candle(symbol, interval)
+            .map_err(|e| VenueError::Decode {
+                endpoint: KLINES.name,
+                reason: format!("{symbol} bar {}: {e}", row.0),
+            })?;
+        if let Some(prev) = out.last() {
+            if candle.open_time <= prev.open_time {
+                return Err(VenueError::Decode {
+                    endpoint: KLINES.name,
+                    reason: format!(
+                        "{symbol}: bar {} follows bar {} (not increasing)",
+                        candle.open_time.0, prev.open_time.0
+                    ),
+                });
+            }
+        }
+        out.push(candle);
+    }
+    Ok(out)
 }

@@ -48,6 +48,8 @@ use reqwest::header::HeaderValue;
 
 pub use config::ClientConfig;
 pub use error::{classify_status, VenueError};
+#[cfg(test)]
+pub(crate) use market::candles_of_page;
 pub use orders::{NewOco, NewOrder, NewOrderKind, ResponseType};
 pub use query::Query;
 pub use resolve::{Placement, Resolution};

@@ -12,7 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::check_ohlcv;
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 
+mod decimal;
+#[cfg(test)]
+mod props;
 mod stream;
+pub use decimal::parse_exact;
 pub use stream::{BookTickerEvent, Combined, KlineBody, KlineEvent, TradeEvent};
 
 /// Buy or sell.
@@ -197,32 +201,40 @@ pub enum Filter {
     #[serde(rename = "PRICE_FILTER", rename_all = "camelCase")]
     Price {
         /// Lowest price.
+        #[serde(deserialize_with = "decimal::exact")]
         min_price: Decimal,
         /// Highest price.
+        #[serde(deserialize_with = "decimal::exact")]
         max_price: Decimal,
         /// Prices are multiples of this.
+        #[serde(deserialize_with = "decimal::exact")]
         tick_size: Decimal,
     },
     /// Quantity bounds and step.
     #[serde(rename = "LOT_SIZE", rename_all = "camelCase")]
     LotSize {
         /// Smallest quantity.
+        #[serde(deserialize_with = "decimal::exact")]
         min_qty: Decimal,
         /// Largest quantity.
+        #[serde(deserialize_with = "decimal::exact")]
         max_qty: Decimal,
         /// Quantities are multiples of this.
+        #[serde(deserialize_with = "decimal::exact")]
         step_size: Decimal,
     },
     /// Smallest notional.
     #[serde(rename = "NOTIONAL", rename_all = "camelCase")]
     Notional {
         /// Price × quantity at least this.
+        #[serde(deserialize_with = "decimal::exact")]
         min_notional: Decimal,
     },
     /// Smallest notional (the older filter).
     #[serde(rename = "MIN_NOTIONAL", rename_all = "camelCase")]
     MinNotional {
         /// Price × quantity at least this.
+        #[serde(deserialize_with = "decimal::exact")]
         min_notional: Decimal,
     },
     /// A filter keel does not check.
@@ -235,16 +247,16 @@ pub enum Filter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KlineRow(
     pub i64,
-    pub Decimal,
-    pub Decimal,
-    pub Decimal,
-    pub Decimal,
-    pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
     pub i64,
-    pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
     pub u64,
-    pub Decimal,
-    pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
+    #[serde(deserialize_with = "decimal::exact")] pub Decimal,
     pub String,
 );
 
@@ -286,10 +298,13 @@ impl KlineRow {
 #[serde(rename_all = "camelCase")]
 pub struct OrderFill {
     /// Execution price.
+    #[serde(deserialize_with = "decimal::exact")]
     pub price: Decimal,
     /// Quantity.
+    #[serde(deserialize_with = "decimal::exact")]
     pub qty: Decimal,
     /// Fee charged.
+    #[serde(deserialize_with = "decimal::exact")]
     pub commission: Decimal,
     /// The asset the fee was charged in.
     pub commission_asset: String,
@@ -312,16 +327,32 @@ pub struct OrderResponse {
     /// When the venue took it.
     pub transact_time: i64,
     /// Limit price (`0` for market orders). RESULT and FULL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal::exact_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub price: Option<Decimal>,
     /// Quantity ordered. RESULT and FULL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal::exact_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub orig_qty: Option<Decimal>,
     /// Quantity executed. RESULT and FULL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal::exact_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub executed_qty: Option<Decimal>,
     /// Quote spent or received. RESULT and FULL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "decimal::exact_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cummulative_quote_qty: Option<Decimal>,
     /// Status. RESULT and FULL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -356,12 +387,16 @@ pub struct QueriedOrder {
     /// The client's id.
     pub client_order_id: String,
     /// Limit price (`0` for market and stop-loss orders).
+    #[serde(deserialize_with = "decimal::exact")]
     pub price: Decimal,
     /// Quantity ordered.
+    #[serde(deserialize_with = "decimal::exact")]
     pub orig_qty: Decimal,
     /// Quantity executed.
+    #[serde(deserialize_with = "decimal::exact")]
     pub executed_qty: Decimal,
     /// Quote spent or received.
+    #[serde(deserialize_with = "decimal::exact")]
     pub cummulative_quote_qty: Decimal,
     /// Status.
     pub status: OrderState,
@@ -373,6 +408,7 @@ pub struct QueriedOrder {
     /// Side.
     pub side: OrderSide,
     /// Trigger price (`0` when none).
+    #[serde(deserialize_with = "decimal::exact")]
     pub stop_price: Decimal,
     /// When it was placed.
     pub time: i64,
@@ -395,12 +431,16 @@ pub struct MyTrade {
     /// `-1` unless that order belongs to a list.
     pub order_list_id: i64,
     /// Price.
+    #[serde(deserialize_with = "decimal::exact")]
     pub price: Decimal,
     /// Quantity.
+    #[serde(deserialize_with = "decimal::exact")]
     pub qty: Decimal,
     /// Price × quantity.
+    #[serde(deserialize_with = "decimal::exact")]
     pub quote_qty: Decimal,
     /// Fee charged.
+    #[serde(deserialize_with = "decimal::exact")]
     pub commission: Decimal,
     /// The asset the fee was charged in.
     pub commission_asset: String,
@@ -420,8 +460,10 @@ pub struct Balance {
     /// E.g. `BTC`.
     pub asset: String,
     /// Available.
+    #[serde(deserialize_with = "decimal::exact")]
     pub free: Decimal,
     /// Held by open orders.
+    #[serde(deserialize_with = "decimal::exact")]
     pub locked: Decimal,
 }
 
@@ -429,12 +471,16 @@ pub struct Balance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommissionRates {
     /// Maker fee, as a fraction.
+    #[serde(deserialize_with = "decimal::exact")]
     pub maker: Decimal,
     /// Taker fee, as a fraction.
+    #[serde(deserialize_with = "decimal::exact")]
     pub taker: Decimal,
     /// Buyer fee, as a fraction.
+    #[serde(deserialize_with = "decimal::exact")]
     pub buyer: Decimal,
     /// Seller fee, as a fraction.
+    #[serde(deserialize_with = "decimal::exact")]
     pub seller: Decimal,
 }
 

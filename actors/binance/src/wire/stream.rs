@@ -56,18 +56,23 @@ pub struct KlineBody<'a> {
     pub last_trade: i64,
     /// Open.
     #[serde(rename = "o")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub open: Decimal,
     /// Close (the last price while the bar is open).
     #[serde(rename = "c")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub close: Decimal,
     /// High.
     #[serde(rename = "h")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub high: Decimal,
     /// Low.
     #[serde(rename = "l")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub low: Decimal,
     /// Base volume.
     #[serde(rename = "v")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub volume: Decimal,
     /// Number of trades.
     #[serde(rename = "n")]
@@ -77,12 +82,15 @@ pub struct KlineBody<'a> {
     pub closed: bool,
     /// Quote volume.
     #[serde(rename = "q")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub quote_volume: Decimal,
     /// Taker buy base volume.
     #[serde(rename = "V")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub taker_base: Decimal,
     /// Taker buy quote volume.
     #[serde(rename = "Q")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub taker_quote: Decimal,
     /// Ignored.
     #[serde(rename = "B", borrow)]
@@ -110,15 +118,19 @@ pub struct BookTickerEvent {
     pub symbol: String,
     /// Best bid.
     #[serde(rename = "b")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub bid: Decimal,
     /// Its quantity.
     #[serde(rename = "B")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub bid_qty: Decimal,
     /// Best ask.
     #[serde(rename = "a")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub ask: Decimal,
     /// Its quantity.
     #[serde(rename = "A")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub ask_qty: Decimal,
 }
 
@@ -139,9 +151,11 @@ pub struct TradeEvent {
     pub trade_id: u64,
     /// Price.
     #[serde(rename = "p")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub price: Decimal,
     /// Quantity.
     #[serde(rename = "q")]
+    #[serde(deserialize_with = "super::decimal::exact")]
     pub qty: Decimal,
     /// Trade time.
     #[serde(rename = "T")]
