@@ -143,12 +143,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// A positive price with up to 8 places.
+/// A positive price with up to 8 places, within the prices a candle may hold
+/// (`MIN_CANDLE_PRICE`..=`MAX_CANDLE_PRICE`: 10^-8..=10^10).
 fn price(rng: &mut Rng) -> Decimal {
-    Decimal::new(
-        1 + (rng.next() % 10_000_000_000_000) as i64,
-        rng.below(9) as u32,
-    )
+    let scale = rng.below(9) as u32;
+    let digits = 10_000_000_000_000_u64.min(10_u64.pow(10 + scale));
+    Decimal::new(1 + (rng.next() % digits) as i64, scale)
 }
 
 /// `value` written one of the exact ways a file may hold it.

@@ -122,12 +122,12 @@ pub(super) fn dec(rng: &mut Rng) -> (Decimal, Node) {
     (value, leaf(Kind::Dec, Json::Str(text)))
 }
 
-/// A positive decimal below 10^12 with up to 8 places (a price that passes the candle checks).
+/// A positive decimal of at most 10^10 with up to 8 places (a price that passes the candle
+/// checks: `MIN_CANDLE_PRICE`..=`MAX_CANDLE_PRICE`).
 fn price(rng: &mut Rng) -> Decimal {
-    Decimal::from_i128_with_scale(
-        1 + (rng.next() % 100_000_000_000) as i128,
-        rng.below(9) as u32,
-    )
+    let scale = rng.below(9) as u32;
+    let digits = 100_000_000_000_u64.min(10_u64.pow(10 + scale));
+    Decimal::from_i128_with_scale(1 + (rng.next() % digits) as i128, scale)
 }
 
 fn price_node(value: Decimal) -> Node {
