@@ -48,7 +48,11 @@ fn kills_dropped_streams_and_clock_skews_leave_the_trades_of_the_calm_run() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}\n{stderr}");
     assert_eq!(figure(&report, "bars closed"), 150, "{report}");
-    assert_eq!(figure(&report, "venue faults"), faults_in(150, 5), "{report}");
+    assert_eq!(
+        figure(&report, "venue faults"),
+        faults_in(150, 5),
+        "{report}"
+    );
     assert!(figure(&report, "kills") > 20, "{report}");
     for invariant in [
         "every bar handled",
@@ -71,7 +75,11 @@ fn every_kind_of_venue_fault_loses_and_duplicates_nothing() {
         chaos_at_the_sim_venue(&["--bars", "150", "--fault-every", "3", "--kill-every", "30"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}\n{stderr}");
-    assert_eq!(figure(&report, "venue faults"), faults_in(150, 3), "{report}");
+    assert_eq!(
+        figure(&report, "venue faults"),
+        faults_in(150, 3),
+        "{report}"
+    );
     for invariant in [
         "every bar handled",
         "the run ended cleanly",
