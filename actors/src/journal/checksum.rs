@@ -12,7 +12,8 @@
 /// Bytes of the checksum in front of each stored value.
 pub(super) const CHECKSUM_LEN: usize = 4;
 
-fn crc(key: &str, payload: &[u8]) -> u32 {
+/// The CRC-32 of `key` and `payload` together.
+pub(super) fn crc(key: &str, payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&(key.len() as u64).to_le_bytes());
     hasher.update(key.as_bytes());

@@ -6,12 +6,18 @@
 //! the archive, or both (both agree; the store's copy wins). A line cut short by a crash is
 //! the last one, never read, and cut off before the next append.
 //!
+//! Each line is a point's JSON, a tab and the CRC-32 (8 hex digits) of the file's name and
+//! that JSON, so that a line damaged on disk is refused naming its line instead of read as a
+//! point never written. Lines without a checksum, written before it existed, are read only
+//! ahead of the first line that has one.
+//!
 //! [`Journal::retain_equity`]: super::Journal::retain_equity
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use super::checksum::crc;
 use super::records::JournalError;
 use super::store::StoreError;
 use crate::model::EquityPoint;
@@ -30,25 +36,60 @@ fn io_error(path: &Path, operation: &'static str, e: std::io::Error) -> JournalE
 /// Every complete line's point, in file order; none when the file does not exist. A last
 /// line without its newline was cut short by a crash and is left out.
 pub fn read_archive(path: &Path) -> Result<Vec<EquityPoint>, JournalError> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut file) => file
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| io_error(path, "read equity archive", e))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_error(path, "open equity archive", e)),
     };
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    let complete = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&[][..], |end| &bytes[..end]);
+    if complete.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut checked_from = None;
     complete
-        .lines()
+        .split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| JournalError::Corrupt {
+            let corrupt = |reason: String| JournalError::Corrupt {
                 key: format!("{}:{}", path.display(), i + 1),
-                reason: e.to_string(),
-            })
+                reason,
+            };
+            let line = std::str::from_utf8(line).map_err(|e| corrupt(e.to_string()))?;
+            let json = match line.rsplit_once('\t') {
+                Some((json, sum)) => {
+                    checked_from.get_or_insert(i + 1);
+                    check_line(json, sum).map_err(corrupt)?
+                }
+                None => match checked_from {
+                    Some(first) => {
+                        return Err(corrupt(format!(
+                            "no checksum, although every line from line {first} has one"
+                        )))
+                    }
+                    None => line,
+                },
+            };
+            serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))
         })
         .collect()
+}
+
+/// `json` once `sum` is its checksum; otherwise why not.
+fn check_line<'a>(json: &'a str, sum: &str) -> Result<&'a str, String> {
+    let expected = crc(EQUITY_ARCHIVE_FILE, json.as_bytes());
+    match u32::from_str_radix(sum, 16) {
+        Ok(stored) if sum.len() == 8 && stored == expected => Ok(json),
+        _ => Err(format!(
+            "checksum mismatch (stored {sum:?}, computed {expected:08x}): the line was damaged \
+             on disk"
+        )),
+    }
 }
 
 /// Appends `points` (oldest first) and syncs them: durable once this returns `Ok`. A line
@@ -69,11 +110,12 @@ pub fn append_archive(path: &Path, points: &[EquityPoint]) -> Result<(), Journal
         .map_err(|e| err("cut a torn equity archive line", e))?;
     let mut lines = Vec::with_capacity(points.len() * 96);
     for point in points {
-        serde_json::to_writer(&mut lines, point).map_err(|e| JournalError::Encode {
+        let json = serde_json::to_string(point).map_err(|e| JournalError::Encode {
             key: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        lines.push(b'\n');
+        let sum = crc(EQUITY_ARCHIVE_FILE, json.as_bytes());
+        lines.extend_from_slice(format!("{json}\t{sum:08x}\n").as_bytes());
     }
     file.write_all(&lines)
         .and_then(|_| file.sync_data())

@@ -90,6 +90,75 @@ fn a_crash_mid_archive_loses_and_duplicates_no_point() {
     assert!(text.ends_with('\n') && !text.contains("{\"ts\":{"));
 }
 
+/// The byte range of line `n` (from 1) of `text`, without its newline.
+fn line_span(text: &[u8], n: usize) -> std::ops::Range<usize> {
+    let mut starts = std::iter::once(0).chain(
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    let start = starts.nth(n - 1).unwrap();
+    start..start + text[start..].iter().position(|b| *b == b'\n').unwrap()
+}
+
+#[test]
+fn a_damaged_archive_line_is_refused_naming_it_never_read_as_another_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    drop(marked(&path, 100, Some(MIN_KEEP_EQUITY)));
+    let archive = path.join(EQUITY_ARCHIVE_FILE);
+    let good = fs::read(&archive).unwrap();
+    let points = read_archive(&archive).unwrap();
+    let mut refused = 0;
+    for at in line_span(&good, 2) {
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[at] ^= 1 << bit;
+            fs::write(&archive, &bad).unwrap();
+            match read_archive(&archive) {
+                // An upper-case hex digit of the checksum is the same checksum.
+                Ok(read) => assert_eq!(read, points, "byte {at} bit {bit}: other points"),
+                Err(e) => {
+                    refused += 1;
+                    let e = e.to_string();
+                    assert!(e.contains(&format!("{EQUITY_ARCHIVE_FILE}:2")), "{e}");
+                }
+            }
+        }
+    }
+    assert!(refused > 8 * 40, "{refused} flips refused");
+    // The journal refuses to load such an archive, naming the line.
+    let mut bad = good.clone();
+    bad[line_span(&good, 2).start + 8] ^= 1;
+    fs::write(&archive, &bad).unwrap();
+    let journal = Journal::open(SledStore::open(&path).unwrap()).unwrap();
+    let err = journal.load().unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+}
+
+#[test]
+fn archive_lines_without_a_checksum_are_read_only_ahead_of_checked_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join(EQUITY_ARCHIVE_FILE);
+    // An archive written before lines carried a checksum, then appended to.
+    let old: String = (1..=3)
+        .map(|h| serde_json::to_string(&point(h)).unwrap() + "\n")
+        .collect();
+    fs::write(&archive, &old).unwrap();
+    super::equity_archive::append_archive(&archive, &[point(4), point(5)]).unwrap();
+    assert_eq!(read_archive(&archive).unwrap(), curve(5));
+    // A line without one after those that have one is damage, not history.
+    let mut text = fs::read_to_string(&archive).unwrap();
+    text.push_str(&(serde_json::to_string(&point(6)).unwrap() + "\n"));
+    fs::write(&archive, text).unwrap();
+    let err = read_archive(&archive).unwrap_err().to_string();
+    assert!(
+        err.contains(":6") && err.contains("no checksum, although every line from line 4"),
+        "{err}"
+    );
+}
+
 /// Every record of every tree of the store at `path`.
 fn records(path: &Path) -> BTreeMap<(Vec<u8>, Vec<u8>), Vec<u8>> {
     let store = SledStore::open(path).unwrap();
