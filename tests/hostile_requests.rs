@@ -124,6 +124,37 @@ fn key() -> Vec<(&'static str, Vec<u8>)> {
     vec![("X-MBX-APIKEY", API_KEY.as_bytes().to_vec())]
 }
 
+/// A signed order whose body stops halfway: the venue does not wait for ever (nor act on half
+/// an order) but answers 408 with Binance's body once the body is late.
+#[test]
+fn a_body_that_stalls_gets_a_408_and_leaves_the_account_alone() {
+    let venue = seeded_venue();
+    let before = venue::account(&venue, 3, 1);
+    let order = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=10000.00";
+    let signed = venue
+        .signer()
+        .signed_query(&format!("{order}&timestamp={}", now_ms()));
+    let mut bytes = request("POST", "/api/v3/order", &key(), signed.as_bytes());
+    bytes.truncate(bytes.len() - signed.len() / 2);
+    let started = Instant::now();
+    let mut stream = raw_http::connect(&addr(venue.base_url()));
+    stream.write_all(&bytes).unwrap();
+    let reply = raw_http::read_reply(stream, started)
+        .unwrap_or_else(|e| panic!("a body that stalls got no answer: {e}"));
+    assert_eq!(reply.status, 408, "{}\n{}", reply.head, reply.text());
+    let (code, msg) = venue::binance_error(&reply)
+        .unwrap_or_else(|| panic!("no Binance error body: {}", reply.text()));
+    assert_eq!(code, -1100, "{msg}");
+    assert!(msg.contains("did not arrive within"), "{msg}");
+    assert_eq!(
+        before,
+        venue::account(&venue, 3, 1),
+        "half an order changed the account"
+    );
+    eprintln!("a stalled body: {} after {:?}", reply.status, reply.took);
+    assert_venue_sound(&venue);
+}
+
 #[test]
 fn oversized_and_malformed_requests_get_a_4xx_and_leave_the_account_alone() {
     let venue = seeded_venue();

@@ -18,6 +18,7 @@ use super::App;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap_fn(crate::body_deadline::with_body_deadline)
             .route("/submissions", web::get().to(submissions))
             .route("/faults", web::get().to(get_faults))
             .route("/faults", web::post().to(set_faults))

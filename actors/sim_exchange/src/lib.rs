@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_deadline;
 pub mod config;
 pub mod error;
 pub mod faults;

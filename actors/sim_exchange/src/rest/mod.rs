@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::body_deadline::{is_body_timeout, with_body_deadline};
 use super::error::ApiErr;
 use super::params::Params;
 use super::state::{ListRecord, OrderRecord};
@@ -36,6 +37,7 @@ use orders::{account, cancel_order, my_trades, new_order, open_orders, query_ord
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v3")
+            .wrap_fn(with_body_deadline)
             .route("/ping", web::get().to(ping))
             .route("/time", web::get().to(time))
             .route("/exchangeInfo", web::get().to(exchange_info))
@@ -76,11 +78,13 @@ type Answer = Result<Value, ApiErr>;
 /// handler still answers, so that the refusal carries Binance's body.
 pub(super) type Body = Result<Bytes, actix_web::Error>;
 
-/// The refusal for a body actix would not read: its 4xx (413 when too large), with
-/// Binance's body rather than actix's plain text.
+/// The refusal for a body actix would not read: its 4xx (413 when too large, 408 when it
+/// did not arrive in time), with Binance's body rather than actix's plain text.
 fn unreadable(e: &actix_web::Error) -> ApiErr {
     let status = e.as_response_error().status_code().as_u16();
-    let status = if (400..500).contains(&status) {
+    let status = if is_body_timeout(e) {
+        408
+    } else if (400..500).contains(&status) {
         status
     } else {
         400
