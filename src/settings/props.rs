@@ -12,41 +12,13 @@
 //! Each property runs proptest's default 256 cases; `PROPTEST_CASES` raises it, e.g.
 //! `PROPTEST_CASES=20000 cargo test --release --lib settings::props`.
 
+use keel_core::testing::{props_config as config, Rng};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use toml::Value;
 
 use super::{Settings, SettingsError};
 
 const PAPER_SIM: &str = include_str!("../../config/paper-sim.toml");
-
-fn config() -> Config {
-    Config {
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-/// xorshift64*: every choice of one case, from one seed proptest generates.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-}
 
 /// A valid configuration with every key written out.
 fn base(rng: &mut Rng) -> Value {

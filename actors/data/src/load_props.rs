@@ -18,42 +18,11 @@ use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use rust_decimal::Decimal;
 
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 use crate::{bar_start, load_candles};
-
-fn config() -> Config {
-    Config {
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-/// xorshift64*: every choice of one case, from one seed proptest generates.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use keel_core::testing::{props_config as config, Rng};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {

@@ -8,9 +8,10 @@ use proptest::prelude::*;
 
 use super::{read_news, LoadedNews, NewsError};
 use crate::model::{Symbol, Timestamp};
-use crate::testing::json::{arbitrary, Json, Rng};
 use crate::testing::props::{config, damage};
 use crate::{Headline, SentimentConfig, SymbolTagger};
+use keel_core::testing::json::{arbitrary, Json};
+use keel_core::testing::Rng;
 
 /// Milliseconds of 0000-01-01 and of 9999-12-31T23:59:59.999.
 const EARLIEST: i64 = -62_167_219_200_000;

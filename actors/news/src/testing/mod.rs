@@ -3,8 +3,6 @@
 
 mod http_server;
 #[cfg(test)]
-pub(crate) mod json;
-#[cfg(test)]
 pub(crate) mod props;
 
 pub use http_server::{FakeRequest, FakeResponse, FakeServer};

@@ -1,17 +1,8 @@
 //! What every property test of the crate shares: the configuration and byte-level damage.
 
-use proptest::test_runner::Config;
+use keel_core::testing::Rng;
 
-use super::json::Rng;
-
-/// proptest's defaults (256 cases, or `PROPTEST_CASES`), without regression files: a case
-/// found is kept as a plain unit test instead.
-pub fn config() -> Config {
-    Config {
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
+pub use keel_core::testing::props_config as config;
 
 /// Byte-level damage: flips, deletions, insertions, repeats; the result read as UTF-8 with
 /// replacement characters, as the HTTP client does.

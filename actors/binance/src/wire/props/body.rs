@@ -1,7 +1,8 @@
 //! A body as a tree that knows what each value is, so that a property can damage one value or
 //! member in a way the wire types must refuse, and know what the refusal says.
 
-use super::json::{Json, Rng};
+use keel_core::testing::json::Json;
+use keel_core::testing::Rng;
 
 /// What a value is to the wire type that reads it.
 #[derive(Debug, Clone, Copy, PartialEq)]

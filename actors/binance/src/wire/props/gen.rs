@@ -4,8 +4,9 @@
 use rust_decimal::Decimal;
 
 use super::body::{leaf, Kind, Member, Node};
-use super::json::{Json, Rng};
 use crate::wire::*;
+use keel_core::testing::json::Json;
+use keel_core::testing::Rng;
 
 /// Every REST body keel reads, and the stream payloads read through serde.
 #[derive(Debug, Clone, PartialEq)]

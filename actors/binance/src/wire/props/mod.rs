@@ -20,13 +20,11 @@
 
 mod body;
 mod gen;
-mod json;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use rust_decimal::Decimal;
 
 use super::{parse_exact, ApiError, KlineRow};
@@ -37,14 +35,8 @@ use crate::model::{
 use crate::SymbolFilters;
 use body::Node;
 use gen::{body, dec, good_kline_row, kline_row, kline_row_node};
-use json::{Json, Rng};
-
-fn config() -> Config {
-    Config {
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
+use keel_core::testing::json::Json;
+use keel_core::testing::{props_config as config, Rng};
 
 fn page_node(rows: &[KlineRow]) -> Node {
     Node::List(rows.iter().map(kline_row_node).collect())

@@ -6,8 +6,8 @@ use proptest::prelude::*;
 
 use crate::feed::{parse_feed_date, parse_iso8601_utc, parse_rfc2822, parse_rfc3339};
 use crate::model::Timestamp;
-use crate::testing::json::Rng;
 use crate::testing::props::config;
+use keel_core::testing::Rng;
 
 /// A civil date-time and the offset it was written in (minutes east of UTC).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use super::dates::{civil, rfc2822, rfc3339};
 use crate::feed::{parse_feed, FeedItem, SeenItems};
 use crate::model::{Symbol, Timestamp};
-use crate::testing::json::Rng;
 use crate::testing::props::{config, damage};
 use crate::{SentimentConfig, SymbolTagger};
+use keel_core::testing::Rng;
 
 /// What an item's date element holds.
 #[derive(Debug, Clone)]

@@ -8,8 +8,9 @@ use crate::llm::config::AnalystKind;
 use crate::llm::prompt::Prompt;
 use crate::llm::provider::{read_completion, Completion};
 use crate::llm::reply::{parse_reply, ReplyError};
-use crate::testing::json::{arbitrary, Json, Rng};
 use crate::testing::props::{config, damage};
+use keel_core::testing::json::{arbitrary, Json};
+use keel_core::testing::Rng;
 use serde_json::value::RawValue;
 
 fn prompt() -> Prompt {

@@ -6,9 +6,10 @@ use serde_json::value::RawValue;
 use super::{array, exact_members, number, string};
 use crate::llm::reply::{parse_reply, ReplyError, MAX_EVENTS, MAX_KEY_FACTORS, MAX_TEXT_CHARS};
 use crate::model::{EventKind, Severity};
-use crate::testing::json::{arbitrary, number_text, text, Json, Rng};
 use crate::testing::props::{config, damage};
 use crate::{Analysis, DetectedEvent};
+use keel_core::testing::json::{arbitrary, number_text, text, Json};
+use keel_core::testing::Rng;
 
 const KINDS: [(&str, EventKind); 7] = [
     ("HACK", EventKind::Hack),

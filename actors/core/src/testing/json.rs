@@ -1,52 +1,23 @@
 //! A JSON writer for property tests: the same value rendered many valid ways (key order,
-//! whitespace, string escapes), and a small deterministic random source to pick them.
+//! whitespace, string escapes), its choices drawn from a [`Rng`].
+
+use super::Rng;
 
 /// A JSON value. Numbers are kept as the text to write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, as the text to write.
     Num(String),
+    /// A string, escaped when written.
     Str(String),
+    /// An array.
     Arr(Vec<Json>),
+    /// An object, its keys in the order to write them.
     Obj(Vec<(String, Json)>),
-}
-
-/// xorshift64*: the choices of one rendering, from one seed proptest generates.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number below `n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True one time in `n`.
-    pub fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
 }
 
 /// JSON whitespace, none most of the time.
