@@ -249,6 +249,15 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, value_delimiter = ',',
           default_values_t = crate::commands::chaos::VenueFault::defaults())]
     pub venue_faults: Vec<crate::commands::chaos::VenueFault>,
+    /// With a model analyst in `record` mode (such as config/llm-local.toml), keel chaos
+    /// plays the model on loopback: requests between two model faults in the chaos run (0:
+    /// none; 1 is refused, as a retry would be struck again).
+    #[arg(long, default_value_t = 4)]
+    pub model_fault_every: u64,
+    /// With a model analyst: the kinds of model fault drawn from (with --seed).
+    #[arg(long, value_enum, value_delimiter = ',',
+          default_values_t = crate::commands::chaos::ModelFault::ALL.to_vec())]
+    pub model_faults: Vec<crate::commands::chaos::ModelFault>,
 }
 
 /// Arguments of `keel backtest`.

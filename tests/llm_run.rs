@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use keel_news::testing::{FakeRequest, FakeResponse, FakeServer};
 use serde_json::json;
 
@@ -20,35 +18,6 @@ fn model(_: &FakeRequest, _: usize) -> FakeResponse {
     FakeResponse::json(200, &body.to_string())
 }
 
-/// The shipped `config/llm-local.toml`, with absolute data paths, a short range, a private
-/// cache, store and log, and the fake server as its base URL.
-fn local_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(repo.join("config/llm-local.toml"))
-        .unwrap()
-        .replace("\"data/", &format!("\"{}/data/", repo.display()))
-        .replace(
-            "start = \"2018-01-01\"",
-            "start = \"2018-01-10\"\nend = \"2018-01-25\"",
-        )
-        .replace("\"http://127.0.0.1:11434\"", &format!("\"{base_url}\""))
-        .replace(
-            "\"var/llm-cache\"",
-            &format!("\"{}\"", dir.join("cache").display()),
-        )
-        .replace(
-            "\"var/llm-local\"",
-            &format!("\"{}\"", dir.join("store").display()),
-        )
-        .replace(
-            "\"var/log/llm-local\"",
-            &format!("\"{}\"", dir.join("log").display()),
-        );
-    let path = dir.join("llm.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn keel(args: &[&str]) -> std::process::Output {
     let mut command = common::process::keel(args);
     command.env_remove("KEEL_TEST_UNSET_KEY");
@@ -59,7 +28,7 @@ fn keel(args: &[&str]) -> std::process::Output {
 fn keel_run_records_from_a_local_server_and_the_backtest_replays_it() {
     let server = FakeServer::start(model);
     let dir = tempfile::tempdir().unwrap();
-    let config = local_config(dir.path(), &server.url());
+    let config = common::llm_local_config(dir.path(), &server.url());
     let config = config.to_str().unwrap();
 
     let run = keel(&["run", "--config", config]);
@@ -92,7 +61,7 @@ fn keel_run_records_from_a_local_server_and_the_backtest_replays_it() {
 fn a_missing_api_key_variable_is_a_configuration_error() {
     let server = FakeServer::start(model);
     let dir = tempfile::tempdir().unwrap();
-    let config = local_config(dir.path(), &server.url());
+    let config = common::llm_local_config(dir.path(), &server.url());
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "model = \"llama3.1\"",
         "model = \"llama3.1\"\napi_key_env = \"KEEL_TEST_UNSET_KEY\"",
@@ -112,7 +81,7 @@ fn a_missing_api_key_variable_is_a_configuration_error() {
 fn the_model_analysts_requests_and_tokens_are_in_the_metrics() {
     let server = FakeServer::start(model);
     let dir = tempfile::tempdir().unwrap();
-    let config = local_config(dir.path(), &server.url());
+    let config = common::llm_local_config(dir.path(), &server.url());
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace("at_end = \"exit\"", "at_end = \"wait\"");

@@ -13,7 +13,7 @@ use keel_actors::execution::{SimVenue, Venue, VenueFaults, VenueGuard};
 use keel_actors::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
 use keel_actors::fusion::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::messages::{Flush, Record, RefusalCounts, Summarize};
+use keel_actors::messages::{Flush, Record, RefusalCounts, SentimentSummary, Summarize};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
@@ -107,6 +107,8 @@ pub struct RunReport {
     pub record: RunRecord,
     /// How the replay ended.
     pub outcome: FeedOutcome,
+    /// What the sentiment actor did (`None`: it could not answer).
+    pub sentiment: Option<SentimentSummary>,
 }
 
 /// Runs the actor pipeline over `inputs` and returns when the feed has finished (end of
@@ -439,11 +441,11 @@ async fn run_graph(
     // The operator's view stays up while the pipeline drains; then the plane stops.
     let report: anyhow::Result<RunReport> = async {
     // Queries go through the routes too: an actor killed during the run has a successor.
-    match Inbox::of(&sentiment, &sentiment_receiver)
+    let sentiment_summary = Inbox::of(&sentiment, &sentiment_receiver)
         .ask(Summarize)
-        .await?
-    {
-        Some(summary) => log_sentiment_summary(&summary),
+        .await?;
+    match &sentiment_summary {
+        Some(summary) => log_sentiment_summary(summary),
         None => warn!(
             "the sentiment actor could not summarise its work (see the supervision events above)"
         ),
@@ -482,6 +484,7 @@ async fn run_graph(
         health,
         kills: ChaosKills::from_stats(&supervision.stats()),
         supervision: supervision.stats(),
+        sentiment: sentiment_summary,
     })
     }
     .await;

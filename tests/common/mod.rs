@@ -79,3 +79,32 @@ pub fn keel_chaos_at_the_sim_venue(args: &[&str]) -> std::process::Output {
         .env("KEEL_BINANCE_API_SECRET", "chaos-test-secret");
     process::run(command, "keel chaos against the sim venue")
 }
+
+/// The shipped `config/llm-local.toml`, with absolute data paths, a short range, a private
+/// cache, store and log, and the fake server as its base URL.
+pub fn llm_local_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(repo.join("config/llm-local.toml"))
+        .unwrap()
+        .replace("\"data/", &format!("\"{}/data/", repo.display()))
+        .replace(
+            "start = \"2018-01-01\"",
+            "start = \"2018-01-10\"\nend = \"2018-01-25\"",
+        )
+        .replace("\"http://127.0.0.1:11434\"", &format!("\"{base_url}\""))
+        .replace(
+            "\"var/llm-cache\"",
+            &format!("\"{}\"", dir.join("cache").display()),
+        )
+        .replace(
+            "\"var/llm-local\"",
+            &format!("\"{}\"", dir.join("store").display()),
+        )
+        .replace(
+            "\"var/log/llm-local\"",
+            &format!("\"{}\"", dir.join("log").display()),
+        );
+    let path = dir.join("llm.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
