@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 use crate::{bar_start, load_candles};
-use keel_core::testing::{props_config as config, Rng};
+use keel_core::testing::{damage, props_config as config, Rng};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -325,23 +325,12 @@ proptest! {
     fn any_bytes_load_or_fail_naming_the_file_without_panic(seed in any::<u64>()) {
         let mut rng = Rng::new(seed);
         let (file, _, _) = valid_file(&mut rng);
-        let mut bytes = if rng.one_in(6) {
+        let bytes = if rng.one_in(6) {
             (0..rng.below(200)).map(|_| rng.next() as u8).collect()
         } else {
             file.text(&mut rng).into_bytes()
         };
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(bytes.len() + 1);
-            match rng.below(4) {
-                0 if at < bytes.len() => bytes[at] = *rng.pick(b"\"[],-.0eE\n\r\\x\x00\xff"),
-                1 => bytes.truncate(at),
-                2 => {
-                    let piece = bytes[at..].to_vec();
-                    bytes.extend_from_slice(&piece);
-                }
-                _ => bytes.insert(at, rng.next() as u8),
-            }
-        }
+        let bytes = damage(&bytes, &mut rng, b"\"[],-.0eE\n\r\\x\x00\xff");
         let mut bytes = if file.gzipped { gzip(&bytes) } else { bytes };
         if file.gzipped && rng.one_in(3) {
             let at = rng.below(bytes.len());

@@ -10,4 +10,4 @@ mod rng;
 pub use candles::{flat_hour, HOUR_MS};
 pub use json::Json;
 pub use om_driver::{btc, candles, Driver};
-pub use rng::{props_config, Rng};
+pub use rng::{damage, props_config, Rng};

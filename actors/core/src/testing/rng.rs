@@ -51,3 +51,32 @@ pub fn props_config() -> proptest::test_runner::Config {
         ..proptest::test_runner::Config::default()
     }
 }
+
+/// Byte-level damage to `bytes`, drawn from `rng`: one to four bytes set (to one of `nasty`
+/// or any byte), deleted, inserted or followed by a repeat of what comes after them, or the
+/// rest cut off.
+pub fn damage(bytes: &[u8], rng: &mut Rng, nasty: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        let byte = if rng.one_in(2) {
+            *rng.pick(nasty)
+        } else {
+            rng.next() as u8
+        };
+        match rng.below(5) {
+            0 if at < out.len() => out[at] = byte,
+            1 if at < out.len() => {
+                out.remove(at);
+            }
+            2 => out.insert(at, byte),
+            3 if at < out.len() => {
+                let end = (at + 1 + rng.below(16)).min(out.len());
+                let copy = out[at..end].to_vec();
+                out.splice(at..at, copy);
+            }
+            _ => out.truncate(at),
+        }
+    }
+    out
+}

@@ -36,7 +36,7 @@ use crate::SymbolFilters;
 use body::Node;
 use gen::{body, dec, good_kline_row, kline_row, kline_row_node};
 use keel_core::testing::json::Json;
-use keel_core::testing::{props_config as config, Rng};
+use keel_core::testing::{damage, props_config as config, Rng};
 
 fn page_node(rows: &[KlineRow]) -> Node {
     Node::List(rows.iter().map(kline_row_node).collect())
@@ -268,18 +268,7 @@ proptest! {
         if rng.one_in(5) {
             bytes = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
         }
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(bytes.len() + 1);
-            match rng.below(4) {
-                0 if at < bytes.len() => bytes[at] = *rng.pick(b"\"{}[],:-.0e\\x\x00\xff"),
-                1 => bytes.truncate(at),
-                2 => {
-                    let piece = bytes[at..].to_vec();
-                    bytes.extend_from_slice(&piece);
-                }
-                _ => bytes.insert(at, rng.next() as u8),
-            }
-        }
+        let bytes = damage(&bytes, &mut rng, b"\"{}[],:-.0e\\x\x00\xff");
         if let Ok(text) = std::str::from_utf8(&bytes) {
             let _ = expected.parse_like(text);
         }
