@@ -74,7 +74,8 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Settles what a compaction interrupted by a crash left beside the store at `path` (see the
-/// module's documentation). Nothing to do, the usual case, costs three `stat`s.
+/// module's documentation). Nothing to do, the usual case, costs three `stat`s; the parent
+/// directory (which need not exist yet) is synced only when something was moved or removed.
 pub fn finish_interrupted(path: &Path) -> Result<(), StoreError> {
     let (staging, done, old) = (
         beside(path, "compacting"),
@@ -82,8 +83,10 @@ pub fn finish_interrupted(path: &Path) -> Result<(), StoreError> {
         beside(path, "old"),
     );
     let step = |what: &str, r: std::io::Result<()>| r.map_err(|e| failed(path, what, e));
+    let mut settled = false;
     if staging.exists() {
         step("remove a half-made copy", fs::remove_dir_all(&staging))?;
+        settled = true;
     }
     if done.exists() {
         if path.exists() {
@@ -91,6 +94,7 @@ pub fn finish_interrupted(path: &Path) -> Result<(), StoreError> {
         } else {
             step("move the copy into place", fs::rename(&done, path))?;
         }
+        settled = true;
     }
     if old.exists() {
         if path.exists() {
@@ -98,8 +102,12 @@ pub fn finish_interrupted(path: &Path) -> Result<(), StoreError> {
         } else {
             step("move the old store back", fs::rename(&old, path))?;
         }
+        settled = true;
     }
-    step("sync the parent directory", sync_dir(parent(path)))
+    if settled {
+        step("sync the parent directory", sync_dir(parent(path)))?;
+    }
+    Ok(())
 }
 
 /// Compacts the store at `path` (see the module's documentation). Refused while another

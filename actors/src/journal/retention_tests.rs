@@ -189,6 +189,16 @@ fn bloated(path: &Path) {
     store.flush().unwrap();
 }
 
+/// Opening a store settles an interrupted compaction first; with nothing to settle it must
+/// not need the store's parent directory to exist (sled creates it).
+#[test]
+fn a_store_opens_where_no_directory_exists_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not").join("yet").join("journal");
+    let journal = marked(&path, 3, None);
+    assert_eq!(journal.load().unwrap().equity, curve(3));
+}
+
 #[test]
 fn compaction_keeps_every_record_and_gives_space_back() {
     let dir = tempfile::tempdir().unwrap();
