@@ -47,10 +47,12 @@ impl BarAligner {
     /// Every queued bar that all symbols have reached, in (open time, symbol order).
     fn release(&mut self) -> Vec<Candle> {
         let mut out = Vec::new();
-        let Some(horizon) = self.reached.iter().copied().collect::<Option<Vec<_>>>() else {
+        // Nothing is complete until every symbol has a bar (and an aligner of no symbol never
+        // gets one).
+        let reached: Option<Vec<_>> = self.reached.iter().copied().collect();
+        let Some(horizon) = reached.and_then(|times| times.into_iter().min()) else {
             return out;
         };
-        let horizon = horizon.into_iter().min().expect("at least one symbol");
         loop {
             let next = self
                 .queues
