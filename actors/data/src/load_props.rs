@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 use crate::{bar_start, load_candles};
-use keel_core::testing::{damage, props_config as config, Rng};
+use keel_core::testing::{candle_ohlc, candle_price, damage, props_config as config, Rng};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -112,14 +112,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// A positive price with up to 8 places, within the prices a candle may hold
-/// (`MIN_CANDLE_PRICE`..=`MAX_CANDLE_PRICE`: 10^-8..=10^10).
-fn price(rng: &mut Rng) -> Decimal {
-    let scale = rng.below(9) as u32;
-    let digits = 10_000_000_000_000_u64.min(10_u64.pow(10 + scale));
-    Decimal::new(1 + (rng.next() % digits) as i64, scale)
-}
-
 /// `value` written one of the exact ways a file may hold it.
 fn written(value: Decimal, kind: Kind, rng: &mut Rng) -> String {
     let plain = value.to_string();
@@ -154,18 +146,11 @@ fn valid_file(rng: &mut Rng) -> (File, Interval, Vec<Candle>) {
     let mut candles = Vec::new();
     let mut rows = Vec::new();
     for _ in 0..1 + rng.below(30) {
-        let mut p: Vec<Decimal> = (0..4).map(|_| price(rng)).collect();
-        p.sort();
-        let (low, high) = (p[0], p[3]);
-        let (open, close) = if rng.one_in(2) {
-            (p[1], p[2])
-        } else {
-            (p[2], p[1])
-        };
+        let [open, high, low, close] = candle_ohlc(rng);
         let volume = if rng.one_in(8) {
             Decimal::ZERO
         } else {
-            price(rng)
+            candle_price(rng)
         };
         let mut row = vec![time_text(t, kind, rng)];
         for v in [open, high, low, close, volume] {

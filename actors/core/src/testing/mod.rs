@@ -7,7 +7,7 @@ pub mod json;
 mod om_driver;
 mod rng;
 
-pub use candles::{flat_hour, HOUR_MS};
+pub use candles::{candle_ohlc, candle_price, flat_hour, HOUR_MS};
 pub use json::Json;
 pub use om_driver::{btc, candles, Driver};
 pub use rng::{damage, props_config, Rng};

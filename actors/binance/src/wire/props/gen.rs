@@ -3,10 +3,11 @@
 
 use rust_decimal::Decimal;
 
-use super::body::{leaf, Kind, Member, Node};
+use super::body::{leaf, Kind, Node};
+use super::values::*;
 use crate::wire::*;
 use keel_core::testing::json::Json;
-use keel_core::testing::Rng;
+use keel_core::testing::{candle_ohlc, candle_price, Rng};
 
 /// Every REST body keel reads, and the stream payloads read through serde.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,240 +96,6 @@ pub(super) fn body(rng: &mut Rng) -> (Body, Node) {
     }
 }
 
-/// A decimal of any scale up to 28 and any mantissa below 2^96, written as Binance does
-/// (trailing zeros now and then: `"0.00100000"`).
-pub(super) fn dec(rng: &mut Rng) -> (Decimal, Node) {
-    let scale = if rng.one_in(4) {
-        rng.below(29) as u32
-    } else {
-        rng.below(9) as u32
-    };
-    let mantissa: i128 = match rng.below(5) {
-        0 => rng.below(1000) as i128,
-        1 => rng.next() as i128,
-        2 => ((rng.next() as i128) << 32 | (rng.next() >> 32) as i128) & ((1 << 96) - 1),
-        3 => (1 << 96) - 1 - rng.below(3) as i128,
-        _ => (rng.next() % 100_000_000) as i128,
-    };
-    let mantissa = if rng.one_in(10) { -mantissa } else { mantissa };
-    let value = Decimal::from_i128_with_scale(mantissa, scale);
-    let mut text = value.to_string();
-    let pad = rng.below(5).min(28 - scale as usize);
-    if pad > 0 {
-        if scale == 0 {
-            text.push('.');
-        }
-        text.push_str(&"0".repeat(pad));
-    }
-    (value, leaf(Kind::Dec, Json::Str(text)))
-}
-
-/// A positive decimal of at most 10^10 with up to 8 places (a price that passes the candle
-/// checks: `MIN_CANDLE_PRICE`..=`MAX_CANDLE_PRICE`).
-fn price(rng: &mut Rng) -> Decimal {
-    let scale = rng.below(9) as u32;
-    let digits = 100_000_000_000_u64.min(10_u64.pow(10 + scale));
-    Decimal::from_i128_with_scale(1 + (rng.next() % digits) as i128, scale)
-}
-
-fn price_node(value: Decimal) -> Node {
-    leaf(Kind::Dec, Json::Str(value.to_string()))
-}
-
-fn int64(rng: &mut Rng) -> (i64, Node) {
-    let v = match rng.below(4) {
-        0 => *rng.pick(&[i64::MIN, i64::MAX, -1, 0, 1]),
-        1 => rng.below(10_000) as i64 - 5000,
-        _ => rng.next() as i64,
-    };
-    (v, leaf(Kind::I64, Json::Num(v.to_string())))
-}
-
-fn uint64(rng: &mut Rng) -> (u64, Node) {
-    let v = match rng.below(4) {
-        0 => *rng.pick(&[u64::MAX, 0, 1]),
-        1 => rng.below(10_000) as u64,
-        _ => rng.next(),
-    };
-    (v, leaf(Kind::U64, Json::Num(v.to_string())))
-}
-
-fn uint32(rng: &mut Rng) -> (u32, Node) {
-    let v = if rng.one_in(4) {
-        *rng.pick(&[u32::MAX, 0, 1])
-    } else {
-        rng.next() as u32
-    };
-    (v, leaf(Kind::U32, Json::Num(v.to_string())))
-}
-
-/// Up to 12 characters of mixed text: ASCII, JSON specials, controls, accents, emoji.
-pub(super) fn text(rng: &mut Rng, max: usize) -> String {
-    const CHARS: &[char] = &[
-        'a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u{1}', '\u{1f}', 'é', 'ß', '€', '—',
-        '\u{2028}', '\u{feff}', '😀', '{', '}', '[', ']', ',', ':', '<', '&',
-    ];
-    (0..rng.below(max + 1)).map(|_| *rng.pick(CHARS)).collect()
-}
-
-fn string(rng: &mut Rng) -> (String, Node) {
-    let s = if rng.one_in(2) {
-        rng.pick(&["BTCUSDT", "BTC", "USDT", "TRADING", "x-abc_123"])
-            .to_string()
-    } else {
-        text(rng, 12)
-    };
-    (s.clone(), leaf(Kind::Str, Json::Str(s)))
-}
-
-fn boolean(rng: &mut Rng) -> (bool, Node) {
-    let b = rng.one_in(2);
-    (b, leaf(Kind::Bool, Json::Bool(b)))
-}
-
-fn name<T: Copy>(rng: &mut Rng, all: &[T], names: &'static [&'static str]) -> (T, Node) {
-    let i = rng.below(all.len());
-    (all[i], leaf(Kind::Name(names), Json::Str(names[i].into())))
-}
-
-const SIDES: &[&str] = &["BUY", "SELL"];
-fn side(rng: &mut Rng) -> (OrderSide, Node) {
-    name(rng, &[OrderSide::Buy, OrderSide::Sell], SIDES)
-}
-
-const TYPES: &[&str] = &[
-    "LIMIT",
-    "MARKET",
-    "STOP_LOSS",
-    "STOP_LOSS_LIMIT",
-    "TAKE_PROFIT",
-    "TAKE_PROFIT_LIMIT",
-    "LIMIT_MAKER",
-];
-fn order_type(rng: &mut Rng) -> (OrderType, Node) {
-    use OrderType::*;
-    let all = [
-        Limit,
-        Market,
-        StopLoss,
-        StopLossLimit,
-        TakeProfit,
-        TakeProfitLimit,
-        LimitMaker,
-    ];
-    name(rng, &all, TYPES)
-}
-
-const TIFS: &[&str] = &["GTC", "IOC", "FOK"];
-fn tif(rng: &mut Rng) -> (TimeInForce, Node) {
-    use TimeInForce::*;
-    name(rng, &[Gtc, Ioc, Fok], TIFS)
-}
-
-const STATES: &[&str] = &[
-    "NEW",
-    "PARTIALLY_FILLED",
-    "FILLED",
-    "CANCELED",
-    "PENDING_CANCEL",
-    "REJECTED",
-    "EXPIRED",
-    "EXPIRED_IN_MATCH",
-];
-fn state(rng: &mut Rng) -> (OrderState, Node) {
-    use OrderState::*;
-    let all = [
-        New,
-        PartiallyFilled,
-        Filled,
-        Canceled,
-        PendingCancel,
-        Rejected,
-        Expired,
-        ExpiredInMatch,
-    ];
-    name(rng, &all, STATES)
-}
-
-/// Arbitrary JSON (for ignored fields), at most `depth` levels deep.
-pub(super) fn arbitrary(rng: &mut Rng, depth: usize) -> Json {
-    match rng.below(if depth == 0 { 4 } else { 6 }) {
-        0 => Json::Null,
-        1 => Json::Bool(rng.one_in(2)),
-        2 => Json::Num(
-            rng.pick(&["0", "-1", "1.5", "1e300", "123456789012345678901234567890"])
-                .to_string(),
-        ),
-        3 => Json::Str(text(rng, 12)),
-        4 => Json::Arr(
-            (0..rng.below(4))
-                .map(|_| arbitrary(rng, depth - 1))
-                .collect(),
-        ),
-        _ => Json::Obj(
-            (0..rng.below(4))
-                .map(|i| (format!("k{i}"), arbitrary(rng, depth - 1)))
-                .collect(),
-        ),
-    }
-}
-
-/// An object of `fields`, with fields the wire types ignore mixed in now and then, shuffled.
-fn obj(rng: &mut Rng, fields: Vec<(&str, Node, bool)>) -> Node {
-    let mut members: Vec<Member> = fields
-        .into_iter()
-        .map(|(key, node, required)| Member {
-            key: key.into(),
-            node,
-            required,
-        })
-        .collect();
-    for _ in 0..rng.below(3) {
-        let key = rng.pick(&[
-            "selfTradePreventionMode",
-            "icebergQty",
-            "permissions",
-            "zz",
-            "e\u{301}",
-            "ORDERID",
-        ]);
-        if members.iter().all(|m| m.key != *key) {
-            let value = arbitrary(rng, 2);
-            members.push(Member {
-                key: key.to_string(),
-                node: leaf(Kind::Extra, value),
-                required: false,
-            });
-        }
-    }
-    rng.shuffle(&mut members);
-    Node::Obj(members)
-}
-
-fn list<T>(rng: &mut Rng, item: fn(&mut Rng) -> (T, Node)) -> (Vec<T>, Vec<Node>) {
-    (0..rng.below(4)).map(|_| item(rng)).unzip()
-}
-
-/// An optional field: present, absent or `null` (absent and `null` read as `None`).
-fn optional<T>(
-    rng: &mut Rng,
-    fields: &mut Vec<(&'static str, Node, bool)>,
-    key: &'static str,
-    (value, node): (T, Node),
-) -> Option<T> {
-    match rng.below(4) {
-        0 => None,
-        1 => {
-            fields.push((key, leaf(Kind::Extra, Json::Null), false));
-            None
-        }
-        _ => {
-            fields.push((key, node, false));
-            Some(value)
-        }
-    }
-}
-
 pub(super) fn kline_row(rng: &mut Rng) -> (KlineRow, Node) {
     let (open_time, a) = int64(rng);
     let (close_time, b) = int64(rng);
@@ -354,26 +121,19 @@ pub(super) fn kline_row(rng: &mut Rng) -> (KlineRow, Node) {
 
 /// A kline row Binance would send for one `interval` bar at `open_time`: prices consistent.
 pub(super) fn good_kline_row(rng: &mut Rng, open_time: i64, interval_ms: i64) -> KlineRow {
-    let mut p: Vec<Decimal> = (0..4).map(|_| price(rng)).collect();
-    p.sort();
-    let (low, high) = (p[0], p[3]);
-    let (open, close) = if rng.one_in(2) {
-        (p[1], p[2])
-    } else {
-        (p[2], p[1])
-    };
+    let [open, high, low, close] = candle_ohlc(rng);
     KlineRow(
         open_time,
         open,
         high,
         low,
         close,
-        price(rng),
+        candle_price(rng),
         open_time + interval_ms - 1,
-        price(rng),
+        candle_price(rng),
         rng.below(1000) as u64,
-        price(rng),
-        price(rng),
+        candle_price(rng),
+        candle_price(rng),
         "0".into(),
     )
 }

@@ -20,6 +20,7 @@
 
 mod body;
 mod gen;
+mod values;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,9 +35,10 @@ use crate::model::{
 };
 use crate::SymbolFilters;
 use body::Node;
-use gen::{body, dec, good_kline_row, kline_row, kline_row_node};
+use gen::{body, good_kline_row, kline_row, kline_row_node};
 use keel_core::testing::json::Json;
 use keel_core::testing::{damage, props_config as config, Rng};
+use values::dec;
 
 fn page_node(rows: &[KlineRow]) -> Node {
     Node::List(rows.iter().map(kline_row_node).collect())
