@@ -73,9 +73,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         settings.hangs.actors.clear();
     }
     if let Some(binance) = settings.binance.clone() {
-        if settings.sentiment.analyst != keel_news::llm::AnalystKind::Lexicon
-            && settings.sentiment.mode == keel_news::llm::AnalysisMode::Record
-        {
+        if ModelChaos::asks_a_model(&settings) {
             bail!("keel chaos at a venue plays no model: give it settings whose analyst is the lexicon, or mode = \"replay-only\"");
         }
         return venue::run(&settings, &binance, args);
@@ -230,17 +228,7 @@ fn chaos_round(
     let mut model_lines = None;
     if let Some((calm_model, chaos_model)) = &model_runs {
         checks.extend(model_checks(calm_model, chaos_model));
-        let mut lines = render_model(calm_model, chaos_model);
-        if analyses_changed {
-            lines += &format!(
-                "against the calm run  not an invariant: {} garbage replies were rejected, so \
-                 their windows had no signal; orders calm {}, chaos {}\n",
-                chaos_model.counts.garbage(),
-                calm.record.orders.len(),
-                chaos.record.orders.len()
-            );
-        }
-        model_lines = Some(lines);
+        model_lines = Some(render_model(calm_model, chaos_model, calm, &chaos));
     }
     Ok(Round {
         chaos,

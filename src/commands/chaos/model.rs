@@ -33,11 +33,16 @@ pub(super) struct ModelRun {
 }
 
 impl ModelChaos {
-    /// Starts the fake model when `settings` name a model analyst in `record` mode, and points
-    /// them at it; `None` otherwise (no model is asked).
-    pub fn start(settings: &mut Settings, args: &ChaosArgs) -> anyhow::Result<Option<Self>> {
+    /// Whether a run of `settings` asks a model: a model analyst in `record` mode.
+    pub fn asks_a_model(settings: &Settings) -> bool {
         let sentiment = &settings.sentiment;
-        if sentiment.analyst == AnalystKind::Lexicon || sentiment.mode != AnalysisMode::Record {
+        sentiment.analyst != AnalystKind::Lexicon && sentiment.mode == AnalysisMode::Record
+    }
+
+    /// Starts the fake model when [`asks_a_model`](Self::asks_a_model), and points `settings`
+    /// at it; `None` otherwise.
+    pub fn start(settings: &mut Settings, args: &ChaosArgs) -> anyhow::Result<Option<Self>> {
+        if !Self::asks_a_model(settings) {
             return Ok(None);
         }
         if args.model_fault_every == 1 {
@@ -138,8 +143,14 @@ pub(super) fn model_checks(calm: &ModelRun, chaos: &ModelRun) -> Vec<Check> {
     ]
 }
 
-/// The report's model lines.
-pub(super) fn render_model(calm: &ModelRun, chaos: &ModelRun) -> String {
+/// The report's model lines; with garbage rejected, the comparison of the runs' orders
+/// (`calm_report`, `chaos_report`) as a figure.
+pub(super) fn render_model(
+    calm: &ModelRun,
+    chaos: &ModelRun,
+    calm_report: &RunReport,
+    chaos_report: &RunReport,
+) -> String {
     let mut out = format!(
         "model faults          {} of {} requests to the model keel chaos plays\n",
         chaos.counts.total_faults(),
@@ -159,6 +170,15 @@ pub(super) fn render_model(calm: &ModelRun, chaos: &ModelRun) -> String {
     };
     out += &format!("model calm            {}\n", line(calm));
     out += &format!("model chaos           {}\n", line(chaos));
+    if chaos.changes_analyses() {
+        out += &format!(
+            "against the calm run  not an invariant: {} garbage replies were rejected, so their \
+             windows had no signal; orders calm {}, chaos {}\n",
+            chaos.counts.garbage(),
+            calm_report.record.orders.len(),
+            chaos_report.record.orders.len()
+        );
+    }
     out
 }
 
