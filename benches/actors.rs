@@ -1,11 +1,16 @@
 //! Latency and throughput of the actor pipeline (feed → symbol → fusion → risk → order manager
 //! → execution) with 100 symbols.
 //!
-//! `cargo bench --bench actors` — prints, asserts nothing:
+//! `cargo bench --bench actors` — prints, asserts nothing. First its yardsticks, measured in
+//! the same run (these machines drift 2-3x between days; the ratios hold): the machine's
+//! scheduling jitter (a thread's oversleep past 100 µs) and a plain actix message round trip.
+//! Then:
+//! (c) lockstep throughput against the backtest loop on the same candles, alternating, as
+//!     `lockstep ratio (loop/runtime): X.XX` (the first line that says "ratio");
 //! (a) feed-to-execution latency (p50, p99, max) of every order-carrying command at a sustained
-//!     input rate of 50,000 candles/s, and whether the feed kept its schedule;
-//! (b) the highest sustainable input rate, stepping the rate up until the feed falls behind;
-//! (c) lockstep throughput, for reference.
+//!     input rate of 50,000 candles/s beside the jitter, and whether the feed kept its schedule;
+//! (b) the highest sustainable input rate, stepping the rate up until the feed falls behind.
+//! `-- --lockstep-only` stops after (c), for before/after comparisons of the runtime.
 //!
 //! The 100 symbols are copies of real 1h series: the 8 of `../shared/data/binance/` when
 //! present (BTC, ETH, BNB, SOL, ADA, XLM, LINK, DOGE), else the repository's BTC and ETH. Symbol
@@ -13,11 +18,13 @@
 
 mod common;
 
+use common::yardstick::{self, Spread};
+
 use std::time::{Duration, Instant};
 
 use common::hundred::{with_hundred_symbols, Grid};
 use common::load_average;
-use keel::backtest::RunInputs;
+use keel::backtest::{run_backtest, RunInputs};
 use keel::runtime::{run_actors, RunOptions, RunReport};
 use keel::settings::Settings;
 use keel_actors::execution::actor::LatencyLog;
@@ -43,8 +50,13 @@ const MAX_RATE: f64 = 3_200_000.0;
 const MAX_LAG: Duration = Duration::from_millis(5);
 /// Backpressure: messages in flight before the feed waits (waiting makes it fall behind).
 const MAX_INFLIGHT: usize = 10_000;
-/// Candles replayed in lockstep for the throughput reference.
+/// Candles replayed in lockstep for the throughput comparison.
 const LOCKSTEP_CANDLES: usize = 200_000;
+/// Alternating runs of the loop and the runtime in the lockstep comparison.
+const LOCKSTEP_ROUNDS: usize = 3;
+/// Sleeps of the jitter yardstick, and trips of the round-trip one.
+const JITTER_SLEEPS: usize = 2_000;
+const ROUND_TRIPS: u64 = 20_000;
 
 fn main() {
     let settings = bench_settings();
@@ -56,8 +68,15 @@ fn main() {
         inputs.candles.len(),
         load_average()
     );
+    let jitter = yardstick::sleep_jitter(JITTER_SLEEPS);
+    let trip = yardstick::round_trip(ROUND_TRIPS);
+    println!(
+        "yardsticks: scheduling jitter (oversleep past 100 µs) p50 {:.1} µs, p99 {:.1} µs over {JITTER_SLEEPS} sleeps; \
+         plain actix message round trip p50 {:.2} µs, p99 {:.2} µs over {ROUND_TRIPS} trips",
+        jitter.p50, jitter.p99, trip.p50, trip.p99
+    );
+    lockstep(&settings, &inputs);
     if std::env::args().any(|a| a == "--lockstep-only") {
-        lockstep(&settings, &inputs);
         return;
     }
     println!(
@@ -83,10 +102,18 @@ fn main() {
         .iter()
         .flat_map(|r| r.latencies.iter().copied())
         .collect();
+    let mut pooled_sorted = pooled.clone();
+    let pooled_p99 = Spread::of(&mut pooled_sorted).p99;
+    let goal = 2.0 * jitter.p99 + 100.0;
     println!(
         "pooled over {ATTEMPTS} runs: {}; sustained in {} of {ATTEMPTS}",
         latency_summary(pooled),
         runs.iter().filter(|r| r.sustained()).count()
+    );
+    println!(
+        "latency p99 {pooled_p99:.1} µs beside jitter p99 {:.1} µs: {:.2}× the goal (2 × jitter p99 + 100 µs = {goal:.1} µs)",
+        jitter.p99,
+        pooled_p99 / goal
     );
 
     // (b) Double the rate until no attempt keeps the schedule (halve if 50k already fails),
@@ -129,24 +156,36 @@ fn main() {
     } else {
         println!("highest sustained rate: below {MIN_RATE:.0} candles/s");
     }
-
-    lockstep(&settings, &inputs);
 }
 
-/// (c) Lockstep throughput (alone with `cargo bench --bench actors -- --lockstep-only`, for
-/// before/after comparisons of the runtime).
+/// (c) Lockstep throughput of the runtime against the backtest loop's on the same candles,
+/// alternating [`LOCKSTEP_ROUNDS`] times, medians compared.
 fn lockstep(settings: &Settings, inputs: &RunInputs) {
-    println!("\n(c) lockstep (drain after every step), {LOCKSTEP_CANDLES} candles");
     let candles = LOCKSTEP_CANDLES.min(inputs.candles.len());
-    let started = Instant::now();
-    let report = run(settings, first(inputs, candles), Pace::Lockstep, None);
-    let secs = started.elapsed().as_secs_f64();
+    let (mut looped, mut stepped) = (Vec::new(), Vec::new());
+    let (mut loop_orders, mut runtime_orders) = (0, 0);
+    for _ in 0..LOCKSTEP_ROUNDS {
+        let started = Instant::now();
+        let result = run_backtest(settings, first(inputs, candles), &mut |_| {});
+        looped.push(candles as f64 / started.elapsed().as_secs_f64());
+        loop_orders = result.orders_submitted;
+        let started = Instant::now();
+        let report = run(settings, first(inputs, candles), Pace::Lockstep, None);
+        stepped.push(report.outcome.candles as f64 / started.elapsed().as_secs_f64());
+        runtime_orders = report.result.orders_submitted;
+    }
+    let (looped, stepped) = (median(&mut looped), median(&mut stepped));
+    println!("\n(c) lockstep (drain after every step) against the backtest loop, {candles} candles, median of {LOCKSTEP_ROUNDS} alternating runs each");
+    println!("lockstep ratio (loop/runtime): {:.2}", looped / stepped);
     println!(
-        "lockstep: {} candles in {secs:.2} s = {:.0} candles/s ({} orders submitted)",
-        report.outcome.candles,
-        report.outcome.candles as f64 / secs,
-        report.result.orders_submitted
+        "backtest loop {looped:.0} candles/s ({loop_orders} orders submitted); \
+         runtime lockstep {stepped:.0} candles/s ({runtime_orders} orders submitted)"
     );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// One rate run's figures.

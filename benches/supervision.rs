@@ -7,6 +7,9 @@
 //!
 //! `cargo bench --bench supervision`. Prints figures; asserts nothing.
 
+#[path = "common/yardstick.rs"]
+mod yardstick;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,48 +37,15 @@ impl Rehydrate for Counter {
     }
 }
 
-/// A plain actix actor that answers at once.
-struct Echo;
-
-impl actix::Actor for Echo {
-    type Context = actix::Context<Self>;
-}
-
-#[derive(actix::Message)]
-#[rtype(result = "u64")]
-struct Ping(u64);
-
-impl actix::Handler<Ping> for Echo {
-    type Result = u64;
-
-    fn handle(&mut self, msg: Ping, _: &mut Self::Context) -> u64 {
-        msg.0
-    }
-}
-
-/// The yardstick: a plain actix message round trip (send, handle, answer, await), p50 and
-/// p99 in µs over many sequential trips.
+/// The yardstick: a plain actix message round trip, p50 and p99 in µs.
 fn round_trip() -> (f64, f64) {
-    use actix::Actor;
     const N: u64 = 50_000;
-    let system = actix::System::new();
-    let mut samples = system.block_on(async {
-        let echo = Echo.start();
-        let mut samples = Vec::with_capacity(N as usize);
-        for i in 0..N {
-            let started = Instant::now();
-            let answer = echo.send(Ping(i)).await.expect("echo answers");
-            samples.push(started.elapsed());
-            black_box(answer);
-        }
-        samples
-    });
-    samples.sort();
-    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    let trip = yardstick::round_trip(N);
     println!(
-        "yardstick: plain actix message round trip p50 {p50:.2} µs, p99 {p99:.2} µs over {N} trips"
+        "yardstick: plain actix message round trip p50 {:.2} µs, p99 {:.2} µs over {N} trips",
+        trip.p50, trip.p99
     );
-    (p50, p99)
+    (trip.p50, trip.p99)
 }
 
 fn containment_overhead(round_trip_us: f64) {

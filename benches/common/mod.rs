@@ -1,6 +1,7 @@
 //! What the actor benches share: the 100 symbols, and the machine's load.
 
 pub mod hundred;
+pub mod yardstick;
 
 /// The one-minute load average, as `/proc/loadavg` gives it.
 pub fn load_average() -> String {
