@@ -2,8 +2,9 @@
 //! `MarketStream` does per message: parse, symbol lookup, checks) beside the same through
 //! serde_json into serde types as a yardstick (the scanner's figure is also printed as a
 //! ratio to it, which holds across machines better than nanoseconds), signing a typical order
-//! request (query string + HMAC-SHA256), and an order's round trip through `BinanceClient`
-//! to a real `keel sim-exchange` process on loopback.
+//! request (query string + HMAC-SHA256) beside one raw HMAC-SHA256 of the same bytes (the
+//! signature's yardstick), and an order's round trip through `BinanceClient` to a real
+//! `keel sim-exchange` process on loopback. Each ratio is printed before its figures.
 //!
 //! `cargo bench --bench binance` — prints ns per operation (median, best and worst of 7
 //! rounds of 200 000 operations; `BENCH_OPS` sets the count), then the p50/p99/max of 1000
@@ -77,8 +78,41 @@ struct Kline<'a> {
     x: bool,
 }
 
-/// Times `op` over `ROUNDS` rounds; prints and returns the median ns per operation.
-fn measure(name: &str, mut op: impl FnMut(usize)) -> f64 {
+/// Median, best and worst ns per operation of one measured operation.
+struct Figure {
+    name: &'static str,
+    ns: Vec<f64>,
+}
+
+impl Figure {
+    fn median(&self) -> f64 {
+        self.ns[ROUNDS / 2]
+    }
+
+    fn print(&self) {
+        println!(
+            "{}: median {:.0} ns, best {:.0} ns, worst {:.0} ns ({ROUNDS} rounds of {})",
+            self.name,
+            self.median(),
+            self.ns[0],
+            self.ns[ROUNDS - 1],
+            ops()
+        );
+    }
+}
+
+/// `figure` as a ratio to its `yardstick` (medians), then both figures.
+fn print_ratio(what: &str, figure: &Figure, yardstick: &Figure) {
+    println!(
+        "{what} ratio: {:.3} (medians)",
+        figure.median() / yardstick.median()
+    );
+    figure.print();
+    yardstick.print();
+}
+
+/// Times `op` over `ROUNDS` rounds (ns per operation, sorted).
+fn measure(name: &'static str, mut op: impl FnMut(usize)) -> Figure {
     let n = ops();
     let mut ns = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
@@ -89,13 +123,7 @@ fn measure(name: &str, mut op: impl FnMut(usize)) -> f64 {
         ns.push(started.elapsed().as_nanos() as f64 / n as f64);
     }
     ns.sort_by(f64::total_cmp);
-    println!(
-        "{name}: median {:.0} ns, best {:.0} ns, worst {:.0} ns ({ROUNDS} rounds of {n})",
-        ns[ROUNDS / 2],
-        ns[0],
-        ns[ROUNDS - 1]
-    );
-    ns[ROUNDS / 2]
+    Figure { name, ns }
 }
 
 fn main() {
@@ -138,21 +166,29 @@ fn main() {
         black_box(candle);
     });
     assert_eq!(parsed, ROUNDS * ops());
-    println!(
-        "kline message -> Candle, scanner / serde_json: {:.3} (medians)",
-        scanner / serde
-    );
+    print_ratio("kline message -> Candle, scanner / serde_json", &scanner, &serde);
 
-    let signer = Signer::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
-    measure("sign a LIMIT order query", |i| {
+    const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+    let signer = Signer::new(SECRET);
+    let signed = measure("sign a LIMIT order query", |i| {
         let q = limit_query(1_700_000_000_000i64 + i as i64);
         black_box(signer.signed_query(black_box(q.as_str())));
     });
     // The signature alone (HMAC-SHA256 and hex) of the same query, built once.
     let q = limit_query(1_700_000_000_000);
-    measure("signature of that query", |_| {
+    let signature = measure("signature of that query", |_| {
         black_box(signer.sign(black_box(q.as_str())));
     });
+    // The yardstick: one raw HMAC-SHA256 of the same bytes under the same key, no hex.
+    let raw = measure("raw HMAC-SHA256 of that query", |_| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(black_box(q.as_str().as_bytes()));
+        black_box(mac.finalize().into_bytes());
+    });
+    print_ratio("signature / raw HMAC-SHA256", &signature, &raw);
+    print_ratio("signed LIMIT query / raw HMAC-SHA256", &signed, &raw);
 
     if std::env::var_os("BENCH_NO_VENUE").is_none() {
         round_trips();

@@ -1,6 +1,9 @@
 //! Latency of the order manager's write-ahead: `Journal::save_order_state` (encode the whole
 //! state, write it to sled, flush to disk) for a realistic state of about 200 orders and 100
-//! closed trades, and of a bar-close `mark` (not flushed).
+//! closed trades, and of a bar-close `mark` (not flushed). The save is printed first as a
+//! ratio to its yardstick, measured in the same run on the same disk: one raw write of the
+//! state's bytes to a file and `fsync` (these machines drift 2-3x between days; the ratio
+//! holds).
 //!
 //! `cargo bench --bench journal` — the store lives in a temporary directory under the target
 //! directory (a real disk, not tmpfs). Prints the figures; asserts nothing.
@@ -107,6 +110,21 @@ fn realistic_manager() -> OrderManager {
     om
 }
 
+/// The yardstick: `bytes` written over a file in `dir` and synced to disk, `ITERATIONS` times.
+fn raw_fsync(dir: &std::path::Path, bytes: &[u8]) -> Vec<Duration> {
+    use std::io::{Seek, Write};
+    let mut file = std::fs::File::create(dir.join("fsync-yardstick")).expect("file");
+    (0..ITERATIONS)
+        .map(|_| {
+            let started = Instant::now();
+            file.rewind().expect("rewind");
+            file.write_all(bytes).expect("write");
+            file.sync_data().expect("fsync");
+            started.elapsed()
+        })
+        .collect()
+}
+
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -135,6 +153,7 @@ fn main() {
     );
 
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let fsync_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let store = SledStore::open(dir.path()).expect("store opens");
     let mut journal = Journal::open(store).expect("journal opens");
 
@@ -163,6 +182,19 @@ fn main() {
         journal.mark(&point, &risk, &[]).expect("mark succeeds");
         mark.push(started.elapsed());
     }
+    let mut fsync = raw_fsync(fsync_dir.path(), &bytes);
+    fsync.sort();
+    save.sort();
+    let p50 = |samples: &[Duration]| micros(samples[(samples.len() - 1) / 2]);
+    println!(
+        "save_order_state / raw write + fsync of the same bytes: {:.2} (p50s)",
+        p50(&save) / p50(&fsync)
+    );
+    println!(
+        "raw write + fsync of {} bytes ({ITERATIONS}x): {}",
+        bytes.len(),
+        summary(&mut fsync)
+    );
     println!(
         "to_state + JSON encode alone ({ITERATIONS}x): {}",
         summary(&mut encode)
