@@ -87,8 +87,8 @@ pub struct Decide {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct PortfolioUpdated {
-    /// The account.
-    pub view: PortfolioView,
+    /// The account (shared: the route keeps a copy of every message until it is handled).
+    pub view: std::sync::Arc<PortfolioView>,
     /// Round trips closed since the last update.
     pub closed: Vec<ClosedTrade>,
 }

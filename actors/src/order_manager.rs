@@ -123,7 +123,7 @@ impl Rehydrate for OrderManagerActor {
         }
         if !closed.is_empty() {
             self.risk.send(PortfolioUpdated {
-                view: stage::view(&om, &self.symbols, now),
+                view: std::sync::Arc::new(stage::view(&om, now)),
                 closed,
             });
         }
@@ -317,7 +317,7 @@ impl OrderManagerActor {
 
     fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
         self.risk.send(PortfolioUpdated {
-            view: stage::view(&self.om, &self.symbols, now),
+            view: std::sync::Arc::new(stage::view(&self.om, now)),
             closed,
         });
     }

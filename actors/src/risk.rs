@@ -9,6 +9,7 @@ use crate::messages::{
     Approved, Checkpoint, Decide, Mark, Operate, PortfolioUpdated, RefusalCounts, VenueHealth,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
 use keel_core::risk::{PortfolioView, RiskStage, RiskState};
@@ -16,7 +17,7 @@ use keel_core::risk::{PortfolioView, RiskStage, RiskState};
 /// Risk limits and sizing.
 pub struct RiskActor {
     stage: RiskStage,
-    view: PortfolioView,
+    view: Arc<PortfolioView>,
     approved: Inbox<Approved>,
     checkpoints: Inbox<Checkpoint>,
     reduce_only: bool,
@@ -43,7 +44,7 @@ impl RiskActor {
         Self {
             last_good: stage.state().clone(),
             stage,
-            view,
+            view: Arc::new(view),
             approved,
             checkpoints,
             reduce_only: false,
@@ -146,7 +147,7 @@ impl Handler<Decide> for RiskActor {
     fn handle(&mut self, msg: Decide, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
         supervise(self, msg, ctx, |this, msg, _| {
-            let view = &this.view;
+            let view = &*this.view;
             let approval = this
                 .stage
                 .on_decision(&msg.decision, || view, this.reduce_only);

@@ -139,10 +139,10 @@ impl Pipeline {
         if !mode.trades() {
             return;
         }
-        let (orders, symbols) = (&self.orders, &self.symbols);
-        let approval =
-            self.risk
-                .on_decision(&decision, || stage::view(orders, symbols, now), false);
+        let orders = &self.orders;
+        let approval = self
+            .risk
+            .on_decision(&decision, || stage::view(orders, now), false);
         let commands = stage::on_approval(&mut self.orders, candle, update.values.atr, &approval);
         self.execute(commands, now);
     }

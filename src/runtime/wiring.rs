@@ -310,7 +310,7 @@ async fn run_graph(
         },
     )
     .start();
-    let view = stage::view(&start.orders, &symbols, Timestamp(0));
+    let view = stage::view(&start.orders, Timestamp(0));
     let mut risk_stage = RiskStage::new(
         &settings.strategy,
         &settings.risk,

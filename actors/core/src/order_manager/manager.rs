@@ -243,6 +243,18 @@ impl OrderManager {
             .any(|o| o.request.purpose == OrderPurpose::Entry)
     }
 
+    /// The symbols with an entry order not yet resolved, in symbol order (one walk over the
+    /// books, where asking [`has_open_entry`](Self::has_open_entry) of every symbol looks
+    /// each one up).
+    pub fn symbols_with_open_entry(&self) -> impl Iterator<Item = &Symbol> + '_ {
+        self.books.iter().filter_map(|(symbol, book)| {
+            book.open_orders
+                .iter()
+                .any(|&i| self.tracked[i].order.request.purpose == OrderPurpose::Entry)
+                .then_some(symbol)
+        })
+    }
+
     /// The orders of `symbol` not yet in a terminal state, oldest first.
     pub fn open_orders<'a>(&'a self, symbol: &Symbol) -> impl Iterator<Item = &'a Order> + 'a {
         self.books

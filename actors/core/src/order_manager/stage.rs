@@ -89,14 +89,10 @@ pub fn flatten(
     commands
 }
 
-/// The account as risk sees it: the snapshot plus which of `symbols` have an unsettled entry.
-pub fn view(om: &OrderManager, symbols: &[Symbol], ts: Timestamp) -> PortfolioView {
+/// The account as risk sees it: the snapshot plus the symbols with an unsettled entry.
+pub fn view(om: &OrderManager, ts: Timestamp) -> PortfolioView {
     PortfolioView {
         snapshot: om.snapshot(ts),
-        open_entries: symbols
-            .iter()
-            .filter(|s| om.has_open_entry(s))
-            .cloned()
-            .collect(),
+        open_entries: om.symbols_with_open_entry().cloned().collect(),
     }
 }
