@@ -10,7 +10,9 @@
 //!    previous one (risk's daily loss and drawdown; an equity point);
 //! 2. **venue** — the venue fills what rested on the bar (traded bars only: warm-up and
 //!    recovered bars have nothing to fill, or were filled before a restart);
-//! 3. **news** — headlines published up to the candle's close reach fusion;
+//! 3. **news** — headlines published up to the candle's close reach fusion (with the first
+//!    candle of each close only: the others of that close would release nothing more, and a
+//!    step that does nothing still costs the actor runtime a message and a drain per candle);
 //! 4. **decide** — symbol core → fusion → risk → order manager → venue.
 //!
 //! After the last candle the last traded bar is marked.
@@ -49,7 +51,9 @@ pub enum Step {
 }
 
 const TRADED: &[Step] = &[Step::Venue, Step::News, Step::Decide];
+const TRADED_SAME_CLOSE: &[Step] = &[Step::Venue, Step::Decide];
 const UNTRADED: &[Step] = &[Step::News, Step::Decide];
+const UNTRADED_SAME_CLOSE: &[Step] = &[Step::Decide];
 
 /// What one candle calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +93,8 @@ impl Schedule {
     /// The work for the next candle.
     pub fn next(&mut self, candle: &Candle) -> CandleWork {
         let close = candle.close_time();
-        let new_bar = self.last_close.is_some_and(|last| last != close);
+        let first_of_close = self.last_close != Some(close);
+        let new_bar = first_of_close && self.last_close.is_some();
         let mark = if new_bar {
             self.pending_mark.take()
         } else {
@@ -111,7 +116,12 @@ impl Schedule {
             mark,
             new_bar,
             mode,
-            steps: if mode.trades() { TRADED } else { UNTRADED },
+            steps: match (mode.trades(), first_of_close) {
+                (true, true) => TRADED,
+                (true, false) => TRADED_SAME_CLOSE,
+                (false, true) => UNTRADED,
+                (false, false) => UNTRADED_SAME_CLOSE,
+            },
         }
     }
 
@@ -151,6 +161,7 @@ mod tests {
         assert_eq!(first.steps, TRADED);
         let second = schedule.next(&candle("ETHUSDT", 1));
         assert!(!second.new_bar && second.mark.is_none());
+        assert_eq!(second.steps, TRADED_SAME_CLOSE, "news once per close");
         let next_bar = schedule.next(&candle("BTCUSDT", 2));
         assert_eq!(next_bar.mark, Some(Timestamp(2 * H)));
         assert_eq!(schedule.finish(), Some(Timestamp(3 * H)));
@@ -166,5 +177,18 @@ mod tests {
         let live = schedule.next(&candle("BTCUSDT", 2));
         assert_eq!((live.mode, live.mark), (Mode::Trading, None));
         assert_eq!(schedule.taken(), 3);
+    }
+
+    #[test]
+    fn news_reaches_fusion_with_the_first_candle_of_each_close_only() {
+        let mut schedule = Schedule::new(Some(Timestamp(H)), 0);
+        let steps: Vec<_> = [("BTCUSDT", 0), ("ETHUSDT", 0), ("BTCUSDT", 1), ("ETHUSDT", 1)]
+            .iter()
+            .map(|&(symbol, hour)| schedule.next(&candle(symbol, hour)).steps)
+            .collect();
+        assert_eq!(
+            steps,
+            [UNTRADED, UNTRADED_SAME_CLOSE, TRADED, TRADED_SAME_CLOSE]
+        );
     }
 }
