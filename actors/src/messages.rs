@@ -16,8 +16,8 @@ use keel_news::Headline;
 
 use crate::board::RiskView;
 use crate::model::{
-    Candle, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, SentimentOutput, Symbol,
-    Timestamp,
+    Candle, ClosedTrade, Decimal, EquityPoint, ExecutionReport, ExitReason, SentimentOutput,
+    Symbol, Timestamp,
 };
 use crate::runtime::Ticket;
 
@@ -87,10 +87,29 @@ pub struct Decide {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct PortfolioUpdated {
-    /// The account (shared: the route keeps a copy of every message until it is handled).
-    pub view: std::sync::Arc<PortfolioView>,
+    /// What changed.
+    pub change: AccountChange,
     /// Round trips closed since the last update.
     pub closed: Vec<ClosedTrade>,
+}
+
+/// How the account changed, for risk's copy of it.
+#[derive(Debug, Clone)]
+pub enum AccountChange {
+    /// Orders, cash or positions changed: the whole account (shared: the route keeps a copy
+    /// of every message until it is handled).
+    Whole(std::sync::Arc<PortfolioView>),
+    /// Only the position in `symbol` was marked at a new close: risk marks its copy
+    /// ([`PortfolioView::mark`]) instead of being sent every position again at every candle
+    /// of a held symbol.
+    Marked {
+        /// The position's symbol.
+        symbol: Symbol,
+        /// Its new last price.
+        price: Decimal,
+        /// The close it was marked at.
+        ts: Timestamp,
+    },
 }
 
 /// Every candle of the close `ts` has been processed: mark the account.

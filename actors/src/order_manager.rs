@@ -11,7 +11,8 @@ use tracing::{error, info, info_span, warn};
 use crate::board::{AccountView, ACCOUNT_EVERY};
 use crate::journal::{Journal, SledStore};
 use crate::messages::{
-    Approved, Checkpoint, Execute, FlattenAll, Flush, PortfolioUpdated, Progress, Record, Settle,
+    AccountChange, Approved, Checkpoint, Execute, FlattenAll, Flush, PortfolioUpdated, Progress,
+    Record, Settle,
 };
 use crate::model::{
     ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, Symbol, Timestamp,
@@ -123,7 +124,7 @@ impl Rehydrate for OrderManagerActor {
         }
         if !closed.is_empty() {
             self.risk.send(PortfolioUpdated {
-                view: std::sync::Arc::new(stage::view(&om, now)),
+                change: AccountChange::Whole(std::sync::Arc::new(stage::view(&om, now))),
                 closed,
             });
         }
@@ -317,7 +318,7 @@ impl OrderManagerActor {
 
     fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
         self.risk.send(PortfolioUpdated {
-            view: std::sync::Arc::new(stage::view(&self.om, now)),
+            change: AccountChange::Whole(std::sync::Arc::new(stage::view(&self.om, now))),
             closed,
         });
     }
@@ -376,11 +377,14 @@ impl Handler<Approved> for OrderManagerActor {
             this.dispatch_pending(now, &msg.ticket);
             let commands = stage::on_approval(&mut this.om, &msg.candle, msg.atr, &msg.approval);
             fail::fail_point!("order_manager.after_state_change");
-            // Risk's view changes only with orders or with the price of a held position:
-            // pushing it for every candle of every symbol cost a third of the runtime with
-            // 100 symbols.
-            let changed = !commands.is_empty() || this.om.position(&msg.candle.symbol).is_some();
-            if commands.is_empty() && changed {
+            // Risk's view changes only with orders or with the price of a held position, and
+            // a price alone is sent as a mark: pushing the whole view for every candle of
+            // every symbol cost a third of the runtime with 100 symbols.
+            let marked = match this.om.position(&msg.candle.symbol) {
+                Some(position) if commands.is_empty() => Some(position.last_price),
+                _ => None,
+            };
+            if marked.is_some() {
                 // Only prices moved: journal them so that a restart finds this state.
                 if let Some(journal) = &mut this.journal {
                     if let Err(err) = journal.save_price_marks(&this.om.price_marks()) {
@@ -388,9 +392,19 @@ impl Handler<Approved> for OrderManagerActor {
                     }
                 }
             }
+            let changed = !commands.is_empty();
             this.dispatch(commands, now, Some(msg.born), &msg.ticket);
             if changed {
                 this.push_view(now, Vec::new());
+            } else if let Some(price) = marked {
+                this.risk.send(PortfolioUpdated {
+                    change: AccountChange::Marked {
+                        symbol: msg.candle.symbol.clone(),
+                        price,
+                        ts: now,
+                    },
+                    closed: Vec::new(),
+                });
             }
         });
     }

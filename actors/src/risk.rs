@@ -2,11 +2,12 @@
 //! reported, and marks the account at every bar close.
 
 use actix::prelude::*;
-use tracing::{info, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
 use crate::board::{RiskView, ACCOUNT_EVERY};
 use crate::messages::{
-    Approved, Checkpoint, Decide, Mark, Operate, PortfolioUpdated, RefusalCounts, VenueHealth,
+    AccountChange, Approved, Checkpoint, Decide, Mark, Operate, PortfolioUpdated, RefusalCounts,
+    VenueHealth,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,8 +93,9 @@ impl Rehydrate for RiskActor {
         &self.supervision
     }
 
-    /// The view is only ever replaced whole, so it survives; the stage is rebuilt around the
-    /// risk state of the last message handled.
+    /// The view survives (it is replaced whole, or marked, which a redelivery applies again
+    /// to the same effect); the stage is rebuilt around the risk state of the last message
+    /// handled.
     fn rehydrate(&mut self) -> Result<(), RehydrateError> {
         let refusals = self.stage.refusals().clone();
         self.stage = (self.rebuild)(self.last_good.clone());
@@ -172,7 +174,16 @@ impl Handler<PortfolioUpdated> for RiskActor {
                 this.stage.on_trades_closed(&msg.closed);
                 this.last_good = this.stage.state().clone();
             }
-            this.view = msg.view.clone();
+            match &msg.change {
+                AccountChange::Whole(view) => this.view = view.clone(),
+                AccountChange::Marked { symbol, price, ts } => {
+                    // Applying a mark again gives the same view: a redelivery after a failure
+                    // mends a half-applied one.
+                    if !Arc::make_mut(&mut this.view).mark(symbol, *price, *ts) {
+                        error!(actor = "risk", %symbol, "a mark of a position risk's view of the account does not hold: the view is behind the order manager's");
+                    }
+                }
+            }
         });
     }
 }

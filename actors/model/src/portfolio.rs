@@ -123,6 +123,12 @@ impl PortfolioSnapshot {
     pub fn gross_exposure(&self) -> Decimal {
         self.positions.iter().map(Position::market_value).sum()
     }
+
+    /// The equity with all cash `cash_held`: that cash plus every position at its last price.
+    /// The one formula of the order manager's snapshot and of risk's copy of it.
+    pub fn equity_with(&self, cash_held: Decimal) -> Decimal {
+        cash_held + self.gross_exposure()
+    }
 }
 
 /// The account at the close of one bar (one row per distinct candle close time).

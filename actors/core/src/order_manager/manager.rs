@@ -219,17 +219,19 @@ impl OrderManager {
             .values()
             .filter_map(|b| b.position.clone())
             .collect();
-        let equity = self.cash
-            + positions
-                .iter()
-                .map(Position::market_value)
-                .sum::<Decimal>();
-        PortfolioSnapshot {
+        let mut snapshot = PortfolioSnapshot {
             ts,
             cash: (self.cash - self.reserved()) / (Decimal::ONE + self.cfg.reserve_margin),
-            equity,
+            equity: Decimal::ZERO,
             positions,
-        }
+        };
+        snapshot.equity = snapshot.equity_with(self.cash);
+        snapshot
+    }
+
+    /// All cash, spent or not (the snapshot's `cash` is what a new order may commit).
+    pub fn cash_held(&self) -> Decimal {
+        self.cash
     }
 
     /// The position in `symbol`, if any.

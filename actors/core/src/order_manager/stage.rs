@@ -94,5 +94,60 @@ pub fn view(om: &OrderManager, ts: Timestamp) -> PortfolioView {
     PortfolioView {
         snapshot: om.snapshot(ts),
         open_entries: om.symbols_with_open_entry().cloned().collect(),
+        cash_held: om.cash_held(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Decimal;
+    use crate::testing::{btc, candles, Driver, HOUR_MS};
+
+    /// Risk's copy of the account, marked at each candle that moved only a held position's
+    /// price, is the order manager's own view: what lets the actor send a mark instead of
+    /// the whole view.
+    #[test]
+    fn a_view_marked_at_a_close_equals_the_order_managers_view_at_that_close() {
+        let mut driver = Driver::new();
+        let mut marks = 0;
+        for candle in candles(400) {
+            let before = view(&driver.om, driver.now);
+            let mut commands = Vec::new();
+            for report in driver.ex.on_candle(&candle) {
+                commands.extend(driver.deliver(report));
+            }
+            driver.now = candle.close_time();
+            driver.route(commands);
+            let venue_moved = view(&driver.om, before.snapshot.ts) != before;
+            let commands = driver.om.on_candle(&candle, Some(1.5));
+            if let (true, false, Some(position)) = (
+                commands.is_empty(),
+                venue_moved,
+                driver.om.position(&btc()),
+            ) {
+                let mut marked = before.clone();
+                assert!(marked.mark(&btc(), position.last_price, driver.now));
+                assert_eq!(marked, view(&driver.om, driver.now), "at {}", driver.now);
+                marks += 1;
+            }
+            driver.route(commands);
+            if (candle.open_time.0 / HOUR_MS) % 5 == 0
+                && driver.om.position(&btc()).is_none()
+            {
+                let commands = driver.open_commands(candle.close);
+                driver.route(commands);
+            }
+        }
+        assert!(marks > 50, "only {marks} candles moved just a price");
+    }
+
+    #[test]
+    fn a_view_without_the_position_is_not_marked() {
+        let driver = Driver::new();
+        let mut flat = view(&driver.om, driver.now);
+        let unchanged = flat.clone();
+        assert!(!flat.mark(&btc(), Decimal::ONE, Timestamp(1)));
+        assert_eq!(flat, unchanged);
     }
 }

@@ -27,9 +27,26 @@ pub struct PortfolioView {
     pub snapshot: PortfolioSnapshot,
     /// Symbols with an entry order whose outcome is not settled yet.
     pub open_entries: Vec<Symbol>,
+    /// All the order manager's cash (the snapshot's `cash` is what a new order may commit):
+    /// what [`mark`](Self::mark) values the positions on top of.
+    pub cash_held: Decimal,
 }
 
 impl PortfolioView {
+    /// The view after the position in `symbol` was marked at `price` at `ts`, when nothing
+    /// else changed: equal to the order manager's own view then, without sending all of it.
+    /// False (and nothing changed) when the view holds no position in `symbol`.
+    pub fn mark(&mut self, symbol: &Symbol, price: Decimal, ts: Timestamp) -> bool {
+        let snapshot = &mut self.snapshot;
+        let Some(position) = snapshot.positions.iter_mut().find(|p| &p.symbol == symbol) else {
+            return false;
+        };
+        position.last_price = price;
+        snapshot.ts = ts;
+        snapshot.equity = snapshot.equity_with(self.cash_held);
+        true
+    }
+
     fn open_entry(&self, symbol: &Symbol) -> bool {
         self.open_entries.contains(symbol)
     }

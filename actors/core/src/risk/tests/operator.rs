@@ -31,6 +31,7 @@ fn view(positions: Vec<Position>) -> PortfolioView {
     PortfolioView {
         snapshot: account(positions),
         open_entries: vec![],
+        cash_held: Decimal::ZERO,
     }
 }
 
