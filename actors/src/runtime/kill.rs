@@ -5,6 +5,8 @@
 //! (see [`route`](super::route)): at least once by the routes, exactly once because a
 //! handled message is acknowledged before the next one starts.
 
+use std::cell::{Cell, RefCell};
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -38,7 +40,7 @@ impl ActorHandle {
         let watch = Watch(self.clone());
         ctx.spawn(
             actix::fut::wrap_future::<_, A>(async move {
-                wake.notified().await;
+                std::future::poll_fn(|cx| wake.poll_woken(cx)).await;
                 watch
             })
             .map(|_: Watch, actor: &mut A, ctx| {
@@ -50,6 +52,38 @@ impl ActorHandle {
                 }
             }),
         );
+    }
+}
+
+/// Wakes an instance's kill watch ([`ActorHandle::arm`]): a wake-up left for the watch (kept
+/// until a watch takes it, like a permit) and the waker of the watch waiting now. The watch is
+/// polled with its actor's every turn, so polling it must cost next to nothing: a flag and a
+/// waker comparison, no lock (everything runs on the runtime's one thread).
+#[derive(Default)]
+pub(super) struct KillWake {
+    woken: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl KillWake {
+    /// Wakes the watch waiting now, or leaves the wake-up for the next one.
+    pub(super) fn wake(&self) {
+        self.woken.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Ready once woken (taking the wake-up); otherwise remembers `cx`'s waker.
+    fn poll_woken(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.woken.replace(false) {
+            return Poll::Ready(());
+        }
+        let mut waker = self.waker.borrow_mut();
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

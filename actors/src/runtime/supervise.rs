@@ -21,6 +21,7 @@ use keel_supervision::{
 };
 use tracing::{error, warn};
 
+use super::kill::KillWake;
 use super::poison::{DeadLetter, PoisonPolicy};
 use super::route::Routes;
 use super::sabotage::Sabotage;
@@ -137,7 +138,7 @@ pub(super) struct ActorCell {
     /// A real kill is due (the monkey asked for one).
     pub(super) kill_due: Cell<bool>,
     /// Wakes the instance's kill watch ([`ActorHandle::arm`]).
-    pub(super) kill_wake: Rc<tokio::sync::Notify>,
+    pub(super) kill_wake: Rc<KillWake>,
     /// When the instance was last killed, until its successor has handled a message.
     pub(super) killed_at: Cell<Option<Instant>>,
     /// Its handlers' latency (a sample: see [`ActorHandle::start_timer`]).
@@ -290,7 +291,7 @@ impl ActorHandle {
             return;
         }
         self.cell.kill_due.set(true);
-        self.cell.kill_wake.notify_one();
+        self.cell.kill_wake.wake();
     }
 
     /// Whether a closed mailbox of this actor may still get a successor: kills are allowed and
@@ -398,7 +399,7 @@ impl Supervision {
             child,
             routes: Routes::default(),
             kill_due: Cell::new(false),
-            kill_wake: Rc::new(tokio::sync::Notify::new()),
+            kill_wake: Rc::default(),
             killed_at: Cell::new(None),
             latency: self.0.board.handler_latency(name),
             until_timed: Cell::new(0),
