@@ -580,7 +580,7 @@ mod tests {
         assert_eq!(outcome.candles, 16);
         assert!(outcome.completed);
         assert_eq!(delivered.get(), 16, "every candle reached its symbol actor");
-        assert_eq!(news.get(), 16);
+        assert_eq!(news.get(), 8, "news with the first candle of each close");
         assert_eq!(bars.get(), 16);
         assert_eq!(marks.get(), 8, "one mark per bar close");
         assert_eq!(inflight.count(), 0);

@@ -8,17 +8,20 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 #[derive(Debug, Default)]
 struct Shared {
     count: AtomicUsize,
     high_water: AtomicUsize,
     /// The highest limit anyone has waited for ([`Inflight::below`]): a decrement wakes the
-    /// waiters only when it leaves the count at or below it, not on every message.
+    /// waiter only when it leaves the count at or below it, not on every message.
     watched: AtomicUsize,
-    changed: Notify,
+    /// The task waiting (the feed; one at a time): a lock-free slot, since the feed waits
+    /// after every step and a mutex-guarded notifier cost more than the step's messages.
+    waiter: AtomicWaker,
 }
 
 /// The in-flight counter of one runtime.
@@ -52,20 +55,22 @@ impl Inflight {
         self.below(0).await;
     }
 
-    /// Resolves once at most `limit` messages are in flight (backpressure for free-running feeds).
+    /// Resolves once at most `limit` messages are in flight (backpressure for free-running
+    /// feeds). One task waits at a time (the feed): a second waiter would take the first's
+    /// place.
     pub async fn below(&self, limit: usize) {
         // Before the first check: a decrement that reaches `limit` after it then wakes us.
         self.0.watched.fetch_max(limit, Ordering::SeqCst);
-        loop {
-            // Register interest before checking, so a decrement in between is not missed.
-            let changed = self.0.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
+        std::future::poll_fn(|cx| {
+            // Register before checking, so a decrement in between is not missed.
+            self.0.waiter.register(cx.waker());
             if self.count() <= limit {
-                return;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
-            changed.await;
-        }
+        })
+        .await
     }
 
     fn up(&self) {
@@ -104,7 +109,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let left = self.0.count.fetch_sub(1, Ordering::SeqCst) - 1;
         if left <= self.0.watched.load(Ordering::SeqCst) {
-            self.0.changed.notify_waiters();
+            self.0.waiter.wake();
         }
     }
 }
