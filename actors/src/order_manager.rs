@@ -385,11 +385,9 @@ impl Handler<Approved> for OrderManagerActor {
                 _ => None,
             };
             if marked.is_some() {
-                // Only prices moved: journal them so that a restart finds this state.
+                // Only prices moved: a restart before the next progress applies them.
                 if let Some(journal) = &mut this.journal {
-                    if let Err(err) = journal.save_price_marks(&this.om.price_marks()) {
-                        warn!(actor = "order_manager", error = %err, "journal price marks not recorded");
-                    }
+                    journal.note_price_marks(this.om.price_marks());
                 }
             }
             let changed = !commands.is_empty();
@@ -516,9 +514,7 @@ impl Handler<Progress> for OrderManagerActor {
         supervise(self, msg, ctx, |this, msg, _| {
             if let Some(journal) = &mut this.journal {
                 // Prices move on every candle without an order event: they go with the progress.
-                if let Err(err) = journal.progress(msg.done, &this.om.price_marks()) {
-                    warn!(actor = "order_manager", error = %err, done = msg.done, "journal progress not recorded");
-                }
+                journal.progress(msg.done, &this.om.price_marks());
             }
         });
     }

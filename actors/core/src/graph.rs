@@ -182,10 +182,15 @@ mod tests {
     #[test]
     fn news_reaches_fusion_with_the_first_candle_of_each_close_only() {
         let mut schedule = Schedule::new(Some(Timestamp(H)), 0);
-        let steps: Vec<_> = [("BTCUSDT", 0), ("ETHUSDT", 0), ("BTCUSDT", 1), ("ETHUSDT", 1)]
-            .iter()
-            .map(|&(symbol, hour)| schedule.next(&candle(symbol, hour)).steps)
-            .collect();
+        let steps: Vec<_> = [
+            ("BTCUSDT", 0),
+            ("ETHUSDT", 0),
+            ("BTCUSDT", 1),
+            ("ETHUSDT", 1),
+        ]
+        .iter()
+        .map(|&(symbol, hour)| schedule.next(&candle(symbol, hour)).steps)
+        .collect();
         assert_eq!(
             steps,
             [UNTRADED, UNTRADED_SAME_CLOSE, TRADED, TRADED_SAME_CLOSE]

@@ -22,6 +22,7 @@ mod compact;
 mod equity_archive;
 mod failing;
 mod layout;
+mod pending;
 mod records;
 mod store;
 mod venue_call;
@@ -42,6 +43,8 @@ pub use venue_call::{AnsweredCall, VenueCall};
 
 #[cfg(test)]
 mod damage_tests;
+#[cfg(test)]
+mod pending_tests;
 #[cfg(test)]
 mod records_props;
 #[cfg(test)]

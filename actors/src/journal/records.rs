@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checksum::{seal_in_place, sealing_buffer, unseal};
 use super::equity_archive::{append_archive, merge, read_archive};
+use super::pending::Pending;
 use super::store::{Meta, Store, StoreError, FORMAT_VERSION, MAGIC, META_KEY};
 use super::venue_call::AnsweredCall;
 use crate::model::{EquityPoint, Timestamp};
@@ -165,10 +166,8 @@ pub struct Journal<S: Store> {
     /// How many equity points the store keeps (the rest go to the equity archive), and how
     /// many it holds now; `None` keeps them all in the store.
     retention: Option<EquityRetention>,
-    /// A hash of the price marks the store holds as this handle last applied them; `None`
-    /// when unknown (never written, deleted, or a write did not return `Ok`). Marks written
-    /// again unchanged at every candle made most of the journal's writes.
-    marks_written: Option<u64>,
+    /// The progress and price marks waiting for the next batch (see [`Pending`]).
+    pending: Pending,
 }
 
 /// The store's share of the equity curve (see [`Journal::retain_equity`]).
@@ -248,7 +247,7 @@ impl<S: Store> Journal<S> {
             equity: None,
             decoded: Arc::default(),
             retention: None,
-            marks_written: None,
+            pending: Pending::default(),
         })
     }
 
@@ -281,7 +280,7 @@ impl<S: Store> Journal<S> {
             return Ok(());
         }
         let archive = dir.join(super::EQUITY_ARCHIVE_FILE);
-        self.store.flush()?;
+        self.flush()?;
         let held = self.store.scan_prefix(EQUITY_PREFIX)?;
         let old = held.len().saturating_sub(retention.keep);
         let points = held[..old]
@@ -291,7 +290,7 @@ impl<S: Store> Journal<S> {
         append_archive(&archive, &points)?;
         // Not flushed: a crash before the next flush leaves them in both, which load merges.
         let deletes = held[..old].iter().map(|(key, _)| (key.clone(), None));
-        self.store.apply(deletes.collect())?;
+        self.apply(deletes.collect())?;
         self.retention = Some(EquityRetention {
             held: held.len() - old,
             ..retention
@@ -332,16 +331,24 @@ impl<S: Store> Journal<S> {
         self.load_with(equity)
     }
 
+    /// What the store holds, with the progress and marks waiting for the next write on top.
     fn load_with(&self, equity: Vec<EquityPoint>) -> Result<Recovered, JournalError> {
         let (venue, venue_answer) = self.venue_state()?;
+        let (progress, marks) = self.pending.peek();
         Ok(Recovered {
             om: self.om_state()?,
-            price_marks: self.read(PRICE_MARKS_KEY)?,
+            price_marks: match marks {
+                Some(marks) => Some(marks),
+                None => self.read(PRICE_MARKS_KEY)?,
+            },
             venue,
             venue_answer,
             risk: self.read(RISK_KEY)?,
             cursor: self.read(CURSOR_KEY)?,
-            progress: self.read(PROGRESS_KEY)?,
+            progress: match progress {
+                Some(progress) => Some(progress),
+                None => self.read(PROGRESS_KEY)?,
+            },
             equity,
             run: self.read(RUN_KEY)?,
             venue_book: self.venue_book()?,
@@ -419,9 +426,9 @@ impl<S: Store> Journal<S> {
         let state = om.to_state();
         let records = om_records(&state)?;
         let mut batch = self.changes(OM_PREFIX, records);
-        // The full state supersedes the price marks taken since the previous one.
+        // The full state supersedes the price marks taken since the previous one (those
+        // waiting included: the batch's own record of a key wins).
         batch.push((PRICE_MARKS_KEY.to_string(), None));
-        self.marks_written = None;
         self.decoded().om = None;
         self.write(batch)?;
         self.decoded().om = Some(Some(state));
@@ -482,7 +489,7 @@ impl<S: Store> Journal<S> {
             return Ok(());
         }
         self.in_doubt = true;
-        self.store.apply(batch.clone())?;
+        self.apply(batch.clone())?;
         self.store.flush()?;
         for (key, value) in batch {
             match value {
@@ -518,10 +525,14 @@ impl<S: Store> Journal<S> {
             (key.clone(), Some(encode(&key, point)?)),
             (RISK_KEY.to_string(), Some(encode(RISK_KEY, risk)?)),
             (CURSOR_KEY.to_string(), Some(encode(CURSOR_KEY, &point.ts)?)),
+            (
+                PRICE_MARKS_KEY.to_string(),
+                Some(encode(PRICE_MARKS_KEY, &marks)?),
+            ),
         ];
         // Until the batch is applied the copy may be wrong: none meanwhile.
         let mut equity = self.equity.take();
-        self.apply_with_marks(batch, marks)?;
+        self.apply(batch)?;
         if let Some(equity) = &mut equity {
             match equity.binary_search_by_key(&point.ts, |p| p.ts) {
                 Ok(at) => equity[at] = *point,
@@ -541,38 +552,55 @@ impl<S: Store> Journal<S> {
     }
 
     /// Records that `candles` candles were fully processed, with the order manager's price
-    /// marks at that point, in one batch. Not flushed: the next flushed write makes it
-    /// durable, always before any effect of a later candle.
-    pub fn progress(&mut self, candles: u64, marks: &[PriceMark]) -> Result<(), JournalError> {
-        let progress = encode(PROGRESS_KEY, &candles)?;
-        self.apply_with_marks(vec![(PROGRESS_KEY.to_string(), Some(progress))], marks)
+    /// marks at that point. Written with the next batch of any handle on the store, or a
+    /// flush (see [`Pending`]): always before any effect of a later candle, which is a write.
+    pub fn progress(&mut self, candles: u64, marks: &[PriceMark]) {
+        self.pending.set_progress(candles, marks.to_vec());
     }
 
-    /// Records the order manager's price marks (not flushed): what an approval without any
-    /// order changed.
-    pub fn save_price_marks(&mut self, marks: &[PriceMark]) -> Result<(), JournalError> {
-        self.apply_with_marks(Vec::new(), marks)
+    /// Notes the order manager's price marks after an approval without any order moved only
+    /// them: an actor restart applies them, and the next batch writes them (see [`Pending`]).
+    pub fn note_price_marks(&mut self, marks: Vec<PriceMark>) {
+        self.pending.set_marks(marks);
     }
 
-    /// Applies `batch` (not flushed) with the price marks, which are left out when the store
-    /// holds them already as they are.
-    fn apply_with_marks(
-        &mut self,
-        mut batch: Batch,
-        marks: &[PriceMark],
-    ) -> Result<(), JournalError> {
-        let bytes = encode(PRICE_MARKS_KEY, &marks)?;
-        let marks_hash = hash(&bytes);
-        if self.marks_written != Some(marks_hash) {
-            batch.push((PRICE_MARKS_KEY.to_string(), Some(bytes)));
-        }
-        if batch.is_empty() {
+    /// Applies `batch` atomically, not flushed, with the progress and marks waiting (the
+    /// batch's own record of a key wins over one waiting). What waits stays waiting when the
+    /// batch is not applied.
+    fn apply(&mut self, batch: Batch) -> Result<(), JournalError> {
+        let waiting = self.pending.take();
+        if waiting.is_empty() && batch.is_empty() {
             return Ok(());
         }
-        self.marks_written = None;
-        self.store.apply(batch)?;
-        self.marks_written = Some(marks_hash);
-        Ok(())
+        let own = |key: &str| batch.iter().any(|(k, _)| k == key);
+        let mut full: Batch = Vec::with_capacity(batch.len() + 2);
+        let encoded = (|| {
+            if let Some(candles) = &waiting.progress {
+                if !own(PROGRESS_KEY) {
+                    full.push((
+                        PROGRESS_KEY.to_string(),
+                        Some(encode(PROGRESS_KEY, candles)?),
+                    ));
+                }
+            }
+            if let Some(marks) = &waiting.marks {
+                if !own(PRICE_MARKS_KEY) {
+                    full.push((
+                        PRICE_MARKS_KEY.to_string(),
+                        Some(encode(PRICE_MARKS_KEY, marks)?),
+                    ));
+                }
+            }
+            Ok::<(), JournalError>(())
+        })();
+        let applied = encoded.and_then(|()| {
+            full.extend(batch);
+            Ok(self.store.apply(full)?)
+        });
+        if applied.is_err() {
+            self.pending.restore(waiting);
+        }
+        applied
     }
 
     /// Writes the remote venue's book and flushes it: call before a request leaves the process
@@ -588,8 +616,9 @@ impl<S: Store> Journal<S> {
         self.write_flushed(RUN_KEY, bytes)
     }
 
-    /// Makes every write so far durable.
+    /// Makes every write so far durable, and what waits for the next one.
     pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.apply(Vec::new())?;
         Ok(self.store.flush()?)
     }
 
@@ -617,7 +646,7 @@ impl<S: Store> Journal<S> {
     }
 
     fn write_flushed(&mut self, key: &str, bytes: Vec<u8>) -> Result<(), JournalError> {
-        self.store.apply(vec![(key.to_string(), Some(bytes))])?;
+        self.apply(vec![(key.to_string(), Some(bytes))])?;
         Ok(self.store.flush()?)
     }
 

@@ -121,20 +121,16 @@ mod tests {
             driver.route(commands);
             let venue_moved = view(&driver.om, before.snapshot.ts) != before;
             let commands = driver.om.on_candle(&candle, Some(1.5));
-            if let (true, false, Some(position)) = (
-                commands.is_empty(),
-                venue_moved,
-                driver.om.position(&btc()),
-            ) {
+            if let (true, false, Some(position)) =
+                (commands.is_empty(), venue_moved, driver.om.position(&btc()))
+            {
                 let mut marked = before.clone();
                 assert!(marked.mark(&btc(), position.last_price, driver.now));
                 assert_eq!(marked, view(&driver.om, driver.now), "at {}", driver.now);
                 marks += 1;
             }
             driver.route(commands);
-            if (candle.open_time.0 / HOUR_MS) % 5 == 0
-                && driver.om.position(&btc()).is_none()
-            {
+            if (candle.open_time.0 / HOUR_MS) % 5 == 0 && driver.om.position(&btc()).is_none() {
                 let commands = driver.open_commands(candle.close);
                 driver.route(commands);
             }
