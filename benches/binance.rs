@@ -166,7 +166,11 @@ fn main() {
         black_box(candle);
     });
     assert_eq!(parsed, ROUNDS * ops());
-    print_ratio("kline message -> Candle, scanner / serde_json", &scanner, &serde);
+    print_ratio(
+        "kline message -> Candle, scanner / serde_json",
+        &scanner,
+        &serde,
+    );
 
     const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
     let signer = Signer::new(SECRET);
