@@ -107,7 +107,7 @@ impl Venue for SimVenue {
     }
 
     fn snapshot<'a>(&'a mut self, _: &'a [Symbol], _: Timestamp) -> VenueFuture<'a, VenueSnapshot> {
-        Box::pin(ready(Ok(VenueSnapshot::of(&self.exchange))))
+        Box::pin(ready(Ok(VenueSnapshot::of_sim(&self.exchange))))
     }
 
     /// The state comes back from the journal (saved after every change that produced a

@@ -106,7 +106,7 @@ impl Recovered {
     ) -> Result<Option<VenueSnapshot>, VenueStateError> {
         if let Some(state) = &self.venue {
             let venue = SimExchange::from_state(cfg.clone(), state.clone())?;
-            return Ok(Some(VenueSnapshot::of(&venue)));
+            return Ok(Some(VenueSnapshot::of_sim(&venue)));
         }
         Ok(self
             .venue_book

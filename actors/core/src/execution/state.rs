@@ -98,13 +98,7 @@ impl SimExchange {
             .flatten()
             .find(|o| &o.request.client_order_id == id);
         if let Some(order) = open {
-            return Some(VenueOrder {
-                request: order.request.clone(),
-                parent: order.parent.clone(),
-                status: OrderStatus::Accepted,
-                fills: Vec::new(),
-                finished_at: None,
-            });
+            return Some(open_order(order));
         }
         self.finished
             .iter()
@@ -121,6 +115,17 @@ impl SimExchange {
             .flatten()
             .map(|o| &o.request.client_order_id)
             .chain(self.finished.iter().map(|o| &o.request.client_order_id))
+    }
+}
+
+/// How the venue answers for an order still resting on its book: accepted, no fills yet.
+pub(super) fn open_order(order: &RestingOrder) -> VenueOrder {
+    VenueOrder {
+        request: order.request.clone(),
+        parent: order.parent.clone(),
+        status: OrderStatus::Accepted,
+        fills: Vec::new(),
+        finished_at: None,
     }
 }
 
