@@ -16,6 +16,8 @@
 //! The delivery decisions are the pure [`Sequencer`]; the hot-path parser is
 //! [`parse_kline`].
 
+mod decimal;
+mod digits;
 mod json;
 mod parse;
 #[cfg(test)]

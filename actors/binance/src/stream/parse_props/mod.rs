@@ -16,6 +16,7 @@
 //! is out of range (a syntax error) rather than of the wrong type; the scanner rounds
 //! correctly. The generators do not aim at that boundary.
 
+mod decimals;
 mod frames;
 mod oracle;
 
@@ -30,7 +31,7 @@ use oracle::{agree, oracle, Outcome};
 
 const DEFAULT_CASES: u32 = 1000;
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     let cases = ["KEEL_PROPTEST_CASES", "PROPTEST_CASES"]
         .iter()
         .find_map(|var| std::env::var(var).ok()?.parse().ok())
