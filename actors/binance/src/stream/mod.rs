@@ -18,6 +18,7 @@
 
 mod decimal;
 mod digits;
+mod fast;
 mod json;
 mod parse;
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The stream's hot path: a combined-stream kline message to its closed bar.
 //!
-//! One pass over the message, in place, through the [`json`](super::json) cursor (no tree,
+//! A frame laid out as Binance lays it out is read by the [`fast`](super::fast) path, which
+//! only accepts, and gives what the scanner below gives; any other text (and any frame it
+//! does not read) goes to the scanner. One pass over the message, in place, through the [`json`](super::json) cursor (no tree,
 //! no allocation on the way to a bar): only the fields a candle needs are decoded, prices
 //! straight from their strings into `Decimal` ([`decimal`](super::decimal)); every other value is checked to be
 //! well-formed JSON and skipped. Field order, whitespace and escaped keys do not matter. It
@@ -14,6 +16,7 @@
 use rust_decimal::Decimal;
 
 use super::decimal::parse_decimal;
+use super::fast::common_frame;
 use super::json::{shape, Scanner};
 
 use crate::model::check_ohlcv;
@@ -107,6 +110,14 @@ fn duplicate(key: &str) -> KlineError {
 /// error naming the problem for anything else (not a kline, malformed JSON, a missing or
 /// duplicated field, a price that is not a decimal such as `"NaN"`).
 pub fn parse_kline(text: &str) -> Result<Option<ClosedKline<'_>>, KlineError> {
+    match common_frame(text) {
+        Some(bar) => Ok(bar),
+        None => parse_strictly(text),
+    }
+}
+
+/// [`parse_kline`] for any text, by the strict scanner alone.
+pub(super) fn parse_strictly(text: &str) -> Result<Option<ClosedKline<'_>>, KlineError> {
     let mut s = Scanner::new(text);
     s.open("the message")?;
     let mut event = None;
