@@ -16,6 +16,9 @@
 //! The delivery decisions are the pure [`Sequencer`]; the hot-path parser is
 //! [`parse_kline`].
 
+mod decimal;
+mod digits;
+mod fast;
 mod json;
 mod parse;
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The stream's hot path: a combined-stream kline message to its closed bar.
 //!
-//! One pass over the message, in place, through the [`json`](super::json) cursor (no tree,
+//! A frame laid out as Binance lays it out is read by the [`fast`](super::fast) path, which
+//! only accepts, and gives what the scanner below gives; any other text (and any frame it
+//! does not read) goes to the scanner. One pass over the message, in place, through the [`json`](super::json) cursor (no tree,
 //! no allocation on the way to a bar): only the fields a candle needs are decoded, prices
-//! straight from their strings into `Decimal`; every other value is checked to be
+//! straight from their strings into `Decimal` ([`decimal`](super::decimal)); every other value is checked to be
 //! well-formed JSON and skipped. Field order, whitespace and escaped keys do not matter. It
 //! accepts exactly what serde_json accepts into the equivalent serde types (the wire types'
 //! borrowed strings, a price as a string holding a plain decimal) and refuses everything
@@ -11,10 +13,10 @@
 //! mistyped field, another event, a symbol mismatch. Never a panic. `parse_props` checks
 //! this against serde_json on generated, mutated and arbitrary text.
 
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
+use super::decimal::parse_decimal;
+use super::fast::common_frame;
 use super::json::{shape, Scanner};
 
 use crate::model::check_ohlcv;
@@ -108,6 +110,14 @@ fn duplicate(key: &str) -> KlineError {
 /// error naming the problem for anything else (not a kline, malformed JSON, a missing or
 /// duplicated field, a price that is not a decimal such as `"NaN"`).
 pub fn parse_kline(text: &str) -> Result<Option<ClosedKline<'_>>, KlineError> {
+    match common_frame(text) {
+        Some(bar) => Ok(bar),
+        None => parse_strictly(text),
+    }
+}
+
+/// [`parse_kline`] for any text, by the strict scanner alone.
+pub(super) fn parse_strictly(text: &str) -> Result<Option<ClosedKline<'_>>, KlineError> {
     let mut s = Scanner::new(text);
     s.open("the message")?;
     let mut event = None;
@@ -291,65 +301,6 @@ fn decimal(s: &mut Scanner, key: &str) -> Result<Decimal, KlineError> {
     parse_decimal(text).ok_or_else(|| shape(format!("`{key}`: `{text}` is not a decimal")))
 }
 
-/// A plain non-negative decimal (`digits[.digits]`): up to 18 significant digits are read
-/// straight into a mantissa, eight at a time (the common case); longer ones through
-/// `Decimal`'s own parser. Signs, exponents, `NaN` and empty text are refused.
-fn parse_decimal(t: &str) -> Option<Decimal> {
-    let b = t.as_bytes();
-    let (int, frac) = match b.iter().position(|&c| c == b'.') {
-        Some(dot) => (&b[..dot], &b[dot + 1..]),
-        None => (b, &b[b.len()..]),
-    };
-    if int.is_empty() || (frac.is_empty() && int.len() < b.len()) {
-        return None;
-    }
-    if int.len() + frac.len() > 18 {
-        let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
-        return (digits(int) && digits(frac))
-            .then(|| Decimal::from_str(t).ok())
-            .flatten();
-    }
-    let mantissa = digits_value(int)? * 10u64.pow(frac.len() as u32) + digits_value(frac)?;
-    Some(Decimal::from_i128_with_scale(
-        i128::from(mantissa),
-        frac.len() as u32,
-    ))
-}
-
-/// The value of at most 18 ASCII digits, eight at a time; `None` if a byte is not a digit.
-fn digits_value(mut d: &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    while let Some((chunk, rest)) = d.split_first_chunk::<8>() {
-        value = value * 100_000_000 + eight_digits(u64::from_le_bytes(*chunk))?;
-        d = rest;
-    }
-    for &c in d {
-        let digit = c.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        value = value * 10 + u64::from(digit);
-    }
-    Some(value)
-}
-
-/// Eight ASCII digits (little-endian in `v`) as a number, or `None` if a byte is not a digit
-/// (simdjson's `is_made_of_eight_digits_fast` and `parse_eight_digits_unrolled`).
-fn eight_digits(v: u64) -> Option<u64> {
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    let high = v & HIGH_NIBBLES;
-    let high_of_v_plus_6 = (v.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4;
-    if high | high_of_v_plus_6 != 0x3333_3333_3333_3333 {
-        return None;
-    }
-    let v = v - 0x3030_3030_3030_3030;
-    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
-    const MASK: u64 = 0x0000_00FF_0000_00FF;
-    let pairs = (v & MASK).wrapping_mul(100 + (1_000_000 << 32));
-    let quads = ((v >> 16) & MASK).wrapping_mul(1 + (10_000 << 32));
-    Some(pairs.wrapping_add(quads) >> 32)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -396,28 +347,6 @@ pub(crate) mod tests {
                 .to_candle(&btc())
                 .unwrap();
             assert_eq!(candle, expected, "{text}");
-        }
-    }
-
-    #[test]
-    fn decimals_read_exactly_on_both_paths() {
-        for t in [
-            "0",
-            "7",
-            "43127.01000000",
-            "0.00000001",
-            "123456789012345678",
-            "1.5",
-        ] {
-            assert_eq!(parse_decimal(t), Some(Decimal::from_str(t).unwrap()), "{t}");
-            assert_eq!(parse_decimal(t).unwrap().to_string(), t);
-        }
-        let long = "12345678901234567890.123456789";
-        assert_eq!(parse_decimal(long), Some(Decimal::from_str(long).unwrap()));
-        for bad in [
-            "", ".", "1.", ".5", "1.2.3", "-1", "+1", "1e3", "NaN", "inf", "1 ",
-        ] {
-            assert_eq!(parse_decimal(bad), None, "{bad}");
         }
     }
 

@@ -225,6 +225,10 @@ fn wild_price() -> BoxedStrategy<Json> {
             r#""1_000""#, r#""1.2.3""#, r#"" 1""#, r#""1\u0030""#, r#""0""#, "100.5",
             r#""79228162514264337593543950335""#, r#""79228162514264337593543950336""#,
             r#""0.0000000000000000000000000001""#, r#""0.00000000000000000000000000001""#,
+            r#""000043127.01000000""#, r#""0.00000000""#, r#""-0""#, r#""00""#, r#""1.0.""#,
+            r#""1.0000000000000000""#, r#""1.00000000000000000""#, r#""12345678901234567.5""#,
+            r#""1234567890123456.123456789012""#, r#""1234567890123456.1234567890123""#,
+            r#""9999999999999999.999999999999""#, r#""1.5 ""#, r#""1\u002e5""#, r#""1\"""#,
         ])
         .prop_map(token),
         1 => stray_value(),
@@ -366,6 +370,124 @@ pub(super) fn frame_text() -> BoxedStrategy<String> {
         .boxed()
 }
 
+/// A member as Binance sends it, its key now and then escaped, the member now and then
+/// missing or doubled: each rarer than in [`member`], as a frame has many members.
+fn binance_member(
+    name: &'static str,
+    value: BoxedStrategy<Json>,
+) -> BoxedStrategy<Vec<(String, Json)>> {
+    let key = prop_oneof![300 => Just(format!("\"{name}\"")), 1 => key(name)];
+    prop_oneof![
+        800 => (key, value.clone()).prop_map(|m| vec![m]),
+        1 => Just(Vec::new()),
+        1 => ((Just(format!("\"{name}\"")), value.clone()), (Just(format!("\"{name}\"")), value)).prop_map(|(a, b)| vec![a, b]),
+    ]
+    .boxed()
+}
+
+/// An object of `members` in the order given, with no extras.
+fn ordered_object(members: Vec<BoxedStrategy<Vec<(String, Json)>>>) -> BoxedStrategy<Json> {
+    members
+        .prop_map(|members| Json::Object(members.into_iter().flatten().collect()))
+        .boxed()
+}
+
+/// A member Binance sends and keel skips: mostly as Binance sends it (an integer, or a
+/// decimal in a string), sometimes any number, string or value at all.
+fn skipped(name: &'static str, number: bool) -> BoxedStrategy<Vec<(String, Json)>> {
+    let usual = if number {
+        "[1-9][0-9]{0,18}|0".prop_map(token).boxed()
+    } else {
+        "[0-9]{1,12}(\\.[0-9]{1,8})?"
+            .prop_map(|t| token(format!("\"{t}\"")))
+            .boxed()
+    };
+    let value = prop_oneof![
+        400 => usual,
+        3 => number_token().prop_map(Json::Token),
+        3 => string_token(true).prop_map(Json::Token),
+        1 => any_json(),
+    ];
+    binance_member(name, value.boxed())
+}
+
+/// The kline object `k` with its members in Binance's order.
+fn binance_kline() -> BoxedStrategy<Json> {
+    let interval = select(vec![
+        ("1m", 60_000i64),
+        ("1h", 3_600_000),
+        ("1d", 86_400_000),
+    ]);
+    (
+        interval,
+        0i64..2_000_000_000_000,
+        prop::bool::weighted(0.95),
+        prices(),
+    )
+        .prop_flat_map(|((name, ms), open, spans, [o, h, l, c, v])| {
+            let close = if spans { open + ms - 1 } else { open + ms };
+            let closed = prop_oneof![
+                40 => Just(token("true")),
+                10 => Just(token("false")),
+                1 => stray_value(),
+            ];
+            ordered_object(vec![
+                binance_member("t", millis(open)),
+                binance_member("T", millis(close)),
+                binance_member("s", symbol("BTCUSDT")),
+                binance_member("i", or_stray(Just(token(format!("\"{name}\""))))),
+                skipped("f", true),
+                skipped("L", true),
+                binance_member("o", Just(o).boxed()),
+                binance_member("c", Just(c).boxed()),
+                binance_member("h", Just(h).boxed()),
+                binance_member("l", Just(l).boxed()),
+                binance_member("v", Just(v).boxed()),
+                skipped("n", true),
+                binance_member("x", closed.boxed()),
+                skipped("q", false),
+                skipped("V", false),
+                skipped("Q", false),
+                skipped("B", false),
+            ])
+        })
+        .boxed()
+}
+
+/// A whole frame as Binance sends it: compact, its members in Binance's order (what the
+/// parser's fast path reads), with values of every kind now and then.
+pub(super) fn binance_text() -> BoxedStrategy<String> {
+    let event_type = prop_oneof![
+        60 => Just(token(r#""kline""#)),
+        1 => Just(token(r#""trade""#)),
+        1 => Just(token(r#""k\u006cine""#)),
+        1 => stray_value(),
+    ];
+    let event = ordered_object(vec![
+        binance_member("e", event_type.boxed()),
+        skipped("E", true),
+        binance_member("s", symbol("BTCUSDT")),
+        binance_member("k", binance_kline()),
+    ]);
+    let stream = prop_oneof![
+        20 => Just(token(r#""btcusdt@kline_1h""#)),
+        1 => string_token(true).prop_map(Json::Token),
+    ];
+    ordered_object(vec![
+        binance_member("stream", stream.boxed()),
+        binance_member("data", or_stray(event)),
+    ])
+    .prop_map(|frame| frame.render(&[]))
+    .boxed()
+}
+
+/// A Binance frame with one to four edits.
+pub(super) fn mutated_binance_text() -> BoxedStrategy<String> {
+    (binance_text(), prop::collection::vec(edit(), 1..5))
+        .prop_map(|(text, edits)| apply(&text, &edits))
+        .boxed()
+}
+
 /// Fragments to insert: bare and broken tokens, brackets, half members.
 #[rustfmt::skip]
 const FRAGMENTS: &[&str] = &[
@@ -373,6 +495,23 @@ const FRAGMENTS: &[&str] = &[
     "\\", "\\u", "\\u12", "-", "0", "01", "1.", "1e", ".5", "+1", "\u{0}", "\u{1f}", " ", "\n",
     "\"k\":{}", "\"x\":true,", "\"t\":1,", "\"data\":{},", ",\"s\":\"BTCUSDT\"", "[}", "{]", "é",
     "\"\\uD800\"", "NaN", "Infinity", "//", "/*", "'",
+];
+
+/// Fragments to insert at the start of a value.
+const VALUE_STARTS: &[&str] = &[
+    "0",
+    "00",
+    "-",
+    "-0",
+    " ",
+    "+",
+    "0.",
+    "1e5",
+    "\"",
+    "\"\\u0030",
+    "01",
+    "\"0",
+    "\"-",
 ];
 
 /// One edit of a message's bytes.
@@ -386,6 +525,8 @@ enum Edit {
     /// Swaps a bracket for the other kind (`{` for `[`, `}` for `]`).
     Swap(Index),
     Append(String),
+    /// Inserts at the start of a value (after a colon): a leading zero, a sign, a space...
+    AfterColon(Index, String),
 }
 
 fn edit() -> BoxedStrategy<Edit> {
@@ -406,6 +547,7 @@ fn edit() -> BoxedStrategy<Edit> {
         2 => (any::<Index>(), 1usize..40).prop_map(|(at, n)| Edit::Repeat(at, n)),
         2 => any::<Index>().prop_map(Edit::Swap),
         1 => fragment.prop_map(Edit::Append),
+        3 => (any::<Index>(), select(VALUE_STARTS)).prop_map(|(at, f)| Edit::AfterColon(at, f.into())),
     ]
     .boxed()
 }
@@ -448,6 +590,13 @@ fn apply(text: &str, edits: &[Edit]) -> String {
                 }
             }
             Edit::Append(s) => b.extend_from_slice(s.as_bytes()),
+            Edit::AfterColon(i, s) => {
+                let colons: Vec<usize> = (0..b.len()).filter(|&j| b[j] == b':').collect();
+                if !colons.is_empty() {
+                    let at = colons[i.index(colons.len())] + 1;
+                    b.splice(at..at, s.bytes());
+                }
+            }
         }
     }
     String::from_utf8_lossy(&b).into_owned()

@@ -16,6 +16,7 @@
 //! is out of range (a syntax error) rather than of the wrong type; the scanner rounds
 //! correctly. The generators do not aim at that boundary.
 
+mod decimals;
 mod frames;
 mod oracle;
 
@@ -25,12 +26,12 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use frames::{arbitrary_text, frame_text, mutated_text};
+use frames::{arbitrary_text, binance_text, frame_text, mutated_binance_text, mutated_text};
 use oracle::{agree, oracle, Outcome};
 
 const DEFAULT_CASES: u32 = 1000;
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     let cases = ["KEEL_PROPTEST_CASES", "PROPTEST_CASES"]
         .iter()
         .find_map(|var| std::env::var(var).ok()?.parse().ok())
@@ -85,6 +86,16 @@ fn the_scanner_agrees_with_serde_on_mutated_frames() {
 }
 
 #[test]
+fn the_scanner_agrees_with_serde_on_binance_frames() {
+    check("Binance frames", binance_text());
+}
+
+#[test]
+fn the_scanner_agrees_with_serde_on_mutated_binance_frames() {
+    check("mutated Binance frames", mutated_binance_text());
+}
+
+#[test]
 fn the_scanner_agrees_with_serde_on_arbitrary_text() {
     check("arbitrary text", arbitrary_text());
 }
@@ -121,6 +132,22 @@ fn the_generators_reach_every_outcome() {
         assert!(
             all.get(outcome).is_some_and(|n| *n > 0),
             "{outcome}: {all:?}"
+        );
+    }
+    // Frames as Binance sends them mostly take the fast path, and it reaches every outcome
+    // it gives (a candle, an open bar, a bar the checks refuse).
+    let mut fast = BTreeMap::<String, usize>::new();
+    for _ in 0..400 {
+        let text = binance_text().new_tree(&mut runner).unwrap().current();
+        if crate::stream::fast::common_frame(&text).is_some() {
+            *fast.entry(outcome_name(&oracle(&text))).or_default() += 1;
+        }
+    }
+    assert!(fast.values().sum::<usize>() >= 400 / 2, "{fast:?}");
+    for outcome in ["candle", "open bar", "bar refused by the checks"] {
+        assert!(
+            fast.get(outcome).is_some_and(|n| *n > 0),
+            "{outcome}: {fast:?}"
         );
     }
     // Mutations mostly break the JSON, but not all of them.

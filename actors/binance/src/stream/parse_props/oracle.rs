@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::error::Category;
 
 use crate::model::{check_ohlcv, Candle, Interval, Symbol, Timestamp};
-use crate::stream::parse::{parse_kline, KlineErrorKind};
+use crate::stream::fast::common_frame;
+use crate::stream::parse::{parse_kline, parse_strictly, ClosedKline, KlineError, KlineErrorKind};
 
 /// A struct read only from a JSON object (serde's derive would also take an array of its
 /// fields in order, which no Binance message is).
@@ -178,7 +179,12 @@ pub(super) fn oracle(text: &str) -> Outcome {
 }
 
 pub(super) fn scanner(text: &str) -> Outcome {
-    match parse_kline(text) {
+    outcome(parse_kline(text))
+}
+
+/// What a parse came to.
+fn outcome(parsed: Result<Option<ClosedKline>, KlineError>) -> Outcome {
+    match parsed {
         Err(e) => Outcome::Refused(e.kind()),
         Ok(None) => Outcome::Open,
         Ok(Some(bar)) => Outcome::Closed {
@@ -197,5 +203,15 @@ pub(super) fn scanner(text: &str) -> Outcome {
 pub(super) fn agree(text: &str) -> Result<(), TestCaseError> {
     let (fast, serde) = (scanner(text), oracle(text));
     prop_assert_eq!(fast, serde, "on {:?}", text);
+    // The fast path, when it answers, answers as the strict scanner alone (prices compared
+    // with their scale).
+    if let Some(bar) = common_frame(text) {
+        prop_assert_eq!(
+            outcome(Ok(bar)),
+            outcome(parse_strictly(text)),
+            "fast path on {:?}",
+            text
+        );
+    }
     Ok(())
 }
