@@ -122,12 +122,12 @@ impl Rehydrate for OrderManagerActor {
             pending.extend(report.commands);
             closed.extend(report.closed);
         }
-        // Always the whole account: reconciliation may have changed it (a fill learnt), and
-        // risk's copy is otherwise only marked until the next order event.
-        self.risk.send(PortfolioUpdated {
-            change: AccountChange::Whole(std::sync::Arc::new(stage::view(&om, now))),
-            closed,
-        });
+        if !closed.is_empty() {
+            self.risk.send(PortfolioUpdated {
+                change: AccountChange::Whole(std::sync::Arc::new(stage::view(&om, now))),
+                closed,
+            });
+        }
         self.pending = pending;
         self.om = om;
         self.equity = recovered.equity;
