@@ -130,6 +130,7 @@ impl Rehydrate for OrderManagerActor {
         }
         self.pending = pending;
         self.om = om;
+        self.risk_view_stale = true;
         self.equity = recovered.equity;
         self.journal_failed = false;
         // Reconciled from what the journal holds: writes are tried again.
@@ -176,6 +177,10 @@ pub struct OrderManagerActor {
     in_transit: HashSet<ClientOrderId>,
     /// When the account was last copied to the operator's board.
     published: Option<Instant>,
+    /// Risk's copy of the account may differ from this one: a restart rebuilt it (and its
+    /// reconciliation may have learnt fills). Until a change goes to risk whole, a candle
+    /// that moved a held position's price sends the whole account, not a mark.
+    risk_view_stale: bool,
     supervision: ActorHandle,
 }
 
@@ -208,6 +213,7 @@ impl OrderManagerActor {
             untold: Vec::new(),
             in_transit: HashSet::new(),
             published: None,
+            risk_view_stale: false,
             supervision: rehydration.supervision,
         }
     }
@@ -316,7 +322,8 @@ impl OrderManagerActor {
             .publish_account(AccountView::of(&self.om, ts, equity, peak));
     }
 
-    fn push_view(&self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
+    fn push_view(&mut self, now: Timestamp, closed: Vec<crate::model::ClosedTrade>) {
+        self.risk_view_stale = false;
         self.risk.send(PortfolioUpdated {
             change: AccountChange::Whole(std::sync::Arc::new(stage::view(&self.om, now))),
             closed,
@@ -390,7 +397,7 @@ impl Handler<Approved> for OrderManagerActor {
                     journal.note_price_marks(this.om.price_marks());
                 }
             }
-            let changed = !commands.is_empty();
+            let changed = !commands.is_empty() || (marked.is_some() && this.risk_view_stale);
             this.dispatch(commands, now, Some(msg.born), &msg.ticket);
             if changed {
                 this.push_view(now, Vec::new());
