@@ -26,13 +26,7 @@ pub(super) fn common_frame(text: &str) -> Option<Option<ClosedKline<'_>>> {
         b: text.as_bytes(),
         i: 0,
     };
-    let mut bar = ClosedKline {
-        symbol: "",
-        interval: "",
-        open_time: 0,
-        close_time: 0,
-        values: [Decimal::ZERO; 5],
-    };
+    let mut bar = ClosedKline::default();
     c.literal(b"{\"stream\":")?;
     c.string()?;
     c.literal(b",\"data\":")?;

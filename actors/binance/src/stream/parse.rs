@@ -23,7 +23,7 @@ use crate::model::check_ohlcv;
 use crate::model::{Candle, Interval, Symbol, Timestamp};
 
 /// A closed kline as the stream sent it, borrowing the message's text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClosedKline<'a> {
     /// The symbol as sent (`BTCUSDT`).
     pub symbol: &'a str,
@@ -239,13 +239,7 @@ fn event_object<'a>(s: &mut Scanner<'a>) -> Result<Event<'a>, KlineError> {
 #[inline]
 fn kline_object<'a>(s: &mut Scanner<'a>) -> Result<(ClosedKline<'a>, bool), KlineError> {
     s.open("the kline `k`")?;
-    let mut bar = ClosedKline {
-        symbol: "",
-        interval: "",
-        open_time: 0,
-        close_time: 0,
-        values: [Decimal::ZERO; 5],
-    };
+    let mut bar = ClosedKline::default();
     let mut closed = false;
     let mut seen = 0u16;
     let mut first = true;

@@ -3,26 +3,12 @@
 //! `from_str`, and refuses the rest; `decimal_prefix`, read in the middle of other bytes,
 //! is exact whenever it answers and answers for every short plain decimal.
 
-use std::str::FromStr;
-
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use rust_decimal::Decimal;
 
+use super::oracle::plain_decimal as price;
 use crate::stream::decimal::{decimal_prefix, parse_decimal};
-
-/// The oracle's `Price`: a plain decimal (`digits[.digits]`), through `from_str`.
-fn price(t: &str) -> Option<Decimal> {
-    let (int, frac) = match t.split_once('.') {
-        Some((int, frac)) => (int, Some(frac)),
-        None => (t, None),
-    };
-    let digits = |d: &str| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit());
-    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-        return None;
-    }
-    Decimal::from_str(t).ok()
-}
 
 /// Bit for bit: value, scale and sign.
 fn bits(d: Option<Decimal>) -> Option<[u8; 16]> {

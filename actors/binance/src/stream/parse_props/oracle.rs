@@ -71,20 +71,23 @@ struct Price(Decimal);
 impl<'de> Deserialize<'de> for Price {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = <&str>::deserialize(d)?;
-        let (int, frac) = match text.split_once('.') {
-            Some((int, frac)) => (int, Some(frac)),
-            None => (text, None),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-        if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-            return Err(de::Error::custom(format!(
-                "`{text}` is not a plain decimal"
-            )));
-        }
-        Decimal::from_str(text)
+        plain_decimal(text)
             .map(Price)
-            .map_err(|e| de::Error::custom(format!("`{text}`: {e}")))
+            .ok_or_else(|| de::Error::custom(format!("`{text}` is not a plain decimal")))
     }
+}
+
+/// A plain decimal (`digits[.digits]`) through `Decimal::from_str`, or `None`.
+pub(super) fn plain_decimal(text: &str) -> Option<Decimal> {
+    let (int, frac) = match text.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    Decimal::from_str(text).ok()
 }
 
 /// What a message comes to, compared whole between the scanner and the oracle.
