@@ -39,6 +39,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run a strategy over history at full speed and write the report files.
     Backtest(BacktestArgs),
+    /// Backtest every cell of a parameter grid on every core (or on NATS workers), resumably;
+    /// write the results, the best config and a heatmap, optionally walking forward.
+    Sweep(SweepArgs),
     /// Replay through the actors while a chaos monkey kills random actors, then check that
     /// nothing was lost, duplicated or changed compared with a replay without chaos.
     Chaos(ChaosArgs),
@@ -276,6 +279,42 @@ pub struct BacktestArgs {
     /// trade) into this file, replacing it; none without this option.
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+}
+
+/// Arguments of `keel sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The base config (TOML) every cell starts from; the embedded default when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The grid (TOML): the config's sections with a list of values, or a range
+    /// `{ from, to, step }`, where the config has one value (docs/sweep.md).
+    #[arg(long)]
+    pub grid: PathBuf,
+    /// The folder of the results; rerunning the same sweep into it skips finished cells.
+    #[arg(long, default_value = "out/sweep")]
+    pub out: PathBuf,
+    /// Run this many cells drawn at random from the grid instead of all of them.
+    #[arg(long)]
+    pub samples: Option<u64>,
+    /// The seed of `--samples`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The metric that picks the best cell (a column of results.csv); `-NAME` picks the
+    /// lowest.
+    #[arg(long, default_value = "sharpe", allow_hyphen_values = true)]
+    pub rank_by: String,
+    /// The two keys of heatmap.svg, `K1,K2` (across, down); by default the first two keys
+    /// with more than one value.
+    #[arg(long, value_name = "K1,K2")]
+    pub heatmap: Option<String>,
+    /// Threads running cells; all cores by default.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Walk forward: pick the best cell on each training window and run it on the test
+    /// window after it, rolling by the test length, e.g. `train=180d,test=30d`.
+    #[arg(long, value_name = "train=DUR,test=DUR")]
+    pub walk_forward: Option<String>,
 }
 
 /// Arguments of `keel audit`.

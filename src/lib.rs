@@ -14,3 +14,4 @@ pub mod logging;
 pub mod report;
 pub mod runtime;
 pub mod settings;
+pub mod sweep;

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
                 Ok(_guard) => match command {
                     Command::Backtest(args) => commands::backtest::run(args),
+                    Command::Sweep(args) => commands::sweep::run(args),
                     Command::Chaos(args) => commands::chaos::run(args),
                     Command::SimExchange(args) => commands::sim_exchange::run(args),
                     Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(args),
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {}", describe(&error));
             let config_error = error.downcast_ref::<SettingsError>().is_some()
+                || error.downcast_ref::<keel::sweep::Refused>().is_some()
                 || error
                     .downcast_ref::<keel_sim_exchange::config::ConfigError>()
                     .is_some();

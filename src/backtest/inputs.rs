@@ -1,6 +1,7 @@
 //! Loading what a run replays: the candle files (checked, merged) and the headlines.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use keel_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
 use keel_model::{Candle, Interval, Symbol, Timestamp};
@@ -8,7 +9,8 @@ use keel_news::llm::{AnalysisCache, AnalystKind, CacheError};
 use keel_news::{load_headlines, Headline, NewsError, SymbolTagger};
 use tracing::{info, warn};
 
-use crate::settings::Settings;
+use super::SharedSymbolUpdates;
+use crate::settings::{ResolvedSource, Settings};
 
 /// Why the inputs of a run could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -76,35 +78,30 @@ pub struct RunInputs {
     pub quality: Vec<QualityReport>,
     /// The analysis cache (`sentiment.cache_dir`), opened when the analyst is a model.
     pub analyses: Option<AnalysisCache>,
+    /// Symbol updates computed once for these candles and settings, replayed instead of
+    /// computed (`keel sweep`); empty: the run computes them.
+    pub symbol_updates: SharedSymbolUpdates,
 }
 
 /// Loads and checks every input named by `settings`.
 pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
+    load_inputs_with(settings, &mut |source| {
+        let loaded = load_candles(&source.path, source.symbol.clone(), source.interval)?;
+        checked(loaded, source)
+    })
+}
+
+/// [`load_inputs`] with the candle files read by `load`, which returns them [`checked`]
+/// (`keel sweep` reads and checks each file once and shares it between its cells).
+pub fn load_inputs_with(
+    settings: &Settings,
+    load: &mut dyn FnMut(&ResolvedSource) -> Result<Arc<CandleSeries>, InputError>,
+) -> Result<RunInputs, InputError> {
     let sources = settings.sources()?;
     let (start, end) = settings.range()?;
-    let mut series: Vec<CandleSeries> = Vec::with_capacity(sources.len());
+    let mut series: Vec<Arc<CandleSeries>> = Vec::with_capacity(sources.len());
     for source in &sources {
-        let loaded = load_candles(&source.path, source.symbol.clone(), source.interval)?;
-        let quality = &loaded.quality;
-        if let Some(first) = quality.rejects.first() {
-            return Err(InputError::Rejected {
-                file: source.path.clone(),
-                count: quality.rejects.len(),
-                row: first.row,
-                reason: first.reason.clone(),
-            });
-        }
-        if !quality.gaps.is_empty() || quality.duplicates > 0 || quality.out_of_order > 0 {
-            warn!(
-                file = %source.path.display(),
-                gaps = quality.gaps.len(),
-                missing_bars = quality.missing_bars(),
-                duplicates = quality.duplicates,
-                out_of_order = quality.out_of_order,
-                "candle file has gaps or dropped bars (no candles are invented)"
-            );
-        }
-        info!(file = %source.path.display(), symbol = %loaded.symbol, bars = loaded.candles.len(), interval = %loaded.interval, "candles loaded");
+        let loaded = load(source)?;
         if let Some(first) = series.first() {
             if first.interval != loaded.interval {
                 return Err(InputError::MixedIntervals {
@@ -140,9 +137,39 @@ pub fn load_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
         candles,
         start,
         headlines,
-        quality: series.into_iter().map(|s| s.quality).collect(),
+        quality: series.iter().map(|s| s.quality.clone()).collect(),
         analyses,
+        symbol_updates: SharedSymbolUpdates::new(),
     })
+}
+
+/// Refuses a candle file with rejected rows and warns of its gaps and dropped bars: a run
+/// trades no corrupt history, and nothing is invented for what is missing.
+pub fn checked(
+    loaded: CandleSeries,
+    source: &ResolvedSource,
+) -> Result<Arc<CandleSeries>, InputError> {
+    let quality = &loaded.quality;
+    if let Some(first) = quality.rejects.first() {
+        return Err(InputError::Rejected {
+            file: source.path.clone(),
+            count: quality.rejects.len(),
+            row: first.row,
+            reason: first.reason.clone(),
+        });
+    }
+    if !quality.gaps.is_empty() || quality.duplicates > 0 || quality.out_of_order > 0 {
+        warn!(
+            file = %source.path.display(),
+            gaps = quality.gaps.len(),
+            missing_bars = quality.missing_bars(),
+            duplicates = quality.duplicates,
+            out_of_order = quality.out_of_order,
+            "candle file has gaps or dropped bars (no candles are invented)"
+        );
+    }
+    info!(file = %source.path.display(), symbol = %loaded.symbol, bars = loaded.candles.len(), interval = %loaded.interval, "candles loaded");
+    Ok(Arc::new(loaded))
 }
 
 /// The inputs of a run against a venue that streams its candles (`[binance]`): the symbols
@@ -164,6 +191,7 @@ pub fn live_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
         headlines,
         quality: Vec::new(),
         analyses,
+        symbol_updates: SharedSymbolUpdates::new(),
     })
 }
 

@@ -5,10 +5,12 @@ mod inputs;
 mod pipeline;
 mod result;
 mod run;
+mod symbol_stage;
 
 pub use analyst::{log_replay, replay_analyst};
-pub use inputs::{live_inputs, load_inputs, InputError, RunInputs};
+pub use inputs::{checked, live_inputs, load_inputs, load_inputs_with, InputError, RunInputs};
 pub use keel_model::EquityPoint;
 pub use pipeline::{Mode, Pipeline, PipelineStats};
 pub use result::BacktestResult;
 pub use run::{backtest_pipeline, run_backtest};
+pub use symbol_stage::{SharedSymbolUpdates, SymbolSeries, SymbolStage};

@@ -11,13 +11,13 @@ use keel_core::graph::{CandleWork, Step};
 use keel_core::order_manager::{stage, OrderCommand, OrderManager};
 use keel_core::risk::{RiskStage, RiskState};
 use keel_core::strategy::StrategyStage;
-use keel_core::symbol::SymbolCore;
 use keel_model::{Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp};
 use keel_news::llm::ReplayChoice;
 use keel_news::{log_outputs, Headline, SentimentCore};
 use std::collections::HashMap;
 use tracing::warn;
 
+use super::symbol_stage::{SharedSymbolUpdates, SymbolStage};
 use crate::settings::Settings;
 
 /// Counters a run reports.
@@ -33,7 +33,7 @@ pub struct PipelineStats {
 pub struct Pipeline {
     symbols: Vec<Symbol>,
     index: HashMap<Symbol, usize>,
-    cores: Vec<SymbolCore>,
+    cores: Vec<SymbolStage>,
     sentiment: SentimentCore<ReplayChoice>,
     strategy: StrategyStage,
     risk: RiskStage,
@@ -51,17 +51,28 @@ impl Pipeline {
         headlines: Vec<Headline>,
         analyst: ReplayChoice,
     ) -> Self {
-        let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
-        let venue = SimExchange::new(settings.venue.clone());
-        Self::resume(
+        Self::sharing(
             settings,
             symbols,
             headlines,
             analyst,
-            orders,
-            venue,
-            RiskState::default(),
+            &SharedSymbolUpdates::new(),
         )
+    }
+
+    /// [`new`](Self::new), replaying the symbol updates `shared` holds (computed once for
+    /// these candles and settings) instead of computing them.
+    pub fn sharing(
+        settings: &Settings,
+        symbols: Vec<Symbol>,
+        headlines: Vec<Headline>,
+        analyst: ReplayChoice,
+        shared: &SharedSymbolUpdates,
+    ) -> Self {
+        let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
+        let venue = SimExchange::new(settings.venue.clone());
+        let stages = (orders, venue, RiskState::default());
+        Self::build(settings, symbols, headlines, analyst, stages, shared)
     }
 
     /// Builds the stages around a recovered order manager, venue and risk state.
@@ -75,6 +86,25 @@ impl Pipeline {
         venue: SimExchange,
         risk: RiskState,
     ) -> Self {
+        let stages = (orders, venue, risk);
+        Self::build(
+            settings,
+            symbols,
+            headlines,
+            analyst,
+            stages,
+            &SharedSymbolUpdates::new(),
+        )
+    }
+
+    fn build(
+        settings: &Settings,
+        symbols: Vec<Symbol>,
+        headlines: Vec<Headline>,
+        analyst: ReplayChoice,
+        (orders, venue, risk): (OrderManager, SimExchange, RiskState),
+        shared: &SharedSymbolUpdates,
+    ) -> Self {
         let index = symbols
             .iter()
             .enumerate()
@@ -82,7 +112,7 @@ impl Pipeline {
             .collect();
         let cores = symbols
             .iter()
-            .map(|s| SymbolCore::new(s.clone(), &settings.indicators, &settings.setup))
+            .map(|s| SymbolStage::new(s, &settings.indicators, &settings.setup, shared))
             .collect();
         Self {
             index,

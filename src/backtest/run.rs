@@ -30,10 +30,17 @@ pub fn backtest_pipeline(
         start,
         headlines,
         analyses,
+        symbol_updates,
         ..
     } = inputs;
     let analyst = replay_analyst(settings, analyses.as_ref());
-    let mut pipeline = Pipeline::new(settings, symbols.clone(), headlines, analyst);
+    let mut pipeline = Pipeline::sharing(
+        settings,
+        symbols.clone(),
+        headlines,
+        analyst,
+        &symbol_updates,
+    );
     let mut curve: Vec<EquityPoint> = Vec::new();
     let mut schedule = Schedule::new(start, 0);
     for (n, candle) in candles.iter().enumerate() {

@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod run;
 pub mod sim_exchange;
 mod soak;
+pub mod sweep;
 
 use std::path::Path;
 

@@ -114,7 +114,7 @@ pub fn compute_metrics(result: &BacktestResult) -> Metrics {
         var_95: value_at_risk(&returns, 0.05),
         trades: TradeStats::of(&result.trades),
         exposure_time: exposure_time(result),
-        avg_exposure: avg_exposure(result),
+        avg_exposure: avg_exposure(result, &equity),
         fees_paid: result.fees_paid,
     }
 }
@@ -129,13 +129,23 @@ fn exposure_time(result: &BacktestResult) -> Option<f64> {
     Some(exposed as f64 / curve.len() as f64)
 }
 
-/// Mean of exposure / equity over bars with positive equity.
-fn avg_exposure(result: &BacktestResult) -> Option<f64> {
+/// Mean of exposure / equity over bars with positive equity; `equity` is the curve's
+/// equity already in `f64`.
+fn avg_exposure(result: &BacktestResult, equity: &[f64]) -> Option<f64> {
     let ratios: Vec<f64> = result
         .equity_curve
         .iter()
-        .filter(|p| p.equity > Decimal::ZERO)
-        .map(|p| to_f64(p.exposure.abs()) / to_f64(p.equity))
+        .zip(equity)
+        .filter(|(p, _)| p.equity > Decimal::ZERO)
+        .map(|(p, &e)| {
+            // Flat bars (most of them, for many strategies) skip the slow conversion.
+            let exposure = if p.exposure.is_zero() {
+                0.0
+            } else {
+                to_f64(p.exposure.abs())
+            };
+            exposure / e
+        })
         .collect();
     super::returns::mean(&ratios)
 }

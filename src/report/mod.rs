@@ -12,6 +12,7 @@ mod trade_stats;
 #[cfg(test)]
 mod fixture;
 
+pub(crate) use chart::escape;
 pub use chart::{render_svg, MAX_POINTS};
 pub use files::{write_reports, ReportError, ReportFiles};
 pub use metrics::{compute_metrics, Metrics};

@@ -40,8 +40,9 @@ impl HangSettings {
         let table = format!("{section}.actors");
         for (name, &ms) in &self.actors {
             if !actors.contains(name) {
-                return Err(ConfigError::new(
+                return Err(ConfigError::between(
                     format!("{table}.{name}"),
+                    "data.candles",
                     format!("no such actor; this run has {}", actors.join(", ")),
                 ));
             }

@@ -291,13 +291,28 @@ impl Settings {
             origin: origin.to_string(),
             message: e.to_string(),
         })?;
-        settings
-            .validate()
-            .map_err(|problem| SettingsError::Invalid {
-                origin: origin.to_string(),
-                problem,
-            })?;
-        Ok(settings)
+        settings.validated(origin)
+    }
+
+    /// Reads and validates an already parsed TOML table (a cell of `keel sweep`); `origin`
+    /// names it in errors.
+    pub fn from_table(table: toml::Table, origin: &str) -> Result<Self, SettingsError> {
+        let settings: Settings =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| SettingsError::Parse {
+                    origin: origin.to_string(),
+                    message: e.message().to_string(),
+                })?;
+        settings.validated(origin)
+    }
+
+    fn validated(self, origin: &str) -> Result<Self, SettingsError> {
+        self.validate().map_err(|problem| SettingsError::Invalid {
+            origin: origin.to_string(),
+            problem,
+        })?;
+        Ok(self)
     }
 
     /// Checks every section and what spans sections.
@@ -344,8 +359,9 @@ impl Settings {
         let fused = self.strategy.kind == StrategyKind::Fusion;
         if fused && !symbols.contains(&regime_symbol) {
             let known: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 "regime.symbol",
+                "data.candles",
                 format!(
                     "{regime_symbol} is not among the traded symbols ({}); the regime needs its candles",
                     known.join(", ")
@@ -445,8 +461,9 @@ impl Settings {
         let end = parse("end", &self.data.end)?;
         if let (Some(s), Some(e)) = (start, end) {
             if s >= e {
-                return Err(ConfigError::new(
+                return Err(ConfigError::between(
                     "data.end",
+                    "data.start",
                     format!("{e} must be after data.start ({s})"),
                 ));
             }

@@ -14,6 +14,11 @@ pub struct ConfigError {
     pub key: String,
     /// What is wrong and what is allowed.
     pub message: String,
+    /// The other key of a rule between two keys (`strategy.sma_slow` when `sma_fast` must be
+    /// below it): each value may be valid on its own, only their combination is not. `None`
+    /// for a value that is wrong by itself. `keel sweep` skips a cell that breaks such a rule
+    /// and refuses a value wrong by itself.
+    pub between: Option<String>,
 }
 
 impl ConfigError {
@@ -22,6 +27,20 @@ impl ConfigError {
         Self {
             key: key.into(),
             message: message.into(),
+            between: None,
+        }
+    }
+
+    /// An error for `key` that breaks a rule between it and `other` (see
+    /// [`between`](Self::between)).
+    pub fn between(
+        key: impl Into<String>,
+        other: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            between: Some(other.into()),
+            ..Self::new(key, message)
         }
     }
 }

@@ -1,15 +1,17 @@
 //! Several symbols' candles as one time-ordered stream, and cutting a stream to a range.
 
+use std::borrow::Borrow;
+
 use super::CandleSeries;
 use crate::model::{Candle, Timestamp};
 
 /// All candles of `series` in one stream ordered by open time. Candles with the same open time
 /// come in the order of `series`, so the result is the same on every run.
-pub fn merge(series: &[CandleSeries]) -> Vec<Candle> {
-    let total = series.iter().map(|s| s.candles.len()).sum();
+pub fn merge<S: Borrow<CandleSeries>>(series: &[S]) -> Vec<Candle> {
+    let total = series.iter().map(|s| s.borrow().candles.len()).sum();
     let mut merged: Vec<Candle> = Vec::with_capacity(total);
     for one in series {
-        merged.extend(one.candles.iter().cloned());
+        merged.extend(one.borrow().candles.iter().cloned());
     }
     // A stable sort keeps the order of `series` among equal open times; it also finds the
     // already sorted runs, so merging k series costs about n log k.

@@ -49,8 +49,9 @@ impl FusionConfig {
         in_range(section, "sentiment_weight", self.sentiment_weight, 0.0, 1.0)?;
         let sum = self.technical_weight + self.sentiment_weight;
         if (sum - 1.0).abs() > 1e-9 {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "sentiment_weight"),
+                key(section, "technical_weight"),
                 format!("technical_weight + sentiment_weight is {sum}, must be 1"),
             ));
         }

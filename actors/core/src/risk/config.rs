@@ -169,8 +169,9 @@ impl RiskConfig {
         pct("daily_loss_limit_pct", self.daily_loss_limit_pct)?;
         pct("max_drawdown_pct", self.max_drawdown_pct)?;
         if self.max_asset_exposure_pct > self.max_sector_exposure_pct {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "max_asset_exposure_pct"),
+                key(section, "max_sector_exposure_pct"),
                 format!(
                     "{} exceeds max_sector_exposure_pct {}: an asset is part of its sector",
                     self.max_asset_exposure_pct, self.max_sector_exposure_pct
@@ -178,8 +179,9 @@ impl RiskConfig {
             ));
         }
         if self.max_sector_exposure_pct > self.max_total_exposure_pct {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "max_sector_exposure_pct"),
+                key(section, "max_total_exposure_pct"),
                 format!(
                     "{} exceeds max_total_exposure_pct {}: a sector is part of the total",
                     self.max_sector_exposure_pct, self.max_total_exposure_pct
@@ -187,8 +189,9 @@ impl RiskConfig {
             ));
         }
         if self.stop_atr_mult * self.max_volatility_pct >= hundred {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "max_volatility_pct"),
+                key(section, "stop_atr_mult"),
                 format!(
                     "{} × stop_atr_mult {} must stay below 100, or stops could fall to zero",
                     self.max_volatility_pct, self.stop_atr_mult

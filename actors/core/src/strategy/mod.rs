@@ -73,8 +73,9 @@ impl StrategyConfig {
         in_range(section, "sma_fast", self.sma_fast, 1, 10_000)?;
         in_range(section, "sma_slow", self.sma_slow, 2, 10_000)?;
         if self.sma_fast >= self.sma_slow {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 crate::config_check::key(section, "sma_fast"),
+                crate::config_check::key(section, "sma_slow"),
                 format!(
                     "{} must be smaller than sma_slow ({})",
                     self.sma_fast, self.sma_slow

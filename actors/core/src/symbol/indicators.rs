@@ -75,8 +75,9 @@ impl IndicatorConfig {
         positive(section, "bb_k", self.bb_k, 0.0)?;
         in_range(section, "bb_k", self.bb_k, 0.0, 10.0)?;
         if self.macd_fast >= self.macd_slow {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "macd_fast"),
+                key(section, "macd_slow"),
                 format!(
                     "{} must be less than macd_slow ({})",
                     self.macd_fast, self.macd_slow

@@ -134,8 +134,9 @@ impl SetupConfig {
             ));
         }
         if self.rsi_oversold >= self.rsi_overbought {
-            return Err(ConfigError::new(
+            return Err(ConfigError::between(
                 key(section, "rsi_oversold"),
+                key(section, "rsi_overbought"),
                 format!(
                     "{} must be below rsi_overbought ({})",
                     self.rsi_oversold, self.rsi_overbought

@@ -120,8 +120,9 @@ impl LlmConfig {
                 return Err(ConfigError::new(key(section, "model"), "must not be empty"))
             }
             None if analyst != AnalystKind::Lexicon => {
-                return Err(ConfigError::new(
+                return Err(ConfigError::between(
                     key(section, "model"),
+                    "sentiment.analyst",
                     format!("is required with analyst = \"{}\"", analyst.name()),
                 ))
             }
