@@ -88,7 +88,7 @@ pub fn write_walk_forward(
     }
     let mut compared = Map::new();
     let mut table = format!(
-        "{:<16}{:>20}{:>20}{:>22}\n",
+        "{:<16}{:>18}{:>22}{:>23}\n",
         "metric", "in-sample (mean)", "out-of-sample (mean)", "out-of-sample (whole)"
     );
     for name in names {
@@ -102,7 +102,7 @@ pub fn write_walk_forward(
         let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
         let _ = writeln!(
             table,
-            "{name:<16}{:>20}{:>20}{:>22}",
+            "{name:<16}{:>18}{:>22}{:>23}",
             cell(in_sample),
             cell(out_mean),
             cell(whole)
