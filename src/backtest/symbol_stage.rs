@@ -39,7 +39,7 @@ impl SymbolSeries {
 #[derive(Debug, Clone)]
 pub enum SymbolStage {
     /// Computed candle by candle.
-    Computed(SymbolCore),
+    Computed(Box<SymbolCore>),
     /// Replayed: `next` is the position of the next candle in `series`.
     Replayed {
         /// The shared updates.
@@ -62,7 +62,7 @@ impl SymbolStage {
                 series: series.clone(),
                 next: 0,
             },
-            None => Self::Computed(SymbolCore::new(symbol.clone(), indicators, setup)),
+            None => Self::Computed(Box::new(SymbolCore::new(symbol.clone(), indicators, setup))),
         }
     }
 

@@ -15,12 +15,15 @@ use super::cell::Base;
 use crate::backtest::{checked, load_inputs_with, InputError, RunInputs, SymbolSeries};
 use crate::settings::{ResolvedSource, Settings};
 
+/// One symbol series, computed by the first cell that needs it.
+type UpdateSlot = Arc<OnceLock<Arc<SymbolSeries>>>;
+
 /// The candle files of a sweep, loaded once, and the symbol updates computed over them, once
 /// per indicator and setup settings.
 #[derive(Debug, Default)]
 pub struct SharedData {
     series: HashMap<PathBuf, Arc<CandleSeries>>,
-    updates: Mutex<HashMap<(PathBuf, String), Arc<OnceLock<Arc<SymbolSeries>>>>>,
+    updates: Mutex<HashMap<(PathBuf, String), UpdateSlot>>,
     /// The sha256 (hex) of every input file's bytes, by path.
     pub hashes: BTreeMap<PathBuf, String>,
 }

@@ -244,8 +244,8 @@ pub fn stitch(results: &[WindowResult]) -> Vec<EquityPoint> {
             Some(equity) if !run.initial_capital.is_zero() => equity / run.initial_capital,
             _ => Decimal::ONE,
         };
-        for point in &run.equity_curve {
-            let mut point = point.clone();
+        for &point in &run.equity_curve {
+            let mut point = point;
             point.equity *= scale;
             point.exposure *= scale;
             curve.push(point);
