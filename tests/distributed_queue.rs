@@ -177,6 +177,56 @@ async fn each_cell_runs_once_across_two_workers_though_published_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_cells_as_they_come_until_told_to_stop() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let coordinator = connect(&server.url).await.unwrap();
+    let grid = sweep("grid6");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let cache = tempfile::tempdir().unwrap();
+    let runs = Runs::default();
+    // Started before any cell exists, it waits for them.
+    let url = server.url.clone();
+    let worker = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let options = WorkerOptions::new(SweepFilter::All, cache.path());
+        run_worker(&url, options, counting(&runs, Duration::ZERO), shutdown).await
+    });
+    let mut results = coordinator.results().subscribe(&grid).await.unwrap();
+    coordinator
+        .cells()
+        .publish_cells(&grid, &cells(5, "n"))
+        .await
+        .unwrap();
+    let mut finished = Vec::new();
+    for _ in 0..5 {
+        let result = patiently("a result", results.next())
+            .await
+            .unwrap()
+            .unwrap();
+        finished.push(result.cell.to_string());
+    }
+    finished.sort();
+    assert_eq!(finished, ["c0", "c1", "c2", "c3", "c4"]);
+
+    stop.send(()).unwrap();
+    let summary = patiently("the worker stopping", worker)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        summary,
+        WorkerSummary {
+            succeeded: 5,
+            failed: 0
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cell_left_unacked_by_a_dead_worker_is_finished_by_another() {
     let Some(server) = NatsServer::start() else {
         return;
@@ -256,7 +306,8 @@ async fn a_cell_longer_than_ack_wait_runs_once() {
         .await
         .unwrap();
 
-    // 2.5 ack waits: without progress acks the idle worker would get the cell again.
+    // 2.5 ack waits: without progress acks (every second here) the idle worker would get the
+    // cell again; a second between them leaves room for a busy machine.
     let runs: Runs = Runs::default();
     let cache = tempfile::tempdir().unwrap();
     let filter = SweepFilter::Sweep(grid.clone());
@@ -264,14 +315,14 @@ async fn a_cell_longer_than_ack_wait_runs_once() {
         tokio::join!(
             run_worker(
                 &server.url,
-                until_idle_acking_within(filter.clone(), &cache, Duration::from_secs(1)),
-                counting(&runs, Duration::from_millis(2500)),
+                until_idle_acking_within(filter.clone(), &cache, Duration::from_secs(2)),
+                counting(&runs, Duration::from_millis(5000)),
                 pending()
             ),
             run_worker(
                 &server.url,
-                until_idle_acking_within(filter.clone(), &cache, Duration::from_secs(1)),
-                counting(&runs, Duration::from_millis(2500)),
+                until_idle_acking_within(filter.clone(), &cache, Duration::from_secs(2)),
+                counting(&runs, Duration::from_millis(5000)),
                 pending()
             ),
         )

@@ -30,7 +30,6 @@ impl Default for Settings {
 /// object bucket ensured.
 #[derive(Clone)]
 pub struct Transport {
-    client: async_nats::Client,
     cells: CellQueue,
     results: Results,
     objects: Objects,
@@ -53,12 +52,11 @@ pub async fn connect_with(url: &str, settings: Settings) -> Result<Transport, Di
             url: url.to_string(),
             source,
         })?;
-    let jetstream = jetstream::new(client.clone());
+    let jetstream = jetstream::new(client);
     Ok(Transport {
         cells: CellQueue::ensure(&jetstream, &settings).await?,
         results: Results::ensure(&jetstream, &settings).await?,
         objects: Objects::ensure(&jetstream).await?,
-        client,
     })
 }
 
@@ -76,14 +74,6 @@ impl Transport {
     /// The objects (candle files, ...) by content hash.
     pub fn objects(&self) -> &Objects {
         &self.objects
-    }
-
-    /// Waits until everything published on this connection has reached the server.
-    pub async fn flush(&self) -> Result<(), DistributedError> {
-        self.client
-            .flush()
-            .await
-            .map_err(|e| DistributedError::nats("flushing the connection", e))
     }
 }
 

@@ -75,7 +75,7 @@ fn launch(program: &Path, dir: &tempfile::TempDir, port: &str) -> (Process, u16)
             line.split("Listening for client connections on 127.0.0.1:")
                 .nth(1)
         })
-        .last()
+        .next_back()
         .and_then(|port| port.trim().parse().ok())
         .unwrap_or_else(|| panic!("nats-server logged no client port:\n{stderr}"));
     wait_for(
