@@ -2,11 +2,14 @@
 //! queue, workers run them and store their results, inputs travel as objects named by their
 //! SHA-256. Payloads are opaque bytes; what a cell and a result mean is the sweep's business.
 //!
-//! - [`queue`]: stream `KEEL_CELLS` (work-queue retention), subjects `keel.cells.<sweep>`,
-//!   one durable pull consumer shared by the workers.
-//! - [`results`]: stream `KEEL_RESULTS` (kept), subjects `keel.results.<sweep>.<cell>`.
-//! - [`objects`]: object bucket `keel-objects` and a verified local cache.
-//! - [`worker`]: the worker loop; [`coordinator`]: connecting and ensuring the streams.
+//! - [`queue`](crate::distributed::queue): stream `KEEL_CELLS` (work-queue retention),
+//!   subjects `keel.cells.<sweep>`, one durable pull consumer shared by the workers.
+//! - [`results`](crate::distributed::results): stream `KEEL_RESULTS` (kept), subjects
+//!   `keel.results.<sweep>.<cell>`.
+//! - [`objects`](crate::distributed::objects): object bucket `keel-objects` and a verified
+//!   local cache.
+//! - [`worker`](crate::distributed::worker): the worker loop.
+//! - [`coordinator`](crate::distributed::coordinator): connecting and ensuring the streams.
 //!
 //! Sweep and cell ids are subject tokens ([`SweepId`], [`CellId`]): ASCII letters, digits,
 //! `-` and `_` (a hex hash is fine).

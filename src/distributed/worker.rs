@@ -176,7 +176,9 @@ impl Lane {
     async fn run(self, mut stopped: watch::Receiver<bool>) -> WorkerSummary {
         let mut summary = WorkerSummary::default();
         while !*stopped.borrow() {
+            // A cell already delivered is run before stopping, not left to time out.
             let pulled = tokio::select! {
+                biased;
                 pulled = self.pull() => pulled,
                 _ = stopped.changed() => break,
             };
