@@ -10,6 +10,9 @@ pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod control;
+/// The distributed transport of `keel sweep`: cells, results and input files over NATS
+/// JetStream, as opaque bytes.
+pub mod distributed;
 pub mod logging;
 pub mod report;
 pub mod runtime;

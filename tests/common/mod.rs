@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+pub mod nats;
 pub mod process;
 pub mod tools;
 pub mod webhook;
