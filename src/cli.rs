@@ -42,6 +42,8 @@ pub enum Command {
     /// Backtest every cell of a parameter grid on every core (or on NATS workers), resumably;
     /// write the results, the best config and a heatmap, optionally walking forward.
     Sweep(SweepArgs),
+    /// Run cells of `keel sweep --nats` published on a NATS server, until stopped.
+    Worker(WorkerArgs),
     /// Replay through the actors while a chaos monkey kills random actors, then check that
     /// nothing was lost, duplicated or changed compared with a replay without chaos.
     Chaos(ChaosArgs),
@@ -315,6 +317,31 @@ pub struct SweepArgs {
     /// window after it, rolling by the test length, e.g. `train=180d,test=30d`.
     #[arg(long, value_name = "train=DUR,test=DUR")]
     pub walk_forward: Option<String>,
+    /// Run the cells on `keel worker`s through this NATS server (JetStream), e.g.
+    /// `nats://10.0.0.5:4222`, instead of on this machine's cores.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+}
+
+/// Arguments of `keel worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The NATS server (JetStream) the sweeps publish their cells on.
+    #[arg(long, value_name = "URL")]
+    pub nats: String,
+    /// Where fetched input files are cached, by content hash.
+    #[arg(long, default_value = "var/worker-cache")]
+    pub cache: PathBuf,
+    /// Cells run at once; all cores by default.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds a cell may go without a sign of life before another worker gets it (how soon
+    /// a dead worker's cells run again).
+    #[arg(long, default_value_t = 30)]
+    pub ack_wait_secs: u64,
+    /// Stop when no cell is queued (instead of waiting for the next sweep).
+    #[arg(long)]
+    pub until_idle: bool,
 }
 
 /// Arguments of `keel audit`.

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
                 Ok(_guard) => match command {
                     Command::Backtest(args) => commands::backtest::run(args),
                     Command::Sweep(args) => commands::sweep::run(args),
+                    Command::Worker(args) => commands::worker::run(args),
                     Command::Chaos(args) => commands::chaos::run(args),
                     Command::SimExchange(args) => commands::sim_exchange::run(args),
                     Command::Data(DataCommand::Inspect(args)) => commands::data::inspect(args),

@@ -11,6 +11,7 @@ pub mod run;
 pub mod sim_exchange;
 mod soak;
 pub mod sweep;
+pub mod worker;
 
 use std::path::Path;
 

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::SweepArgs;
 use crate::settings::DEFAULT_TOML;
 use crate::sweep::{
-    write_outputs, write_walk_forward, Cell, CellRecord, Plan, PlanOptions, Refused, Store,
-    WalkForward, WindowSpec,
+    run_remote, write_outputs, write_walk_forward, Cell, CellRecord, Plan, PlanOptions, Refused,
+    Store, WalkForward, WindowSpec,
 };
 
 /// Runs `keel sweep`.
@@ -56,30 +56,38 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
         Some(walk) => walk.training_cells(),
         None => plan.cells.clone(),
     };
-    let todo: Vec<&Cell> = cells
+    let todo: Vec<&(Cell, String)> = cells
         .iter()
         .filter(|(_, id)| !records.contains_key(id))
-        .map(|(cell, _)| cell)
         .collect();
+    let runs_on = match &args.nats {
+        Some(url) => format!("workers of {url}"),
+        None => format!("{threads} threads"),
+    };
     println!(
-        "{} cells: {} to run, {} already done in {} ({} threads)",
+        "{} cells: {} to run, {} already done in {} ({runs_on})",
         cells.len(),
         todo.len(),
         cells.len() - todo.len(),
         args.out.display(),
-        threads
     );
     let started = std::time::Instant::now();
     let bar = progress_bar(todo.len() as u64);
-    plan.sweep
-        .run_cells(&todo, threads, &mut |record: CellRecord| {
-            store.append(&record)?;
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
-            records.insert(record.id.clone(), record);
-            Ok(())
-        })?;
+    let mut record_one = |record: CellRecord| {
+        store.append(&record)?;
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        records.insert(record.id.clone(), record);
+        Ok(())
+    };
+    match &args.nats {
+        Some(url) => run_remote(url, &plan, &todo, &mut record_one)?,
+        None => {
+            let local: Vec<&Cell> = todo.iter().map(|(cell, _)| cell).collect();
+            plan.sweep.run_cells(&local, threads, &mut record_one)?;
+        }
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
