@@ -28,9 +28,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     let runner = Arc::new(TaskRunner::default());
     let handler = move |payload: &[u8], objects: &crate::distributed::ObjectFetcher| {
         let task: CellTask = serde_json::from_slice(payload).context("a cell from the queue")?;
-        let record = runner.run(&task, &|hash| {
-            Ok(objects.fetch(&ObjectHash::new(hash)?)?)
-        })?;
+        let record = runner.run(&task, &|hash| Ok(objects.fetch(&ObjectHash::new(hash)?)?))?;
         Ok(serde_json::to_vec(&record)?)
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

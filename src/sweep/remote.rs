@@ -45,10 +45,8 @@ async fn coordinate(
         .with_context(|| format!("connecting to NATS at {url}"))?;
     upload_inputs(&transport, plan).await?;
     let sweep = SweepId::new(&plan.sweep.fingerprint[..32])?;
-    let mut waiting: HashMap<&str, &Cell> = todo
-        .iter()
-        .map(|(cell, id)| (id.as_str(), cell))
-        .collect();
+    let mut waiting: HashMap<&str, &Cell> =
+        todo.iter().map(|(cell, id)| (id.as_str(), cell)).collect();
 
     // Results stored by an earlier run of this coordinator (or of workers since).
     for result in transport.results().fetch_stored(&sweep).await? {
@@ -75,7 +73,10 @@ async fn coordinate(
     let mut results = transport.results().subscribe(&sweep).await?;
     while !waiting.is_empty() {
         let Some(result) = results.next().await else {
-            bail!("the results stream of sweep {sweep} ended with {} cells missing", waiting.len());
+            bail!(
+                "the results stream of sweep {sweep} ended with {} cells missing",
+                waiting.len()
+            );
         };
         take(result?, &mut waiting, done)?;
     }

@@ -47,10 +47,7 @@ impl CellTask {
 
 /// The base config's text as workers get it: every candle file and the headline file named by
 /// the hash `hashes` gives it.
-pub fn base_for_workers(
-    base: &Base,
-    hashes: &BTreeMap<PathBuf, String>,
-) -> anyhow::Result<String> {
+pub fn base_for_workers(base: &Base, hashes: &BTreeMap<PathBuf, String>) -> anyhow::Result<String> {
     let mut table = base.table.clone();
     rewrite_paths(&mut table, &mut |path| {
         let hash = hashes
@@ -114,13 +111,14 @@ impl TaskRunner {
         }
         let mut table: Table = toml::from_str(base_text).context("a cell's base config")?;
         rewrite_paths(&mut table, &mut |path| match object_ref(path) {
-            Some((hash, name)) => Ok(named_copy(&fetch(hash)?, hash, name)?
-                .display()
-                .to_string()),
+            Some((hash, name)) => Ok(named_copy(&fetch(hash)?, hash, name)?.display().to_string()),
             None => Ok(path.to_string()),
         })?;
         let local = toml::to_string(&table)?;
-        let sweep = Arc::new(Sweep::new(Base::from_toml(&local, "(a sweep's base config)")?)?);
+        let sweep = Arc::new(Sweep::new(Base::from_toml(
+            &local,
+            "(a sweep's base config)",
+        )?)?);
         sweeps.insert(base_text.to_string(), sweep.clone());
         Ok(sweep)
     }
@@ -147,8 +145,7 @@ fn named_copy(cached: &Path, hash: &str, name: &str) -> anyhow::Result<PathBuf> 
             std::fs::copy(cached, &tmp)
                 .with_context(|| format!("copying {} to {}", cached.display(), tmp.display()))?;
         }
-        std::fs::rename(&tmp, &named)
-            .with_context(|| format!("naming {}", named.display()))?;
+        std::fs::rename(&tmp, &named).with_context(|| format!("naming {}", named.display()))?;
     }
     Ok(named)
 }
