@@ -12,5 +12,5 @@ pub use inputs::{checked, live_inputs, load_inputs, load_inputs_with, InputError
 pub use keel_model::EquityPoint;
 pub use pipeline::{Mode, Pipeline, PipelineStats};
 pub use result::BacktestResult;
-pub use run::{backtest_pipeline, run_backtest};
+pub use run::{backtest_pipeline, run_backtest, run_backtest_on};
 pub use symbol_stage::{SharedSymbolUpdates, SymbolSeries, SymbolStage};

@@ -166,6 +166,8 @@ impl Pipeline {
             return;
         };
         let decision = self.strategy.on_update(candle, &update, mode);
+        let atr = update.values.atr;
+        drop(update);
         if !mode.trades() {
             return;
         }
@@ -173,7 +175,7 @@ impl Pipeline {
         let approval = self
             .risk
             .on_decision(&decision, || stage::view(orders, now), false);
-        let commands = stage::on_approval(&mut self.orders, candle, update.values.atr, &approval);
+        let commands = stage::on_approval(&mut self.orders, candle, atr, &approval);
         self.execute(commands, now);
     }
 

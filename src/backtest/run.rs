@@ -17,10 +17,27 @@ pub fn run_backtest(
     backtest_pipeline(settings, inputs, progress).0
 }
 
+/// [`run_backtest`] over inputs it only reads (`keel sweep` runs many cells on one copy).
+pub fn run_backtest_on(
+    settings: &Settings,
+    inputs: &RunInputs,
+    progress: &mut dyn FnMut(u64),
+) -> BacktestResult {
+    backtest_pipeline_on(settings, inputs, progress).0
+}
+
 /// [`run_backtest`], also returning the finished pipeline (every order, the venue, risk state).
 pub fn backtest_pipeline(
     settings: &Settings,
     inputs: RunInputs,
+    progress: &mut dyn FnMut(u64),
+) -> (BacktestResult, Pipeline) {
+    backtest_pipeline_on(settings, &inputs, progress)
+}
+
+fn backtest_pipeline_on(
+    settings: &Settings,
+    inputs: &RunInputs,
     progress: &mut dyn FnMut(u64),
 ) -> (BacktestResult, Pipeline) {
     let RunInputs {
@@ -33,13 +50,14 @@ pub fn backtest_pipeline(
         symbol_updates,
         ..
     } = inputs;
+    let (interval, start) = (*interval, *start);
     let analyst = replay_analyst(settings, analyses.as_ref());
     let mut pipeline = Pipeline::sharing(
         settings,
         symbols.clone(),
-        headlines,
+        headlines.clone(),
         analyst,
-        &symbol_updates,
+        symbol_updates,
     );
     let mut curve: Vec<EquityPoint> = Vec::new();
     let mut schedule = Schedule::new(start, 0);
@@ -66,7 +84,7 @@ pub fn backtest_pipeline(
     let record = RunRecord::of(pipeline.orders(), curve, stats.orders_submitted);
     let result = BacktestResult::new(
         settings,
-        symbols,
+        symbols.clone(),
         interval,
         record,
         stats.candles,

@@ -3,6 +3,7 @@
 //! same candles with the same indicator and setup settings (`keel sweep`'s cells). The
 //! stage is causal, so a run that stops earlier replays a prefix of the same updates.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -66,14 +67,15 @@ impl SymbolStage {
         }
     }
 
-    /// The update of the symbol's next candle.
+    /// The update of the symbol's next candle (borrowed from the series when replaying: a
+    /// copy per candle would cost more than the replay saves).
     ///
     /// # Panics
     /// When replaying, if `candle` is not the series' next candle: the run's candles are not
     /// those the series was computed from, which is a bug of the caller, never a data error.
-    pub fn on_candle(&mut self, candle: &Candle) -> Option<SymbolUpdate> {
+    pub fn on_candle(&mut self, candle: &Candle) -> Option<Cow<'_, SymbolUpdate>> {
         match self {
-            Self::Computed(core) => core.on_candle(candle),
+            Self::Computed(core) => core.on_candle(candle).map(Cow::Owned),
             Self::Replayed { series, next } => {
                 let expected = series.open_times.get(*next);
                 assert_eq!(
@@ -83,7 +85,7 @@ impl SymbolStage {
                     candle.symbol
                 );
                 *next += 1;
-                series.updates[*next - 1].clone()
+                series.updates[*next - 1].as_ref().map(Cow::Borrowed)
             }
         }
     }

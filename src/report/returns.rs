@@ -96,13 +96,21 @@ pub fn value_at_risk(returns: &[f64], cutoff: f64) -> Option<f64> {
     if returns.is_empty() || !(0.0..=1.0).contains(&cutoff) {
         return None;
     }
-    let mut sorted = returns.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = cutoff * (sorted.len() - 1) as f64;
+    let mut values = returns.to_vec();
+    let rank = cutoff * (values.len() - 1) as f64;
     let lower = rank.floor() as usize;
     let upper = rank.ceil() as usize;
     let weight = rank - lower as f64;
-    finite(sorted[lower] + (sorted[upper] - sorted[lower]) * weight)
+    // The two order statistics the quantile needs, without sorting everything: after the
+    // selection, `values[lower]` is the lower one and every value after it is not smaller,
+    // so the upper one is the least of those (or the same when `upper == lower`).
+    let (_, &mut low, rest) = values.select_nth_unstable_by(lower, f64::total_cmp);
+    let high = if upper == lower {
+        low
+    } else {
+        rest.iter().copied().min_by(f64::total_cmp).unwrap_or(low)
+    };
+    finite(low + (high - low) * weight)
 }
 
 /// Drawdown of each equity point from the running peak, a fraction `<= 0`.
@@ -295,5 +303,24 @@ mod tests {
         let r = [0.03, -0.01, 0.0, -0.05, 0.02];
         assert!(close(value_at_risk(&r, 0.05).unwrap(), -0.042));
         assert!(close(value_at_risk(&r, 0.5).unwrap(), 0.0));
+    }
+
+    /// The selection gives exactly what sorting everything gives, ties and all.
+    #[test]
+    fn value_at_risk_selects_what_a_full_sort_gives() {
+        let mut rng = fastrand::Rng::with_seed(20);
+        for n in [1usize, 2, 3, 20, 101, 4_000] {
+            let returns: Vec<f64> = (0..n)
+                .map(|_| (rng.i32(-300..300) as f64) / 10_000.0)
+                .collect();
+            for cutoff in [0.0, 0.01, 0.05, 0.5, 0.97, 1.0] {
+                let mut sorted = returns.clone();
+                sorted.sort_by(f64::total_cmp);
+                let rank = cutoff * (n - 1) as f64;
+                let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
+                let expected = lo + (hi - lo) * (rank - rank.floor());
+                assert_eq!(value_at_risk(&returns, cutoff), Some(expected), "n {n} cutoff {cutoff}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 
 use anyhow::Context;
 use keel_data::{load_candles, CandleSeries, DataError};
@@ -18,12 +19,23 @@ use crate::settings::{ResolvedSource, Settings};
 /// One symbol series, computed by the first cell that needs it.
 type UpdateSlot = Arc<OnceLock<Arc<SymbolSeries>>>;
 
+/// A thread's prepared inputs for the cells whose input settings make `key`.
+struct Prepared {
+    thread: ThreadId,
+    key: String,
+    inputs: Arc<RunInputs>,
+}
+
+/// Prepared inputs each thread keeps (consecutive cells of a grid mostly share theirs).
+const PREPARED_PER_THREAD: usize = 2;
+
 /// The candle files of a sweep, loaded once, and the symbol updates computed over them, once
 /// per indicator and setup settings.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SharedData {
     series: HashMap<PathBuf, Arc<CandleSeries>>,
     updates: Mutex<HashMap<(PathBuf, String), UpdateSlot>>,
+    prepared: Mutex<Vec<Prepared>>,
     /// The sha256 (hex) of every input file's bytes, by path.
     pub hashes: BTreeMap<PathBuf, String>,
 }
@@ -48,8 +60,39 @@ impl SharedData {
         Ok(data)
     }
 
-    /// The inputs of one cell's run, from the shared candles and symbol updates.
-    pub fn inputs(&self, settings: &Settings) -> Result<RunInputs, InputError> {
+    /// The inputs of one cell's run: the calling thread's copy from an earlier cell with the
+    /// same input settings, else a new one from the shared candles and symbol updates. No
+    /// copy serves two threads (see `own_copy`).
+    pub fn inputs(&self, settings: &Settings) -> Result<Arc<RunInputs>, InputError> {
+        let key = serde_json::to_string(&(
+            &settings.data,
+            &settings.sentiment,
+            &settings.indicators,
+            &settings.setup,
+        ))
+        .unwrap_or_default();
+        let thread = std::thread::current().id();
+        let lock = || self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = lock().iter().find(|p| p.thread == thread && p.key == key) {
+            return Ok(found.inputs.clone());
+        }
+        let inputs = Arc::new(self.prepare(settings)?);
+        let mut prepared = lock();
+        let mine = prepared.iter().filter(|p| p.thread == thread).count();
+        if mine >= PREPARED_PER_THREAD {
+            if let Some(oldest) = prepared.iter().position(|p| p.thread == thread) {
+                prepared.remove(oldest);
+            }
+        }
+        prepared.push(Prepared {
+            thread,
+            key,
+            inputs: inputs.clone(),
+        });
+        Ok(inputs)
+    }
+
+    fn prepare(&self, settings: &Settings) -> Result<RunInputs, InputError> {
         let mut shared = Vec::new();
         let mut inputs = load_inputs_with(settings, &mut |source: &ResolvedSource| match self
             .series
@@ -141,6 +184,15 @@ fn own_copy(series: &CandleSeries) -> CandleSeries {
             })
             .collect(),
         quality: series.quality.clone(),
+    }
+}
+
+impl std::fmt::Debug for SharedData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedData")
+            .field("files", &self.series.keys().collect::<Vec<_>>())
+            .field("hashes", &self.hashes)
+            .finish_non_exhaustive()
     }
 }
 

@@ -14,7 +14,7 @@ use super::cell::{cell_id, Base, CellConfig};
 use super::data::SharedData;
 use super::grid::Cell;
 use super::store::{CellRecord, Outcome};
-use crate::backtest::{run_backtest, BacktestResult};
+use crate::backtest::{run_backtest_on, BacktestResult};
 use crate::report::compute_metrics;
 use crate::settings::Settings;
 
@@ -76,7 +76,7 @@ impl Sweep {
     /// The backtest of `settings` on the shared data.
     pub fn backtest(&self, settings: &Settings) -> Result<BacktestResult, String> {
         let inputs = self.data.inputs(settings).map_err(|e| e.to_string())?;
-        Ok(run_backtest(settings, inputs, &mut |_| {}))
+        Ok(run_backtest_on(settings, &inputs, &mut |_| {}))
     }
 
     /// Runs `cells` on `threads` threads, handing each record to `done` on the calling thread
