@@ -219,17 +219,13 @@ impl StrategyStage {
 
     fn baseline(&mut self, candle: &Candle, close: f64, trading: bool) -> Option<Direction> {
         let (kind, fast, slow) = (self.kind, self.fast, self.slow);
-        // Looked up before inserting: `entry` would copy the symbol on every candle.
-        if !self.baselines.contains_key(&candle.symbol) {
-            let fresh = match kind {
+        let baseline = self
+            .baselines
+            .entry(candle.symbol.clone())
+            .or_insert_with(|| match kind {
                 StrategyKind::SmaCross => Baseline::SmaCross(SmaCross::new(fast, slow)),
                 _ => Baseline::BuyAndHold(BuyAndHold::default()),
-            };
-            self.baselines.insert(candle.symbol.clone(), fresh);
-        }
-        let Some(baseline) = self.baselines.get_mut(&candle.symbol) else {
-            return None;
-        };
+            });
         match baseline {
             Baseline::SmaCross(cross) => match cross.on_close(close) {
                 Some(CrossSignal::GoldenCross) if trading => Some(Direction::Long),
