@@ -8,14 +8,21 @@
 //! cells of which 190 are valid and run. `benches/vectorbt/sma_grid.py` runs the same 190
 //! cells in vectorbt.
 //!
+//! With `nats-server` installed, also the distributed path on loopback: the same cells
+//! through a local NATS server to one in-process worker running one cell at a time, against
+//! the local sweep on one thread, as the overhead per cell.
+//!
 //! `cargo bench --bench sweep`. Prints the figures; asserts nothing.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use keel::backtest::{load_inputs, run_backtest};
+use keel::distributed::{run_worker, ObjectFetcher, SweepFilter, WorkerOptions};
 use keel::settings::Settings;
-use keel::sweep::{Cell, CellConfig, Plan, PlanOptions};
+use keel::sweep::{run_remote, Cell, CellConfig, Plan, PlanOptions, TaskRunner};
 
 const SHARED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -112,6 +119,81 @@ fn main() {
     println!("  sweep, 1 thread:  {one:.1} cells/s");
     println!("  sweep, 2 threads: {two:.1} cells/s");
     println!("  (medians of {ROUNDS} alternating rounds; {bars} candles per cell)");
+    distributed(&plan, &valid, one);
+}
+
+/// The distributed path's overhead per cell on loopback, when `nats-server` is installed.
+fn distributed(plan: &Plan, valid: &[&Cell], local_one_thread: f64) {
+    let Some(program) = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        println!("distributed: nats-server not installed, not measured");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let store = tempfile::tempdir().expect("a store for nats-server");
+    let mut server = std::process::Command::new(program)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server starts");
+    let url = format!("nats://127.0.0.1:{port}");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let cache = tempfile::tempdir().expect("a worker cache");
+    let worker_url = url.clone();
+    let cache_dir = cache.path().to_path_buf();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let runner = Arc::new(TaskRunner::default());
+        let mut options = WorkerOptions::new(SweepFilter::All, cache_dir);
+        options.parallelism = NonZeroUsize::MIN;
+        runtime.block_on(async move {
+            run_worker(
+                &worker_url,
+                options,
+                move |payload: &[u8], objects: &ObjectFetcher| runner.handle(payload, objects),
+                async {
+                    let _ = stop_rx.await;
+                },
+            )
+            .await
+        })
+    });
+    let todo: Vec<&(Cell, String)> = plan
+        .cells
+        .iter()
+        .filter(|(cell, _)| valid.iter().any(|v| v.index == cell.index))
+        .collect();
+    let started = Instant::now();
+    let mut done = 0usize;
+    run_remote(&url, plan, &todo, &mut |_| {
+        done += 1;
+        Ok(())
+    })
+    .expect("the distributed sweep runs");
+    let remote = done as f64 / started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    let _ = worker.join();
+    let _ = server.kill();
+    let _ = server.wait();
+    println!(
+        "distributed ratio (1 worker x 1 thread cells/s / local 1 thread cells/s): {:.2}",
+        remote / local_one_thread
+    );
+    println!(
+        "  overhead per cell on loopback: {:.2} ms ({remote:.1} cells/s against {local_one_thread:.1}; one round, the worker's first cell loads the data)",
+        1000.0 * (1.0 / remote - 1.0 / local_one_thread)
+    );
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -182,7 +182,10 @@ impl Pipeline {
     /// Marks the account at the close `ts` (after every candle of that close): risk sees it
     /// (daily loss, drawdown kill switch) and the equity point is returned.
     pub fn mark(&mut self, ts: Timestamp) -> EquityPoint {
-        let marked = self.risk.on_mark(&self.orders.snapshot(ts), ts);
+        let marked = match self.risk.on_mark_point(self.orders.equity_point(ts)) {
+            Some(marked) => marked,
+            None => self.risk.on_mark(&self.orders.snapshot(ts), ts),
+        };
         if !marked.flatten.is_empty() {
             let commands = stage::flatten(&mut self.orders, &marked.flatten, ts);
             self.execute(commands, ts);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::WorkerArgs;
-use crate::distributed::{run_worker, ObjectHash, SweepFilter, WorkerOptions};
-use crate::sweep::{CellTask, Refused, TaskRunner};
+use crate::distributed::{run_worker, ObjectFetcher, SweepFilter, WorkerOptions};
+use crate::sweep::{Refused, TaskRunner};
 
 /// Runs `keel worker`.
 pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
@@ -26,11 +26,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     options.ack_wait = Duration::from_secs(args.ack_wait_secs);
     options.until_idle = args.until_idle;
     let runner = Arc::new(TaskRunner::default());
-    let handler = move |payload: &[u8], objects: &crate::distributed::ObjectFetcher| {
-        let task: CellTask = serde_json::from_slice(payload).context("a cell from the queue")?;
-        let record = runner.run(&task, &|hash| Ok(objects.fetch(&ObjectHash::new(hash)?)?))?;
-        Ok(serde_json::to_vec(&record)?)
-    };
+    let handler = move |payload: &[u8], objects: &ObjectFetcher| runner.handle(payload, objects);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

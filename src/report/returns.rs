@@ -319,7 +319,11 @@ mod tests {
                 let rank = cutoff * (n - 1) as f64;
                 let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
                 let expected = lo + (hi - lo) * (rank - rank.floor());
-                assert_eq!(value_at_risk(&returns, cutoff), Some(expected), "n {n} cutoff {cutoff}");
+                assert_eq!(
+                    value_at_risk(&returns, cutoff),
+                    Some(expected),
+                    "n {n} cutoff {cutoff}"
+                );
             }
         }
     }

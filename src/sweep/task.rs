@@ -15,6 +15,7 @@ use super::cell::Base;
 use super::grid::Cell;
 use super::run::Sweep;
 use super::store::CellRecord;
+use crate::distributed::{ObjectFetcher, ObjectHash};
 
 /// Marks a path that names an object: `keel-object:<sha256>/<file name>` (the name keeps the
 /// extension that tells the loaders the format).
@@ -82,6 +83,14 @@ pub struct TaskRunner {
 }
 
 impl TaskRunner {
+    /// A worker's handler: the task in `payload` run to its record, as JSON, the input files
+    /// fetched through `objects`.
+    pub fn handle(&self, payload: &[u8], objects: &ObjectFetcher) -> anyhow::Result<Vec<u8>> {
+        let task: CellTask = serde_json::from_slice(payload).context("a cell from the queue")?;
+        let record = self.run(&task, &|hash| Ok(objects.fetch(&ObjectHash::new(hash)?)?))?;
+        Ok(serde_json::to_vec(&record)?)
+    }
+
     /// Runs one task's cell; its record carries the coordinator's id. `fetch` turns a
     /// content hash into a local file holding those bytes.
     pub fn run(

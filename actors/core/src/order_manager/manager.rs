@@ -16,7 +16,7 @@ use super::plan::entry_request;
 use super::trailing::trailing_stop;
 use super::{OrderCommand, OrderManagerConfig};
 use crate::model::{
-    Candle, ClientOrderId, ClosedTrade, ExecutionReport, ExitReason, Order, OrderIntent, OrderKind,
+    Candle, ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, Order, OrderIntent, OrderKind,
     OrderPurpose, OrderRequest, OrderStatus, PortfolioSnapshot, Position, Side, Symbol, TakeProfit,
     Timestamp, TradeId,
 };
@@ -227,6 +227,23 @@ impl OrderManager {
         };
         snapshot.equity = snapshot.equity_with(self.cash);
         snapshot
+    }
+
+    /// The account's equity point at `ts`: the [`snapshot`](Self::snapshot)'s equity and
+    /// gross exposure, summed in the same order (so to the same digits), without building the
+    /// rest of the snapshot.
+    pub fn equity_point(&self, ts: Timestamp) -> EquityPoint {
+        let exposure: Decimal = self
+            .books
+            .values()
+            .filter_map(|b| b.position.as_ref())
+            .map(Position::market_value)
+            .sum();
+        EquityPoint {
+            ts,
+            equity: self.cash + exposure,
+            exposure,
+        }
     }
 
     /// All cash, spent or not (the snapshot's `cash` is what a new order may commit).

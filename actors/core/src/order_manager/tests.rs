@@ -143,6 +143,11 @@ fn entry_fills_at_the_next_open_plus_slippage_and_pays_a_bps_fee() {
     assert_eq!(h.status("bt-BTCUSDT-000001-s1"), OrderStatus::Accepted);
     let snapshot = h.om.snapshot(h.now);
     assert_eq!(snapshot.equity, h.om.cash() + dec!(100.5));
+    // The equity point a backtest marks with is the snapshot's, to the last digit.
+    let point = h.om.equity_point(h.now);
+    assert_eq!(point.equity, snapshot.equity);
+    assert_eq!(point.exposure, snapshot.gross_exposure());
+    assert_eq!(point.exposure, dec!(100.5));
     h.assert_no_anomalies();
 }
 

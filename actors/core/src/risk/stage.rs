@@ -227,6 +227,18 @@ impl RiskStage {
         marked
     }
 
+    /// The mark when risk needs nothing of the account but its equity `point`: a baseline's,
+    /// with no operator flatten pending. `None` otherwise: then [`on_mark`](Self::on_mark)
+    /// with the whole account. Saves building the account at every bar close of a backtest.
+    pub fn on_mark_point(&mut self, point: EquityPoint) -> Option<Marked> {
+        let needs_account =
+            self.kind == StrategyKind::Fusion || self.engine.state().flatten_requested;
+        (!needs_account).then(|| Marked {
+            point,
+            flatten: Vec::new(),
+        })
+    }
+
     /// Fusion's account-wide rules at a mark (the baselines have none).
     fn mark_risk(&mut self, snapshot: &PortfolioSnapshot, point: EquityPoint) -> Marked {
         let ts = point.ts;
