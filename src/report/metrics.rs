@@ -78,7 +78,7 @@ pub struct Metrics {
 pub fn compute_metrics(result: &BacktestResult) -> Metrics {
     let curve = &result.equity_curve;
     let ann = result.bars_per_year;
-    let equity: Vec<f64> = curve.iter().map(|p| to_f64(p.equity)).collect();
+    let equity = equity_f64(curve);
     let returns = simple_returns(&equity);
     let final_equity = curve.last().map(|p| p.equity);
 
@@ -117,6 +117,26 @@ pub fn compute_metrics(result: &BacktestResult) -> Metrics {
         avg_exposure: avg_exposure(result, &equity),
         fees_paid: result.fees_paid,
     }
+}
+
+/// The curve's equity as `f64`. A flat account's equity repeats bar after bar; a value with
+/// the very same representation as the previous one reuses its conversion (the slow part).
+fn equity_f64(curve: &[keel_model::EquityPoint]) -> Vec<f64> {
+    let mut previous: Option<([u8; 16], f64)> = None;
+    curve
+        .iter()
+        .map(|p| {
+            let bits = p.equity.serialize();
+            match previous {
+                Some((held, value)) if held == bits => value,
+                _ => {
+                    let value = to_f64(p.equity);
+                    previous = Some((bits, value));
+                    value
+                }
+            }
+        })
+        .collect()
 }
 
 /// Fraction of bars with a nonzero position value.

@@ -16,9 +16,9 @@ use super::plan::entry_request;
 use super::trailing::trailing_stop;
 use super::{OrderCommand, OrderManagerConfig};
 use crate::model::{
-    Candle, ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, Order, OrderIntent, OrderKind,
-    OrderPurpose, OrderRequest, OrderStatus, PortfolioSnapshot, Position, Side, Symbol, TakeProfit,
-    Timestamp, TradeId,
+    Candle, ClientOrderId, ClosedTrade, EquityPoint, ExecutionReport, ExitReason, Order,
+    OrderIntent, OrderKind, OrderPurpose, OrderRequest, OrderStatus, PortfolioSnapshot, Position,
+    Side, Symbol, TakeProfit, Timestamp, TradeId,
 };
 use fills::raise_stops;
 
