@@ -75,7 +75,7 @@ fn main() {
                 }
                 let n = n as u64 + 1;
                 sent.store(n, Ordering::Relaxed);
-                if n % ROW_EVERY == 0 {
+                if n.is_multiple_of(ROW_EVERY) {
                     let _ = rows_tx.send(n);
                 }
             }

@@ -11,19 +11,6 @@ use keel::backtest::{load_inputs, run_backtest};
 use keel::report::compute_metrics;
 use keel::sweep::{Base, CellConfig, Sweep};
 
-/// sma_cross on the shipped ETH hourly slice (2017-12 .. 2018-12).
-fn base_config(dir: &Path) -> PathBuf {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/binance/ETH_USDT-1h.json");
-    let text = format!(
-        "[data]\ncandles = [{{ symbol = \"ETHUSDT\", path = \"{}\", interval = \"1h\" }}]\n\
-         start = \"2018-01-01\"\n[strategy]\nkind = \"sma_cross\"\n[regime]\nsymbol = \"ETHUSDT\"\n",
-        data.display()
-    );
-    let path = dir.join("base.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn grid(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -70,7 +57,7 @@ const SMA_GRID: &str = "[strategy]\nsma_fast = [10, 20, 60]\nsma_slow = [50, 100
 #[test]
 fn a_sweep_leaves_every_file_and_its_best_config_reproduces_its_row() {
     let dir = tempfile::tempdir().unwrap();
-    let base = base_config(dir.path());
+    let base = common::eth_sma_cross_config(dir.path());
     let grid = grid(dir.path(), "grid.toml", SMA_GRID);
     let out = dir.path().join("out");
     let output = sweep(&base, &grid, &out, &["--threads", "2"]);
@@ -144,7 +131,7 @@ fn a_sweep_leaves_every_file_and_its_best_config_reproduces_its_row() {
 #[test]
 fn a_killed_sweep_resumes_without_redoing_a_cell() {
     let dir = tempfile::tempdir().unwrap();
-    let base = base_config(dir.path());
+    let base = common::eth_sma_cross_config(dir.path());
     let grid = grid(
         dir.path(),
         "grid.toml",
@@ -212,7 +199,7 @@ fn a_killed_sweep_resumes_without_redoing_a_cell() {
 #[test]
 fn a_bad_grid_or_option_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let base = base_config(dir.path());
+    let base = common::eth_sma_cross_config(dir.path());
     let out = dir.path().join("out");
     let refused = |grid_text: &str, extra: &[&str], needle: &str| {
         let grid = grid(dir.path(), "bad.toml", grid_text);
@@ -257,7 +244,7 @@ fn a_bad_grid_or_option_is_refused_before_anything_runs() {
 #[test]
 fn a_walk_forward_tests_each_windows_choice_on_the_next_window() {
     let dir = tempfile::tempdir().unwrap();
-    let base = base_config(dir.path());
+    let base = common::eth_sma_cross_config(dir.path());
     let grid = grid(dir.path(), "grid.toml", SMA_GRID);
     let out = dir.path().join("out");
     let output = sweep(

@@ -30,16 +30,7 @@ fn a_distributed_sweep_survives_killed_workers_and_coordinator_and_matches_a_loc
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/binance/ETH_USDT-1h.json");
-    let base = write(
-        dir.path(),
-        "base.toml",
-        &format!(
-            "[data]\ncandles = [{{ symbol = \"ETHUSDT\", path = \"{}\", interval = \"1h\" }}]\n\
-             start = \"2018-01-01\"\n[strategy]\nkind = \"sma_cross\"\n[regime]\nsymbol = \"ETHUSDT\"\n",
-            data.display()
-        ),
-    );
+    let base = common::eth_sma_cross_config(dir.path());
     let grid = write(
         dir.path(),
         "grid.toml",

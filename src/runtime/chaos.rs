@@ -93,7 +93,7 @@ pub fn start_chaos_monkey(
     let mut poison = options.poison;
     supervision.on_delivery(move || {
         handled += 1;
-        if handled % every != 0 {
+        if !handled.is_multiple_of(every) {
             return;
         }
         let victim = &victims[next(victims.len() as u64) as usize];

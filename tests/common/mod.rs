@@ -109,3 +109,17 @@ pub fn llm_local_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The base config of the sweep tests: sma_cross on the repository's ETH hourly slice,
+/// trading from 2018-01-01, written to `dir/base.toml` (whose path is returned).
+pub fn eth_sma_cross_config(dir: &Path) -> std::path::PathBuf {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/binance/ETH_USDT-1h.json");
+    let text = format!(
+        "[data]\ncandles = [{{ symbol = \"ETHUSDT\", path = \"{}\", interval = \"1h\" }}]\n\
+         start = \"2018-01-01\"\n[strategy]\nkind = \"sma_cross\"\n[regime]\nsymbol = \"ETHUSDT\"\n",
+        data.display()
+    );
+    let path = dir.join("base.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -72,7 +72,7 @@ impl EquityCurve {
             }
         }
         self.offered += 1;
-        if (self.offered - 1) % self.stride != 0 {
+        if !(self.offered - 1).is_multiple_of(self.stride) {
             return;
         }
         if self.points.len() == self.capacity {

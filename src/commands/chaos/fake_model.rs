@@ -73,7 +73,7 @@ pub struct ModelFaultPlan {
 impl ModelFaultPlan {
     /// The fault of request `n` (from 1), if any.
     fn fault(&self, n: u64) -> Option<ModelFault> {
-        if self.kinds.is_empty() || self.every == 0 || n % self.every != 0 {
+        if self.kinds.is_empty() || self.every == 0 || !n.is_multiple_of(self.every) {
             return None;
         }
         let draw = splitmix(self.seed ^ n);

@@ -115,7 +115,7 @@ impl FaultSchedule {
     /// The fault to set before closing bar `bar` (from 1), with its `POST /admin/faults` body
     /// (null for `disk-full`, which is not the venue's).
     pub fn before_bar(&mut self, bar: u64) -> Option<(VenueFault, Value)> {
-        if self.every == 0 || self.kinds.is_empty() || bar % self.every != 0 {
+        if self.every == 0 || self.kinds.is_empty() || !bar.is_multiple_of(self.every) {
             return None;
         }
         let fault = self.kinds[self.rng.usize(..self.kinds.len())];

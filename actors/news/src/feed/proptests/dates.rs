@@ -239,7 +239,7 @@ pub(super) fn rfc3339(mut c: Civil, seed: u64) -> (String, i64) {
 /// A date made impossible by one component, in either format.
 fn absurd(c: Civil, which: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);
-    let (mut text, _) = if which % 2 == 0 {
+    let (mut text, _) = if which.is_multiple_of(2) {
         rfc2822(Civil { offset: 0, ..c }, seed)
     } else {
         rfc3339(Civil { offset: 0, ..c }, seed)
