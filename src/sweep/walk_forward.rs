@@ -142,12 +142,14 @@ impl<'a> WalkForward<'a> {
     /// Every training cell of every window, with its id: the grid's values plus the window's
     /// dates. They are ordinary cells: stored, resumable, run in parallel.
     pub fn training_cells(&self) -> Vec<(Cell, String)> {
-        let total = self.plan.cells.len() as u64;
+        // Unique across windows even when the plan's cells are a sample (only a grid too
+        // large to count saturates; an index then only orders the cells of its window).
+        let total = self.plan.grid.cell_count().unwrap_or(u64::MAX / 2);
         let mut cells = Vec::with_capacity(self.windows.len() * self.plan.cells.len());
         for (w, window) in self.windows.iter().enumerate() {
             for (cell, _) in &self.plan.cells {
                 let dated = Cell {
-                    index: w as u64 * total + cell.index,
+                    index: total.saturating_mul(w as u64).saturating_add(cell.index),
                     values: dated(&cell.values, window.train),
                 };
                 let id = self.plan.sweep.id(&dated);
@@ -171,20 +173,18 @@ impl<'a> WalkForward<'a> {
             .chunks(per_window.max(1))
             .enumerate()
             .filter_map(|(w, chunk)| {
+                // A window's training cells are the plan's cells, in order, dated.
                 let ranked = chunk
                     .iter()
-                    .filter_map(|(c, id)| Some((c, records.get(id)?)));
+                    .zip(&self.plan.cells)
+                    .filter_map(|((_, id), (plain, _))| Some((plain, records.get(id)?)));
                 let (record, _) = ranking.best(ranked.clone().map(|(_, r)| r))?;
-                let (cell, _) = ranked.clone().find(|(_, r)| r.id == record.id)?;
+                let (plain, _) = ranked.clone().find(|(_, r)| r.id == record.id)?;
                 let metrics = match &record.outcome {
                     super::store::Outcome::Ran { metrics } => metrics.clone(),
                     super::store::Outcome::Skipped { .. } => return None,
                 };
-                let undated = Cell {
-                    index: cell.index % self.plan.cells.len().max(1) as u64,
-                    values: cell.values[..cell.values.len() - 2].to_vec(),
-                };
-                Some((w, undated, metrics))
+                Some((w, plain.clone(), metrics))
             })
             .collect();
         if chosen.len() < self.windows.len() {
