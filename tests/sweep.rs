@@ -213,6 +213,10 @@ fn a_bad_grid_or_option_is_refused_before_anything_runs() {
     refused("[strategy]\nsma_fats = [10]\n", &[], "sma_fats");
     refused("[strategy]\nsma_fast = []\n", &[], "lists no values");
     refused(SMA_GRID, &["--rank-by", "luck"], "luck: not a metric");
+    let sma_grid = grid(dir.path(), "sma.toml", SMA_GRID);
+    let output = sweep(&dir.path().join("missing.toml"), &sma_grid, &out, &[]);
+    assert_eq!(output.status.code(), Some(2), "an unreadable base config");
+    assert!(text(&output.stderr).contains("missing.toml"));
     refused(
         SMA_GRID,
         &["--heatmap", "strategy.sma_fast,risk.x"],

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::SweepArgs;
-use crate::settings::DEFAULT_TOML;
+use crate::settings::{SettingsError, DEFAULT_TOML};
 use crate::sweep::{
     run_remote, write_outputs, write_walk_forward, Cell, CellRecord, Plan, PlanOptions, Refused,
     Store, WalkForward, WindowSpec,
@@ -17,8 +16,11 @@ use crate::sweep::{
 /// Runs `keel sweep`.
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let base_text = match &args.config {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading the base config {}", path.display()))?,
+        // Unreadable: a configuration error (exit 2), as for `keel backtest --config`.
+        Some(path) => std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
+            path: path.clone(),
+            error,
+        })?,
         None => DEFAULT_TOML.to_string(),
     };
     let base_origin = args
