@@ -35,7 +35,7 @@ pub struct CellTask {
 }
 
 impl CellTask {
-    /// The task of `cell` in `sweep`, whose input files have the content hashes `hashes`.
+    /// The task of `cell` (whose id is `id`) over the base text of [`base_for_workers`].
     pub fn new(base_for_workers: &str, cell: &Cell, id: &str) -> Self {
         Self {
             base: base_for_workers.to_string(),
