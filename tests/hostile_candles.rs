@@ -194,3 +194,49 @@ fn a_position_marked_at_the_highest_price_is_valued_not_overflowed() {
         "{metrics:?}"
     );
 }
+
+/// Found by the property above in CI: a close crashed to half its bar's low made `sma_cross`
+/// buy a full share at that price, and the next bar opened at twice it: the buy filled at
+/// double its budget and the cash fell below zero. Now the buy may spend only the cash held
+/// for it, so it expires at that open and the account stays whole.
+#[test]
+fn a_spike_then_a_crash_never_spends_more_than_the_cash() {
+    let settings = settings(StrategyKind::SmaCross);
+    let hostile = Hostile {
+        scale: 0,
+        volume_scale: 0,
+        spikes: vec![(1632, Decimal::TEN, true)],
+        crashes: vec![(1732, Decimal::TWO, true)],
+    };
+    let inputs = apply(
+        &hostile,
+        &load_inputs(&settings).expect("the shipped data loads"),
+    );
+    let crashed = inputs.candles[1732].clone();
+    let (result, _) = backtest_pipeline(&settings, inputs, &mut |_| {});
+    for point in &result.equity_curve {
+        assert!(
+            point.equity >= point.exposure,
+            "cash fell below zero at {}: equity {} exposure {}",
+            point.ts,
+            point.equity,
+            point.exposure
+        );
+    }
+    let bought_after_the_crash = result
+        .trades
+        .iter()
+        .map(|t| (&t.symbol, t.entry_time))
+        .chain(
+            result
+                .open_positions
+                .iter()
+                .map(|p| (&p.symbol, p.opened_at)),
+        )
+        .any(|(symbol, at)| *symbol == crashed.symbol && at == crashed.close_time());
+    assert!(
+        !bought_after_the_crash,
+        "the buy decided on the crashed close filled at the next open: {:?}",
+        result.trades
+    );
+}

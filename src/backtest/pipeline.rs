@@ -70,7 +70,7 @@ impl Pipeline {
         shared: &SharedSymbolUpdates,
     ) -> Self {
         let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
-        let venue = SimExchange::new(settings.venue.clone());
+        let venue = settings.sim_exchange();
         let stages = (orders, venue, RiskState::default());
         Self::build(settings, symbols, headlines, analyst, stages, shared)
     }

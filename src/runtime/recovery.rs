@@ -183,14 +183,14 @@ pub async fn open_journal(
 ) -> anyhow::Result<(Start, Journal<SledStore>, Box<dyn Venue>)> {
     let (restored, mut journal) = restore_journal(settings, path)?;
     let Some(mut restored) = restored else {
-        let exchange = SimExchange::new(settings.venue.clone());
+        let exchange = settings.sim_exchange();
         let venue = Box::new(SimVenue::new(exchange, Some(journal.clone())));
         return Ok((Start::fresh(settings), journal, venue));
     };
     let exchange = match restored.recovered.venue.take() {
         Some(state) => SimExchange::from_state(settings.venue.clone(), state)
             .with_context(|| format!("restoring the venue from {}", path.display()))?,
-        None => SimExchange::new(settings.venue.clone()),
+        None => settings.sim_exchange(),
     };
     let mut venue = SimVenue::new(exchange, Some(journal.clone()));
     let start = reconcile_at_start(path, &mut venue, restored, Some(&mut journal), symbols).await?;

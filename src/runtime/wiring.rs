@@ -21,7 +21,6 @@ use keel_actors::runtime::{
 };
 use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
-use keel_core::execution::SimExchange;
 use keel_core::order_manager::{stage, OrderManager, RunRecord};
 use keel_core::risk::RiskStage;
 use keel_core::strategy::StrategyStage;
@@ -162,7 +161,7 @@ async fn begin(
             (start, Some(journal), venue)
         }
         None => {
-            let exchange = SimExchange::new(settings.venue.clone());
+            let exchange = settings.sim_exchange();
             let venue: Box<dyn Venue> = Box::new(SimVenue::new(exchange, None));
             (Start::fresh(settings), None, venue)
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use keel_actors::runtime::TreeSpec;
 use keel_core::config_check::{in_range, key, positive, ConfigError};
-use keel_core::execution::FillConfig;
+use keel_core::execution::{FillConfig, SimExchange};
 use keel_core::fusion::FusionConfig;
 use keel_core::order_manager::OrderManagerConfig;
 use keel_core::risk::RiskConfig;
@@ -271,6 +271,12 @@ pub struct ResolvedSource {
 }
 
 impl Settings {
+    /// A fresh in-process venue for this account: the configured fees and slippage, holding
+    /// the starting capital (so that it refuses a buy the cash does not cover).
+    pub fn sim_exchange(&self) -> SimExchange {
+        SimExchange::new(self.venue.clone()).with_cash(self.account.initial_capital)
+    }
+
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {

@@ -45,6 +45,9 @@ struct VenueCore {
     books: BTreeMap<Symbol, Vec<RestingOrder>>,
     last_trade_id: u64,
     last_bar: BTreeMap<Symbol, Timestamp>,
+    /// Absent in a journal written before the venue kept the account's cash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cash: Option<Decimal>,
 }
 
 /// Records as (key, encoded value).
@@ -140,6 +143,7 @@ pub fn venue_records(
         books: state.books.clone(),
         last_trade_id: state.last_trade_id,
         last_bar: state.last_bar.clone(),
+        cash: state.cash,
     };
     let mut records = vec![(VENUE_CORE_KEY.to_string(), encode(VENUE_CORE_KEY, &core)?)];
     for order in &state.finished {
@@ -166,6 +170,7 @@ pub fn venue_from_records(records: &Records) -> Result<Option<SimExchangeState>,
         last_trade_id: core.last_trade_id,
         last_bar: core.last_bar,
         finished,
+        cash: core.cash,
     }))
 }
 

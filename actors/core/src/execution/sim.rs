@@ -13,8 +13,12 @@
 //!    the next bar.
 //!
 //! Every fill is complete (no volume cap, no partial fills). When a child of an order fills,
-//! its siblings in the same `oco_group` are cancelled (one-cancels-other). The venue tracks no balances: the order manager is the account, and
-//! the OCO pairing of stops and take-profits keeps sells within the position.
+//! its siblings in the same `oco_group` are cancelled (one-cancels-other). The venue tracks
+//! no balances: the order manager is the account, and the OCO pairing of stops and
+//! take-profits keeps sells within the position. A venue given the account's cash
+//! ([`with_cash`](SimExchange::with_cash)) keeps it as fills settle, and a market buy whose
+//! cost at the open, fee included, is more than that cash expires with its children, as the
+//! sim exchange server expires a buy its free balance does not cover.
 
 use std::collections::BTreeMap;
 
@@ -25,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::fill_model::{fee, limit_fill_price, market_fill_price, stop_fill_price, FillConfig};
 use super::state::{remember, VenueOrder};
 use crate::model::{
-    Candle, ClientOrderId, ExecutionReport, Fill, OrderKind, OrderRequest, OrderStatus, Symbol,
-    Timestamp, TradeId,
+    Candle, ClientOrderId, ExecutionReport, Fill, OrderKind, OrderRequest, OrderStatus, Side,
+    Symbol, Timestamp, TradeId,
 };
 use crate::order_manager::OrderCommand;
 
@@ -72,6 +76,8 @@ pub struct SimExchange {
     pub(super) last_bar: BTreeMap<Symbol, Timestamp>,
     /// Filled and cancelled orders, oldest first (bounded, see [`remember`]).
     pub(super) finished: Vec<VenueOrder>,
+    /// The account's quote asset at the venue, when it keeps it.
+    pub(super) cash: Option<Decimal>,
 }
 
 impl SimExchange {
@@ -83,7 +89,22 @@ impl SimExchange {
             last_trade_id: 0,
             last_bar: BTreeMap::new(),
             finished: Vec::new(),
+            cash: None,
         }
+    }
+
+    /// This venue holding `cash` of the quote asset for the account: every fill settles
+    /// against it (a buy pays its cost and fee, a sell receives its proceeds less its fee),
+    /// and a market buy whose cost at the open, fee included, is more than the cash then
+    /// expires unfilled with its children. Without it the venue checks no balance.
+    pub fn with_cash(mut self, cash: Decimal) -> Self {
+        self.cash = Some(cash);
+        self
+    }
+
+    /// The quote asset the venue holds for the account, when it keeps it.
+    pub fn cash(&self) -> Option<Decimal> {
+        self.cash
     }
 
     /// The fees and slippage this venue applies.
@@ -238,6 +259,7 @@ impl SimExchange {
             last_trade_id: &mut self.last_trade_id,
             reports: Vec::new(),
             finished: &mut self.finished,
+            cash: &mut self.cash,
         };
         let Some(book) = self.books.get_mut(&candle.symbol) else {
             return matcher.reports;
@@ -253,7 +275,11 @@ impl SimExchange {
             .position(|o| working(o) && o.request.kind == OrderKind::Market)
         {
             let price = market_fill_price(candle.open, book[i].request.side, slippage);
-            matcher.fill(book, i, price, candle.open_time, Activation::Active);
+            if matcher.covers(&book[i].request, price) {
+                matcher.fill(book, i, price, candle.open_time, Activation::Active);
+            } else {
+                matcher.expire(book, i, candle.open_time);
+            }
         }
         // 2. Stops first (the stop wins), then limits, against the bar's range.
         let close_time = candle.close_time();
@@ -407,9 +433,20 @@ fn drop_order(
     let id = order.request.client_order_id.clone();
     reports.push(ExecutionReport::Cancelled { id: id.clone(), ts });
     remember(finished, order, OrderStatus::Cancelled, None, ts);
+    drop_children(book, &id, ts, reports, finished);
+}
+
+/// Removes the inactive descendants of `id`, reporting each `Cancelled`.
+fn drop_children(
+    book: &mut Vec<RestingOrder>,
+    id: &ClientOrderId,
+    ts: Timestamp,
+    reports: &mut Vec<ExecutionReport>,
+    finished: &mut Vec<VenueOrder>,
+) {
     while let Some(j) = book
         .iter()
-        .position(|o| o.parent.as_ref() == Some(&id) && o.activation == Activation::Inactive)
+        .position(|o| o.parent.as_ref() == Some(id) && o.activation == Activation::Inactive)
     {
         drop_order(book, j, ts, reports, finished);
     }
@@ -421,9 +458,33 @@ struct Matcher<'a> {
     last_trade_id: &'a mut u64,
     reports: Vec<ExecutionReport>,
     finished: &'a mut Vec<VenueOrder>,
+    cash: &'a mut Option<Decimal>,
 }
 
 impl Matcher<'_> {
+    /// Whether the venue's cash, when it keeps it, covers `request` filled at `price` (a
+    /// buy's cost and fee; a sell always).
+    fn covers(&self, request: &OrderRequest, price: Decimal) -> bool {
+        match *self.cash {
+            Some(cash) if request.side == Side::Buy => {
+                let notional = price * request.qty;
+                notional + fee(notional, self.cfg.fee_bps) <= cash
+            }
+            _ => true,
+        }
+    }
+
+    /// Expires order `i` (the cash does not cover it) and cancels its children.
+    fn expire(&mut self, book: &mut Vec<RestingOrder>, i: usize, ts: Timestamp) {
+        let order = book.remove(i);
+        let id = order.request.client_order_id.clone();
+        tracing::info!(%id, symbol = %order.request.symbol, qty = %order.request.qty, cash = ?self.cash, "market buy expires: the cash does not cover its cost at the open");
+        self.reports
+            .push(ExecutionReport::Expired { id: id.clone(), ts });
+        remember(self.finished, order, OrderStatus::Expired, None, ts);
+        drop_children(book, &id, ts, &mut self.reports, self.finished);
+    }
+
     /// Fills order `i` completely at `price`, cancels its one-cancels-other siblings and
     /// activates its children as `children`.
     fn fill(
@@ -437,7 +498,14 @@ impl Matcher<'_> {
         let order = book.remove(i);
         let request = &order.request;
         *self.last_trade_id += 1;
-        let fee = fee(price * request.qty, self.cfg.fee_bps);
+        let notional = price * request.qty;
+        let fee = fee(notional, self.cfg.fee_bps);
+        if let Some(cash) = self.cash.as_mut() {
+            *cash += match request.side {
+                Side::Buy => -(notional + fee),
+                Side::Sell => notional - fee,
+            };
+        }
         let id = request.client_order_id.clone();
         let fill = Fill {
             trade_id: TradeId(*self.last_trade_id),

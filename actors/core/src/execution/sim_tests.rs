@@ -171,6 +171,51 @@ fn market_order_fills_at_the_next_open_with_slippage_and_a_bps_fee() {
 }
 
 #[test]
+fn a_market_buy_its_cash_does_not_cover_expires_with_its_children() {
+    // The bracket at an open of 100 costs 100.05 + 0.10005 fee = 100.15005.
+    let mut ex = venue().with_cash(dec!(100.15005));
+    ex.submit(bracket());
+    let reports = ex.on_candle(&bar(1, dec!(100), dec!(101), dec!(99), dec!(100)));
+    assert_eq!(fills(&reports)[0].0, "e", "cash equal to the cost fills");
+    assert_eq!(ex.cash(), Some(dec!(0)));
+
+    let mut ex = venue().with_cash(dec!(100.15004));
+    ex.submit(bracket());
+    let reports = ex.on_candle(&bar(1, dec!(100), dec!(111), dec!(94), dec!(100)));
+    assert!(fills(&reports).is_empty(), "{reports:?}");
+    assert!(
+        matches!(&reports[0], ExecutionReport::Expired { id, ts } if id.as_str() == "e" && *ts == Timestamp(H)),
+        "{reports:?}"
+    );
+    assert_eq!(cancelled(&reports), ["e-s1", "e-t1"]);
+    assert_eq!(ex.open_orders(&btc()).count(), 0);
+    assert_eq!(ex.cash(), Some(dec!(100.15004)), "nothing was spent");
+    assert!(
+        ex.query(&id("e"))
+            .is_some_and(|o| o.status == OrderStatus::Expired),
+        "the venue answers for the expired order"
+    );
+}
+
+#[test]
+fn fills_settle_against_the_cash_the_venue_holds() {
+    let mut ex = venue().with_cash(dec!(1000));
+    ex.submit(order("b", Side::Buy, dec!(2), OrderKind::Market));
+    ex.on_candle(&bar(1, dec!(100), dec!(101), dec!(99), dec!(100)));
+    // 2 × 100.05 + 0.2001 fee.
+    assert_eq!(ex.cash(), Some(dec!(799.6999)));
+    ex.submit(OrderRequest {
+        created: Timestamp(2 * H),
+        ..order("s", Side::Sell, dec!(2), OrderKind::Market)
+    });
+    ex.on_candle(&bar(2, dec!(110), dec!(111), dec!(109), dec!(110)));
+    // 2 × 109.945 − 0.21989 fee.
+    assert_eq!(ex.cash(), Some(dec!(1019.37001)));
+    let restored = SimExchange::from_state(FillConfig::default(), ex.to_state()).unwrap();
+    assert_eq!(restored.cash(), ex.cash(), "the cash survives a restart");
+}
+
+#[test]
 fn children_of_a_market_fill_work_on_the_same_bar_and_the_stop_wins() {
     let mut ex = venue();
     ex.submit(bracket());

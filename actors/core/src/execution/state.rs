@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::sim::{RestingOrder, SimExchange};
@@ -20,7 +21,8 @@ pub struct VenueOrder {
     pub request: OrderRequest,
     /// The order it is attached to, if any.
     pub parent: Option<ClientOrderId>,
-    /// `Accepted` while open (working or waiting for its parent), `Filled` or `Cancelled`.
+    /// `Accepted` while open (working or waiting for its parent), `Filled`, `Cancelled` or
+    /// `Expired`.
     pub status: OrderStatus,
     /// Its executions, oldest first (the sim fills every order in one execution).
     pub fills: Vec<Fill>,
@@ -31,8 +33,8 @@ pub struct VenueOrder {
 }
 
 /// Everything a [`SimExchange`] holds except its fill config (which comes from the settings):
-/// the resting orders, the trade id sequence, the last bar worked per symbol and the recent
-/// finished orders.
+/// the resting orders, the trade id sequence, the last bar worked per symbol, the recent
+/// finished orders and the cash it holds.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SimExchangeState {
     /// Open orders per symbol, in the venue's working order.
@@ -43,6 +45,10 @@ pub struct SimExchangeState {
     pub last_bar: BTreeMap<Symbol, Timestamp>,
     /// Recently filled or cancelled orders, oldest first.
     pub finished: Vec<VenueOrder>,
+    /// The quote asset the account holds at the venue, when the venue keeps it (see
+    /// [`SimExchange::with_cash`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash: Option<Decimal>,
 }
 
 /// A saved venue state that cannot be restored.
@@ -58,6 +64,7 @@ impl SimExchange {
             last_trade_id: self.last_trade_id,
             last_bar: self.last_bar.clone(),
             finished: self.finished.clone(),
+            cash: self.cash,
         }
     }
 
@@ -85,6 +92,7 @@ impl SimExchange {
             last_trade_id: state.last_trade_id,
             last_bar: state.last_bar,
             finished: state.finished,
+            cash: state.cash,
         })
     }
 

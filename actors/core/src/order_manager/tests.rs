@@ -594,8 +594,7 @@ fn illegal_transitions_and_unknown_orders_are_recorded_not_panics() {
 fn an_open_entry_holds_back_its_cash_until_it_fills() {
     let mut h = Driver::standard();
     h.quiet_bar(dec!(100));
-    let commands = h.open(dec!(10), Some(dec!(96)), &[]);
-    h.route(commands);
+    h.open(dec!(10), Some(dec!(96)), &[]);
     // Decided at the close of 100: 10 units hold back 10 × 100 × 1.02 of the 10,000; a new
     // order may then commit 8,980 / 1.02 at its decision price.
     assert_eq!(h.om.reserved(), dec!(1020));
@@ -611,4 +610,27 @@ fn an_open_entry_holds_back_its_cash_until_it_fills() {
     assert_eq!(h.om.reserved(), dec!(0));
     assert_eq!(h.om.cash(), dec!(8998.4995));
     assert_eq!(h.om.snapshot(h.now).cash, dec!(8998.4995) / dec!(1.02));
+    assert!(h.om.anomalies().is_empty(), "{:?}", h.om.anomalies());
+}
+
+#[test]
+fn an_entry_the_cash_does_not_cover_at_the_next_open_expires_and_gives_its_cash_back() {
+    let mut h = Driver::standard();
+    h.quiet_bar(dec!(100));
+    // 95 units hold back 95 × 100 × 1.02 = 9,690 of the 10,000.
+    h.open(dec!(95), Some(dec!(96)), &[]);
+    assert_eq!(h.om.reserved(), dec!(9690));
+    // The next bar opens at 110: 95 × 110.055 plus the fee is more than the account holds.
+    h.bar(dec!(110), dec!(111), dec!(109), dec!(110), None);
+    assert_eq!(h.status("bt-BTCUSDT-000001"), OrderStatus::Expired);
+    assert_eq!(h.status("bt-BTCUSDT-000001-s1"), OrderStatus::Cancelled);
+    assert!(h.om.position(&btc()).is_none(), "nothing was bought");
+    assert_eq!(h.om.reserved(), dec!(0));
+    assert_eq!(
+        h.om.cash(),
+        dec!(10000),
+        "the account is as before the decision"
+    );
+    assert_eq!(h.ex.cash(), Some(dec!(10000)));
+    assert!(h.om.anomalies().is_empty(), "{:?}", h.om.anomalies());
 }

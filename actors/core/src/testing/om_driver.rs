@@ -45,12 +45,13 @@ impl Driver {
         })
     }
 
-    /// A flat account of 10 000 USDT managed with `cfg`, decisions at the end of hour 1.
+    /// A flat account of 10 000 USDT (held at the venue too) managed with `cfg`, decisions at
+    /// the end of hour 1.
     pub fn with(cfg: OrderManagerConfig) -> Self {
         Self {
             cfg: cfg.clone(),
             om: OrderManager::new(cfg, dec!(10000)),
-            ex: SimExchange::new(FillConfig::default()),
+            ex: SimExchange::new(FillConfig::default()).with_cash(dec!(10000)),
             now: Timestamp(H),
             reports: Vec::new(),
         }
