@@ -8,7 +8,7 @@
 
 mod common;
 
-use keel_actors::runtime::FAILPOINTS;
+use keel_actors::runtime::{asks_a_model, FAILPOINTS};
 
 /// Two volatile months of 2018 on BTC and ETH, with headlines.
 fn config_text() -> String {
@@ -20,6 +20,11 @@ fn chaos(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("chaos.toml");
     std::fs::write(&config, config_text()).unwrap();
+    chaos_on(&config, args)
+}
+
+/// `keel chaos` on `config` with `args`: its exit code and report.
+fn chaos_on(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let mut command = common::process::keel(&["chaos", "--config", config.to_str().unwrap()]);
     command.args(args);
     let output = common::process::run(command, "keel chaos");
@@ -45,7 +50,8 @@ fn fired(report: &str, point: &str) -> u64 {
 
 #[test]
 fn each_failpoint_alone_fires_and_leaves_the_outcome_unchanged() {
-    for (point, _) in FAILPOINTS {
+    // The model request's point needs a model: its own test below.
+    for (point, _) in FAILPOINTS.iter().filter(|(p, _)| !asks_a_model(p)) {
         // No monkey: only this failpoint strikes; often, since some points (the venue's) are
         // passed only when orders move.
         let (code, report) = chaos(&[
@@ -88,6 +94,75 @@ fn every_failpoint_with_the_monkeys_kills_changes_nothing_and_the_report_names_t
     // Injected faults are neither real failures nor poison.
     assert!(report.contains("failures beyond kills 0"), "{report}");
     assert!(report.contains("dead letters          0"), "{report}");
+}
+
+/// The HTTP requests a report's `model calm` or `model chaos` line counts.
+fn http_requests(report: &str, run: &str) -> u64 {
+    report
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim().strip_prefix(run)?;
+            let (_, requests) = rest.rsplit_once(';')?;
+            requests
+                .trim()
+                .strip_suffix("HTTP requests")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no `{run}` line counting HTTP requests in:\n{report}"))
+}
+
+/// The failpoint inside a model request, with keel chaos playing the model on loopback
+/// (`config/llm-local.toml`, a short range): each attempt it strikes loses its reply after the
+/// provider answered, the client asks again, and the trades are the calm run's. Each strike,
+/// like each fault the model plays, costs exactly one more request.
+#[test]
+fn a_model_request_struck_before_its_reply_is_read_is_asked_again_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The configured base URL is never asked: keel chaos plays the model.
+    let config = common::llm_local_config(dir.path(), "http://127.0.0.1:9");
+    let point = keel_news::llm::INSIDE_REQUEST;
+    let (code, report) = chaos_on(
+        &config,
+        &[
+            "--kill-every",
+            "1000000000",
+            "--failpoints",
+            point,
+            "--failpoint-probability",
+            "0.3",
+            "--seed",
+            "7",
+        ],
+    );
+    assert_eq!(code, Some(0), "{report}");
+    let struck = fired(&report, point);
+    assert!(struck > 0, "{point} never fired:\n{report}");
+    assert!(!report.contains("FAIL"), "{report}");
+    for invariant in [
+        "orders identical to the calm run",
+        "fills and P&L identical",
+        "every retried model fault recovered",
+    ] {
+        assert!(report.contains(&format!("ok    {invariant}")), "{report}");
+    }
+    let model_faults = report
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("model faults")?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no `model faults` line in:\n{report}"));
+    assert_eq!(
+        http_requests(&report, "model chaos"),
+        http_requests(&report, "model calm") + struck + model_faults,
+        "{report}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! a supervised handler, and never on a redelivery of the message whose first delivery it
 //! struck, so every message is eventually handled. Its panic carries [`InjectedFault`]: the
 //! supervisor counts it as an injected fault, against neither the restart intensity nor the
-//! poison rule.
+//! poison rule. The point inside a model request is the exception: see [`asks_a_model`].
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +45,19 @@ pub const FAILPOINTS: &[(&str, &str)] = &[
         "journal.inside_write",
         "inside the sled write: the batch is applied, not yet flushed",
     ),
+    (
+        keel_news::llm::INSIDE_REQUEST,
+        "inside a model request: the provider has answered, the connection drops before the \
+         reply is read (a request's first attempt; the client's retry asks again)",
+    ),
 ];
+
+/// Whether `point` is on the way to a model: it strikes only in a run whose analyst asks one.
+/// It fails the request it strikes instead of panicking: the request runs in a task of its
+/// own, outside every handler, and its failure is the client's to retry.
+pub fn asks_a_model(point: &str) -> bool {
+    point == keel_news::llm::INSIDE_REQUEST
+}
 
 /// Whether this build carries the failpoints (the cargo feature `failpoints`).
 pub const fn compiled_in() -> bool {
@@ -206,15 +218,22 @@ impl ArmedFailpoints {
             let fired = fired.clone();
             let dice = dice.clone();
             let probability = plan.probability;
+            let in_model_request = asks_a_model(point);
             fail::cfg_callback(point, move || {
-                if SCOPE.with(Cell::get) != Scope::FirstDelivery {
+                // The model request's point passes its first attempts only (see
+                // `asks_a_model`); every other point, first deliveries inside handlers.
+                if !in_model_request && SCOPE.with(Cell::get) != Scope::FirstDelivery {
                     return;
                 }
                 // A poisoned lock only means a draw panicked, which it cannot: draw anyway.
                 let draw = dice.lock().unwrap_or_else(|e| e.into_inner()).f64();
                 if draw < probability {
                     fired[index].fetch_add(1, Ordering::Relaxed);
-                    std::panic::panic_any(InjectedFault(point));
+                    if in_model_request {
+                        keel_news::llm::strike_inside_request();
+                    } else {
+                        std::panic::panic_any(InjectedFault(point));
+                    }
                 }
             })?;
         }

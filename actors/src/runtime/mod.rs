@@ -18,7 +18,7 @@ mod tree;
 pub use delivery::{answer, contain, delivery_history, DeliveryHistory};
 pub(crate) use delivery::{task_failed, task_resumed};
 pub use failpoints::{
-    compiled_in as failpoints_compiled_in, fail_journal_writes, parse_failpoints,
+    asks_a_model, compiled_in as failpoints_compiled_in, fail_journal_writes, parse_failpoints,
     parse_probability, ArmedFailpoints, FailpointPlan, FailpointSelection, InjectedFault,
     FAILPOINTS, NOT_COMPILED_IN,
 };

@@ -3,9 +3,10 @@
 //! 429, 5xx, timeouts and connection errors, honouring `retry-after` like every other
 //! dependency. The API key never appears in a log, an error or a `Debug` output.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -208,7 +209,12 @@ impl ProviderClient {
                 jitter_seed: None,
                 max_retry_after_ms: (cfg.max_retry_after_secs * 1000.0) as u64,
             };
-            retry_idempotent(|| attempt(&inner, &prompt), &policy, |e: &ProviderError, wait| {
+            let attempts = AtomicU32::new(0);
+            let next = || {
+                let first = attempts.fetch_add(1, Ordering::Relaxed) == 0;
+                attempt(&inner, &prompt, first)
+            };
+            retry_idempotent(next, &policy, |e: &ProviderError, wait| {
                 warn!(provider = inner.kind.name(), error = %e, wait_ms = wait.as_millis() as u64, "LLM request failed, retrying");
             })
             .await
@@ -216,8 +222,8 @@ impl ProviderClient {
     }
 }
 
-/// One HTTP attempt.
-async fn attempt(inner: &Inner, prompt: &Prompt) -> Result<Completion, ProviderError> {
+/// One HTTP attempt (`first` of its request, or a retry).
+async fn attempt(inner: &Inner, prompt: &Prompt, first: bool) -> Result<Completion, ProviderError> {
     let wire = wire_request(inner.kind, &inner.base_url, &inner.cfg, prompt);
     let mut request = inner
         .http
@@ -246,6 +252,11 @@ async fn attempt(inner: &Inner, prompt: &Prompt) -> Result<Completion, ProviderE
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    if first && struck_inside_request() {
+        return Err(ProviderError::Connect(format!(
+            "failpoint {INSIDE_REQUEST} fired: the connection dropped before the reply was read"
+        )));
+    }
     let body = response.bytes().await.map_err(classify)?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
@@ -258,6 +269,28 @@ async fn attempt(inner: &Inner, prompt: &Prompt) -> Result<Completion, ProviderE
     }
     read_completion(inner.kind, &body, prompt)
         .map_err(|e| ProviderError::Body(inner.key.redact(&e)))
+}
+
+/// The failpoint inside a model request: the provider has answered (status and headers),
+/// and the connection drops before its reply is read. It strikes only a request's first
+/// attempt, so the client's retry asks again and the run's outcome is the calm run's.
+pub const INSIDE_REQUEST: &str = "llm.inside_request";
+
+thread_local! {
+    /// Set by [`strike_inside_request`] while the failpoint is passed.
+    static STRUCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What `keel chaos` arms on [`INSIDE_REQUEST`] makes the attempt passing it fail (the
+/// `fail` crate's callback cannot return a value to the request).
+pub fn strike_inside_request() {
+    STRUCK.with(|s| s.set(true));
+}
+
+/// Whether the armed failpoint struck the attempt passing it now.
+fn struck_inside_request() -> bool {
+    fail::fail_point!("llm.inside_request");
+    STRUCK.with(|s| s.replace(false))
 }
 
 #[cfg(test)]

@@ -26,7 +26,9 @@ pub use budget::DailyBudget;
 pub use cache::{AnalysisCache, CacheError, Verdict};
 pub use cache_key::CacheKey;
 pub use config::{AnalysisMode, AnalystKind, LlmConfig};
-pub use http::{ApiKey, MissingKey, ProviderClient, ProviderError};
+pub use http::{
+    strike_inside_request, ApiKey, MissingKey, ProviderClient, ProviderError, INSIDE_REQUEST,
+};
 pub use prompt::{build_prompt, Prompt, PROMPT_VERSION, SYSTEM_PROMPT};
 pub use provider::{read_completion, wire_request, Completion, WireRequest, ANTHROPIC_VERSION};
 pub use replay::{ReplayAnalyst, ReplayChoice, ReplayStats};
