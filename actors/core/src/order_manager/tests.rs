@@ -85,6 +85,11 @@ impl Driver {
         self.route(commands);
         let commands = self.om.on_candle(&candle, atr);
         self.route(commands.clone());
+        assert_eq!(
+            self.ex.cash(),
+            Some(self.om.cash()),
+            "the venue's cash and the order manager's"
+        );
         commands
     }
 

@@ -132,6 +132,12 @@ impl Driver {
             let commands = self.open_commands(candle.close);
             self.route(commands);
         }
+        assert_eq!(
+            self.ex.cash(),
+            Some(self.om.cash()),
+            "the venue's cash and the order manager's after the bar at {}",
+            candle.open_time
+        );
     }
 }
 
