@@ -11,6 +11,7 @@ mod portfolio;
 mod signal;
 mod symbol;
 mod time;
+mod tranche;
 
 pub use candle::{
     check_ohlcv, Candle, Interval, MAX_CANDLE_PRICE, MAX_CANDLE_VOLUME, MIN_CANDLE_PRICE,
@@ -27,6 +28,7 @@ pub use signal::{
 };
 pub use symbol::{Asset, Symbol, SymbolError};
 pub use time::{Clock, EventInstants, ManualClock, SystemClock, Timestamp, MS_PER_DAY};
+pub use tranche::{tranches, Tranche};
 
 /// Money, prices and quantities.
 pub use rust_decimal::Decimal;

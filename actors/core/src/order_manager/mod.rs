@@ -23,7 +23,7 @@ pub use command::OrderCommand;
 pub use config::{OrderManagerConfig, TrailingConfig};
 pub use ids::{child_id, OrderIds};
 pub use manager::{OmUpdate, OrderManager, PriceMark};
-pub use plan::{entry_request, tranches, Tranche};
+pub use plan::entry_request;
 pub use reconcile::{
     reconcile, reconcile_except, Discrepancy, ReconciliationReport, NEVER_REACHED,
 };

@@ -5,7 +5,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use super::{Refusal, RiskConfig, RiskRule};
-use crate::model::TakeProfit;
+use crate::model::{tranches, TakeProfit};
 
 /// What bounded an approved order's size. Only the risk budget is the plan; any other limit
 /// means the order was cut down (worth logging, not a refusal).
@@ -94,10 +94,15 @@ fn ceil_to_step(qty: Decimal, step: Decimal) -> Decimal {
 /// price's scale; the quantity is the smallest of the risk-budget quantity and the room under
 /// the asset, sector and total exposure caps and the cash, rounded down to `qty_step`.
 ///
+/// The smallest order is one whose every tranche, sold at the stop, clears the venue's
+/// `min_notional` and lot step: a position whose stop the venue refuses would be held
+/// unprotected.
+///
 /// Refusals, in this order: `Volatility` (the stop would not be positive), `PerTradeRisk`
 /// (even the smallest order risks too much), `AssetExposure`, `SectorExposure`,
 /// `TotalExposure` (no room for the smallest order), `MinNotional` (the cash cannot buy the
-/// smallest order, or the rounded order falls below `min_notional`).
+/// smallest order, the rounded order falls below `min_notional`, or one of its tranches at
+/// the stop does).
 pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, Refusal> {
     let SizingInput {
         asset,
@@ -126,8 +131,15 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
     }
     let distance = price - stop;
 
-    // The smallest order the venue accepts: at least one step and `min_notional` worth.
-    let min_qty = ceil_to_step((cfg.min_notional / price).max(cfg.qty_step), cfg.qty_step);
+    // The smallest order the venue accepts, with every exit: at least one step and
+    // `min_notional` worth, and its smallest tranche as much at the stop price.
+    let smallest_exit = (cfg.min_notional / stop).max(cfg.qty_step);
+    let min_qty = ceil_to_step(
+        (cfg.min_notional / price)
+            .max(cfg.qty_step)
+            .max(smallest_exit / smallest_tranche_share(cfg)),
+        cfg.qty_step,
+    );
     let min_order = min_qty * price;
     let budget = equity * cfg.max_risk_per_trade_pct / hundred;
     let min_risk = min_qty * distance;
@@ -222,7 +234,7 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
             ),
         ));
     }
-    let take_profits = cfg
+    let take_profits: Vec<TakeProfit> = cfg
         .take_profits
         .iter()
         .map(|level| TakeProfit {
@@ -231,10 +243,51 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
             fraction: level.fraction,
         })
         .collect();
+    let qty = qty.normalize();
+    // The split rounds each tranche down: check the exits as they will be placed.
+    let exits = tranches(qty, &take_profits);
+    if let Some((n, exit)) = exits
+        .iter()
+        .enumerate()
+        .find(|(_, exit)| exit.qty < cfg.qty_step || exit.qty * stop < cfg.min_notional)
+    {
+        return Err(Refusal::new(
+            RiskRule::MinNotional,
+            format!(
+                "tranche {} of the order ({} of {} {asset}) × its stop {stop} = {} < min notional {} (or below the lot step {}): the venue would refuse that exit",
+                n + 1,
+                exit.qty.normalize(),
+                qty,
+                show(exit.qty * stop),
+                cfg.min_notional,
+                cfg.qty_step.normalize()
+            ),
+        ));
+    }
     Ok(Sizing {
-        qty: qty.normalize(),
+        qty,
         stop,
         take_profits,
         limited_by,
     })
+}
+
+/// The smallest share of an entry that one of its tranches gets, as the order manager splits
+/// it: the smallest take-profit fraction, or what the fractions leave to the stop alone.
+fn smallest_tranche_share(cfg: &RiskConfig) -> Decimal {
+    let unit = Decimal::new(1_000_000_000_000, 12);
+    let levels: Vec<TakeProfit> = cfg
+        .take_profits
+        .iter()
+        .map(|level| TakeProfit {
+            price: Decimal::ZERO,
+            fraction: level.fraction,
+        })
+        .collect();
+    tranches(unit, &levels)
+        .iter()
+        .map(|t| t.qty)
+        .min()
+        .filter(|share| *share > Decimal::ZERO)
+        .unwrap_or(Decimal::ONE)
 }

@@ -98,22 +98,23 @@ fn volatility_above_the_ceiling_is_refused() {
 
 #[test]
 fn asset_exposure_counts_every_pair_of_the_asset() {
-    // 2,495 of BTC held against FDUSD leaves 5 < the smallest order of 10.
-    let full = account(vec![position("BTCFDUSD", dec!(2495))]);
+    // 2,480 of BTC held against FDUSD leaves 20 < the smallest order of 20.83 (each of its
+    // halves worth the min notional of 10 at the stop 96).
+    let full = account(vec![position("BTCFDUSD", dec!(2480))]);
     let refused = refusal(&mut engine(), &btc(), &ctx(&full));
     assert_eq!(refused.rule, RiskRule::AssetExposure);
     assert_eq!(
         refused.detail,
-        "exposure to BTC would be 25.05% > 25% of equity 10000 (held 2495, smallest order 10)"
+        "exposure to BTC would be 25.01% > 25% of equity 10000 (held 2480, smallest order 20.83)"
     );
-    let room = account(vec![position("BTCFDUSD", dec!(2490))]);
-    assert_eq!(open_qty(&mut engine(), &btc(), &ctx(&room)), dec!(0.1));
+    let room = account(vec![position("BTCFDUSD", dec!(2475))]);
+    assert_eq!(open_qty(&mut engine(), &btc(), &ctx(&room)), dec!(0.25));
 }
 
 #[test]
 fn sector_exposure_groups_assets_and_unlisted_assets_stand_alone() {
     let full = account(vec![
-        position("ETHUSDT", dec!(2495)),
+        position("ETHUSDT", dec!(2480)),
         position("SOLUSDT", dec!(2500)),
     ]);
     let ada = long("ADAUSDT", dec!(100), 2.0);
@@ -121,13 +122,13 @@ fn sector_exposure_groups_assets_and_unlisted_assets_stand_alone() {
     assert_eq!(refused.rule, RiskRule::SectorExposure);
     assert_eq!(
         refused.detail,
-        "exposure to sector smart_contract would be 50.05% > 50% of equity 10000 (held 4995, smallest order 10)"
+        "exposure to sector smart_contract would be 50.01% > 50% of equity 10000 (held 4980, smallest order 20.83)"
     );
     let room = account(vec![
-        position("ETHUSDT", dec!(2490)),
+        position("ETHUSDT", dec!(2475)),
         position("SOLUSDT", dec!(2500)),
     ]);
-    assert_eq!(open_qty(&mut engine(), &ada, &ctx(&room)), dec!(0.1));
+    assert_eq!(open_qty(&mut engine(), &ada, &ctx(&room)), dec!(0.25));
     // PEPE is in no configured sector: its own sector, unaffected by the full one.
     let pepe = long("PEPEUSDT", dec!(100), 2.0);
     assert_eq!(open_qty(&mut engine(), &pepe, &ctx(&full)), dec!(25));
@@ -141,22 +142,22 @@ fn total_exposure_is_capped() {
     };
     let eth = long("ETHUSDT", dec!(100), 2.0);
     let full = account(vec![
-        position("BTCUSDT", dec!(2495)),
+        position("BTCUSDT", dec!(2480)),
         position("XRPUSDT", dec!(2500)),
     ]);
     let refused = refusal(&mut engine_with(cfg.clone()), &eth, &ctx(&full));
     assert_eq!(refused.rule, RiskRule::TotalExposure);
     assert_eq!(
         refused.detail,
-        "total exposure would be 50.05% > 50% of equity 10000 (held 4995, smallest order 10)"
+        "total exposure would be 50.01% > 50% of equity 10000 (held 4980, smallest order 20.83)"
     );
     let room = account(vec![
-        position("BTCUSDT", dec!(2490)),
+        position("BTCUSDT", dec!(2475)),
         position("XRPUSDT", dec!(2500)),
     ]);
     assert_eq!(
         open_qty(&mut engine_with(cfg), &eth, &ctx(&room)),
-        dec!(0.1)
+        dec!(0.25)
     );
 }
 

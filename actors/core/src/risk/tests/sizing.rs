@@ -156,20 +156,23 @@ fn invalid_signals_are_refused_with_the_bad_value() {
 #[test]
 fn per_trade_risk_refuses_when_even_the_smallest_order_risks_too_much() {
     let portfolio = account(vec![]);
-    // Smallest order 3,000 / 100 = 30, × distance 4 = 120 > 100 (1% of 10,000).
+    // Each half of the smallest order must be worth 1,500 at the stop 96: 15.625, so 31.25 in
+    // all, × distance 4 = 125 > 100 (1% of 10,000).
     let mut strict = engine_with(RiskConfig {
-        min_notional: dec!(3000),
+        min_notional: dec!(1500),
         ..Default::default()
     });
     let refused = refusal(&mut strict, &btc(), &ctx(&portfolio));
     assert_eq!(refused.rule, RiskRule::PerTradeRisk);
     assert_eq!(
         refused.detail,
-        "the smallest order (30 BTC = 3000 at 100) would risk 120 = 1.2% of equity 10000 > 1% (stop 96)"
+        "the smallest order (31.25 BTC = 3125 at 100) would risk 125 = 1.25% of equity 10000 > 1% (stop 96)"
     );
-    // Smallest order 25 risks exactly 100: allowed.
+    // Halves worth 1,100 at the stop: the smallest order, 22.91667, risks 91.67 ≤ 100, so the
+    // budget's 25 is bought (split 12 and 13: the split rounds to the quantity's places, and
+    // 12 × 96 = 1,152 clears the min notional).
     let mut exact = engine_with(RiskConfig {
-        min_notional: dec!(2500),
+        min_notional: dec!(1100),
         ..Default::default()
     });
     assert_eq!(open_qty(&mut exact, &btc(), &ctx(&portfolio)), dec!(25));
@@ -183,13 +186,45 @@ fn min_notional_refuses_when_the_cash_cannot_buy_the_smallest_order() {
     };
     let refused = refusal(&mut engine(), &btc(), &ctx(&broke));
     assert_eq!(refused.rule, RiskRule::MinNotional);
+    // Each half of the order must be worth 10 at the stop 96: 0.10417 (up to the step), so
+    // the smallest order is 0.20834 × 100 = 20.83.
     assert_eq!(
         refused.detail,
-        "cash 9.99 cannot buy the smallest order 10 (min notional 10)"
+        "cash 9.99 cannot buy the smallest order 20.83 (min notional 10)"
     );
     let enough = PortfolioSnapshot {
-        cash: dec!(10),
+        cash: dec!(20.84),
         ..account(vec![])
     };
-    assert_eq!(open_qty(&mut engine(), &btc(), &ctx(&enough)), dec!(0.1));
+    assert_eq!(open_qty(&mut engine(), &btc(), &ctx(&enough)), dec!(0.2084));
+}
+
+#[test]
+fn an_order_whose_exit_the_venue_would_refuse_at_the_stop_is_refused() {
+    // A lot step of 0.1: the smallest order is 0.3 (each half must be worth 10 at the stop
+    // 96, 0.10417, and the order a whole number of steps), but the split rounds its halves
+    // to 0.1 and 0.2, and 0.1 × 96 = 9.6 is below the min notional.
+    let coarse = RiskConfig {
+        qty_step: dec!(0.1),
+        ..Default::default()
+    };
+    let thirty = PortfolioSnapshot {
+        cash: dec!(30),
+        ..account(vec![])
+    };
+    let refused = refusal(&mut engine_with(coarse.clone()), &btc(), &ctx(&thirty));
+    assert_eq!(refused.rule, RiskRule::MinNotional);
+    assert_eq!(
+        refused.detail,
+        "tranche 1 of the order (0.1 of 0.3 BTC) × its stop 96 = 9.6 < min notional 10 (or below the lot step 0.1): the venue would refuse that exit"
+    );
+    // Halves of 0.2 are worth 19.2 at the stop: placed.
+    let forty = PortfolioSnapshot {
+        cash: dec!(40),
+        ..account(vec![])
+    };
+    assert_eq!(
+        open_qty(&mut engine_with(coarse), &btc(), &ctx(&forty)),
+        dec!(0.4)
+    );
 }
