@@ -175,3 +175,114 @@ fn the_control_plane_is_alive_but_not_ready_until_the_journal_is_reconciled() {
     assert!(sample("keel_venue_weight_used ") >= 0.0);
     keel.kill9();
 }
+
+/// The venue breaker against a real venue process: while the venue bans keel (418 on every
+/// request), the calls of each bar fail, the breaker opens, `/readyz` says the venue is
+/// unreachable and the webhooks hear of it; once the ban is over, a trial call succeeds at
+/// a later bar and the breaker closes again, and they hear of that too.
+#[test]
+fn the_venue_breaker_opens_while_the_venue_bans_keel_and_closes_once_it_answers() {
+    let receiver = webhook::Receiver::start();
+    let venue = SimVenue::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Opens at half of the last four calls failing; tries again one bar (an hour of event
+    // time) later, one trial call.
+    let extra = format!(
+        "[venue_breaker]\nwindow_size = 4\nminimum_calls = 4\nfailure_rate_threshold = 0.5\n\
+         open_cooldown_ms = 3600000\nhalf_open_trial_calls = 1\n\n\
+         [[alerts.webhooks]]\nurl = \"{}\"\n",
+        receiver.url
+    );
+    let config = dir.path().join("keel.toml");
+    std::fs::write(
+        &config,
+        venue.keel_settings(&dir.path().join("journal"), &extra),
+    )
+    .unwrap();
+    let addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let mut command = process::keel(&["run", "--config", config.to_str().unwrap()]);
+    command
+        .args(["--control-listen", &addr])
+        .envs(sim_venue::keel_env());
+    let mut keel = process::Process::start_in(command, "keel run", dir.path());
+    let get = |path: &str| {
+        reqwest::blocking::get(format!("http://{addr}{path}"))
+            .ok()
+            .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+    };
+    let status = || -> serde_json::Value {
+        get("/status")
+            .and_then(|(_, body)| serde_json::from_str(&body).ok())
+            .unwrap_or_default()
+    };
+    let breaker = || {
+        status()["breakers"][0]["state"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let candles = || status()["feed"]["candles"].as_u64().unwrap_or(0);
+    process::wait_for("/readyz answering 200 once reconciled", || {
+        assert!(keel.exited().is_none(), "keel exited: {}", keel.stderr());
+        get("/readyz").is_some_and(|(code, _)| code == 200)
+    });
+    assert_eq!(breaker().as_deref(), Some("closed"));
+
+    let mut next_bar = |ban_s: u64| {
+        venue.set_faults(serde_json::json!({ "ban_s": ban_s }));
+        let before = candles();
+        // One bar: a candle of each of the two symbols.
+        venue.step(2);
+        process::wait_for("keel taking in the bar", || {
+            assert!(keel.exited().is_none(), "keel exited: {}", keel.stderr());
+            candles() > before
+        });
+    };
+    // keel calls the venue at a bar close while it has orders there: trade until it has.
+    process::wait_for("an order of keel's resting at the venue", || {
+        next_bar(0);
+        status()["account"]["open_orders"]
+            .as_array()
+            .is_some_and(|orders| !orders.is_empty())
+    });
+    // Bar after bar under a ban (renewed before each, so that it holds however slowly keel
+    // takes the bar in), until the breaker opens.
+    process::wait_for("the venue breaker opening under the ban", || {
+        next_bar(5);
+        breaker().as_deref() == Some("open")
+    });
+    let (code, body) = get("/readyz").unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("venue is unreachable: its breaker is open"),
+        "{body}"
+    );
+
+    // The ban lifted (keel waits out the one it was told of, a few seconds), later bars' trial
+    // calls reach the venue and close the breaker.
+    process::wait_for("the venue breaker closing once the venue answers", || {
+        next_bar(0);
+        breaker().as_deref() == Some("closed")
+    });
+    process::wait_for("/readyz answering 200 again", || {
+        get("/readyz").is_some_and(|(code, _)| code == 200)
+    });
+    process::wait_for("both alerts at the webhook", || {
+        let kinds: Vec<String> = receiver
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["kind"].as_str().map(str::to_string))
+            .collect();
+        kinds.contains(&"breaker_opened".to_string())
+            && kinds.contains(&"breaker_closed".to_string())
+    });
+    keel.kill9();
+}
