@@ -37,6 +37,21 @@ fn chaos_on(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     )
 }
 
+/// `keel chaos` arguments arming `point` alone, with no monkey: it strikes often (some
+/// points, the venue's, are passed only when orders move), from a fixed seed.
+fn point_alone(point: &str) -> [&str; 8] {
+    [
+        "--kill-every",
+        "1000000000",
+        "--failpoints",
+        point,
+        "--failpoint-probability",
+        "0.3",
+        "--seed",
+        "7",
+    ]
+}
+
 /// How often the report says `point` fired.
 fn fired(report: &str, point: &str) -> u64 {
     report
@@ -52,18 +67,7 @@ fn fired(report: &str, point: &str) -> u64 {
 fn each_failpoint_alone_fires_and_leaves_the_outcome_unchanged() {
     // The model request's point needs a model: its own test below.
     for (point, _) in FAILPOINTS.iter().filter(|(p, _)| !asks_a_model(p)) {
-        // No monkey: only this failpoint strikes; often, since some points (the venue's) are
-        // passed only when orders move.
-        let (code, report) = chaos(&[
-            "--kill-every",
-            "1000000000",
-            "--failpoints",
-            point,
-            "--failpoint-probability",
-            "0.3",
-            "--seed",
-            "7",
-        ]);
+        let (code, report) = chaos(&point_alone(point));
         assert_eq!(code, Some(0), "{point}:\n{report}");
         assert!(fired(&report, point) > 0, "{point} never fired:\n{report}");
         assert!(!report.contains("FAIL"), "{point}:\n{report}");
@@ -123,19 +127,7 @@ fn a_model_request_struck_before_its_reply_is_read_is_asked_again_and_changes_no
     // The configured base URL is never asked: keel chaos plays the model.
     let config = common::llm_local_config(dir.path(), "http://127.0.0.1:9");
     let point = keel_news::llm::INSIDE_REQUEST;
-    let (code, report) = chaos_on(
-        &config,
-        &[
-            "--kill-every",
-            "1000000000",
-            "--failpoints",
-            point,
-            "--failpoint-probability",
-            "0.3",
-            "--seed",
-            "7",
-        ],
-    );
+    let (code, report) = chaos_on(&config, &point_alone(point));
     assert_eq!(code, Some(0), "{report}");
     let struck = fired(&report, point);
     assert!(struck > 0, "{point} never fired:\n{report}");
