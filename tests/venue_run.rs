@@ -25,33 +25,6 @@ fn keel_run(dir: &std::path::Path, settings: &str, with_env: bool) -> Output {
     process::run(command, "keel run (expected to refuse to start)")
 }
 
-/// Starts `keel run` on `config` against the sim venue with its control plane on a free
-/// loopback port; returns the process and that address.
-fn keel_run_with_control(
-    config: &std::path::Path,
-    dir: &std::path::Path,
-) -> (process::Process, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut command = process::keel(&["run", "--config", config.to_str().unwrap()]);
-    command
-        .args(["--control-listen", &addr])
-        .envs(sim_venue::keel_env());
-    (process::Process::start_in(command, "keel run", dir), addr)
-}
-
-/// `GET path` of the control plane at `addr`: its status code and body, or `None` while it
-/// does not answer.
-fn control_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    reqwest::blocking::get(format!("http://{addr}{path}"))
-        .ok()
-        .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
-}
-
 #[test]
 fn a_balance_the_journal_does_not_know_halts_trading_with_both_figures() {
     let venue = SimVenue::start_with(SimVenueConfig {
@@ -156,8 +129,9 @@ fn the_control_plane_is_alive_but_not_ready_until_the_journal_is_reconciled() {
         venue.keel_settings(&dir.path().join("journal"), ""),
     )
     .unwrap();
-    let (mut keel, addr) = keel_run_with_control(&config, dir.path());
-    let get = |path: &str| control_get(&addr, path);
+    let (mut keel, addr) =
+        process::keel_run_with_control(&config, dir.path(), sim_venue::keel_env());
+    let get = |path: &str| process::control_get(&addr, path);
     let mut first = None;
     process::wait_for("the control plane answering /readyz", || {
         assert!(keel.exited().is_none(), "keel exited: {}", keel.stderr());
@@ -212,8 +186,9 @@ fn the_venue_breaker_opens_while_the_venue_bans_keel_and_closes_once_it_answers(
         venue.keel_settings(&dir.path().join("journal"), &extra),
     )
     .unwrap();
-    let (mut keel, addr) = keel_run_with_control(&config, dir.path());
-    let get = |path: &str| control_get(&addr, path);
+    let (mut keel, addr) =
+        process::keel_run_with_control(&config, dir.path(), sim_venue::keel_env());
+    let get = |path: &str| process::control_get(&addr, path);
     let status = || -> serde_json::Value {
         get("/status")
             .and_then(|(_, body)| serde_json::from_str(&body).ok())

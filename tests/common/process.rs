@@ -220,3 +220,29 @@ pub fn keel(args: &[&str]) -> Command {
     }
     command
 }
+
+/// Starts `keel run --config CONFIG` in `dir` with `envs` and its control plane on a free
+/// loopback port; returns the process and that address.
+pub fn keel_run_with_control(
+    config: &Path,
+    dir: &Path,
+    envs: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut command = keel(&["run", "--config", config.to_str().unwrap()]);
+    command.args(["--control-listen", &addr]).envs(envs);
+    (Process::start_in(command, "keel run", dir), addr)
+}
+
+/// `GET path` of the control plane at `addr`: its status code and body, or `None` while it
+/// does not answer.
+pub fn control_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    reqwest::blocking::get(format!("http://{addr}{path}"))
+        .ok()
+        .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+}
