@@ -123,12 +123,7 @@ fn the_control_plane_is_alive_but_not_ready_until_the_journal_is_reconciled() {
     // trades, history) takes several of them, during which keel is starting.
     venue.set_faults(serde_json::json!({ "latency_ms": 1500 }));
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("keel.toml");
-    std::fs::write(
-        &config,
-        venue.keel_settings(&dir.path().join("journal"), ""),
-    )
-    .unwrap();
+    let config = venue.write_keel_config(dir.path(), "");
     let (mut keel, addr) =
         process::keel_run_with_control(&config, dir.path(), sim_venue::keel_env());
     let get = |path: &str| process::control_get(&addr, path);
@@ -180,12 +175,7 @@ fn the_venue_breaker_opens_while_the_venue_bans_keel_and_closes_once_it_answers(
          [[alerts.webhooks]]\nurl = \"{}\"\n",
         receiver.url
     );
-    let config = dir.path().join("keel.toml");
-    std::fs::write(
-        &config,
-        venue.keel_settings(&dir.path().join("journal"), &extra),
-    )
-    .unwrap();
+    let config = venue.write_keel_config(dir.path(), &extra);
     let (mut keel, addr) =
         process::keel_run_with_control(&config, dir.path(), sim_venue::keel_env());
     let get = |path: &str| process::control_get(&addr, path);

@@ -32,12 +32,7 @@ fn a_paper_run_at_the_sim_venue_beside_the_backtest_of_the_same_bars() {
     let bars = bars();
     let venue = SimVenue::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("keel.toml");
-    std::fs::write(
-        &config,
-        venue.keel_settings(&dir.path().join("journal"), ""),
-    )
-    .unwrap();
+    let config = venue.write_keel_config(dir.path(), "");
     let (mut keel, addr) =
         process::keel_run_with_control(&config, dir.path(), sim_venue::keel_env());
     let status = || -> serde_json::Value {

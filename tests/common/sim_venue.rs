@@ -244,6 +244,14 @@ impl SimVenue {
         )
     }
 
+    /// Writes `DIR/keel.toml`: [`keel_settings`](Self::keel_settings) with the journal in
+    /// `DIR/journal`; returns its path.
+    pub fn write_keel_config(&self, dir: &Path, extra: &str) -> PathBuf {
+        let config = dir.join("keel.toml");
+        std::fs::write(&config, self.keel_settings(&dir.join("journal"), extra)).unwrap();
+        config
+    }
+
     /// A signer with the venue's secret.
     pub fn signer(&self) -> &Signer {
         &self.signer
