@@ -17,8 +17,16 @@ use common::process::PATIENCE;
 use futures_util::StreamExt;
 use keel::distributed::{
     backlog, connect, run_worker, CellId, CellOutcome, DistributedError, ObjectFetcher, ObjectHash,
-    Published, SweepFilter, SweepId, WorkerOptions, WorkerSummary,
+    Published, SweepFilter, SweepId, Transport, WorkerOptions, WorkerSummary,
 };
+
+/// A NATS server and a coordinator connected to it; `None` when `nats-server` is not
+/// installed (the test then passes, having said SKIPPED).
+async fn connected() -> Option<(NatsServer, Transport)> {
+    let server = NatsServer::start()?;
+    let coordinator = connect(&server.url).await.unwrap();
+    Some((server, coordinator))
+}
 
 /// How many times the handler ran on each cell payload.
 type Runs = Arc<Mutex<HashMap<Vec<u8>, usize>>>;
@@ -97,10 +105,9 @@ fn fetching(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_cell_runs_once_across_two_workers_though_published_twice() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let grid = sweep("grid1");
     let input = b"candles: 1 2 3".repeat(1000);
     let input_hash = coordinator.objects().put(&input).await.unwrap();
@@ -178,10 +185,9 @@ async fn each_cell_runs_once_across_two_workers_though_published_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_runs_cells_as_they_come_until_told_to_stop() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let grid = sweep("grid6");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let cache = tempfile::tempdir().unwrap();
@@ -228,10 +234,9 @@ async fn a_worker_runs_cells_as_they_come_until_told_to_stop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cell_left_unacked_by_a_dead_worker_is_finished_by_another() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let grid = sweep("grid2");
     coordinator
         .cells()
@@ -295,10 +300,9 @@ async fn a_cell_left_unacked_by_a_dead_worker_is_finished_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cell_longer_than_ack_wait_runs_once() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let grid = sweep("grid3");
     coordinator
         .cells()
@@ -337,10 +341,9 @@ async fn a_cell_longer_than_ack_wait_runs_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_cell_is_stored_as_failed_once_and_a_panic_too() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let grid = sweep("grid4");
     let cells = vec![
         (CellId::new("good").unwrap(), b"good".to_vec()),
@@ -495,10 +498,9 @@ fn assert_same_bytes(path: impl AsRef<std::path::Path>, bytes: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_round_trip_through_a_cache_that_detects_corruption() {
-    let Some(server) = NatsServer::start() else {
+    let Some((server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     // Several MiB, so it spans many chunks of the object store.
     let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
     let hash = coordinator.objects().put(&bytes).await.unwrap();
@@ -580,10 +582,9 @@ async fn a_stream_keel_cannot_use_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_for_all_sweeps_and_for_one_cannot_share_a_server() {
-    let Some(server) = NatsServer::start() else {
+    let Some((_server, coordinator)) = connected().await else {
         return;
     };
-    let coordinator = connect(&server.url).await.unwrap();
     let ack_wait = Duration::from_secs(30);
     let cells = coordinator.cells();
     cells.consumer(&SweepFilter::All, ack_wait).await.unwrap();

@@ -18,17 +18,7 @@ fn grid(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn sweep(base: &Path, grid: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "sweep",
-        "--config",
-        base.to_str().unwrap(),
-        "--grid",
-        grid.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    run(keel(&args), "keel sweep")
+    run(common::keel_sweep(base, grid, out, extra), "keel sweep")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -146,17 +136,7 @@ fn a_killed_sweep_resumes_without_redoing_a_cell() {
             .count()
     };
     let mut child = Process::start(
-        keel(&[
-            "sweep",
-            "--config",
-            base.to_str().unwrap(),
-            "--grid",
-            grid.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--threads",
-            "1",
-        ]),
+        common::keel_sweep(&base, &grid, &out, &["--threads", "1"]),
         "keel sweep (to be killed)",
     );
     wait_for("three finished cells", || {

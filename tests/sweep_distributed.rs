@@ -16,10 +16,6 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -37,24 +33,9 @@ fn a_distributed_sweep_survives_killed_workers_and_coordinator_and_matches_a_loc
         "[strategy]\nsma_fast = { from = 5, to = 45, step = 5 }\nsma_slow = [50, 100, 150, 200]\n",
     );
     let total = 36;
-    let sweep_args = |out: &Path| -> Vec<String> {
-        [
-            "sweep",
-            "--config",
-            base.to_str().unwrap(),
-            "--grid",
-            grid.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
-
     // The reference: the same sweep on this machine.
     let local = dir.path().join("local");
-    let local_args = sweep_args(&local);
-    let output = run(keel(&strs(&local_args)), "local sweep");
+    let output = run(common::keel_sweep(&base, &grid, &local, &[]), "local sweep");
     assert!(output.status.success(), "{}", text(&output.stderr));
 
     let workers: Vec<Process> = (0..3)
@@ -79,9 +60,7 @@ fn a_distributed_sweep_survives_killed_workers_and_coordinator_and_matches_a_loc
     let mut workers = workers;
 
     let out = dir.path().join("distributed");
-    let mut coordinator_args = sweep_args(&out);
-    coordinator_args.extend(["--nats".to_string(), nats.url.clone()]);
-    let coordinator_argv = strs(&coordinator_args);
+    let coordinator_command = || common::keel_sweep(&base, &grid, &out, &["--nats", &nats.url]);
     let cells_file = out.join("cells.jsonl");
     let recorded = || {
         std::fs::read_to_string(&cells_file)
@@ -90,7 +69,7 @@ fn a_distributed_sweep_survives_killed_workers_and_coordinator_and_matches_a_loc
             .count()
     };
 
-    let mut coordinator = Process::start(keel(&coordinator_argv), "keel sweep --nats (killed)");
+    let mut coordinator = Process::start(coordinator_command(), "keel sweep --nats (killed)");
     wait_for("four cells recorded by the coordinator", || {
         assert!(
             coordinator.exited().is_none(),
@@ -106,7 +85,7 @@ fn a_distributed_sweep_survives_killed_workers_and_coordinator_and_matches_a_loc
     let before = recorded();
     assert!(before < total, "the sweep had finished before the kills");
 
-    let output = run(keel(&coordinator_argv), "keel sweep --nats (rerun)");
+    let output = run(coordinator_command(), "keel sweep --nats (rerun)");
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(

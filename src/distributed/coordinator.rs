@@ -77,6 +77,24 @@ impl Transport {
     }
 }
 
+/// A stream `name` stored in files, over the subjects under `prefix` (`keel.cells` takes
+/// `keel.cells.>`), with `retention` and the settings' duplicate window.
+pub(crate) fn file_stream(
+    name: &str,
+    prefix: &str,
+    retention: stream::RetentionPolicy,
+    settings: &Settings,
+) -> stream::Config {
+    stream::Config {
+        name: name.to_string(),
+        subjects: vec![format!("{prefix}.>")],
+        retention,
+        storage: stream::StorageType::File,
+        duplicate_window: settings.duplicate_window,
+        ..Default::default()
+    }
+}
+
 /// Gets stream `config.name`, creating it with `config` when it does not exist; an existing
 /// one must have the same retention and at least `config`'s subjects.
 pub(crate) async fn ensure_stream(

@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::stream::{self, ConsumerErrorKind, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{self, ConsumerErrorKind, RetentionPolicy};
 use async_nats::jetstream::{self, context::PublishAckFuture, ErrorCode};
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
 
-use super::coordinator::{ensure_stream, Settings};
+use super::coordinator::{ensure_stream, file_stream, Settings};
 use super::{CellId, DistributedError, SweepId};
 
 /// The stream of cells waiting for a worker.
@@ -90,14 +90,12 @@ impl CellQueue {
         jetstream: &jetstream::Context,
         settings: &Settings,
     ) -> Result<Self, DistributedError> {
-        let config = stream::Config {
-            name: CELLS_STREAM.to_string(),
-            subjects: vec!["keel.cells.>".to_string()],
-            retention: RetentionPolicy::WorkQueue,
-            storage: StorageType::File,
-            duplicate_window: settings.duplicate_window,
-            ..Default::default()
-        };
+        let config = file_stream(
+            CELLS_STREAM,
+            "keel.cells",
+            RetentionPolicy::WorkQueue,
+            settings,
+        );
         Ok(Self {
             jetstream: jetstream.clone(),
             stream: ensure_stream(jetstream, config).await?,

@@ -10,12 +10,12 @@ use std::collections::HashSet;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::context::PublishErrorKind;
-use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{self, RetentionPolicy};
 use async_nats::jetstream::{self, Message};
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
 
-use super::coordinator::{ensure_stream, Settings};
+use super::coordinator::{ensure_stream, file_stream, Settings};
 use super::{CellId, DistributedError, SweepId};
 
 /// The stream of cell results.
@@ -60,14 +60,12 @@ impl Results {
         jetstream: &jetstream::Context,
         settings: &Settings,
     ) -> Result<Self, DistributedError> {
-        let config = stream::Config {
-            name: RESULTS_STREAM.to_string(),
-            subjects: vec!["keel.results.>".to_string()],
-            retention: RetentionPolicy::Limits,
-            storage: StorageType::File,
-            duplicate_window: settings.duplicate_window,
-            ..Default::default()
-        };
+        let config = file_stream(
+            RESULTS_STREAM,
+            "keel.results",
+            RetentionPolicy::Limits,
+            settings,
+        );
         Ok(Self {
             jetstream: jetstream.clone(),
             stream: ensure_stream(jetstream, config).await?,

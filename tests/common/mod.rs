@@ -123,3 +123,13 @@ pub fn eth_sma_cross_config(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// `keel sweep --config BASE --grid GRID --out OUT` followed by `extra`, not started.
+pub fn keel_sweep(base: &Path, grid: &Path, out: &Path, extra: &[&str]) -> std::process::Command {
+    let mut command = process::keel(&["sweep", "--config", base.to_str().unwrap()]);
+    command
+        .args(["--grid", grid.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra);
+    command
+}
