@@ -589,6 +589,46 @@ fn a_silent_connection_is_treated_as_dead_and_replaced() {
     }
 }
 
+/// The staleness guard's clock: before the first back-filled bar is delivered, the stream
+/// has learnt the venue's newest closed bar, so a consumer judging each bar's age finds the
+/// caught-up bars as old as they are; live bars move the clock on.
+#[test]
+fn the_market_clock_knows_the_newest_bar_before_the_back_fill_delivers_older_ones() {
+    let venue = SimVenue::start();
+    venue.step(2 * 48);
+    let newest_open = venue.replay()["lastClosedOpenTime"]["BTCUSDT"]
+        .as_i64()
+        .unwrap();
+    let rt = runtime();
+    let client = connect(&rt, &venue);
+    let start = Timestamp::parse_utc("2018-01-01T00:00:00Z").unwrap();
+    let mut cfg = StreamConfig::new(venue.ws_url(), vec![btc()], Interval::HOUR);
+    cfg.resume_after = [(btc(), start.plus_ms(-HOUR))].into_iter().collect();
+    let clock = cfg.market_clock.clone();
+    let (_stream, mut rx) = {
+        let _guard = rt.enter();
+        MarketStream::spawn(cfg, client)
+    };
+    let mut next = || {
+        rt.block_on(async { tokio::time::timeout(process::PATIENCE, rx.recv()).await })
+            .expect("no candle arrived (gave up after process::PATIENCE)")
+            .expect("the stream runs")
+    };
+    let first = next();
+    assert_eq!(first.open_time, start, "the back-fill starts at the first bar");
+    assert_eq!(
+        clock.newest_close(),
+        Some(Timestamp(newest_open + HOUR)),
+        "the first back-filled bar is known to be {} hours old",
+        (newest_open + HOUR - first.close_time().0) / HOUR
+    );
+    while next().open_time.0 < newest_open {}
+    venue.step(2);
+    let live = next();
+    assert_eq!(live.open_time.0, newest_open + HOUR);
+    assert_eq!(clock.newest_close(), Some(live.close_time()));
+}
+
 /// A venue that answers `/api/v3/time` with `now` and `/api/v3/klines` with `pages` in turn
 /// (the last one again once they run out), one connection per request.
 fn page_server(now: i64, pages: Vec<String>) -> String {

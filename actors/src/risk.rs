@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
-use keel_core::risk::{PortfolioView, RiskStage, RiskState};
+use keel_core::risk::{Conditions, PortfolioView, RiskStage, RiskState};
+use keel_model::MarketClock;
 
 /// Risk limits and sizing.
 pub struct RiskActor {
@@ -22,6 +23,8 @@ pub struct RiskActor {
     approved: Inbox<Approved>,
     checkpoints: Inbox<Checkpoint>,
     reduce_only: bool,
+    /// The newest bar the venue has closed, as the market feed learns it.
+    market: Arc<MarketClock>,
     /// Risk's memory after the last message handled, and how to build a stage around it.
     last_good: RiskState,
     rebuild: std::rc::Rc<dyn Fn(RiskState) -> RiskStage>,
@@ -49,10 +52,18 @@ impl RiskActor {
             approved,
             checkpoints,
             reduce_only: false,
+            market: Arc::default(),
             rebuild: rebuild.into(),
             published: None,
             supervision,
         }
+    }
+
+    /// Judges how old each decision's bar is by `market` (a live feed's clock); without it,
+    /// no bar is stale.
+    pub fn with_market_clock(mut self, market: Arc<MarketClock>) -> Self {
+        self.market = market;
+        self
     }
 
     /// Risk's switches as the operator sees them.
@@ -116,6 +127,7 @@ impl Respawn for RiskActor {
             approved: self.approved.clone(),
             checkpoints: self.checkpoints.clone(),
             reduce_only: self.reduce_only,
+            market: self.market.clone(),
             last_good: self.last_good.clone(),
             rebuild: self.rebuild.clone(),
             published: None,
@@ -150,9 +162,11 @@ impl Handler<Decide> for RiskActor {
         let _span = info_span!("actor", actor = "risk", symbol = %msg.candle.symbol).entered();
         supervise(self, msg, ctx, |this, msg, _| {
             let view = &*this.view;
-            let approval = this
-                .stage
-                .on_decision(&msg.decision, || view, this.reduce_only);
+            let conditions = Conditions {
+                reduce_only: this.reduce_only,
+                newest_close: this.market.newest_close(),
+            };
+            let approval = this.stage.on_decision(&msg.decision, || view, conditions);
             fail::fail_point!("risk.after_decision");
             this.approved.send(Approved {
                 candle: msg.candle.clone(),

@@ -9,7 +9,7 @@ use keel_core::execution::SimExchange;
 pub use keel_core::graph::Mode;
 use keel_core::graph::{CandleWork, Step};
 use keel_core::order_manager::{stage, OrderCommand, OrderManager};
-use keel_core::risk::{RiskStage, RiskState};
+use keel_core::risk::{Conditions, RiskStage, RiskState};
 use keel_core::strategy::StrategyStage;
 use keel_model::{Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp};
 use keel_news::llm::ReplayChoice;
@@ -172,9 +172,11 @@ impl Pipeline {
             return;
         }
         let orders = &self.orders;
-        let approval = self
-            .risk
-            .on_decision(&decision, || stage::view(orders, now), false);
+        let approval = self.risk.on_decision(
+            &decision,
+            || stage::view(orders, now),
+            Conditions::default(),
+        );
         let commands = stage::on_approval(&mut self.orders, candle, atr, &approval);
         self.execute(commands, now);
     }

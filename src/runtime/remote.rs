@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use keel_actors::execution::remote::BridgedVenue;
@@ -16,7 +17,7 @@ use keel_binance::venue::BinanceVenue;
 use keel_binance::RemoteVenue;
 use keel_core::order_manager::{stage, OrderManager};
 use keel_data::BarAligner;
-use keel_model::{Candle, Decimal, Symbol, Timestamp};
+use keel_model::{Candle, Decimal, MarketClock, Symbol, Timestamp};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -35,6 +36,8 @@ pub struct RemoteStart {
     pub candles: mpsc::Receiver<Candle>,
     /// The market stream (stops when dropped).
     pub stream: MarketStream,
+    /// The newest bar the venue has closed, as the stream learns it.
+    pub market_clock: Arc<MarketClock>,
     /// The venue's REST client (its request weight, for the operator).
     pub client: BinanceClient,
 }
@@ -90,6 +93,7 @@ pub async fn open_remote(
         .iter()
         .map(|s| (s.clone(), before_history))
         .collect();
+    let market_clock = stream_cfg.market_clock.clone();
     let (stream, raw) = MarketStream::spawn(stream_cfg, client.clone());
     let candles = align(raw, symbols);
     Ok(RemoteStart {
@@ -98,6 +102,7 @@ pub async fn open_remote(
         venue: Box::new(venue),
         candles,
         stream,
+        market_clock,
         client,
     })
 }

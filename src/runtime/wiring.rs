@@ -25,7 +25,7 @@ use keel_core::order_manager::{stage, OrderManager, RunRecord};
 use keel_core::risk::RiskStage;
 use keel_core::strategy::StrategyStage;
 use keel_core::symbol::SymbolCore;
-use keel_model::{Candle, Timestamp};
+use keel_model::{Candle, MarketClock, Timestamp};
 use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::{oneshot, Notify};
@@ -151,6 +151,7 @@ async fn begin(
         let live = Live {
             candles: remote.candles,
             _stream: remote.stream,
+            market_clock: remote.market_clock,
             client: remote.client,
         };
         return Ok(((remote.start, remote.journal, remote.venue), Some(live)));
@@ -174,6 +175,8 @@ struct Live {
     candles: tokio::sync::mpsc::Receiver<Candle>,
     /// Keeps the market stream running.
     _stream: MarketStream,
+    /// The newest bar the venue has closed: how old each traded bar is.
+    market_clock: Arc<MarketClock>,
     /// The venue's REST client.
     client: keel_binance::client::BinanceClient,
 }
@@ -189,13 +192,14 @@ async fn run_graph(
     live: Option<Live>,
     mut control: Option<ControlPlane>,
 ) -> anyhow::Result<RunReport> {
-    let (live_candles, _stream, client) = match live {
+    let (live_candles, _stream, market_clock, client) = match live {
         Some(Live {
             candles,
             _stream,
+            market_clock,
             client,
-        }) => (Some(candles), Some(_stream), Some(client)),
-        None => (None, None, None),
+        }) => (Some(candles), Some(_stream), market_clock, Some(client)),
+        None => (None, None, Arc::default(), None),
     };
     let RunInputs {
         symbols,
@@ -325,14 +329,17 @@ async fn run_graph(
         );
         Box::new(move |state| RiskStage::new(&strategy, &risk, state, n))
     };
-    risk_context.run(RiskActor::new(
-        risk_stage,
-        view,
-        Inbox::of(&om, &om_receiver),
-        Inbox::of(&om, &om_receiver),
-        rebuild,
-        risk_handle,
-    ));
+    risk_context.run(
+        RiskActor::new(
+            risk_stage,
+            view,
+            Inbox::of(&om, &om_receiver),
+            Inbox::of(&om, &om_receiver),
+            rebuild,
+            risk_handle,
+        )
+        .with_market_clock(market_clock),
+    );
     let rehydration = OmRehydration {
         orders: settings.orders.clone(),
         venue: settings.venue.clone(),

@@ -27,7 +27,9 @@ pub use signal::{
     Severity, TakeProfit, TechnicalSetup, TradingSignal,
 };
 pub use symbol::{Asset, Symbol, SymbolError};
-pub use time::{Clock, EventInstants, ManualClock, SystemClock, Timestamp, MS_PER_DAY};
+pub use time::{
+    Clock, EventInstants, ManualClock, MarketClock, SystemClock, Timestamp, MS_PER_DAY,
+};
 pub use tranche::{tranches, Tranche};
 
 /// Money, prices and quantities.

@@ -180,9 +180,44 @@ impl Clock for ManualClock {
     }
 }
 
+/// The close of the newest bar the venue has closed, as the market feed learns it (`None`
+/// before it learns any): the market's own clock, which a replaying venue keeps as faithfully
+/// as a live one. Shared between the feed, which moves it, and the stages that judge how old
+/// a bar is by it.
+#[derive(Debug)]
+pub struct MarketClock(AtomicI64);
+
+impl Default for MarketClock {
+    fn default() -> Self {
+        Self(AtomicI64::new(i64::MIN))
+    }
+}
+
+impl MarketClock {
+    /// The venue has closed a bar at `close` (never moves the clock backwards).
+    pub fn observe(&self, close: Timestamp) {
+        self.0.fetch_max(close.0, Ordering::SeqCst);
+    }
+
+    /// The newest close observed.
+    pub fn newest_close(&self) -> Option<Timestamp> {
+        let ms = self.0.load(Ordering::SeqCst);
+        (ms != i64::MIN).then_some(Timestamp(ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_market_clock_knows_nothing_until_told_and_never_goes_back() {
+        let clock = MarketClock::default();
+        assert_eq!(clock.newest_close(), None);
+        clock.observe(Timestamp(7_200_000));
+        clock.observe(Timestamp(3_600_000));
+        assert_eq!(clock.newest_close(), Some(Timestamp(7_200_000)));
+    }
 
     #[test]
     fn parses_and_formats_utc() {

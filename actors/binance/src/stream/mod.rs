@@ -41,7 +41,7 @@ pub use parse::{is_server_shutdown, parse_kline, ClosedKline, KlineError, KlineE
 pub use sequencer::{Sequencer, Verdict};
 
 use super::client::{BinanceClient, VenueError};
-use crate::model::{Candle, Interval, Symbol, Timestamp};
+use crate::model::{Candle, Interval, MarketClock, Symbol, Timestamp};
 
 /// What to stream and how patiently.
 #[derive(Debug, Clone)]
@@ -64,6 +64,9 @@ pub struct StreamConfig {
     pub resume_after: HashMap<Symbol, Timestamp>,
     /// Capacity of the candle channel.
     pub capacity: usize,
+    /// Moved to the close of every bar the venue is seen to have closed, before any older
+    /// bar is delivered: how old a delivered bar is, in the market's own time.
+    pub market_clock: Arc<MarketClock>,
 }
 
 impl StreamConfig {
@@ -78,6 +81,7 @@ impl StreamConfig {
             reconnect_max: Duration::from_secs(30),
             resume_after: HashMap::new(),
             capacity: 1024,
+            market_clock: Arc::default(),
         }
     }
 
@@ -158,6 +162,7 @@ struct Worker {
     symbols: Vec<Symbol>,
     tx: mpsc::Sender<Candle>,
     stats: Arc<StreamStats>,
+    market_clock: Arc<MarketClock>,
 }
 
 async fn run(
@@ -176,6 +181,7 @@ async fn run(
         symbols: cfg.symbols.clone(),
         tx,
         stats,
+        market_clock: cfg.market_clock.clone(),
     };
     let url = cfg.url();
     let backoff = || {
@@ -290,7 +296,11 @@ impl Worker {
                 return Ok(());
             }
         };
-        match self.seq.check(&candle) {
+        let verdict = self.seq.check(&candle);
+        if verdict != Verdict::Foreign {
+            self.market_clock.observe(candle.close_time());
+        }
+        match verdict {
             Verdict::Deliver => {}
             Verdict::Duplicate => {
                 debug!(%candle.symbol, open = candle.open_time.0, "duplicate bar dropped");
@@ -325,6 +335,8 @@ impl Worker {
     }
 
     /// Delivers the closed bars of `symbol` from `from` (to `to`) over REST, page by page.
+    /// Without `to` (a reconnect's back-fill), the market clock first learns the venue's
+    /// newest closed bar, so that every back-filled bar is known to be as old as it is.
     async fn backfill(
         &mut self,
         symbol: &Symbol,
@@ -332,6 +344,20 @@ impl Worker {
         to: Option<Timestamp>,
     ) -> Result<(), BackfillError> {
         let now = self.client.server_time().await?;
+        if to.is_none() {
+            let newest = self
+                .client
+                .klines(symbol, self.seq.interval(), None, None, 2)
+                .await?;
+            if let Some(close) = newest
+                .iter()
+                .map(Candle::close_time)
+                .filter(|close| *close <= now)
+                .max()
+            {
+                self.market_clock.observe(close);
+            }
+        }
         loop {
             let page = self
                 .client

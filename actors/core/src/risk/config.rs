@@ -56,6 +56,11 @@ pub struct RiskConfig {
     pub qty_step: Decimal,
     /// Smallest order value accepted, in the quote asset.
     pub min_notional: Decimal,
+    /// A new position is not opened on a bar that closed more than this many minutes before
+    /// the newest bar the venue has closed (bars caught up after downtime); exits and stops
+    /// still go on. 0: no limit. Only a run fed by a venue's market stream knows the newest
+    /// bar; a backtest's bars are never stale.
+    pub max_bar_age_minutes: u32,
 }
 
 impl Default for RiskConfig {
@@ -104,6 +109,7 @@ impl Default for RiskConfig {
             cooldown_after_stop_hours: 24,
             qty_step: Decimal::new(1, 5),
             min_notional: Decimal::TEN,
+            max_bar_age_minutes: 60,
         }
     }
 }
@@ -112,6 +118,11 @@ impl RiskConfig {
     /// The sector of a base asset (`"BTC"`): as configured, else the asset itself.
     pub fn sector_of<'a>(&'a self, asset: &'a str) -> &'a str {
         self.sectors.get(asset).map_or(asset, String::as_str)
+    }
+
+    /// The oldest a bar may be to open a position on, in milliseconds (`None`: no limit).
+    pub fn max_bar_age_ms(&self) -> Option<i64> {
+        (self.max_bar_age_minutes > 0).then(|| i64::from(self.max_bar_age_minutes) * 60_000)
     }
 
     /// Cooldown after a stop-out, in milliseconds.
@@ -211,6 +222,13 @@ impl RiskConfig {
             self.cooldown_after_stop_hours,
             0,
             8760,
+        )?;
+        in_range(
+            section,
+            "max_bar_age_minutes",
+            self.max_bar_age_minutes,
+            0,
+            525_600,
         )?;
         positive(section, "qty_step", self.qty_step, zero)?;
         in_range(

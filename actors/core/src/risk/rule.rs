@@ -43,11 +43,14 @@ pub enum RiskRule {
     InvalidSignal,
     /// An operator halted new entries (`keel ctl halt`; `keel ctl resume` lifts it).
     Halted,
+    /// The signal's bar closed more than `max_bar_age_minutes` before the newest bar the
+    /// venue has closed: a catch-up bar, too old to open a position on.
+    StaleBar,
 }
 
 impl RiskRule {
     /// Every rule, in declaration order.
-    pub const ALL: [RiskRule; 17] = [
+    pub const ALL: [RiskRule; 18] = [
         RiskRule::MinConfidence,
         RiskRule::KillSwitch,
         RiskRule::DailyLossLimit,
@@ -65,6 +68,7 @@ impl RiskRule {
         RiskRule::NoShortOnSpot,
         RiskRule::InvalidSignal,
         RiskRule::Halted,
+        RiskRule::StaleBar,
     ];
 
     /// The rule's stable snake_case name, as logged (`"daily_loss_limit"`).
@@ -87,6 +91,7 @@ impl RiskRule {
             RiskRule::NoShortOnSpot => "no_short_on_spot",
             RiskRule::InvalidSignal => "invalid_signal",
             RiskRule::Halted => "halted",
+            RiskRule::StaleBar => "stale_bar",
         }
     }
 }

@@ -67,6 +67,16 @@ pub struct Approval {
     pub flatten: Vec<(Symbol, ExitReason)>,
 }
 
+/// What the venue and the market say at a decision, besides the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Conditions {
+    /// The venue's circuit breaker is open: only risk-reducing intents pass.
+    pub reduce_only: bool,
+    /// The close of the newest bar the venue has closed (a live feed's market clock; `None`
+    /// in a backtest, whose bars are never stale).
+    pub newest_close: Option<Timestamp>,
+}
+
 /// The risk engine plus the baselines' sizing.
 #[derive(Debug, Clone)]
 pub struct RiskStage {
@@ -75,6 +85,7 @@ pub struct RiskStage {
     symbols: usize,
     cash_buffer: Decimal,
     qty_step: Decimal,
+    max_bar_age_ms: Option<i64>,
     /// Signals refused (by risk's rules, or vetoed by fusion), by rule.
     refusals: BTreeMap<&'static str, u64>,
 }
@@ -102,6 +113,7 @@ impl RiskStage {
             symbols: symbols.max(1),
             cash_buffer: strategy.cash_buffer_pct / Decimal::ONE_HUNDRED,
             qty_step: risk.qty_step,
+            max_bar_age_ms: risk.max_bar_age_ms(),
             refusals: BTreeMap::new(),
         }
     }
@@ -130,13 +142,13 @@ impl RiskStage {
 
     /// Sizes or refuses the decision's signal and passes its emergencies on; counts, logs and
     /// records the verdict. `view` (the account as the order manager last reported it) is
-    /// only asked for when there is something to decide. `reduce_only` is set while the
-    /// venue's breaker is open.
+    /// only asked for when there is something to decide; `conditions` are the venue's breaker
+    /// and the market's clock.
     pub fn on_decision<V: Borrow<PortfolioView>>(
         &mut self,
         decision: &Decision,
         view: impl FnOnce() -> V,
-        reduce_only: bool,
+        conditions: Conditions,
     ) -> Approval {
         if decision.vetoed.is_some() {
             *self.refusals.entry("event_veto").or_default() += 1;
@@ -162,12 +174,15 @@ impl RiskStage {
                     signal.symbol
                 ),
             ));
+        } else if let Some(refusal) = self.stale(signal, conditions.newest_close) {
+            warn!(symbol = %signal.symbol, bar_close = %signal.ts, detail = %refusal.detail, "a caught-up bar opens no position");
+            approval.refusal = Some(refusal);
         } else {
             match self.kind {
                 StrategyKind::Fusion => {
                     let context = RiskContext {
                         portfolio: &view.snapshot,
-                        reduce_only,
+                        reduce_only: conditions.reduce_only,
                         unresolved_order: view.open_entry(&signal.symbol),
                     };
                     match self.engine.evaluate(signal, &context) {
@@ -189,6 +204,27 @@ impl RiskStage {
         }
         record(signal, &approval);
         approval
+    }
+
+    /// A long signal on a bar that closed more than `max_bar_age_minutes` before the newest
+    /// bar the venue has closed is refused: opening a position at a price long gone. Exits
+    /// are never refused for age (they only reduce risk).
+    fn stale(&self, signal: &TradingSignal, newest_close: Option<Timestamp>) -> Option<Refusal> {
+        let max_age = self.max_bar_age_ms?;
+        let age = newest_close?.millis() - signal.ts.millis();
+        (signal.direction == Direction::Long && age > max_age).then(|| {
+            Refusal::new(
+                RiskRule::StaleBar,
+                format!(
+                    "long signal on {}: its bar closed at {}, {} min before the newest bar closed at {}, more than the {} min allowed",
+                    signal.symbol,
+                    signal.ts,
+                    age / 60_000,
+                    Timestamp(signal.ts.millis() + age),
+                    max_age / 60_000
+                ),
+            )
+        })
     }
 
     /// Applies an operator's command (kept in risk's persistent state, journalled at the

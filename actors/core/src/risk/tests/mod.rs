@@ -5,6 +5,7 @@ mod gates;
 mod latches;
 mod operator;
 mod sizing;
+mod stale;
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -5,7 +5,7 @@
 use super::*;
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
-fn stage(kind: StrategyKind) -> RiskStage {
+pub(super) fn stage(kind: StrategyKind) -> RiskStage {
     let strategy = StrategyConfig {
         kind,
         ..StrategyConfig::default()
@@ -13,21 +13,21 @@ fn stage(kind: StrategyKind) -> RiskStage {
     RiskStage::new(&strategy, &RiskConfig::default(), RiskState::default(), 2)
 }
 
-fn deciding(signal: TradingSignal) -> Decision {
+pub(super) fn deciding(signal: TradingSignal) -> Decision {
     Decision {
         signal: Some(signal),
         ..Decision::default()
     }
 }
 
-fn short(symbol: &str) -> TradingSignal {
+pub(super) fn short(symbol: &str) -> TradingSignal {
     TradingSignal {
         direction: Direction::Short,
         ..long(symbol, dec!(100), 2.0)
     }
 }
 
-fn view(positions: Vec<Position>) -> PortfolioView {
+pub(super) fn view(positions: Vec<Position>) -> PortfolioView {
     PortfolioView {
         snapshot: account(positions),
         open_entries: vec![],
@@ -46,13 +46,13 @@ fn a_halt_refuses_every_strategys_entries_and_lets_exits_through_until_resumed()
         let flat = view(vec![]);
         assert!(
             stage
-                .on_decision(&deciding(btc()), || &flat, false)
+                .on_decision(&deciding(btc()), || &flat, Conditions::default())
                 .intent
                 .is_some(),
             "{kind:?} enters before the halt"
         );
         stage.operate(OperatorCommand::Halt);
-        let refused = stage.on_decision(&deciding(btc()), || &flat, false);
+        let refused = stage.on_decision(&deciding(btc()), || &flat, Conditions::default());
         assert_eq!(refused.intent, None, "{kind:?}");
         let refusal = refused.refusal.expect("a refusal naming the rule");
         assert_eq!(refusal.rule, RiskRule::Halted);
@@ -64,7 +64,7 @@ fn a_halt_refuses_every_strategys_entries_and_lets_exits_through_until_resumed()
         assert_eq!(stage.refusals()["halted"], 1);
 
         let held = view(vec![position("BTCUSDT", dec!(1000))]);
-        let exit = stage.on_decision(&deciding(short("BTCUSDT")), || &held, false);
+        let exit = stage.on_decision(&deciding(short("BTCUSDT")), || &held, Conditions::default());
         assert!(
             matches!(exit.intent, Some(OrderIntent::Close { .. })),
             "{kind:?}: a closing signal passes a halt: {exit:?}"
@@ -72,7 +72,7 @@ fn a_halt_refuses_every_strategys_entries_and_lets_exits_through_until_resumed()
 
         stage.operate(OperatorCommand::Resume);
         assert!(stage
-            .on_decision(&deciding(btc()), || &flat, false)
+            .on_decision(&deciding(btc()), || &flat, Conditions::default())
             .intent
             .is_some());
     }
@@ -130,7 +130,7 @@ fn switches_survive_a_restart_and_the_kill_switch_reset_clears_it() {
     assert_eq!(stage.state().kill_switch, None);
     let flat = view(vec![]);
     assert!(stage
-        .on_decision(&deciding(btc()), || &flat, false)
+        .on_decision(&deciding(btc()), || &flat, Conditions::default())
         .intent
         .is_some());
 }
