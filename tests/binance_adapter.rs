@@ -615,7 +615,10 @@ fn the_market_clock_knows_the_newest_bar_before_the_back_fill_delivers_older_one
             .expect("the stream runs")
     };
     let first = next();
-    assert_eq!(first.open_time, start, "the back-fill starts at the first bar");
+    assert_eq!(
+        first.open_time, start,
+        "the back-fill starts at the first bar"
+    );
     assert_eq!(
         clock.newest_close(),
         Some(Timestamp(newest_open + HOUR)),

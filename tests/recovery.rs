@@ -77,7 +77,7 @@ fn assert_same_outcome(resumed: &RunReport, reference: &RunReport) {
 fn assert_journal_consistent(store: &Path, settings: &Settings) {
     let journal = Journal::open(SledStore::open(store).unwrap()).unwrap();
     let recovered = journal.load().unwrap();
-    let mut om = OrderManager::from_state(settings.orders.clone(), recovered.om.unwrap()).unwrap();
+    let mut om = OrderManager::from_state(settings.order_manager(), recovered.om.unwrap()).unwrap();
     let venue = SimExchange::from_state(settings.venue.clone(), recovered.venue.unwrap()).unwrap();
     let known: HashSet<_> = om.orders().map(|o| o.id().clone()).collect();
     for id in venue.known_order_ids() {

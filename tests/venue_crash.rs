@@ -1,7 +1,9 @@
 //! keel and the sim venue as separate processes; keel is killed with SIGKILL at random
 //! moments and started again each time, while the venue lives on and keeps its orders. At the
 //! end: no client order id was ever submitted twice, every order the venue received belongs to
-//! an order in keel's journal, and keel's positions and cash equal the venue's balances.
+//! an order in keel's journal, and keel's positions (with their dust) and cash equal the
+//! venue's balances to the last decimal; no exit was refused. Once for each way the venue
+//! charges fees: in the asset a fill receives (Binance's default), in BNB, in the quote asset.
 //!
 //! `KEEL_VENUE_CRASH_KILLS` sets the number of kills (20 by default; more by hand, e.g. 200),
 //! `KEEL_VENUE_CRASH_SEED` the seed of the kill moments (printed, so a failure can be replayed).
@@ -53,8 +55,29 @@ fn assert_running(keel: &mut Process, dir: &Path, round: usize) {
     }
 }
 
+/// Binance's rule without BNB: a buy's fee comes out of the base asset it receives, so the
+/// exits are cut to what is held and round trips leave dust.
 #[test]
-fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue() {
+fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_with_fees_taken_from_what_fills_receive(
+) {
+    crash_test("received", "USDT = 10000");
+}
+
+/// Fees paid in BNB (at 300 USDT, 25 % off): neither the cash nor the positions pay them.
+#[test]
+fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_with_fees_paid_in_bnb() {
+    crash_test("bnb", "USDT = 10000\nBNB = 5");
+}
+
+/// Every fee in the quote asset, as keel's in-process venue charges.
+#[test]
+fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_with_fees_in_quote() {
+    crash_test("quote", "USDT = 10000");
+}
+
+/// Kills keel at random moments against a venue charging fees in `fee_asset` from
+/// `balances`, then checks the journal against the venue to the last decimal.
+fn crash_test(fee_asset: &'static str, balances: &str) {
     let kills: usize = std::env::var("KEEL_VENUE_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -63,13 +86,17 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| sim_venue::now_ms() as u64 | 1);
-    println!("venue crash test: {kills} kills, seed {seed} (KEEL_VENUE_CRASH_SEED)");
+    println!(
+        "venue crash test ({fee_asset} fees): {kills} kills, seed {seed} (KEEL_VENUE_CRASH_SEED)"
+    );
     let mut rng = Rng(seed);
     let venue = SimVenue::start_with(SimVenueConfig {
         bar_ms: BAR_MS,
         weight_limit: 1_000_000,
         // A little latency keeps requests in flight long enough for kills to land inside them.
         faults: "latency_ms = 15".into(),
+        fee_asset,
+        balances: balances.into(),
         ..SimVenueConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
@@ -115,5 +142,17 @@ fn keel_killed_at_random_moments_never_loses_or_duplicates_an_order_at_the_venue
     );
 
     let agreed = venue.assert_agrees_with_journal(&store, 5);
-    println!("venue crash test: {agreed}");
+    println!("venue crash test ({fee_asset} fees): {agreed}");
+    let logs = dir.path().join("journal.log");
+    assert!(
+        !process::log_contains(&logs, "its tranche is unprotected"),
+        "the venue refused an exit (for want of balance?): see the logs in {}",
+        logs.display()
+    );
+    if fee_asset == "received" {
+        assert!(
+            process::log_contains(&logs, "its exits are cut to what is held"),
+            "no entry had its fee withheld from the base asset: the test exercised nothing"
+        );
+    }
 }

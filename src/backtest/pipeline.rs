@@ -69,7 +69,7 @@ impl Pipeline {
         analyst: ReplayChoice,
         shared: &SharedSymbolUpdates,
     ) -> Self {
-        let orders = OrderManager::new(settings.orders.clone(), settings.account.initial_capital);
+        let orders = OrderManager::new(settings.order_manager(), settings.account.initial_capital);
         let venue = settings.sim_exchange();
         let stages = (orders, venue, RiskState::default());
         Self::build(settings, symbols, headlines, analyst, stages, shared)

@@ -38,7 +38,7 @@ impl Start {
     /// A run from scratch.
     pub fn fresh(settings: &Settings) -> Self {
         Self {
-            orders: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
+            orders: OrderManager::new(settings.order_manager(), settings.account.initial_capital),
             risk: RiskState::default(),
             unseen_trades: Vec::new(),
             equity: Vec::new(),
@@ -96,7 +96,7 @@ pub fn restore_journal(
         })?;
         return Ok((None, journal));
     };
-    let mut orders = OrderManager::from_state(settings.orders.clone(), om_state)
+    let mut orders = OrderManager::from_state(settings.order_manager(), om_state)
         .with_context(|| format!("restoring the order manager from {}", path.display()))?;
     if let Some(marks) = &recovered.price_marks {
         orders.restore_price_marks(marks);
@@ -297,7 +297,7 @@ pub fn check_journal(settings: &Settings, path: &Path, orders_placed: usize) -> 
         }
         return Ok(());
     };
-    let mut om = OrderManager::from_state(settings.orders.clone(), om)?;
+    let mut om = OrderManager::from_state(settings.order_manager(), om)?;
     let venue = SimExchange::from_state(settings.venue.clone(), venue)?;
     let known: std::collections::HashSet<_> = om.orders().map(|o| o.id().clone()).collect();
     if let Some(unknown) = venue.known_order_ids().find(|id| !known.contains(*id)) {

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use keel_actors::execution::remote::BridgedVenue;
 use keel_actors::execution::Venue;
 use keel_actors::journal::{Journal, SledStore};
+use keel_binance::book::VenueBook;
 use keel_binance::client::BinanceClient;
 use keel_binance::stream::{MarketStream, StreamConfig};
 use keel_binance::venue::BinanceVenue;
@@ -62,7 +63,7 @@ pub async fn open_remote(
         .await
         .with_context(|| format!("reading the clock of the venue at {}", binance.rest_url))?;
     info!(venue = %binance.rest_url, clock_offset_ms = client.clock_offset_ms(), "venue connected");
-    check_trading_rules(settings, &client, &symbols).await?;
+    let lot_steps = check_trading_rules(settings, &client, &symbols).await?;
     let venue = BinanceVenue::new(client.clone(), interval);
     let (restored, mut journal) = match store {
         Some(path) => {
@@ -71,14 +72,20 @@ pub async fn open_remote(
         }
         None => (None, None),
     };
+    let with_lot_steps = |mut book: VenueBook| {
+        for (symbol, step) in &lot_steps {
+            book.set_lot_step(symbol.clone(), *step);
+        }
+        book
+    };
     let (mut venue, mut start) = match restored {
         None => (
-            BridgedVenue::new(venue, Default::default(), journal.clone()),
+            BridgedVenue::new(venue, with_lot_steps(VenueBook::new()), journal.clone()),
             Start::fresh(settings),
         ),
         Some(mut restored) => {
             let path = store.expect("a restored run has a store");
-            let book = restored.recovered.venue_book.take().unwrap_or_default();
+            let book = with_lot_steps(restored.recovered.venue_book.take().unwrap_or_default());
             let mut venue = BridgedVenue::new(venue, book, journal.clone());
             let start =
                 reconcile_at_start(path, &mut venue, restored, journal.as_mut(), &symbols).await?;
@@ -108,12 +115,14 @@ pub async fn open_remote(
 }
 
 /// keel's sizes and prices must be whole steps and ticks of the venue: rounding an order
-/// keel sized would change it behind the order manager's back.
+/// keel sized would change it behind the order manager's back. Returns each symbol's lot
+/// step.
 async fn check_trading_rules(
     settings: &Settings,
     client: &BinanceClient,
     symbols: &[Symbol],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(Symbol, Decimal)>> {
+    let mut steps = Vec::new();
     for symbol in symbols {
         let filters = client
             .filters(symbol)
@@ -136,8 +145,9 @@ async fn check_trading_rules(
             );
         }
         info!(symbol = %symbol, tick = %filters.tick_size, step = %filters.step_size, min_notional = %filters.min_notional, "trading rules checked");
+        steps.push((symbol.clone(), filters.step_size));
     }
-    Ok(())
+    Ok(steps)
 }
 
 /// How often the positions are compared with the balances before keel gives up: fills
@@ -223,9 +233,17 @@ fn disagreements(
         .filter_map(|symbol| {
             let base = symbol.base();
             let position = orders.position(symbol).map_or(Decimal::ZERO, |p| p.qty);
+            let dust = orders.dust(symbol);
             let balance = balances.get(base.as_str()).copied().unwrap_or_default();
-            (position != balance).then(|| {
-                format!("{symbol}: the journal holds {position} {base}, the venue {balance} {base}")
+            (position + dust != balance).then(|| {
+                let dust = if dust.is_zero() {
+                    String::new()
+                } else {
+                    format!(" (and {dust} {base} of dust)")
+                };
+                format!(
+                    "{symbol}: the journal holds {position} {base}{dust}, the venue {balance} {base}"
+                )
             })
         })
         .collect()

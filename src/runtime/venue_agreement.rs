@@ -1,7 +1,7 @@
 //! After a run at a sim venue (keel stopped, nothing in flight): does the journal agree with
 //! the venue? No client order id reached the venue twice, every order the venue received
 //! belongs to an order in the journal, each position equals the venue's balance of its base
-//! asset, and the cash equals the venue's quote balance to the last decimal.
+//! asset (with the dust round trips left), and the cash equals the venue's quote balance to the last decimal.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -104,10 +104,11 @@ pub async fn check_venue_agreement(
     for symbol in symbols {
         let base = symbol.base();
         let position = om.position(symbol).map_or(Decimal::ZERO, |p| p.qty);
+        let dust = om.dust(symbol);
         let balance = balances.get(base.as_str()).copied().unwrap_or_default();
-        if position != balance {
+        if position + dust != balance {
             problems.push(format!(
-                "{symbol}: the journal holds {position} {base}, the venue {balance}"
+                "{symbol}: the journal holds {position} {base} and {dust} of dust, the venue {balance}"
             ));
         }
     }

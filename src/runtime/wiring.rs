@@ -341,9 +341,9 @@ async fn run_graph(
         .with_market_clock(market_clock),
     );
     let rehydration = OmRehydration {
-        orders: settings.orders.clone(),
+        orders: settings.order_manager(),
         venue: settings.venue.clone(),
-        fresh: OrderManager::new(settings.orders.clone(), settings.account.initial_capital),
+        fresh: OrderManager::new(settings.order_manager(), settings.account.initial_capital),
         supervision: om_handle,
     };
     om_context.run(OrderManagerActor::new(

@@ -277,6 +277,15 @@ impl Settings {
         SimExchange::new(self.venue.clone()).with_cash(self.account.initial_capital)
     }
 
+    /// The order manager's config: `[orders]`, with sells in whole `risk.qty_step`s (what a
+    /// round trip leaves below one is dust).
+    pub fn order_manager(&self) -> OrderManagerConfig {
+        OrderManagerConfig {
+            lot: self.risk.qty_step,
+            ..self.orders.clone()
+        }
+    }
+
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {

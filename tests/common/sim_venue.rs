@@ -29,7 +29,8 @@ pub const API_KEY: &str = "keel-test-api-key";
 pub const API_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
 /// What the venue is started with; `Default` is a stepped clock (`bar_ms = 0`) from
-/// 2018-01-01 over BTCUSDT and ETHUSDT 1h, 10 000 USDT, 10 bps fee, 5 bps slippage.
+/// 2018-01-01 over BTCUSDT and ETHUSDT 1h, 10 000 USDT, 10 bps fee taken from what a fill
+/// receives (as Binance does without BNB), 5 bps slippage.
 #[derive(Debug, Clone)]
 pub struct SimVenueConfig {
     /// Wall ms per bar; 0 = only `step`.
@@ -40,6 +41,9 @@ pub struct SimVenueConfig {
     pub balances: String,
     /// Fee in bps.
     pub fee_bps: u32,
+    /// The asset fees are charged in: `received` (Binance's: the base asset of a buy, the
+    /// quote asset of a sell), `quote`, or `bnb` (at 300 quote per BNB, 25 % off).
+    pub fee_asset: &'static str,
     /// Slippage in bps.
     pub slippage_bps: u32,
     /// `[weights] limit_per_minute`.
@@ -63,6 +67,7 @@ impl Default for SimVenueConfig {
             start: "2018-01-01T00:00:00Z".into(),
             balances: "USDT = 10000".into(),
             fee_bps: 10,
+            fee_asset: "received",
             slippage_bps: 5,
             weight_limit: 6000,
             ban_s: 120,
@@ -83,11 +88,12 @@ impl SimVenueConfig {
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/binance");
         let mut text = format!(
             "state = {state:?}\napi_key_env = \"KEEL_SIM_TEST_KEY\"\napi_secret_env = \"KEEL_SIM_TEST_SECRET\"\n\
-             start = \"{}\"\nbar_ms = {}\nfee_bps = {}\nslippage_bps = {}\n\n[balances]\n{}\n\n\
+             start = \"{}\"\nbar_ms = {}\nfee_bps = {}\nfee_asset = \"{}\"\nbnb_price = 300\nslippage_bps = {}\n\n[balances]\n{}\n\n\
              [weights]\nlimit_per_minute = {}\nban_s = {}\n\n[websocket]\nping_interval_ms = {}\npong_timeout_ms = {}\n\n[faults]\n{}\n",
             self.start,
             self.bar_ms,
             self.fee_bps,
+            self.fee_asset,
             self.slippage_bps,
             self.balances,
             self.weight_limit,

@@ -18,7 +18,7 @@ pub use candle::{
 };
 pub use event::{DecisionRecord, DomainEvent, OrderRecord, SetupRecord};
 pub use order::{
-    ClientOrderId, ExecutionReport, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
+    ClientOrderId, ExecutionReport, FeeSource, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
     OrderStatus, Side, TradeId, TransitionError,
 };
 pub use portfolio::{ClosedTrade, EquityPoint, ExitReason, PortfolioSnapshot, Position};

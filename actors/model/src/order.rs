@@ -322,8 +322,11 @@ pub struct Fill {
     pub qty: Decimal,
     /// Execution price.
     pub price: Decimal,
-    /// Fee in the quote asset.
+    /// The fee, valued in the quote asset (one charged in the base asset at the fill's price).
     pub fee: Decimal,
+    /// Which balance paid the fee.
+    #[serde(default)]
+    pub fee_source: FeeSource,
     /// Event time of the execution.
     pub ts: Timestamp,
 }
@@ -333,6 +336,40 @@ impl Fill {
     pub fn notional(&self) -> Decimal {
         self.price * self.qty
     }
+
+    /// What the fill costs the cash in fees: the fee when paid in the quote asset, else 0.
+    pub fn quote_fee(&self) -> Decimal {
+        match self.fee_source {
+            FeeSource::Quote => self.fee,
+            FeeSource::Base { .. } | FeeSource::Other => Decimal::ZERO,
+        }
+    }
+
+    /// The base asset withheld as the fee (0 unless it was paid in the base asset).
+    pub fn base_fee(&self) -> Decimal {
+        match self.fee_source {
+            FeeSource::Base { qty } => qty,
+            FeeSource::Quote | FeeSource::Other => Decimal::ZERO,
+        }
+    }
+}
+
+/// Which balance a fill's fee came out of. Binance takes it from the asset a fill
+/// receives (the base asset for a buy, the quote asset for a sell) unless BNB pays it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "paid_in", rename_all = "snake_case")]
+pub enum FeeSource {
+    /// The quote asset: the cash pays it.
+    #[default]
+    Quote,
+    /// The base asset the fill moved: `qty` of it withheld (a buy receives that much less,
+    /// a sell gives that much more).
+    Base {
+        /// The base asset withheld.
+        qty: Decimal,
+    },
+    /// A balance keel does not trade (BNB): neither the cash nor the position pays it.
+    Other,
 }
 
 /// What a venue reports back about an order.
@@ -371,6 +408,16 @@ pub enum ExecutionReport {
         /// When.
         ts: Timestamp,
     },
+    /// An exit not yet at the venue now sells `qty`: its entry's fee was withheld from the
+    /// base asset, and the exits were cut to what is held, in whole lot steps.
+    Resized {
+        /// The order.
+        id: ClientOrderId,
+        /// Its quantity now.
+        qty: Decimal,
+        /// When.
+        ts: Timestamp,
+    },
     /// The outcome is not known; the order manager must query, not resend.
     Unknown {
         /// The order.
@@ -391,6 +438,7 @@ impl ExecutionReport {
             | Self::Rejected { id, .. }
             | Self::Cancelled { id, .. }
             | Self::Expired { id, .. }
+            | Self::Resized { id, .. }
             | Self::Unknown { id, .. } => id,
         }
     }
@@ -424,6 +472,7 @@ mod tests {
             qty,
             price,
             fee: dec!(0.1),
+            fee_source: FeeSource::Quote,
             ts: Timestamp(10),
         }
     }

@@ -1,6 +1,7 @@
 //! `keel sim-exchange --config <toml>`: what the sim venue serves and how its clock runs.
 //! Unknown keys are refused; every check names the offending key.
 
+use crate::fees::{FeeAsset, FeePolicy};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,9 +48,18 @@ pub struct SimConfig {
     /// Start with the clock paused.
     #[serde(default)]
     pub paused: bool,
-    /// Fee in bps of the notional, charged in the quote asset.
+    /// Fee in bps of the notional.
     #[serde(default = "default_fee")]
     pub fee_bps: Decimal,
+    /// The asset the fee is charged in: `received` (Binance's default: the base asset of a
+    /// buy, the quote asset of a sell), `quote`, or `bnb`.
+    #[serde(default)]
+    pub fee_asset: FeeAsset,
+    /// Quote asset per BNB, for `fee_asset = "bnb"`.
+    pub bnb_price: Option<Decimal>,
+    /// Share of the fee waived when BNB pays it, in percent (Binance: 25).
+    #[serde(default = "default_bnb_discount")]
+    pub bnb_discount_pct: Decimal,
     /// Slippage of market and stop fills, in bps (the shared fill model).
     #[serde(default = "default_slippage")]
     pub slippage_bps: Decimal,
@@ -138,6 +148,9 @@ fn default_listen() -> String {
 fn default_fee() -> Decimal {
     FillConfig::default().fee_bps
 }
+fn default_bnb_discount() -> Decimal {
+    FeePolicy::default().bnb_discount_pct
+}
 fn default_slippage() -> Decimal {
     FillConfig::default().slippage_bps
 }
@@ -204,6 +217,8 @@ pub struct Settings {
     pub paused: bool,
     /// Fees and slippage.
     pub fill: FillConfig,
+    /// The asset fees are charged in.
+    pub fees: FeePolicy,
     /// Initial balances.
     pub balances: BTreeMap<String, Decimal>,
     /// Weight limits.
@@ -244,6 +259,23 @@ impl Settings {
         };
         fill.validate("sim-exchange")
             .map_err(|e| err(e.to_string()))?;
+        let fees = FeePolicy {
+            asset: raw.fee_asset,
+            bnb_price: raw.bnb_price.unwrap_or_default(),
+            bnb_discount_pct: raw.bnb_discount_pct,
+        };
+        if fees.asset == FeeAsset::Bnb && fees.bnb_price <= Decimal::ZERO {
+            return Err(err(
+                "bnb_price: fee_asset = \"bnb\" needs the price of BNB in the quote asset (> 0)"
+                    .into(),
+            ));
+        }
+        if !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&fees.bnb_discount_pct) {
+            return Err(err(format!(
+                "bnb_discount_pct: {} is not a percentage in 0..=100",
+                fees.bnb_discount_pct
+            )));
+        }
         if raw.markets.is_empty() {
             return Err(err(
                 "markets: at least one [[markets]] entry is needed".into()
@@ -342,6 +374,7 @@ impl Settings {
             bar_ms: raw.bar_ms,
             paused: raw.paused,
             fill,
+            fees,
             balances: raw.balances,
             weights: raw.weights,
             websocket: raw.websocket,

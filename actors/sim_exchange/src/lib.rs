@@ -13,6 +13,7 @@ pub mod body_deadline;
 pub mod config;
 pub mod error;
 pub mod faults;
+pub mod fees;
 pub mod params;
 pub mod replay;
 pub mod rest;
@@ -129,15 +130,20 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             .collect();
     }
     let markets = Arc::new(settings.markets.clone());
-    let mut venue = Venue::new(markets, settings.fill.clone(), state)
+    let mut venue = Venue::new(markets, settings.fill.clone(), settings.fees, state)
         .map_err(|e| anyhow::anyhow!("state directory {}: {e}", settings.state.display()))?;
     if fresh {
         venue.state.cursor = match settings.start {
             Some(start) => venue.history_len(start),
             None => 0,
         };
-        venue = Venue::new(venue.markets.clone(), settings.fill.clone(), venue.state)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        venue = Venue::new(
+            venue.markets.clone(),
+            settings.fill.clone(),
+            settings.fees,
+            venue.state,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
     }
     store
         .save(venue.snapshot())

@@ -221,7 +221,7 @@ fn round(
         .block_on(async {
             let client = BinanceClient::connect(client_config, &symbols).await?;
             check_venue_agreement(
-                &settings.orders,
+                &settings.order_manager(),
                 &store,
                 &symbols,
                 &client,

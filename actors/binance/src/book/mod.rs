@@ -25,6 +25,7 @@
 mod command;
 mod observe;
 mod outcome;
+mod resize;
 mod view;
 
 #[cfg(test)]
@@ -230,6 +231,9 @@ pub struct VenueBook {
     /// applied once a query tells which leg they belong to.
     #[serde(default)]
     pub(super) unmatched: Vec<crate::wire::MyTrade>,
+    /// Each symbol's lot step: exits cut to what an entry left held are whole steps.
+    #[serde(default)]
+    pub(super) lot_steps: BTreeMap<Symbol, Decimal>,
 }
 
 impl VenueBook {

@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use tracing::warn;
 
 use super::{Phase, VenueAction, VenueBook};
-use crate::model::{ClientOrderId, ExecutionReport, Fill, OrderStatus, Symbol, Timestamp, TradeId};
+use crate::model::{
+    ClientOrderId, ExecutionReport, FeeSource, Fill, OrderStatus, Symbol, Timestamp, TradeId,
+};
 use crate::wire::{MyTrade, OrderState, QueriedOrder};
 
 /// How many trades of unknown orders the book keeps for later matching.
@@ -75,6 +77,7 @@ impl VenueBook {
             qty: trade.qty,
             price: trade.price,
             fee: fee_in_quote(trade, symbol),
+            fee_source: fee_source(trade, symbol),
             ts,
         };
         leg.fills.push(fill.clone());
@@ -100,6 +103,7 @@ impl VenueBook {
                 reports.push(ExecutionReport::Cancelled { id: partner, ts });
             }
         }
+        self.fit_exits(id, ts, reports);
         for child in self.children(id) {
             if let Some(leg) = self.legs.get_mut(&child) {
                 if leg.phase == Phase::Held {
@@ -245,9 +249,23 @@ fn same_list(action: &VenueAction, list_id: &Option<String>) -> bool {
     matches!(action, VenueAction::Cancel { list_id: l, .. } if l == list_id)
 }
 
-/// The trade's fee in the quote asset: as charged when charged in the quote asset (as the sim
-/// venue does), converted at the trade's price when charged in the base asset. Any other
-/// asset (e.g. BNB) cannot be valued here: counted as zero, with a warning.
+/// Which balance paid the trade's fee: the quote asset, the base asset (Binance's rule for a
+/// buy without BNB: the fee is taken from what is received), or another one (BNB).
+fn fee_source(trade: &MyTrade, symbol: &Symbol) -> FeeSource {
+    if trade.commission_asset == symbol.base().as_str() && !trade.commission.is_zero() {
+        FeeSource::Base {
+            qty: trade.commission,
+        }
+    } else if trade.commission_asset == symbol.quote().as_str() || trade.commission.is_zero() {
+        FeeSource::Quote
+    } else {
+        FeeSource::Other
+    }
+}
+
+/// The trade's fee in the quote asset: as charged when charged in the quote asset, converted
+/// at the trade's price when charged in the base asset. Any other asset (e.g. BNB) cannot be
+/// valued here: counted as zero, with a warning.
 fn fee_in_quote(trade: &MyTrade, symbol: &Symbol) -> Decimal {
     if trade.commission_asset == symbol.quote().as_str() {
         trade.commission

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use super::*;
-use crate::model::{ExecutionReport as R, TakeProfit};
+use crate::model::{ExecutionReport as R, FeeSource, TakeProfit};
 use crate::order_manager::entry_request;
 use crate::order_manager::OrderCommand;
 use crate::wire::{MyTrade, OrderSide, OrderState, OrderType, QueriedOrder, TimeInForce};
@@ -552,4 +552,100 @@ fn an_order_manager_behind_the_journalled_book_gets_the_fill_it_missed() {
     let again = reconcile(&mut om, &snapshot, Timestamp(2 * 3_600_000));
     assert!(again.is_clean(), "{again}");
     assert_eq!(om.position(&btc()).map(|p| p.qty), Some(dec!(0.30)));
+}
+
+/// A trade of the entry whose fee the venue took from the BTC bought.
+fn trade_paid_in_btc(id: u64, qty: Decimal, commission: Decimal) -> MyTrade {
+    MyTrade {
+        commission,
+        commission_asset: "BTC".into(),
+        ..trade(id, 1, qty, dec!(10000), 3_600_000)
+    }
+}
+
+/// The entry placed and filled by `trades` with `lot` as BTCUSDT's step: the reports of the
+/// fills, and the book.
+fn filled_in_btc(lot: Decimal, trades: &[MyTrade]) -> (VenueBook, Vec<R>) {
+    let mut book = VenueBook::new();
+    book.set_lot_step(btc(), lot);
+    let (_, actions) = book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
+    place_all(&mut book, &actions, &mut 0);
+    let reports = book.on_trades(&btc(), trades);
+    (book, reports)
+}
+
+#[test]
+fn a_fee_taken_from_the_btc_bought_cuts_the_last_tranche_to_what_is_held_before_it_is_placed() {
+    let (mut book, reports) = filled_in_btc(
+        dec!(0.00001),
+        &[
+            trade_paid_in_btc(10, dec!(0.1), dec!(0.0001)),
+            trade_paid_in_btc(11, dec!(0.2), dec!(0.0002)),
+        ],
+    );
+    let fees: Vec<FeeSource> = reports
+        .iter()
+        .filter_map(|r| match r {
+            R::Fill(f) => Some(f.fee_source),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fees,
+        [
+            FeeSource::Base { qty: dec!(0.0001) },
+            FeeSource::Base { qty: dec!(0.0002) }
+        ]
+    );
+    let resized: Vec<(String, Decimal)> = reports
+        .iter()
+        .filter_map(|r| match r {
+            R::Resized { id, qty, .. } => Some((id.to_string(), *qty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        resized,
+        [
+            ("p-BTCUSDT-000001-s2".to_string(), dec!(0.1497)),
+            ("p-BTCUSDT-000001-t2".to_string(), dec!(0.1497))
+        ]
+    );
+    let quantities: Vec<Decimal> = book
+        .due_actions()
+        .iter()
+        .map(|a| match a {
+            VenueAction::PlaceOco { qty, .. } => *qty,
+            other => panic!("an OCO pair per tranche, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        quantities,
+        [dec!(0.15), dec!(0.1497)],
+        "0.2997 held, all of it sold"
+    );
+}
+
+#[test]
+fn a_tranche_cut_to_nothing_is_cancelled_not_placed() {
+    // A lot of 0.3 and 0.2997 held: nothing can be sold, both tranches go.
+    let (mut book, reports) =
+        filled_in_btc(dec!(0.3), &[trade_paid_in_btc(10, dec!(0.3), dec!(0.0003))]);
+    let cancelled = reports
+        .iter()
+        .filter(|r| matches!(r, R::Cancelled { .. }))
+        .count();
+    assert_eq!(cancelled, 4, "{reports:?}");
+    assert!(book.due_actions().is_empty());
+}
+
+#[test]
+fn a_fee_in_the_quote_asset_leaves_the_exits_as_they_are() {
+    let mut book = VenueBook::new();
+    book.set_lot_step(btc(), dec!(0.00001));
+    let (_, actions) = book.command(&[OrderCommand::Submit(entry())], Timestamp(0));
+    place_all(&mut book, &actions, &mut 0);
+    let reports = book.on_trades(&btc(), &[trade(10, 1, dec!(0.30), dec!(10000), 3_600_000)]);
+    assert!(!reports.iter().any(|r| matches!(r, R::Resized { .. })));
+    assert!(matches!(&reports[0], R::Fill(f) if f.fee_source == FeeSource::Quote));
 }

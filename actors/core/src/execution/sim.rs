@@ -515,6 +515,7 @@ impl Matcher<'_> {
             qty: request.qty,
             price,
             fee,
+            fee_source: crate::model::FeeSource::Quote,
             ts,
         };
         self.reports.push(ExecutionReport::Fill(fill.clone()));

@@ -17,6 +17,19 @@ pub struct SymbolBook {
     pub open_orders: Vec<usize>,
     /// The symbol's last close (what a new entry reserves cash at).
     pub last_close: Option<Decimal>,
+    /// Dust: what round trips left below the smallest sell (see `OrderManagerConfig::lot`),
+    /// held at the venue but in no position.
+    pub dust: Dust,
+}
+
+/// Base asset left over by round trips, too little to sell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Dust {
+    /// The quantity.
+    pub qty: Decimal,
+    /// Its value at the exit prices of the round trips that left it (counted in equity).
+    pub value: Decimal,
 }
 
 /// The running figures of one round trip, from the first entry fill to flat.
@@ -31,8 +44,11 @@ pub struct RoundTrip {
     pub sold: Decimal,
     /// Σ price × qty of the sells.
     pub sell_notional: Decimal,
-    /// Fees of every fill of the round trip.
+    /// Fees of every fill of the round trip, valued in the quote asset.
     pub fees: Decimal,
+    /// The part of `fees` withheld from the base asset: paid by receiving less (or giving
+    /// more) of it, so already in the quantities and not paid again out of the P&L.
+    pub fees_withheld: Decimal,
     /// First entry fill.
     pub entry_time: Timestamp,
     /// Highest close since the entry (zero before the first candle).
@@ -44,8 +60,9 @@ pub struct RoundTrip {
 }
 
 impl RoundTrip {
-    /// The closed trade once the position is flat, with the P&L after all fees.
-    pub fn close(&self, symbol: &Symbol, exit_time: Timestamp) -> ClosedTrade {
+    /// The closed trade once the position is flat (`dust` left over, valued at `dust_value`),
+    /// with the P&L after all fees.
+    pub fn close(&self, symbol: &Symbol, exit_time: Timestamp, dust_value: Decimal) -> ClosedTrade {
         let average = |notional: Decimal, qty: Decimal| {
             if qty.is_zero() {
                 Decimal::ZERO
@@ -60,7 +77,9 @@ impl RoundTrip {
             qty: self.bought,
             entry_price: average(self.buy_notional, self.bought),
             exit_price: average(self.sell_notional, self.sold),
-            pnl: self.sell_notional - self.buy_notional - self.fees,
+            pnl: self.sell_notional + dust_value
+                - self.buy_notional
+                - (self.fees - self.fees_withheld),
             fees: self.fees,
             exit_reason: self.last_exit.unwrap_or(ExitReason::Signal),
         }

@@ -55,6 +55,12 @@ pub struct OrderManagerConfig {
     /// fraction (0.02 = 2 %): covers the fee, slippage and a gap to the next open, so that
     /// signals on several symbols at once cannot commit more cash than the account holds.
     pub reserve_margin: Decimal,
+    /// The smallest quantity a sell can carry (the settings' `risk.qty_step`, not a key of
+    /// `[orders]`): what a round trip leaves below it once its exits are done is dust (a fee
+    /// withheld from the base asset leaves some), kept apart from positions. Zero: a round
+    /// trip ends only when nothing is left.
+    #[serde(skip)]
+    pub lot: Decimal,
 }
 
 impl Default for OrderManagerConfig {
@@ -63,6 +69,7 @@ impl Default for OrderManagerConfig {
             run_id: "bt".to_string(),
             trailing: TrailingConfig::default(),
             reserve_margin: Decimal::new(2, 2),
+            lot: Decimal::ZERO,
         }
     }
 }

@@ -124,6 +124,12 @@ impl OrderManager {
             })
             .collect();
         let held = book.position.as_ref().map_or(Decimal::ZERO, |p| p.qty);
+        // Whole lots only (the rest, if any, is dust once this sell fills).
+        let held = if self.cfg.lot > Decimal::ZERO {
+            (held / self.cfg.lot).floor() * self.cfg.lot
+        } else {
+            held
+        };
         if held > Decimal::ZERO {
             let Some(id) = self.ids.next(symbol) else {
                 self.anomaly(format!(
@@ -165,8 +171,32 @@ impl OrderManager {
                 self.set_status(id, OrderStatus::Unknown, *ts)
             }
             ExecutionReport::Rejected { id, reason, ts } => self.on_rejected(id, reason, *ts),
+            ExecutionReport::Resized { id, qty, ts } => self.resize(id, *qty, *ts),
         }
         OmUpdate::default()
+    }
+
+    /// An exit the venue cut to what its entry left held (a fee withheld from the base
+    /// asset): its quantity is the venue's from now on. Applying it again changes nothing.
+    fn resize(&mut self, id: &ClientOrderId, qty: Decimal, ts: Timestamp) {
+        let Some(&i) = self.index.get(id) else {
+            self.anomaly(format!("resize of unknown order {id} ignored"));
+            return;
+        };
+        let order = &mut self.tracked[i].order;
+        if order.status.is_terminal() || qty <= Decimal::ZERO || qty < order.filled_qty {
+            let line = format!(
+                "resize of {id} to {qty} ignored: it is {:?} with {} filled",
+                order.status, order.filled_qty
+            );
+            self.anomaly(line);
+            return;
+        }
+        if order.request.qty != qty {
+            tracing::info!(order = %id, from = %order.request.qty, to = %qty, "exit resized to what its entry left held");
+            order.request.qty = qty;
+            order.updated = ts;
+        }
     }
 
     /// Marks the position in `candle`'s symbol and trails its stop: once trailing is active,
@@ -225,8 +255,19 @@ impl OrderManager {
             equity: Decimal::ZERO,
             positions,
         };
-        snapshot.equity = snapshot.equity_with(self.cash);
+        snapshot.equity = snapshot.equity_with(self.cash + self.dust_value());
         snapshot
+    }
+
+    /// What the dust of every symbol is worth (at the exits that left it).
+    fn dust_value(&self) -> Decimal {
+        self.books.values().map(|b| b.dust.value).sum()
+    }
+
+    /// The dust of `symbol`: base asset held at the venue in no position (see
+    /// [`OrderManagerConfig::lot`]).
+    pub fn dust(&self, symbol: &Symbol) -> Decimal {
+        self.books.get(symbol).map_or(Decimal::ZERO, |b| b.dust.qty)
     }
 
     /// The account's equity point at `ts`: the [`snapshot`](Self::snapshot)'s equity and
@@ -241,7 +282,7 @@ impl OrderManager {
             .sum();
         EquityPoint {
             ts,
-            equity: self.cash + exposure,
+            equity: self.cash + self.dust_value() + exposure,
             exposure,
         }
     }

@@ -32,6 +32,8 @@ pub use state::{OrderManagerState, OrderStateError, SymbolState, TrackedOrder};
 pub use trailing::trailing_stop;
 
 #[cfg(test)]
+mod fee_tests;
+#[cfg(test)]
 mod reconcile_tests;
 #[cfg(test)]
 mod state_tests;

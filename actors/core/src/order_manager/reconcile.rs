@@ -83,6 +83,16 @@ pub enum Discrepancy {
         /// Its status at the venue.
         status: OrderStatus,
     },
+    /// The venue holds an exit cut to what its entry left held (the entry's fee was
+    /// withheld from the base asset) and the journal had not recorded the cut: taken.
+    ExitResized {
+        /// The exit.
+        id: ClientOrderId,
+        /// Its quantity in the journal.
+        journal: Decimal,
+        /// Its quantity at the venue, now the journal's.
+        venue: Decimal,
+    },
 }
 
 impl Discrepancy {
@@ -101,6 +111,11 @@ impl Discrepancy {
 impl fmt::Display for Discrepancy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Discrepancy::ExitResized { id, journal, venue } => write!(
+                f,
+                "order {id}: {journal} in the journal, cut to {venue} at the venue to what its \
+                 entry left held; taken"
+            ),
             Discrepancy::NeverReachedVenue { id, was } => write!(
                 f,
                 "order {id} ({was:?} in the journal): {NEVER_REACHED}; rejected, not resubmitted"
@@ -260,6 +275,21 @@ pub fn reconcile_except(
                 .discrepancies
                 .push(Discrepancy::MissingAtVenue { id, status: was }),
             Some(at_venue) => {
+                let journal_qty = om
+                    .order(&id)
+                    .map_or(at_venue.request.qty, |o| o.request.qty);
+                if at_venue.request.qty < journal_qty && at_venue.request.qty > Decimal::ZERO {
+                    om.on_execution(&ExecutionReport::Resized {
+                        id: id.clone(),
+                        qty: at_venue.request.qty,
+                        ts,
+                    });
+                    report.discrepancies.push(Discrepancy::ExitResized {
+                        id: id.clone(),
+                        journal: journal_qty,
+                        venue: at_venue.request.qty,
+                    });
+                }
                 for fill in &at_venue.fills {
                     if om.has_applied(fill.trade_id) {
                         continue;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::book::RoundTrip;
+use super::book::{Dust, RoundTrip};
 use crate::model::{ClosedTrade, Decimal, Order, Position, Symbol, TradeId};
 
 /// One order and the index (into [`OrderManagerState::orders`]) of the order it is attached
@@ -28,6 +28,9 @@ pub struct SymbolState {
     pub position: Option<Position>,
     /// The round trip in progress (its highest close and trailing flag drive the stop).
     pub trip: RoundTrip,
+    /// Base asset left over by earlier round trips, too little to sell.
+    #[serde(default)]
+    pub dust: Dust,
 }
 
 /// Everything an [`OrderManager`](super::OrderManager) holds except its config (which comes

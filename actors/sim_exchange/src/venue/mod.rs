@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::fees::FeePolicy;
+
 use keel_binance::codes;
 use keel_binance::wire::{MyTrade, OrderSide, OrderState, OrderType};
 use keel_core::execution::fill_model::{fee, market_fill_price};
@@ -76,6 +78,8 @@ pub struct Venue {
     pub merged: Arc<Vec<(usize, usize)>>,
     /// Per market, how many bars have closed.
     pub closed: Vec<usize>,
+    /// The asset fees are charged in.
+    pub fees: FeePolicy,
 }
 
 impl Venue {
@@ -83,6 +87,7 @@ impl Venue {
     pub fn new(
         markets: Arc<Vec<Market>>,
         fill: FillConfig,
+        fees: FeePolicy,
         state: VenueState,
     ) -> Result<Self, String> {
         let mut merged: Vec<(usize, usize)> = markets
@@ -110,6 +115,7 @@ impl Venue {
             markets,
             merged: Arc::new(merged),
             closed,
+            fees,
         })
     }
 

@@ -2,6 +2,7 @@
 //! and its executions settle the account (balances, locks, trades, order statuses).
 
 use super::*;
+use crate::fees::FillFee;
 
 impl Venue {
     /// Closes the next bar of the replay: expires market buys the account cannot pay, works
@@ -20,8 +21,8 @@ impl Venue {
         Some((m, candle))
     }
 
-    /// Market buys whose cost at this bar's open (with slippage and fee) exceeds their lock
-    /// plus the free quote expire instead of filling.
+    /// Market buys whose cost at this bar's open (with slippage, and the fee when the quote
+    /// asset pays it) exceeds their lock plus the free quote expire instead of filling.
     pub(super) fn expire_unaffordable_buys(&mut self, m: usize, candle: &Candle, now: i64) {
         let symbol = self.markets[m].symbol.as_str().to_string();
         let quote = self.markets[m].quote.clone();
@@ -37,7 +38,7 @@ impl Venue {
             .collect();
         for (id, qty, locked) in buys {
             let notional = qty * market_fill_price(candle.open, Side::Buy, cfg.slippage_bps);
-            let need = notional + fee(notional, cfg.fee_bps);
+            let need = notional + self.fees.quote_fee_of_buy(fee(notional, cfg.fee_bps));
             if need > locked + free {
                 tracing::info!(order_id = id, %need, %locked, %free, "market buy expires: the balance does not cover it at the open");
                 self.finish_open(id, OrderState::Expired, now);
@@ -65,20 +66,30 @@ impl Venue {
                 let record = record.clone();
                 let locked = self.take_lock(&record.lock);
                 let (base, quote) = (market.base.clone(), market.quote.clone());
+                let charge = self.fees.charge(&FillFee {
+                    buy: record.side == OrderSide::Buy,
+                    qty: fill.qty,
+                    quote_fee: fill.fee,
+                    rate: self.exchange.config().fee_bps / Decimal::from(10_000),
+                    base: &base,
+                    quote: &quote,
+                    bnb_free: self.holding("BNB").free,
+                });
                 match record.side {
                     OrderSide::Buy => {
                         let q = self.holding_mut(&quote);
                         q.locked -= locked;
-                        q.free += locked - notional - fill.fee;
+                        q.free += locked - notional;
                         self.holding_mut(&base).free += fill.qty;
                     }
                     OrderSide::Sell => {
                         let b = self.holding_mut(&base);
                         b.locked -= locked;
                         b.free += locked - fill.qty;
-                        self.holding_mut(&quote).free += notional - fill.fee;
+                        self.holding_mut(&quote).free += notional;
                     }
                 }
+                self.holding_mut(&charge.asset).free -= charge.amount;
                 self.state.trades.push(MyTrade {
                     symbol: record.symbol.clone(),
                     id: fill.trade_id.0,
@@ -87,8 +98,8 @@ impl Venue {
                     price: fill.price,
                     qty: fill.qty,
                     quote_qty: notional,
-                    commission: fill.fee,
-                    commission_asset: quote,
+                    commission: charge.amount,
+                    commission_asset: charge.asset,
                     time: fill.ts.0,
                     is_buyer: record.side == OrderSide::Buy,
                     is_maker: matches!(record.order_type, OrderType::Limit | OrderType::LimitMaker),

@@ -1,6 +1,7 @@
 //! The venue's book-keeping on its own: expiries, locks, refusals.
 
 use super::*;
+use crate::fees::{FeeAsset, FeePolicy};
 use keel_binance::SymbolFilters;
 use keel_model::{Interval, Symbol};
 use rust_decimal_macros::dec;
@@ -52,7 +53,13 @@ fn venue(usdt: Decimal, opens: &[Decimal]) -> Venue {
             locked: Decimal::ZERO,
         },
     );
-    Venue::new(Arc::new(vec![market]), FillConfig::default(), state).unwrap()
+    Venue::new(
+        Arc::new(vec![market]),
+        FillConfig::default(),
+        crate::fees::FeePolicy::default(),
+        state,
+    )
+    .unwrap()
 }
 
 fn buy(venue: &mut Venue, id: &str, qty: Decimal) -> Result<u64, ApiErr> {
@@ -88,18 +95,68 @@ fn a_market_buy_the_account_cannot_pay_at_the_open_expires_and_frees_its_lock() 
 }
 
 #[test]
-fn a_market_buy_covered_by_free_quote_beyond_its_lock_fills() {
-    // The same gap, with enough free quote beside the lock: it fills at 110 + 5 bps.
+fn a_market_buy_covered_by_free_quote_beyond_its_lock_fills_and_pays_its_fee_in_the_base_asset() {
+    // The same gap, with enough free quote beside the lock: it fills at 110 + 5 bps, and as
+    // on Binance the fee (10 bps) is taken from the 1 BTC received.
     let mut v = venue(dec!(200), &[dec!(110)]);
     let id = buy(&mut v, "b", dec!(1)).unwrap();
     v.step(1).unwrap();
     assert_eq!(v.state.orders[&id].status, OrderState::Filled);
     let cost = dec!(110.055);
+    assert_eq!(v.state.balances["USDT"].free, dec!(200) - cost);
+    assert_eq!(v.state.balances["USDT"].locked, Decimal::ZERO);
+    assert_eq!(v.state.balances["BTC"].free, dec!(0.999));
+    let trade = &v.state.trades[0];
+    assert_eq!(
+        (trade.commission, trade.commission_asset.as_str()),
+        (dec!(0.001), "BTC")
+    );
+    assert_eq!(v.step(1), None, "the data has run out");
+}
+
+#[test]
+fn with_fees_in_the_quote_asset_a_buy_pays_its_fee_out_of_the_cash() {
+    let mut v = venue(dec!(200), &[dec!(110)]);
+    v.fees = FeePolicy {
+        asset: FeeAsset::Quote,
+        ..FeePolicy::default()
+    };
+    buy(&mut v, "b", dec!(1)).unwrap();
+    v.step(1).unwrap();
+    let cost = dec!(110.055);
     let fee = cost * dec!(0.001);
     assert_eq!(v.state.balances["USDT"].free, dec!(200) - cost - fee);
-    assert_eq!(v.state.balances["USDT"].locked, Decimal::ZERO);
     assert_eq!(v.state.balances["BTC"].free, dec!(1));
-    assert_eq!(v.step(1), None, "the data has run out");
+    assert_eq!(v.state.trades[0].commission_asset, "USDT");
+}
+
+#[test]
+fn with_bnb_fees_the_bnb_balance_pays_at_a_discount_and_nothing_else_does() {
+    let mut v = venue(dec!(200), &[dec!(110)]);
+    v.state.balances.insert(
+        "BNB".into(),
+        Holding {
+            free: dec!(1),
+            locked: Decimal::ZERO,
+        },
+    );
+    v.fees = FeePolicy {
+        asset: FeeAsset::Bnb,
+        bnb_price: dec!(300),
+        ..FeePolicy::default()
+    };
+    buy(&mut v, "b", dec!(1)).unwrap();
+    v.step(1).unwrap();
+    // 110.055 × 10 bps × 75 % / 300, rounded up to 8 decimals.
+    let bnb_fee = dec!(0.00027514);
+    assert_eq!(v.state.balances["USDT"].free, dec!(200) - dec!(110.055));
+    assert_eq!(v.state.balances["BTC"].free, dec!(1));
+    assert_eq!(v.state.balances["BNB"].free, dec!(1) - bnb_fee);
+    let trade = &v.state.trades[0];
+    assert_eq!(
+        (trade.commission, trade.commission_asset.as_str()),
+        (bnb_fee, "BNB")
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use super::{audit, OmUpdate, OrderManager, Tracked};
 use crate::model::{Fill, OrderKind, OrderPurpose, Position, Side, Timestamp};
-use crate::order_manager::book::{exit_reason, RoundTrip, SymbolBook};
+use crate::order_manager::book::{exit_reason, Dust, RoundTrip, SymbolBook};
 use crate::order_manager::OrderCommand;
 
 impl OrderManager {
@@ -45,10 +45,12 @@ impl OrderManager {
         update
     }
 
-    /// Pays for a buy and adds it to the position (opening it, and its round trip, if flat).
+    /// Pays for a buy and adds what it received to the position (opening it, and its round
+    /// trip, if flat): the quantity less a fee withheld from the base asset, which the cash
+    /// then does not pay.
     fn book_buy(&mut self, fill: &Fill) {
         let notional = fill.notional();
-        self.cash -= notional + fill.fee;
+        self.cash -= notional + fill.quote_fee();
         let book = self.books.entry(fill.symbol.clone()).or_default();
         let position = match &mut book.position {
             Some(position) => position,
@@ -67,12 +69,16 @@ impl OrderManager {
                 })
             }
         };
-        let qty = position.qty + fill.qty;
-        position.avg_entry = (position.avg_entry * position.qty + notional) / qty;
+        let received = fill.qty - fill.base_fee();
+        let qty = position.qty + received;
+        if qty > Decimal::ZERO {
+            position.avg_entry = (position.avg_entry * position.qty + fill.price * received) / qty;
+        }
         position.qty = qty;
         book.trip.bought += fill.qty;
         book.trip.buy_notional += notional;
         book.trip.fees += fill.fee;
+        book.trip.fees_withheld += withheld(fill);
     }
 
     /// Credits a sell and reduces the position; closes the round trip when it is flat, or
@@ -85,7 +91,8 @@ impl OrderManager {
         update: &mut OmUpdate,
     ) {
         let notional = fill.notional();
-        self.cash += notional - fill.fee;
+        self.cash += notional - fill.quote_fee();
+        let lot = self.cfg.lot;
         let book = self.books.entry(fill.symbol.clone()).or_default();
         let Some(position) = book.position.as_mut() else {
             let line = format!(
@@ -95,22 +102,31 @@ impl OrderManager {
             self.anomaly(line);
             return;
         };
-        if fill.qty > position.qty {
+        let given = fill.qty + fill.base_fee();
+        if given > position.qty {
             let line = format!(
                 "sell fill {} of {} exceeds the {} held",
-                fill.trade_id.0, fill.qty, position.qty
+                fill.trade_id.0, given, position.qty
             );
             self.anomalies.push(line);
         }
-        position.qty = (position.qty - fill.qty).max(Decimal::ZERO);
+        position.qty = (position.qty - given).max(Decimal::ZERO);
         let trip = &mut book.trip;
         trip.sold += fill.qty;
         trip.sell_notional += notional;
         trip.fees += fill.fee;
+        trip.fees_withheld += withheld(fill);
         trip.last_exit = Some(exit_reason(purpose));
 
-        if position.qty.is_zero() {
-            let closed = trip.close(&fill.symbol, fill.ts);
+        // Every sell is whole lots, so less than a lot left means no exit is left: dust.
+        if position.qty < lot || position.qty.is_zero() {
+            let dust = Dust {
+                qty: position.qty,
+                value: position.qty * fill.price,
+            };
+            let closed = trip.close(&fill.symbol, fill.ts, dust.value);
+            book.dust.qty += dust.qty;
+            book.dust.value += dust.value;
             book.position = None;
             book.trip = RoundTrip::default();
             // Sells left open would sell what is no longer held; the filled order's
@@ -178,6 +194,15 @@ pub(super) fn raise_stops(
                 });
             }
         }
+    }
+}
+
+/// The quote value of a fill's fee when it was withheld from the base asset (else 0).
+fn withheld(fill: &Fill) -> Decimal {
+    if fill.base_fee().is_zero() {
+        Decimal::ZERO
+    } else {
+        fill.fee
     }
 }
 

@@ -75,6 +75,7 @@ impl OrderManager {
                     symbol: symbol.clone(),
                     position: book.position.clone(),
                     trip: book.trip.clone(),
+                    dust: book.dust,
                 })
                 .collect(),
             applied_trades,
@@ -106,6 +107,7 @@ impl OrderManager {
                 position: s.position,
                 trip: s.trip,
                 open_orders: Vec::new(),
+                dust: s.dust,
             };
             if books.insert(s.symbol.clone(), book).is_some() {
                 return Err(OrderStateError(format!(
