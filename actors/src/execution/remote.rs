@@ -158,7 +158,8 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
             .journal
             .as_ref()
             .ok_or(RehydrateError::NoJournal("the venue book"))?;
-        let book = journal.venue_book()?.unwrap_or_default();
+        let mut book = journal.venue_book()?.unwrap_or_default();
+        book.keep_lot_steps_of(self.bridge.book());
         self.bridge = Bridge::new(
             self.bridge.venue().clone(),
             book,

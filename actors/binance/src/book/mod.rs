@@ -231,8 +231,9 @@ pub struct VenueBook {
     /// applied once a query tells which leg they belong to.
     #[serde(default)]
     pub(super) unmatched: Vec<crate::wire::MyTrade>,
-    /// Each symbol's lot step: exits cut to what an entry left held are whole steps.
-    #[serde(default)]
+    /// Each symbol's lot step: exits cut to what an entry left held are whole steps. The
+    /// venue's rule, not state: set from its filters at every start, never journalled.
+    #[serde(skip)]
     pub(super) lot_steps: BTreeMap<Symbol, Decimal>,
 }
 

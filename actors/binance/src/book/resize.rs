@@ -17,6 +17,12 @@ impl VenueBook {
         self.lot_steps.insert(symbol, step);
     }
 
+    /// Takes the lot steps `other` was given (a book reloaded from the journal, which does
+    /// not keep them, in place of the running one).
+    pub fn keep_lot_steps_of(&mut self, other: &VenueBook) {
+        self.lot_steps.clone_from(&other.lot_steps);
+    }
+
     /// Cuts the held exits of the filled entry `entry` to what it left held; see the module
     /// docs. Nothing when no fee was withheld from the base asset.
     pub(super) fn fit_exits(

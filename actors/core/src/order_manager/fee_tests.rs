@@ -6,7 +6,7 @@ use rust_decimal_macros::dec;
 
 use super::*;
 use crate::execution::{VenueOrder, VenueView};
-use crate::model::OrderStatus;
+use crate::model::{Candle, OrderStatus};
 use crate::model::{
     ClientOrderId, Decimal, ExecutionReport, FeeSource, Fill, OrderIntent, Side, TakeProfit,
     Timestamp, TradeId,
@@ -254,4 +254,94 @@ fn a_restart_takes_the_exit_quantities_the_venue_holds_when_the_journal_missed_t
     assert!(report
         .to_string()
         .contains("0.09218 in the journal, cut to 0.09199 at the venue"));
+}
+
+/// Risk marks its copy of the account between the manager's reports: the dust must be in it,
+/// or the equity curve would depend on which of the two last valued the account.
+#[test]
+fn risks_marked_view_counts_the_dust_as_the_manager_does() {
+    let mut om = manager();
+    open(&mut om);
+    let entry = "bt-BTCUSDT-000001";
+    om.on_execution(&fill(
+        1,
+        entry,
+        Side::Buy,
+        dec!(0.18436),
+        dec!(100),
+        FeeSource::Base {
+            qty: dec!(0.00018436),
+        },
+    ));
+    for leg in ["-s2", "-t2"] {
+        om.on_execution(&ExecutionReport::Resized {
+            id: id(&format!("{entry}{leg}")),
+            qty: dec!(0.09199),
+            ts: Timestamp(1),
+        });
+    }
+    om.on_execution(&fill(
+        2,
+        "bt-BTCUSDT-000001-t1",
+        Side::Sell,
+        dec!(0.09218),
+        dec!(110),
+        FeeSource::Quote,
+    ));
+    // Half sold; the rest marked at 105 by both.
+    let mut view = stage::view(&om, Timestamp(2));
+    assert!(view.mark(&btc(), dec!(105), Timestamp(3)));
+    let candle = Candle {
+        symbol: btc(),
+        open_time: Timestamp(0),
+        interval: crate::model::Interval::HOUR,
+        open: dec!(105),
+        high: dec!(105),
+        low: dec!(105),
+        close: dec!(105),
+        volume: dec!(1),
+    };
+    om.on_candle(&candle, None);
+    assert_eq!(view.snapshot.equity, om.snapshot(Timestamp(3)).equity);
+    om.on_execution(&fill(
+        3,
+        "bt-BTCUSDT-000001-s2",
+        Side::Sell,
+        dec!(0.09199),
+        dec!(100),
+        FeeSource::Quote,
+    ));
+    assert!(om.dust_value() > Decimal::ZERO);
+    assert_eq!(
+        stage::view(&om, Timestamp(4)).snapshot.equity,
+        om.equity_point(Timestamp(4)).equity
+    );
+    // The venue cancelled each filled exit's partner; then a new position beside the dust,
+    // marked by both.
+    for leg in ["-s1", "-t2"] {
+        om.on_execution(&ExecutionReport::Cancelled {
+            id: id(&format!("{entry}{leg}")),
+            ts: Timestamp(4),
+        });
+    }
+    open(&mut om);
+    om.on_execution(&fill(
+        4,
+        "bt-BTCUSDT-000002",
+        Side::Buy,
+        dec!(0.18436),
+        dec!(100),
+        FeeSource::Quote,
+    ));
+    let mut view = stage::view(&om, Timestamp(5));
+    assert!(view.mark(&btc(), dec!(107), Timestamp(6)));
+    om.on_candle(
+        &Candle {
+            close: dec!(107),
+            high: dec!(107),
+            ..candle
+        },
+        None,
+    );
+    assert_eq!(view.snapshot.equity, om.snapshot(Timestamp(6)).equity);
 }

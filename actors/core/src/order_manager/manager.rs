@@ -260,7 +260,7 @@ impl OrderManager {
     }
 
     /// What the dust of every symbol is worth (at the exits that left it).
-    fn dust_value(&self) -> Decimal {
+    pub fn dust_value(&self) -> Decimal {
         self.books.values().map(|b| b.dust.value).sum()
     }
 

@@ -94,7 +94,7 @@ pub fn view(om: &OrderManager, ts: Timestamp) -> PortfolioView {
     PortfolioView {
         snapshot: om.snapshot(ts),
         open_entries: om.symbols_with_open_entry().cloned().collect(),
-        cash_held: om.cash_held(),
+        cash_held: om.cash_held() + om.dust_value(),
     }
 }
 

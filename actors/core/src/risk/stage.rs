@@ -27,8 +27,8 @@ pub struct PortfolioView {
     pub snapshot: PortfolioSnapshot,
     /// Symbols with an entry order whose outcome is not settled yet.
     pub open_entries: Vec<Symbol>,
-    /// All the order manager's cash (the snapshot's `cash` is what a new order may commit):
-    /// what [`mark`](Self::mark) values the positions on top of.
+    /// All the order manager's cash (the snapshot's `cash` is what a new order may commit),
+    /// and the worth of its dust: what [`mark`](Self::mark) values the positions on top of.
     pub cash_held: Decimal,
 }
 

@@ -5,6 +5,13 @@
 use super::*;
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
+/// Every strategy kind: the operator's switches and the staleness guard hold for each.
+pub(super) const EVERY_KIND: [StrategyKind; 3] = [
+    StrategyKind::Fusion,
+    StrategyKind::SmaCross,
+    StrategyKind::BuyAndHold,
+];
+
 pub(super) fn stage(kind: StrategyKind) -> RiskStage {
     let strategy = StrategyConfig {
         kind,
@@ -37,11 +44,7 @@ pub(super) fn view(positions: Vec<Position>) -> PortfolioView {
 
 #[test]
 fn a_halt_refuses_every_strategys_entries_and_lets_exits_through_until_resumed() {
-    for kind in [
-        StrategyKind::Fusion,
-        StrategyKind::SmaCross,
-        StrategyKind::BuyAndHold,
-    ] {
+    for kind in EVERY_KIND {
         let mut stage = stage(kind);
         let flat = view(vec![]);
         assert!(

@@ -2,7 +2,7 @@
 //! strategy; exits still go out; a backtest (no market clock) and `max_bar_age_minutes = 0`
 //! never judge a bar stale.
 
-use super::operator::{deciding, short, stage, view};
+use super::operator::{deciding, short, stage, view, EVERY_KIND};
 use super::*;
 use crate::strategy::{StrategyConfig, StrategyKind};
 
@@ -17,11 +17,7 @@ fn newest(minutes_after_the_signal: i64) -> Conditions {
 
 #[test]
 fn a_long_on_a_bar_older_than_the_limit_is_refused_for_every_strategy() {
-    for kind in [
-        StrategyKind::Fusion,
-        StrategyKind::SmaCross,
-        StrategyKind::BuyAndHold,
-    ] {
+    for kind in EVERY_KIND {
         let mut stage = stage(kind);
         let flat = view(vec![]);
         let at_the_limit = stage.on_decision(&deciding(btc()), || &flat, newest(60));
