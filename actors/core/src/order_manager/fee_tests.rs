@@ -71,20 +71,64 @@ fn fill(
     })
 }
 
-#[test]
-fn a_fee_withheld_from_the_base_asset_leaves_cash_exact_exits_cut_and_dust_kept_apart() {
+/// The entry of [`open`] filled at 100, its fee (0.00018436 BTC) withheld from the BTC
+/// bought: the manager, and the entry's id.
+fn entered_paying_in_btc() -> (OrderManager, &'static str) {
     let mut om = manager();
     open(&mut om);
     let entry = "bt-BTCUSDT-000001";
-    let withheld = dec!(0.00018436);
     om.on_execution(&fill(
         1,
         entry,
         Side::Buy,
         dec!(0.18436),
         dec!(100),
-        FeeSource::Base { qty: withheld },
+        FeeSource::Base {
+            qty: dec!(0.00018436),
+        },
     ));
+    (om, entry)
+}
+
+/// The venue cut the last tranche of `entry` by 0.00019 to the 0.18417 whole lots held.
+fn cut_last_tranche(om: &mut OrderManager, entry: &str) {
+    for leg in ["-s2", "-t2"] {
+        om.on_execution(&ExecutionReport::Resized {
+            id: id(&format!("{entry}{leg}")),
+            qty: dec!(0.09199),
+            ts: Timestamp(1),
+        });
+    }
+}
+
+/// The first tranche's take-profit fills: 0.09218 at 110 (its fee in USDT).
+fn take_first_profit(om: &mut OrderManager) -> OmUpdate {
+    om.on_execution(&fill(
+        2,
+        "bt-BTCUSDT-000001-t1",
+        Side::Sell,
+        dec!(0.09218),
+        dec!(110),
+        FeeSource::Quote,
+    ))
+}
+
+/// The cut second tranche's stop fills: 0.09199 at 100, leaving dust.
+fn stop_out_the_rest(om: &mut OrderManager) -> OmUpdate {
+    om.on_execution(&fill(
+        3,
+        "bt-BTCUSDT-000001-s2",
+        Side::Sell,
+        dec!(0.09199),
+        dec!(100),
+        FeeSource::Quote,
+    ))
+}
+
+#[test]
+fn a_fee_withheld_from_the_base_asset_leaves_cash_exact_exits_cut_and_dust_kept_apart() {
+    let (mut om, entry) = entered_paying_in_btc();
+    let withheld = dec!(0.00018436);
     assert_eq!(
         om.cash_held(),
         dec!(10000) - dec!(18.436),
@@ -93,34 +137,13 @@ fn a_fee_withheld_from_the_base_asset_leaves_cash_exact_exits_cut_and_dust_kept_
     assert_eq!(om.position(&btc()).unwrap().qty, dec!(0.18417564));
     assert_eq!(om.position(&btc()).unwrap().avg_entry, dec!(100));
 
-    // The venue cut the last tranche by 0.00019 to the 0.18417 whole lots held.
-    for leg in ["-s2", "-t2"] {
-        om.on_execution(&ExecutionReport::Resized {
-            id: id(&format!("{entry}{leg}")),
-            qty: dec!(0.09199),
-            ts: Timestamp(1),
-        });
-    }
+    cut_last_tranche(&mut om, entry);
     assert_eq!(
         om.order(&id("bt-BTCUSDT-000001-t2")).unwrap().request.qty,
         dec!(0.09199)
     );
-    om.on_execution(&fill(
-        2,
-        "bt-BTCUSDT-000001-t1",
-        Side::Sell,
-        dec!(0.09218),
-        dec!(110),
-        FeeSource::Quote,
-    ));
-    let update = om.on_execution(&fill(
-        3,
-        "bt-BTCUSDT-000001-s2",
-        Side::Sell,
-        dec!(0.09199),
-        dec!(100),
-        FeeSource::Quote,
-    ));
+    take_first_profit(&mut om);
+    let update = stop_out_the_rest(&mut om);
 
     let trade = update.closed.expect("the last exit closes the round trip");
     assert!(om.position(&btc()).is_none(), "less than a lot left: flat");
@@ -205,19 +228,7 @@ impl VenueView for Holds {
 /// manager journalled the cut: the restart takes the venue's quantities.
 #[test]
 fn a_restart_takes_the_exit_quantities_the_venue_holds_when_the_journal_missed_the_cut() {
-    let mut om = manager();
-    open(&mut om);
-    let entry = "bt-BTCUSDT-000001";
-    om.on_execution(&fill(
-        1,
-        entry,
-        Side::Buy,
-        dec!(0.18436),
-        dec!(100),
-        FeeSource::Base {
-            qty: dec!(0.00018436),
-        },
-    ));
+    let (mut om, entry) = entered_paying_in_btc();
     let at_venue = |leg: &str, qty: Decimal| {
         let mut request = om
             .order(&id(&format!("{entry}{leg}")))
@@ -260,34 +271,9 @@ fn a_restart_takes_the_exit_quantities_the_venue_holds_when_the_journal_missed_t
 /// or the equity curve would depend on which of the two last valued the account.
 #[test]
 fn risks_marked_view_counts_the_dust_as_the_manager_does() {
-    let mut om = manager();
-    open(&mut om);
-    let entry = "bt-BTCUSDT-000001";
-    om.on_execution(&fill(
-        1,
-        entry,
-        Side::Buy,
-        dec!(0.18436),
-        dec!(100),
-        FeeSource::Base {
-            qty: dec!(0.00018436),
-        },
-    ));
-    for leg in ["-s2", "-t2"] {
-        om.on_execution(&ExecutionReport::Resized {
-            id: id(&format!("{entry}{leg}")),
-            qty: dec!(0.09199),
-            ts: Timestamp(1),
-        });
-    }
-    om.on_execution(&fill(
-        2,
-        "bt-BTCUSDT-000001-t1",
-        Side::Sell,
-        dec!(0.09218),
-        dec!(110),
-        FeeSource::Quote,
-    ));
+    let (mut om, entry) = entered_paying_in_btc();
+    cut_last_tranche(&mut om, entry);
+    take_first_profit(&mut om);
     // Half sold; the rest marked at 105 by both.
     let mut view = stage::view(&om, Timestamp(2));
     assert!(view.mark(&btc(), dec!(105), Timestamp(3)));
@@ -303,14 +289,7 @@ fn risks_marked_view_counts_the_dust_as_the_manager_does() {
     };
     om.on_candle(&candle, None);
     assert_eq!(view.snapshot.equity, om.snapshot(Timestamp(3)).equity);
-    om.on_execution(&fill(
-        3,
-        "bt-BTCUSDT-000001-s2",
-        Side::Sell,
-        dec!(0.09199),
-        dec!(100),
-        FeeSource::Quote,
-    ));
+    stop_out_the_rest(&mut om);
     assert!(om.dust_value() > Decimal::ZERO);
     assert_eq!(
         stage::view(&om, Timestamp(4)).snapshot.equity,
