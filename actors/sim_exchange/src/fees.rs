@@ -96,10 +96,11 @@ impl FeePolicy {
         }
     }
 
-    /// The quote asset a buy of `notional` pays in fees, when the quote asset pays them.
-    pub fn quote_fee_of_buy(&self, notional_fee: Decimal) -> Decimal {
+    /// What a buy pays in fees out of the quote asset, given the fill model's `fee` for it:
+    /// all of it when the quote asset pays fees, else nothing (the base asset or BNB does).
+    pub fn quote_fee_of_buy(&self, fee: Decimal) -> Decimal {
         match self.asset {
-            FeeAsset::Quote => notional_fee,
+            FeeAsset::Quote => fee,
             FeeAsset::Received | FeeAsset::Bnb => Decimal::ZERO,
         }
     }

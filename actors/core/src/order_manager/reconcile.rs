@@ -7,7 +7,7 @@ use std::fmt;
 use super::{OmUpdate, OrderCommand, OrderManager};
 use crate::execution::VenueView;
 use crate::model::{
-    ClientOrderId, ClosedTrade, Decimal, ExecutionReport, OrderKind, OrderStatus, Symbol,
+    ClientOrderId, ClosedTrade, Decimal, ExecutionReport, OrderKind, OrderStatus, Side, Symbol,
     Timestamp, TradeId,
 };
 
@@ -278,7 +278,10 @@ pub fn reconcile_except(
                 let journal_qty = om
                     .order(&id)
                     .map_or(at_venue.request.qty, |o| o.request.qty);
-                if at_venue.request.qty < journal_qty && at_venue.request.qty > Decimal::ZERO {
+                let cut_exit = at_venue.request.side == Side::Sell
+                    && at_venue.request.qty < journal_qty
+                    && at_venue.request.qty > Decimal::ZERO;
+                if cut_exit {
                     om.on_execution(&ExecutionReport::Resized {
                         id: id.clone(),
                         qty: at_venue.request.qty,
