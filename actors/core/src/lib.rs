@@ -13,6 +13,7 @@ pub mod config_check;
 pub mod execution;
 pub mod fusion;
 pub mod graph;
+pub mod llm_api;
 pub mod order_manager;
 pub mod risk;
 pub mod strategy;

@@ -41,6 +41,10 @@ pub enum DomainEvent {
         symbol: Symbol,
         /// What the order manager is asked to do.
         intent: OrderIntent,
+        /// Which of the exits a strategy proposed were used, and why (absent without a
+        /// proposal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exits: Option<String>,
     },
     /// An order changed state (submitted, accepted, partially filled, filled, cancelled,
     /// rejected, expired, unknown).
@@ -152,6 +156,9 @@ pub struct DecisionRecord {
     pub technical_only: bool,
     /// The fused confidence; absent for a vetoed long (it never got one).
     pub confidence: Option<f64>,
+    /// Why the model decided as it did (the `llm` strategy only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// The technical side of a decision.

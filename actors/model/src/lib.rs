@@ -6,6 +6,7 @@
 
 mod candle;
 mod event;
+mod model_decision;
 mod order;
 mod portfolio;
 mod signal;
@@ -17,14 +18,15 @@ pub use candle::{
     check_ohlcv, Candle, Interval, MAX_CANDLE_PRICE, MAX_CANDLE_VOLUME, MIN_CANDLE_PRICE,
 };
 pub use event::{DecisionRecord, DomainEvent, OrderRecord, SetupRecord};
+pub use model_decision::{ExitProposal, ModelAction, ModelDecision};
 pub use order::{
     ClientOrderId, ExecutionReport, FeeSource, Fill, Order, OrderKind, OrderPurpose, OrderRequest,
     OrderStatus, Side, TradeId, TransitionError,
 };
 pub use portfolio::{ClosedTrade, EquityPoint, ExitReason, PortfolioSnapshot, Position};
 pub use signal::{
-    Direction, EventKind, MarketEvent, OrderIntent, Regime, SentimentOutput, SentimentUpdate,
-    Severity, TakeProfit, TechnicalSetup, TradingSignal,
+    Direction, EventKind, MarketEvent, NewsItem, OrderIntent, Regime, SentimentOutput,
+    SentimentUpdate, Severity, TakeProfit, TechnicalSetup, TradingSignal,
 };
 pub use symbol::{Asset, Symbol, SymbolError};
 pub use time::{

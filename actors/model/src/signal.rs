@@ -184,9 +184,24 @@ impl OrderIntent {
     }
 }
 
+/// A headline released about one symbol, as the `llm` strategy shows it to its model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsItem {
+    /// The pair it was tagged with.
+    pub symbol: Symbol,
+    /// When it was published.
+    pub published: Timestamp,
+    /// Where it came from.
+    pub source: String,
+    /// The headline, untrusted text.
+    pub title: String,
+}
+
 /// What the sentiment stage emits (the news layer's output, fusion's input).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SentimentOutput {
+    /// A headline about a symbol became due (whatever its analysis).
+    Headline(NewsItem),
     /// Fresh sentiment about a symbol.
     Update(SentimentUpdate),
     /// A discrete event seen in a newly released headline.

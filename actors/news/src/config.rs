@@ -81,7 +81,8 @@ impl SentimentConfig {
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         in_range(section, "window_hours", self.window_hours, 1, 720)?;
         in_range(section, "min_headlines", self.min_headlines, 1, 1000)?;
-        self.llm.validate(&key(section, "llm"), self.analyst)?;
+        self.llm
+            .validate(&key(section, "llm"), self.analyst, &key(section, "analyst"))?;
         if self.cache_dir.as_os_str().is_empty() {
             return Err(ConfigError::new(
                 key(section, "cache_dir"),

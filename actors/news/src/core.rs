@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use super::analyst::{Analysis, Analyst, AnalystError, DetectedEvent};
 use super::config::SentimentConfig;
 use super::headline::Headline;
-use crate::model::{MarketEvent, SentimentOutput, SentimentUpdate, Symbol, Timestamp};
+use crate::model::{MarketEvent, NewsItem, SentimentOutput, SentimentUpdate, Symbol, Timestamp};
 
 /// One symbol's window of headlines, waiting for its analysis (see [`SentimentCore::release`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct SentimentCore<A: Analyst> {
     windows: HashMap<Symbol, VecDeque<usize>>,
     failures: u64,
     last_failed: bool,
+    /// Emit each released headline as [`SentimentOutput::Headline`] (for the `llm` strategy).
+    headline_outputs: bool,
 }
 
 impl<A: Analyst> SentimentCore<A> {
@@ -47,7 +49,16 @@ impl<A: Analyst> SentimentCore<A> {
             windows: HashMap::new(),
             failures: 0,
             last_failed: false,
+            headline_outputs: false,
         }
+    }
+
+    /// Also emits every released headline, about each symbol it names, as a
+    /// [`SentimentOutput::Headline`] ahead of that symbol's analysis (the `llm` strategy shows
+    /// them to its model), whether or not the analysis succeeds.
+    pub fn with_headline_outputs(mut self) -> Self {
+        self.headline_outputs = true;
+        self
     }
 
     /// Releases every headline published at or before `now` (each once, in order) and, for each
@@ -134,6 +145,17 @@ impl<A: Analyst> SentimentCore<A> {
             indices,
             first_new,
         } = job;
+        if self.headline_outputs {
+            for &index in indices.iter().filter(|&&i| i >= first_new) {
+                let headline = &self.headlines[index];
+                out.push(SentimentOutput::Headline(NewsItem {
+                    symbol: symbol.clone(),
+                    published: headline.published,
+                    source: headline.source.clone(),
+                    title: headline.title.clone(),
+                }));
+            }
+        }
         let analysis = match result {
             Ok(analysis) => analysis.clamped(),
             Err(_) => {

@@ -8,6 +8,9 @@ use crate::model::SentimentOutput;
 pub fn log_outputs(outputs: &[SentimentOutput]) {
     for output in outputs {
         match output {
+            SentimentOutput::Headline(h) => {
+                debug!(symbol = %h.symbol, published = %h.published, title = %h.title, "headline released")
+            }
             SentimentOutput::Update(u) => {
                 debug!(symbol = %u.symbol, score = u.score, confidence = u.confidence, "sentiment")
             }

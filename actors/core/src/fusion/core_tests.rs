@@ -295,6 +295,7 @@ fn real_news_replayed_hourly_feeds_fusion() {
                     hacks_or_regulation.push((e.kind, e.ts.to_string()));
                 }
                 SentimentOutput::AnalystAvailable(_) => panic!("the lexicon never fails"),
+                SentimentOutput::Headline(_) => panic!("headlines are passed on only when asked"),
             }
         }
         now = now.plus_ms(HOUR);

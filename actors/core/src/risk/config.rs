@@ -61,6 +61,14 @@ pub struct RiskConfig {
     /// still go on. 0: no limit. Only a run fed by a venue's market stream knows the newest
     /// bar; a backtest's bars are never stale.
     pub max_bar_age_minutes: u32,
+    /// A stop a strategy proposes (the `llm` strategy's model) is used only when it lies at
+    /// least this many ATRs below the entry, else risk's own stop is.
+    pub proposed_stop_min_atr: Decimal,
+    /// ... and at most this many ATRs below it.
+    pub proposed_stop_max_atr: Decimal,
+    /// A proposed take-profit is used only when it lies between 1 and this many times the
+    /// stop's distance above the entry, else risk's own levels are.
+    pub proposed_target_max_r: Decimal,
 }
 
 impl Default for RiskConfig {
@@ -110,6 +118,9 @@ impl Default for RiskConfig {
             qty_step: Decimal::new(1, 5),
             min_notional: Decimal::TEN,
             max_bar_age_minutes: 60,
+            proposed_stop_min_atr: Decimal::ONE,
+            proposed_stop_max_atr: Decimal::new(4, 0),
+            proposed_target_max_r: Decimal::TEN,
         }
     }
 }
@@ -229,6 +240,27 @@ impl RiskConfig {
             self.max_bar_age_minutes,
             0,
             525_600,
+        )?;
+        in_range(
+            section,
+            "proposed_stop_min_atr",
+            self.proposed_stop_min_atr,
+            Decimal::new(1, 1),
+            Decimal::from(20),
+        )?;
+        in_range(
+            section,
+            "proposed_stop_max_atr",
+            self.proposed_stop_max_atr,
+            self.proposed_stop_min_atr,
+            Decimal::from(50),
+        )?;
+        in_range(
+            section,
+            "proposed_target_max_r",
+            self.proposed_target_max_r,
+            Decimal::ONE,
+            Decimal::ONE_HUNDRED,
         )?;
         positive(section, "qty_step", self.qty_step, zero)?;
         in_range(

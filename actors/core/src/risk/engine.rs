@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::sizing::{percent_of, show, size_entry, Exposure, SizeLimit, SizingInput};
 use super::{KillSwitch, Refusal, RiskConfig, RiskRule, RiskState};
 use crate::model::{
-    ClosedTrade, Direction, ExitReason, OrderIntent, PortfolioSnapshot, Position, Timestamp,
-    TradingSignal,
+    ClosedTrade, Direction, ExitProposal, ExitReason, OrderIntent, PortfolioSnapshot, Position,
+    Timestamp, TradingSignal,
 };
 
 /// What an operator can tell risk (through the control plane).
@@ -69,6 +69,7 @@ pub struct RiskEngine {
     cfg: RiskConfig,
     state: RiskState,
     last_size_limit: Option<SizeLimit>,
+    last_exits: Option<String>,
 }
 
 fn is_open(position: &Position) -> bool {
@@ -82,6 +83,7 @@ impl RiskEngine {
             cfg,
             state,
             last_size_limit: None,
+            last_exits: None,
         }
     }
 
@@ -99,6 +101,12 @@ impl RiskEngine {
     /// cut down by a cap or the cash).
     pub fn last_size_limit(&self) -> Option<SizeLimit> {
         self.last_size_limit
+    }
+
+    /// Which of a proposal's exits the last approved entry used, and why (none without a
+    /// proposal).
+    pub fn last_exits(&self) -> Option<&str> {
+        self.last_exits.as_deref()
     }
 
     /// Clears a tripped kill switch (operator action). The equity peak restarts from the next
@@ -132,7 +140,21 @@ impl RiskEngine {
         signal: &TradingSignal,
         ctx: &RiskContext<'_>,
     ) -> Result<OrderIntent, Refusal> {
+        self.evaluate_with(signal, ctx, None)
+    }
+
+    /// [`Self::evaluate`], with the exits the strategy proposed: each is used only inside
+    /// risk's bounds (`proposed_stop_min_atr`..`proposed_stop_max_atr` ATRs for the stop,
+    /// 1..`proposed_target_max_r` R for the take-profit), else risk's own is, and
+    /// [`Self::last_exits`] says which.
+    pub fn evaluate_with(
+        &mut self,
+        signal: &TradingSignal,
+        ctx: &RiskContext<'_>,
+        proposal: Option<ExitProposal>,
+    ) -> Result<OrderIntent, Refusal> {
         self.last_size_limit = None;
+        self.last_exits = None;
         let atr = valid_atr(signal)?;
         let portfolio = ctx.portfolio;
         let held = portfolio.position(&signal.symbol).filter(|p| is_open(p));
@@ -188,9 +210,11 @@ impl RiskEngine {
             equity: portfolio.equity,
             cash: portfolio.cash,
             exposure,
+            proposal,
         };
         let sizing = size_entry(&self.cfg, &input)?;
         self.last_size_limit = Some(sizing.limited_by);
+        self.last_exits = sizing.exits;
         Ok(OrderIntent::Open {
             symbol: signal.symbol.clone(),
             qty: sizing.qty,

@@ -5,7 +5,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use super::{Refusal, RiskConfig, RiskRule};
-use crate::model::{tranches, TakeProfit};
+use crate::model::{tranches, ExitProposal, TakeProfit};
 
 /// What bounded an approved order's size. Only the risk budget is the plan; any other limit
 /// means the order was cut down (worth logging, not a refusal).
@@ -52,6 +52,8 @@ pub struct SizingInput<'a> {
     pub cash: Decimal,
     /// What is already held.
     pub exposure: Exposure,
+    /// Exits the strategy proposed (used only inside risk's bounds).
+    pub proposal: Option<ExitProposal>,
 }
 
 /// A sized entry.
@@ -65,6 +67,8 @@ pub struct Sizing {
     pub take_profits: Vec<TakeProfit>,
     /// What bounded the quantity.
     pub limited_by: SizeLimit,
+    /// With a proposal: which exits were used and why, for the audit trail.
+    pub exits: Option<String>,
 }
 
 /// Rounds `x` to 2 decimals for messages.
@@ -112,13 +116,30 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
         equity,
         cash,
         exposure,
+        proposal,
     } = *input;
     let hundred = Decimal::ONE_HUNDRED;
     let scale = price.scale();
 
     let raw_distance = cfg.stop_atr_mult * atr;
-    let stop =
+    let own_stop =
         (price - raw_distance).round_dp_with_strategy(scale, RoundingStrategy::ToNegativeInfinity);
+    let mut notes = Vec::new();
+    let stop = match proposal.and_then(|p| p.stop) {
+        Some(proposed) => match proposed_stop(cfg, price, atr, proposed, scale) {
+            Ok(stop) => {
+                notes.push(format!("stop: the proposed {stop} used"));
+                stop
+            }
+            Err(why) => {
+                notes.push(format!(
+                    "stop: the proposed {proposed} {why}; risk's {own_stop} used"
+                ));
+                own_stop
+            }
+        },
+        None => own_stop,
+    };
     if stop <= Decimal::ZERO {
         return Err(Refusal::new(
             RiskRule::Volatility,
@@ -234,15 +255,36 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
             ),
         ));
     }
-    let take_profits: Vec<TakeProfit> = cfg
-        .take_profits
-        .iter()
-        .map(|level| TakeProfit {
-            price: (price + level.r_multiple * distance)
-                .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero),
-            fraction: level.fraction,
-        })
-        .collect();
+    let own_targets = || -> Vec<TakeProfit> {
+        cfg.take_profits
+            .iter()
+            .map(|level| TakeProfit {
+                price: (price + level.r_multiple * distance)
+                    .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero),
+                fraction: level.fraction,
+            })
+            .collect()
+    };
+    let take_profits = match proposal.and_then(|p| p.take_profit) {
+        Some(proposed) => match proposed_target(cfg, price, distance, proposed, scale) {
+            Ok(target) => {
+                notes.push(format!(
+                    "take-profit: the proposed {target} used for the whole quantity"
+                ));
+                vec![TakeProfit {
+                    price: target,
+                    fraction: Decimal::ONE,
+                }]
+            }
+            Err(why) => {
+                notes.push(format!(
+                    "take-profit: the proposed {proposed} {why}; risk's levels used"
+                ));
+                own_targets()
+            }
+        },
+        None => own_targets(),
+    };
     let qty = qty.normalize();
     // The split rounds each tranche down: check the exits as they will be placed.
     let exits = tranches(qty, &take_profits);
@@ -269,7 +311,66 @@ pub fn size_entry(cfg: &RiskConfig, input: &SizingInput<'_>) -> Result<Sizing, R
         stop,
         take_profits,
         limited_by,
+        exits: (!notes.is_empty()).then(|| notes.join("; ")),
     })
+}
+
+/// A proposed stop, at the price's scale, if it lies `proposed_stop_min_atr` to
+/// `proposed_stop_max_atr` ATRs below the price; else why not.
+fn proposed_stop(
+    cfg: &RiskConfig,
+    price: Decimal,
+    atr: Decimal,
+    proposed: Decimal,
+    scale: u32,
+) -> Result<Decimal, String> {
+    let stop = proposed.round_dp_with_strategy(scale, RoundingStrategy::ToNegativeInfinity);
+    if stop <= Decimal::ZERO || stop >= price {
+        return Err(format!("is not between 0 and the entry {price}"));
+    }
+    let atrs = (price - stop) / atr;
+    if atrs < cfg.proposed_stop_min_atr {
+        return Err(format!(
+            "is {} ATR below the entry, tighter than risk.proposed_stop_min_atr {}",
+            show(atrs),
+            cfg.proposed_stop_min_atr
+        ));
+    }
+    if atrs > cfg.proposed_stop_max_atr {
+        return Err(format!(
+            "is {} ATR below the entry, wider than risk.proposed_stop_max_atr {}",
+            show(atrs),
+            cfg.proposed_stop_max_atr
+        ));
+    }
+    Ok(stop)
+}
+
+/// A proposed take-profit, at the price's scale, if it lies 1 to `proposed_target_max_r`
+/// stop distances above the price; else why not.
+fn proposed_target(
+    cfg: &RiskConfig,
+    price: Decimal,
+    distance: Decimal,
+    proposed: Decimal,
+    scale: u32,
+) -> Result<Decimal, String> {
+    let target = proposed.round_dp_with_strategy(scale, RoundingStrategy::ToPositiveInfinity);
+    let r = (target - price) / distance;
+    if r < Decimal::ONE {
+        return Err(format!(
+            "is {} R above the entry, less than the stop's distance",
+            show(r)
+        ));
+    }
+    if r > cfg.proposed_target_max_r {
+        return Err(format!(
+            "is {} R above the entry, beyond risk.proposed_target_max_r {}",
+            show(r),
+            cfg.proposed_target_max_r
+        ));
+    }
+    Ok(target)
 }
 
 /// The smallest share of an entry that one of its tranches gets, as the order manager splits

@@ -18,6 +18,7 @@ use crate::model::{
     ClosedTrade, Direction, DomainEvent, EquityPoint, ExitReason, OrderIntent, PortfolioSnapshot,
     Symbol, Timestamp, TradingSignal,
 };
+use crate::strategy::llm::AccountFacts;
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
 /// The account as the order manager last reported it.
@@ -118,6 +119,15 @@ impl RiskStage {
         }
     }
 
+    /// The account as the `llm` strategy shows it to its model: `view` with risk's day.
+    pub fn account_facts(&self, view: &PortfolioView) -> AccountFacts {
+        AccountFacts {
+            snapshot: view.snapshot.clone(),
+            day_start_equity: self.engine.state().day_start_equity,
+            daily_loss_limit_pct: self.engine.config().daily_loss_limit_pct,
+        }
+    }
+
     /// Signals refused so far, by rule (`event_veto` for longs fusion vetoed).
     pub fn refusals(&self) -> &BTreeMap<&'static str, u64> {
         &self.refusals
@@ -179,13 +189,16 @@ impl RiskStage {
             approval.refusal = Some(refusal);
         } else {
             match self.kind {
-                StrategyKind::Fusion => {
+                StrategyKind::Fusion | StrategyKind::Llm => {
                     let context = RiskContext {
                         portfolio: &view.snapshot,
                         reduce_only: conditions.reduce_only,
                         unresolved_order: view.open_entry(&signal.symbol),
                     };
-                    match self.engine.evaluate(signal, &context) {
+                    match self
+                        .engine
+                        .evaluate_with(signal, &context, decision.proposal)
+                    {
                         Ok(intent) => approval.intent = Some(intent),
                         Err(refusal) => approval.refusal = Some(refusal),
                     }
@@ -199,10 +212,15 @@ impl RiskStage {
             debug!(symbol = %signal.symbol, rule = refusal.rule.name(), detail = %refusal.detail, "signal refused");
             *self.refusals.entry(refusal.rule.name()).or_default() += 1;
         }
+        let exits = approval
+            .intent
+            .as_ref()
+            .and(self.engine.last_exits())
+            .map(str::to_string);
         if let Some(intent) = &approval.intent {
-            log_approved(intent);
+            log_approved(intent, exits.as_deref());
         }
-        record(signal, &approval);
+        record(signal, &approval, exits);
         approval
     }
 
@@ -267,8 +285,7 @@ impl RiskStage {
     /// with no operator flatten pending. `None` otherwise: then [`on_mark`](Self::on_mark)
     /// with the whole account. Saves building the account at every bar close of a backtest.
     pub fn on_mark_point(&mut self, point: EquityPoint) -> Option<Marked> {
-        let needs_account =
-            self.kind == StrategyKind::Fusion || self.engine.state().flatten_requested;
+        let needs_account = self.kind.uses_risk_engine() || self.engine.state().flatten_requested;
         (!needs_account).then(|| Marked {
             point,
             flatten: Vec::new(),
@@ -278,7 +295,7 @@ impl RiskStage {
     /// Fusion's account-wide rules at a mark (the baselines have none).
     fn mark_risk(&mut self, snapshot: &PortfolioSnapshot, point: EquityPoint) -> Marked {
         let ts = point.ts;
-        if self.kind != StrategyKind::Fusion {
+        if !self.kind.uses_risk_engine() {
             return Marked {
                 point,
                 flatten: Vec::new(),
@@ -333,8 +350,8 @@ impl RiskStage {
     }
 }
 
-/// Logs an approved intent, one field per value.
-fn log_approved(intent: &OrderIntent) {
+/// Logs an approved intent, one field per value (`exits`: which proposed exits were used).
+fn log_approved(intent: &OrderIntent, exits: Option<&str>) {
     match intent {
         OrderIntent::Open {
             symbol,
@@ -347,7 +364,7 @@ fn log_approved(intent: &OrderIntent) {
                 .iter()
                 .map(|tp| format!("{}x{}", tp.price, tp.fraction))
                 .collect();
-            info!(%symbol, intent = "open", %qty, stop = %stop.map_or("none".to_string(), |s| s.to_string()), take_profits = %targets.join(","), "intent approved");
+            info!(%symbol, intent = "open", %qty, stop = %stop.map_or("none".to_string(), |s| s.to_string()), take_profits = %targets.join(","), exits = exits.unwrap_or("risk's own"), "intent approved");
         }
         OrderIntent::Close { symbol, reason, .. } => {
             info!(%symbol, intent = "close", %reason, "intent approved");
@@ -363,8 +380,9 @@ fn alert_rule(alert: RiskAlert) -> (RiskRule, rust_decimal::Decimal) {
     }
 }
 
-/// Writes risk's verdict on `signal` to the audit trail.
-fn record(signal: &TradingSignal, approval: &Approval) {
+/// Writes risk's verdict on `signal` to the audit trail (`exits`: which proposed exits an
+/// approved entry used).
+fn record(signal: &TradingSignal, approval: &Approval, exits: Option<String>) {
     if let Some(refusal) = &approval.refusal {
         audit::record(|| DomainEvent::Refused {
             ts: signal.ts,
@@ -379,6 +397,7 @@ fn record(signal: &TradingSignal, approval: &Approval) {
             ts: signal.ts,
             symbol: signal.symbol.clone(),
             intent: intent.clone(),
+            exits,
         });
     }
 }

@@ -4,6 +4,7 @@
 //! own and size all-in, so that their numbers show what the fused strategy adds.
 
 mod baseline;
+pub mod llm;
 mod stage;
 
 pub use baseline::{BuyAndHold, CrossSignal, SmaCross};
@@ -25,6 +26,8 @@ pub enum StrategyKind {
     SmaCross,
     /// Buy every symbol at the first bar and hold.
     BuyAndHold,
+    /// A model decides at each decision point (`[strategy.llm]`); risk sizes and bounds it.
+    Llm,
 }
 
 impl StrategyKind {
@@ -34,7 +37,14 @@ impl StrategyKind {
             StrategyKind::Fusion => "fusion",
             StrategyKind::SmaCross => "sma_cross",
             StrategyKind::BuyAndHold => "buy_and_hold",
+            StrategyKind::Llm => "llm",
         }
+    }
+
+    /// Whether risk's engine sizes and limits the strategy's signals (fusion and `llm`);
+    /// the baselines are sized all-in and have no account-wide rules.
+    pub fn uses_risk_engine(self) -> bool {
+        matches!(self, StrategyKind::Fusion | StrategyKind::Llm)
     }
 }
 
@@ -42,7 +52,7 @@ impl StrategyKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StrategyConfig {
-    /// `fusion`, `sma_cross` or `buy_and_hold`.
+    /// `fusion`, `sma_cross`, `buy_and_hold` or `llm`.
     pub kind: StrategyKind,
     /// Fast SMA period of `sma_cross`.
     pub sma_fast: usize,
@@ -53,6 +63,8 @@ pub struct StrategyConfig {
     pub cash_buffer_pct: Decimal,
     /// Close a position at market when a critical negative event hits its symbol.
     pub emergency_exit_on_critical_event: bool,
+    /// The `llm` strategy's settings.
+    pub llm: llm::LlmStrategyConfig,
 }
 
 impl Default for StrategyConfig {
@@ -63,6 +75,7 @@ impl Default for StrategyConfig {
             sma_slow: 50,
             cash_buffer_pct: Decimal::ONE,
             emergency_exit_on_critical_event: true,
+            llm: llm::LlmStrategyConfig::default(),
         }
     }
 }
@@ -88,6 +101,10 @@ impl StrategyConfig {
             self.cash_buffer_pct,
             Decimal::ZERO,
             Decimal::from(50),
+        )?;
+        self.llm.validate(
+            &crate::config_check::key(section, "llm"),
+            self.kind == StrategyKind::Llm,
         )
     }
 }

@@ -7,14 +7,15 @@
 
 use std::collections::HashMap;
 
+use super::llm::{Answer, Ask, Fallback, LlmStage, LlmStats};
 use super::{BuyAndHold, CrossSignal, SmaCross, StrategyConfig, StrategyKind};
 use crate::audit;
 use crate::fusion::{FusionConfig, FusionCore, FusionDecision};
 use crate::graph::Mode;
 use crate::model::SentimentOutput;
 use crate::model::{
-    Candle, DecisionRecord, Direction, DomainEvent, MarketEvent, Regime, SetupRecord, Symbol,
-    TechnicalSetup, TradingSignal,
+    Candle, DecisionRecord, Direction, DomainEvent, ExitProposal, MarketEvent, Regime, SetupRecord,
+    Symbol, TechnicalSetup, TradingSignal,
 };
 use crate::symbol::{RegimeConfig, RegimeDetector, SymbolUpdate};
 use tracing::{debug, info, warn};
@@ -33,6 +34,11 @@ pub struct Decision {
     pub discarded: Option<&'static str>,
     /// The regime, when this candle changed it.
     pub regime_changed: Option<Regime>,
+    /// The `llm` strategy's question at a decision point: the driver asks the model (or
+    /// its cache) and hands the answer to [`StrategyStage::on_answer`].
+    pub ask: Option<Ask>,
+    /// Exits the strategy proposed with its signal (for risk to bound).
+    pub proposal: Option<ExitProposal>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +60,7 @@ pub struct StrategyStage {
     fast: usize,
     slow: usize,
     pending_emergencies: Vec<MarketEvent>,
+    llm: Option<LlmStage>,
 }
 
 impl StrategyStage {
@@ -70,7 +77,13 @@ impl StrategyStage {
             fast: strategy.sma_fast,
             slow: strategy.sma_slow,
             pending_emergencies: Vec::new(),
+            llm: (strategy.kind == StrategyKind::Llm).then(|| LlmStage::new(&strategy.llm)),
         }
+    }
+
+    /// The `llm` strategy's counts (none for the other strategies).
+    pub fn llm_stats(&self) -> Option<&LlmStats> {
+        self.llm.as_ref().map(LlmStage::stats)
     }
 
     /// The strategy being run.
@@ -94,7 +107,17 @@ impl StrategyStage {
     pub fn on_news(&mut self, outputs: &[SentimentOutput]) {
         for output in outputs {
             match output {
-                SentimentOutput::Update(update) => self.fusion.on_sentiment(update),
+                SentimentOutput::Headline(item) => {
+                    if let Some(llm) = self.llm.as_mut() {
+                        llm.on_headline(item);
+                    }
+                }
+                SentimentOutput::Update(update) => {
+                    self.fusion.on_sentiment(update);
+                    if let Some(llm) = self.llm.as_mut() {
+                        llm.on_sentiment(update);
+                    }
+                }
                 SentimentOutput::AnalystAvailable(available) => {
                     self.set_analyst_available(*available)
                 }
@@ -152,12 +175,70 @@ impl StrategyStage {
                 decision.signal =
                     direction.map(|direction| baseline_signal(candle, update, direction));
             }
+            StrategyKind::Llm => {
+                let fusion = self.fusion_fallback(update, mode == Mode::Trading);
+                if let Some(llm) = self.llm.as_mut() {
+                    decision.ask = llm.ask(candle, update, self.regime, mode, fusion);
+                }
+            }
         }
         if mode == Mode::Trading {
             log(&decision, candle);
             self.record(&decision, update.setup.as_ref());
         }
         decision
+    }
+
+    /// What fusion decides on the bar, when the `llm` strategy falls back to it (its state
+    /// advances on every setup, so that the fallback is fusion as it would have been).
+    fn fusion_fallback(&mut self, update: &SymbolUpdate, asking: bool) -> Option<TradingSignal> {
+        let falls_back = self
+            .llm
+            .as_ref()
+            .is_some_and(|llm| llm.fallback() == Fallback::Fusion);
+        match (falls_back && asking, &update.setup) {
+            (true, Some(setup)) => match self.fusion.on_setup(setup) {
+                FusionDecision::Signal(signal) => Some(signal),
+                FusionDecision::Vetoed { .. } | FusionDecision::Discarded { .. } => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Takes the answer to the question `decision` carries (see [`Decision::ask`]): the
+    /// decision then holds the model's signal and proposed exits, or the fallback's, and a
+    /// signal is recorded in the audit trail with the model's reasons.
+    pub fn on_answer(&mut self, decision: &mut Decision, answer: Answer) {
+        let (Some(ask), Some(llm)) = (decision.ask.take(), self.llm.as_mut()) else {
+            return;
+        };
+        let setup = ask.context.setup.clone();
+        let concluded = llm.on_answer(ask, answer);
+        decision.signal = concluded.signal;
+        decision.proposal = concluded.proposal;
+        if let Some(signal) = &decision.signal {
+            let regime = self.regime;
+            audit::record(|| {
+                DomainEvent::Decision(DecisionRecord {
+                    ts: signal.ts,
+                    symbol: signal.symbol.clone(),
+                    strategy: StrategyKind::Llm.name().to_string(),
+                    direction: signal.direction,
+                    price: signal.price,
+                    atr: signal.atr,
+                    regime,
+                    setup: setup.map(|s| SetupRecord {
+                        score: s.score,
+                        reasons: s.reasons.iter().map(|r| r.to_string()).collect(),
+                    }),
+                    sentiment: Some(signal.sentiment_score),
+                    event_impact: None,
+                    technical_only: false,
+                    confidence: Some(signal.confidence),
+                    reasons: concluded.reasons.clone(),
+                })
+            });
+        }
     }
 
     /// Writes the decision (and a veto) to the audit trail.
@@ -182,6 +263,7 @@ impl StrategyStage {
                     event_impact: fused.then_some(signal.event_impact),
                     technical_only: fused && !self.fusion.analyst_available(),
                     confidence: Some(signal.confidence),
+                    reasons: Vec::new(),
                 })
             });
         }
@@ -201,6 +283,7 @@ impl StrategyStage {
                         event_impact: None,
                         technical_only: !self.fusion.analyst_available(),
                         confidence: None,
+                        reasons: Vec::new(),
                     }),
                     DomainEvent::Refused {
                         ts: setup.ts,

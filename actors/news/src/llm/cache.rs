@@ -1,8 +1,11 @@
-//! The analysis cache: a sled database of verdicts keyed by [`CacheKey`], plus each
-//! provider's token spending of the day. Replays read it; `record` runs fill it.
+//! The analysis cache: a sled database of verdicts keyed by [`CacheKey`] (sentiment analyses
+//! in the `analyses` tree, strategy decisions in `decisions`, see
+//! [`super::decision_cache`]), plus each provider's token spending of the day. Replays read
+//! it; `record` runs fill it.
 
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::cache_key::CacheKey;
@@ -120,6 +123,8 @@ pub struct AnalysisCache {
     path: PathBuf,
     db: sled::Db,
     analyses: sled::Tree,
+    /// The decisions' verdicts (created on first open, so older caches open as they are).
+    pub(super) decisions: sled::Tree,
     spending: sled::Tree,
 }
 
@@ -132,42 +137,51 @@ impl AnalysisCache {
         };
         let db = sled::open(path).map_err(open_err)?;
         let analyses = db.open_tree("analyses").map_err(open_err)?;
+        let decisions = db.open_tree("decisions").map_err(open_err)?;
         let spending = db.open_tree("spending").map_err(open_err)?;
         Ok(Self {
             path: path.to_path_buf(),
             db,
             analyses,
+            decisions,
             spending,
         })
     }
 
-    fn entry_err(&self, message: String) -> CacheError {
+    pub(super) fn entry_err(&self, message: String) -> CacheError {
         CacheError::Entry {
             path: self.path.clone(),
             message,
         }
     }
 
-    /// The verdict stored under `key`, if any. An unreadable entry is an error.
-    pub fn get(&self, key: &CacheKey) -> Result<Option<Verdict>, CacheError> {
-        let Some(bytes) = self
-            .analyses
+    /// The JSON entry of `tree` under `key`, decoded, if any. An unreadable entry is an error.
+    pub(super) fn read<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        key: &CacheKey,
+    ) -> Result<Option<T>, CacheError> {
+        let Some(bytes) = tree
             .get(key.as_bytes())
             .map_err(|e| self.entry_err(format!("reading {key}: {e}")))?
         else {
             return Ok(None);
         };
-        let stored: Stored = serde_json::from_slice(&bytes)
-            .map_err(|e| self.entry_err(format!("entry {key} is unreadable: {e}")))?;
-        Ok(Some(stored.into()))
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| self.entry_err(format!("entry {key} is unreadable: {e}")))
     }
 
-    /// Stores `verdict` under `key` and flushes it to disk.
-    pub fn put(&self, key: &CacheKey, verdict: &Verdict) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(&Stored::from(verdict))
+    /// Stores `entry` as JSON in `tree` under `key` and flushes it to disk.
+    pub(super) fn write<T: Serialize>(
+        &self,
+        tree: &sled::Tree,
+        key: &CacheKey,
+        entry: &T,
+    ) -> Result<(), CacheError> {
+        let bytes = serde_json::to_vec(entry)
             .map_err(|e| self.entry_err(format!("encoding {key}: {e}")))?;
-        self.analyses
-            .insert(key.as_bytes(), bytes)
+        tree.insert(key.as_bytes(), bytes)
             .map_err(|e| self.entry_err(format!("writing {key}: {e}")))?;
         self.db
             .flush()
@@ -175,12 +189,23 @@ impl AnalysisCache {
         Ok(())
     }
 
-    /// How many verdicts the cache holds.
+    /// The verdict stored under `key`, if any. An unreadable entry is an error.
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Verdict>, CacheError> {
+        let stored: Option<Stored> = self.read(&self.analyses, key)?;
+        Ok(stored.map(Verdict::from))
+    }
+
+    /// Stores `verdict` under `key` and flushes it to disk.
+    pub fn put(&self, key: &CacheKey, verdict: &Verdict) -> Result<(), CacheError> {
+        self.write(&self.analyses, key, &Stored::from(verdict))
+    }
+
+    /// How many analysis verdicts the cache holds (decisions: [`Self::decisions`]).
     pub fn len(&self) -> usize {
         self.analyses.len()
     }
 
-    /// Whether the cache holds no verdict.
+    /// Whether the cache holds no analysis verdict.
     pub fn is_empty(&self) -> bool {
         self.analyses.is_empty()
     }
@@ -218,7 +243,7 @@ impl AnalysisCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn key(n: u8) -> CacheKey {
@@ -227,7 +252,7 @@ mod tests {
 
     /// Opens the cache at `path` again once sled has released the handle just dropped: sled
     /// gives up its file lock on a background thread, moments after the drop.
-    fn reopen(path: &Path) -> AnalysisCache {
+    pub(in crate::llm) fn reopen(path: &Path) -> AnalysisCache {
         let started = std::time::Instant::now();
         loop {
             match AnalysisCache::open(path) {

@@ -15,9 +15,9 @@ use keel_supervision::{parse_retry_after, retry_idempotent, RetryPolicy, Transie
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use tracing::warn;
 
-use super::config::{AnalystKind, LlmConfig};
 use super::prompt::Prompt;
 use super::provider::{read_completion, wire_request, Completion};
+use keel_core::llm_api::{AnalystKind, LlmConfig};
 
 /// An API key read from the environment. Prints as `<redacted>`.
 #[derive(Clone, Default)]

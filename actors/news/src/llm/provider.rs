@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::config::{AnalystKind, LlmConfig};
 use super::prompt::Prompt;
 use super::strict_json::Object;
+use keel_core::llm_api::{AnalystKind, LlmConfig};
 
 /// The `anthropic-version` header value.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";

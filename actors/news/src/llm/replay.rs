@@ -6,9 +6,9 @@ use tracing::warn;
 
 use super::cache::{AnalysisCache, Verdict};
 use super::cache_key::CacheKey;
-use super::config::AnalystKind;
 use crate::model::Symbol;
 use crate::{Analysis, Analyst, AnalystError, Headline, LexiconAnalyst};
+use keel_core::llm_api::AnalystKind;
 
 /// What a replay found in the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -38,6 +38,20 @@ pub enum ReplyError {
     /// The parts of the reply contradict each other or the request.
     #[error("reply is inconsistent: {0}")]
     Inconsistent(String),
+    /// A key the contract does not have (shown escaped, cut short).
+    #[error("reply has unknown key `{0}`")]
+    UnknownKey(String),
+    /// A key the contract requires is absent.
+    #[error("reply is missing key `{0}`")]
+    MissingKey(&'static str),
+    /// A key's value is of the wrong kind, outside its bounds, or given twice.
+    #[error("reply key `{key}` {problem}")]
+    Key {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it ("is a string, not a price (a JSON number)").
+        problem: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -24,7 +24,7 @@ fn headline(title: &str) -> Headline {
 }
 
 /// An OpenAI chat completions body whose message is `content`, using `tokens` tokens.
-fn chat(content: &str, tokens: u64) -> FakeResponse {
+pub(super) fn chat(content: &str, tokens: u64) -> FakeResponse {
     let body = serde_json::json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -40,7 +40,7 @@ fn good() -> FakeResponse {
     chat(BEARISH, 120)
 }
 
-fn config(server: &FakeServer) -> LlmConfig {
+pub(super) fn config(server: &FakeServer) -> LlmConfig {
     LlmConfig {
         base_url: Some(server.url()),
         model: Some("test-model".into()),
@@ -54,14 +54,14 @@ fn config(server: &FakeServer) -> LlmConfig {
     }
 }
 
-struct Rig {
-    session: LlmSession,
-    clock: Arc<ManualClock>,
-    cache: AnalysisCache,
+pub(super) struct Rig {
+    pub(super) session: LlmSession,
+    pub(super) clock: Arc<ManualClock>,
+    pub(super) cache: AnalysisCache,
     _dir: tempfile::TempDir,
 }
 
-fn rig(kind: AnalystKind, cfg: &LlmConfig) -> Rig {
+pub(super) fn rig(kind: AnalystKind, cfg: &LlmConfig) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let cache = AnalysisCache::open(dir.path()).unwrap();
     let clock = Arc::new(ManualClock::new(
@@ -78,7 +78,7 @@ fn rig(kind: AnalystKind, cfg: &LlmConfig) -> Rig {
 }
 
 impl Rig {
-    async fn analyze(&mut self, title: &str) -> Result<Analysis, AnalystError> {
+    pub(super) async fn analyze(&mut self, title: &str) -> Result<Analysis, AnalystError> {
         let h = headline(title);
         self.session.analyze(&btc(), &[&h]).await
     }

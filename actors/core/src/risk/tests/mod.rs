@@ -4,6 +4,7 @@
 mod gates;
 mod latches;
 mod operator;
+mod proposal;
 mod sizing;
 mod stale;
 

@@ -14,6 +14,7 @@
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+mod decision;
 mod provider;
 mod reply;
 

@@ -4,11 +4,11 @@ use proptest::prelude::*;
 
 use super::reply::{reply_spec, same_analysis};
 use super::{array, member, members, nullable, string};
-use crate::llm::config::AnalystKind;
 use crate::llm::prompt::Prompt;
 use crate::llm::provider::{read_completion, Completion};
 use crate::llm::reply::{parse_reply, ReplyError};
 use crate::testing::props::{config, damage};
+use keel_core::llm_api::AnalystKind;
 use keel_core::testing::json::{arbitrary, Json};
 use keel_core::testing::Rng;
 use serde_json::value::RawValue;

@@ -211,6 +211,11 @@ fn verdict(result: Result<Analysis, ReplyError>) -> Verdict {
         Err(ReplyError::Schema(_)) => Verdict::Schema,
         Err(ReplyError::OutOfRange { field, .. }) => Verdict::OutOfRange(field),
         Err(ReplyError::Inconsistent(_)) => Verdict::Inconsistent,
+        Err(
+            e @ (ReplyError::UnknownKey(_) | ReplyError::MissingKey(_) | ReplyError::Key { .. }),
+        ) => {
+            panic!("parse_reply gave an error of the decision contract: {e}")
+        }
     }
 }
 

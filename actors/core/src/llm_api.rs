@@ -1,4 +1,6 @@
-//! The `[sentiment.llm]` section: which model, where, and how hard to try.
+//! A model provider's API settings (`[sentiment.llm]` for the analyst, `[strategy.llm.api]`
+//! for the `llm` strategy): which model, where, and how hard to try. Pure data and its
+//! validation; the HTTP client that uses them is `keel-news`'s.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +29,7 @@ impl AnalystKind {
         }
     }
 
-    /// The provider's own API base, used when `sentiment.llm.base_url` is not given.
+    /// The provider's own API base, used when no `base_url` is given.
     pub fn default_base_url(self) -> &'static str {
         match self {
             AnalystKind::Lexicon => "",
@@ -104,8 +106,14 @@ impl Default for LlmConfig {
 }
 
 impl LlmConfig {
-    /// Checks every field (and, for a model-backed `analyst`, that a model is named).
-    pub fn validate(&self, section: &str, analyst: AnalystKind) -> Result<(), ConfigError> {
+    /// Checks every field (and, for a model-backed `analyst`, that a model is named);
+    /// `analyst_key` is the key that chose the provider, for the message.
+    pub fn validate(
+        &self,
+        section: &str,
+        analyst: AnalystKind,
+        analyst_key: &str,
+    ) -> Result<(), ConfigError> {
         if let Some(url) = &self.base_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.contains(char::is_whitespace) {
@@ -122,8 +130,12 @@ impl LlmConfig {
             None if analyst != AnalystKind::Lexicon => {
                 return Err(ConfigError::between(
                     key(section, "model"),
-                    "sentiment.analyst",
-                    format!("is required with analyst = \"{}\"", analyst.name()),
+                    analyst_key,
+                    format!(
+                        "is required with {} = \"{}\"",
+                        analyst_key.rsplit('.').next().unwrap_or(analyst_key),
+                        analyst.name()
+                    ),
                 ))
             }
             _ => {}
@@ -198,9 +210,10 @@ mod tests {
     #[test]
     fn default_is_valid_for_the_lexicon_but_a_model_needs_a_name() {
         let cfg = LlmConfig::default();
-        cfg.validate("sentiment.llm", AnalystKind::Lexicon).unwrap();
+        cfg.validate("sentiment.llm", AnalystKind::Lexicon, "sentiment.analyst")
+            .unwrap();
         let err = cfg
-            .validate("sentiment.llm", AnalystKind::Openai)
+            .validate("sentiment.llm", AnalystKind::Openai, "sentiment.analyst")
             .unwrap_err();
         assert_eq!(err.key, "sentiment.llm.model");
         assert!(err.message.contains("analyst = \"openai\""), "{err}");
@@ -208,7 +221,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let bad = |cfg: LlmConfig| cfg.validate("s.llm", AnalystKind::Lexicon).unwrap_err().key;
+        let bad = |cfg: LlmConfig| {
+            cfg.validate("s.llm", AnalystKind::Lexicon, "s.analyst")
+                .unwrap_err()
+                .key
+        };
         let cfg = LlmConfig {
             base_url: Some("localhost:8080".into()),
             ..LlmConfig::default()
