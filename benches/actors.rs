@@ -300,6 +300,7 @@ fn first(inputs: &RunInputs, n: usize) -> RunInputs {
         headlines: inputs.headlines.clone(),
         quality: inputs.quality.clone(),
         analyses: inputs.analyses.clone(),
+        decisions: inputs.decisions.clone(),
         symbol_updates: inputs.symbol_updates.clone(),
     }
 }

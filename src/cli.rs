@@ -398,6 +398,8 @@ pub enum StrategyArg {
     /// Buy at the first bar and hold.
     #[value(name = "buy_and_hold", alias = "buy-and-hold")]
     BuyAndHold,
+    /// A model decides (`[strategy.llm]`; a backtest replays its decision cache).
+    Llm,
 }
 
 impl From<StrategyArg> for StrategyKind {
@@ -406,6 +408,7 @@ impl From<StrategyArg> for StrategyKind {
             StrategyArg::Fusion => StrategyKind::Fusion,
             StrategyArg::SmaCross => StrategyKind::SmaCross,
             StrategyArg::BuyAndHold => StrategyKind::BuyAndHold,
+            StrategyArg::Llm => StrategyKind::Llm,
         }
     }
 }

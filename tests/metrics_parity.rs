@@ -111,6 +111,7 @@ fn reference_result(bars_per_year: f64) -> BacktestResult {
         candles: 8_747,
         orders_submitted: 1,
         refusals: Vec::new(),
+        llm: None,
     }
 }
 

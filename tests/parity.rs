@@ -11,6 +11,8 @@ use keel::backtest::{backtest_pipeline, load_inputs};
 use keel::runtime::{run_actors, RunOptions};
 use keel::settings::{AtEnd, Settings};
 use keel_core::strategy::StrategyKind;
+use keel_news::llm::AnalysisMode;
+use keel_news::testing::{fake_trader, FakeServer};
 
 /// An example config from `config/`.
 fn example(name: &str) -> Settings {
@@ -107,6 +109,33 @@ fn actors_in_lockstep_equal_the_backtest_for_sma_cross() {
 fn actors_in_lockstep_equal_the_backtest_for_buy_and_hold() {
     // One entry per symbol, held to the end.
     assert_parity("buy_and_hold", with_strategy(StrategyKind::BuyAndHold), 2);
+}
+
+#[test]
+fn actors_in_lockstep_equal_the_backtest_for_the_llm_strategy() {
+    // A run records a fake model's decisions; then both drivers replay the cache.
+    let server = FakeServer::start(fake_trader);
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = example("llm.toml");
+    settings.strategy.llm.api.base_url = Some(server.url());
+    settings.strategy.llm.cache_dir = dir.path().join("decisions");
+    let recorded = run_actors(
+        &settings,
+        load_inputs(&settings).unwrap(),
+        RunOptions::default(),
+    )
+    .unwrap()
+    .result
+    .llm
+    .unwrap();
+    assert_eq!(server.hits() as u64, recorded.stats.decision_points);
+    settings.strategy.llm.mode = AnalysisMode::ReplayOnly;
+    assert_parity("llm.toml", settings, 4);
+    assert_eq!(
+        server.hits() as u64,
+        recorded.stats.decision_points,
+        "neither replay sent a request"
+    );
 }
 
 #[test]

@@ -1,13 +1,23 @@
-//! The fusion actor: the strategy stage (fusion, regime, baselines) between the symbol and
-//! sentiment actors and risk.
+//! The fusion actor: the strategy stage (fusion, regime, baselines, the `llm` strategy)
+//! between the symbol and sentiment actors and risk.
+//!
+//! For the `llm` strategy a decision point waits for its answer: from the decision cache at
+//! once, or from the provider while the step's [`Ticket`](crate::runtime::Ticket) is held,
+//! so a lockstep feed waits for it and the decision reaches risk before the next candle, as
+//! in a backtest.
 
 use actix::prelude::*;
 use tracing::{info, info_span};
 
-use crate::messages::{Decide, News, SymbolUpdated};
-use crate::runtime::{supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
+use crate::decisions::{
+    recorded, replayed, AccountWatch, Decider, DecisionSummary, LLM_STRATEGY_BREAKER,
+};
+use crate::messages::{Decide, News, SummarizeDecisions, SymbolUpdated};
+use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
 use keel_core::graph::Mode;
-use keel_core::strategy::StrategyStage;
+use keel_core::strategy::llm::Answer;
+use keel_core::strategy::{Decision, StrategyStage};
+use keel_news::llm::{Begun, ProviderError};
 
 /// Fuses setups, sentiment, events and regime into decisions. After a crash it returns to
 /// its checkpoint: the stage as it was after the last message handled.
@@ -15,6 +25,8 @@ pub struct FusionActor {
     stage: StrategyStage,
     checkpoint: StrategyStage,
     risk: Inbox<Decide>,
+    decider: Option<Decider>,
+    account: AccountWatch,
     supervision: ActorHandle,
 }
 
@@ -25,8 +37,42 @@ impl FusionActor {
             checkpoint: stage.clone(),
             stage,
             risk,
+            decider: None,
+            account: AccountWatch::default(),
             supervision,
         }
+    }
+
+    /// Answers the `llm` strategy's decision points from `decider`, showing the model the
+    /// account `account` holds (risk's view).
+    pub fn deciding(mut self, decider: Decider, account: AccountWatch) -> Self {
+        if matches!(decider, Decider::Record(_)) {
+            self.supervision.register_breaker(LLM_STRATEGY_BREAKER);
+        }
+        self.decider = Some(decider);
+        self.account = account;
+        self
+    }
+
+    /// Reports the model breaker's state changes to the supervision tree (log and health).
+    fn report_breaker(&mut self) {
+        if let Some(Decider::Record(session)) = self.decider.as_mut() {
+            for transition in session.take_transitions() {
+                self.supervision
+                    .breaker_changed(LLM_STRATEGY_BREAKER, &transition);
+            }
+        }
+    }
+
+    /// Sends a traded candle's decision to risk.
+    fn send(&self, msg: &SymbolUpdated, decision: Decision) {
+        self.risk.send(Decide {
+            candle: msg.candle.clone(),
+            atr: msg.update.values.atr,
+            decision,
+            born: msg.born,
+            ticket: msg.ticket.clone(),
+        });
     }
 }
 
@@ -42,12 +88,18 @@ impl Rehydrate for FusionActor {
 }
 
 impl Respawn for FusionActor {
+    /// The stage's checkpoint; the decider (its cache, budget and breaker) and the account
+    /// watch are dependencies and pass to the successor.
     fn respawn(&mut self) -> Self {
-        Self::new(
-            self.checkpoint.clone(),
-            self.risk.clone(),
-            self.supervision.clone(),
-        )
+        Self {
+            decider: self.decider.take(),
+            account: self.account.clone(),
+            ..Self::new(
+                self.checkpoint.clone(),
+                self.risk.clone(),
+                self.supervision.clone(),
+            )
+        }
     }
 }
 
@@ -85,21 +137,79 @@ impl Handler<SymbolUpdated> for FusionActor {
 
     fn handle(&mut self, msg: SymbolUpdated, ctx: &mut Self::Context) {
         let _span = info_span!("actor", actor = "fusion", symbol = %msg.candle.symbol).entered();
-        supervise(self, msg, ctx, |this, msg, _| {
-            let decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
+        supervise(self, msg, ctx, |this, msg, ctx| {
+            let mut decision = this.stage.on_update(&msg.candle, &msg.update, msg.mode);
             this.checkpoint = this.stage.clone();
             // Only traded candles reach risk and the order manager: in warm-up nothing is
             // decided, and recovered candles' effects were restored from the journal.
             if msg.mode != Mode::Trading {
                 return;
             }
-            this.risk.send(Decide {
-                candle: msg.candle.clone(),
-                atr: msg.update.values.atr,
-                decision,
-                born: msg.born,
-                ticket: msg.ticket.clone(),
-            });
+            let Some(ask) = decision.ask.as_mut() else {
+                this.send(msg, decision);
+                return;
+            };
+            ask.see_account(&this.account.get());
+            let context = ask.context.to_json();
+            let answer = match this.decider.as_mut() {
+                None => Answer::Missing,
+                Some(Decider::Replay(replay)) => replayed(replay.replay(&context)),
+                Some(Decider::Record(session)) => match session.begin_decision(&context) {
+                    Begun::Ready(result) => recorded(result),
+                    Begun::Call(call) => {
+                        this.report_breaker();
+                        let msg = msg.clone();
+                        let reply = actix::spawn(call.reply);
+                        let reply = async move {
+                            reply.await.unwrap_or_else(|e| {
+                                Err(ProviderError::Connect(format!(
+                                    "the request task failed: {e}"
+                                )))
+                            })
+                        };
+                        let context = call.context;
+                        ctx.spawn(reply.into_actor(&*this).map(move |reply, act, _| {
+                            let result = match act.decider.as_mut() {
+                                Some(Decider::Record(session)) => {
+                                    session.finish_decision(context, reply)
+                                }
+                                _ => Err(keel_news::AnalystError::Unavailable {
+                                    analyst: "llm".into(),
+                                    reason: "the recording session is gone".into(),
+                                }),
+                            };
+                            act.report_breaker();
+                            act.stage.on_answer(&mut decision, recorded(result));
+                            act.checkpoint = act.stage.clone();
+                            act.send(&msg, decision);
+                        }));
+                        return;
+                    }
+                },
+            };
+            this.report_breaker();
+            this.stage.on_answer(&mut decision, answer);
+            this.checkpoint = this.stage.clone();
+            this.send(msg, decision);
         });
+    }
+}
+
+impl Handler<SummarizeDecisions> for FusionActor {
+    type Result = Option<DecisionSummary>;
+
+    fn handle(&mut self, msg: SummarizeDecisions, _: &mut Self::Context) -> Self::Result {
+        answer(self, &msg, |this| DecisionSummary {
+            stats: this.stage.llm_stats().cloned().unwrap_or_default(),
+            cache_hits: this.decider.as_ref().map_or(0, Decider::cache_hits),
+            session: match &this.decider {
+                Some(Decider::Record(session)) => Some(session.stats().clone()),
+                _ => None,
+            },
+            http_requests: match &this.decider {
+                Some(Decider::Record(session)) => session.http_requests(),
+                _ => 0,
+            },
+        })
     }
 }

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod board;
+pub mod decisions;
 pub mod execution;
 pub mod feed;
 pub mod fusion;

@@ -264,6 +264,11 @@ pub struct NewHeadlines(pub Vec<Headline>);
 #[rtype(result = "Option<SentimentSummary>")]
 pub struct Summarize;
 
+/// Asks the fusion actor what the `llm` strategy did (`None`: it could not answer).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Option<crate::decisions::DecisionSummary>")]
+pub struct SummarizeDecisions;
+
 /// What the sentiment actor did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SentimentSummary {

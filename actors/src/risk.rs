@@ -12,6 +12,7 @@ use crate::messages::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::decisions::AccountWatch;
 use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
 use keel_core::risk::{Conditions, PortfolioView, RiskStage, RiskState};
 use keel_model::MarketClock;
@@ -30,6 +31,8 @@ pub struct RiskActor {
     rebuild: std::rc::Rc<dyn Fn(RiskState) -> RiskStage>,
     /// When the switches were last copied to the operator's board.
     published: Option<std::time::Instant>,
+    /// Where the `llm` strategy reads the account it shows its model.
+    account: Option<AccountWatch>,
     supervision: ActorHandle,
 }
 
@@ -55,7 +58,23 @@ impl RiskActor {
             market: Arc::default(),
             rebuild: rebuild.into(),
             published: None,
+            account: None,
             supervision,
+        }
+    }
+
+    /// Writes the account, with risk's day, to `watch` after every change (the `llm`
+    /// strategy shows it to its model).
+    pub fn publishing_account(mut self, watch: AccountWatch) -> Self {
+        watch.set(self.stage.account_facts(&self.view));
+        self.account = Some(watch);
+        self
+    }
+
+    /// Writes the account to the watch, if any.
+    fn publish_account(&self) {
+        if let Some(watch) = &self.account {
+            watch.set(self.stage.account_facts(&self.view));
         }
     }
 
@@ -131,6 +150,7 @@ impl Respawn for RiskActor {
             last_good: self.last_good.clone(),
             rebuild: self.rebuild.clone(),
             published: None,
+            account: self.account.clone(),
             supervision: self.supervision.clone(),
         }
     }
@@ -198,6 +218,7 @@ impl Handler<PortfolioUpdated> for RiskActor {
                     }
                 }
             }
+            this.publish_account();
         });
     }
 }
@@ -209,6 +230,7 @@ impl Handler<Mark> for RiskActor {
         supervise(self, msg, ctx, |this, msg, _| {
             let marked = this.stage.on_mark(&this.view.snapshot, msg.ts);
             this.last_good = this.stage.state().clone();
+            this.publish_account();
             let flattening = !marked.flatten.is_empty();
             this.checkpoints.send(Checkpoint {
                 point: marked.point,

@@ -154,6 +154,7 @@ impl Grid {
             headlines: Vec::new(),
             quality: self.quality.clone(),
             analyses: None,
+            decisions: None,
             symbol_updates: Default::default(),
         }
     }

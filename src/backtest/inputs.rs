@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use keel_core::strategy::StrategyKind;
 use keel_data::{load_candles, merge, CandleSeries, DataError, QualityReport};
 use keel_model::{Candle, Interval, Symbol, Timestamp};
-use keel_news::llm::{AnalysisCache, AnalystKind, CacheError};
+use keel_news::llm::{AnalysisCache, AnalysisMode, AnalystKind, CacheError};
 use keel_news::{load_headlines, Headline, NewsError, SymbolTagger};
 use tracing::{info, warn};
 
@@ -78,6 +79,8 @@ pub struct RunInputs {
     pub quality: Vec<QualityReport>,
     /// The analysis cache (`sentiment.cache_dir`), opened when the analyst is a model.
     pub analyses: Option<AnalysisCache>,
+    /// The decision cache (`strategy.llm.cache_dir`), opened for the `llm` strategy.
+    pub decisions: Option<AnalysisCache>,
     /// Symbol updates computed once for these candles and settings, replayed instead of
     /// computed (`keel sweep`); empty: the run computes them.
     pub symbol_updates: SharedSymbolUpdates,
@@ -139,6 +142,7 @@ pub fn load_inputs_with(
         headlines,
         quality: series.iter().map(|s| s.quality.clone()).collect(),
         analyses,
+        decisions: open_decisions(settings)?,
         symbol_updates: SharedSymbolUpdates::new(),
     })
 }
@@ -191,8 +195,26 @@ pub fn live_inputs(settings: &Settings) -> Result<RunInputs, InputError> {
         headlines,
         quality: Vec::new(),
         analyses,
+        decisions: open_decisions(settings)?,
         symbol_updates: SharedSymbolUpdates::new(),
     })
+}
+
+/// The `llm` strategy's decision cache (none for the other strategies). A replay of a
+/// cache that does not exist finds every decision point missing (and creates nothing); a
+/// `record` run creates it.
+fn open_decisions(settings: &Settings) -> Result<Option<AnalysisCache>, InputError> {
+    let cfg = &settings.strategy.llm;
+    if settings.strategy.kind != StrategyKind::Llm {
+        return Ok(None);
+    }
+    if cfg.mode != AnalysisMode::Record && !cfg.cache_dir.exists() {
+        warn!(dir = %cfg.cache_dir.display(), "no decision cache (strategy.llm.cache_dir): every decision point is missing from it");
+        return Ok(None);
+    }
+    let cache = AnalysisCache::open(&cfg.cache_dir)?;
+    info!(dir = %cfg.cache_dir.display(), decisions = cache.decisions(), "decision cache opened");
+    Ok(Some(cache))
 }
 
 /// The headlines about `symbols` and, for a model analyst, its analysis cache.

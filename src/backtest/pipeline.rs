@@ -5,19 +5,22 @@
 
 use std::collections::BTreeMap;
 
+use keel_actors::decisions::replayed;
 use keel_core::execution::SimExchange;
 pub use keel_core::graph::Mode;
 use keel_core::graph::{CandleWork, Step};
 use keel_core::order_manager::{stage, OrderCommand, OrderManager};
 use keel_core::risk::{Conditions, RiskStage, RiskState};
+use keel_core::strategy::llm::Answer;
 use keel_core::strategy::StrategyStage;
 use keel_model::{Candle, EquityPoint, ExecutionReport, PortfolioSnapshot, Symbol, Timestamp};
-use keel_news::llm::ReplayChoice;
+use keel_news::llm::{DecisionReplay, ReplayChoice};
 use keel_news::{log_outputs, Headline, SentimentCore};
 use std::collections::HashMap;
 use tracing::warn;
 
 use super::symbol_stage::{SharedSymbolUpdates, SymbolStage};
+use super::LlmReport;
 use crate::settings::Settings;
 
 /// Counters a run reports.
@@ -39,6 +42,7 @@ pub struct Pipeline {
     risk: RiskStage,
     orders: OrderManager,
     venue: SimExchange,
+    decisions: Option<DecisionReplay>,
     stats: PipelineStats,
 }
 
@@ -117,14 +121,22 @@ impl Pipeline {
         Self {
             index,
             cores,
-            sentiment: SentimentCore::new(settings.sentiment.clone(), analyst, headlines),
+            sentiment: settings.sentiment_core(analyst, headlines),
             strategy: StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime),
             risk: RiskStage::new(&settings.strategy, &settings.risk, risk, symbols.len()),
             orders,
             venue,
             symbols,
+            decisions: None,
             stats: PipelineStats::default(),
         }
+    }
+
+    /// Answers the `llm` strategy's decision points from `replay` (without one, every
+    /// decision point is missing).
+    pub fn with_decisions(mut self, replay: Option<DecisionReplay>) -> Self {
+        self.decisions = replay;
+        self
     }
 
     /// Takes one closed candle's work, as the schedule of [`keel_core::graph`] declares it:
@@ -165,11 +177,19 @@ impl Pipeline {
         let Some(update) = self.cores[i].on_candle(candle) else {
             return;
         };
-        let decision = self.strategy.on_update(candle, &update, mode);
+        let mut decision = self.strategy.on_update(candle, &update, mode);
         let atr = update.values.atr;
         drop(update);
         if !mode.trades() {
             return;
+        }
+        if let Some(ask) = decision.ask.as_mut() {
+            ask.see_account(&self.risk.account_facts(&stage::view(&self.orders, now)));
+            let answer = match self.decisions.as_mut() {
+                Some(replay) => replayed(replay.replay(&ask.context.to_json())),
+                None => Answer::Missing,
+            };
+            self.strategy.on_answer(&mut decision, answer);
         }
         let orders = &self.orders;
         let approval = self.risk.on_decision(
@@ -233,6 +253,17 @@ impl Pipeline {
     /// Run counters.
     pub fn stats(&self) -> &PipelineStats {
         &self.stats
+    }
+
+    /// What the `llm` strategy did (none for the other strategies).
+    pub fn llm_report(&self) -> Option<LlmReport> {
+        let stats = self.strategy.llm_stats()?;
+        Some(LlmReport {
+            stats: stats.clone(),
+            cache_hits: self.decisions.as_ref().map_or(0, |r| r.stats().hits),
+            http_requests: 0,
+            tokens: 0,
+        })
     }
 
     /// Sends commands to the venue and settles every report, until nothing is left.

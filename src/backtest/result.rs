@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use keel_core::order_manager::RunRecord;
+use keel_core::strategy::llm::LlmStats;
 use keel_model::{ClosedTrade, Decimal, EquityPoint, Interval, Position, Symbol};
 use serde::Serialize;
 
@@ -11,7 +12,7 @@ use crate::settings::Settings;
 /// Everything a finished backtest knows.
 #[derive(Debug, Clone, Serialize)]
 pub struct BacktestResult {
-    /// Strategy name as configured (`fusion`, `sma_cross`, `buy_and_hold`).
+    /// Strategy name as configured (`fusion`, `sma_cross`, `buy_and_hold`, `llm`).
     pub strategy: String,
     /// Symbols traded.
     pub symbols: Vec<Symbol>,
@@ -33,6 +34,22 @@ pub struct BacktestResult {
     pub orders_submitted: u64,
     /// Signals refused by risk, by rule name.
     pub refusals: Vec<(String, u64)>,
+    /// What the `llm` strategy did (none for the other strategies).
+    pub llm: Option<LlmReport>,
+}
+
+/// What the `llm` strategy did in a run: its decision points and what answered them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LlmReport {
+    /// Decision points, decisions, failures, missing answers and fallbacks.
+    #[serde(flatten)]
+    pub stats: LlmStats,
+    /// Answers taken from the decision cache.
+    pub cache_hits: u64,
+    /// HTTP requests sent to the provider (retries included; 0 in a backtest).
+    pub http_requests: u64,
+    /// Tokens spent in this run.
+    pub tokens: u64,
 }
 
 impl BacktestResult {
@@ -62,6 +79,13 @@ impl BacktestResult {
                 .iter()
                 .map(|(rule, n)| (rule.to_string(), *n))
                 .collect(),
+            llm: None,
         }
+    }
+
+    /// The result with what the `llm` strategy did.
+    pub fn with_llm(mut self, llm: Option<LlmReport>) -> Self {
+        self.llm = llm;
+        self
     }
 }

@@ -4,7 +4,10 @@
 use keel_core::graph::Schedule;
 use keel_core::order_manager::RunRecord;
 
-use super::{log_replay, replay_analyst, BacktestResult, EquityPoint, Pipeline, RunInputs};
+use super::{
+    decision_replay, log_llm_report, log_replay, replay_analyst, BacktestResult, EquityPoint,
+    Pipeline, RunInputs,
+};
 use crate::settings::Settings;
 
 /// Runs the configured strategy over `inputs`. `progress` is called with the number of
@@ -47,6 +50,7 @@ fn backtest_pipeline_on(
         start,
         headlines,
         analyses,
+        decisions,
         symbol_updates,
         ..
     } = inputs;
@@ -58,7 +62,8 @@ fn backtest_pipeline_on(
         headlines.clone(),
         analyst,
         symbol_updates,
-    );
+    )
+    .with_decisions(decision_replay(settings, decisions.as_ref()));
     let mut curve: Vec<EquityPoint> = Vec::new();
     let mut schedule = Schedule::new(start, 0);
     for (n, candle) in candles.iter().enumerate() {
@@ -79,6 +84,10 @@ fn backtest_pipeline_on(
         pipeline.sentiment().analyst(),
         pipeline.sentiment().failures(),
     );
+    let llm = pipeline.llm_report();
+    if let Some(report) = &llm {
+        log_llm_report(report);
+    }
 
     let stats = pipeline.stats();
     let record = RunRecord::of(pipeline.orders(), curve, stats.orders_submitted);
@@ -89,6 +98,7 @@ fn backtest_pipeline_on(
         record,
         stats.candles,
         pipeline.refusals(),
-    );
+    )
+    .with_llm(llm);
     (result, pipeline)
 }

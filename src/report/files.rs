@@ -12,7 +12,7 @@ use super::chart::render_svg;
 use super::metrics::{to_f64, Metrics};
 use super::returns::drawdown_series;
 use super::trade_stats::MS_PER_HOUR;
-use crate::backtest::BacktestResult;
+use crate::backtest::{BacktestResult, LlmReport};
 
 /// A report file that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,8 @@ struct JsonReport<'a> {
     candles: u64,
     orders_submitted: u64,
     refusals: Vec<Refusal<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    llm: Option<&'a LlmReport>,
     open_positions: &'a [Position],
     metrics: &'a Metrics,
 }
@@ -124,6 +126,7 @@ fn write_json(path: &Path, result: &BacktestResult, m: &Metrics) -> Result<(), R
                 count: *count,
             })
             .collect(),
+        llm: result.llm.as_ref(),
         open_positions: &result.open_positions,
         metrics: m,
     };

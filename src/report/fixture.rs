@@ -48,6 +48,7 @@ pub fn result(equity_curve: Vec<EquityPoint>, trades: Vec<ClosedTrade>) -> Backt
         candles: 5,
         orders_submitted: 6,
         refusals: vec![("max_positions".to_string(), 2)],
+        llm: None,
     }
 }
 

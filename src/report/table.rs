@@ -84,6 +84,26 @@ pub fn render_table(result: &BacktestResult, m: &Metrics) -> String {
             .collect()
     };
     sections.push(("Signals refused, by rule", refusals));
+    if let Some(llm) = &result.llm {
+        let s = &llm.stats;
+        sections.push((
+            "Model decisions (llm)",
+            vec![
+                ("Decision points", s.decision_points.to_string()),
+                ("Decisions", s.decisions.to_string()),
+                ("Buys", s.buys.to_string()),
+                ("Sells", s.sells.to_string()),
+                ("Holds", s.holds.to_string()),
+                ("Cache hits", llm.cache_hits.to_string()),
+                ("Missing from the cache", s.missing.to_string()),
+                ("Failures (refused replies)", s.failures.to_string()),
+                ("Unavailable", s.unavailable.to_string()),
+                ("Fallbacks to fusion", s.fallbacks.to_string()),
+                ("Requests", llm.http_requests.to_string()),
+                ("Tokens", llm.tokens.to_string()),
+            ],
+        ));
+    }
 
     let label_width = sections
         .iter()

@@ -3,6 +3,7 @@
 //! fills and P&L.
 
 mod chaos;
+mod decisions;
 mod news;
 mod recovery;
 mod remote;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use keel_core::execution::{SimExchange, SimExchangeState, FINISHED_ORDERS_KEPT};
 use keel_core::order_manager::{reconcile, stage, OrderManager, ReconciliationReport};
 use keel_core::risk::RiskState;
+use keel_core::strategy::StrategyKind;
 use keel_model::{ClosedTrade, Decimal, EquityPoint, Side, Symbol};
 use tracing::{info, warn};
 
@@ -262,10 +263,19 @@ fn decisive_text(settings: &Settings) -> String {
     let text = ["control", "alerts", "hangs", "journal"]
         .iter()
         .fold(text, |text, name| without_section(&text, name));
+    // The `llm` strategy's settings and the bounds of proposed exits decide nothing for the
+    // other strategies (and stores written before they existed still resume).
+    let llm = settings.strategy.kind == StrategyKind::Llm;
+    let text = if llm {
+        text
+    } else {
+        without_section(&text, "strategy.llm")
+    };
     // The staleness guard works in risk, which replayed candles never reach: it changes no
     // decision a resumed run replays (and a store written before it existed still resumes).
     text.split_inclusive('\n')
         .filter(|line| !line.starts_with("max_bar_age_minutes ="))
+        .filter(|line| llm || !line.starts_with("proposed_"))
         .collect()
 }
 

@@ -8,12 +8,15 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use keel_actors::board::Board;
+use keel_actors::decisions::AccountWatch;
 use keel_actors::execution::actor::{ExecutionActor, LatencyLog, VenueBreaker};
 use keel_actors::execution::{SimVenue, Venue, VenueFaults, VenueGuard};
 use keel_actors::feed::{CandleSource, FeedActor, FeedOutcome, FeedPlan, FeedTargets, Pace};
 use keel_actors::fusion::FusionActor;
 use keel_actors::journal::{Journal, SledStore};
-use keel_actors::messages::{Flush, Record, RefusalCounts, SentimentSummary, Summarize};
+use keel_actors::messages::{
+    Flush, Record, RefusalCounts, SentimentSummary, Summarize, SummarizeDecisions,
+};
 use keel_actors::order_manager::{OmRehydration, OrderManagerActor};
 use keel_actors::risk::RiskActor;
 use keel_actors::runtime::{
@@ -23,20 +26,20 @@ use keel_actors::sentiment::actor::SentimentActor;
 use keel_actors::symbol::SymbolActor;
 use keel_core::order_manager::{stage, OrderManager, RunRecord};
 use keel_core::risk::RiskStage;
-use keel_core::strategy::StrategyStage;
+use keel_core::strategy::{StrategyKind, StrategyStage};
 use keel_core::symbol::SymbolCore;
 use keel_model::{Candle, MarketClock, Timestamp};
-use keel_news::SentimentCore;
 use keel_supervision::HealthRegistry;
 use tokio::sync::{oneshot, Notify};
 use tracing::{info, warn};
 
 use super::chaos::{journal_elsewhere, start_chaos_monkey, ChaosKills, ChaosOptions};
+use super::decisions::{decider, report_of};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
 use crate::alerts::{AlertOptions, Alerts};
-use crate::backtest::{replay_analyst, BacktestResult, RunInputs};
+use crate::backtest::{log_llm_report, replay_analyst, BacktestResult, RunInputs};
 use crate::control::{ControlOptions, ControlPlane, DeskParts};
 use crate::settings::{AtEnd, Settings};
 use keel_binance::stream::MarketStream;
@@ -208,6 +211,7 @@ async fn run_graph(
         start: trading_start,
         headlines,
         analyses,
+        decisions,
         ..
     } = inputs;
     let inflight = Inflight::new();
@@ -329,17 +333,21 @@ async fn run_graph(
         );
         Box::new(move |state| RiskStage::new(&strategy, &risk, state, n))
     };
-    risk_context.run(
-        RiskActor::new(
-            risk_stage,
-            view,
-            Inbox::of(&om, &om_receiver),
-            Inbox::of(&om, &om_receiver),
-            rebuild,
-            risk_handle,
-        )
-        .with_market_clock(market_clock),
-    );
+    let decider = decider(settings, decisions.as_ref())?;
+    let account = AccountWatch::default();
+    let risk_actor = RiskActor::new(
+        risk_stage,
+        view,
+        Inbox::of(&om, &om_receiver),
+        Inbox::of(&om, &om_receiver),
+        rebuild,
+        risk_handle,
+    )
+    .with_market_clock(market_clock);
+    risk_context.run(match decider {
+        Some(_) => risk_actor.publishing_account(account.clone()),
+        None => risk_actor,
+    });
     let rehydration = OmRehydration {
         orders: settings.order_manager(),
         venue: settings.venue.clone(),
@@ -359,14 +367,15 @@ async fn run_graph(
         rehydration,
     ));
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
-    let fusion =
-        FusionActor::new(strategy, Inbox::of(&risk, &risk_receiver), fusion_handle).start();
+    let fusion = FusionActor::new(strategy, Inbox::of(&risk, &risk_receiver), fusion_handle);
+    let fusion = match decider {
+        Some(decider) => fusion.deciding(decider, account),
+        None => fusion,
+    }
+    .start();
     let fusion_news = Inbox::of(&fusion, &fusion_receiver);
-    let sentiment_core = SentimentCore::new(
-        settings.sentiment.clone(),
-        replay_analyst(settings, analyses.as_ref()),
-        headlines,
-    );
+    let sentiment_core =
+        settings.sentiment_core(replay_analyst(settings, analyses.as_ref()), headlines);
     let sentiment = match recording_session(settings, analyses.as_ref())? {
         Some(session) => {
             SentimentActor::recording(sentiment_core, fusion_news, session, sentiment_handle)
@@ -474,6 +483,17 @@ async fn run_graph(
             )
         })?;
     info!(candles = outcome.candles, "actor pipeline drained");
+    let llm = if settings.strategy.kind == StrategyKind::Llm {
+        let summary = Inbox::of(&fusion, &fusion_receiver)
+            .ask(SummarizeDecisions)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("fusion could not report the llm strategy's decisions (see the supervision events in the log)"))?;
+        let report = report_of(&summary);
+        log_llm_report(&report);
+        Some(report)
+    } else {
+        None
+    };
 
     let result = BacktestResult::new(
         settings,
@@ -482,7 +502,8 @@ async fn run_graph(
         record.clone(),
         outcome.candles,
         &refusals,
-    );
+    )
+    .with_llm(llm);
     Ok(RunReport {
         result,
         record,

@@ -14,7 +14,7 @@ use keel_core::risk::RiskConfig;
 use keel_core::strategy::{StrategyConfig, StrategyKind};
 use keel_core::symbol::{IndicatorConfig, RegimeConfig, SetupConfig};
 use keel_model::{Decimal, Interval, Symbol, Timestamp};
-use keel_news::SentimentConfig;
+use keel_news::{Analyst, Headline, SentimentConfig, SentimentCore};
 use keel_supervision::{BreakerConfig, SupervisorConfig};
 use serde::{Deserialize, Serialize};
 
@@ -286,6 +286,21 @@ impl Settings {
         }
     }
 
+    /// The sentiment stage over `headlines` answered by `analyst`; for the `llm` strategy it
+    /// also passes each released headline on (the model is shown them).
+    pub fn sentiment_core<A: Analyst>(
+        &self,
+        analyst: A,
+        headlines: Vec<Headline>,
+    ) -> SentimentCore<A> {
+        let core = SentimentCore::new(self.sentiment.clone(), analyst, headlines);
+        if self.strategy.kind == StrategyKind::Llm && self.strategy.llm.headlines > 0 {
+            core.with_headline_outputs()
+        } else {
+            core
+        }
+    }
+
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
@@ -371,7 +386,17 @@ impl Settings {
         self.venue_breaker.validate("venue_breaker")?;
         let regime_symbol = Symbol::parse(&self.regime.symbol)
             .map_err(|e| ConfigError::new("regime.symbol", e.to_string()))?;
-        let fused = self.strategy.kind == StrategyKind::Fusion;
+        let fused = self.strategy.kind.uses_risk_engine();
+        if self.strategy.kind == StrategyKind::Llm
+            && self.sentiment.analyst != keel_news::llm::AnalystKind::Lexicon
+            && self.strategy.llm.cache_dir == self.sentiment.cache_dir
+        {
+            return Err(ConfigError::between(
+                "strategy.llm.cache_dir",
+                "sentiment.cache_dir",
+                "the decision cache and the analysis cache must be different directories",
+            ));
+        }
         if fused && !symbols.contains(&regime_symbol) {
             let known: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
             return Err(ConfigError::between(

@@ -88,6 +88,7 @@ pub fn metric_names() -> Vec<String> {
         candles: 0,
         orders_submitted: 0,
         refusals: Vec::new(),
+        llm: None,
     };
     let metrics: Map<String, Value> = metrics_of(&empty);
     metrics.keys().cloned().collect()
