@@ -5,9 +5,9 @@ use tracing::{debug, info};
 
 use super::{OrderCommand, OrderManager};
 use crate::model::{
-    Candle, ClosedTrade, ExecutionReport, ExitReason, OrderKind, Symbol, Timestamp,
+    Candle, ClosedTrade, ExecutionReport, ExitReason, OrderKind, OrderPurpose, Symbol, Timestamp,
 };
-use crate::risk::{Approval, PortfolioView};
+use crate::risk::{Approval, PortfolioView, Protection};
 
 /// What applying a batch of venue reports led to.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,11 +91,37 @@ pub fn flatten(
 
 /// The account as risk sees it: the snapshot plus the symbols with an unsettled entry.
 pub fn view(om: &OrderManager, ts: Timestamp) -> PortfolioView {
+    let snapshot = om.snapshot(ts);
+    let protection = snapshot
+        .positions
+        .iter()
+        .map(|p| (p.symbol.clone(), protection(om, &p.symbol)))
+        .collect();
     PortfolioView {
-        snapshot: om.snapshot(ts),
+        snapshot,
         open_entries: om.symbols_with_open_entry().cloned().collect(),
         cash_held: om.cash_held() + om.dust_value(),
+        protection,
     }
+}
+
+/// The open stops and take-profits of `symbol`'s position.
+fn protection(om: &OrderManager, symbol: &Symbol) -> Protection {
+    let mut protection = Protection::default();
+    for order in om.open_orders(symbol) {
+        match (order.request.purpose, order.request.kind) {
+            (OrderPurpose::StopLoss, OrderKind::Stop { trigger }) => {
+                protection.stop = protection.stop.max(Some(trigger));
+            }
+            (OrderPurpose::TakeProfit { .. }, OrderKind::Limit { price }) => {
+                protection.take_profits.push(price);
+            }
+            _ => {}
+        }
+    }
+    protection.take_profits.sort();
+    protection.take_profits.dedup();
+    protection
 }
 
 #[cfg(test)]

@@ -19,5 +19,5 @@ pub use config::{RiskConfig, TakeProfitLevel};
 pub use engine::{OperatorCommand, RiskAlert, RiskContext, RiskEngine};
 pub use rule::{Refusal, RiskRule};
 pub use sizing::{size_entry, Exposure, SizeLimit, Sizing, SizingInput};
-pub use stage::{Approval, Conditions, PortfolioView, RiskStage};
+pub use stage::{Approval, Conditions, PortfolioView, Protection, RiskStage};
 pub use state::{KillSwitch, RiskState};

@@ -31,6 +31,17 @@ pub struct PortfolioView {
     /// All the order manager's cash (the snapshot's `cash` is what a new order may commit),
     /// and the worth of its dust: what [`mark`](Self::mark) values the positions on top of.
     pub cash_held: Decimal,
+    /// The exits protecting each held position (the `llm` strategy shows them to its model).
+    pub protection: BTreeMap<Symbol, Protection>,
+}
+
+/// The open exits of a held position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Protection {
+    /// The highest trigger of its open stops (one per tranche), if any.
+    pub stop: Option<Decimal>,
+    /// The prices of its open take-profits, lowest first.
+    pub take_profits: Vec<Decimal>,
 }
 
 impl PortfolioView {
@@ -123,6 +134,7 @@ impl RiskStage {
     pub fn account_facts(&self, view: &PortfolioView) -> AccountFacts {
         AccountFacts {
             snapshot: view.snapshot.clone(),
+            protection: view.protection.clone(),
             day_start_equity: self.engine.state().day_start_equity,
             daily_loss_limit_pct: self.engine.config().daily_loss_limit_pct,
         }

@@ -6,10 +6,11 @@ use super::*;
 use crate::strategy::{Decision, StrategyConfig, StrategyKind};
 
 /// Every strategy kind: the operator's switches and the staleness guard hold for each.
-pub(super) const EVERY_KIND: [StrategyKind; 3] = [
+pub(super) const EVERY_KIND: [StrategyKind; 4] = [
     StrategyKind::Fusion,
     StrategyKind::SmaCross,
     StrategyKind::BuyAndHold,
+    StrategyKind::Llm,
 ];
 
 pub(super) fn stage(kind: StrategyKind) -> RiskStage {
@@ -39,6 +40,7 @@ pub(super) fn view(positions: Vec<Position>) -> PortfolioView {
         snapshot: account(positions),
         open_entries: vec![],
         cash_held: Decimal::ZERO,
+        protection: Default::default(),
     }
 }
 

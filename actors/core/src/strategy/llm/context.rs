@@ -2,14 +2,15 @@
 //! the account and the news, as JSON data. Built the same way by both drivers, so the same
 //! bar gives the same bytes, and so the same cache key, in a run and in its replay.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use crate::model::{
-    Candle, Direction, NewsItem, PortfolioSnapshot, Regime, SentimentUpdate, TechnicalSetup,
+    Candle, Direction, NewsItem, PortfolioSnapshot, Regime, SentimentUpdate, Symbol, TechnicalSetup,
 };
+use crate::risk::Protection;
 use crate::symbol::IndicatorValues;
 
 /// The account as the model sees it, with risk's day: built by risk's driver from the
@@ -18,6 +19,8 @@ use crate::symbol::IndicatorValues;
 pub struct AccountFacts {
     /// Cash, equity and positions.
     pub snapshot: PortfolioSnapshot,
+    /// The open exits of each position.
+    pub protection: BTreeMap<Symbol, Protection>,
     /// Equity at the start of the UTC day (zero before the first mark).
     pub day_start_equity: Decimal,
     /// `risk.daily_loss_limit_pct`.
@@ -121,6 +124,10 @@ pub struct PositionView {
     pub unrealized_pnl: Decimal,
     /// When it was opened.
     pub opened_at: String,
+    /// The trigger of its protective stop, if one is open.
+    pub stop: Option<Decimal>,
+    /// The prices of its open take-profits, lowest first.
+    pub take_profits: Vec<Decimal>,
 }
 
 /// The account.
@@ -310,11 +317,18 @@ impl DecisionContext {
             .positions
             .iter()
             .find(|p| p.symbol.as_str() == self.symbol && p.qty > Decimal::ZERO)
-            .map(|p| PositionView {
-                qty: p.qty.normalize(),
-                entry: p.avg_entry.normalize(),
-                unrealized_pnl: money(p.unrealized_pnl()),
-                opened_at: p.opened_at.to_string(),
+            .map(|p| {
+                let exits = facts.protection.get(&p.symbol);
+                PositionView {
+                    qty: p.qty.normalize(),
+                    entry: p.avg_entry.normalize(),
+                    unrealized_pnl: money(p.unrealized_pnl()),
+                    opened_at: p.opened_at.to_string(),
+                    stop: exits.and_then(|e| e.stop).map(|s| s.normalize()),
+                    take_profits: exits.map_or_else(Vec::new, |e| {
+                        e.take_profits.iter().map(|t| t.normalize()).collect()
+                    }),
+                }
             });
         let exposure = snapshot.gross_exposure();
         self.account = Some(AccountView {

@@ -86,6 +86,14 @@ fn headlines_are_quoted_data_and_the_account_is_seen() {
                 opened_at: Timestamp(H),
             }],
         },
+        protection: [(
+            btc(),
+            Protection {
+                stop: Some(dec!(96.50)),
+                take_profits: vec![dec!(106), dec!(112)],
+            },
+        )]
+        .into(),
         day_start_equity: dec!(10000),
         daily_loss_limit_pct: dec!(3.0),
     });
@@ -95,6 +103,11 @@ fn headlines_are_quoted_data_and_the_account_is_seen() {
     assert_eq!(parsed["news"]["headlines"][0]["title"], injected);
     assert_eq!(parsed["position"]["qty"], "10");
     assert_eq!(parsed["position"]["unrealized_pnl"], "10");
+    assert_eq!(parsed["position"]["stop"], "96.5");
+    assert_eq!(
+        parsed["position"]["take_profits"],
+        serde_json::json!(["106", "112"])
+    );
     assert_eq!(parsed["account"]["cash"], "9000");
     assert_eq!(parsed["account"]["exposure_pct"], "10");
     assert_eq!(parsed["account"]["daily_pnl"], "100");
