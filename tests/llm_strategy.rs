@@ -278,3 +278,79 @@ fn a_headline_written_as_an_instruction_reaches_the_model_as_data() {
         }
     }
 }
+
+#[test]
+fn with_the_model_down_the_strategy_holds_and_open_positions_keep_their_exits() {
+    // The model trades for twenty decision points, then fails for good; no fallback.
+    let server = FakeServer::start(|request, n| {
+        if n < 20 {
+            trader(request, n)
+        } else {
+            FakeResponse::json(503, r#"{"error": "overloaded"}"#)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.url(), |t| {
+        t.replace("max_retries = 3", "max_retries = 0")
+            .replace("breaker_failures = 5", "breaker_failures = 2")
+            .replace(
+                "breaker_cooldown_secs = 60",
+                "breaker_cooldown_secs = 86400",
+            )
+            .replace("end = \"2018-01-17\"", "end = \"2018-01-19\"")
+    });
+    let out = dir.path().join("run");
+    let audit = dir.path().join("audit.jsonl");
+    keel(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+    ]);
+    let recorded = report(&out);
+    let points = count(&recorded, "decision_points");
+    assert_eq!(count(&recorded, "unavailable"), points - 20, "{recorded}");
+    assert_eq!(count(&recorded, "fallbacks"), 0);
+    // The bar close of the first unanswered decision point.
+    let down = context_of(&server.requests()[20])["bar_close"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    let events: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let after = |e: &&Value| e["ts"].as_str().is_some_and(|ts| ts >= down.as_str());
+    assert!(
+        !events
+            .iter()
+            .filter(after)
+            .any(|e| e["event"] == "decision"),
+        "no decision once the model is down: {audit}"
+    );
+    let trades = std::fs::read_to_string(out.join("trades.csv")).unwrap();
+    let exits_later: Vec<&str> = trades
+        .lines()
+        .skip(1)
+        .filter(|row| {
+            row.split(',')
+                .nth(2)
+                .is_some_and(|exit| exit >= down.as_str())
+        })
+        .collect();
+    assert!(
+        !exits_later.is_empty(),
+        "a position opened before kept trading out: {trades}"
+    );
+    for row in exits_later {
+        let reason = row.split(',').nth(9).unwrap();
+        assert!(
+            ["stop_loss", "take_profit"].contains(&reason),
+            "only the venue's exits close positions once the model is down: {row}"
+        );
+    }
+}
