@@ -5,9 +5,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use keel_core::strategy::llm::{AccountFacts, Answer, LlmStats};
-use keel_news::llm::{DecisionReplay, LlmSession, Replayed, SessionStats};
+use keel_core::strategy::llm::{AccountFacts, Answer, LlmStats, SearchHit};
+use keel_news::llm::{AnalysisCache, DecisionReplay, LlmSession, Replayed, SessionStats};
+use keel_news::search::{SearchClient, SearchError};
 use keel_news::AnalystError;
+use tracing::warn;
 
 /// The `llm` strategy's circuit breaker, by name in the health registry and supervision
 /// events.
@@ -27,6 +29,75 @@ impl Decider {
         match self {
             Decider::Replay(replay) => replay.stats().hits,
             Decider::Record(session) => session.stats().cache_hits,
+        }
+    }
+}
+
+/// Where the `llm` strategy's web search results come from: the decision cache, and in a
+/// `record` run the search API for what the cache lacks (each answer is cached, so a replay
+/// shows the model the same results).
+pub struct Searcher {
+    cache: AnalysisCache,
+    client: Option<SearchClient>,
+}
+
+impl Searcher {
+    /// Results from `cache` only (a replay).
+    pub fn replaying(cache: AnalysisCache) -> Self {
+        Self {
+            cache,
+            client: None,
+        }
+    }
+
+    /// Results from `cache`, else from `client` (a `record` run).
+    pub fn recording(cache: AnalysisCache, client: SearchClient) -> Self {
+        Self {
+            cache,
+            client: Some(client),
+        }
+    }
+
+    /// The cached results of `query` up to `day`, if any.
+    pub fn cached(&self, query: &str, day: &str) -> Option<Vec<SearchHit>> {
+        match self.cache.get_search(query, day) {
+            Ok(hits) => hits,
+            Err(e) => {
+                warn!(%query, %day, error = %e, "search cache entry unreadable: searching again");
+                None
+            }
+        }
+    }
+
+    /// The search to await for what the cache lacks (none in a replay).
+    pub fn search(
+        &self,
+        query: &str,
+        day: &str,
+    ) -> Option<impl std::future::Future<Output = Result<Vec<SearchHit>, SearchError>> + 'static>
+    {
+        self.client.as_ref().map(|client| client.search(query, day))
+    }
+
+    /// Caches what a search found; a failure is logged and not cached (the decision point
+    /// is shown `search: null`, as its replay will be).
+    pub fn remember(
+        &self,
+        query: &str,
+        day: &str,
+        result: Result<Vec<SearchHit>, SearchError>,
+    ) -> Option<Vec<SearchHit>> {
+        match result {
+            Ok(hits) => {
+                if let Err(e) = self.cache.put_search(query, day, &hits) {
+                    warn!(%query, %day, error = %e, "could not cache the search results");
+                }
+                Some(hits)
+            }
+            Err(e) => {
+                warn!(%query, %day, error = %e, "web search failed: the model decides without it");
+                None
+            }
         }
     }
 }

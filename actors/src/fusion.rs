@@ -10,7 +10,7 @@ use actix::prelude::*;
 use tracing::{info, info_span};
 
 use crate::decisions::{
-    recorded, replayed, AccountWatch, Decider, DecisionSummary, LLM_STRATEGY_BREAKER,
+    recorded, replayed, AccountWatch, Decider, DecisionSummary, Searcher, LLM_STRATEGY_BREAKER,
 };
 use crate::messages::{Decide, News, SummarizeDecisions, SymbolUpdated};
 use crate::runtime::{answer, supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn};
@@ -18,6 +18,7 @@ use keel_core::graph::Mode;
 use keel_core::strategy::llm::Answer;
 use keel_core::strategy::{Decision, StrategyStage};
 use keel_news::llm::{Begun, ProviderError};
+use keel_news::search::SearchError;
 
 /// Fuses setups, sentiment, events and regime into decisions. After a crash it returns to
 /// its checkpoint: the stage as it was after the last message handled.
@@ -26,6 +27,7 @@ pub struct FusionActor {
     checkpoint: StrategyStage,
     risk: Inbox<Decide>,
     decider: Option<Decider>,
+    searcher: Option<Searcher>,
     account: AccountWatch,
     supervision: ActorHandle,
 }
@@ -38,14 +40,21 @@ impl FusionActor {
             stage,
             risk,
             decider: None,
+            searcher: None,
             account: AccountWatch::default(),
             supervision,
         }
     }
 
     /// Answers the `llm` strategy's decision points from `decider`, showing the model the
-    /// account `account` holds (risk's view).
-    pub fn deciding(mut self, decider: Decider, account: AccountWatch) -> Self {
+    /// account `account` holds (risk's view) and what `searcher` finds, if searching.
+    pub fn deciding(
+        mut self,
+        decider: Decider,
+        searcher: Option<Searcher>,
+        account: AccountWatch,
+    ) -> Self {
+        self.searcher = searcher;
         if matches!(decider, Decider::Record(_)) {
             self.supervision.register_breaker(LLM_STRATEGY_BREAKER);
         }
@@ -93,6 +102,7 @@ impl Respawn for FusionActor {
     fn respawn(&mut self) -> Self {
         Self {
             decider: self.decider.take(),
+            searcher: self.searcher.take(),
             account: self.account.clone(),
             ..Self::new(
                 self.checkpoint.clone(),
@@ -150,48 +160,102 @@ impl Handler<SymbolUpdated> for FusionActor {
                 return;
             };
             ask.see_account(&this.account.get());
-            let context = ask.context.to_json();
-            let answer = match this.decider.as_mut() {
-                None => Answer::Missing,
-                Some(Decider::Replay(replay)) => replayed(replay.replay(&context)),
-                Some(Decider::Record(session)) => match session.begin_decision(&context) {
-                    Begun::Ready(result) => recorded(result),
-                    Begun::Call(call) => {
-                        this.report_breaker();
-                        let msg = msg.clone();
-                        let reply = actix::spawn(call.reply);
-                        let reply = async move {
-                            reply.await.unwrap_or_else(|e| {
-                                Err(ProviderError::Connect(format!(
-                                    "the request task failed: {e}"
-                                )))
-                            })
-                        };
-                        let context = call.context;
-                        ctx.spawn(reply.into_actor(&*this).map(move |reply, act, _| {
-                            let result = match act.decider.as_mut() {
-                                Some(Decider::Record(session)) => {
-                                    session.finish_decision(context, reply)
-                                }
-                                _ => Err(keel_news::AnalystError::Unavailable {
-                                    analyst: "llm".into(),
-                                    reason: "the recording session is gone".into(),
-                                }),
-                            };
-                            act.report_breaker();
-                            act.stage.on_answer(&mut decision, recorded(result));
-                            act.checkpoint = act.stage.clone();
-                            act.send(&msg, decision);
-                        }));
-                        return;
-                    }
-                },
+            let search = ask.search().map(|(q, d)| (q.to_string(), d.to_string()));
+            let Some((query, day)) = search else {
+                this.ask_model(msg.clone(), decision, ctx);
+                return;
             };
-            this.report_breaker();
-            this.stage.on_answer(&mut decision, answer);
-            this.checkpoint = this.stage.clone();
-            this.send(msg, decision);
+            let searcher = this.searcher.as_ref();
+            if let Some(hits) = searcher.and_then(|s| s.cached(&query, &day)) {
+                see_search(&mut decision, Some(hits));
+                this.ask_model(msg.clone(), decision, ctx);
+                return;
+            }
+            let Some(search) = searcher.and_then(|s| s.search(&query, &day)) else {
+                see_search(&mut decision, None);
+                this.ask_model(msg.clone(), decision, ctx);
+                return;
+            };
+            // The step's ticket stays held (in `msg`) until the model has answered.
+            let msg = msg.clone();
+            ctx.spawn(
+                actix::spawn(search)
+                    .into_actor(&*this)
+                    .map(move |result, act, ctx| {
+                        let result = result.unwrap_or_else(|e| {
+                            Err(SearchError::Connection(format!(
+                                "the search task failed: {e}"
+                            )))
+                        });
+                        let hits = act
+                            .searcher
+                            .as_ref()
+                            .and_then(|s| s.remember(&query, &day, result));
+                        see_search(&mut decision, hits);
+                        act.ask_model(msg, decision, ctx);
+                    }),
+            );
         });
+    }
+}
+
+/// Adds a search's results to the decision's question.
+fn see_search(decision: &mut Decision, hits: Option<Vec<keel_core::strategy::llm::SearchHit>>) {
+    if let Some(ask) = decision.ask.as_mut() {
+        ask.see_search(hits);
+    }
+}
+
+impl FusionActor {
+    /// Answers the decision's question (from the cache, or from the provider while the
+    /// step's ticket in `msg` is held) and sends the decision to risk.
+    fn ask_model(&mut self, msg: SymbolUpdated, decision: Decision, ctx: &mut Context<Self>) {
+        let Some(ask) = decision.ask.as_ref() else {
+            self.send(&msg, decision);
+            return;
+        };
+        let context = ask.context.to_json();
+        let answer = match self.decider.as_mut() {
+            None => Answer::Missing,
+            Some(Decider::Replay(replay)) => replayed(replay.replay(&context)),
+            Some(Decider::Record(session)) => match session.begin_decision(&context) {
+                Begun::Ready(result) => recorded(result),
+                Begun::Call(call) => {
+                    self.report_breaker();
+                    let reply = actix::spawn(call.reply);
+                    let reply = async move {
+                        reply.await.unwrap_or_else(|e| {
+                            Err(ProviderError::Connect(format!(
+                                "the request task failed: {e}"
+                            )))
+                        })
+                    };
+                    let context = call.context;
+                    ctx.spawn(reply.into_actor(&*self).map(move |reply, act, _| {
+                        let result = match act.decider.as_mut() {
+                            Some(Decider::Record(session)) => {
+                                session.finish_decision(context, reply)
+                            }
+                            _ => Err(keel_news::AnalystError::Unavailable {
+                                analyst: "llm".into(),
+                                reason: "the recording session is gone".into(),
+                            }),
+                        };
+                        act.answered(&msg, decision, recorded(result));
+                    }));
+                    return;
+                }
+            },
+        };
+        self.answered(&msg, decision, answer);
+    }
+
+    /// Hands the answer to the strategy and the decision to risk.
+    fn answered(&mut self, msg: &SymbolUpdated, mut decision: Decision, answer: Answer) {
+        self.report_breaker();
+        self.stage.on_answer(&mut decision, answer);
+        self.checkpoint = self.stage.clone();
+        self.send(msg, decision);
     }
 }
 

@@ -185,6 +185,10 @@ impl Pipeline {
         }
         if let Some(ask) = decision.ask.as_mut() {
             ask.see_account(&self.risk.account_facts(&stage::view(&self.orders, now)));
+            if let Some((query, day)) = ask.search() {
+                let hits = self.decisions.as_ref().and_then(|r| r.searched(query, day));
+                ask.see_search(hits);
+            }
             let answer = match self.decisions.as_mut() {
                 Some(replay) => replayed(replay.replay(&ask.context.to_json())),
                 None => Answer::Missing,

@@ -15,21 +15,41 @@ use crate::report::{compute_metrics, render_table, write_reports};
 use crate::runtime::{run_actors, RunOptions};
 use crate::settings::{FeedMode, Settings, SettingsError};
 use keel_core::config_check::ConfigError;
+use keel_core::strategy::StrategyKind;
 use keel_news::llm::{AnalysisMode, AnalystKind, ApiKey};
 
-/// A `record` run of a model analyst needs its key variable, when one is named: a missing
-/// one is a configuration error (exit code 2), found before any data is read.
+/// A `record` run of a model (the sentiment analyst's, the `llm` strategy's and its search)
+/// needs each key variable it names: a missing one is a configuration error (exit code 2),
+/// found before any data is read.
 fn check_api_key(settings: &Settings, origin: &str) -> Result<(), SettingsError> {
-    let cfg = &settings.sentiment;
-    if cfg.analyst == AnalystKind::Lexicon || cfg.mode != AnalysisMode::Record {
-        return Ok(());
-    }
-    ApiKey::from_env(cfg.llm.api_key_env.as_deref())
-        .map(|_| ())
-        .map_err(|e| SettingsError::Invalid {
+    let sentiment = &settings.sentiment;
+    let strategy = &settings.strategy.llm;
+    let recording_strategy =
+        settings.strategy.kind == StrategyKind::Llm && strategy.mode == AnalysisMode::Record;
+    let needed = [
+        (
+            sentiment.analyst != AnalystKind::Lexicon && sentiment.mode == AnalysisMode::Record,
+            "sentiment.llm.api_key_env",
+            sentiment.llm.api_key_env.as_deref(),
+        ),
+        (
+            recording_strategy,
+            "strategy.llm.api.api_key_env",
+            strategy.api.api_key_env.as_deref(),
+        ),
+        (
+            recording_strategy && strategy.search.enabled(),
+            "strategy.llm.search.api_key_env",
+            strategy.search.api_key_env.as_deref(),
+        ),
+    ];
+    for (_, key, var) in needed.into_iter().filter(|(needed, _, _)| *needed) {
+        ApiKey::from_env(var).map_err(|e| SettingsError::Invalid {
             origin: origin.to_string(),
-            problem: ConfigError::new("sentiment.llm.api_key_env", e.to_string()),
-        })
+            problem: ConfigError::new(key, e.to_string()),
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs `keel run`.

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use keel_actors::decisions::{Decider, DecisionSummary};
+use keel_actors::decisions::{Decider, DecisionSummary, Searcher};
 use keel_core::strategy::StrategyKind;
 use keel_model::SystemClock;
 use keel_news::llm::{
     AnalysisCache, AnalysisMode, ApiKey, DecisionReplay, LlmSession, ProviderClient,
 };
+use keel_news::search::SearchClient;
 use tracing::info;
 
 use crate::backtest::LlmReport;
@@ -45,6 +46,27 @@ pub(super) fn decider(
         "llm strategy recording: decision points missing from the cache are asked of the provider"
     );
     Ok(Some(Decider::Record(Box::new(session))))
+}
+
+/// The web search of an `llm` strategy with `[strategy.llm.search]` (none otherwise): the
+/// cache only in a replay, the search API too when recording. Fails when recording and the
+/// search key variable is named but unset.
+pub(super) fn searcher(
+    settings: &Settings,
+    cache: Option<&AnalysisCache>,
+) -> anyhow::Result<Option<Searcher>> {
+    let cfg = &settings.strategy.llm;
+    if settings.strategy.kind != StrategyKind::Llm || !cfg.search.enabled() {
+        return Ok(None);
+    }
+    let cache = cache.context("the decision cache was not opened")?.clone();
+    if cfg.mode != AnalysisMode::Record {
+        return Ok(Some(Searcher::replaying(cache)));
+    }
+    let key = ApiKey::from_env(cfg.search.api_key_env.as_deref())?;
+    let client = SearchClient::new(&cfg.search, key)?;
+    info!(base_url = cfg.search.base_url.as_deref().unwrap_or_default(), query = %cfg.search.query, "llm strategy: web search results join each decision's context");
+    Ok(Some(Searcher::recording(cache, client)))
 }
 
 /// What the run summary and `report.json` say of the `llm` strategy.

@@ -34,7 +34,7 @@ use tokio::sync::{oneshot, Notify};
 use tracing::{info, warn};
 
 use super::chaos::{journal_elsewhere, start_chaos_monkey, ChaosKills, ChaosOptions};
-use super::decisions::{decider, report_of};
+use super::decisions::{decider, report_of, searcher};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
@@ -369,7 +369,7 @@ async fn run_graph(
     let strategy = StrategyStage::new(&settings.strategy, &settings.fusion, &settings.regime);
     let fusion = FusionActor::new(strategy, Inbox::of(&risk, &risk_receiver), fusion_handle);
     let fusion = match decider {
-        Some(decider) => fusion.deciding(decider, account),
+        Some(decider) => fusion.deciding(decider, searcher(settings, decisions.as_ref())?, account),
         None => fusion,
     }
     .start();

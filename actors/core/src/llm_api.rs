@@ -105,6 +105,22 @@ impl Default for LlmConfig {
     }
 }
 
+/// Checks that `api_key_env`, if given, names an environment variable.
+pub fn check_env_name(section: &str, var: Option<&str>) -> Result<(), ConfigError> {
+    let Some(var) = var else { return Ok(()) };
+    let ok = !var.is_empty()
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !var.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key(section, "api_key_env"),
+            format!("`{var}` is not an environment variable name (letters, digits, _)"),
+        ))
+    }
+}
+
 impl LlmConfig {
     /// Checks every field (and, for a model-backed `analyst`, that a model is named);
     /// `analyst_key` is the key that chose the provider, for the message.
@@ -140,17 +156,7 @@ impl LlmConfig {
             }
             _ => {}
         }
-        if let Some(var) = &self.api_key_env {
-            let ok = !var.is_empty()
-                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !var.starts_with(|c: char| c.is_ascii_digit());
-            if !ok {
-                return Err(ConfigError::new(
-                    key(section, "api_key_env"),
-                    format!("`{var}` is not an environment variable name (letters, digits, _)"),
-                ));
-            }
-        }
+        check_env_name(section, self.api_key_env.as_deref())?;
         in_range(section, "max_tokens", self.max_tokens, 16, 32_768)?;
         in_range(section, "temperature", self.temperature, 0.0, 2.0)?;
         in_range(section, "timeout_secs", self.timeout_secs, 0.01, 600.0)?;

@@ -16,6 +16,7 @@ mod lexicon;
 pub mod llm;
 mod log;
 mod news_file;
+pub mod search;
 mod tagger;
 
 pub use self::core::{AnalysisJob, SentimentCore};

@@ -1,16 +1,19 @@
 //! The analysis cache: a sled database of verdicts keyed by [`CacheKey`] (sentiment analyses
 //! in the `analyses` tree, strategy decisions in `decisions`, see
-//! [`super::decision_cache`]), plus each provider's token spending of the day. Replays read
-//! it; `record` runs fill it.
+//! [`super::decision_cache`]), the web search results the `llm` strategy was shown in
+//! `searches`, plus each provider's token spending of the day. Replays read it; `record` runs
+//! fill it.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::cache_key::CacheKey;
 use crate::model::{EventKind, Severity};
 use crate::{Analysis, DetectedEvent};
+use keel_core::strategy::llm::SearchHit;
 
 /// The cache could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +128,8 @@ pub struct AnalysisCache {
     analyses: sled::Tree,
     /// The decisions' verdicts (created on first open, so older caches open as they are).
     pub(super) decisions: sled::Tree,
+    /// Web search results by query and day (created on first open, like `decisions`).
+    searches: sled::Tree,
     spending: sled::Tree,
 }
 
@@ -138,12 +143,14 @@ impl AnalysisCache {
         let db = sled::open(path).map_err(open_err)?;
         let analyses = db.open_tree("analyses").map_err(open_err)?;
         let decisions = db.open_tree("decisions").map_err(open_err)?;
+        let searches = db.open_tree("searches").map_err(open_err)?;
         let spending = db.open_tree("spending").map_err(open_err)?;
         Ok(Self {
             path: path.to_path_buf(),
             db,
             analyses,
             decisions,
+            searches,
             spending,
         })
     }
@@ -210,6 +217,39 @@ impl AnalysisCache {
         self.analyses.is_empty()
     }
 
+    /// The search results cached for `query` up to UTC day `day` (`YYYY-MM-DD`), if any. An
+    /// unreadable entry is an error naming both.
+    pub fn get_search(&self, query: &str, day: &str) -> Result<Option<Vec<SearchHit>>, CacheError> {
+        let Some(bytes) = self
+            .searches
+            .get(search_key(query, day))
+            .map_err(|e| self.entry_err(format!("reading the search `{query}` of {day}: {e}")))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            self.entry_err(format!("the search `{query}` of {day} is unreadable: {e}"))
+        })
+    }
+
+    /// Stores the results `hits` of `query` up to `day` as JSON and flushes them to disk.
+    pub fn put_search(&self, query: &str, day: &str, hits: &[SearchHit]) -> Result<(), CacheError> {
+        let bytes = serde_json::to_vec(hits)
+            .map_err(|e| self.entry_err(format!("encoding the search `{query}` of {day}: {e}")))?;
+        self.searches
+            .insert(search_key(query, day), bytes)
+            .map_err(|e| self.entry_err(format!("writing the search `{query}` of {day}: {e}")))?;
+        self.db
+            .flush()
+            .map_err(|e| self.entry_err(format!("flushing: {e}")))?;
+        Ok(())
+    }
+
+    /// How many searches the cache holds.
+    pub fn searches(&self) -> usize {
+        self.searches.len()
+    }
+
     /// `provider`'s recorded spending: (UTC day, tokens), if any.
     pub fn spending(&self, provider: &str) -> Result<Option<(i64, u64)>, CacheError> {
         let Some(bytes) = self
@@ -240,6 +280,20 @@ impl AnalysisCache {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The first field of every search key.
+const SEARCH_TAG: &str = "keel-news/search";
+
+/// SHA-256 of (a search tag, the query, the day), each length-prefixed like
+/// [`CacheKey`]'s fields so that no two inputs share an encoding.
+fn search_key(query: &str, day: &str) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for field in [SEARCH_TAG, query, day] {
+        hash.update((field.len() as u64).to_le_bytes());
+        hash.update(field.as_bytes());
+    }
+    hash.finalize().into()
 }
 
 #[cfg(test)]
@@ -327,5 +381,88 @@ pub(super) mod tests {
         std::fs::write(&file, b"x").unwrap();
         let err = AnalysisCache::open(&file).unwrap_err().to_string();
         assert!(err.contains("sentiment.cache_dir"), "{err}");
+    }
+    fn search_hits() -> Vec<SearchHit> {
+        vec![
+            SearchHit {
+                title: "ETF inflows".into(),
+                url: "https://news.example/etf".into(),
+                content: "Record inflows…".into(),
+                published: Some("2024-03-04".into()),
+            },
+            SearchHit {
+                title: "Halt".into(),
+                url: "https://news.example/halt".into(),
+                content: String::new(),
+                published: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn searches_round_trip_by_query_and_day() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let cache = AnalysisCache::open(dir.path()).unwrap();
+            assert_eq!(cache.get_search("BTC news", "2024-03-05").unwrap(), None);
+            cache
+                .put_search("BTC news", "2024-03-05", &search_hits())
+                .unwrap();
+            assert_eq!(
+                cache.get_search("BTC news", "2024-03-05").unwrap(),
+                Some(search_hits())
+            );
+            assert_eq!(cache.get_search("BTC news", "2024-03-06").unwrap(), None);
+            assert_eq!(cache.get_search("ETH news", "2024-03-05").unwrap(), None);
+            cache.put_search("ETH news", "2024-03-05", &[]).unwrap();
+            assert_eq!(
+                cache.get_search("ETH news", "2024-03-05").unwrap(),
+                Some(vec![])
+            );
+            assert_eq!((cache.searches(), cache.len()), (2, 0));
+        }
+        let cache = reopen(dir.path());
+        assert_eq!(
+            cache.get_search("BTC news", "2024-03-05").unwrap(),
+            Some(search_hits())
+        );
+        assert_eq!(cache.searches(), 2);
+    }
+
+    #[test]
+    fn search_keys_are_length_prefixed() {
+        assert_ne!(search_key("ab", "c"), search_key("a", "bc"));
+        assert_ne!(search_key("q", "2024-03-05"), search_key("q", "2024-03-06"));
+    }
+
+    #[test]
+    fn an_unreadable_search_names_its_query_and_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AnalysisCache::open(dir.path()).unwrap();
+        cache
+            .searches
+            .insert(search_key("BTC news", "2024-03-05"), b"{}".to_vec())
+            .unwrap();
+        let err = cache
+            .get_search("BTC news", "2024-03-05")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the search `BTC news` of 2024-03-05 is unreadable"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_cache_without_searches_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("analyses").unwrap();
+            db.flush().unwrap();
+        }
+        let cache = reopen(dir.path());
+        assert_eq!(cache.searches(), 0);
+        assert_eq!(cache.get_search("q", "2024-01-01").unwrap(), None);
     }
 }

@@ -9,6 +9,7 @@ use super::cache_key::CacheKey;
 use super::decision_cache::DecisionVerdict;
 use crate::model::ModelDecision;
 use keel_core::llm_api::AnalystKind;
+use keel_core::strategy::llm::SearchHit;
 
 /// What a replay found for one decision point.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,19 @@ impl DecisionReplay {
             model: model.to_string(),
             cache,
             stats: DecisionReplayStats::default(),
+        }
+    }
+
+    /// The web search results the recording run cached for `query` up to `day` (none when
+    /// it has none, or they are unreadable: the decision point is then shown none, as the
+    /// recording run was when its search failed).
+    pub fn searched(&self, query: &str, day: &str) -> Option<Vec<SearchHit>> {
+        match self.cache.get_search(query, day) {
+            Ok(hits) => hits,
+            Err(e) => {
+                warn!(analyst = %self.name, %query, %day, error = %e, "search cache entry unreadable: replayed as none");
+                None
+            }
         }
     }
 

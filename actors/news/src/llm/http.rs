@@ -32,14 +32,14 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// The key `sentiment.llm.api_key_env` names cannot be had.
+/// The key an `api_key_env` setting names cannot be had (the caller names the setting).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MissingKey {
     /// Neither a credential file nor the variable holds it (or the variable is not unicode).
-    #[error("environment variable {0} (sentiment.llm.api_key_env) is not set")]
+    #[error("environment variable {0} is not set")]
     Unset(String),
     /// Its credential file is unsafe or unreadable.
-    #[error("sentiment.llm.api_key_env: {0}")]
+    #[error("{0}")]
     Credential(#[from] SecretError),
 }
 
@@ -75,15 +75,24 @@ impl ApiKey {
     }
 
     fn header(&self, kind: AnalystKind) -> Option<(&'static str, HeaderValue)> {
-        let key = self.0.as_deref()?;
-        let (name, value) = match kind {
-            AnalystKind::Anthropic => ("x-api-key", key.to_string()),
-            _ => ("authorization", format!("Bearer {key}")),
-        };
-        let mut value = HeaderValue::from_str(&value).ok()?;
-        value.set_sensitive(true);
-        Some((name, value))
+        match kind {
+            AnalystKind::Anthropic => Some(("x-api-key", sensitive(self.0.as_deref()?)?)),
+            _ => Some(("authorization", self.bearer()?)),
+        }
     }
+
+    /// `Bearer <key>` as a sensitive header value (none without a key, or for a key a header
+    /// cannot carry).
+    pub(crate) fn bearer(&self) -> Option<HeaderValue> {
+        sensitive(&format!("Bearer {}", self.0.as_deref()?))
+    }
+}
+
+/// `value` as a header value marked sensitive (never printed by the HTTP client).
+fn sensitive(value: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// Why a request produced no completion.
@@ -336,7 +345,7 @@ mod tests {
         let err = ApiKey::from_env(Some("KEEL_TEST_SURELY_UNSET_VAR")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "environment variable KEEL_TEST_SURELY_UNSET_VAR (sentiment.llm.api_key_env) is not set"
+            "environment variable KEEL_TEST_SURELY_UNSET_VAR is not set"
         );
         assert!(ApiKey::from_env(None).is_ok());
     }

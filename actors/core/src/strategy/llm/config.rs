@@ -45,6 +45,82 @@ pub struct LlmStrategyConfig {
     pub fallback: Fallback,
     /// The provider's API: base URL, model, key variable, retries, budget, breaker.
     pub api: LlmConfig,
+    /// Web search results shown to the model beside the news (off unless a URL is given).
+    pub search: SearchConfig,
+}
+
+/// The `[strategy.llm.search]` section: a Tavily-compatible search API whose results join
+/// the context as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// The API base (`https://api.tavily.com`); none: no search.
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key; none: no key is sent.
+    pub api_key_env: Option<String>,
+    /// The query; `{base}` and `{symbol}` are replaced by the pair's (`BTC`, `BTCUSDT`).
+    pub query: String,
+    /// Results shown per decision (1..=10).
+    pub max_results: u32,
+    /// Characters of each result's text shown (0..=2000; 0: title and address only).
+    pub max_chars: usize,
+    /// Seconds one request may take (0.01..=120).
+    pub timeout_secs: f64,
+    /// Retries on 429, 5xx, timeouts and connection errors (0..=10).
+    pub max_retries: u32,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key_env: None,
+            query: "{base} cryptocurrency news".to_string(),
+            max_results: 3,
+            max_chars: 300,
+            timeout_secs: 10.0,
+            max_retries: 2,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// Whether a search is made at each decision point.
+    pub fn enabled(&self) -> bool {
+        self.base_url.is_some()
+    }
+
+    /// The query for `symbol`.
+    pub fn query_for(&self, symbol: &Symbol) -> String {
+        self.query
+            .replace("{base}", symbol.base().as_str())
+            .replace("{symbol}", symbol.as_str())
+    }
+
+    /// Checks every field; errors name the key.
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        if let Some(url) = &self.base_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.contains(char::is_whitespace) {
+                return Err(ConfigError::new(
+                    key(section, "base_url"),
+                    format!("`{url}` is not an http:// or https:// URL"),
+                ));
+            }
+        }
+        crate::llm_api::check_env_name(section, self.api_key_env.as_deref())?;
+        if self.query.trim().is_empty() || self.query.len() > 400 {
+            return Err(ConfigError::new(
+                key(section, "query"),
+                "must be between 1 and 400 characters",
+            ));
+        }
+        in_range(section, "max_results", self.max_results, 1, 10)?;
+        in_range(section, "max_chars", self.max_chars, 0, 2000)?;
+        in_range(section, "timeout_secs", self.timeout_secs, 0.01, 120.0)?;
+        in_range(section, "max_retries", self.max_retries, 0, 10)?;
+        Ok(())
+    }
 }
 
 impl Default for LlmStrategyConfig {
@@ -59,6 +135,7 @@ impl Default for LlmStrategyConfig {
             headlines: 8,
             fallback: Fallback::Hold,
             api: LlmConfig::default(),
+            search: SearchConfig::default(),
         }
     }
 }
@@ -80,6 +157,7 @@ impl LlmStrategyConfig {
         };
         self.api
             .validate(&key(section, "api"), provider, &key(section, "provider"))?;
+        self.search.validate(&key(section, "search"))?;
         in_range(section, "decide_every", self.decide_every, 1, 10_000)?;
         in_range(section, "candles", self.candles, 2, 500)?;
         in_range(section, "headlines", self.headlines, 0, 50)?;

@@ -52,6 +52,42 @@ pub struct DecisionContext {
     pub account: Option<AccountView>,
     /// The pair's recent news.
     pub news: NewsView,
+    /// Web search results (`[strategy.llm.search]`): absent when no search is configured,
+    /// null when it failed.
+    #[serde(skip_serializing_if = "Searched::is_off")]
+    pub search: Searched,
+}
+
+/// What a search gave a decision point.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(untagged)]
+pub enum Searched {
+    /// No search is configured (the key is left out of the context).
+    #[default]
+    Off,
+    /// The search failed (or a replay lacks it): `null`.
+    Failed(()),
+    /// Its results.
+    Found(Vec<SearchHit>),
+}
+
+impl Searched {
+    fn is_off(&self) -> bool {
+        matches!(self, Searched::Off)
+    }
+}
+
+/// One web search result, untrusted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SearchHit {
+    /// Its title.
+    pub title: String,
+    /// Its address.
+    pub url: String,
+    /// Its text, cut to `max_chars`.
+    pub content: String,
+    /// When it was published, as the search API says.
+    pub published: Option<String>,
 }
 
 /// The last candles of a pair.
@@ -280,6 +316,7 @@ impl PairMemory {
                     })
                     .collect(),
             },
+            search: Searched::Off,
         }
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::config::{Fallback, LlmStrategyConfig};
-use super::context::{AccountFacts, DecisionContext, PairMemory};
+use super::context::{AccountFacts, DecisionContext, PairMemory, SearchHit, Searched};
 use crate::graph::Mode;
 use crate::model::{
     Candle, Direction, ExitProposal, ModelAction, ModelDecision, NewsItem, Regime, SentimentUpdate,
@@ -29,6 +29,8 @@ pub struct Ask {
     sentiment: f64,
     /// What fusion decided on the bar, for `fallback = "fusion"`.
     fallback: Option<TradingSignal>,
+    /// The web search to make first, if one is configured: its query and the bar's day.
+    search: Option<(String, String)>,
 }
 
 impl Ask {
@@ -40,6 +42,20 @@ impl Ask {
     /// The pair.
     pub fn symbol(&self) -> &Symbol {
         &self.symbol
+    }
+
+    /// The web search this decision point needs first (`[strategy.llm.search]`): its query
+    /// and the bar's UTC day (`YYYY-MM-DD`), so that a replay of history searches up to it.
+    pub fn search(&self) -> Option<(&str, &str)> {
+        self.search.as_ref().map(|(q, d)| (q.as_str(), d.as_str()))
+    }
+
+    /// Adds what the search found (`None`: it failed, or a replay lacks it).
+    pub fn see_search(&mut self, hits: Option<Vec<SearchHit>>) {
+        self.context.search = match hits {
+            Some(hits) => Searched::Found(hits),
+            None => Searched::Failed(()),
+        };
     }
 }
 
@@ -165,7 +181,13 @@ impl LlmStage {
             return None;
         }
         self.stats.decision_points += 1;
+        let search = self.cfg.search.enabled().then(|| {
+            let day = candle.close_time().to_string();
+            let day = day.get(..10).unwrap_or(&day).to_string();
+            (self.cfg.search.query_for(&candle.symbol), day)
+        });
         Some(Ask {
+            search,
             context: pair.context(candle, &update.values, regime, update.setup.as_ref()),
             symbol: candle.symbol.clone(),
             ts: candle.close_time(),

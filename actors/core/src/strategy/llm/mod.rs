@@ -8,6 +8,6 @@ mod config;
 mod context;
 mod decide;
 
-pub use config::{Fallback, LlmStrategyConfig};
-pub use context::{AccountFacts, DecisionContext, PairMemory};
+pub use config::{Fallback, LlmStrategyConfig, SearchConfig};
+pub use context::{AccountFacts, DecisionContext, PairMemory, SearchHit, Searched};
 pub use decide::{Answer, Ask, Concluded, LlmStage, LlmStats};
