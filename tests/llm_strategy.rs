@@ -41,6 +41,28 @@ fn config(dir: &Path, base_url: &str, edit: impl Fn(String) -> String) -> PathBu
     path
 }
 
+/// A model that trades for its first `n` requests, then answers 503 for good.
+fn down_after(n: usize) -> FakeServer {
+    FakeServer::start(move |request, i| {
+        if i < n {
+            trader(request, i)
+        } else {
+            FakeResponse::json(503, r#"{"error": "overloaded"}"#)
+        }
+    })
+}
+
+/// `config` edited so that two failed requests open the breaker for the rest of the run.
+fn open_for_good(config: String) -> String {
+    config
+        .replace("max_retries = 3", "max_retries = 0")
+        .replace("breaker_failures = 5", "breaker_failures = 2")
+        .replace(
+            "breaker_cooldown_secs = 60",
+            "breaker_cooldown_secs = 86400",
+        )
+}
+
 fn keel(args: &[&str]) -> std::process::Output {
     let command = common::process::keel(args);
     let output = common::process::run(command, &format!("keel {}", args[0]));
@@ -181,23 +203,10 @@ fn a_reply_that_breaks_the_contract_is_a_counted_hold() {
 
 #[test]
 fn with_the_model_down_the_breaker_opens_and_fusion_decides_in_its_place() {
-    // The model answers the first twenty requests, then fails for good.
-    let server = FakeServer::start(|request, n| {
-        if n < 20 {
-            trader(request, n)
-        } else {
-            FakeResponse::json(503, r#"{"error": "overloaded"}"#)
-        }
-    });
+    let server = down_after(20);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.url(), |t| {
-        t.replace("fallback = \"hold\"", "fallback = \"fusion\"")
-            .replace("max_retries = 3", "max_retries = 0")
-            .replace("breaker_failures = 5", "breaker_failures = 2")
-            .replace(
-                "breaker_cooldown_secs = 60",
-                "breaker_cooldown_secs = 86400",
-            )
+        open_for_good(t).replace("fallback = \"hold\"", "fallback = \"fusion\"")
     });
     let out = dir.path().join("run");
     let run = keel(&[
@@ -281,23 +290,11 @@ fn a_headline_written_as_an_instruction_reaches_the_model_as_data() {
 
 #[test]
 fn with_the_model_down_the_strategy_holds_and_open_positions_keep_their_exits() {
-    // The model trades for twenty decision points, then fails for good; no fallback.
-    let server = FakeServer::start(|request, n| {
-        if n < 20 {
-            trader(request, n)
-        } else {
-            FakeResponse::json(503, r#"{"error": "overloaded"}"#)
-        }
-    });
+    // No fallback.
+    let server = down_after(20);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.url(), |t| {
-        t.replace("max_retries = 3", "max_retries = 0")
-            .replace("breaker_failures = 5", "breaker_failures = 2")
-            .replace(
-                "breaker_cooldown_secs = 60",
-                "breaker_cooldown_secs = 86400",
-            )
-            .replace("end = \"2018-01-17\"", "end = \"2018-01-19\"")
+        open_for_good(t).replace("end = \"2018-01-17\"", "end = \"2018-01-19\"")
     });
     let out = dir.path().join("run");
     let audit = dir.path().join("audit.jsonl");

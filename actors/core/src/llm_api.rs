@@ -105,6 +105,20 @@ impl Default for LlmConfig {
     }
 }
 
+/// Checks that `base_url`, if given, is an http:// or https:// URL.
+pub fn check_url(section: &str, url: Option<&str>) -> Result<(), ConfigError> {
+    let Some(url) = url else { return Ok(()) };
+    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+    if scheme_ok && !url.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key(section, "base_url"),
+            format!("`{url}` is not an http:// or https:// URL"),
+        ))
+    }
+}
+
 /// Checks that `api_key_env`, if given, names an environment variable.
 pub fn check_env_name(section: &str, var: Option<&str>) -> Result<(), ConfigError> {
     let Some(var) = var else { return Ok(()) };
@@ -130,15 +144,7 @@ impl LlmConfig {
         analyst: AnalystKind,
         analyst_key: &str,
     ) -> Result<(), ConfigError> {
-        if let Some(url) = &self.base_url {
-            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-            if !scheme_ok || url.contains(char::is_whitespace) {
-                return Err(ConfigError::new(
-                    key(section, "base_url"),
-                    format!("`{url}` is not an http:// or https:// URL"),
-                ));
-            }
-        }
+        check_url(section, self.base_url.as_deref())?;
         match &self.model {
             Some(model) if model.trim().is_empty() => {
                 return Err(ConfigError::new(key(section, "model"), "must not be empty"))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::config_check::{in_range, key, ConfigError};
-use crate::llm_api::{AnalysisMode, AnalystKind, LlmConfig};
+use crate::llm_api::{check_env_name, check_url, AnalysisMode, AnalystKind, LlmConfig};
 use crate::model::Symbol;
 
 /// What a decision point without a model answer does (breaker open, budget spent, provider
@@ -99,16 +99,8 @@ impl SearchConfig {
 
     /// Checks every field; errors name the key.
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
-        if let Some(url) = &self.base_url {
-            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-            if !scheme_ok || url.contains(char::is_whitespace) {
-                return Err(ConfigError::new(
-                    key(section, "base_url"),
-                    format!("`{url}` is not an http:// or https:// URL"),
-                ));
-            }
-        }
-        crate::llm_api::check_env_name(section, self.api_key_env.as_deref())?;
+        check_url(section, self.base_url.as_deref())?;
+        check_env_name(section, self.api_key_env.as_deref())?;
         if self.query.trim().is_empty() || self.query.len() > 400 {
             return Err(ConfigError::new(
                 key(section, "query"),
