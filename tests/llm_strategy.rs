@@ -75,6 +75,20 @@ fn keel(args: &[&str]) -> std::process::Output {
     output
 }
 
+/// `keel run --config config --out dir/run`: its stderr and its `report.json`.
+fn run_and_report(config: &Path, dir: &Path) -> (String, Value) {
+    let out = dir.join("run");
+    let run = keel(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    (stderr, report(&out))
+}
+
 fn report(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -177,16 +191,7 @@ fn a_reply_that_breaks_the_contract_is_a_counted_hold() {
     let config = config(dir.path(), &server.url(), |t| {
         t.replace("breaker_failures = 5", "breaker_failures = 1000")
     });
-    let out = dir.path().join("run");
-    let run = keel(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let recorded = report(&out);
+    let (stderr, recorded) = run_and_report(&config, dir.path());
     let points = count(&recorded, "decision_points");
     assert_eq!(count(&recorded, "failures"), points, "{recorded}");
     assert_eq!(count(&recorded, "holds"), points);
@@ -208,16 +213,7 @@ fn with_the_model_down_the_breaker_opens_and_fusion_decides_in_its_place() {
     let config = config(dir.path(), &server.url(), |t| {
         open_for_good(t).replace("fallback = \"hold\"", "fallback = \"fusion\"")
     });
-    let out = dir.path().join("run");
-    let run = keel(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let recorded = report(&out);
+    let (stderr, recorded) = run_and_report(&config, dir.path());
     let points = count(&recorded, "decision_points");
     assert_eq!(count(&recorded, "decisions"), 20, "{recorded}");
     assert_eq!(
