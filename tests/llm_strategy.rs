@@ -483,3 +483,43 @@ fn an_unset_key_variable_of_the_model_or_the_search_is_a_configuration_error() {
         "nothing is asked before the keys are there"
     );
 }
+
+#[test]
+fn the_decisions_are_in_the_metrics_while_keel_runs() {
+    let server = FakeServer::start(trader);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.url(), |t| {
+        t.replace("at_end = \"exit\"", "at_end = \"wait\"")
+    });
+    let command = common::process::keel(&["run", "--config", config.to_str().unwrap()]);
+    let mut keel = common::process::Process::start(command, "keel run");
+    let url = format!(
+        "http://{}/metrics",
+        keel.control_addr(&dir.path().join("store"))
+    );
+    // The replay ends and keel waits: every decision is counted by then.
+    keel.wait_for_stderr("waiting for SIGINT or SIGTERM");
+    let metrics = reqwest::blocking::get(&url).unwrap().text().unwrap();
+    let sample = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let points = sample("keel_llm_decision_points_total");
+    assert_eq!(points as usize, server.hits(), "{metrics}");
+    let outcome = |o: &str| sample(&format!("keel_llm_decisions_total{{outcome=\"{o}\"}}"));
+    assert!(outcome("buy") > 0, "{metrics}");
+    assert_eq!(outcome("buy") + outcome("sell") + outcome("hold"), points);
+    assert_eq!(
+        outcome("failure") + outcome("unavailable") + outcome("missing"),
+        0
+    );
+    assert_eq!(sample("keel_llm_decision_tokens_total"), 960 * points);
+    assert!(
+        metrics.contains("keel_breaker_state{breaker=\"llm_strategy\",state=\"closed\"} 1"),
+        "{metrics}"
+    );
+    keel.signal("TERM");
+    assert_eq!(keel.finish().status.code(), Some(0));
+}

@@ -15,6 +15,7 @@ use keel_core::risk::KillSwitch;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::decisions::DecisionSummary;
 use crate::model::{Order, Position, Timestamp};
 
 mod curve;
@@ -131,6 +132,7 @@ struct Views {
     curve: EquityCurve,
     risk: RiskView,
     llm: Option<LlmView>,
+    decisions: Option<DecisionSummary>,
     stopped: Option<String>,
     quarantined: (u64, Option<String>),
     /// Per writer (`the order manager`, `execution`), why it cannot write the journal.
@@ -387,6 +389,16 @@ impl Board {
     /// Publishes the model analyst's work.
     pub fn publish_llm(&self, llm: LlmView) {
         self.lock().llm = Some(llm);
+    }
+
+    /// What the `llm` strategy has decided so far, as the fusion actor last published it.
+    pub fn decisions(&self) -> Option<DecisionSummary> {
+        self.lock().decisions.clone()
+    }
+
+    /// Publishes what the `llm` strategy has decided so far.
+    pub fn publish_decisions(&self, decisions: DecisionSummary) {
+        self.lock().decisions = Some(decisions);
     }
 
     /// Reads the remote venue's request weight with `probe` from now on.

@@ -250,12 +250,28 @@ impl FusionActor {
         self.answered(&msg, decision, answer);
     }
 
-    /// Hands the answer to the strategy and the decision to risk.
+    /// Hands the answer to the strategy and the decision to risk; the operator's board gets
+    /// the counts.
     fn answered(&mut self, msg: &SymbolUpdated, mut decision: Decision, answer: Answer) {
         self.report_breaker();
         self.stage.on_answer(&mut decision, answer);
         self.checkpoint = self.stage.clone();
         self.send(msg, decision);
+        self.supervision.board().publish_decisions(self.summary());
+    }
+
+    /// What the `llm` strategy has decided so far.
+    fn summary(&self) -> DecisionSummary {
+        let session = match &self.decider {
+            Some(Decider::Record(session)) => Some(session),
+            _ => None,
+        };
+        DecisionSummary {
+            stats: self.stage.llm_stats().cloned().unwrap_or_default(),
+            cache_hits: self.decider.as_ref().map_or(0, Decider::cache_hits),
+            session: session.map(|s| s.stats().clone()),
+            http_requests: session.map_or(0, |s| s.http_requests()),
+        }
     }
 }
 
@@ -263,17 +279,6 @@ impl Handler<SummarizeDecisions> for FusionActor {
     type Result = Option<DecisionSummary>;
 
     fn handle(&mut self, msg: SummarizeDecisions, _: &mut Self::Context) -> Self::Result {
-        answer(self, &msg, |this| DecisionSummary {
-            stats: this.stage.llm_stats().cloned().unwrap_or_default(),
-            cache_hits: this.decider.as_ref().map_or(0, Decider::cache_hits),
-            session: match &this.decider {
-                Some(Decider::Record(session)) => Some(session.stats().clone()),
-                _ => None,
-            },
-            http_requests: match &this.decider {
-                Some(Decider::Record(session)) => session.http_requests(),
-                _ => 0,
-            },
-        })
+        answer(self, &msg, |this| this.summary())
     }
 }

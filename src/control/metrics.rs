@@ -39,6 +39,7 @@ pub fn render(
     risk(&mut registry, board);
     feed(&mut registry, board);
     llm(&mut registry, board);
+    llm_decisions(&mut registry, board);
     if let Some((limit, used)) = board.venue_weight() {
         gauge(
             &mut registry,
@@ -338,6 +339,53 @@ fn llm(registry: &mut Registry, board: &Board) {
         "llm_cache_hits",
         "Model requests answered from the cache",
         llm.cache_hits,
+    );
+}
+
+fn llm_decisions(registry: &mut Registry, board: &Board) {
+    let Some(summary) = board.decisions() else {
+        return;
+    };
+    let s = &summary.stats;
+    counter(
+        registry,
+        "llm_decision_points",
+        "Decision points of the llm strategy (bar closes the model was asked about)",
+        s.decision_points,
+    );
+    let outcomes = Family::<Labels, Counter>::default();
+    for (outcome, n) in [
+        ("buy", s.buys),
+        ("sell", s.sells),
+        ("hold", s.holds),
+        ("failure", s.failures),
+        ("unavailable", s.unavailable),
+        ("missing", s.missing),
+    ] {
+        outcomes.get_or_create(&label("outcome", outcome)).inc_by(n);
+    }
+    registry.register(
+        "llm_decisions",
+        "The llm strategy's decision points by outcome (holds include sells with nothing held and every unanswered one without a fusion fallback)",
+        outcomes,
+    );
+    counter(
+        registry,
+        "llm_decision_fallbacks",
+        "Unanswered decision points decided by fusion (strategy.llm.fallback = \"fusion\")",
+        s.fallbacks,
+    );
+    counter(
+        registry,
+        "llm_decision_cache_hits",
+        "Decisions answered from the decision cache",
+        summary.cache_hits,
+    );
+    counter(
+        registry,
+        "llm_decision_tokens",
+        "Tokens the llm strategy's model spent",
+        summary.session.as_ref().map_or(0, |s| s.tokens),
     );
 }
 
