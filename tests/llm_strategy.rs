@@ -492,13 +492,11 @@ fn the_decisions_are_in_the_metrics_while_keel_runs() {
         t.replace("at_end = \"exit\"", "at_end = \"wait\"")
     });
     let command = common::process::keel(&["run", "--config", config.to_str().unwrap()]);
-    let mut keel = common::process::Process::start(command, "keel run");
-    let url = format!(
-        "http://{}/metrics",
-        keel.control_addr(&dir.path().join("store"))
-    );
+    let mut running = common::process::Process::start(command, "keel run");
+    let store = dir.path().join("store");
+    let url = format!("http://{}/metrics", running.control_addr(&store));
     // The replay ends and keel waits: every decision is counted by then.
-    keel.wait_for_stderr("waiting for SIGINT or SIGTERM");
+    running.wait_for_stderr("waiting for SIGINT or SIGTERM");
     let metrics = reqwest::blocking::get(&url).unwrap().text().unwrap();
     let sample = |name: &str| -> u64 {
         metrics
@@ -520,6 +518,18 @@ fn the_decisions_are_in_the_metrics_while_keel_runs() {
         metrics.contains("keel_breaker_state{breaker=\"llm_strategy\",state=\"closed\"} 1"),
         "{metrics}"
     );
-    keel.signal("TERM");
-    assert_eq!(keel.finish().status.code(), Some(0));
+    let status: Value = reqwest::blocking::get(url.replace("/metrics", "/status"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(status["llm"]["decision_points"], points, "{status}");
+    assert_eq!(status["llm"]["buys"], outcome("buy"));
+    let shown = keel(&["status", "--config", config.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(&format!("llm strategy: {points} decision points")),
+        "{shown}"
+    );
+    running.signal("TERM");
+    assert_eq!(running.finish().status.code(), Some(0));
 }

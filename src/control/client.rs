@@ -115,6 +115,13 @@ pub fn render(status: &Status) -> String {
     if let Some(why) = &status.trading_stopped {
         let _ = writeln!(out, "TRADING STOPPED: {why}");
     }
+    if let Some(l) = &status.llm {
+        let _ = writeln!(
+            out,
+            "llm strategy: {} decision points: {} buy, {} sell, {} hold; {} refused replies, {} unavailable, {} missing, {} by fusion",
+            l.decision_points, l.buys, l.sells, l.holds, l.failures, l.unavailable, l.missing, l.fallbacks
+        );
+    }
     let _ = writeln!(
         out,
         "\n{:<20} {:<11} {:>8} {:>8} {:>8} {:>7}  last error",

@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use keel_actors::board::{AccountView, RiskView};
 use keel_actors::runtime::{ChildSpec, TreeSpec};
+use keel_core::strategy::llm::LlmStats;
 use keel_model::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,9 @@ pub struct Status {
     pub feed: FeedStatus,
     /// The last supervision events, oldest first.
     pub events: Vec<EventStatus>,
+    /// What the `llm` strategy has decided so far (absent for the other strategies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmStats>,
 }
 
 /// A supervisor or an actor of the supervision tree.
@@ -184,6 +188,7 @@ impl Status {
                     reason: e.event.reason,
                 })
                 .collect(),
+            llm: run.board.decisions().map(|d| d.stats),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::config::{Fallback, LlmStrategyConfig};
@@ -73,7 +73,7 @@ pub enum Answer {
 }
 
 /// The `llm` strategy's counts, for the run summary and `report.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LlmStats {
     /// Decision points reached (traded bars of the configured symbols, every `decide_every`).
     pub decision_points: u64,
