@@ -533,3 +533,23 @@ fn the_decisions_are_in_the_metrics_while_keel_runs() {
     running.signal("TERM");
     assert_eq!(running.finish().status.code(), Some(0));
 }
+
+#[test]
+fn a_replay_without_a_decision_cache_finds_every_decision_point_missing() {
+    let server = FakeServer::start(trader);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.url(), |t| {
+        t.replace("mode = \"record\"", "mode = \"replay_only\"")
+    });
+    let (stderr, recorded) = run_and_report(&config, dir.path());
+    let points = count(&recorded, "decision_points");
+    assert!(points > 0);
+    assert_eq!(count(&recorded, "missing"), points, "{recorded}");
+    assert_eq!(recorded["orders_submitted"], 0);
+    assert_eq!(server.hits(), 0, "a replay never asks");
+    assert!(stderr.contains("no decision cache"), "{stderr}");
+    assert!(
+        !dir.path().join("decisions").exists(),
+        "and creates nothing"
+    );
+}

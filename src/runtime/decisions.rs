@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use keel_actors::decisions::{Decider, DecisionSummary, Searcher};
 use keel_core::strategy::StrategyKind;
 use keel_model::SystemClock;
@@ -26,7 +25,12 @@ pub(super) fn decider(
         return Ok(None);
     }
     let cfg = &settings.strategy.llm;
-    let cache = cache.context("the decision cache was not opened")?;
+    let cache = match (cache, cfg.mode) {
+        (Some(cache), _) => cache,
+        // A replay of a cache that does not exist: every decision point is missing.
+        (None, AnalysisMode::ReplayOnly) => return Ok(None),
+        (None, AnalysisMode::Record) => anyhow::bail!("the decision cache was not opened"),
+    };
     if cfg.mode != AnalysisMode::Record {
         info!(cache = %cache.path().display(), decisions = cache.decisions(), "llm strategy: decisions replayed from the cache only (strategy.llm.mode = \"replay_only\")");
         return Ok(Some(Decider::Replay(DecisionReplay::new(
@@ -59,7 +63,10 @@ pub(super) fn searcher(
     if settings.strategy.kind != StrategyKind::Llm || !cfg.search.enabled() {
         return Ok(None);
     }
-    let cache = cache.context("the decision cache was not opened")?.clone();
+    let Some(cache) = cache.cloned() else {
+        // No cache to replay: the decider finds every decision point missing.
+        return Ok(None);
+    };
     if cfg.mode != AnalysisMode::Record {
         return Ok(Some(Searcher::replaying(cache)));
     }
