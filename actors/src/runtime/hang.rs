@@ -102,6 +102,10 @@ where
                 // Unless `then` handed the message on (held again, or due after a backoff).
                 if !handle.cell.holding.get() {
                     handle.routes().ack();
+                    // A kill that waited for this work is carried out now.
+                    if handle.cell.kill_due.get() {
+                        handle.cell.kill_wake.wake();
+                    }
                 }
             }
             Err(_) => hung(act, ctx, began + deadline, deadline, on_hang, false),

@@ -44,10 +44,16 @@ impl ActorHandle {
                 watch
             })
             .map(|_: Watch, actor: &mut A, ctx| {
-                if !actor.busy() && actor.supervision().cell.kill_due.take() {
+                // A handler that has just begun awaiting work (`hold`) has its mailbox paused
+                // only once the context takes that work up, which may be after this watch runs
+                // in the same turn: `ctx.waiting()` sees it already. Killing now would drop
+                // the work half done; the kill is left due for the next message instead.
+                let waiting = ctx.waiting() || actor.supervision().cell.holding.get();
+                if !actor.busy() && !waiting && actor.supervision().cell.kill_due.take() {
                     die(actor, ctx);
                 } else {
-                    // A wake left over from a kill done at a message: watch again.
+                    // A wake left over from a kill done at a message, or a kill that must wait
+                    // for the work in hand: watch again.
                     actor.supervision().clone().arm(ctx);
                 }
             }),

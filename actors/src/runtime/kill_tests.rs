@@ -11,7 +11,8 @@ use super::test_wait::until;
 use keel_supervision::{HealthRegistry, Strategy, SupervisorConfig};
 
 use super::{
-    supervise, ActorHandle, Inbox, Rehydrate, RehydrateError, Respawn, Supervision, TreeSpec,
+    hold, supervise, ActorHandle, Inbox, OnHang, Rehydrate, RehydrateError, Respawn, Supervision,
+    TreeSpec,
 };
 
 /// Logs each message it handles with the number of its instance (1 for the first).
@@ -20,6 +21,8 @@ struct Counter {
     instance: u32,
     log: Rc<RefCell<Vec<String>>>,
     stopped: Rc<Cell<u32>>,
+    /// Opens the work an [`AwaitWork`] message waits for.
+    gate: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Actor for Counter {
@@ -51,6 +54,7 @@ impl Respawn for Counter {
             instance: self.instance + 1,
             log: self.log.clone(),
             stopped: self.stopped.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -71,10 +75,36 @@ impl Handler<Note> for Counter {
     }
 }
 
+/// Starts work the handler awaits (the mailbox held, as the execution actor awaits the
+/// venue), and is told of a kill while it waits.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+struct AwaitWork;
+
+impl Handler<AwaitWork> for Counter {
+    type Result = ();
+
+    fn handle(&mut self, msg: AwaitWork, ctx: &mut Context<Self>) {
+        supervise(self, msg, ctx, |this, _, ctx| {
+            let gate = this.gate.clone();
+            let work = async move { gate.notified().await };
+            hold(this, ctx, work, OnHang::Replace, |(), this, _| {
+                this.log
+                    .borrow_mut()
+                    .push(format!("{}:work done", this.instance));
+            });
+            // A kill asked for in the same turn: the watch runs before the context has taken
+            // the awaited work up.
+            this.handle.kill();
+        });
+    }
+}
+
 struct Fixture {
     supervision: Supervision,
     log: Rc<RefCell<Vec<String>>>,
     stopped: Rc<Cell<u32>>,
+    gate: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Fixture {
@@ -91,6 +121,7 @@ impl Fixture {
             supervision,
             log: Rc::new(RefCell::new(Vec::new())),
             stopped: Rc::new(Cell::new(0)),
+            gate: Default::default(),
         }
     }
 
@@ -101,6 +132,7 @@ impl Fixture {
             instance: 1,
             log: self.log.clone(),
             stopped: self.stopped.clone(),
+            gate: self.gate.clone(),
         }
         .start();
         (Inbox::of(&addr, &handle), handle, addr)
@@ -253,6 +285,7 @@ fn a_tree_that_does_not_allow_kills_refuses_one_and_keeps_no_copies() {
         supervision,
         log: Rc::new(RefCell::new(Vec::new())),
         stopped: Rc::new(Cell::new(0)),
+        gate: Default::default(),
     };
     System::new().block_on(async {
         let (inbox, handle, first) = fixture.start();
@@ -331,4 +364,37 @@ fn a_kill_past_the_restart_intensity_stops_trading_and_keeps_nothing_more() {
         assert_eq!(handle.unacked(), 0, "nothing kept once trading stopped");
     });
     assert_eq!(*fixture.log.borrow(), ["1:before"]);
+}
+
+/// A kill that comes while a handler awaits its work (a venue call in flight) waits for the
+/// work to finish: killing at once would drop it half done (the execution actor's successor
+/// was left without its venue, and fills the call had journalled never reached the order
+/// manager). The instance dies once the work is done, and its successor takes what follows.
+#[test]
+fn a_kill_while_a_handler_awaits_its_work_waits_until_the_work_is_done() {
+    let fixture = Fixture::new(&SupervisorConfig::default());
+    System::new().block_on(async {
+        let (inbox, handle, addr) = fixture.start();
+        let work = Inbox::<AwaitWork>::of(&addr, &handle);
+        work.send(AwaitWork);
+        until("the handler awaiting its work", || handle.unacked() == 1).await;
+        actix_rt::task::yield_now().await;
+        assert_eq!(fixture.stopped.get(), 0, "killed with its work in hand");
+        fixture.gate.notify_one();
+        until("the first instance dead once its work is done", || {
+            fixture.stopped.get() == 1
+        })
+        .await;
+        inbox.send(Note("after"));
+        until("the successor handled the next message", || {
+            fixture.log.borrow().len() == 2
+        })
+        .await;
+        assert_eq!(handle.unacked(), 0);
+    });
+    assert_eq!(
+        *fixture.log.borrow(),
+        ["1:work done", "2:after"],
+        "the work finished by the instance that began it, nothing done twice"
+    );
 }
