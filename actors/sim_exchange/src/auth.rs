@@ -5,6 +5,7 @@
 use actix_web::HttpRequest;
 use keel_binance::codes;
 use keel_binance::sign::{split_signature, Signer};
+use rust_decimal::Decimal;
 
 use super::error::ApiErr;
 use super::params::Params;
@@ -55,7 +56,14 @@ pub fn check(
         .int("timestamp")?
         .ok_or_else(|| ApiErr::missing("timestamp"))?;
     let window: i64 = params.int("recvWindow")?.unwrap_or(5000);
-    if !(0..=60_000).contains(&window) {
+    check_time(timestamp, Decimal::from(window), server_now)
+}
+
+/// Checks a signed request's `timestamp` against the server's clock: `recvWindow` (`window`,
+/// ms; the WebSocket API takes fractions) must be within 0..=60000 (`-1131`), and `timestamp`
+/// within `window` of `server_now` and not over 1000 ms ahead of it (`-1021`).
+pub fn check_time(timestamp: i64, window: Decimal, server_now: i64) -> Result<(), ApiErr> {
+    if window < Decimal::ZERO || window > Decimal::from(60_000) {
         return Err(ApiErr::bad(
             BAD_RECV_WINDOW,
             "recvWindow must be less than 60000",
@@ -68,7 +76,7 @@ pub fn check(
             "Timestamp for this request was 1000ms ahead of the server's time.",
         ));
     }
-    if server_now.saturating_sub(timestamp) > window {
+    if Decimal::from(server_now.saturating_sub(timestamp)) > window {
         return Err(ApiErr::bad(
             codes::INVALID_TIMESTAMP,
             "Timestamp for this request is outside of the recvWindow.",

@@ -69,6 +69,10 @@ pub struct Faults {
     pub drop_ws_every_ms: Option<u64>,
     /// Offset of the server's clock from the wall clock (`GET /api/v3/time`, timestamps).
     pub clock_skew_ms: i64,
+    /// Bars close without a word on the market streams (lost, as in a network outage the
+    /// connections survive); the user data stream and REST go on.
+    #[serde(default)]
+    pub hold_market_streams: bool,
 }
 
 /// A change to the faults: `[faults]` and the body of `POST /admin/faults`.
@@ -91,6 +95,8 @@ pub struct FaultPatch {
     pub drop_ws_every_ms: Option<u64>,
     /// Sets [`Faults::clock_skew_ms`].
     pub clock_skew_ms: Option<i64>,
+    /// Sets [`Faults::hold_market_streams`].
+    pub hold_market_streams: Option<bool>,
 }
 
 impl Faults {
@@ -117,6 +123,9 @@ impl Faults {
         }
         if let Some(v) = patch.clock_skew_ms {
             self.clock_skew_ms = v;
+        }
+        if let Some(v) = patch.hold_market_streams {
+            self.hold_market_streams = v;
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! - [`config`]: the TOML file; [`state`]: what is persisted and its sled store;
 //! - [`venue`]: orders, balances and settlement; [`replay`]: the market clock;
 //! - [`auth`], [`params`], [`weights`], [`faults`], [`error`]: the REST gate;
-//! - [`rest`]: `/api/v3` handlers; [`admin`]: `/admin`; [`streams`]: WebSocket streams.
+//! - [`rest`]: `/api/v3` handlers; [`admin`]: `/admin`; [`streams`]: WebSocket streams;
+//! - [`user_stream`]: the WebSocket API's user data stream (`/ws-api/v3`).
 
 pub mod admin;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod replay;
 pub mod rest;
 pub mod state;
 pub mod streams;
+pub mod user_stream;
 pub mod venue;
 pub mod weights;
 
@@ -36,6 +38,7 @@ use self::error::ApiErr;
 use self::faults::Faults;
 use self::state::{Holding, Store};
 use self::streams::WsEvent;
+use self::user_stream::UserBatch;
 use self::venue::Venue;
 use self::weights::Weights;
 
@@ -55,6 +58,9 @@ pub struct App {
     pub weights: Mutex<Weights>,
     /// Stream events to every WebSocket connection.
     pub events: broadcast::Sender<WsEvent>,
+    /// The account's user data stream events, each batch published once the state it
+    /// describes is written (see [`App::save`]).
+    pub user_events: broadcast::Sender<UserBatch>,
     /// Serialises replay steps (a step and its stream events are not interleaved).
     pub step_lock: tokio::sync::Mutex<()>,
     /// Whether the clock is paused.
@@ -90,7 +96,11 @@ impl App {
         Ok(out)
     }
 
-    /// Writes and flushes the venue state.
+    /// Writes and flushes the venue state, then publishes the user data stream events of
+    /// the changes it holds (every persisting path comes through here, so no event goes out
+    /// before the state it describes is durable). Called with the venue locked, so events
+    /// go out in the order the changes happened. After a failed write the events wait for
+    /// the next successful one.
     pub fn save(&self, venue: &mut Venue) -> Result<(), ApiErr> {
         self.store.save(venue.snapshot()).map_err(|e| {
             tracing::error!(error = %e, "cannot persist the venue state");
@@ -99,13 +109,38 @@ impl App {
                 -1000,
                 "An unknown error occurred while processing the request.",
             )
-        })
+        })?;
+        let events = venue.take_events(self.server_ms());
+        if !events.is_empty() {
+            // No receiver (no subscribed client) is not an error.
+            let _ = self.user_events.send(std::sync::Arc::new(events));
+        }
+        Ok(())
     }
+}
+
+/// Where the server listens.
+enum Listen {
+    /// An address to bind (`settings.listen`).
+    Addr(String),
+    /// A socket already bound.
+    Socket(std::net::TcpListener),
 }
 
 /// Loads the state, binds `settings.listen`, prints the listening line and serves until
 /// SIGTERM or SIGINT, then flushes the state.
 pub fn run(settings: Settings) -> anyhow::Result<()> {
+    let listen = Listen::Addr(settings.listen.clone());
+    serve(settings, listen)
+}
+
+/// As [`run`], on `listener`, already bound (`settings.listen` is ignored): a test binds
+/// port 0 itself and so knows the address before the server starts.
+pub fn run_on(settings: Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
+    serve(settings, Listen::Socket(listener))
+}
+
+fn serve(settings: Settings, listen: Listen) -> anyhow::Result<()> {
     let symbols: Vec<String> = settings
         .markets
         .iter()
@@ -164,6 +199,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         weights.ban(App::wall_ms(), secs);
     }
     let (events, _) = broadcast::channel(4096);
+    let (user_events, _) = broadcast::channel(user_stream::CHANNEL_CAPACITY);
     let app = web::Data::new(App {
         venue: Mutex::new(venue),
         store,
@@ -171,11 +207,11 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         faults: Mutex::new(faults),
         weights: Mutex::new(weights),
         events,
+        user_events,
         step_lock: tokio::sync::Mutex::new(()),
         paused: AtomicBool::new(settings.paused),
         settings,
     });
-    let listen = app.settings.listen.clone();
     actix_web::rt::System::new().block_on(async move {
         let data = app.clone();
         let server = HttpServer::new(move || {
@@ -184,11 +220,18 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 .configure(rest::routes)
                 .configure(admin::routes)
                 .configure(streams::routes)
+                .configure(user_stream::routes)
         })
         .workers(2)
-        .shutdown_timeout(1)
-        .bind(&listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .shutdown_timeout(1);
+        let server = match listen {
+            Listen::Addr(addr) => server
+                .bind(&addr)
+                .with_context(|| format!("cannot listen on {addr}"))?,
+            Listen::Socket(socket) => server
+                .listen(socket)
+                .context("cannot listen on the given socket")?,
+        };
         let addr = server
             .addrs()
             .first()

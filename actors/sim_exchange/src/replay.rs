@@ -50,8 +50,10 @@ async fn steps(app: &App, n: usize, unless_paused: bool) -> Stepped {
             tracing::debug!(symbol = %candle.symbol, open_time = candle.open_time.0, cursor = venue.state.cursor, "bar closed");
             bar_events(&venue.markets[m], &candle, index as u64, now)
         };
-        // No receiver (no WebSocket client) is not an error.
-        let _ = app.events.send(WsEvent::Bar(Arc::new(events)));
+        // No receiver (no WebSocket client) is not an error; held streams lose the bar.
+        if !unpoisoned(&app.faults).hold_market_streams {
+            let _ = app.events.send(WsEvent::Bar(Arc::new(events)));
+        }
         bars += 1;
     }
     let venue = unpoisoned(&app.venue);

@@ -16,6 +16,7 @@ mod decimal;
 #[cfg(test)]
 mod props;
 mod stream;
+pub mod user;
 pub use decimal::parse_exact;
 pub use stream::{BookTickerEvent, Combined, KlineBody, KlineEvent, TradeEvent};
 

@@ -80,6 +80,8 @@ pub struct Venue {
     pub closed: Vec<usize>,
     /// The asset fees are charged in.
     pub fees: FeePolicy,
+    /// User data stream events of changes not yet published (not persisted).
+    pub outbox: Outbox,
 }
 
 impl Venue {
@@ -110,6 +112,7 @@ impl Venue {
         let exchange =
             SimExchange::from_state(fill, state.sim.clone()).map_err(|e| e.to_string())?;
         Ok(Self {
+            outbox: Outbox::new(&state.balances),
             state,
             exchange,
             markets,
@@ -288,6 +291,7 @@ impl Venue {
             },
         );
         self.state.update_time = now;
+        self.report(order_id, Change::Placed, now);
         Ok(order_id)
     }
 
@@ -377,6 +381,7 @@ impl Venue {
                     lock: lock.clone(),
                 },
             );
+            self.report(order_id, Change::Placed, now);
         }
         self.state.lists.insert(
             list_id,
@@ -415,7 +420,8 @@ impl Venue {
         Ok(done)
     }
 
-    /// Takes open order `id` out of the fill model and marks it `status`, releasing its lock.
+    /// Takes open order `id` out of the fill model and marks it `status` (`CANCELED` on the
+    /// user's request, or `EXPIRED`), releasing its lock.
     fn finish_open(&mut self, id: u64, status: OrderState, now: i64) -> bool {
         let Some(record) = self.state.orders.get(&id).filter(|o| o.status.is_open()) else {
             return false;
@@ -429,6 +435,11 @@ impl Venue {
         record.update_time = now;
         let lock = record.lock.clone();
         self.release(&lock);
+        let change = match status {
+            OrderState::Expired => Change::Expired,
+            _ => Change::UserCanceled,
+        };
+        self.report(id, change, now);
         true
     }
 
@@ -492,6 +503,8 @@ fn check_filters(
 
 mod balances;
 use balances::round_up;
+pub mod events;
+use events::{Change, Outbox};
 mod settle;
 
 #[cfg(test)]

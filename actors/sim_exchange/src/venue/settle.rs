@@ -90,7 +90,7 @@ impl Venue {
                     }
                 }
                 self.holding_mut(&charge.asset).free -= charge.amount;
-                self.state.trades.push(MyTrade {
+                let trade = MyTrade {
                     symbol: record.symbol.clone(),
                     id: fill.trade_id.0,
                     order_id: id,
@@ -104,7 +104,9 @@ impl Venue {
                     is_buyer: record.side == OrderSide::Buy,
                     is_maker: matches!(record.order_type, OrderType::Limit | OrderType::LimitMaker),
                     is_best_match: true,
-                });
+                };
+                self.report(id, Change::Traded(&trade), now);
+                self.state.trades.push(trade);
                 self.state.update_time = now;
             }
             ExecutionReport::Cancelled { id, .. } | ExecutionReport::Expired { id, .. } => {
@@ -114,6 +116,7 @@ impl Venue {
                     record.update_time = now;
                     let lock = record.lock.clone();
                     self.release(&lock);
+                    self.report(order_id, Change::VenueCanceled, now);
                 }
             }
             other => tracing::warn!(?other, "unexpected report from the fill model"),

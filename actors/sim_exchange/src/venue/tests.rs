@@ -167,3 +167,5 @@ fn a_placement_beyond_the_free_balance_is_refused_and_locks_nothing() {
     assert_eq!(v.state.balances["USDT"].free, dec!(100));
     assert!(v.state.orders.is_empty());
 }
+
+mod events;
