@@ -228,6 +228,20 @@ pub struct VenueBar {
     pub ticket: Ticket,
 }
 
+/// The venue pushed word that orders changed (its user data stream): read what it did now,
+/// not at the next bar.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct VenueNews {
+    /// The symbol whose orders changed; `None`: every symbol (the stream subscribed again, or
+    /// a frame could not be read).
+    pub symbol: Option<Symbol>,
+    /// The venue's time of the change (ms on its clock), for the fill-to-journal latency.
+    pub event_time: Option<i64>,
+    /// Keeps the news in flight until it is read.
+    pub ticket: Ticket,
+}
+
 /// Commands from the order manager.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

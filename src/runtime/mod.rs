@@ -7,6 +7,7 @@ mod decisions;
 mod news;
 mod recovery;
 mod remote;
+mod user_news;
 mod venue_agreement;
 mod wiring;
 

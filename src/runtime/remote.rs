@@ -14,6 +14,7 @@ use keel_actors::journal::{Journal, SledStore};
 use keel_binance::book::VenueBook;
 use keel_binance::client::BinanceClient;
 use keel_binance::stream::{MarketStream, StreamConfig};
+use keel_binance::user_stream::{UserNews, UserStream, UserStreamConfig};
 use keel_binance::venue::BinanceVenue;
 use keel_binance::RemoteVenue;
 use keel_core::order_manager::{stage, OrderManager};
@@ -41,6 +42,9 @@ pub struct RemoteStart {
     pub market_clock: Arc<MarketClock>,
     /// The venue's REST client (its request weight, for the operator).
     pub client: BinanceClient,
+    /// The account's order updates, when `binance.ws_api_url` is set (the stream stops when
+    /// dropped).
+    pub user: Option<(UserStream, mpsc::Receiver<UserNews>)>,
 }
 
 /// Connects to the venue of `binance` and works out where the run starts; see the module docs.
@@ -103,6 +107,16 @@ pub async fn open_remote(
     let market_clock = stream_cfg.market_clock.clone();
     let (stream, raw) = MarketStream::spawn(stream_cfg, client.clone());
     let candles = align(raw, symbols);
+    let user = match &binance.ws_api_url {
+        Some(url) => Some(UserStream::spawn(
+            UserStreamConfig::new(url.clone()),
+            client.clone(),
+        )),
+        None => {
+            warn!("binance.ws_api_url is not set: fills, and the cancels of their sibling exits, are learnt only when the next bar closes");
+            None
+        }
+    };
     Ok(RemoteStart {
         start,
         journal,
@@ -111,6 +125,7 @@ pub async fn open_remote(
         stream,
         market_clock,
         client,
+        user,
     })
 }
 

@@ -38,11 +38,13 @@ use super::decisions::{decider, report_of, searcher};
 use super::news::{log_sentiment_summary, recording_session, start_feed_poller};
 use super::recovery::{open_journal, Start};
 use super::remote::open_remote;
+use super::user_news::forward_user_news;
 use crate::alerts::{AlertOptions, Alerts};
 use crate::backtest::{log_llm_report, replay_analyst, BacktestResult, RunInputs};
 use crate::control::{ControlOptions, ControlPlane, DeskParts};
 use crate::settings::{AtEnd, Settings};
 use keel_binance::stream::MarketStream;
+use keel_binance::user_stream::{UserNews, UserStream};
 
 /// How to run the actors.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +158,7 @@ async fn begin(
             _stream: remote.stream,
             market_clock: remote.market_clock,
             client: remote.client,
+            user: remote.user,
         };
         return Ok(((remote.start, remote.journal, remote.venue), Some(live)));
     }
@@ -182,6 +185,8 @@ struct Live {
     market_clock: Arc<MarketClock>,
     /// The venue's REST client.
     client: keel_binance::client::BinanceClient,
+    /// The account's order updates, when the venue's WebSocket API is configured.
+    user: Option<(UserStream, tokio::sync::mpsc::Receiver<UserNews>)>,
 }
 
 /// Where the run starts, the journal it keeps, and the venue it trades at.
@@ -195,15 +200,23 @@ async fn run_graph(
     live: Option<Live>,
     mut control: Option<ControlPlane>,
 ) -> anyhow::Result<RunReport> {
-    let (live_candles, _stream, market_clock, client) = match live {
+    let (live_candles, _stream, market_clock, client, user) = match live {
         Some(Live {
             candles,
             _stream,
             market_clock,
             client,
-        }) => (Some(candles), Some(_stream), market_clock, Some(client)),
-        None => (None, None, Arc::default(), None),
+            user,
+        }) => (
+            Some(candles),
+            Some(_stream),
+            market_clock,
+            Some(client),
+            user,
+        ),
+        None => (None, None, Arc::default(), None, None),
     };
+    let (_user_stream, user_news) = user.unzip();
     let RunInputs {
         symbols,
         interval,
@@ -317,6 +330,14 @@ async fn run_graph(
         },
     )
     .start();
+    if let Some(news) = user_news {
+        forward_user_news(
+            news,
+            Inbox::of(&exec, &exec_receiver),
+            inflight.clone(),
+            symbols.clone(),
+        );
+    }
     let view = stage::view(&start.orders, Timestamp(0));
     let mut risk_stage = RiskStage::new(
         &settings.strategy,

@@ -16,6 +16,11 @@ pub struct BinanceSettings {
     pub rest_url: String,
     /// WebSocket base, e.g. `wss://stream.testnet.binance.vision` or `ws://127.0.0.1:9100`.
     pub ws_url: String,
+    /// The WebSocket API, whose user data stream pushes every order update, e.g.
+    /// `wss://ws-api.binance.com:443/ws-api/v3` or `ws://127.0.0.1:9100/ws-api/v3`. Unset:
+    /// fills are learnt only when a bar closes.
+    #[serde(default)]
+    pub ws_api_url: Option<String>,
     /// The environment variable holding the API key.
     #[serde(default = "default_key_env")]
     pub api_key_env: String,
@@ -71,6 +76,9 @@ impl BinanceSettings {
         };
         url("rest_url", &self.rest_url, ["http://", "https://"])?;
         url("ws_url", &self.ws_url, ["ws://", "wss://"])?;
+        if let Some(ws_api_url) = &self.ws_api_url {
+            url("ws_api_url", ws_api_url, ["ws://", "wss://"])?;
+        }
         for (key, name) in [
             ("api_key_env", &self.api_key_env),
             ("api_secret_env", &self.api_secret_env),

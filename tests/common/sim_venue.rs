@@ -233,12 +233,13 @@ impl SimVenue {
     }
 
     /// A keel settings file trading BTCUSDT and ETHUSDT 1h at this venue with the fusion
-    /// strategy (trading from 2018-01-01, history from 2017-12-01), its journal in `store`,
+    /// strategy (trading from 2018-01-01, history from 2017-12-01), the venue's user data
+    /// stream subscribed, its journal in `store`,
     /// the key and secret in `KEEL_TEST_VENUE_KEY` / `KEEL_TEST_VENUE_SECRET` (see
     /// [`keel_env`]); `extra` is appended (more sections).
     pub fn keel_settings(&self, store: &Path, extra: &str) -> String {
         format!(
-            "[data]\nstart = \"2018-01-01\"\n\n[binance]\nrest_url = \"{rest}\"\nws_url = \"{ws}\"\n\
+            "[data]\nstart = \"2018-01-01\"\n\n[binance]\nrest_url = \"{rest}\"\nws_url = \"{ws}\"\nws_api_url = \"{ws}/ws-api/v3\"\n\
              api_key_env = \"KEEL_TEST_VENUE_KEY\"\napi_secret_env = \"KEEL_TEST_VENUE_SECRET\"\n\
              symbols = [\"BTCUSDT\", \"ETHUSDT\"]\ninterval = \"1h\"\nhistory_from = \"2017-12-01\"\n\
              timeout_ms = 2000\n\n[strategy]\nkind = \"fusion\"\n\n[run]\nstore = {store:?}\nat_end = \"wait\"\n\n\
@@ -477,4 +478,54 @@ impl SimVenue {
         );
         agreement.to_string()
     }
+}
+
+impl SimVenue {
+    /// Every trade of the account at the venue in BTCUSDT and ETHUSDT, as `(symbol, trade
+    /// id)`.
+    pub fn trades(&self) -> Vec<(String, u64)> {
+        let mut trades = Vec::new();
+        for symbol in ["BTCUSDT", "ETHUSDT"] {
+            let resp = self.signed(
+                reqwest::Method::GET,
+                "/api/v3/myTrades",
+                &format!("symbol={symbol}"),
+            );
+            let listed: Vec<Value> = ok(resp);
+            trades.extend(
+                listed
+                    .iter()
+                    .map(|t| (symbol.to_string(), t["id"].as_u64().expect("a trade id"))),
+            );
+        }
+        trades
+    }
+}
+
+/// The message keel logs for each fill it journalled on the user data stream's word.
+pub const PUSHED_FILL: &str = "fill from the user data stream journalled";
+
+/// `(symbol, trade id, µs from the venue's event to the journal, µs to the end of keel's
+/// call)` of every fill keel's log `stderr` says it journalled on the user data stream's
+/// word ([`PUSHED_FILL`]).
+pub fn pushed_fills(stderr: &str) -> Vec<(String, u64, i64, i64)> {
+    stderr
+        .lines()
+        .filter(|line| line.contains(PUSHED_FILL))
+        .map(|line| {
+            let field = |name: &str| -> String {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                    .unwrap_or_else(|| panic!("no {name} in {line}"))
+                    .trim_matches('"')
+                    .to_string()
+            };
+            (
+                field("symbol"),
+                field("trade_id").parse().unwrap(),
+                field("journal_us").parse().unwrap(),
+                field("told_us").parse().unwrap(),
+            )
+        })
+        .collect()
 }

@@ -10,7 +10,8 @@
 //! - [`filters`]: exchangeInfo's price, lot and notional filters, and rounding orders to them.
 //! - [`codes`]: the error codes and messages keel acts on.
 //! - [`client`]: `BinanceClient`, the signed REST client (weights, time sync, the
-//!   unknown-outcome rule); [`stream`]: the market streams with reconnect and back-fill.
+//!   unknown-outcome rule); [`stream`]: the market streams with reconnect and back-fill;
+//!   [`user_stream`]: the account's order updates from the WebSocket API.
 //! - [`book`]: keel's brackets carried out on a venue without linked orders (the runtime's
 //!   bridge journals the book before every request).
 
@@ -23,6 +24,7 @@ pub mod filters;
 mod remote;
 pub mod sign;
 pub mod stream;
+pub mod user_stream;
 pub mod venue;
 pub mod wire;
 

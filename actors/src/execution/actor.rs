@@ -2,7 +2,8 @@
 //! carries out the order manager's commands and tells the venue about each closed bar, one
 //! call at a time so that its messages keep their order and each step stays in flight (its
 //! ticket held) until the venue has answered. Every call goes through the venue's circuit
-//! breaker.
+//! breaker. News the venue pushes (an order changed) is read at once, between bars, as a
+//! bar's close would read it.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -16,7 +17,7 @@ use futures_util::FutureExt;
 use tracing::{error, info};
 
 use super::{Venue, VenueAnswer, VenueGuard, VenueHalt};
-use crate::messages::{Execute, Settle, VenueBar, VenueHealth};
+use crate::messages::{Execute, Settle, VenueBar, VenueHealth, VenueNews};
 use crate::model::{Candle, ExecutionReport, Timestamp};
 use crate::runtime::{
     contained_future, delivery_history, hold, supervise, supervise_failed, ActorHandle, Inbox,
@@ -50,6 +51,8 @@ pub struct ExecutionActor {
     supervision: ActorHandle,
     guard: VenueGuard,
     risk: Inbox<VenueHealth>,
+    /// The close of the newest bar seen: the time news between bars is read at.
+    market_now: Timestamp,
 }
 
 /// One call to make.
@@ -57,6 +60,7 @@ pub struct ExecutionActor {
 enum Work {
     Bar(VenueBar),
     Commands(Execute),
+    News(VenueNews),
 }
 
 /// How the breaker sees a call: refused, let through (to be ended with its outcome), or not a
@@ -92,6 +96,7 @@ impl ExecutionActor {
             supervision,
             guard: breaker.guard,
             risk: breaker.risk,
+            market_now: Timestamp(0),
         }
     }
 
@@ -133,7 +138,9 @@ impl ExecutionActor {
         let (now, ticket) = match work {
             Work::Bar(bar) => (bar.candle.close_time(), bar.ticket.clone()),
             Work::Commands(exec) => (exec.now, exec.ticket.clone()),
+            Work::News(news) => (self.market_now, news.ticket.clone()),
         };
+        self.market_now = self.market_now.max(now);
         let (gate, request) = match work {
             Work::Commands(exec) => {
                 if exec.commands.is_empty() {
@@ -169,6 +176,24 @@ impl ExecutionActor {
                 } else {
                     (Gate::Free, Request::Bar(bar.candle.clone()))
                 }
+            }
+            Work::News(news) => {
+                // Before the first bar the start-up has just read everything; with nothing at
+                // the venue there is nothing to read. While the breaker is open the news waits
+                // for the first bar after it closes, as a bar's fills do.
+                if now == Timestamp(0) || !venue.news_is_call(news.symbol.as_ref()) {
+                    return;
+                }
+                let gate = self.gate(now);
+                if matches!(gate, Gate::Refused(_)) {
+                    return;
+                }
+                let request = Request::News {
+                    symbol: news.symbol.clone(),
+                    now,
+                    event_time: news.event_time,
+                };
+                (gate, request)
             }
         };
         // While halted, the venue's state is journalled first; the work goes out only then.
@@ -291,6 +316,12 @@ enum Request {
     Bar(Candle),
     /// The breaker's trial read, then the bar.
     ProbeThenBar(Candle),
+    /// The venue's news of `symbol` (`None`: every symbol), read at `now`.
+    News {
+        symbol: Option<crate::model::Symbol>,
+        now: Timestamp,
+        event_time: Option<i64>,
+    },
     /// After a halt: the venue's state journalled again, then the request.
     Resume(Box<Request>),
 }
@@ -304,6 +335,17 @@ impl Request {
             match self {
                 Request::Execute(commands, now) => venue.execute(commands, *now).await,
                 Request::Bar(candle) => venue.bar_closed(candle).await,
+                Request::News {
+                    symbol,
+                    now,
+                    event_time,
+                } => {
+                    let answer = venue.news(symbol.as_ref(), *now).await?;
+                    if let Some(event_time) = event_time {
+                        log_fill_latency(&answer, *event_time);
+                    }
+                    Ok(answer)
+                }
                 Request::ProbeThenBar(candle) => {
                     let tried = venue.probe(&candle.symbol).await?.failures;
                     let mut answer = venue.bar_closed(candle).await?;
@@ -337,6 +379,26 @@ fn call(mut venue: Box<dyn Venue>, request: Request) -> LocalBoxFuture<'static, 
         (venue, outcome)
     }
     .boxed_local()
+}
+
+/// Logs, for each fill the venue pushed word of, how long it took from the venue's event to
+/// keel's journal (`journal_us`: the venue book holding it journalled) and to the end of the
+/// call (`told_us`: its exits placed or cancelled, the order manager about to be told). µs of
+/// the wall clock against the venue's event time (ms): a comparison across two clocks, exact
+/// only against a venue on this machine.
+fn log_fill_latency(answer: &VenueAnswer, event_time: i64) {
+    let since_event = |at: std::time::SystemTime| {
+        at.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64)
+            - event_time.saturating_mul(1000)
+    };
+    let told_us = since_event(std::time::SystemTime::now());
+    let journal_us = answer.fills_journalled_at.map_or(told_us, since_event);
+    for report in &answer.reports {
+        if let ExecutionReport::Fill(fill) = report {
+            info!(actor = "execution", symbol = %fill.symbol, trade_id = fill.trade_id.0, journal_us, told_us, "fill from the user data stream journalled");
+        }
+    }
 }
 
 /// The commands, each rejected unsent with `why`: the order manager learns they never left.
@@ -379,6 +441,7 @@ impl Respawn for ExecutionActor {
             supervision: self.supervision.clone(),
             guard: std::mem::replace(&mut self.guard, placeholder),
             risk: self.risk.clone(),
+            market_now: self.market_now,
         }
     }
 }
@@ -415,5 +478,13 @@ impl Handler<Execute> for ExecutionActor {
 
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
         supervise(self, Work::Commands(msg), ctx, Self::run);
+    }
+}
+
+impl Handler<VenueNews> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: VenueNews, ctx: &mut Self::Context) {
+        supervise(self, Work::News(msg), ctx, Self::run);
     }
 }

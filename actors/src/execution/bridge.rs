@@ -31,6 +31,8 @@ pub struct Bridge<V> {
     failures: u32,
     /// Reports of the call in progress, not yet handed back.
     unreported: Vec<ExecutionReport>,
+    /// When the book first journalled new trades since it was last asked.
+    fills_journalled_at: Option<std::time::SystemTime>,
 }
 
 /// The bridge could not journal its book: nothing more is sent until it can.
@@ -53,12 +55,19 @@ impl<V: RemoteVenue> Bridge<V> {
             persist,
             failures: 0,
             unreported: Vec::new(),
+            fills_journalled_at: None,
         }
     }
 
     /// How many venue calls failed since the last call (for the venue's circuit breaker).
     pub fn take_failures(&mut self) -> u32 {
         std::mem::take(&mut self.failures)
+    }
+
+    /// When the book holding new trades was first journalled since the last call (for the
+    /// fill-to-journal latency).
+    pub fn take_fills_journalled_at(&mut self) -> Option<std::time::SystemTime> {
+        self.fills_journalled_at.take()
     }
 
     /// The book.
@@ -180,6 +189,8 @@ impl<V: RemoteVenue> Bridge<V> {
                 self.unreported.extend(reports);
                 if !trades.is_empty() {
                     self.save()?;
+                    self.fills_journalled_at
+                        .get_or_insert_with(std::time::SystemTime::now);
                 }
             }
             Err(error) => {

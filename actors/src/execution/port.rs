@@ -22,6 +22,9 @@ pub struct VenueAnswer {
     /// Requests inside the call that got no answer (the circuit breaker counts the call as
     /// failed when any did).
     pub failures: u32,
+    /// When the venue's state holding the call's first new fills was journalled (a remote
+    /// venue; the fill-to-journal latency of fills the venue pushed word of).
+    pub fills_journalled_at: Option<std::time::SystemTime>,
 }
 
 impl VenueAnswer {
@@ -29,7 +32,7 @@ impl VenueAnswer {
     pub fn of(reports: Vec<ExecutionReport>) -> Self {
         Self {
             reports,
-            failures: 0,
+            ..Self::default()
         }
     }
 }
@@ -79,6 +82,23 @@ pub trait Venue {
     /// circuit breaker). The in-process venue's matching runs whether keel can reach it or
     /// not: never. A remote venue: while it holds orders of `symbol`.
     fn bar_is_call(&self, symbol: &Symbol) -> bool;
+
+    /// Whether reading the venue's news of `symbol` (`None`: of every symbol) is a request to
+    /// it: only while it holds orders there. The in-process venue has no news: never.
+    fn news_is_call(&self, _symbol: Option<&Symbol>) -> bool {
+        false
+    }
+
+    /// The venue pushed word that orders of `symbol` (`None`: of any symbol) changed: what it
+    /// did there since it was last asked, at `now` (the last bar's close). The in-process
+    /// venue pushes nothing: nothing.
+    fn news<'a>(
+        &'a mut self,
+        _symbol: Option<&'a Symbol>,
+        _now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(std::future::ready(Ok(VenueAnswer::default())))
+    }
 
     /// A harmless read, the breaker's trial call when there is no order to try with.
     fn probe<'a>(&'a mut self, symbol: &'a Symbol) -> VenueFuture<'a, VenueAnswer>;

@@ -64,7 +64,11 @@ impl<V: RemoteVenue + Clone> BridgedVenue<V> {
     ) -> Result<VenueAnswer, VenueHalt> {
         let failures = self.bridge.take_failures();
         let reports = result.map_err(halt)?;
-        Ok(VenueAnswer { reports, failures })
+        Ok(VenueAnswer {
+            reports,
+            failures,
+            fills_journalled_at: self.bridge.take_fills_journalled_at(),
+        })
     }
 
     /// Open orders at the venue that no leg of the book accounts for.
@@ -118,6 +122,30 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
         self.bridge.book().is_live(symbol)
     }
 
+    fn news_is_call(&self, symbol: Option<&Symbol>) -> bool {
+        let book = self.bridge.book();
+        match symbol {
+            Some(symbol) => book.is_live(symbol),
+            None => !book.live_symbols().is_empty(),
+        }
+    }
+
+    /// Reads the symbol's trades and orders as at a bar's close: a trade already applied (by
+    /// an earlier read, or the bar's) is skipped by its id, one missed by the stream is read.
+    fn news<'a>(
+        &'a mut self,
+        symbol: Option<&'a Symbol>,
+        now: Timestamp,
+    ) -> VenueFuture<'a, VenueAnswer> {
+        Box::pin(async move {
+            let result = match symbol {
+                Some(symbol) => self.bridge.sync(symbol, now).await,
+                None => self.bridge.sync_all(now).await,
+            };
+            self.answer(result)
+        })
+    }
+
     fn probe<'a>(&'a mut self, symbol: &'a Symbol) -> VenueFuture<'a, VenueAnswer> {
         Box::pin(async move {
             let failures = match self.bridge.venue().open_orders(symbol).await {
@@ -128,8 +156,8 @@ impl<V: RemoteVenue + Clone + 'static> Venue for BridgedVenue<V> {
                 }
             };
             Ok(VenueAnswer {
-                reports: Vec::new(),
                 failures,
+                ..VenueAnswer::default()
             })
         })
     }

@@ -175,6 +175,10 @@ fn round(
         .expect("a venue run has [binance]");
     binance.rest_url = venue.base_url().to_string();
     binance.ws_url = venue.ws_url();
+    // The settings' user data stream, if they have one, moves to the child venue too.
+    if binance.ws_api_url.is_some() {
+        binance.ws_api_url = Some(format!("{}/ws-api/v3", venue.ws_url()));
+    }
     let symbols = binance.validate()?;
     let client_config = binance.client_config()?;
     let inputs = live_inputs(&settings)?;

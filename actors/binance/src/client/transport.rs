@@ -321,3 +321,31 @@ fn decode<T: DeserializeOwned>(ep: Endpoint, body: &[u8]) -> Result<T, VenueErro
         ),
     })
 }
+
+impl BinanceClient {
+    /// The parameters of a signed WebSocket API request (`userDataStream.subscribe.signature`):
+    /// `apiKey`, `recvWindow`, `timestamp` on the venue's clock, and `signature` over them
+    /// sorted by name. The key and secret stay inside the client otherwise.
+    pub fn signed_ws_params(
+        &self,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, VenueError> {
+        let inner = &self.0;
+        let missing = || VenueError::Local {
+            endpoint: "ws-api",
+            reason: "the user data stream needs api_key and secret".into(),
+        };
+        let signer = inner.signer.as_ref().ok_or_else(missing)?;
+        let key = inner
+            .api_key
+            .as_ref()
+            .and_then(|k| k.to_str().ok())
+            .ok_or_else(missing)?;
+        let mut params = serde_json::Map::new();
+        params.insert("apiKey".into(), key.into());
+        params.insert("recvWindow".into(), inner.cfg.recv_window_ms.into());
+        params.insert("timestamp".into(), self.server_now().0.into());
+        let payload = crate::wire::user::signature_payload(&params);
+        params.insert("signature".into(), signer.sign(&payload).into());
+        Ok(params)
+    }
+}
