@@ -2,6 +2,8 @@
 //! at every bar close (`config/llm.toml`, recording), risk sizes what it decides, and
 //! `keel backtest` replays the cache to the same orders without a request.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -530,6 +532,20 @@ fn the_decisions_are_in_the_metrics_while_keel_runs() {
         shown.contains(&format!("llm strategy: {points} decision points")),
         "{shown}"
     );
+    // The dashboard shows the same counts.
+    if let Some(chromium) = common::tools::tool("chromium") {
+        let mut page = browser::Browser::launch(&chromium, dir.path());
+        page.navigate(&url.replace("/metrics", "/"));
+        let cells = "[...document.querySelectorAll('#llm-panel:not([hidden]) #llm tbody td')].map(td => td.textContent)";
+        let expected: Vec<String> = [points, outcome("buy"), outcome("sell"), outcome("hold")]
+            .iter()
+            .map(u64::to_string)
+            .chain(["0", "0", "0", "0"].map(String::from))
+            .collect();
+        common::process::wait_for("the dashboard showing the model's decisions", || {
+            page.evaluate(cells) == json!(expected)
+        });
+    }
     running.signal("TERM");
     assert_eq!(running.finish().status.code(), Some(0));
 }

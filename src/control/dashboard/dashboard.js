@@ -173,6 +173,15 @@ function drawStatus(s) {
   ];
   $("risk").replaceChildren(...flags.map(([name, on]) => el("li", name, on ? "on" : "off")));
 
+  // What the llm strategy decided (absent for the other strategies).
+  $("llm-panel").hidden = !s.llm;
+  if (s.llm) {
+    const l = s.llm;
+    rows("llm", [l], () => [
+      l.decision_points, l.buys, l.sells, l.holds, l.failures, l.unavailable, l.missing, l.fallbacks,
+    ], "");
+  }
+
   rows("events", s.events.slice(-15).reverse(), (e) => [
     time(e.at_ms), e.actor, e.event, el("td", e.reason, "reason"),
   ], "no event yet");
