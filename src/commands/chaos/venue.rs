@@ -175,10 +175,11 @@ fn round(
         .expect("a venue run has [binance]");
     binance.rest_url = venue.base_url().to_string();
     binance.ws_url = venue.ws_url();
-    // The settings' user data stream, if they have one, moves to the child venue too.
-    if binance.ws_api_url.is_some() {
-        binance.ws_api_url = Some(format!("{}/ws-api/v3", venue.ws_url()));
-    }
+    // Without the user data stream: fills are learnt at each bar's close, as in the calm run.
+    // With it, a fill of bar n+1 can reach risk before bar n is marked (the mark is taken
+    // when bar n+1's first candle arrives), so the calm and chaos equity curves would differ
+    // by timing alone. Its kills are covered by tests/venue_crash.rs.
+    binance.ws_api_url = None;
     let symbols = binance.validate()?;
     let client_config = binance.client_config()?;
     let inputs = live_inputs(&settings)?;
