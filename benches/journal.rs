@@ -8,6 +8,9 @@
 //! `cargo bench --bench journal` — the store lives in a temporary directory under the target
 //! directory (a real disk, not tmpfs). Prints the figures; asserts nothing.
 
+#[path = "common/yardstick.rs"]
+mod yardstick;
+
 use std::time::{Duration, Instant};
 
 use keel_actors::journal::{Journal, SledStore};
@@ -110,21 +113,6 @@ fn realistic_manager() -> OrderManager {
     om
 }
 
-/// The yardstick: `bytes` written over a file in `dir` and synced to disk, `ITERATIONS` times.
-fn raw_fsync(dir: &std::path::Path, bytes: &[u8]) -> Vec<Duration> {
-    use std::io::{Seek, Write};
-    let mut file = std::fs::File::create(dir.join("fsync-yardstick")).expect("file");
-    (0..ITERATIONS)
-        .map(|_| {
-            let started = Instant::now();
-            file.rewind().expect("rewind");
-            file.write_all(bytes).expect("write");
-            file.sync_data().expect("fsync");
-            started.elapsed()
-        })
-        .collect()
-}
-
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -182,7 +170,7 @@ fn main() {
         journal.mark(&point, &risk, &[]).expect("mark succeeds");
         mark.push(started.elapsed());
     }
-    let mut fsync = raw_fsync(fsync_dir.path(), &bytes);
+    let mut fsync = yardstick::raw_fsync(fsync_dir.path(), &bytes, ITERATIONS);
     fsync.sort();
     save.sort();
     let p50 = |samples: &[Duration]| micros(samples[(samples.len() - 1) / 2]);

@@ -14,8 +14,9 @@
 mod process;
 #[path = "../tests/common/sim_venue.rs"]
 mod sim_venue;
+#[path = "common/yardstick.rs"]
+mod yardstick;
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use sim_venue::{SimVenue, SimVenueConfig};
@@ -27,12 +28,6 @@ fn bars_wanted() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_500)
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// `n` signed reads of the account's trades, each timed.
@@ -50,23 +45,9 @@ fn rest_round_trips(venue: &SimVenue, n: usize) -> Vec<Duration> {
     samples
 }
 
-/// `n` raw `fsync`s of a small write in `dir`, each timed.
-fn raw_fsyncs(dir: &std::path::Path, n: usize) -> Vec<Duration> {
-    let mut file = std::fs::File::create(dir.join("fsync-yardstick")).expect("file");
-    let mut samples: Vec<Duration> = (0..n)
-        .map(|i| {
-            let started = Instant::now();
-            file.write_all(&(i as u64).to_le_bytes()).expect("write");
-            file.sync_data().expect("fsync");
-            started.elapsed()
-        })
-        .collect();
-    samples.sort_unstable();
-    samples
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+/// The `q` percentile of sorted samples, in ms.
+fn ms(sorted: &[Duration], q: f64) -> f64 {
+    yardstick::percentile_us(sorted, q) / 1000.0
 }
 
 fn main() {
@@ -101,7 +82,8 @@ fn main() {
     let traded_for = started.elapsed();
     // The yardsticks, right after the figure's run, on the same venue and disk.
     let rest = rest_round_trips(&venue, 200);
-    let fsync = raw_fsyncs(dir.path(), 200);
+    let mut fsync = yardstick::raw_fsync(dir.path(), &[0; 8], 200);
+    fsync.sort_unstable();
     keel.kill9();
 
     let pushed = sim_venue::pushed_fills(&keel.stderr());
@@ -119,18 +101,17 @@ fn main() {
     };
     let journal = sorted(|f| f.2);
     let told = sorted(|f| f.3);
-    let (rest50, fsync50) = (percentile(&rest, 0.5), percentile(&fsync, 0.5));
     println!(
         "fill-to-journal p50 ratio (to one myTrades round trip): {:.2}, (to one raw fsync): {:.2}",
-        percentile(&journal, 0.5).as_secs_f64() / rest50.as_secs_f64(),
-        percentile(&journal, 0.5).as_secs_f64() / fsync50.as_secs_f64(),
+        ms(&journal, 0.5) / ms(&rest, 0.5),
+        ms(&journal, 0.5) / ms(&fsync, 0.5),
     );
     let line = |what: &str, sample: &[Duration]| {
         println!(
             "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            ms(percentile(sample, 0.5)),
-            ms(percentile(sample, 0.99)),
-            ms(percentile(sample, 1.0)),
+            ms(sample, 0.5),
+            ms(sample, 0.99),
+            ms(sample, 1.0),
         )
     };
     println!(
@@ -148,10 +129,10 @@ fn main() {
     );
     println!(
         "yardsticks: myTrades round trip p50 {:.2} ms, p99 {:.2} ms; raw fsync p50 {:.2} ms, p99 {:.2} ms; load {}",
-        ms(rest50),
-        ms(percentile(&rest, 0.99)),
-        ms(fsync50),
-        ms(percentile(&fsync, 0.99)),
+        ms(&rest, 0.5),
+        ms(&rest, 0.99),
+        ms(&fsync, 0.5),
+        ms(&fsync, 0.99),
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
     );
 }

@@ -83,3 +83,19 @@ pub fn sleep_jitter(sleeps: usize) -> Spread {
         .collect();
     Spread::of(&mut samples)
 }
+
+/// A raw `fsync`: `bytes` written over a file in `dir` and synced to disk, `times` times, each
+/// timed.
+pub fn raw_fsync(dir: &std::path::Path, bytes: &[u8], times: usize) -> Vec<Duration> {
+    use std::io::{Seek, Write};
+    let mut file = std::fs::File::create(dir.join("fsync-yardstick")).expect("file");
+    (0..times)
+        .map(|_| {
+            let started = Instant::now();
+            file.rewind().expect("rewind");
+            file.write_all(bytes).expect("write");
+            file.sync_data().expect("fsync");
+            started.elapsed()
+        })
+        .collect()
+}

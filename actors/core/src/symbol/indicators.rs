@@ -90,7 +90,7 @@ impl IndicatorConfig {
 
 /// The indicator values after one bar; `None` while that indicator is still warming up
 /// (exactly where TA-Lib leaves its output empty).
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize)]
 pub struct IndicatorValues {
     /// Simple moving average of the close.
     pub sma: Option<f64>,
@@ -114,6 +114,26 @@ pub struct IndicatorValues {
     pub bb_lower: Option<f64>,
     /// Long SMA (200 by default), for the regime.
     pub sma_long: Option<f64>,
+}
+
+impl IndicatorValues {
+    /// Every value passed through `f` (those still warming up stay `None`).
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Self {
+        let m = |x: Option<f64>| x.map(&f);
+        Self {
+            sma: m(self.sma),
+            ema: m(self.ema),
+            rsi: m(self.rsi),
+            macd: m(self.macd),
+            macd_signal: m(self.macd_signal),
+            macd_hist: m(self.macd_hist),
+            atr: m(self.atr),
+            bb_upper: m(self.bb_upper),
+            bb_middle: m(self.bb_middle),
+            bb_lower: m(self.bb_lower),
+            sma_long: m(self.sma_long),
+        }
+    }
 }
 
 impl IndicatorValues {

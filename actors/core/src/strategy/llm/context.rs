@@ -40,8 +40,8 @@ pub struct DecisionContext {
     pub close: Decimal,
     /// The last candles, summarised.
     pub candles: CandleSummary,
-    /// Every indicator keel computes (null while warming up).
-    pub indicators: Indicators,
+    /// Every indicator keel computes, to 6 significant digits (null while warming up).
+    pub indicators: IndicatorValues,
     /// The market regime (from the regime symbol's long average).
     pub regime: Regime,
     /// The setup scanner's view of this bar, if it found one.
@@ -109,33 +109,6 @@ pub struct CandleSummary {
     pub range_pct: f64,
     /// The last bar's volume over the covered bars' average volume.
     pub volume_vs_average: f64,
-}
-
-/// The indicators after the bar (6 significant digits; null while warming up).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Indicators {
-    /// Simple moving average of the close.
-    pub sma: Option<f64>,
-    /// Exponential moving average of the close.
-    pub ema: Option<f64>,
-    /// RSI in [0, 100].
-    pub rsi: Option<f64>,
-    /// MACD line.
-    pub macd: Option<f64>,
-    /// MACD signal line.
-    pub macd_signal: Option<f64>,
-    /// MACD histogram.
-    pub macd_hist: Option<f64>,
-    /// Average true range.
-    pub atr: Option<f64>,
-    /// Upper Bollinger band.
-    pub bb_upper: Option<f64>,
-    /// Middle Bollinger band.
-    pub bb_middle: Option<f64>,
-    /// Lower Bollinger band.
-    pub bb_lower: Option<f64>,
-    /// The long SMA the regime rests on.
-    pub sma_long: Option<f64>,
 }
 
 /// The setup scanner's finding on the bar.
@@ -290,7 +263,7 @@ impl PairMemory {
             interval: candle.interval.to_string(),
             close: candle.close.normalize(),
             candles: self.summary(),
-            indicators: Indicators::of(values),
+            indicators: values.map(sig6),
             regime,
             setup: setup.map(|s| SetupView {
                 direction: s.direction,
@@ -399,25 +372,6 @@ impl DecisionContext {
     pub fn to_json(&self) -> String {
         // Plain data of strings, numbers and options: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
-    }
-}
-
-impl Indicators {
-    fn of(v: &IndicatorValues) -> Self {
-        let r = |x: Option<f64>| x.map(sig6);
-        Self {
-            sma: r(v.sma),
-            ema: r(v.ema),
-            rsi: r(v.rsi),
-            macd: r(v.macd),
-            macd_signal: r(v.macd_signal),
-            macd_hist: r(v.macd_hist),
-            atr: r(v.atr),
-            bb_upper: r(v.bb_upper),
-            bb_middle: r(v.bb_middle),
-            bb_lower: r(v.bb_lower),
-            sma_long: r(v.sma_long),
-        }
     }
 }
 
